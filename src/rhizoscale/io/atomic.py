@@ -1,0 +1,57 @@
+"""Atomic file output: write to a temporary file beside the target, then rename.
+
+An interrupted run never leaves a half-written file under its final name, because
+:func:`os.replace` is atomic on POSIX and Windows when both paths are on one file system.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+__all__ = ["atomic_path", "atomic_write"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path in the target's directory; rename it to ``path`` on success.
+
+    Use this for writers that take a file name (NetCDF, TIFF, PNG). On an exception the
+    temporary file is removed and ``path`` is left untouched.
+
+    Parameters
+    ----------
+    path : path-like
+        Final file name.
+    suffix : str, optional
+        Suffix of the temporary file (some writers infer the format from it); defaults to
+        the suffix of ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=(path.suffix if suffix is None else suffix) + ".part",
+        dir=path.parent,
+    )
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8"):
+    """Open a temporary file for writing; it replaces ``path`` only when the block succeeds."""
+    with atomic_path(path) as tmp:
+        kwargs = {} if "b" in mode else {"encoding": encoding}
+        with open(tmp, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())

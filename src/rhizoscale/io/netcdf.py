@@ -1,0 +1,42 @@
+"""NetCDF output of fields (xarray), compressed and written atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import xarray as xr
+
+from .atomic import atomic_path
+
+__all__ = ["write_netcdf", "read_netcdf"]
+
+
+def write_netcdf(data: xr.Dataset | xr.DataArray, path: str | Path, *, compress: bool = True,
+                 complevel: int = 4) -> Path:
+    """Write a Dataset/DataArray to NetCDF-4 (zlib-compressed floats), atomically.
+
+    Parameters
+    ----------
+    data : xarray.Dataset or DataArray
+        Fields with coordinates and ``units`` attributes.
+    path : path-like
+        Output file (``.nc``).
+    compress : bool
+        Compress data variables with zlib at ``complevel``.
+    """
+    ds = data.to_dataset() if isinstance(data, xr.DataArray) else data
+    encoding = {}
+    if compress:
+        for name, var in ds.data_vars.items():
+            if var.ndim >= 1 and var.dtype.kind in "fiu":
+                encoding[name] = {"zlib": True, "complevel": complevel}
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)
+    return path
+
+
+def read_netcdf(path: str | Path) -> xr.Dataset:
+    """Open a NetCDF file written by rhizoscale (loaded into memory)."""
+    with xr.open_dataset(path, engine="netcdf4") as ds:
+        return ds.load()

@@ -1,0 +1,274 @@
+"""Validated parameter models: units on every field, a literature source on every value.
+
+Every physical parameter in rhizoscale is a field of a pydantic model declared with
+:func:`quantity`, which records its units (also shown in the description) and its
+admissible range. A parameter *set* is an instance of such a model plus a ``sources``
+map from field path to citation. Values we had to choose ourselves carry a source that
+starts with ``"chosen:"`` so that they are easy to find and to flag in reports.
+
+Named sets ship as YAML files in ``rhizoscale/parameters/data``; each value may be
+written plainly or as ``{value: ..., units: ..., source: ...}``. The units written in a
+file must match the model's units exactly: rhizoscale never guesses a conversion.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import InputError
+
+__all__ = [
+    "ParameterSet",
+    "quantity",
+    "load_yaml",
+    "load_parameter_set",
+    "available_parameter_sets",
+    "format_location",
+    "raise_input_error",
+    "parameter_set_from_dict",
+]
+
+P = TypeVar("P", bound="ParameterSet")
+
+#: prefix of a source that marks a value we chose (not from the literature)
+CHOSEN = "chosen:"
+
+
+def quantity(default: Any = ..., *, units: str, description: str = "", **constraints: Any):
+    """A model field with physical units.
+
+    Parameters
+    ----------
+    default : object
+        Default value (``...`` for a required field).
+    units : str
+        Units in plain text, e.g. ``"cm d-1"``; ``"1"`` for dimensionless.
+    description : str
+        What the quantity is.
+    **constraints
+        Pydantic constraints (``ge``, ``gt``, ``le``, ``lt``).
+    """
+    return Field(
+        default,
+        description=f"{description} [{units}]".strip(),
+        json_schema_extra={"units": units},
+        **constraints,
+    )
+
+
+def format_location(loc: tuple) -> str:
+    """Turn a pydantic location ``("root_types", 1, "lmax")`` into ``root_types[1].lmax``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def raise_input_error(err: ValidationError, source: object) -> None:
+    """Re-raise a pydantic ValidationError as one :class:`InputError` naming file and field."""
+    first = err.errors()[0]
+    loc = format_location(tuple(first.get("loc", ())))
+    msg = first.get("msg", "invalid value")
+    if first.get("type") == "extra_forbidden":
+        msg = "unknown key (check the spelling; see the documentation for the allowed keys)"
+    elif "input" in first and first.get("type") not in ("missing",):
+        msg = f"{msg} (got {first['input']!r})"
+    more = len(err.errors()) - 1
+    if more:
+        msg += f" [and {more} more problem{'s' if more > 1 else ''}]"
+    raise InputError(msg, source=source, field=loc or None) from None
+
+
+class ParameterSet(BaseModel):
+    """Base class of all parameter models.
+
+    NaN and infinite values are rejected, unknown keys are rejected, and assignment is
+    validated. ``sources`` maps a field path (``"Q"``, ``"root_types[0].r"``) to the
+    literature source of its value.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
+
+    name: str = Field("custom", description="Name of this parameter set")
+    sources: dict[str, str] = Field(default_factory=dict, description="Field path -> literature source")
+
+    @classmethod
+    def units(cls, field: str) -> str:
+        """Units of ``field`` as declared in the model."""
+        extra = cls.model_fields[field].json_schema_extra or {}
+        return extra.get("units", "")
+
+    def source(self, field: str) -> str:
+        """Literature source of ``field`` in this set (``"unspecified"`` if none is known)."""
+        return self.sources.get(field, "unspecified")
+
+    def chosen(self) -> dict[str, str]:
+        """The values flagged as chosen by us rather than taken from the literature."""
+        return {k: v for k, v in self.sources.items() if v.lower().startswith(CHOSEN)}
+
+    def with_overrides(self: P, overrides: dict[str, Any] | None, *, source: object = "overrides") -> P:
+        """A copy with some values replaced (validated); their sources become ``"user override"``."""
+        if not overrides:
+            return self
+        data = self.model_dump()
+        sources = dict(self.sources)
+        for key, value in overrides.items():
+            if key not in type(self).model_fields or key in ("sources",):
+                raise InputError("unknown parameter", source=source, field=key)
+            data[key] = value
+            sources[key] = "user override"
+        data["sources"] = sources
+        try:
+            return type(self).model_validate(data)
+        except ValidationError as err:
+            raise_input_error(err, source)
+
+    def table(self) -> list[tuple[str, Any, str, str]]:
+        """Rows ``(field, value, units, source)`` for the scalar fields of this set."""
+        rows = []
+        for name, info in type(self).model_fields.items():
+            if name in ("name", "sources"):
+                continue
+            extra = info.json_schema_extra or {}
+            rows.append((name, getattr(self, name), extra.get("units", ""), self.source(name)))
+        return rows
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Read a YAML file; a syntax error becomes an :class:`InputError` naming the line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", source=path) from None
+    except OSError as err:
+        raise InputError(f"cannot read file ({err.strerror})", source=path) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise InputError(f"{where}malformed YAML ({problem})", source=path) from None
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The BaseModel class behind an annotation (plain, Optional or list[...]), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _is_quantity_dict(value: Any) -> bool:
+    return isinstance(value, dict) and "value" in value and set(value) <= {"value", "units", "source"}
+
+
+def _unwrap(model: type[BaseModel], data: Any, prefix: str, sources: dict, origin: object) -> Any:
+    """Strip ``{value, units, source}`` wrappers, checking units and collecting sources."""
+    if not isinstance(data, dict):
+        return data
+    out = {}
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        info = model.model_fields.get(key)
+        if info is None:
+            out[key] = value  # pydantic reports the unknown key with its location
+            continue
+        if _is_quantity_dict(value):
+            expected = (info.json_schema_extra or {}).get("units")
+            given = value.get("units")
+            if given is not None and expected is not None and str(given).strip() != expected:
+                raise InputError(
+                    f"units {given!r} do not match the expected {expected!r} "
+                    "(convert the value; rhizoscale does not guess conversions)",
+                    source=origin, field=path,
+                )
+            if "source" in value:
+                sources[path] = str(value["source"])
+            out[key] = value["value"]
+            continue
+        sub = _model_of(info.annotation)
+        if sub is not None and isinstance(value, dict):
+            out[key] = _unwrap(sub, value, path, sources, origin)
+        elif sub is not None and isinstance(value, list):
+            out[key] = [
+                _unwrap(sub, item, f"{path}[{i}]", sources, origin) for i, item in enumerate(value)
+            ]
+        else:
+            out[key] = value
+    return out
+
+
+def parameter_set_from_dict(cls: type[P], data: dict, *, origin: object = "parameters") -> P:
+    """Build a parameter set from a (YAML-like) mapping with optional value wrappers."""
+    if not isinstance(data, dict):
+        raise InputError("expected a mapping of parameter names to values", source=origin)
+    data = dict(data)
+    data.pop("model", None)
+    data.pop("description", None)
+    values = data.pop("values", None)
+    if values is not None:
+        if not isinstance(values, dict):
+            raise InputError("expected a mapping", source=origin, field="values")
+        data.update(values)
+    sources = dict(data.pop("sources", {}) or {})
+    data = _unwrap(cls, data, "", sources, origin)
+    data["sources"] = sources
+    try:
+        return cls.model_validate(data)
+    except ValidationError as err:
+        raise_input_error(err, origin)
+
+
+def _data_dir():
+    return resources.files("rhizoscale.parameters") / "data"
+
+
+def available_parameter_sets() -> list[str]:
+    """Names of the parameter sets shipped with rhizoscale."""
+    return sorted(p.name[:-5] for p in _data_dir().iterdir() if p.name.endswith(".yaml"))
+
+
+def load_parameter_set(cls: type[P], name_or_path: str | Path) -> P:
+    """Load a shipped parameter set by name, or a user's YAML file by path.
+
+    Parameters
+    ----------
+    cls : type
+        The parameter model (e.g. :class:`~rhizoscale.rhizodeposition.ExudateParameters`).
+    name_or_path : str or path
+        A shipped set's name (see :func:`available_parameter_sets`) or a YAML file.
+    """
+    path = Path(name_or_path)
+    if path.suffix.lower() in (".yaml", ".yml") or path.exists():
+        data = load_yaml(path)
+        origin: object = path
+    else:
+        resource = _data_dir() / f"{name_or_path}.yaml"
+        if not resource.is_file():
+            raise InputError(
+                f"no parameter set named {name_or_path!r}; shipped sets: "
+                + ", ".join(available_parameter_sets()),
+                source="parameters",
+            )
+        data = yaml.safe_load(resource.read_text(encoding="utf-8"))
+        origin = f"{name_or_path} (shipped parameter set)"
+    if isinstance(data, dict) and "name" not in data and isinstance(name_or_path, str):
+        data["name"] = Path(name_or_path).stem
+    return parameter_set_from_dict(cls, data, origin=origin)
+
+
+
+

@@ -1,0 +1,128 @@
+"""Scenarios: YAML files that name a case study, its parameters and outputs.
+
+A scenario file has a ``case`` key naming what to run, an optional ``name`` and
+``seed``, and the case study's own keys, validated by that case study's ``Config``
+model. Errors name the file and the field::
+
+    case: plant-growth
+    name: vicia-faba-21d
+    seed: 1
+    plant: vicia_faba
+    days: 21
+
+Each case study lives in its own module, which defines ``Config`` (a pydantic model)
+and ``run(config, run)``; the registry below maps case names to those modules.
+``rhizoscale example NAME`` writes one of the ready scenarios shipped in
+``rhizoscale/examples``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import InputError
+from .parameters._base import load_yaml, raise_input_error
+
+__all__ = ["CASES", "CaseConfig", "Scenario", "load_scenario", "run_scenario",
+           "available_examples", "example_text"]
+
+#: case name -> module with ``Config`` and ``run``
+CASES: dict[str, str] = {
+    "plant-growth": "rhizoscale.plant.scenario",
+    "cs1-rhizodeposition": "rhizoscale.rhizodeposition.scenario",
+    "cs2-phosphate-uptake": "rhizoscale.nutrients.scenario",
+    "cs3-root-hairs": "rhizoscale.diffusion.scenario",
+    "cs4-homogenisation": "rhizoscale.homogenization.scenario",
+}
+
+
+class CaseConfig(BaseModel):
+    """Base of every case study's scenario model: unknown keys and NaN are errors."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class Scenario(BaseModel):
+    """A validated scenario: the case, its name and seed, and the case's config."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    case: str
+    name: str = "scenario"
+    seed: int = Field(1, ge=0)
+    config: Any
+    source: str = "scenario"
+
+
+def _case_module(case: str, source: object):
+    if case not in CASES:
+        raise InputError(f"unknown case {case!r}; available: {', '.join(CASES)}",
+                         source=source, field="case")
+    try:
+        return importlib.import_module(CASES[case])
+    except ModuleNotFoundError as err:
+        if err.name and err.name.startswith("rhizoscale"):
+            raise InputError(f"case {case!r} is not available in this version of rhizoscale",
+                             source=source, field="case") from None
+        raise
+
+
+def scenario_from_dict(data: Any, source: object = "scenario", base_dir: Path | None = None) -> Scenario:
+    """Validate a scenario mapping (as read from YAML)."""
+    if not isinstance(data, dict):
+        raise InputError("a scenario must be a mapping with at least a 'case' key", source=source)
+    data = dict(data)
+    case = data.pop("case", None)
+    if case is None:
+        raise InputError("missing key (which case study to run)", source=source, field="case")
+    name = data.pop("name", Path(str(source)).stem)
+    seed = data.pop("seed", 1)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}", source=source, field="seed")
+    module = _case_module(str(case), source)
+    try:
+        config = module.Config.model_validate(data, context={"base_dir": base_dir, "source": source})
+    except ValidationError as err:
+        raise_input_error(err, source)
+    return Scenario(case=str(case), name=str(name), seed=seed, config=config, source=str(source))
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file; relative paths in it are relative to the file."""
+    path = Path(path)
+    return scenario_from_dict(load_yaml(path), source=path, base_dir=path.parent)
+
+
+def run_scenario(scenario: Scenario, out_dir: str | Path, progress=None) -> dict:
+    """Run a validated scenario, writing into ``out_dir``; returns the summary."""
+    from .simulation import Run
+    module = _case_module(scenario.case, scenario.source)
+    run = Run(out_dir, progress=progress, scenario={
+        "case": scenario.case, "name": scenario.name, "seed": scenario.seed,
+        "source": scenario.source, "config": scenario.config.model_dump(mode="json"),
+    })
+    module.run(scenario.config, run, seed=scenario.seed)
+    return run.finish()
+
+
+def _examples_dir():
+    return resources.files("rhizoscale") / "examples"
+
+
+def available_examples() -> list[str]:
+    """Names of the example scenarios shipped with rhizoscale."""
+    return sorted(p.name[:-5] for p in _examples_dir().iterdir() if p.name.endswith(".yaml"))
+
+
+def example_text(name: str) -> str:
+    """The YAML text of a shipped example scenario."""
+    res = _examples_dir() / f"{name}.yaml"
+    if not res.is_file():
+        raise InputError(f"no example named {name!r}; available: {', '.join(available_examples())}",
+                         source="example")
+    return res.read_text(encoding="utf-8")
