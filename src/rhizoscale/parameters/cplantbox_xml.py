@@ -19,7 +19,7 @@ from ..errors import InputError
 from ._base import parameter_set_from_dict
 from .root_architecture import PlantParameters, check_plant_parameters
 
-__all__ = ["read_cplantbox_xml"]
+__all__ = ["read_cplantbox_xml", "write_cplantbox_xml"]
 
 # XML parameter name -> (our field, has a standard deviation, integer)
 _ROOT_FIELDS = {
@@ -232,3 +232,38 @@ def _read_root(el: ET.Element, index: int, src: str, warnings: list[str]) -> dic
     if ignored:
         warnings.append(f"{where} ({out['name']}): ignored parameters " + ", ".join(ignored))
     return out
+
+
+def write_cplantbox_xml(params: PlantParameters, path: str | Path) -> None:
+    """Write the root architecture parameters as a CPlantBox XML file.
+
+    Only what the rhizoscale growth model uses is written (the emergence delay is the
+    distance-based one, ``delayDefinitionRoot = 0``). Used by the CPlantBox backend.
+    """
+    plant = ET.Element("plant")
+    seed = ET.SubElement(plant, "seed", name=params.name, subType="0")
+    sp = params.seed
+
+    def add(parent, name, value, dev=None):
+        attrs = {"name": name, "value": repr(float(value))}
+        if dev:
+            attrs["dev"] = repr(float(dev))
+        ET.SubElement(parent, "parameter", attrs)
+
+    add(seed, "delayDefinitionRoot", 0)
+    for axis, v in zip("xyz", sp.position):
+        add(seed, f"seedPos.{axis}", v)
+    for name in ("firstB", "delayB", "maxB", "nC", "firstSB", "delaySB", "delayRC"):
+        add(seed, name, getattr(sp, name))
+    for rt in params.root_types:
+        el = ET.SubElement(plant, "root", name=rt.name, subType=str(rt.subType))
+        for xml_name, (key, has_sd, _) in _ROOT_FIELDS.items():
+            add(el, xml_name, getattr(rt, key), getattr(rt, key + "_sd") if has_sd else None)
+        for rule_id, s in enumerate(rt.successors):
+            probs = s.probabilities or [1.0 / len(s.subtypes)] * len(s.subtypes)
+            for st, q in zip(s.subtypes, probs):
+                ET.SubElement(el, "parameter", {
+                    "name": "successor", "ruleId": str(rule_id), "numLat": str(s.number),
+                    "Where": "", "subType": str(st), "organType": "2", "percentage": repr(float(q))})
+    ET.indent(plant)
+    Path(path).write_bytes(ET.tostring(plant, encoding="utf-8", xml_declaration=False))
