@@ -94,3 +94,36 @@ def test_info():
     res = runner.invoke(app, ["info"])
     assert res.exit_code == 0
     assert "plant-growth" in res.output
+
+
+def test_grow_writes_rsml_that_round_trips(tmp_path):
+    from rhizoscale.io.rsml import read_rsml
+    from rhizoscale.plant import grow_root_system, load_plant_parameters
+    out = tmp_path / "faba.rsml"
+    res = runner.invoke(app, ["grow", "--params", "vicia_faba", "--days", "10", "--seed", "4",
+                              "--out", str(out), "--vtk"])
+    assert res.exit_code == 0, res.output
+    assert out.is_file() and out.with_suffix(".vtu").is_file()
+    back = read_rsml(out)
+    direct = grow_root_system(load_plant_parameters("vicia_faba"), 10, seed=4).renumbered()
+    assert np.array_equal(back.nodes, direct.nodes)
+    assert np.array_equal(back.node_time, direct.node_time)
+    assert np.array_equal(back.root_parent_node, direct.root_parent_node)
+    # writing what was read gives the same bytes
+    again = write_rsml(back, tmp_path / "again.rsml")
+    assert again.read_bytes() == out.read_bytes()
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--params", "no_such_set"], "no_such_set"),
+    (["--days", "-1"], "days"),
+    (["--params", "BAD"], "BAD.xml"),
+])
+def test_grow_bad_input(tmp_path, args, needle):
+    if "BAD" in args:
+        bad = tmp_path / "BAD.xml"
+        bad.write_text("<plant><root subType='1'><parameter name='lmax' value='-3'/></root>")
+        args = ["--params", str(bad)]
+    res = runner.invoke(app, ["grow", *args, "--out", str(tmp_path / "x.rsml")])
+    assert res.exit_code == 2, res.output
+    assert needle in res.output and "Traceback" not in res.output

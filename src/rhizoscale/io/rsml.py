@@ -187,6 +187,7 @@ def read_rsml(path: str | Path, *, age: float | None = None):
     warnings: list[str] = []
     scale = 1.0
     observation = None
+    user: dict[str, str] = {}
     meta = next((e for e in top if _local(e.tag) == "metadata"), None)
     if meta is not None:
         for e in meta:
@@ -198,6 +199,8 @@ def read_rsml(path: str | Path, *, age: float | None = None):
                                      "pixel coordinates need converting first)", source=path,
                                      field="metadata.unit")
                 scale = _UNIT_TO_CM[unit]
+            elif tag == "user" and "key" in e.attrib:
+                user[e.attrib["key"]] = (e.text or "").strip()
             elif tag == "observation-time" and e.text:
                 observation = _float(e.text, path, "metadata.observation-time")
     else:
@@ -351,7 +354,7 @@ def read_rsml(path: str | Path, *, age: float | None = None):
         rs = RootSystem.from_polylines(
             polylines, node_times, radii, parents=parents, parent_nodes=parent_nodes,
             root_types=root_types, time=observation, plants=plants,
-            metadata={"source": str(path), "warnings": warnings, "format": "RSML"},
+            metadata={**user, "source": str(path), "warnings": warnings, "format": "RSML"},
         )
     except InputError as err:
         raise InputError(err.message, source=path, field=err.field) from None

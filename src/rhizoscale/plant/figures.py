@@ -93,7 +93,7 @@ def plot_depth_profile(root_systems, labels=None, *, dz: float = 1.0, ax=None, r
     if reference is not None:
         e, v, lab = reference
         ax.plot(v, 0.5 * (np.asarray(e[1:]) + np.asarray(e[:-1])), "k--", label=lab)
-    ax.set_xlabel("root length density per layer [cm cm$^{-1}$]")
+    ax.set_xlabel("root length per depth [cm cm$^{-1}$]")
     ax.set_ylabel("z [cm]")
     if any(labels) or reference is not None:
         ax.legend()
