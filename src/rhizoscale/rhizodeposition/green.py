@@ -186,19 +186,20 @@ def _line_source_integrand(t, x, T, t_nodes, pos, arc, params):
         return 0.0
     s2 = params.source_width ** 2 + 2 * params.diffusivity_retarded * tau
     sig = np.sqrt(s2)
-    total = 0.0
-    for j in range(len(arc) - 1):
-        a0, a1 = arc[j], arc[j + 1]
-        lo, hi = max(a0, s_rear), min(a1, s_tip)
-        if hi <= lo or a1 <= a0:
-            continue
-        e = (pos[j + 1] - pos[j]) / (a1 - a0)
-        rel = x - pos[j]
-        up = rel @ e
-        d2 = max(rel @ rel - up * up, 0.0)
-        u1, u2 = lo - a0, hi - a0
-        total += (np.exp(-d2 / (2 * s2)) * np.sqrt(np.pi / 2) * sig
-                  * (special.erf((u2 - up) / (np.sqrt(2) * sig)) - special.erf((u1 - up) / (np.sqrt(2) * sig))))
+    a0, a1 = arc[:-1], arc[1:]
+    lo, hi = np.maximum(a0, s_rear), np.minimum(a1, s_tip)
+    use = (hi > lo) & (a1 > a0)
+    if not np.any(use):
+        return 0.0
+    a0, lo, hi = a0[use], lo[use], hi[use]
+    p0 = pos[:-1][use]
+    e = (pos[1:][use] - p0) / (arc[1:][use] - a0)[:, None]
+    rel = x - p0
+    up = np.einsum("ij,ij->i", rel, e)
+    d2 = np.maximum(np.einsum("ij,ij->i", rel, rel) - up * up, 0.0)
+    q = np.sqrt(2) * sig
+    total = np.sum(np.exp(-d2 / (2 * s2)) * np.sqrt(np.pi / 2) * sig
+                   * (special.erf((hi - a0 - up) / q) - special.erf((lo - a0 - up) / q)))
     return (params.Q * total * np.exp(-params.decay_retarded * tau)
             / ((2 * np.pi * s2) ** 1.5 * params.theta * params.R))
 
