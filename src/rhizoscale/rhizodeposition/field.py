@@ -183,7 +183,7 @@ def _push(buf, n, x, y, z, m, t, r):
 
 @numba.njit(cache=True)
 def _particles_kernel(ptr, ptime, ppos, parc, T, t_lo, t_hi, line, Q, l_rel, keep_line, w2, Dr,
-                      age_edges, spacing, buf):
+                      age_edges, spacing, kr, buf):
     """Fill ``buf`` rows (x, y, z, mass, release time, root); return the count (may exceed size)."""
     n = 0
     n_edges = age_edges.shape[0]
@@ -283,7 +283,10 @@ def _particles_kernel(ptr, ptime, ppos, parc, T, t_lo, t_hi, line, Q, l_rel, kee
                             x = _interp(sg, arc, pos[:, 0])
                             y = _interp(sg, arc, pos[:, 1])
                             z = _interp(sg, arc, pos[:, 2])
-                            n = _push(buf, n, x, y, z, Q * 0.5 * h * (t_out - t_in), 0.5 * (t_in + t_out), r)
+                            # exact mean of the decay factor over the release interval
+                            half = 0.5 * kr * (t_out - t_in)
+                            f = math.sinh(half) / half if half > 1e-8 else 1.0
+                            n = _push(buf, n, x, y, z, Q * 0.5 * h * (t_out - t_in) * f, 0.5 * (t_in + t_out), r)
     return n
 
 
@@ -308,7 +311,8 @@ def _particles(paths: RootPaths, T, params, disc, t_lo=-np.inf, t_hi=np.inf) -> 
         n = _particles_kernel(paths.ptr, paths.time, paths.pos, paths.arc, float(T), float(t_lo),
                               float(t_hi), params.release == "line", params.Q, params.release_length,
                               params.stopped_roots == "continue", params.source_width ** 2,
-                              params.diffusivity_retarded, age_edges, disc.spacing, buf)
+                              params.diffusivity_retarded, age_edges, disc.spacing,
+                              params.decay_retarded, buf)
         if n <= size:
             return buf[:n]
         size = n
