@@ -131,10 +131,10 @@ def profile_by_distance(values: np.ndarray, distance: np.ndarray, mask: np.ndarr
     nb = edges.size - 1
     count = np.bincount(k, minlength=nb)
     s1 = np.bincount(k, v, minlength=nb)
-    s2 = np.bincount(k, v * v, minlength=nb)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s1 / count
-        std = np.sqrt(np.maximum(s2 / count - mean**2, 0.0))
+        # two-pass variance: no cancellation when the spread is small
+        std = np.sqrt(np.bincount(k, (v - mean[k]) ** 2, minlength=nb) / count)
     order = np.lexsort((v, k))
     vs, ks = v[order], k[order]
     start = np.searchsorted(ks, np.arange(nb))

@@ -37,7 +37,8 @@ def rhizosphere_phases(diffusivity: float = 2.88e-7) -> tuple[Phase, ...]:
 
 def _smooth_field(shape, voxel_size, correlation_length, rng) -> np.ndarray:
     """Gaussian-filtered white noise with a correlation length in cm (anisotropy-aware)."""
-    sigma = [max(correlation_length / h, 0.5) for h in voxel_size]
+    h = np.broadcast_to(np.asarray(voxel_size, float), (len(shape),))
+    sigma = [max(correlation_length / hh, 0.5) for hh in h]
     return ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="wrap")
 
 
