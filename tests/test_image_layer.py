@@ -91,7 +91,7 @@ def test_distance_from_plane_and_profile():
     np.testing.assert_allclose(prof["mean"].values[:27], np.exp(-(np.arange(27) + 0.5) * 0.5))
     assert np.all(prof["std"].values[:27] < 1e-12)
     x = prof["distance"].values[:27]
-    assert distance_below(x, prof["mean"].values[:27], np.exp(-5.0)) == pytest.approx(5.0, abs=0.02)
+    assert distance_below(x, prof["mean"].values[:27], np.exp(-5.0)) == pytest.approx(5.0, abs=0.05)  # linear interpolation of a convex profile
 
 
 def test_aggregates_porosity_and_seed():
