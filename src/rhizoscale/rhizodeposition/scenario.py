@@ -144,7 +144,7 @@ def _single_root_study(config, params, grid_res, run):
                 margin = 8 * np.sqrt(p.source_width ** 2 + 2 * p.diffusivity_retarded * days) + 0.3
                 g = RegularGrid.from_resolution((-margin, -margin, -length - margin), (margin, margin, margin),
                                                 grid_res)
-                snap = list(rhizodeposition_fields(rs, g, p, [days], track_single_root=False))[-1]
+                snap = list(rhizodeposition_fields(rs, g, p, [days]))[-1]
                 vols[name].append(analysis.hotspot_volume(snap.concentration, p.threshold_liquid, g.cell_volume))
                 j = int(np.argmin(np.abs(g.centers("y"))))
                 cuts[name][v] = (snap.concentration[:, j, :], [g.lower[0], g.upper[0], g.lower[2], g.upper[2]])
@@ -198,7 +198,8 @@ def run(config: Config, run, seed: int = 1) -> None:
         duration = np.zeros(grid.shape, dtype=np.float32)
         t_prev = 0.0
         with run.task(f"{name} fields", len(times)) as cb:
-            for snap in rhizodeposition_fields(paths, grid, p, times, direct_age=direct, callback=cb):
+            for snap in rhizodeposition_fields(paths, grid, p, times, direct_age=direct,
+                                               single_root_threshold=thr, callback=cb):
                 c = snap.concentration
                 analysis.hotspot_duration_update(duration, c, thr, snap.time - t_prev)
                 t_prev = snap.time
@@ -206,7 +207,6 @@ def run(config: Config, run, seed: int = 1) -> None:
                     "time_d": snap.time,
                     "hotspot_volume_cm3": analysis.hotspot_volume(c, thr, grid.cell_volume),
                     "overlap_share": analysis.overlap_share(c, snap.single_root_max, thr),
-                    "overlap_share_complete": snap.single_root_complete,
                     "max_concentration_ug_cm3": float(c.max()),
                     "mass_in_domain_ug": snap.mass_in_domain,
                     "mass_present_ug": snap.expected_mass,
