@@ -366,114 +366,63 @@ def _particle_boxes(parts, T, w2, Dr, lower, h, shape, n_sigma):
 
 
 @numba.njit(cache=True)
-def _first_at_least(f, lo, hi, thr):
-    """Smallest i in [lo, hi] with f[i] >= thr for f increasing on [lo, hi] (hi if none)."""
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if f[mid] >= thr:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+def _deposit_block(parts, T, w2, Dr, kr, scale, lower, h, n_sigma, cut, local):
+    """Add the voxel-integrated kernels of ``parts`` to the block ``local`` (lower corner ``lower``).
 
-
-@numba.njit(cache=True)
-def _last_at_least(f, lo, hi, thr):
-    """Largest i in [lo, hi] with f[i] >= thr for f decreasing on [lo, hi] (lo if none)."""
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if f[mid] >= thr:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-@numba.njit(cache=True)
-def _deposit_one(parts, p, T, w2, Dr, kr, scale, lower, h, shape, n_sigma, cut, fx, fy, fz,
-                 local, oz, oy, ox):
-    """Add particle ``p``'s voxel-integrated kernel to ``local`` (origin oz, oy, ox in the grid).
-
-    Voxels where the kernel is below ``cut`` times its peak (outside the ball of radius
-    ``n_sigma`` sd for ``cut = exp(-n_sigma^2 / 2)``) are skipped.
+    Rows (fixed z, y) where the kernel stays below ``cut`` times its peak are skipped
+    (for ``cut = exp(-n_sigma^2 / 2)`` they lie outside the cylinder of radius
+    ``n_sigma`` sd around the particle's x line; mass left out <= cut per particle).
     """
-    tau = T - parts[p, 4]
-    sig = _sigma(w2, Dr, tau)
-    m = parts[p, 3] * math.exp(-kr * tau) * scale
-    ix, cx = _axis_fractions(parts[p, 0], sig, lower[0], h[0], shape[2], n_sigma, fx)
-    iy, cy = _axis_fractions(parts[p, 1], sig, lower[1], h[1], shape[1], n_sigma, fy)
-    iz, cz = _axis_fractions(parts[p, 2], sig, lower[2], h[2], shape[0], n_sigma, fz)
-    if cx == 0 or cy == 0 or cz == 0:
-        return
-    kx = 0
-    for c in range(cx):
-        if fx[c] > fx[kx]:
-            kx = c
-    py = 0.0
-    for b in range(cy):
-        py = max(py, fy[b])
-    pz = 0.0
-    for a in range(cz):
-        pz = max(pz, fz[a])
-    level = cut * fx[kx] * py * pz
-    for a in range(cz):
+    nz, ny, nx = local.shape
+    fx = np.empty(nx)
+    fy = np.empty(ny)
+    fz = np.empty(nz)
+    for p in range(parts.shape[0]):
+        tau = T - parts[p, 4]
+        sig = _sigma(w2, Dr, tau)
+        m = parts[p, 3] * math.exp(-kr * tau) * scale
+        ix, cx = _axis_fractions(parts[p, 0], sig, lower[0], h[0], nx, n_sigma, fx)
+        iy, cy = _axis_fractions(parts[p, 1], sig, lower[1], h[1], ny, n_sigma, fy)
+        iz, cz = _axis_fractions(parts[p, 2], sig, lower[2], h[2], nz, n_sigma, fz)
+        py = 0.0
         for b in range(cy):
-            zy = fz[a] * fy[b]
-            if zy * fx[kx] < level:
-                continue
-            thr = level / zy
-            c0 = _first_at_least(fx, 0, kx, thr)
-            c1 = _last_at_least(fx, kx, cx - 1, thr)
-            vb = m * zy
-            row_z = iz + a - oz
-            row_y = iy + b - oy
-            base = ix - ox
-            for c in range(c0, c1 + 1):
-                local[row_z, row_y, base + c] += vb * fx[c]
+            py = max(py, fy[b])
+        pz = 0.0
+        for a in range(cz):
+            pz = max(pz, fz[a])
+        level = cut * py * pz
+        for a in range(cz):
+            va = m * fz[a]
+            for b in range(cy):
+                if fz[a] * fy[b] < level:
+                    continue
+                vb = va * fy[b]
+                for c in range(cx):
+                    local[iz + a, iy + b, ix + c] += vb * fx[c]
 
 
 @numba.njit(parallel=True, cache=True)
-def _deposit_groups(parts, order, gstart, gbox, goff, T, w2, Dr, kr, scale, lower, h, shape, n_sigma, cut,
-                    scratch):
-    """Each group of particles deposits into its own block of ``scratch`` (in parallel)."""
+def _deposit_groups(parts, gstart, T, w2, Dr, kr, scale, lower, h, n_sigma, cut, total):
+    """Groups ``0, 2, 4, ...`` deposit in parallel, then groups ``1, 3, ...``.
+
+    Groups of one colour must write to disjoint z ranges of ``total`` (checked by the caller).
+    """
     ng = gstart.shape[0] - 1
-    for g in numba.prange(ng):
-        z0, z1, y0, y1, x0, x1 = gbox[g, 0], gbox[g, 1], gbox[g, 2], gbox[g, 3], gbox[g, 4], gbox[g, 5]
-        if z1 < z0:
-            continue
-        local = scratch[goff[g]:goff[g + 1]].reshape((z1 - z0 + 1, y1 - y0 + 1, x1 - x0 + 1))
-        fx = np.empty(shape[2])
-        fy = np.empty(shape[1])
-        fz = np.empty(shape[0])
-        for q in range(gstart[g], gstart[g + 1]):
-            _deposit_one(parts, order[q], T, w2, Dr, kr, scale, lower, h, shape, n_sigma, cut, fx, fy, fz,
-                         local, z0, y0, x0)
-
-
-@numba.njit(parallel=True, cache=True)
-def _merge_groups(gbox, goff, scratch, total):
-    """``total += `` every group's block (parallel over z planes: no write conflicts)."""
-    nz = total.shape[0]
-    ng = gbox.shape[0]
-    for z in numba.prange(nz):
-        for g in range(ng):
-            z0, z1, y0, y1, x0, x1 = gbox[g, 0], gbox[g, 1], gbox[g, 2], gbox[g, 3], gbox[g, 4], gbox[g, 5]
-            if z1 < z0 or z < z0 or z > z1:
-                continue
-            ly, lx = y1 - y0 + 1, x1 - x0 + 1
-            base = goff[g] + (z - z0) * ly * lx
-            for b in range(ly):
-                for c in range(lx):
-                    total[z, y0 + b, x0 + c] += scratch[base + b * lx + c]
+    for colour in range(2):
+        nc = (ng - colour + 1) // 2
+        for j in numba.prange(nc):
+            g = colour + 2 * j
+            _deposit_block(parts[gstart[g]:gstart[g + 1]], T, w2, Dr, kr, scale, lower, h, n_sigma, cut, total)
 
 
 def _deposit(parts, T, params, grid, disc, total, n_groups=None):
     """Add the voxel averages of all particles' kernels at time ``T`` to ``total`` (in place).
 
-    Particles are sorted by depth and cut into groups of about equal work; each group
-    deposits into a private block covering its particles' kernels (in parallel), and the
-    blocks are added to ``total`` plane by plane. Summation order is fixed, so results do
-    not depend on the number of threads beyond rounding of the group sums.
+    Particles are sorted by depth and cut into groups of about equal work whose kernels
+    reach disjoint z ranges two groups apart; even groups deposit in parallel, then odd
+    ones (no write conflicts, no scratch copies). Within a group the particles keep their
+    generation order (root by root along the path), so consecutive kernels overlap and
+    stay in cache. Where the groups cannot be made disjoint, fewer groups are used.
     """
     if len(parts) == 0:
         return
@@ -482,29 +431,32 @@ def _deposit(parts, T, params, grid, disc, total, n_groups=None):
     shape = np.asarray(grid.shape, np.int64)
     w2, Dr = params.source_width ** 2, params.diffusivity_retarded
     boxes, cost = _particle_boxes(parts, float(T), w2, Dr, lower, h, shape, disc.n_sigma)
-    keep = boxes[:, 1] >= boxes[:, 0]
-    idx = np.flatnonzero(keep)
+    idx = np.flatnonzero(boxes[:, 1] >= boxes[:, 0])
     if len(idx) == 0:
         return
     order = idx[np.argsort(boxes[idx, 0] + boxes[idx, 1], kind="stable")]
     if n_groups is None:
         n_groups = 2 * numba.get_num_threads()
-    n_groups = max(1, min(n_groups, len(order) // 64 or 1))
+    n_groups = max(1, min(n_groups, len(order) // 256 or 1))
     cum = np.cumsum(cost[order])
-    cuts = np.searchsorted(cum, cum[-1] * np.arange(1, n_groups) / n_groups)
-    gstart = np.unique(np.concatenate([[0], cuts, [len(order)]])).astype(np.int64)
-    sb = boxes[order]
-    gbox = np.stack([np.minimum.reduceat(sb[:, 0], gstart[:-1]), np.maximum.reduceat(sb[:, 1], gstart[:-1]),
-                     np.minimum.reduceat(sb[:, 2], gstart[:-1]), np.maximum.reduceat(sb[:, 3], gstart[:-1]),
-                     np.minimum.reduceat(sb[:, 4], gstart[:-1]), np.maximum.reduceat(sb[:, 5], gstart[:-1])],
-                    axis=1).astype(np.int64)
-    sizes = np.prod(gbox[:, 1::2] - gbox[:, 0::2] + 1, axis=1)
-    goff = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    scratch = np.zeros(int(goff[-1]))
-    _deposit_groups(parts, order, gstart, gbox, goff, float(T), w2, Dr, params.decay_retarded,
-                    1.0 / (params.theta * params.R * grid.cell_volume), lower, h, shape, disc.n_sigma,
-                    math.exp(-0.5 * disc.n_sigma ** 2), scratch)
-    _merge_groups(gbox, goff, scratch, total)
+    while True:
+        cuts = np.searchsorted(cum, cum[-1] * np.arange(1, n_groups) / n_groups)
+        gstart = np.unique(np.concatenate([[0], cuts, [len(order)]])).astype(np.int64)
+        zlo = np.minimum.reduceat(boxes[order, 0], gstart[:-1])
+        zhi = np.maximum.reduceat(boxes[order, 1], gstart[:-1])
+        ng = len(gstart) - 1
+        disjoint = all(zhi[g] < zlo[k] or zhi[k] < zlo[g]
+                       for g in range(ng) for k in range(g + 2, ng, 2))
+        if disjoint or n_groups == 1:
+            break
+        n_groups = max(1, n_groups // 2)
+    if n_groups == 1:
+        gstart = np.array([0, len(order)], np.int64)
+    for g0, g1 in zip(gstart[:-1], gstart[1:]):
+        order[g0:g1] = np.sort(order[g0:g1])
+    _deposit_groups(np.ascontiguousarray(parts[order]), gstart, float(T), w2, Dr, params.decay_retarded,
+                    1.0 / (params.theta * params.R * grid.cell_volume), lower, h, disc.n_sigma,
+                    math.exp(-0.5 * disc.n_sigma ** 2), total)
 
 
 # ----------------------------------------------------------------------------- single roots
@@ -663,6 +615,19 @@ def _convolve_axis(src, dst, w, axis):
 
 
 @numba.njit(parallel=True, cache=True)
+def _abs_max(field):
+    nz = field.shape[0]
+    m = np.zeros(nz)
+    for a in numba.prange(nz):
+        v = 0.0
+        for b in range(field.shape[1]):
+            for c in range(field.shape[2]):
+                v = max(v, abs(field[a, b, c]))
+        m[a] = v
+    return m.max()
+
+
+@numba.njit(parallel=True, cache=True)
 def _support_box(field, tol):
     """Bounding box (z0, z1, y0, y1, x0, x1) of voxels with ``|field| > tol`` (z1 < z0 if none)."""
     nz, ny, nx = field.shape
@@ -715,7 +680,7 @@ def heat_propagate(field: np.ndarray, grid: RegularGrid, dt: float, params: Exud
     sp = grid.spacing
     src = np.ascontiguousarray(field, dtype=np.float64)
     out = np.zeros_like(src)
-    peak = float(np.max(np.abs(src))) if src.size else 0.0
+    peak = _abs_max(src) if src.size else 0.0
     if peak == 0.0:
         return out
     box = _support_box(src, support_tol * peak)
