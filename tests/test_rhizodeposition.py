@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.integrate import IntegrationWarning
 
 from rhizoscale import RootSystem
 from rhizoscale.errors import InputError, ResourceError
@@ -80,7 +81,8 @@ def test_branched_system_against_quadrature(branched, mucilage, citrate):
     for p, n, T in ((mucilage, 30, 9.5), (citrate, 6, 10.0)):
         pts = branched.nodes[rng.integers(0, branched.n_nodes, n)] + rng.normal(0, 0.08, (n, 3))
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            # the library handles QUADPACK's warnings itself: none may escape
+            warnings.simplefilter("error", IntegrationWarning)
             exact = concentration_at(branched, pts, T, p, epsrel=1e-7)
         fast = concentration_points(branched, pts, T, p)
         m = exact > 1e-3 * exact.max()
@@ -240,3 +242,59 @@ def test_scenario_small(tmp_path):
                 {"case": "cs1-rhizodeposition", "straight_root": {"velocity": 1.0, "days": 1},
                  "grid": {"lower": [-1, -1, -2], "upper": [1, 1, 0], "resolution": 0.2},
                  "overrides": {"citrate": {"nonsense": 1}}}), tmp_path / "o")
+
+
+def test_hotspot_duration_of_an_instantaneous_release(mucilage):
+    """A (nearly) instantaneous release: the centre voxel stays hot until the analytic
+    peak ``M exp(-k' t) / (theta R (2 pi s^2)^1.5)``, ``s^2 = w^2 + 2 D' t``, drops below the threshold."""
+    from rhizoscale.rhizodeposition.analysis import hotspot_duration_update
+    p = mucilage.with_overrides({"source_width": 0.2, "D": 0.01, "k": 0.5, "threshold_units": "ug cm-3",
+                                 "threshold": 1.0})
+    dt_release = 1e-3
+    rs = RootSystem.from_polylines([np.array([[0.0, 0, -1], [0.0, 0, -1 - 1e-5]])], [np.array([0.0, dt_release])],
+                                   0.05, time=3.0)
+    M = p.Q * dt_release
+    t_cross = 1.37  # choose the threshold so that the centre drops below it at t = 1.37 d
+
+    def peak(t):
+        s2 = p.source_width ** 2 + 2 * p.diffusivity_retarded * t
+        return M * np.exp(-p.decay_retarded * t) / (p.theta * p.R * (2 * np.pi * s2) ** 1.5)
+
+    p = p.with_overrides({"threshold": float(peak(t_cross))})
+    grid = RegularGrid((-0.01, -0.01, -1.01), (0.01, 0.01, -0.99), (1, 1, 1))  # voxel centred on the release
+    times = np.round(np.arange(0.1, 3.0001, 0.1), 10)
+    duration = np.zeros(grid.shape)
+    t_prev = 0.0
+    for snap in rhizodeposition_fields(rs, grid, p, times):
+        hotspot_duration_update(duration, snap.concentration, p.threshold, snap.time - t_prev)
+        t_prev = snap.time
+    # sampled every 0.1 d, the first sample is at 0.1 d: hot at 0.1 ... 1.3 d
+    assert duration[0, 0, 0] == pytest.approx(0.1 * np.count_nonzero(times < t_cross))
+    assert duration[0, 0, 0] == pytest.approx(1.3)
+
+
+def test_scenario_rsml_relative_path_and_roots_outside(tmp_path):
+    """``rsml:`` is read relative to the scenario file; roots outside the grid warn and their
+    mass is counted (in the domain + outside = present)."""
+    from rhizoscale.io.rsml import write_rsml
+    from rhizoscale.scenario import load_scenario, run_scenario
+    sub = tmp_path / "case"
+    sub.mkdir()
+    rs = straight_root_system(1.0, 2.0)
+    write_rsml(rs, sub / "root.rsml")
+    (sub / "s.yaml").write_text(
+        "case: cs1-rhizodeposition\nname: t\nrsml: root.rsml\nage: 2\nexudates: [mucilage]\n"
+        "grid: {lower: [-0.5, -0.5, -1.2], upper: [0.5, 0.5, 0.2], resolution: 0.1}\n"
+        "direct_age: all\nfigures: false\nvtk: false\n")
+    summary = run_scenario(load_scenario(sub / "s.yaml"), tmp_path / "out")
+    assert summary["root_system"]["n_roots"] == 1 if "n_roots" in summary["root_system"] else True
+    assert any("outside the grid" in w for w in summary["warnings"])
+    day = summary["mucilage"]["per_day"][-1]
+    assert day["released_ug"] == pytest.approx(mucilage_q() * 2.0, rel=1e-9)
+    # half of the path (z < -1.2) lies outside: about half of the mass is outside
+    assert 0.2 * day["mass_present_ug"] < day["mass_outside_ug"] < 0.8 * day["mass_present_ug"]
+    assert day["mass_in_domain_ug"] + day["mass_outside_ug"] == pytest.approx(day["mass_present_ug"], rel=1e-12)
+
+
+def mucilage_q():
+    return load_parameter_set(ExudateParameters, "mucilage").Q
