@@ -62,6 +62,7 @@ __all__ = [
     "rhizodeposition_fields",
     "default_direct_age",
     "heat_propagate",
+    "single_root_maximum",
 ]
 
 _GL = 1.0 / math.sqrt(3.0)
@@ -100,11 +101,10 @@ class FieldSnapshot:
     concentration : ndarray (z, y, x)
         Voxel-averaged liquid concentration [ug cm-3].
     single_root_max : ndarray or None
-        Per voxel, the largest concentration any single root produces alone [ug cm-3]
-        (None when not tracked).
-    single_root_complete : bool
-        False when old mass was propagated (then ``single_root_max`` misses each root's
-        releases older than ``direct_age``).
+        The largest concentration any single root produces alone [ug cm-3], exact (all
+        ages of every root's releases), in every voxel where the concentration exceeds
+        the ``single_root_threshold`` it was asked for and 0 elsewhere (None when not
+        asked for).
     released : float
         Mass released up to ``time`` [ug] (without decay).
     expected_mass : float
@@ -116,7 +116,6 @@ class FieldSnapshot:
     time: float
     concentration: np.ndarray
     single_root_max: np.ndarray | None
-    single_root_complete: bool
     released: float
     expected_mass: float
     mass_in_domain: float
@@ -338,94 +337,262 @@ def _axis_fractions(x, sig, lower, h, n, n_sigma, out):
 
 
 @numba.njit(cache=True)
-def _deposit_kernel(parts, T, w2, Dr, kr, scale, lower, h, shape, n_sigma, total, rootmax, track):
-    """Add every particle's voxel-integrated kernel to ``total``; per-root max into ``rootmax``."""
-    nz, ny, nx = shape[0], shape[1], shape[2]
-    np_ = parts.shape[0]
-    start = 0
-    while start < np_:
-        r = parts[start, 5]
-        stop = start
-        while stop < np_ and parts[stop, 5] == r:
-            stop += 1
-        # bounding box of this root's kernels
-        bx0, by0, bz0 = nx, ny, nz
-        bx1, by1, bz1 = -1, -1, -1
-        for p in range(start, stop):
-            tau = T - parts[p, 4]
-            sig = math.sqrt(w2 + 2.0 * Dr * tau)
-            if sig <= 0:
-                sig = 1e-12
-            ext = n_sigma * sig
-            bx0 = min(bx0, max(0, int(math.floor((parts[p, 0] - ext - lower[0]) / h[0]))))
-            by0 = min(by0, max(0, int(math.floor((parts[p, 1] - ext - lower[1]) / h[1]))))
-            bz0 = min(bz0, max(0, int(math.floor((parts[p, 2] - ext - lower[2]) / h[2]))))
-            bx1 = max(bx1, min(nx - 1, int(math.floor((parts[p, 0] + ext - lower[0]) / h[0]))))
-            by1 = max(by1, min(ny - 1, int(math.floor((parts[p, 1] + ext - lower[1]) / h[1]))))
-            bz1 = max(bz1, min(nz - 1, int(math.floor((parts[p, 2] + ext - lower[2]) / h[2]))))
-        if bx1 < bx0 or by1 < by0 or bz1 < bz0:
-            start = stop
-            continue
-        lx, ly, lz = bx1 - bx0 + 1, by1 - by0 + 1, bz1 - bz0 + 1
-        if track:
-            local = np.zeros((lz, ly, lx))
-        fx = np.empty(nx)
-        fy = np.empty(ny)
-        fz = np.empty(nz)
-        for p in range(start, stop):
-            tau = T - parts[p, 4]
-            sig = math.sqrt(w2 + 2.0 * Dr * tau)
-            if sig <= 0:
-                sig = 1e-12
-            m = parts[p, 3] * math.exp(-kr * tau) * scale
-            ix, cx = _axis_fractions(parts[p, 0], sig, lower[0], h[0], nx, n_sigma, fx)
-            iy, cy = _axis_fractions(parts[p, 1], sig, lower[1], h[1], ny, n_sigma, fy)
-            iz, cz = _axis_fractions(parts[p, 2], sig, lower[2], h[2], nz, n_sigma, fz)
-            for a in range(cz):
-                va = m * fz[a]
-                for b in range(cy):
-                    vb = va * fy[b]
-                    if track:
-                        for c in range(cx):
-                            local[iz + a - bz0, iy + b - by0, ix + c - bx0] += vb * fx[c]
-                    else:
-                        for c in range(cx):
-                            total[iz + a, iy + b, ix + c] += vb * fx[c]
-        if track:
-            for a in range(lz):
-                for b in range(ly):
-                    for c in range(lx):
-                        v = local[a, b, c]
-                        total[bz0 + a, by0 + b, bx0 + c] += v
-                        if v > rootmax[bz0 + a, by0 + b, bx0 + c]:
-                            rootmax[bz0 + a, by0 + b, bx0 + c] = v
-        start = stop
+def _sigma(w2, Dr, tau):
+    s2 = w2 + 2.0 * Dr * tau
+    return math.sqrt(s2) if s2 > 1e-24 else 1e-12
 
 
-def _deposit(parts, T, params, grid, disc, total, rootmax):
+@numba.njit(cache=True)
+def _particle_boxes(parts, T, w2, Dr, lower, h, shape, n_sigma):
+    """Clipped voxel box (z0, z1, y0, y1, x0, x1, inclusive; z1 < z0 when empty) of each particle."""
+    P = parts.shape[0]
+    boxes = np.empty((P, 6), np.int64)
+    cost = np.empty(P)
+    for p in range(P):
+        sig = _sigma(w2, Dr, T - parts[p, 4])
+        ext = n_sigma * sig
+        c = 1.0
+        for ax in range(3):
+            n = shape[2 - ax]
+            i0 = max(0, int(math.floor((parts[p, ax] - ext - lower[ax]) / h[ax])))
+            i1 = min(n - 1, int(math.floor((parts[p, ax] + ext - lower[ax]) / h[ax])))
+            boxes[p, 4 - 2 * ax] = i0
+            boxes[p, 5 - 2 * ax] = i1
+            c *= max(0, i1 - i0 + 1)
+        if c == 0:
+            boxes[p, 1] = boxes[p, 0] - 1
+        cost[p] = 0.52 * c + 10.0
+    return boxes, cost
+
+
+@numba.njit(cache=True)
+def _deposit_block(parts, T, w2, Dr, kr, scale, lower, h, n_sigma, cut, local):
+    """Add the voxel-integrated kernels of ``parts`` to the block ``local`` (lower corner ``lower``).
+
+    Rows (fixed z, y) where the kernel stays below ``cut`` times its peak are skipped
+    (for ``cut = exp(-n_sigma^2 / 2)`` they lie outside the cylinder of radius
+    ``n_sigma`` sd around the particle's x line; mass left out <= cut per particle).
+    """
+    nz, ny, nx = local.shape
+    fx = np.empty(nx)
+    fy = np.empty(ny)
+    fz = np.empty(nz)
+    for p in range(parts.shape[0]):
+        tau = T - parts[p, 4]
+        sig = _sigma(w2, Dr, tau)
+        m = parts[p, 3] * math.exp(-kr * tau) * scale
+        ix, cx = _axis_fractions(parts[p, 0], sig, lower[0], h[0], nx, n_sigma, fx)
+        iy, cy = _axis_fractions(parts[p, 1], sig, lower[1], h[1], ny, n_sigma, fy)
+        iz, cz = _axis_fractions(parts[p, 2], sig, lower[2], h[2], nz, n_sigma, fz)
+        py = 0.0
+        for b in range(cy):
+            py = max(py, fy[b])
+        pz = 0.0
+        for a in range(cz):
+            pz = max(pz, fz[a])
+        level = cut * py * pz
+        for a in range(cz):
+            va = m * fz[a]
+            for b in range(cy):
+                if fz[a] * fy[b] < level:
+                    continue
+                vb = va * fy[b]
+                for c in range(cx):
+                    local[iz + a, iy + b, ix + c] += vb * fx[c]
+
+
+@numba.njit(parallel=True, cache=True)
+def _deposit_groups(parts, gstart, T, w2, Dr, kr, scale, lower, h, n_sigma, cut, total):
+    """Groups ``0, 2, 4, ...`` deposit in parallel, then groups ``1, 3, ...``.
+
+    Groups of one colour must write to disjoint z ranges of ``total`` (checked by the caller).
+    """
+    ng = gstart.shape[0] - 1
+    for colour in range(2):
+        nc = (ng - colour + 1) // 2
+        for j in numba.prange(nc):
+            g = colour + 2 * j
+            _deposit_block(parts[gstart[g]:gstart[g + 1]], T, w2, Dr, kr, scale, lower, h, n_sigma, cut, total)
+
+
+def _deposit(parts, T, params, grid, disc, total, n_groups=None):
+    """Add the voxel averages of all particles' kernels at time ``T`` to ``total`` (in place).
+
+    Particles are sorted by depth and cut into groups of about equal work whose kernels
+    reach disjoint z ranges two groups apart; even groups deposit in parallel, then odd
+    ones (no write conflicts, no scratch copies). Within a group the particles keep their
+    generation order (root by root along the path), so consecutive kernels overlap and
+    stay in cache. Where the groups cannot be made disjoint, fewer groups are used.
+    """
     if len(parts) == 0:
         return
-    sp = grid.spacing
-    scale = 1.0 / (params.theta * params.R * grid.cell_volume)
-    _deposit_kernel(parts, float(T), params.source_width ** 2, params.diffusivity_retarded,
-                    params.decay_retarded, scale, np.asarray(grid.lower, float), np.asarray(sp, float),
-                    np.asarray(grid.shape, np.int64), disc.n_sigma, total,
-                    rootmax if rootmax is not None else np.zeros((1, 1, 1)), rootmax is not None)
+    lower = np.asarray(grid.lower, float)
+    h = np.asarray(grid.spacing, float)
+    shape = np.asarray(grid.shape, np.int64)
+    w2, Dr = params.source_width ** 2, params.diffusivity_retarded
+    boxes, cost = _particle_boxes(parts, float(T), w2, Dr, lower, h, shape, disc.n_sigma)
+    idx = np.flatnonzero(boxes[:, 1] >= boxes[:, 0])
+    if len(idx) == 0:
+        return
+    order = idx[np.argsort(boxes[idx, 0] + boxes[idx, 1], kind="stable")]
+    if n_groups is None:
+        n_groups = 2 * numba.get_num_threads()
+    n_groups = max(1, min(n_groups, len(order) // 256 or 1))
+    cum = np.cumsum(cost[order])
+    while True:
+        cuts = np.searchsorted(cum, cum[-1] * np.arange(1, n_groups) / n_groups)
+        gstart = np.unique(np.concatenate([[0], cuts, [len(order)]])).astype(np.int64)
+        zlo = np.minimum.reduceat(boxes[order, 0], gstart[:-1])
+        zhi = np.maximum.reduceat(boxes[order, 1], gstart[:-1])
+        ng = len(gstart) - 1
+        disjoint = all(zhi[g] < zlo[k] or zhi[k] < zlo[g]
+                       for g in range(ng) for k in range(g + 2, ng, 2))
+        if disjoint or n_groups == 1:
+            break
+        n_groups = max(1, n_groups // 2)
+    if n_groups == 1:
+        gstart = np.array([0, len(order)], np.int64)
+    for g0, g1 in zip(gstart[:-1], gstart[1:]):
+        order[g0:g1] = np.sort(order[g0:g1])
+    _deposit_groups(np.ascontiguousarray(parts[order]), gstart, float(T), w2, Dr, params.decay_retarded,
+                    1.0 / (params.theta * params.R * grid.cell_volume), lower, h, disc.n_sigma,
+                    math.exp(-0.5 * disc.n_sigma ** 2), total)
+
+
+# ----------------------------------------------------------------------------- single roots
+@numba.njit(cache=True)
+def _single_root_kernel(parts, pstart, pend, T, w2, Dr, kr, scale, lower, h, shape, n_sigma, vox, bin_ptr,
+                        bin_vox, bin_size, nb, best):
+    """Largest single-root voxel average at the voxels ``vox`` over the roots of particle runs."""
+    K = vox.shape[0]
+    acc = np.zeros(K)
+    touched = np.empty(K, np.int64)
+    mark = np.zeros(K, np.bool_)
+    fx = np.empty(shape[2])
+    fy = np.empty(shape[1])
+    fz = np.empty(shape[0])
+    for run in range(pstart.shape[0]):
+        nt = 0
+        for p in range(pstart[run], pend[run]):
+            tau = T - parts[p, 4]
+            sig = _sigma(w2, Dr, tau)
+            m = parts[p, 3] * math.exp(-kr * tau) * scale
+            ix, cx = _axis_fractions(parts[p, 0], sig, lower[0], h[0], shape[2], n_sigma, fx)
+            iy, cy = _axis_fractions(parts[p, 1], sig, lower[1], h[1], shape[1], n_sigma, fy)
+            iz, cz = _axis_fractions(parts[p, 2], sig, lower[2], h[2], shape[0], n_sigma, fz)
+            if cx == 0 or cy == 0 or cz == 0:
+                continue
+            for bz in range(iz // bin_size, (iz + cz - 1) // bin_size + 1):
+                for by in range(iy // bin_size, (iy + cy - 1) // bin_size + 1):
+                    for bx in range(ix // bin_size, (ix + cx - 1) // bin_size + 1):
+                        bi = (bz * nb[1] + by) * nb[2] + bx
+                        for q in range(bin_ptr[bi], bin_ptr[bi + 1]):
+                            v = bin_vox[q]
+                            a = vox[v, 0] - iz
+                            b = vox[v, 1] - iy
+                            c = vox[v, 2] - ix
+                            if a < 0 or a >= cz or b < 0 or b >= cy or c < 0 or c >= cx:
+                                continue
+                            acc[v] += m * fz[a] * fy[b] * fx[c]
+                            if not mark[v]:
+                                mark[v] = True
+                                touched[nt] = v
+                                nt += 1
+        for q in range(nt):
+            v = touched[q]
+            if acc[v] > best[v]:
+                best[v] = acc[v]
+            acc[v] = 0.0
+            mark[v] = False
+
+
+@numba.njit(parallel=True, cache=True)
+def _single_root_parallel(parts, rstart, rend, n_chunks, T, w2, Dr, kr, scale, lower, h, shape, n_sigma, vox,
+                          bin_ptr, bin_vox, bin_size, nb, out):
+    K = vox.shape[0]
+    R = rstart.shape[0]
+    bests = np.zeros((n_chunks, K))
+    for j in numba.prange(n_chunks):
+        lo = (R * j) // n_chunks
+        hi = (R * (j + 1)) // n_chunks
+        _single_root_kernel(parts, rstart[lo:hi], rend[lo:hi], T, w2, Dr, kr, scale, lower, h, shape, n_sigma,
+                            vox, bin_ptr, bin_vox, bin_size, nb, bests[j])
+    for j in range(n_chunks):
+        for v in range(K):
+            if bests[j, v] > out[v]:
+                out[v] = bests[j, v]
+
+
+def single_root_maximum(paths: RootPaths, grid: RegularGrid, params: ExudateParameters, T: float, voxels,
+                        discretisation: FieldDiscretisation = FieldDiscretisation()) -> np.ndarray:
+    """Largest concentration any single root produces alone at the given voxels [ug cm-3].
+
+    Every root's own field (all its releases, of every age, with their exact voxel-
+    integrated kernels) is evaluated at the voxels only, and the maximum over roots is
+    taken. This costs about as much as depositing the particles whose kernels reach the
+    voxels, so it is meant for the few voxels of a hotspot.
+
+    Parameters
+    ----------
+    paths : RootPaths
+    grid : RegularGrid
+    params : ExudateParameters
+    T : float
+        Time [d].
+    voxels : (K, 3) int array
+        Voxel indices (iz, iy, ix).
+
+    Returns
+    -------
+    (K,) array
+    """
+    vox = np.ascontiguousarray(np.asarray(voxels, np.int64).reshape(-1, 3))
+    out = np.zeros(len(vox))
+    if len(vox) == 0:
+        return out
+    parts = _particles(paths, T, params, discretisation)
+    if len(parts) == 0:
+        return out
+    # particles come out root by root: runs of equal root index
+    r = parts[:, 5]
+    brk = np.flatnonzero(np.diff(r) != 0) + 1
+    rstart = np.concatenate([[0], brk]).astype(np.int64)
+    rend = np.concatenate([brk, [len(parts)]]).astype(np.int64)
+    if len(np.unique(r[rstart])) != len(rstart):
+        raise RuntimeError("particles of one root are not contiguous")
+    bin_size = 8
+    shape = np.asarray(grid.shape, np.int64)
+    nb = (shape + bin_size - 1) // bin_size
+    b = vox // bin_size
+    bi = (b[:, 0] * nb[1] + b[:, 1]) * nb[2] + b[:, 2]
+    bin_vox = np.argsort(bi, kind="stable").astype(np.int64)
+    bin_ptr = np.searchsorted(bi[bin_vox], np.arange(int(np.prod(nb)) + 1)).astype(np.int64)
+    n_chunks = max(1, min(len(rstart), numba.get_num_threads()))
+    _single_root_parallel(parts, rstart, rend, n_chunks, float(T), params.source_width ** 2,
+                          params.diffusivity_retarded, params.decay_retarded,
+                          1.0 / (params.theta * params.R * grid.cell_volume), np.asarray(grid.lower, float),
+                          np.asarray(grid.spacing, float), shape, discretisation.n_sigma, vox, bin_ptr, bin_vox,
+                          bin_size, nb.astype(np.int64), out)
+    return out
 
 
 # ----------------------------------------------------------------------------- heat kernel
 @numba.njit(parallel=True, cache=True)
 def _convolve_axis(src, dst, w, axis):
+    """``dst = src * w`` along ``axis`` (zero outside; taps outermost so inner loops vectorise)."""
     nz, ny, nx = src.shape
     rad = (w.shape[0] - 1) // 2
     if axis == 2:
         for a in numba.prange(nz):
+            pad = np.zeros(nx + 2 * rad)
             for b in range(ny):
                 for c in range(nx):
-                    acc = 0.0
-                    for j in range(max(0, c - rad), min(nx, c + rad + 1)):
-                        acc += w[j - c + rad] * src[a, b, j]
-                    dst[a, b, c] = acc
+                    pad[rad + c] = src[a, b, c]
+                    dst[a, b, c] = 0.0
+                for k in range(w.shape[0]):
+                    wk = w[k]
+                    for c in range(nx):
+                        dst[a, b, c] += wk * pad[c + k]
     elif axis == 1:
         for a in numba.prange(nz):
             for b in range(ny):
@@ -447,6 +614,47 @@ def _convolve_axis(src, dst, w, axis):
                         dst[a, b, c] += wj * src[j, b, c]
 
 
+@numba.njit(parallel=True, cache=True)
+def _abs_max(field):
+    nz = field.shape[0]
+    m = np.zeros(nz)
+    for a in numba.prange(nz):
+        v = 0.0
+        for b in range(field.shape[1]):
+            for c in range(field.shape[2]):
+                v = max(v, abs(field[a, b, c]))
+        m[a] = v
+    return m.max()
+
+
+@numba.njit(parallel=True, cache=True)
+def _support_box(field, tol):
+    """Bounding box (z0, z1, y0, y1, x0, x1) of voxels with ``|field| > tol`` (z1 < z0 if none)."""
+    nz, ny, nx = field.shape
+    zb = np.full((nz, 4), -1, np.int64)
+    for a in numba.prange(nz):
+        y0, y1, x0, x1 = ny, -1, nx, -1
+        for b in range(ny):
+            for c in range(nx):
+                if abs(field[a, b, c]) > tol:
+                    y0 = min(y0, b)
+                    y1 = max(y1, b)
+                    x0 = min(x0, c)
+                    x1 = max(x1, c)
+        if y1 >= 0:
+            zb[a, 0], zb[a, 1], zb[a, 2], zb[a, 3] = y0, y1, x0, x1
+    box = np.array([nz, -1, ny, -1, nx, -1], np.int64)
+    for a in range(nz):
+        if zb[a, 1] >= 0:
+            box[0] = min(box[0], a)
+            box[1] = max(box[1], a)
+            box[2] = min(box[2], zb[a, 0])
+            box[3] = max(box[3], zb[a, 1])
+            box[4] = min(box[4], zb[a, 2])
+            box[5] = max(box[5], zb[a, 3])
+    return box
+
+
 def _sampled_gaussian(sigma_cells: float, n_sigma: float) -> np.ndarray:
     if sigma_cells <= 0:
         return np.ones(1)
@@ -457,54 +665,118 @@ def _sampled_gaussian(sigma_cells: float, n_sigma: float) -> np.ndarray:
 
 
 def heat_propagate(field: np.ndarray, grid: RegularGrid, dt: float, params: ExudateParameters,
-                   n_sigma: float = 6.0) -> np.ndarray:
+                   n_sigma: float = 6.0, support_tol: float = 1e-15) -> np.ndarray:
     """Advance a voxel-averaged field by ``dt`` days of diffusion and decay (open boundaries).
 
     Convolves with the normalised sampled Gaussian of variance ``2 D' dt`` along each axis
     and multiplies by ``exp(-k' dt)``. Mass that diffuses past the boundary is lost.
     Exact for fields whose spectrum lies below the grid's Nyquist wavenumber.
+
+    Only the bounding box of the voxels above ``support_tol`` times the field's maximum,
+    widened by the kernel radius, is convolved; the voxels left out hold at most
+    ``n_voxels * support_tol`` of the mass (relative).
     """
     var = 2 * params.diffusivity_retarded * dt
     sp = grid.spacing
-    a = np.ascontiguousarray(field, dtype=np.float64)
+    src = np.ascontiguousarray(field, dtype=np.float64)
+    out = np.zeros_like(src)
+    peak = _abs_max(src) if src.size else 0.0
+    if peak == 0.0:
+        return out
+    box = _support_box(src, support_tol * peak)
+    ws = [_sampled_gaussian(math.sqrt(var) / h, n_sigma) for h in (sp[2], sp[1], sp[0])]  # z, y, x
+    sl = tuple(slice(max(0, box[2 * a] - (len(ws[a]) - 1) // 2), min(src.shape[a], box[2 * a + 1] + (len(ws[a]) - 1) // 2 + 1))
+               for a in range(3))
+    a = np.ascontiguousarray(src[sl])
     b = np.empty_like(a)
-    for axis, h in ((2, sp[0]), (1, sp[1]), (0, sp[2])):
-        w = _sampled_gaussian(math.sqrt(var) / h, n_sigma)
-        _convolve_axis(a, b, w, axis)
+    for axis in (2, 1, 0):
+        _convolve_axis(a, b, ws[axis], axis)
         a, b = b, a
     a *= math.exp(-params.decay_retarded * dt)
-    return a
+    out[sl] = a
+    return out
 
 
 # ----------------------------------------------------------------------------- mass
+@numba.njit(cache=True)
+def _exp_integrals(a, b, T, kr):
+    """``int_a^b E dt`` and ``int_a^b (t - a) E dt`` with ``E = exp(-kr (T - t))`` (stable for small kr)."""
+    d = b - a
+    eb = math.exp(-kr * (T - b))
+    x = kr * d
+    if x < 1e-4:
+        i0 = eb * d * (1.0 - x / 2.0 + x * x / 6.0)
+        i1 = eb * d * d * (0.5 - x / 6.0 + x * x / 24.0)
+    else:
+        em = -math.expm1(-x)
+        i0 = eb * d * em / x
+        i1 = eb * d * d * (x - em) / (x * x)
+    return i0, i1
+
+
+@numba.njit(cache=True)
+def _line_release_kernel(ptr, ptime, parc, T, l_rel, keep, kr):
+    """``sum_roots int min(S(t), l) exp(-kr (T - t)) dt`` exactly (S piecewise linear in t)."""
+    total = 0.0
+    for r in range(ptr.shape[0] - 1):
+        i0, i1 = ptr[r], ptr[r + 1]
+        if i1 - i0 < 2 or parc[i1 - 1] <= 0.0:
+            continue
+        tm = ptime[i0:i1]
+        arc = parc[i0:i1]
+        n = tm.shape[0]
+        t_end = T if keep else min(tm[n - 1], T)
+        for j in range(n):
+            # piece j: [tm[j], tm[j+1]] (the last piece: constant length after the root stopped)
+            ta = tm[j]
+            tb = tm[j + 1] if j < n - 1 else t_end
+            sa = arc[j]
+            sb = arc[j + 1] if j < n - 1 else arc[n - 1]
+            a = max(ta, tm[0])
+            b = min(tb, t_end)
+            if b <= a or tb <= ta:
+                continue
+            slope = (sb - sa) / (tb - ta)
+            s_at_a = sa + slope * (a - ta)
+            s_at_b = sa + slope * (b - ta)
+            # split where S crosses l
+            cuts = [a, b]
+            if (s_at_a - l_rel) * (s_at_b - l_rel) < 0.0:
+                cuts = [a, a + (l_rel - s_at_a) / slope, b]
+            for k in range(len(cuts) - 1):
+                u, v = cuts[k], cuts[k + 1]
+                if v <= u:
+                    continue
+                su = s_at_a + slope * (u - a)
+                sv = s_at_a + slope * (v - a)
+                e0, e1 = _exp_integrals(u, v, T, kr)
+                if 0.5 * (su + sv) >= l_rel:
+                    total += l_rel * e0
+                else:
+                    total += su * e0 + slope * e1
+    return total
+
+
 def released_mass(paths: RootPaths, T: float, params: ExudateParameters, decay: bool = True) -> float:
-    """Mass released up to ``T`` [ug], decayed to ``T`` when ``decay`` (exact integral).
+    """Mass released up to ``T`` [ug], decayed to ``T`` when ``decay`` (exact, closed form).
 
     Point source: ``sum Q int exp(-k'(T - t)) dt`` over each root's growth period.
-    Line source: ``Q`` times the release-zone length, integrated the same way (the zone
-    length is piecewise linear in time, integrated by adaptive quadrature).
+    Line source: ``Q int min(S(t), l) exp(-k'(T - t)) dt`` with the tip's arc length
+    ``S(t)`` piecewise linear in time, integrated piece by piece in closed form.
     """
-    from scipy import integrate
     kr = params.decay_retarded if decay else 0.0
+    if params.release == "line":
+        return params.Q * _line_release_kernel(paths.ptr, paths.time, paths.arc, float(T),
+                                               params.release_length, params.stopped_roots == "continue", kr)
     total = 0.0
     for i in range(paths.n_roots):
         tm, _, arc = paths.root(i)
         if len(tm) < 2 or arc[-1] <= 0:
             continue
-        t0 = tm[0]
-        t1 = min(tm[-1], T) if (params.release == "point" or params.stopped_roots == "stop") else T
+        t0, t1 = tm[0], min(tm[-1], T)
         if t1 <= t0:
             continue
-        if params.release == "point":
-            total += params.Q * (t1 - t0 if kr == 0 else (np.exp(-kr * (T - t1)) - np.exp(-kr * (T - t0))) / kr)
-        else:
-            l_rel = params.release_length
-            brk = np.concatenate([tm, np.interp(arc + l_rel, arc, tm, right=np.inf)])
-            brk = np.unique(np.clip(brk[np.isfinite(brk)], t0, t1))
-            f = lambda t: (np.interp(t, tm, arc) - max(0.0, np.interp(t, tm, arc) - l_rel)) * np.exp(-kr * (T - t))
-            for a, b in zip(brk[:-1], brk[1:]):
-                if b > a:
-                    total += params.Q * integrate.quad(f, a, b, epsabs=0, epsrel=1e-13, limit=200)[0]
+        total += params.Q * (t1 - t0 if kr == 0 else (np.exp(-kr * (T - t1)) - np.exp(-kr * (T - t0))) / kr)
     return total
 
 
@@ -515,7 +787,7 @@ def default_direct_age(params: ExudateParameters, grid: RegularGrid, factor: flo
 
 
 def rhizodeposition_fields(root_system, grid: RegularGrid, params: ExudateParameters, times, *,
-                           track_single_root: bool = True, direct_age: float | None = np.inf,
+                           single_root_threshold: float | None = None, direct_age: float | None = np.inf,
                            discretisation: FieldDiscretisation = FieldDiscretisation(),
                            callback=None):
     """Voxel-averaged liquid concentration of one exudate at each output time (a generator).
@@ -528,9 +800,11 @@ def rhizodeposition_fields(root_system, grid: RegularGrid, params: ExudateParame
     params : ExudateParameters
     times : sequence of float
         Increasing output times [d], each at most the root system's age.
-    track_single_root : bool
-        Also return, per voxel, the largest concentration of any single root alone (for
-        :func:`~rhizoscale.rhizodeposition.analysis.overlap_share`).
+    single_root_threshold : float, optional
+        When given [ug cm-3], every voxel whose concentration exceeds it also gets the
+        largest concentration any single root produces there alone
+        (:func:`single_root_maximum`, exact whatever ``direct_age`` is), for
+        :func:`~rhizoscale.rhizodeposition.analysis.overlap_share` at that threshold.
     direct_age : float or None
         Releases younger than this [d] are evaluated directly at every output time; older
         mass is propagated with the heat kernel. ``inf`` (default): everything direct
@@ -558,26 +832,28 @@ def rhizodeposition_fields(root_system, grid: RegularGrid, params: ExudateParame
     old = None
     cut_prev = -np.inf
     t_prev = None
+    t_first = paths.time.min() if len(paths.time) else 0.0
     for n, T in enumerate(times):
         cut = T - direct_age
-        if np.isfinite(cut) and cut > (paths.time.min() if len(paths.time) else 0.0):
+        if np.isfinite(cut) and cut > t_first:
             old = np.zeros(grid.shape) if old is None else heat_propagate(old, grid, T - t_prev, params,
                                                                           discretisation.n_sigma)
             grad = _particles(paths, T, params, discretisation, t_lo=cut_prev, t_hi=cut)
-            _deposit(grad, T, params, grid, discretisation, old, None)
+            _deposit(grad, T, params, grid, discretisation, old)
             cut_prev = cut
         elif old is not None:
             old = heat_propagate(old, grid, T - t_prev, params, discretisation.n_sigma)
-        total = np.zeros(grid.shape)
-        rootmax = np.zeros(grid.shape) if track_single_root else None
+        total = np.zeros(grid.shape) if old is None else old.copy()
         young = _particles(paths, T, params, discretisation, t_lo=cut_prev, t_hi=np.inf)
-        _deposit(young, T, params, grid, discretisation, total, rootmax)
-        if old is not None:
-            total += old
+        _deposit(young, T, params, grid, discretisation, total)
         mass = float(total.sum() * params.theta * params.R * grid.cell_volume)
+        rootmax = None
+        if single_root_threshold is not None:
+            rootmax = np.zeros(grid.shape)
+            hot = np.argwhere(total > single_root_threshold)
+            rootmax[tuple(hot.T)] = single_root_maximum(paths, grid, params, T, hot, discretisation)
         yield FieldSnapshot(
             time=float(T), concentration=total, single_root_max=rootmax,
-            single_root_complete=old is None,
             released=released_mass(paths, T, params, decay=False),
             expected_mass=released_mass(paths, T, params, decay=True),
             mass_in_domain=mass,

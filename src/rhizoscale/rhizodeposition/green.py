@@ -29,6 +29,7 @@ model implemented in CPlantBox ``ExudationModel``).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -235,6 +236,7 @@ def concentration_at(root_system, points, T: float, params: ExudateParameters, *
         raise InputError(f"time {T} d is beyond the root system's age {paths.age} d", field="T")
     pts = np.atleast_2d(np.asarray(points, float))
     out = np.zeros(len(pts))
+    worst = 0.0
     roots = range(paths.n_roots) if roots is None else roots
     for i in roots:
         t_nodes, pos, arc = paths.root(i)
@@ -250,7 +252,8 @@ def concentration_at(root_system, points, T: float, params: ExudateParameters, *
             brk += list(rear_times[(rear_times > t0) & (rear_times < t1)])
         edges = np.unique(np.concatenate([[t0], np.asarray(brk, float), [t1]]))
         for n, x in enumerate(pts):
-            acc = 0.0
+            acc = acc_err = 0.0
+            flagged = False
             for a, b in zip(edges[:-1], edges[1:]):
                 if b <= a:
                     continue
@@ -266,8 +269,23 @@ def concentration_at(root_system, points, T: float, params: ExudateParameters, *
                     f = _line_source_integrand
                     args = (x, T, t_nodes, pos, arc, params)
                     inner = None
-                val, _ = integrate.quad(f, a, b, args=args, points=inner, limit=400,
-                                        epsabs=0.0, epsrel=epsrel)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", integrate.IntegrationWarning)
+                    val, err = integrate.quad(f, a, b, args=args, points=inner, limit=400,
+                                              epsabs=0.0, epsrel=epsrel)
+                if caught:
+                    flagged = True
                 acc += val
+                acc_err += err
+            if flagged and acc != 0.0:
+                worst = max(worst, acc_err / abs(acc))
             out[n] += acc
+    if worst > 0:
+        # QUADPACK's warnings (subdivision limit, round-off) are kept inside; the result is
+        # still good when its error estimate, relative to the point's value, is small
+        level = worst / epsrel
+        if worst > max(10 * epsrel, 1e-6):
+            warnings.warn(f"concentration_at: adaptive quadrature reached its limits; largest estimated "
+                          f"relative error of an interval {worst:.2e} ({level:.0f} x epsrel)",
+                          RuntimeWarning, stacklevel=2)
     return out

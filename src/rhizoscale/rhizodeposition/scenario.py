@@ -14,7 +14,9 @@ Keys::
     output_times: null         # default: every day 1..days
     field_output_times: [7, 14, 21]
     direct_age: auto           # auto | all | a number of days
-    growth_rates: null         # e.g. [0.1, 0.5, 1, 2]: single straight roots (Fig. 4)
+    growth_rates: null         # e.g. [0.05, ..., 4]: single straight roots (Fig. 4), hotspot volume vs rate
+    single_root_resolution: 0.01   # their voxel size [cm] (the plumes are sub-millimetre)
+    panel_rates: [0.1, 0.5, 1, 2]  # shown in the Fig. 4 panel; volumes also on 2x, 4x coarser grids
     memory_limit_gb: 8
 
 Writes ``fields.nc`` (time, z, y, x; float32, compressed), ``fields.vti`` (last output
@@ -69,6 +71,9 @@ class Config(CaseConfig):
     field_output_times: Optional[list[float]] = None
     direct_age: Union[Literal["auto", "all"], float] = "auto"
     growth_rates: Optional[list[float]] = None
+    single_root_resolution: float = Field(0.01, gt=0, description="cell size of the single-root grids [cm]")
+    panel_rates: list[float] = Field(default_factory=lambda: [0.1, 0.5, 1.0, 2.0],
+                                     description="rates shown in the Fig. 4 panel and checked for convergence")
     memory_limit_gb: float = Field(8.0, gt=0)
     figures: bool = True
     vtk: bool = True
@@ -128,39 +133,77 @@ def _check_roots_in_domain(rs, grid, run):
         run.warn(f"{len(zero)} roots have zero length and release nothing")
 
 
-def _single_root_study(config, params, grid_res, run):
-    """Straight roots at several rates: Fig. 4 panel and hotspot volume vs rate."""
+def _hotspot_of_straight_root(v, days, p, h):
+    """Hotspot volume [cm3] around one straight root at rate ``v`` after ``days``.
+
+    Cell size ``h``, or 1/40 of the box half-width when that is larger (wide plumes).
+
+    The grid only needs to cover the hotspot (voxel values are exact infinite-soil voxel
+    averages whatever the domain): a box 3 diffusion lengths (at least 2 mm) around the path.
+    """
+    rs = analysis.straight_root_system(v, days)
+    length = v * days
+    half = max(0.2, 3 * np.sqrt(p.source_width ** 2 + 2 * p.diffusivity_retarded / max(p.decay_retarded, 1.0 / days)))
+    h = max(h, half / 40)  # wide plumes (citrate) need no sub-millimetre voxels
+    half = np.ceil(half / h) * h
+    g = RegularGrid.from_resolution((-half, -half, -length - half), (half, half, half), h)
+    snap = list(rhizodeposition_fields(rs, g, p, [days]))[-1]
+    c = snap.concentration
+    thr = p.threshold_liquid
+    edge = max(c[:, 0, :].max(), c[:, -1, :].max(), c[:, :, 0].max(), c[:, :, -1].max())
+    return analysis.hotspot_volume(c, thr, g.cell_volume), edge > thr, g, c
+
+
+def _single_root_study(config, params, run):
+    """Straight roots at many rates on a fine grid: Fig. 4 panel and hotspot volume vs rate."""
     rates = config.growth_rates
     days = config.straight_root.days if config.straight_root else 10.0
+    h = config.single_root_resolution
     vols = {n: [] for n in params}
+    conv = {n: {} for n in params}
     cuts = {n: {} for n in params}
-    extent = None
     with run.task("single roots at several growth rates", len(rates) * len(params)) as cb:
         k = 0
         for v in rates:
-            rs = analysis.straight_root_system(v, days)
-            length = v * days
             for name, p in params.items():
-                margin = 8 * np.sqrt(p.source_width ** 2 + 2 * p.diffusivity_retarded * days) + 0.3
-                g = RegularGrid.from_resolution((-margin, -margin, -length - margin), (margin, margin, margin),
-                                                grid_res)
-                snap = list(rhizodeposition_fields(rs, g, p, [days], track_single_root=False))[-1]
-                vols[name].append(analysis.hotspot_volume(snap.concentration, p.threshold_liquid, g.cell_volume))
-                j = int(np.argmin(np.abs(g.centers("y"))))
-                cuts[name][v] = (snap.concentration[:, j, :], [g.lower[0], g.upper[0], g.lower[2], g.upper[2]])
+                vol, clipped, g, c = _hotspot_of_straight_root(v, days, p, h)
+                if clipped:
+                    run.warn(f"single root {name} at {v:g} cm/d: the hotspot reaches the grid's edge")
+                vols[name].append(vol)
+                if v in config.panel_rates:
+                    j = int(np.argmin(np.abs(g.centers("y"))))
+                    cuts[name][v] = (c[:, j, :], [g.lower[0], g.upper[0], g.lower[2], g.upper[2]])
                 k += 1
                 cb(k, len(rates) * len(params))
-    run.summary["hotspot_volume_vs_rate"] = {"rates_cm_d": rates, "days": days,
-                                             **{f"{n}_cm3": v for n, v in vols.items()}}
-    if config.figures:
-        run.write_figure("hotspot_volume_vs_rate.png", figures.hotspot_vs_rate_figure(rates, vols))
+        # convergence: the same volumes on 2x and 4x coarser grids at a few rates
         for name, p in params.items():
-            # a common frame: the largest cut extent
-            ext = max((e for _, e in cuts[name].values()), key=lambda e: e[1] - e[0])
+            for v in config.panel_rates:
+                conv[name][str(v)] = [_hotspot_of_straight_root(v, days, p, f * h)[0] for f in (4, 2, 1)]
+    summary = {"rates_cm_d": rates, "days": days, "resolution_cm": h,
+               **{f"{n}_cm3": v for n, v in vols.items()},
+               "convergence": {"resolutions_cm": [4 * h, 2 * h, h], **conv}}
+    for name in params:
+        vv = np.asarray(vols[name])
+        if np.any(vv > 0):
+            i = int(np.argmax(vv))
+            summary[f"{name}_max"] = {"rate_cm_d": rates[i], "volume_cm3": float(vv[i])}
+    run.summary["hotspot_volume_vs_rate"] = summary
+    if config.figures:
+        run.write_figure("hotspot_volume_vs_rate.png",
+                         figures.hotspot_vs_rate_figure(rates, vols, title=f"single straight root, {days:g} d, "
+                                                                              f"{10 * h:g} mm voxels"))
+        for name, p in params.items():
+            if not cuts[name]:
+                continue
+            ext = max((e for _, e in cuts[name].values()), key=lambda e: e[3] - e[2])
             panel = {}
             for v, (cut, e) in cuts[name].items():
-                panel[v] = cut
-            fig = figures.single_root_panel({v: c for v, c in panel.items()}, ext, p.threshold_liquid,
+                # pad each cut to the common (deepest) frame
+                nz = int(round((ext[3] - ext[2]) / h))
+                full = np.zeros((nz, cut.shape[1]))
+                full[nz - cut.shape[0]:] = cut
+                panel[v] = full
+            fig = figures.single_root_panel(panel, [e[0], e[1], ext[2], ext[3]], p.threshold_liquid,
                                             title=f"{name}, single roots after {days:g} d")
             run.write_figure(f"single_root_{name}.png", fig)
 
@@ -198,7 +241,8 @@ def run(config: Config, run, seed: int = 1) -> None:
         duration = np.zeros(grid.shape, dtype=np.float32)
         t_prev = 0.0
         with run.task(f"{name} fields", len(times)) as cb:
-            for snap in rhizodeposition_fields(paths, grid, p, times, direct_age=direct, callback=cb):
+            for snap in rhizodeposition_fields(paths, grid, p, times, direct_age=direct,
+                                               single_root_threshold=thr, callback=cb):
                 c = snap.concentration
                 analysis.hotspot_duration_update(duration, c, thr, snap.time - t_prev)
                 t_prev = snap.time
@@ -206,7 +250,6 @@ def run(config: Config, run, seed: int = 1) -> None:
                     "time_d": snap.time,
                     "hotspot_volume_cm3": analysis.hotspot_volume(c, thr, grid.cell_volume),
                     "overlap_share": analysis.overlap_share(c, snap.single_root_max, thr),
-                    "overlap_share_complete": snap.single_root_complete,
                     "max_concentration_ug_cm3": float(c.max()),
                     "mass_in_domain_ug": snap.mass_in_domain,
                     "mass_present_ug": snap.expected_mass,
@@ -244,4 +287,4 @@ def run(config: Config, run, seed: int = 1) -> None:
         run.write_figure("vertical_cut.png", figures.vertical_cut_figure(last, grid, title=f"day {times[-1]:g}"))
         run.write_figure("hotspot_map.png", figures.hotspot_map_figure(durations, grid))
     if config.growth_rates:
-        _single_root_study(config, params, float(np.min(grid.spacing)), run)
+        _single_root_study(config, params, run)
