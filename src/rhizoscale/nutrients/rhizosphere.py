@@ -235,7 +235,7 @@ def _implicit_step(c, cold, rf, r0, exud, cb0, cb1, dt, p, rad, area, g0, g1, re
     return 0
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def _advance_all(c, rf, exud, cbulk, dt, p, max_halvings, uptake, exuded, decayed, outflux, nsub):
     """Advance every segment over ``dt`` (per-segment sub-steps on failure).
 
@@ -249,7 +249,7 @@ def _advance_all(c, rf, exud, cbulk, dt, p, max_halvings, uptake, exuded, decaye
     theta, d0, d1, lam0, lam1 = p[0], p[6], p[7], p[8], p[9]
     imax, km, cmin = p[10], p[11], p[12]
     failed = np.zeros(m_seg, dtype=np.int64)
-    for m in numba.prange(m_seg):
+    for m in range(m_seg):
         r0 = rf[m, 0]
         rad = np.empty(nn + 1)
         rad[0] = r0
@@ -306,10 +306,10 @@ def _advance_all(c, rf, exud, cbulk, dt, p, max_halvings, uptake, exuded, decaye
     return failed.sum()
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def _mass_per_length(c, rf, p, out):
     theta, rho, sm0, k0, sm1, k1 = p[0], p[1], p[2], p[3], p[4], p[5]
-    for m in numba.prange(c.shape[0]):
+    for m in range(c.shape[0]):
         s0 = 0.0
         s1 = 0.0
         for k in range(c.shape[2] - 1):
@@ -322,12 +322,12 @@ def _mass_per_length(c, rf, p, out):
         out[m, 1] = s1
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def _remap(c, rf_old, rf_new, cbulk):
     """Re-grid profiles onto new faces: linear in ln r between old nodes, bulk beyond r1."""
     nn = c.shape[2]
     ncell = nn - 1
-    for m in numba.prange(c.shape[0]):
+    for m in range(c.shape[0]):
         xo = np.empty(nn + 1)
         yo = np.empty((2, nn + 1))
         xo[0] = np.log(rf_old[m, 0])
