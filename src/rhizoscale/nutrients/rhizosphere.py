@@ -23,7 +23,7 @@ conductance ``2 pi D / ln(r_b / r_a)`` (per cm of root), so steady profiles
 ``a + b ln r`` are reproduced exactly. Time stepping is implicit Euler, solved by
 Newton's method with a 2x2-block tridiagonal (block Thomas) solve per segment: the
 competitive isotherm couples the species in every cell. All segments advance in one
-Numba kernel, in parallel over segments. A segment whose Newton iteration fails or
+Numba kernel (a loop over segments compiled by Numba). A segment whose Newton iteration fails or
 would give a negative concentration halves its own step (sub-steps) and the number of
 such reductions is reported.
 
@@ -51,6 +51,7 @@ __all__ = [
     "RhizosphereModels",
     "michaelis_menten_uptake",
     "log_spaced_faces",
+    "rhizosphere_peclet",
 ]
 
 TWO_PI = 2.0 * np.pi
@@ -473,3 +474,27 @@ class RhizosphereModels:
         """Radial positions of the nodes (surface, then cell centres) [cm], (n, n_cells + 1)."""
         f = self.faces[:self.n]
         return np.concatenate([f[:, :1], np.sqrt(f[:, :-1] * f[:, 1:])], axis=1)
+
+
+def rhizosphere_peclet(velocity, radius, diffusivity):
+    """Rhizosphere Péclet number ``Pe = v r / D`` [-].
+
+    Compares the advance of a root tip (speed ``v``) over one root radius ``r`` with
+    diffusion (``D``) over the same distance; Pe < 1 means the exudate or depletion
+    zone spreads ahead of the tip.
+
+    Parameters
+    ----------
+    velocity : float
+        Root elongation rate [cm s-1] (or any time unit consistent with ``diffusivity``).
+    radius : float
+        Root radius [cm].
+    diffusivity : float
+        Diffusion coefficient [cm2 s-1] (which one, in water or effective in soil,
+        must be stated with the result).
+
+    References
+    ----------
+    Schnepf, A., Leitner, D., & Klepsch, S. (2012). Vadose Zone Journal, 11(3).
+    """
+    return np.asarray(velocity, float) * np.asarray(radius, float) / np.asarray(diffusivity, float)
