@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from .errors import RhizoscaleError
@@ -55,7 +56,8 @@ class RichProgress:
 
 
 def _fail(err: Exception) -> None:
-    console.print(f"[bold red]error:[/bold red] {err}")
+    # no markup (messages contain [i] indices) and no wrapping (paths must stay whole)
+    console.print(Text.assemble(("error: ", "bold red"), str(err)), soft_wrap=True)
     raise typer.Exit(code=2)
 
 

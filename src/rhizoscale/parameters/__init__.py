@@ -8,6 +8,8 @@ from ._base import (
     parameter_set_from_dict,
     quantity,
 )
+from .cplantbox_xml import read_cplantbox_xml, write_cplantbox_xml
+from .root_architecture import PlantParameters, RootTypeParameters, SeedParameters, Successor
 
 __all__ = [
     "ParameterSet",
@@ -16,4 +18,10 @@ __all__ = [
     "load_yaml",
     "parameter_set_from_dict",
     "quantity",
+    "PlantParameters",
+    "RootTypeParameters",
+    "SeedParameters",
+    "Successor",
+    "read_cplantbox_xml",
+    "write_cplantbox_xml",
 ]

@@ -238,7 +238,10 @@ def _data_dir():
 
 def available_parameter_sets() -> list[str]:
     """Names of the parameter sets shipped with rhizoscale."""
-    return sorted(p.name[:-5] for p in _data_dir().iterdir() if p.name.endswith(".yaml"))
+    folder = _data_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
 def load_parameter_set(cls: type[P], name_or_path: str | Path) -> P:

@@ -456,6 +456,35 @@ class RootSystem:
             root_plant=self.root_plant, metadata=dict(self.metadata),
         )
 
+    def renumbered(self, root_order: np.ndarray | None = None) -> "RootSystem":
+        """A copy with roots in ``root_order`` (parents first) and nodes numbered root by root.
+
+        Node numbering is an internal detail (a growth model may number nodes by creation
+        time); two systems with equal roots, in the same order, are equal after renumbering.
+        """
+        order = np.arange(self.n_roots) if root_order is None else np.asarray(root_order, dtype=np.int64)
+        if sorted(order.tolist()) != list(range(self.n_roots)):
+            raise InputError("root_order must be a permutation of the roots")
+        new_root = np.empty(self.n_roots, dtype=np.int64)
+        new_root[order] = np.arange(self.n_roots)
+        parent = self.root_parent[order]
+        if np.any((parent >= 0) & (new_root[np.maximum(parent, 0)] >= np.arange(self.n_roots))):
+            raise InputError("root_order must put every parent before its laterals")
+        idx = np.concatenate([self.root_nodes(i) for i in order]) if self.n_roots else np.zeros(0, int)
+        new_node = np.empty(self.n_nodes, dtype=np.int64)
+        new_node[idx] = np.arange(len(idx))
+        counts = np.diff(self.root_node_ptr)[order]
+        pn = self.root_parent_node[order]
+        return RootSystem(
+            nodes=self.nodes[idx], node_time=self.node_time[idx], node_radius=self.node_radius[idx],
+            root_node_ptr=np.concatenate([[0], np.cumsum(counts)]),
+            root_node_idx=np.arange(len(idx)),
+            root_parent=np.where(parent >= 0, new_root[np.maximum(parent, 0)], -1),
+            root_parent_node=np.where(pn >= 0, new_node[np.maximum(pn, 0)], -1),
+            root_order=self.root_order[order], root_type=self.root_type[order], time=self.time,
+            root_plant=self.root_plant[order], metadata=dict(self.metadata),
+        )
+
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper corner [cm] of the axis-aligned box around all nodes."""
         return self.nodes.min(axis=0), self.nodes.max(axis=0)

@@ -1,0 +1,197 @@
+"""Scenario runner for the plant scale: grow (or read) a root system and describe it.
+
+Case name ``plant-growth``. Keys (all optional but ``plant`` or ``rsml``)::
+
+    case: plant-growth
+    seed: 1
+    plant: vicia_faba        # shipped set, YAML or CPlantBox XML file
+    days: 21
+    confinement: {type: box, lower: [-10, -10, -45], upper: [10, 10, 0]}
+    replicates: 5            # seeds seed .. seed+4, for statistics
+    grid: {lower: [-10, -10, -45], upper: [10, 10, 0], resolution: 1.0}
+    output_times: [7, 14, 21]
+
+Writes ``root_system.rsml``, ``root_system.vtu``, ``root_length_density.nc`` (time, z, y, x)
+when a grid is given, ``root_system.png`` (coloured by age), ``depth_profile.png`` and
+``summary.json``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Optional
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from ..errors import InputError
+from ..scenario import CaseConfig
+
+__all__ = ["Config", "ConfinementConfig", "GridConfig", "run", "make_confinement", "make_grid"]
+
+
+class ConfinementConfig(BaseModel):
+    """Geometry that roots may not leave (cm)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    type: Literal["box", "cylinder", "rhizotron"]
+    lower: Optional[tuple[float, float, float]] = Field(None, description="box lower corner [cm]")
+    upper: Optional[tuple[float, float, float]] = Field(None, description="box upper corner [cm]")
+    radius: Optional[float] = Field(None, gt=0, description="cylinder radius [cm]")
+    depth: Optional[float] = Field(None, gt=0, description="cylinder/rhizotron depth [cm]")
+    width: Optional[float] = Field(None, gt=0, description="rhizotron width [cm]")
+    thickness: Optional[float] = Field(None, gt=0, description="rhizotron thickness [cm]")
+    angle_deg: float = Field(0.0, ge=0, lt=90, description="rhizotron inclination from vertical [deg]")
+
+    @model_validator(mode="after")
+    def _needs(self):
+        need = {"box": ("lower", "upper"), "cylinder": ("radius", "depth"),
+                "rhizotron": ("width", "thickness", "depth")}[self.type]
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"a {self.type} needs {', '.join(missing)}")
+        return self
+
+
+class GridConfig(BaseModel):
+    """Regular grid for fields (cm)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    lower: tuple[float, float, float]
+    upper: tuple[float, float, float]
+    resolution: float | tuple[float, float, float] = Field(..., description="cell size [cm]")
+
+
+class Config(CaseConfig):
+    plant: Optional[str] = Field("vicia_faba", description="parameter set name, YAML or CPlantBox XML")
+    rsml: Optional[str] = Field(None, description="read this RSML file instead of growing")
+    age: Optional[float] = Field(None, gt=0, description="time of measurement of the RSML [d]")
+    days: float = Field(21.0, gt=0, le=3650, description="simulated time [d]")
+    backend: Literal["rhizoscale", "cplantbox"] = "rhizoscale"
+    confinement: Optional[ConfinementConfig] = None
+    replicates: int = Field(1, ge=1, le=1000)
+    grid: Optional[GridConfig] = None
+    output_times: Optional[list[float]] = Field(None, description="times for statistics and RLD [d]")
+    figures: bool = True
+    vtk: bool = True
+
+    @field_validator("plant", "rsml")
+    @classmethod
+    def _relative_to_scenario(cls, value, info: ValidationInfo):
+        if value is None:
+            return value
+        base = (info.context or {}).get("base_dir")
+        p = Path(value)
+        if base is not None and not p.is_absolute() and (p.suffix.lower() in (".xml", ".yaml", ".yml", ".rsml")):
+            return str(Path(base) / p)
+        return value
+
+    @field_validator("output_times")
+    @classmethod
+    def _times(cls, value):
+        if value is not None and (not value or any(t <= 0 for t in value)):
+            raise ValueError("output times must be a non-empty list of positive times [d]")
+        return None if value is None else sorted(value)
+
+
+def make_confinement(cfg: ConfinementConfig | None):
+    """The confinement object for a config (None when unconfined)."""
+    if cfg is None:
+        return None
+    from .confinement import Box, Cylinder, Rhizotron
+    if cfg.type == "box":
+        return Box(cfg.lower, cfg.upper)
+    if cfg.type == "cylinder":
+        return Cylinder(cfg.radius, cfg.depth)
+    return Rhizotron(cfg.width, cfg.thickness, cfg.depth, cfg.angle_deg)
+
+
+def make_grid(cfg: GridConfig):
+    from ..grid import RegularGrid
+    return RegularGrid.from_resolution(cfg.lower, cfg.upper, cfg.resolution)
+
+
+def _obtain(config: Config, run, seed: int):
+    """Grow (or read) the root systems of all replicates."""
+    from ..io.rsml import read_rsml
+    if config.rsml is not None:
+        rs = read_rsml(config.rsml, age=config.age)
+        for w in rs.metadata.get("warnings", []):
+            run.warn(w)
+        return [rs], None
+    from . import grow_root_system, load_plant_parameters
+    params = load_plant_parameters(config.plant)
+    confinement = make_confinement(config.confinement)
+    systems = []
+    for k in range(config.replicates):
+        label = f"growing {params.name} for {config.days:g} d"
+        if config.replicates > 1:
+            label += f" (seed {seed + k})"
+        with run.task(label, total=config.days) as cb:
+            systems.append(grow_root_system(params, config.days, seed=seed + k,
+                                            confinement=confinement, callback=cb,
+                                            backend=config.backend))
+    return systems, params
+
+
+def run(config: Config, run, seed: int = 1) -> None:
+    """Grow or read root systems, then write RSML, VTK, RLD fields, figures and the summary."""
+    import xarray as xr
+
+    systems, params = _obtain(config, run, seed)
+    rs = systems[0]
+    end = rs.time
+    times = config.output_times or [float(t) for t in np.arange(1, np.floor(end) + 1)] or [end]
+    if times[-1] > end + 1e-9:
+        raise InputError(f"output time {times[-1]:g} d is beyond the root system's age {end:g} d",
+                         source="scenario", field="output_times")
+    per_time = []
+    for t in times:
+        stats = [s.at(t).summary() for s in systems]
+        row = {"time_d": t}
+        for key in ("n_roots", "total_length_cm", "max_depth_cm"):
+            vals = np.array([st[key] for st in stats], dtype=float)
+            row[key] = float(vals.mean())
+            if len(systems) > 1:
+                row[key + "_sd"] = float(vals.std(ddof=1))
+        per_time.append(row)
+    run.summary["root_system"] = rs.summary()
+    run.summary["per_time"] = per_time
+    if len(systems) > 1:
+        run.summary["replicates"] = [s.summary() for s in systems]
+    if params is not None:
+        run.summary["parameters"] = params.name
+        chosen = params.chosen() if hasattr(params, "chosen") else {}
+        if chosen:
+            run.summary["chosen_parameters"] = chosen
+    run.write_rsml("root_system.rsml", rs)
+    if config.vtk:
+        run.write_root_vtk("root_system.vtu", rs)
+    if config.grid is not None:
+        from ..grid import half_mean_interroot_distance, root_length_density
+        grid = make_grid(config.grid)
+        grid.check_memory(len(times) + 2, 4 * 2**30, "the root length density time series")
+        with run.task("root length density", total=len(times)) as cb:
+            rld = []
+            for k, t in enumerate(times):
+                rld.append(root_length_density(rs, grid, t=t))
+                cb(k + 1, len(times))
+        rld = xr.concat(rld, dim="time").assign_coords(time=("time", np.asarray(times),
+                                                            {"units": "d"}))
+        ds = xr.Dataset({"root_length_density": rld,
+                         "r1": half_mean_interroot_distance(rld.isel(time=-1))})
+        ds.attrs.update({"title": "root length density", "source": "rhizoscale plant-growth",
+                         "seed": seed})
+        run.write_netcdf("root_length_density.nc", ds)
+        inside = float(rld.isel(time=-1).sum()) * grid.cell_volume
+        run.summary["length_inside_grid_cm"] = inside
+        if inside < 0.999 * rs.total_length():
+            run.warn(f"{rs.total_length() - inside:.1f} cm of roots lie outside the grid")
+    if config.figures:
+        from .figures import plot_depth_profile, plot_root_system
+        run.write_figure("root_system.png", plot_root_system(rs))
+        labels = [f"seed {seed + k}" for k in range(len(systems))] if len(systems) > 1 else None
+        run.write_figure("depth_profile.png", plot_depth_profile(systems, labels))
+    s = rs.summary()
+    run.message(f"{s['n_roots']} roots, {s['total_length_cm']:.1f} cm, max depth "
+                f"{s['max_depth_cm']:.1f} cm at {end:g} d")

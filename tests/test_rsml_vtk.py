@@ -1,0 +1,146 @@
+import numpy as np
+import pytest
+
+from rhizoscale import InputError
+from rhizoscale.io.rsml import read_rsml, write_rsml
+from rhizoscale.io.vtk import write_image_vtk, write_root_system_vtk
+
+
+def _same(a, b):
+    a = a.renumbered()
+    assert a.n_roots == b.n_roots
+    assert np.array_equal(a.nodes, b.nodes)
+    assert np.array_equal(a.node_time, b.node_time)
+    assert np.array_equal(a.node_radius, b.node_radius)
+    assert np.array_equal(a.root_parent, b.root_parent)
+    assert np.array_equal(a.root_parent_node, b.root_parent_node)
+    assert np.array_equal(a.root_type, b.root_type)
+    assert np.array_equal(a.root_order, b.root_order)
+    assert a.time == b.time
+
+
+def test_rsml_round_trip_is_exact(tmp_path, branched_root_system):
+    rs = branched_root_system
+    path = write_rsml(rs, tmp_path / "rs.rsml")
+    back = read_rsml(path)
+    _same(rs, back)
+    # and once more: the file is a fixed point
+    write_rsml(back, tmp_path / "rs2.rsml")
+    assert (tmp_path / "rs.rsml").read_bytes() == (tmp_path / "rs2.rsml").read_bytes()
+
+
+def test_rsml_from_other_tools_nested_laterals_and_ages(tmp_path):
+    # SmartRoot/RootNav style: mm units, laterals nested, <sample value=>, ages instead of times
+    text = """<?xml version='1.0' encoding='UTF-8'?>
+<rsml xmlns:po="http://www.plantontology.org/xml-dtd/po.dtd">
+ <metadata><version>1</version><unit>mm</unit><resolution>1</resolution></metadata>
+ <scene><plant id="p1">
+  <root id="r1" label="primary">
+   <geometry><polyline>
+    <point x="0" y="0" z="0"/><point x="0" y="0" z="-10"/><point x="0" y="0" z="-20"/>
+   </polyline></geometry>
+   <functions>
+    <function name="diameter" domain="polyline"><sample value="1"/><sample value="1"/><sample value="1"/></function>
+    <function name="age" domain="polyline"><sample>4</sample><sample>2</sample><sample>0</sample></function>
+   </functions>
+   <root id="r2" label="lateral">
+    <geometry><polyline><point x="1" y="0" z="-10"/><point x="5" y="0" z="-10"/></polyline></geometry>
+    <functions><function name="age" domain="polyline"><sample>1</sample><sample>0</sample></function></functions>
+   </root>
+  </root>
+ </plant></scene>
+</rsml>"""
+    p = tmp_path / "other.rsml"
+    p.write_text(text)
+    rs = read_rsml(p)
+    assert rs.n_roots == 2
+    assert rs.nodes[1, 2] == pytest.approx(-1.0)  # mm -> cm
+    assert np.allclose(rs.node_time[:3], [0, 2, 4])
+    assert rs.root_parent_node[1] == 1  # nearest node of the parent
+    assert rs.node_radius[0] == pytest.approx(0.05)
+    assert rs.node_radius[3] == pytest.approx(0.05) and rs.metadata["warnings"]  # default radius
+    # connecting segment from the branching node (0,0,-1) to the lateral's first point
+    assert rs.total_length() == pytest.approx(2.0 + 0.1 + 0.4)
+
+
+def test_rsml_without_times_interpolates_from_tip_to_collar(tmp_path):
+    text = """<rsml><metadata><unit>cm</unit></metadata><scene><plant>
+      <root><geometry><polyline><point x="0" y="0" z="0"/><point x="0" y="0" z="-3"/>
+      <point x="0" y="0" z="-4"/></polyline></geometry>
+        <root><geometry><polyline><point x="0" y="0" z="-3"/><point x="2" y="0" z="-3"/></polyline></geometry></root>
+      </root></plant></scene></rsml>"""
+    p = tmp_path / "notime.rsml"
+    p.write_text(text)
+    with pytest.raises(InputError, match="age"):
+        read_rsml(p)
+    rs = read_rsml(p, age=8.0)
+    # primary: linear in arc length from 0 at the collar to 8 at the tip
+    assert np.allclose(rs.node_time[:3], [0.0, 6.0, 8.0])
+    # lateral: from its branching node's time (6) to 8 at its tip; first point coincides
+    assert np.allclose(rs.node_time[3:], [6.0, 8.0])
+    assert rs.time == 8.0
+
+
+@pytest.mark.parametrize("text, match", [
+    ("<rsml><scene><plant><root>", "malformed XML"),
+    ("<notrsml/>", "not an RSML"),
+    ("<rsml><metadata><unit>pixel</unit></metadata><scene><plant/></scene></rsml>", "unit"),
+    ("<rsml><scene><plant><root><geometry><polyline><point x='a' y='0'/></polyline></geometry></root></plant></scene></rsml>",
+     "number"),
+    ("<rsml><scene><plant><root><geometry><polyline><point x='0' y='0'/></polyline></geometry>"
+     "<functions><function name='creation_time'><sample>1</sample><sample>2</sample></function></functions>"
+     "</root></plant></scene></rsml>", "samples"),
+])
+def test_bad_rsml_gives_one_clear_error(tmp_path, text, match):
+    p = tmp_path / "bad.rsml"
+    p.write_text(text)
+    with pytest.raises(InputError, match=match) as err:
+        read_rsml(p)
+    assert "bad.rsml" in str(err.value)
+
+
+def test_vtk_files_are_readable(tmp_path, branched_root_system):
+    vtk = pytest.importorskip("vtk")
+    from rhizoscale import RegularGrid, root_length_density
+    rs = branched_root_system
+    path = write_root_system_vtk(rs, tmp_path / "roots.vtp")
+    assert path.suffix == ".vtu"
+    reader = vtk.vtkXMLUnstructuredGridReader()
+    reader.SetFileName(str(path))
+    reader.Update()
+    grid = reader.GetOutput()
+    assert grid.GetNumberOfCells() == rs.n_roots
+    assert grid.GetPointData().GetArray("creation_time") is not None
+    g = RegularGrid.from_resolution((-3, -2, -11), (5, 2, 0), 0.5)
+    rld = root_length_density(rs, g)
+    path = write_image_vtk(rld, tmp_path / "rld.vti")
+    r = vtk.vtkXMLImageDataReader()
+    r.SetFileName(str(path))
+    r.Update()
+    img = r.GetOutput()
+    assert img.GetDimensions() == (g.shape[2] + 1, g.shape[1] + 1, g.shape[0] + 1)
+    arr = img.GetCellData().GetArray("root_length_density")
+    vals = np.array([arr.GetValue(i) for i in range(arr.GetNumberOfTuples())])
+    # VTK orders cells x fastest: the C-order ravel of the [z, y, x] array
+    assert np.allclose(vals, rld.values.ravel())
+    assert img.GetOrigin() == pytest.approx((-3, -2, -11))
+    assert list(tmp_path.glob("*.part*")) == []
+
+
+def test_read_cplantbox_rsml(tmp_path):
+    pb = pytest.importorskip("plantbox")
+    import os
+    path = os.path.join(os.path.dirname(pb.__file__), "modelparameter/structural/rootsystem/Faba_synMRI.xml")
+    crs = pb.RootSystem()  # (pb.Plant.writeRSML writes no roots in cplantbox 2.1.1)
+    crs.readParameters(path)
+    crs.setSeed(3)
+    crs.initialize(False)
+    crs.simulate(10, False)
+    out = tmp_path / "cpb.rsml"
+    crs.writeRSML(str(out))
+    rs = read_rsml(out)
+    polys = [np.array([[p.x, p.y, p.z] for p in pl]) for pl in crs.getPolylines()]
+    assert rs.n_roots == len(polys)
+    total = sum(np.linalg.norm(np.diff(p, axis=0), axis=1).sum() for p in polys)
+    assert rs.total_length() == pytest.approx(total, rel=1e-6)
+    assert rs.node_time.max() <= 10 + 1e-9
