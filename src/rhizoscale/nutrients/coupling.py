@@ -217,7 +217,9 @@ class CoupledUptakeModel:
                 self.rhizo.set_outer_radius(r1[:n_old], cb[:n_old])
         if n > n_old:
             self.rhizo.add(self.seg_radius[n_old:n], r1[n_old:n], cb[n_old:n])
-        out = self.rhizo.advance(dt, cb, self.exudation_rates(n, self.time))
+        # a segment created during the step exudes for the part of the step it exists
+        exist = np.clip((t1 - np.maximum(self.seg_time_s[:n], self.time)) / dt, 0.0, 1.0)
+        out = self.rhizo.advance(dt, cb, self.exudation_rates(n, self.time) * exist)
         if out["failed"]:
             self._restore(saved)
             return None

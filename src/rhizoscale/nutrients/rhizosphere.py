@@ -214,8 +214,16 @@ def _implicit_step(c, cold, rf, r0, exud, cb0, cb1, dt, p, rad, area, g0, g1, re
                 r_1 -= ju[k, 1] * d1n
             d0 = work[k, 0, 0] * r_0 + work[k, 0, 1] * r_1
             d1 = work[k, 1, 0] * r_0 + work[k, 1, 1] * r_1
-            c[0, k] -= d0
-            c[1, k] -= d1
+            # keep iterates non-negative (the isotherm is undefined below zero): a step
+            # that would cross zero goes half-way to it instead
+            n0 = c[0, k] - d0
+            n1 = c[1, k] - d1
+            if k == 0 and c[0, 0] > cmin and n0 < cmin:
+                # the uptake law has a kink at cmin: a step across it could cycle, so
+                # approach cmin geometrically (it converges below cmin if it must)
+                n0 = cmin + 0.1 * (c[0, 0] - cmin)
+            c[0, k] = n0 if n0 >= 0.0 else 0.5 * c[0, k]
+            c[1, k] = n1 if n1 >= 0.0 else 0.5 * c[1, k]
             maxd0 = max(maxd0, abs(d0))
             maxd1 = max(maxd1, abs(d1))
             maxc0 = max(maxc0, abs(c[0, k]))
