@@ -12,12 +12,17 @@ citrate-driven P desorption there. Each coupling step ``t -> t + dt``:
 2. the root length density of the active segments is computed on the 3D grid (exact
    segment–cell intersections) and each segment gets ``r1 = 1/sqrt(pi RLD)``
    (length-weighted over the cells it crosses); profiles are re-gridded when r1 moves;
-3. every 1D model advances over ``dt`` (implicit, own sub-steps if needed) with its
+3. the 3D model is the ledger of all soil P and citrate; the 1D models provide the
+   shape of the near-root profiles. Each cylinder's totals are rescaled, species by
+   species (multiplying the totals, which keeps them non-negative and the profile's
+   shape), so that its mean equals the length-weighted mean total of the 3D cells it
+   crosses: a cylinder never holds more or less than the soil it stands for;
+4. every 1D model advances over ``dt`` (implicit, own sub-steps if needed) with its
    outer concentration held at the 3D state at time ``t`` (the lag);
-4. the root-surface exchange integrated over the step (citrate exudation minus P
+5. the root-surface exchange integrated over the step (citrate exudation minus P
    uptake, µmol) is the 3D source, split among the cells each segment crosses in
    proportion to its length there, and the 3D model advances over ``dt``;
-5. if the 3D step fails (a concentration would turn negative, e.g. roots taking more P
+6. if the 3D step fails (a concentration would turn negative, e.g. roots taking more P
    from a cell than it holds because the step is too long for the lag) both models
    are reset to time ``t`` and the step is halved; every reduction is reported.
 
@@ -80,11 +85,16 @@ class CoupledUptakeModel:
         Effective diffusivity model for the 3D and 1D models (default Millington–Quirk).
     outside : {"error", "exclude"}
         What to do with root segments (partly) outside the box.
+    match_cell_totals : bool
+        Rescale every rhizosphere profile at the start of each step so that the
+        cylinder holds, on average, what its 3D cells hold (step 3 of the scheme).
+        Without it the cylinders keep their own content and can keep feeding uptake
+        from soil the 3D model has already depleted (only for comparison).
     """
 
     def __init__(self, root_system, grid: RegularGrid, soil: SoilParameters, phosphate: PhosphateParameters,
                  citrate: CitrateParameters, *, n_radial_cells: int = 12, exudation: bool = True,
-                 diffusivity=None, outside: str = "error"):
+                 diffusivity=None, outside: str = "error", match_cell_totals: bool = True):
         self.grid = grid
         self.soil = soil
         self.phosphate = phosphate
@@ -105,6 +115,7 @@ class CoupledUptakeModel:
             diffusivity=(float(deff[0]), float(deff[1])), decay=(0.0, citrate.decay_rate),
             imax=phosphate.imax, km=phosphate.km, cmin=phosphate.cmin)
         self.exudation_on = bool(exudation)
+        self.match_cell_totals = bool(match_cell_totals)
 
         # ---- segments, sorted by creation time (active segments are a prefix)
         rs = root_system
@@ -217,6 +228,10 @@ class CoupledUptakeModel:
                 self.rhizo.set_outer_radius(r1[:n_old], cb[:n_old])
         if n > n_old:
             self.rhizo.add(self.seg_radius[n_old:n], r1[n_old:n], cb[n_old:n])
+        if self.match_cell_totals and n:
+            tot = self.soil3d.totals()
+            self.rhizo.match_totals(np.stack([self._segment_average(tot[0], n),
+                                              self._segment_average(tot[1], n)], axis=1))
         # a segment created during the step exudes for the part of the step it exists
         exist = np.clip((t1 - np.maximum(self.seg_time_s[:n], self.time)) / dt, 0.0, 1.0)
         out = self.rhizo.advance(dt, cb, self.exudation_rates(n, self.time) * exist)

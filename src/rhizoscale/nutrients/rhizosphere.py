@@ -43,8 +43,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from ..errors import InputError
-from .sorption import langmuir_jacobian_2, langmuir_total_2
+from ..errors import InputError, RhizoscaleError
+from .sorption import invert_total_2, langmuir_jacobian_2, langmuir_total_2
 
 __all__ = [
     "RhizosphereConstants",
@@ -332,6 +332,35 @@ def _mass_per_length(c, rf, p, out):
 
 
 @numba.njit(cache=True)
+def _match_totals(c, rf, p, target):
+    """Scale each cylinder's totals per species so that their mean equals ``target`` (m, 2)."""
+    theta, rho, sm0, k0, sm1, k1 = p[0], p[1], p[2], p[3], p[4], p[5]
+    ncell = c.shape[2] - 1
+    failed = 0
+    for m in range(c.shape[0]):
+        vol = np.pi * (rf[m, ncell] ** 2 - rf[m, 0] ** 2)
+        s0 = 0.0
+        s1 = 0.0
+        for k in range(ncell):
+            a = np.pi * (rf[m, k + 1] ** 2 - rf[m, k] ** 2)
+            t0, t1 = langmuir_total_2(c[m, 0, k + 1], c[m, 1, k + 1], theta, rho, sm0, k0, sm1, k1)
+            s0 += a * t0
+            s1 += a * t1
+        for k in range(ncell):
+            t0, t1 = langmuir_total_2(c[m, 0, k + 1], c[m, 1, k + 1], theta, rho, sm0, k0, sm1, k1)
+            # multiplicative scaling keeps totals non-negative and the profile's shape;
+            # an empty profile becomes uniform
+            t0 = t0 * (target[m, 0] * vol / s0) if s0 > 0 else target[m, 0]
+            t1 = t1 * (target[m, 1] * vol / s1) if s1 > 0 else target[m, 1]
+            c0, c1, ok = invert_total_2(t0, t1, theta, rho, sm0, k0, sm1, k1)
+            if not ok:
+                failed += 1
+            c[m, 0, k + 1] = c0
+            c[m, 1, k + 1] = c1
+    return failed
+
+
+@numba.njit(cache=True)
 def _remap(c, rf_old, rf_new, cbulk):
     """Re-grid profiles onto new faces: linear in ln r between old nodes, bulk beyond r1."""
     nn = c.shape[2]
@@ -470,6 +499,17 @@ class RhizosphereModels:
         out["failed"] = int(failed)
         out["substeps"] = int(nsub.sum())
         return out
+
+    def match_totals(self, target) -> None:
+        """Rescale the profiles so that each cylinder's mean total equals ``target`` (n, 2)
+        [µmol cm-3 bulk soil], species by species (multiplicative scaling of the totals)."""
+        if self.n == 0:
+            return
+        target = np.ascontiguousarray(target, dtype=float)
+        if target.shape != (self.n, 2) or np.any(target < 0) or not np.all(np.isfinite(target)):
+            raise InputError("target totals must be finite, >= 0 and one pair per model", field="target")
+        if _match_totals(self.c[:self.n], self.faces[:self.n], self.params, target):
+            raise RhizoscaleError("isotherm inversion failed while matching rhizosphere totals")
 
     def mass_per_length(self) -> np.ndarray:
         """Total (solution + sorbed) amount in each cylinder per cm of root, (n, 2) [µmol cm-1]."""

@@ -202,7 +202,7 @@ def _figures(run, rs, grid, fields, series_with, series_without):
         img = tot_last[sp].reshape(grid.shape).mean(axis=1)
         im = ax.imshow(img, origin="lower", extent=ext, aspect="auto", cmap="magma")
         fig.colorbar(im, ax=ax, label=f"{name} [µmol cm-3 soil]")
-        ax.set_title(f"{name} in soil, day {t_last / SECONDS_PER_DAY:g} (mean through the slab)")
+        ax.set_title(f"{name} in soil, day {t_last / SECONDS_PER_DAY:g}\n(mean through the slab)")
     for ax in axes:
         ax.set_xlabel("x [cm]")
     axes[0].set_ylabel("z down the rhizotron face [cm]")
@@ -231,7 +231,26 @@ def peclet_numbers(rs: RootSystem, soil, phosphate, citrate) -> dict:
     v = float(lengths.max() / max(t[-1] - t[0], 1e-12)) / SECONDS_PER_DAY  # cm s-1
     r0 = float(np.median(rs.segment_radius[rs.segment_root == k]))
     from ..soil import millington_quirk
-    out = {"taproot_speed_cm_per_day": v * SECONDS_PER_DAY, "taproot_radius_cm": r0}
+    out = {"definition": "Pe = v r0 / D (v: mean elongation rate, r0: root radius)",
+           "taproot_speed_cm_per_day": v * SECONDS_PER_DAY, "taproot_radius_cm": r0}
+    # length-weighted mean elongation rate and radius of all roots
+    speeds, radii, lens = [], [], []
+    all_len = rs.root_lengths()
+    for i in range(rs.n_roots):  # summary only, once per run
+        ti, _ = rs.tip_path(i)
+        if len(ti) > 1 and ti[-1] > ti[0] and all_len[i] > 0:
+            speeds.append(all_len[i] / (ti[-1] - ti[0]))
+            radii.append(float(np.median(rs.segment_radius[rs.segment_root == i])))
+            lens.append(all_len[i])
+    if lens:
+        w = np.asarray(lens) / np.sum(lens)
+        out["all_roots_speed_cm_per_day"] = float(np.dot(w, speeds))
+        out["all_roots_radius_cm"] = float(np.dot(w, radii))
+        v_all = out["all_roots_speed_cm_per_day"] / SECONDS_PER_DAY
+        out["phosphate_pe_water_all_roots"] = float(rhizosphere_peclet(v_all, out["all_roots_radius_cm"],
+                                                                       phosphate.d_water))
+        out["citrate_pe_water_all_roots"] = float(rhizosphere_peclet(v_all, out["all_roots_radius_cm"],
+                                                                     citrate.d_water))
     c0 = np.array([[soil.initial_phosphate], [0.0]])
     jac = competitive_langmuir_jacobian(c0, [soil.smax_phosphate, soil.smax_citrate],
                                         [soil.k_phosphate, soil.k_citrate])[:, :, 0]

@@ -169,32 +169,39 @@ def langmuir_jacobian_2(c0, c1, theta, rho, smax0, k0, smax1, k1):
 
 
 @numba.njit(cache=True)
+def invert_total_2(t0, t1, theta, rho, smax0, k0, smax1, k1):
+    """Solution concentrations (c0, c1) of two competing species from their totals.
+
+    Damped Newton from the linear-isotherm guess; returns ``(c0, c1, converged)``.
+    """
+    c0 = t0 / (theta + rho * smax0 * k0)
+    c1 = t1 / (theta + rho * smax1 * k1)
+    for _ in range(200):
+        f0, f1 = langmuir_total_2(c0, c1, theta, rho, smax0, k0, smax1, k1)
+        r0 = f0 - t0
+        r1 = f1 - t1
+        if abs(r0) <= 1e-14 * max(t0, 1e-300) and abs(r1) <= 1e-14 * max(t1, 1e-300):
+            return c0, c1, True
+        a00, a01, a10, a11 = langmuir_jacobian_2(c0, c1, theta, rho, smax0, k0, smax1, k1)
+        det = a00 * a11 - a01 * a10
+        d0 = (a11 * r0 - a01 * r1) / det
+        d1 = (a00 * r1 - a10 * r0) / det
+        n0 = c0 - d0
+        n1 = c1 - d1
+        c0 = n0 if n0 >= 0 else 0.5 * c0
+        c1 = n1 if n1 >= 0 else 0.5 * c1
+    return c0, c1, False
+
+
+@numba.njit(cache=True)
 def liquid_from_total_2(t0, t1, theta, rho, smax0, k0, smax1, k1, out):
     """Invert the isotherm for arrays of totals ``t0, t1`` (writes ``out[2, n]``).
 
     Returns the number of cells that did not converge (0 on success).
     """
-    n = t0.shape[0]
     failed = 0
-    for i in range(n):
-        c0 = t0[i] / (theta + rho * smax0 * k0)
-        c1 = t1[i] / (theta + rho * smax1 * k1)
-        ok = False
-        for _ in range(200):
-            f0, f1 = langmuir_total_2(c0, c1, theta, rho, smax0, k0, smax1, k1)
-            r0 = f0 - t0[i]
-            r1 = f1 - t1[i]
-            if abs(r0) <= 1e-14 * max(t0[i], 1e-300) and abs(r1) <= 1e-14 * max(t1[i], 1e-300):
-                ok = True
-                break
-            a00, a01, a10, a11 = langmuir_jacobian_2(c0, c1, theta, rho, smax0, k0, smax1, k1)
-            det = a00 * a11 - a01 * a10
-            d0 = (a11 * r0 - a01 * r1) / det
-            d1 = (a00 * r1 - a10 * r0) / det
-            n0 = c0 - d0
-            n1 = c1 - d1
-            c0 = n0 if n0 >= 0 else 0.5 * c0
-            c1 = n1 if n1 >= 0 else 0.5 * c1
+    for i in range(t0.shape[0]):
+        c0, c1, ok = invert_total_2(t0[i], t1[i], theta, rho, smax0, k0, smax1, k1)
         out[0, i] = c0
         out[1, i] = c1
         if not ok:
