@@ -53,7 +53,7 @@ def main() -> None:
     base = rows[0]
     print("root system:", json.dumps({k: base["root_system"][k] for k in ("n_segments", "total_length_cm")}),
           "grid (z, y, x):", base["grid_shape_zyx"])
-    print("Peclet numbers:", json.dumps({k: round(v, 4) for k, v in base["peclet"].items()}))
+    print("Peclet numbers:", json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in base["peclet"].items()}))
     if args.refine:
         rows.append(run_variant("3D cells 0.25 cm", resolution_cm=0.25))
         rows.append(run_variant("24 radial cells", n_radial_cells=24))

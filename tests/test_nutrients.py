@@ -280,3 +280,22 @@ def test_scenario_runs_and_writes_outputs(tmp_path):
     assert summary["max_relative_balance_error"] < 1e-10
     assert summary["p_uptake_with_exudation_umol"] > 0 and summary["p_uptake_without_exudation_umol"] > 0
     assert summary["citrate_exuded_umol"] > summary["citrate_decayed_umol"] > 0
+
+
+def test_matching_cylinder_totals_is_exact_and_keeps_shape():
+    k = _constants(smax=tuple(SMAX), decay=(0.0, 1.6e-5), imax=3e-6, km=5.8e-3, cmin=2e-4)
+    m = RhizosphereModels(k, n_cells=10, capacity=2)
+    m.add([0.05, 0.03], [0.4, 0.3], [[2e-3, 0.0], [1e-3, 0.05]])
+    for _ in range(4):
+        m.advance(3600.0, np.array([[2e-3, 0.0], [1e-3, 0.05]]), np.array([3e-6, 1e-6]))
+    before = m.c[:2, :, 1:].copy()
+    target = np.array([[0.2, 0.05], [0.1, 0.0]])
+    m.match_totals(target)
+    vol = np.pi * (m.faces[:2, -1] ** 2 - m.faces[:2, 0] ** 2)
+    assert np.allclose(m.mass_per_length() / vol[:, None], target, rtol=1e-12, atol=1e-300)
+    assert np.all(m.c[1, 1, 1:] == 0.0)
+    # the totals are scaled by one factor per cylinder and species (the shape is kept)
+    t_before = total_concentration(np.moveaxis(before[0], 0, 0), 0.3, 1.3, SMAX, AFF)
+    t_after = total_concentration(m.c[0, :, 1:], 0.3, 1.3, SMAX, AFF)
+    ratio = t_after / t_before
+    assert np.allclose(ratio, ratio[:, :1], rtol=1e-12)

@@ -21,7 +21,8 @@ citrate-driven P desorption there. Each coupling step ``t -> t + dt``:
    outer concentration held at the 3D state at time ``t`` (the lag);
 5. the root-surface exchange integrated over the step (citrate exudation minus P
    uptake, µmol) is the 3D source, split among the cells each segment crosses in
-   proportion to its length there, and the 3D model advances over ``dt``;
+   proportion to its length there (P uptake: length x total P held there), and the
+   3D model advances over ``dt``;
 6. if the 3D step fails (a concentration would turn negative, e.g. roots taking more P
    from a cell than it holds because the step is too long for the lag) both models
    are reset to time ``t`` and the step is halved; every reduction is reported.
@@ -243,7 +244,13 @@ class CoupledUptakeModel:
         m = self.piece_seg < n
         ps, pc, pf = self.piece_seg[m], self.piece_cell[m], self.piece_frac[m]
         src = np.zeros((2, self.grid.n_cells))
-        src[0] = -np.bincount(pc, weights=pf * up[ps], minlength=self.grid.n_cells) / dt
+        # P taken up by a segment is charged to its cells in proportion to what they hold
+        # along it (length x total P), so a depleted cell is not charged for P that came
+        # from its neighbour along the same segment
+        held = pf * self.soil3d.totals()[0][pc]
+        norm = np.bincount(ps, weights=held, minlength=n)
+        pw = np.where(norm[ps] > 0, held / np.where(norm[ps] > 0, norm[ps], 1.0), pf)
+        src[0] = -np.bincount(pc, weights=pw * up[ps], minlength=self.grid.n_cells) / dt
         src[1] = np.bincount(pc, weights=pf * ex[ps], minlength=self.grid.n_cells) / dt
         res = self.soil3d.step(dt, src)
         if res is None:
