@@ -1,0 +1,149 @@
+"""Reading and writing segmented images: TIFF (multi-page or a folder of slices), NumPy,
+raw binary, and VTK image data for ParaView. Writers are atomic."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import InputError
+from ..io.atomic import atomic_path
+from ._image import Image, Phase
+
+__all__ = ["read_labels", "read_image", "write_tiff", "write_vtk_image"]
+
+
+def _check_labels(arr: np.ndarray, source) -> np.ndarray:
+    if arr.ndim not in (2, 3):
+        raise InputError(f"expected a 2D or 3D labelled image, got shape {arr.shape}", source=source)
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise InputError("image contains non-finite values (NaN/inf)", source=source)
+    return arr
+
+
+def read_labels(path, *, shape: Sequence[int] | None = None, dtype=None, offset: int = 0,
+                order: str = "C") -> np.ndarray:
+    """Read a labelled voxel array from a file or a folder of TIFF slices.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.tif``/``.tiff`` (multi-page = z stack), a folder of ``.tif`` slices (sorted by
+        name), ``.npy``, or a raw binary file (any other suffix; needs ``shape`` and
+        ``dtype``).
+    shape, dtype : raw files only
+        Array shape (z, y, x) and NumPy dtype (e.g. ``"uint8"``, ``"<u2"``).
+    offset : int
+        Header bytes to skip in a raw file.
+    order : {"C", "F"}
+        Memory order of a raw file (``"F"`` when x varies slowest).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", source=path)
+    try:
+        if path.is_dir():
+            import tifffile
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".tif", ".tiff"))
+            if not files:
+                raise InputError("folder holds no .tif slices", source=path)
+            arr = np.stack([tifffile.imread(f) for f in files])
+        elif path.suffix.lower() in (".tif", ".tiff"):
+            import tifffile
+            arr = tifffile.imread(path)
+        elif path.suffix.lower() == ".npy":
+            arr = np.load(path, allow_pickle=False)
+        else:
+            if shape is None or dtype is None:
+                raise InputError("a raw image needs 'shape' and 'dtype'", source=path, field="shape")
+            dt = np.dtype(dtype)
+            count = int(np.prod(shape))
+            need = offset + count * dt.itemsize
+            size = path.stat().st_size
+            if size != need:
+                raise InputError(f"file has {size} bytes but shape {tuple(shape)} of {dt} with "
+                                 f"offset {offset} needs {need}", source=path, field="shape")
+            arr = np.fromfile(path, dtype=dt, count=count, offset=offset).reshape(shape, order=order)
+    except InputError:
+        raise
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot read image: {err}", source=path) from None
+    return _check_labels(np.asarray(arr), path)
+
+
+def read_image(path, voxel_size, phases: Sequence[Phase], **kwargs) -> Image:
+    """Read a segmented image and attach its voxel size [cm] and phase table.
+
+    Unknown labels (not in ``phases``) and non-finite values raise :class:`InputError`
+    naming the file. ``kwargs`` go to :func:`read_labels`.
+    """
+    labels = read_labels(path, **kwargs)
+    return Image(labels, voxel_size, tuple(phases), {"source": str(path)})
+
+
+def write_tiff(image: Image | np.ndarray, path) -> Path:
+    """Write labels (or any array) as a multi-page TIFF, atomically.
+
+    The voxel size and phase table go into the ImageJ metadata/description as JSON.
+    """
+    import json
+
+    import tifffile
+    path = Path(path)
+    if isinstance(image, Image):
+        data = image.labels
+        desc = json.dumps({"voxel_size_cm": image.voxel_size,
+                           "phases": [p.__dict__ for p in image.phases]})
+    else:
+        data, desc = np.asarray(image), None
+    if data.dtype == np.int64 or data.dtype == np.int32:
+        if data.min() >= 0 and data.max() < 256:
+            data = data.astype(np.uint8)
+        elif data.min() >= 0 and data.max() < 65536:
+            data = data.astype(np.uint16)
+    if data.dtype == np.float64:
+        data = data.astype(np.float32)
+    with atomic_path(path) as tmp:
+        tifffile.imwrite(tmp, data, description=desc, metadata=None)
+    return path
+
+
+def write_vtk_image(path, cell_data: dict, voxel_size, origin=(0.0, 0.0, 0.0)) -> Path:
+    """Write voxel fields as VTK image data (``.vti``) for ParaView, atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        Output name; ``.vti`` is appended when missing.
+    cell_data : dict name -> (nz, ny, nx) array
+        Fields on the voxels (arrays in z, y, x order, as everywhere in rhizoscale).
+    voxel_size : 3 floats
+        (dz, dy, dx) [cm].
+    origin : 3 floats
+        (x, y, z) of the first voxel corner [cm].
+    """
+    from pyevtk.hl import imageToVTK
+    path = Path(path)
+    if path.suffix != ".vti":
+        path = path.with_name(path.name + ".vti")
+    fields = {}
+    for name, arr in cell_data.items():
+        arr = np.asarray(arr)
+        if arr.ndim == 2:
+            arr = arr[None]
+        if arr.dtype == bool:
+            arr = arr.astype(np.uint8)
+        if arr.dtype == np.int64:
+            arr = arr.astype(np.int32)
+        # VTK wants x fastest in Fortran order: transpose (z, y, x) -> (x, y, z)
+        fields[name] = np.ascontiguousarray(arr.transpose(2, 1, 0)).copy(order="F")
+    vs = np.broadcast_to(np.asarray(voxel_size, float), (3,))
+    with atomic_path(path) as tmp:
+        # pyevtk appends ".vti" to the name it is given
+        written = imageToVTK(str(tmp), origin=tuple(float(o) for o in origin),
+                             spacing=(float(vs[2]), float(vs[1]), float(vs[0])), cellData=fields)
+        os.replace(written, tmp)
+    return path

@@ -1,0 +1,273 @@
+"""Green's function of retarded, decaying diffusion and exact integrals over root tips.
+
+Transport of a rhizodeposit in the liquid phase (Landl et al. 2021):
+
+    theta R dc/dt = theta D lap(c) - theta k c + q(x, t),   c(x, 0) = 0, infinite soil.
+
+Total mass moves with ``D' = D / R`` and decays at ``k' = k / R``. An instantaneous unit
+mass released at the origin at time 0, spread initially over an isotropic Gaussian of
+standard deviation ``w`` (the *source width*; ``w = 0`` is the exact point release), gives
+
+    G(x, tau) = exp(-k' tau) / (theta R) * (2 pi s^2)^(-3/2) * exp(-|x|^2 / (2 s^2)),
+    s^2 = w^2 + 2 D' tau.
+
+A moving point source (mucilage) releases ``Q`` per day at the tip while the root grows;
+a moving line source (citrate) releases ``Q`` per day and cm along the last ``l`` cm of
+the root behind the tip. The field is the time (and arc-length) integral of ``G`` over
+these releases, superposed over roots. This module evaluates those integrals *at points*
+by adaptive quadrature; it is slow and exact and is the specification the grid fields in
+:mod:`rhizoscale.rhizodeposition.field` are tested against.
+
+References
+----------
+Carslaw H.S., Jaeger J.C. (1959) Conduction of Heat in Solids, 2nd ed., §10.7 (moving
+point source). Landl M., Phalempin M., Schlüter S., Vetterlein D., Vanderborght J.,
+Kroener E., Schnepf A. (2021) Modeling the impact of rhizosphere bulk density and
+mucilage gradients on root water uptake / rhizodeposition, Front. Plant Sci. (case-study
+model implemented in CPlantBox ``ExudationModel``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import integrate, special
+
+from ..errors import InputError
+from .parameters import ExudateParameters
+
+__all__ = [
+    "green_function",
+    "peclet_number",
+    "steady_state_moving_point_source",
+    "RootPaths",
+    "root_paths",
+    "concentration_at",
+]
+
+
+def green_function(x, tau, params: ExudateParameters):
+    """Concentration [ug cm-3 per ug] at distance vector(s) ``x`` a time ``tau`` after a unit release.
+
+    Parameters
+    ----------
+    x : (..., 3) array
+        Position relative to the release point [cm].
+    tau : float or array
+        Time since release [d], > 0 (or >= 0 when ``params.source_width > 0``).
+    params : ExudateParameters
+
+    References
+    ----------
+    Carslaw & Jaeger (1959), §10.2.
+    """
+    x = np.asarray(x, float)
+    tau = np.asarray(tau, float)
+    s2 = params.source_width ** 2 + 2.0 * params.diffusivity_retarded * tau
+    r2 = np.sum(x * x, axis=-1)
+    return (np.exp(-params.decay_retarded * tau - r2 / (2 * s2))
+            / ((2 * np.pi * s2) ** 1.5 * params.theta * params.R))
+
+
+def peclet_number(velocity, radius, diffusivity):
+    """Rhizosphere Péclet number ``Pe = v r / D`` [1].
+
+    Parameters
+    ----------
+    velocity : float
+        Root elongation rate [cm d-1].
+    radius : float
+        Length scale, the rhizosphere or root radius [cm].
+    diffusivity : float
+        Effective diffusion coefficient [cm2 d-1].
+
+    References
+    ----------
+    Landl et al. (2021): r = 1 mm, v = 2 cm d-1 gives 192.68 with D = 1.038e-3 cm2 d-1
+    (mucilage) and 1.17 with D = 0.171 cm2 d-1 (citrate).
+    """
+    return np.asarray(velocity) * np.asarray(radius) / np.asarray(diffusivity)
+
+
+def steady_state_moving_point_source(xi, rho, velocity, params: ExudateParameters):
+    """Steady concentration [ug cm-3] around a point source moving on a straight line.
+
+    In the frame of the tip (moving at ``velocity`` along +xi), after a long time:
+    ``c = Q / (4 pi theta D s) exp(-u xi - s sqrt(u^2 + k/D))``, ``u = R v / (2 D)``,
+    ``s = sqrt(xi^2 + rho^2)``. ``params.source_width`` is ignored (exact point source).
+
+    Parameters
+    ----------
+    xi : array
+        Coordinate along the direction of motion, relative to the tip [cm] (< 0 behind it).
+    rho : array
+        Distance from the line of motion [cm].
+    velocity : float
+        Tip speed [cm d-1].
+
+    References
+    ----------
+    Carslaw & Jaeger (1959), §10.7, eq. (4), with retardation and first-order decay.
+    """
+    xi = np.asarray(xi, float)
+    s = np.sqrt(xi ** 2 + np.asarray(rho, float) ** 2)
+    u = params.R * velocity / (2 * params.D)
+    return (params.Q / (4 * np.pi * params.theta * params.D * s)
+            * np.exp(-u * xi - s * np.sqrt(u * u + params.k / params.D)))
+
+
+@dataclass(frozen=True)
+class RootPaths:
+    """Tip paths of all roots, flattened for kernels.
+
+    Root ``i`` has path nodes ``ptr[i]:ptr[i+1]`` with times ``time`` [d] (non-decreasing),
+    positions ``pos`` [cm] and cumulative arc length ``arc`` [cm] from the root's base.
+    """
+
+    ptr: np.ndarray
+    time: np.ndarray
+    pos: np.ndarray
+    arc: np.ndarray
+    age: float
+
+    @property
+    def n_roots(self) -> int:
+        return len(self.ptr) - 1
+
+    def root(self, i):
+        sl = slice(self.ptr[i], self.ptr[i + 1])
+        return self.time[sl], self.pos[sl], self.arc[sl]
+
+
+def root_paths(root_system) -> RootPaths:
+    """Tip path of every root of a :class:`~rhizoscale.plant.RootSystem` (see :class:`RootPaths`).
+
+    Roots with a single node or zero length release nothing and get a one-node path.
+    """
+    ptr, times, pos, arc = [0], [], [], []
+    for i in range(root_system.n_roots):
+        t, p = root_system.tip_path(i)
+        t = np.maximum.accumulate(np.asarray(t, float))
+        a = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))])
+        times.append(t)
+        pos.append(p)
+        arc.append(a)
+        ptr.append(ptr[-1] + len(t))
+    if not times:
+        return RootPaths(np.zeros(1, np.int64), np.zeros(0), np.zeros((0, 3)), np.zeros(0),
+                         float(root_system.time))
+    return RootPaths(np.asarray(ptr, np.int64), np.concatenate(times), np.concatenate(pos),
+                     np.concatenate(arc), float(root_system.time))
+
+
+def _release_end(t_nodes, params, T):
+    """Last release time of a root up to ``T`` (growing stops at its last node time)."""
+    if params.release == "point" or params.stopped_roots == "stop":
+        return min(t_nodes[-1], T)
+    return T
+
+
+def _position(t, t_nodes, pos):
+    return np.array([np.interp(t, t_nodes, pos[:, k]) for k in range(3)])
+
+
+def _point_source_integrand(t, x, T, t_nodes, pos, params):
+    tau = T - t
+    return params.Q * green_function(x - _position(t, t_nodes, pos), tau, params)
+
+
+def _line_source_integrand(t, x, T, t_nodes, pos, arc, params):
+    """Arc-length integral (closed form per straight segment) of the release at time ``t``."""
+    tau = T - t
+    s_tip = np.interp(t, t_nodes, arc)
+    s_rear = max(0.0, s_tip - params.release_length)
+    if s_tip <= s_rear:
+        return 0.0
+    s2 = params.source_width ** 2 + 2 * params.diffusivity_retarded * tau
+    sig = np.sqrt(s2)
+    a0, a1 = arc[:-1], arc[1:]
+    lo, hi = np.maximum(a0, s_rear), np.minimum(a1, s_tip)
+    use = (hi > lo) & (a1 > a0)
+    if not np.any(use):
+        return 0.0
+    a0, lo, hi = a0[use], lo[use], hi[use]
+    p0 = pos[:-1][use]
+    e = (pos[1:][use] - p0) / (arc[1:][use] - a0)[:, None]
+    rel = x - p0
+    up = np.einsum("ij,ij->i", rel, e)
+    d2 = np.maximum(np.einsum("ij,ij->i", rel, rel) - up * up, 0.0)
+    q = np.sqrt(2) * sig
+    total = np.sum(np.exp(-d2 / (2 * s2)) * np.sqrt(np.pi / 2) * sig
+                   * (special.erf((hi - a0 - up) / q) - special.erf((lo - a0 - up) / q)))
+    return (params.Q * total * np.exp(-params.decay_retarded * tau)
+            / ((2 * np.pi * s2) ** 1.5 * params.theta * params.R))
+
+
+def concentration_at(root_system, points, T: float, params: ExudateParameters, *,
+                     epsrel: float = 1e-9, roots=None) -> np.ndarray:
+    """Exact liquid concentration [ug cm-3] at points, by adaptive quadrature.
+
+    Integrates the Green's function over each tip's path in time (point source), or over
+    time and the release zone (line source; the arc-length integral is done in closed
+    form per straight segment). Slow; meant as the reference for tests and for a few
+    probe points.
+
+    Parameters
+    ----------
+    root_system : RootSystem or RootPaths
+    points : (n, 3) array
+        Where to evaluate [cm].
+    T : float
+        Time [d]; must not exceed the root system's age.
+    params : ExudateParameters
+    epsrel : float
+        Relative tolerance of each quadrature.
+    roots : sequence of int, optional
+        Only these roots (default: all).
+
+    References
+    ----------
+    Carslaw & Jaeger (1959), §10.7; Landl et al. (2021).
+    """
+    paths = root_system if isinstance(root_system, RootPaths) else root_paths(root_system)
+    if T > paths.age + 1e-12:
+        raise InputError(f"time {T} d is beyond the root system's age {paths.age} d", field="T")
+    pts = np.atleast_2d(np.asarray(points, float))
+    out = np.zeros(len(pts))
+    roots = range(paths.n_roots) if roots is None else roots
+    for i in roots:
+        t_nodes, pos, arc = paths.root(i)
+        if len(t_nodes) < 2 or arc[-1] <= 0:
+            continue
+        t0, t1 = t_nodes[0], _release_end(t_nodes, params, T)
+        if t1 <= t0:
+            continue
+        brk = list(t_nodes[(t_nodes > t0) & (t_nodes < t1)])
+        if params.release == "line":
+            # the rear of the zone passes the path nodes at these times
+            rear_times = np.interp(arc + params.release_length, arc, t_nodes, right=np.inf)
+            brk += list(rear_times[(rear_times > t0) & (rear_times < t1)])
+        edges = np.unique(np.concatenate([[t0], np.asarray(brk, float), [t1]]))
+        for n, x in enumerate(pts):
+            acc = 0.0
+            for a, b in zip(edges[:-1], edges[1:]):
+                if b <= a:
+                    continue
+                if params.release == "point":
+                    f = _point_source_integrand
+                    args = (x, T, t_nodes, pos, params)
+                    # closest approach of the tip to x in this interval: a hard spot for quad
+                    pa, pb = _position(a, t_nodes, pos), _position(b, t_nodes, pos)
+                    d = pb - pa
+                    frac = np.clip((x - pa) @ d / max(d @ d, 1e-300), 0, 1)
+                    inner = [a + frac * (b - a)] if 0 < frac < 1 else None
+                else:
+                    f = _line_source_integrand
+                    args = (x, T, t_nodes, pos, arc, params)
+                    inner = None
+                val, _ = integrate.quad(f, a, b, args=args, points=inner, limit=400,
+                                        epsabs=0.0, epsrel=epsrel)
+                acc += val
+            out[n] += acc
+    return out

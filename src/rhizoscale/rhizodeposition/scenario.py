@@ -1,0 +1,247 @@
+"""Scenario runner for case study 1 (rhizodeposition), case name ``cs1-rhizodeposition``.
+
+Keys::
+
+    case: cs1-rhizodeposition
+    seed: 1
+    plant: vicia_faba          # grow (rhizoscale.plant) ...
+    days: 21
+    rsml: null                 # ... or read this RSML file (relative to the scenario file)
+    straight_root: null        # ... or {velocity: 1.0, days: 10}: one straight root
+    exudates: [mucilage, citrate]
+    overrides: {citrate: {k: 1.0}}
+    grid: {lower: [-10, -10, -45], upper: [10, 10, 0], resolution: 0.1}
+    output_times: null         # default: every day 1..days
+    field_output_times: [7, 14, 21]
+    direct_age: auto           # auto | all | a number of days
+    growth_rates: null         # e.g. [0.1, 0.5, 1, 2]: single straight roots (Fig. 4)
+    memory_limit_gb: 8
+
+Writes ``fields.nc`` (time, z, y, x; float32, compressed), ``fields.vti`` (last output
+time), ``root_system.rsml``, figures and per-day hotspot figures in ``summary.json``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Optional, Union
+
+import numpy as np
+import xarray as xr
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from ..errors import InputError
+from ..grid import RegularGrid
+from ..parameters import load_parameter_set
+from ..scenario import CaseConfig
+from . import analysis, figures
+from .field import rhizodeposition_fields
+from .green import peclet_number, root_paths
+from .parameters import ExudateParameters
+
+__all__ = ["Config", "run"]
+
+
+class GridConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    lower: tuple[float, float, float] = (-10.0, -10.0, -45.0)
+    upper: tuple[float, float, float] = (10.0, 10.0, 0.0)
+    resolution: Union[float, tuple[float, float, float]] = Field(0.1, description="cell size [cm]")
+
+
+class StraightRootConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    velocity: float = Field(1.0, gt=0, description="elongation rate [cm d-1]")
+    days: float = Field(10.0, gt=0, description="growth time [d]")
+    radius: float = Field(0.05, gt=0, description="root radius [cm]")
+
+
+class Config(CaseConfig):
+    plant: Optional[str] = Field("vicia_faba", description="plant parameter set, YAML or CPlantBox XML")
+    days: float = Field(21.0, gt=0, le=365, description="simulated time [d]")
+    rsml: Optional[str] = Field(None, description="RSML file to read instead of growing")
+    age: Optional[float] = Field(None, gt=0, description="age of the RSML root system [d]")
+    straight_root: Optional[StraightRootConfig] = None
+    exudates: list[str] = Field(default_factory=lambda: ["mucilage", "citrate"], min_length=1)
+    overrides: dict[str, dict] = Field(default_factory=dict)
+    grid: GridConfig = Field(default_factory=GridConfig)
+    output_times: Optional[list[float]] = None
+    field_output_times: Optional[list[float]] = None
+    direct_age: Union[Literal["auto", "all"], float] = "auto"
+    growth_rates: Optional[list[float]] = None
+    memory_limit_gb: float = Field(8.0, gt=0)
+    figures: bool = True
+    vtk: bool = True
+
+    @field_validator("rsml")
+    @classmethod
+    def _relative(cls, value, info: ValidationInfo):
+        if value is None:
+            return value
+        base = (info.context or {}).get("base_dir")
+        p = Path(value)
+        if not p.is_absolute() and base is not None:
+            p = Path(base) / p
+        if not p.is_file():
+            raise ValueError(f"RSML file {str(p)!r} not found")
+        return str(p)
+
+    @field_validator("growth_rates")
+    @classmethod
+    def _positive(cls, value):
+        if value is not None and any(v <= 0 for v in value):
+            raise ValueError("growth rates must be > 0 cm/d")
+        return value
+
+
+def _exudate_parameters(config: Config) -> dict[str, ExudateParameters]:
+    out = {}
+    unknown = set(config.overrides) - set(config.exudates)
+    if unknown:
+        raise InputError(f"overrides for exudates not simulated: {sorted(unknown)}", field="overrides")
+    for name in config.exudates:
+        p = load_parameter_set(ExudateParameters, name)
+        out[p.name] = p.with_overrides(config.overrides.get(name), source=f"overrides.{name}")
+    return out
+
+
+def _root_system(config: Config, seed: int):
+    if config.straight_root is not None:
+        sr = config.straight_root
+        return analysis.straight_root_system(sr.velocity, sr.days, radius=sr.radius)
+    if config.rsml is not None:
+        from ..io.rsml import read_rsml
+        return read_rsml(config.rsml, age=config.age)
+    from ..plant import grow_root_system
+    return grow_root_system(config.plant, config.days, seed=seed)
+
+
+def _check_roots_in_domain(rs, grid, run):
+    lo, hi = np.asarray(grid.lower), np.asarray(grid.upper)
+    out = np.any((rs.nodes < lo) | (rs.nodes > hi), axis=1)
+    if np.any(out):
+        run.warn(f"{int(out.sum())} of {rs.n_nodes} root nodes lie outside the grid; their "
+                 "exudates are released but the mass outside is not on the grid "
+                 "(see mass_outside_ug in the summary)")
+    zero = np.flatnonzero(rs.root_lengths() <= 0)
+    if len(zero):
+        run.warn(f"{len(zero)} roots have zero length and release nothing")
+
+
+def _single_root_study(config, params, grid_res, run):
+    """Straight roots at several rates: Fig. 4 panel and hotspot volume vs rate."""
+    rates = config.growth_rates
+    days = config.straight_root.days if config.straight_root else 10.0
+    vols = {n: [] for n in params}
+    cuts = {n: {} for n in params}
+    extent = None
+    with run.task("single roots at several growth rates", len(rates) * len(params)) as cb:
+        k = 0
+        for v in rates:
+            rs = analysis.straight_root_system(v, days)
+            length = v * days
+            for name, p in params.items():
+                margin = 8 * np.sqrt(p.source_width ** 2 + 2 * p.diffusivity_retarded * days) + 0.3
+                g = RegularGrid.from_resolution((-margin, -margin, -length - margin), (margin, margin, margin),
+                                                grid_res)
+                snap = list(rhizodeposition_fields(rs, g, p, [days], track_single_root=False))[-1]
+                vols[name].append(analysis.hotspot_volume(snap.concentration, p.threshold_liquid, g.cell_volume))
+                j = int(np.argmin(np.abs(g.centers("y"))))
+                cuts[name][v] = (snap.concentration[:, j, :], [g.lower[0], g.upper[0], g.lower[2], g.upper[2]])
+                k += 1
+                cb(k, len(rates) * len(params))
+    run.summary["hotspot_volume_vs_rate"] = {"rates_cm_d": rates, "days": days,
+                                             **{f"{n}_cm3": v for n, v in vols.items()}}
+    if config.figures:
+        run.write_figure("hotspot_volume_vs_rate.png", figures.hotspot_vs_rate_figure(rates, vols))
+        for name, p in params.items():
+            # a common frame: the largest cut extent
+            ext = max((e for _, e in cuts[name].values()), key=lambda e: e[1] - e[0])
+            panel = {}
+            for v, (cut, e) in cuts[name].items():
+                panel[v] = cut
+            fig = figures.single_root_panel({v: c for v, c in panel.items()}, ext, p.threshold_liquid,
+                                            title=f"{name}, single roots after {days:g} d")
+            run.write_figure(f"single_root_{name}.png", fig)
+
+
+def run(config: Config, run, seed: int = 1) -> None:
+    """Run case study 1: fields, hotspots, overlap share, durations, figures."""
+    params = _exudate_parameters(config)
+    g = config.grid
+    grid = RegularGrid.from_resolution(g.lower, g.upper, g.resolution)
+    # per exudate: concentration, single-root max, duration (+ temporaries of the semigroup)
+    grid.check_memory(5 * len(params) + 2, config.memory_limit_gb * 2**30, what="the rhizodeposition fields")
+    with run.task("root system"):
+        rs = _root_system(config, seed)
+    run.summary["root_system"] = rs.summary()
+    age = rs.time
+    times = config.output_times
+    if times is None:
+        times = list(np.arange(1, int(np.floor(age + 1e-9)) + 1, dtype=float)) or [age]
+    if max(times) > age + 1e-9:
+        raise InputError(f"output time {max(times):g} d is beyond the root system's age {age:g} d",
+                         field="output_times")
+    field_times = config.field_output_times if config.field_output_times is not None else [times[-1]]
+    missing = [t for t in field_times if not np.any(np.isclose(t, times))]
+    if missing:
+        raise InputError(f"field_output_times {missing} are not output times", field="field_output_times")
+    _check_roots_in_domain(rs, grid, run)
+    paths = root_paths(rs)
+    run.write_rsml("root_system.rsml", rs)
+    per_day = {name: [] for name in params}
+    last, durations, saved = {}, {}, {name: [] for name in params}
+    for name, p in params.items():
+        thr = p.threshold_liquid
+        direct = {"auto": None, "all": np.inf}.get(config.direct_age, config.direct_age) \
+            if isinstance(config.direct_age, str) else float(config.direct_age)
+        duration = np.zeros(grid.shape, dtype=np.float32)
+        t_prev = 0.0
+        with run.task(f"{name} fields", len(times)) as cb:
+            for snap in rhizodeposition_fields(paths, grid, p, times, direct_age=direct, callback=cb):
+                c = snap.concentration
+                analysis.hotspot_duration_update(duration, c, thr, snap.time - t_prev)
+                t_prev = snap.time
+                per_day[name].append({
+                    "time_d": snap.time,
+                    "hotspot_volume_cm3": analysis.hotspot_volume(c, thr, grid.cell_volume),
+                    "overlap_share": analysis.overlap_share(c, snap.single_root_max, thr),
+                    "overlap_share_complete": snap.single_root_complete,
+                    "max_concentration_ug_cm3": float(c.max()),
+                    "mass_in_domain_ug": snap.mass_in_domain,
+                    "mass_present_ug": snap.expected_mass,
+                    "mass_outside_ug": snap.mass_outside,
+                    "released_ug": snap.released,
+                })
+                if np.any(np.isclose(snap.time, field_times)):
+                    saved[name].append(c.astype(np.float32))
+                last[name] = c
+        durations[name] = duration
+        run.summary[name] = {
+            "parameters": {k: v for k, v, _, _ in p.table()},
+            "threshold_liquid_ug_cm3": thr,
+            "peclet_number_r1mm_v2cm_d": float(peclet_number(2.0, 0.1, p.D)),
+            "per_day": per_day[name],
+            "long_hotspot_volume_cm3": float(np.count_nonzero(duration >= 0.5 * times[-1]) * grid.cell_volume),
+        }
+    coords = grid.coords()
+    variables = {name: xr.DataArray(np.stack(saved[name]), dims=("time", "z", "y", "x"),
+                                    coords={"time": ("time", np.asarray(field_times, float), {"units": "d"}),
+                                            **coords},
+                                    attrs={"units": "ug cm-3",
+                                           "long_name": f"{name} liquid concentration (voxel average)"})
+                 for name in params}
+    for name in params:
+        variables[f"{name}_hotspot_duration"] = grid.field(durations[name], name=f"{name}_hotspot_duration",
+                                                           units="d", long_name="days above the hotspot threshold")
+    ds = xr.Dataset(variables)
+    run.write_netcdf("fields.nc", ds)
+    if config.vtk:
+        run.write_field_vtk("fields.vti", {**{n: last[n] for n in params},
+                                           **{f"{n}_hotspot_duration": durations[n] for n in params}},
+                            origin=grid.lower, spacing=tuple(grid.spacing))
+    if config.figures:
+        run.write_figure("vertical_cut.png", figures.vertical_cut_figure(last, grid, title=f"day {times[-1]:g}"))
+        run.write_figure("hotspot_map.png", figures.hotspot_map_figure(durations, grid))
+    if config.growth_rates:
+        _single_root_study(config, params, float(np.min(grid.spacing)), run)

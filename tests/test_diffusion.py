@@ -1,0 +1,145 @@
+import numpy as np
+import pytest
+
+from rhizoscale.diffusion.analytic import (cylinder_concentration, cylinder_uptake,
+                                           plane_concentration, plane_one_percent_distance,
+                                           plane_uptake)
+from rhizoscale.diffusion.exudates import simulate_exudate_diffusion
+from rhizoscale.diffusion.finite_volume import assemble_reference, assemble_voxel_diffusion
+from rhizoscale.diffusion.transient import geometric_time_steps, solve_transient
+from rhizoscale.errors import InputError, ResourceError
+from rhizoscale.image import Image, Phase
+
+D, CIN, T = 2.88e-7, 1037.52, 3600.0
+PH = (Phase("air", 0, 0.0, "air"), Phase("soil", 1, D, "pore"), Phase("root", 2, 0.0, "root"))
+
+
+def test_kernel_matches_readable_assembly_anisotropic_heterogeneous():
+    rng = np.random.default_rng(1)
+    diff = rng.choice([0.0, 1.0, 3.0], size=(6, 7, 8), p=[0.3, 0.4, 0.3])
+    src = rng.random((6, 7, 8)) < 0.1
+    op = assemble_voxel_diffusion(diff, src, (1.0, 2.0, 0.5))
+    K, g, unknowns = assemble_reference(diff, src, (1.0, 2.0, 0.5))
+    np.testing.assert_array_equal(op.unknowns, unknowns)
+    assert abs(op.stiffness - K).max() < 1e-12
+    np.testing.assert_allclose(op.dirichlet_conductance, g)
+    assert abs(op.stiffness - op.stiffness.T).max() < 1e-12
+
+
+def _plane(h, growth, n_len=0.25, axis=2, other=(1.0, 1.0)):
+    n = int(round(n_len / h))
+    shape = [1, 1, 1]
+    shape[axis] = n + 1
+    lab = np.ones(shape, np.uint8)
+    idx = [0, 0, 0]
+    lab[tuple(idx)] = 2
+    vs = list(other)
+    vs.insert(axis, h)
+    img = Image(lab, tuple(vs), PH)
+    res = simulate_exudate_diffusion(img, c_in=CIN, t_end=T, growth=growth)
+    x = (np.arange(n) + 0.5) * h
+    area = np.prod(vs) / h
+    return res, x, np.moveaxis(res.concentration, axis, -1).ravel()[1:], area
+
+
+def test_plane_source_erfc_uptake_and_one_percent_distance():
+    res, x, c, area = _plane(5e-4, 1.15)
+    ex = plane_concentration(x, T, D, CIN)
+    assert np.max(np.abs(c - ex)) / CIN < 2e-3
+    assert res.mass_into_soil / area == pytest.approx(plane_uptake(T, D, CIN), rel=2e-3)
+    k = np.argmax(c < 0.01 * CIN)
+    x1 = x[k - 1] + (c[k - 1] - 0.01 * CIN) / (c[k - 1] - c[k]) * (x[k] - x[k - 1])
+    assert x1 == pytest.approx(plane_one_percent_distance(T, D), rel=5e-3)
+    assert plane_one_percent_distance(T, D) == pytest.approx(3.643 * np.sqrt(D * T), rel=1e-4)
+    assert res.transient.mass_balance_error < 1e-6
+
+
+def test_second_order_in_time_step_ratio_and_space_convergence():
+    ex = plane_uptake(T, D, CIN)
+    err_t = [abs(_plane(5e-4, g)[0].mass_into_soil / _plane(5e-4, g)[3] - ex) for g in (1.4, 1.1)]
+    assert err_t[1] < err_t[0] / 8                     # (0.4/0.1)^2 = 16 for second order
+    err_x = []
+    for h in (4e-3, 2e-3):
+        res, x, c, area = _plane(h, 1.05)
+        err_x.append(np.max(np.abs(c - plane_concentration(x, T, D, CIN))))
+    assert err_x[1] < err_x[0] / 3                     # cell-centred FV: second order in h
+
+
+def test_anisotropic_voxels_give_the_same_plane_answer():
+    ref = _plane(1e-3, 1.2, axis=2, other=(1.0, 1.0))
+    for axis, other in ((0, (3e-3, 0.5e-3)), (1, (2.0, 7e-4))):
+        res, x, c, area = _plane(1e-3, 1.2, axis=axis, other=other)
+        np.testing.assert_allclose(c, ref[2], rtol=1e-7, atol=1e-9)
+        assert res.mass_into_soil / area == pytest.approx(ref[0].mass_into_soil / ref[3], rel=1e-7)
+
+
+def test_talbot_cylinder_values_from_the_issue():
+    a = 150e-4
+    c = cylinder_concentration(a + np.array([50e-4, 200e-4, 500e-4]), T, a, D)
+    np.testing.assert_allclose(c, [0.8158, 0.4654, 0.1430], atol=2e-4)
+    # the inversion is exact at early times: plane limit of the flux, 2 a pi c sqrt(Dt/pi)
+    assert cylinder_uptake(1e-3, a, D) == pytest.approx(2 * np.pi * a * plane_uptake(1e-3, D), rel=1e-3)
+
+
+@pytest.mark.parametrize("vs", [(1e-3, 1e-3), (2e-3, 1e-3)])
+def test_cylinder_in_infinite_medium_on_voxels(vs):
+    a, L = 150e-4, 0.15
+    ny, nx = int(2 * L / vs[0]), int(2 * L / vs[1])
+    y = (np.arange(ny) + 0.5) * vs[0] - L
+    x = (np.arange(nx) + 0.5) * vs[1] - L
+    r = np.hypot(y[:, None], x[None, :])
+    lab = np.where(r <= a, 2, 1).astype(np.uint8)
+    img = Image(lab, vs, PH)
+    res = simulate_exudate_diffusion(img, c_in=CIN, t_end=T, growth=1.2)
+    for dist, expect in ((50e-4, 0.8158), (200e-4, 0.4654), (500e-4, 0.1430)):
+        ring = (np.abs(r - a - dist) < 0.6 * max(vs)) & (lab == 1)
+        assert np.mean(res.concentration[ring]) / CIN == pytest.approx(expect, abs=0.02)
+    # uptake per unit length of a staircase cylinder of equal area (2D: area = per cm)
+    a_eff = np.sqrt(np.count_nonzero(lab == 2) * vs[0] * vs[1] / np.pi)
+    assert res.mass_into_soil == pytest.approx(cylinder_uptake(T, a_eff, D, CIN), rel=0.03)
+    assert res.transient.mass_balance_error < 1e-6
+
+
+def test_mass_balance_on_a_generated_sample_and_hairs_add_mass():
+    from rhizoscale.image.generators import rhizosphere_sample
+    s = rhizosphere_sample((24, 30, 30), 3e-3, root_radius=0.015, contact_fraction=0.1,
+                           hair_contact_fraction=0.3, hair_length=0.02, hair_radius=2e-3, seed=2)
+    r0 = simulate_exudate_diffusion(s.without_hairs, t_end=600.0)
+    r1 = simulate_exudate_diffusion(s.with_hairs, t_end=600.0)
+    for r in (r0, r1):
+        tr = r.transient
+        np.testing.assert_allclose(tr.mass_from_flux, tr.mass_in_domain, rtol=1e-6, atol=1e-12)
+        assert np.all(np.diff(tr.mass_in_domain) > 0)
+        assert np.nanmax(r.concentration) <= r.c_in * (1 + 1e-5)  # BDF2 is not strictly monotone
+    assert r1.mass_into_soil > 2 * r0.mass_into_soil
+
+
+def test_bad_input():
+    lab = np.ones((5, 5, 5), np.uint8)
+    lab[2, 2, 2] = 2
+    lab[1:4, 1:4, 1:4][lab[1:4, 1:4, 1:4] == 1] = 0   # air shell around the root
+    with pytest.raises(InputError, match="touch no soil"):
+        simulate_exudate_diffusion(Image(lab, 1e-3, PH))
+    with pytest.raises(InputError, match="no root"):
+        simulate_exudate_diffusion(Image(np.ones((4, 4, 4), np.uint8), 1e-3, PH))
+    with pytest.raises(InputError, match="c_in"):
+        simulate_exudate_diffusion(Image(lab, 1e-3, PH), c_in=float("nan"))
+    with pytest.raises(ResourceError, match="crop"):
+        assemble_voxel_diffusion(np.ones((40, 40, 40)), np.zeros((40, 40, 40), bool), 1e-3,
+                                 memory_limit=1e6)
+    with pytest.raises(InputError):
+        geometric_time_steps(10.0, 1.0, growth=3.0)
+
+
+def test_scenario_runs_small(tmp_path):
+    from rhizoscale.scenario import run_scenario, scenario_from_dict
+    sc = scenario_from_dict({"case": "cs3-root-hairs", "seed": 3, "duration": 300.0,
+                             "sample": {"shape": [20, 24, 30], "voxel_size": 4e-3,
+                                        "root_radius": 0.02, "hair_length": 0.02,
+                                        "hair_radius": 2e-3, "contact_fraction": 0.1,
+                                        "hair_contact_fraction": 0.3}})
+    summary = run_scenario(sc, tmp_path)
+    cs3 = summary["cs3"]
+    assert cs3["mass_ratio_with_to_without_hairs"] > 1.5
+    for name in ("fig8b_slices.png", "fig8c_profile.png", "cs3_fields.nc", "cs3_fields.vti"):
+        assert (tmp_path / name).is_file()

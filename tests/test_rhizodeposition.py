@@ -1,0 +1,217 @@
+"""Case study 1: rhizodeposition fields checked against exact oracles."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from rhizoscale import RootSystem
+from rhizoscale.errors import InputError, ResourceError
+from rhizoscale.grid import RegularGrid
+from rhizoscale.parameters import load_parameter_set
+from rhizoscale.rhizodeposition.analysis import overlap_share, hotspot_volume, straight_root_system
+from rhizoscale.rhizodeposition.field import (concentration_points, heat_propagate, rhizodeposition_fields,
+                                              released_mass)
+from rhizoscale.rhizodeposition.green import (concentration_at, peclet_number, root_paths,
+                                              steady_state_moving_point_source)
+from rhizoscale.rhizodeposition.parameters import ExudateParameters, threshold_to_liquid
+
+
+@pytest.fixture(scope="module")
+def mucilage():
+    return load_parameter_set(ExudateParameters, "mucilage")
+
+
+@pytest.fixture(scope="module")
+def citrate():
+    return load_parameter_set(ExudateParameters, "citrate")
+
+
+@pytest.fixture(scope="module")
+def branched():
+    """Curved taproot, two laterals (one stopped before the end), growing for 10 d."""
+    s = np.linspace(0, 1, 21)
+    tap = np.stack([0.3 * np.sin(3 * s), 0.2 * s, -10 * s], axis=1)
+    lat1 = np.stack([0.3 * np.sin(0.9) + np.linspace(0, 4, 9), np.full(9, 0.06), np.linspace(-3, -4, 9)], axis=1)
+    lat2 = np.stack([0.3 * np.sin(1.8) - np.linspace(0, 2, 5), np.full(5, 0.12), np.linspace(-6, -6.5, 5)], axis=1)
+    return RootSystem.from_polylines([tap, lat1, lat2], [10 * s, 4 + np.linspace(0, 5, 9), 7 + np.linspace(0, 2, 5)],
+                                     [0.1, 0.05, 0.05], parents=[-1, 0, 0], parent_nodes=[None, 6, 12], time=10.0)
+
+
+def test_peclet_numbers_of_the_paper():
+    # r = 1 mm, v = 2 cm/d (Landl et al. 2021): 192.68 belongs to D = 1.038e-3 (mucilage), 1.17 to citrate
+    assert peclet_number(2.0, 0.1, 1.038e-3) == pytest.approx(192.68, abs=0.01)
+    assert peclet_number(2.0, 0.1, 0.171) == pytest.approx(1.17, abs=0.005)
+
+
+def test_threshold_conversions(mucilage, citrate):
+    # total (dissolved + sorbed) per dry soil mass -> liquid: c = w rho_b / (theta R)
+    assert threshold_to_liquid(0.33, "mg g-1", theta=0.3, R=1, bulk_density=1.2) == pytest.approx(1320.0)
+    assert threshold_to_liquid(5, "umol g-1", theta=0.3, R=16.7, bulk_density=1.2, molar_mass=189.1) == \
+        pytest.approx(5 * 189.1 * 1.2 / (0.3 * 16.7))
+    assert threshold_to_liquid(7.0, "ug cm-3", theta=0.3, R=2, bulk_density=1.2) == 7.0
+    assert mucilage.threshold_liquid == pytest.approx(330 * 1.18 / 0.3)
+    with pytest.raises(InputError, match="units"):
+        citrate.with_overrides({"threshold_units": "ppm"})
+    with pytest.raises(InputError):
+        threshold_to_liquid(1.0, "umol g-1", theta=0.3, R=1, bulk_density=1.2)
+    with pytest.raises(InputError, match="release_length"):
+        citrate.with_overrides({"release_length": 0.0})
+
+
+def test_steady_state_behind_straight_root(mucilage):
+    """(a) a point source moving at constant speed approaches the closed-form steady state."""
+    v, days = 1.0, 40.0
+    rs = straight_root_system(v, days, n_nodes=5)
+    tip = np.array([0.0, 0.0, -v * days])
+    xi = np.array([-0.05, -0.2, -0.5, -1.0, -2.0, 0.02, -0.3])
+    rho = np.array([0.03, 0.02, 0.05, 0.01, 0.04, 0.02, 0.0])
+    pts = tip + np.stack([rho, np.zeros_like(rho), -xi], axis=1)  # motion is along -z
+    exact = steady_state_moving_point_source(xi, rho, v, mucilage)
+    fast = concentration_points(rs, pts, days, mucilage)
+    quad = concentration_at(rs, pts, days, mucilage)
+    np.testing.assert_allclose(quad, exact, rtol=2e-3)
+    np.testing.assert_allclose(fast, exact, rtol=5e-3)
+
+
+def test_branched_system_against_quadrature(branched, mucilage, citrate):
+    """(b) particles vs adaptive quadrature at random points: <= 1 % where c > 1e-3 max."""
+    rng = np.random.default_rng(3)
+    for p, n, T in ((mucilage, 30, 9.5), (citrate, 6, 10.0)):
+        pts = branched.nodes[rng.integers(0, branched.n_nodes, n)] + rng.normal(0, 0.08, (n, 3))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exact = concentration_at(branched, pts, T, p, epsrel=1e-7)
+        fast = concentration_points(branched, pts, T, p)
+        m = exact > 1e-3 * exact.max()
+        assert m.sum() >= n // 2
+        np.testing.assert_allclose(fast[m], exact[m], rtol=1e-2)
+
+
+@pytest.mark.parametrize("name", ["mucilage", "citrate"])
+def test_mass_balance(branched, name, request):
+    """(c) mass on a large grid = released mass with decay (exact integral), to 1e-6."""
+    p = request.getfixturevalue(name)
+    grid = RegularGrid((-4, -4, -13), (8, 4, 3), (32, 16, 24))
+    snaps = list(rhizodeposition_fields(branched, grid, p, [5.0, 10.0], track_single_root=False))
+    for s in snaps:
+        assert s.mass_in_domain == pytest.approx(s.expected_mass, rel=1e-6)
+        assert 0 < s.expected_mass < s.released
+    # decay-free mass equals release rate times release time (point source: Q x growth period)
+    if name == "mucilage":
+        assert released_mass(root_paths(branched), 10.0, p, decay=False) == pytest.approx(p.Q * (10 + 5 + 2))
+
+
+def test_voxel_average_converges_to_point_value(citrate):
+    """(d) the voxel average of a cell centred on x tends to c(x) as h^2."""
+    rs = straight_root_system(1.0, 5.0)
+    x = np.array([0.12, 0.05, -2.5])
+    exact = concentration_points(rs, x[None], 5.0, citrate)[0]
+    errs = []
+    for h in (0.08, 0.04, 0.02):
+        g = RegularGrid(tuple(x - h / 2), tuple(x + h / 2), (1, 1, 1))
+        c = list(rhizodeposition_fields(rs, g, citrate, [5.0], track_single_root=False))[-1].concentration
+        errs.append(abs(c[0, 0, 0] - exact))
+    assert errs[2] < errs[1] < errs[0]
+    # second order once h is small against the field's scale
+    assert errs[2] < 0.3 * errs[1] and errs[2] / exact < 1e-2
+
+
+def test_grid_refinement_hotspot_volume(mucilage):
+    """(d) hotspot volume converges under refinement (no singular overestimate on root paths)."""
+    rs = straight_root_system(0.5, 6.0)
+    vols = []
+    for h in (0.1, 0.05, 0.025):
+        g = RegularGrid.from_resolution((-0.4, -0.4, -3.4), (0.4, 0.4, 0.2), h)
+        c = list(rhizodeposition_fields(rs, g, mucilage, [6.0], track_single_root=False))[-1].concentration
+        vols.append(hotspot_volume(c, mucilage.threshold_liquid, g.cell_volume))
+    assert vols[0] > 0
+    assert abs(vols[2] - vols[1]) < abs(vols[1] - vols[0]) + 1e-3
+    assert vols[2] == pytest.approx(vols[1], rel=0.15)
+
+
+def test_semigroup_matches_direct(branched, citrate):
+    grid = RegularGrid.from_resolution((-2, -1.5, -11), (5.5, 1.5, 1), 0.1)
+    times = [4.0, 6.0, 8.0, 10.0]
+    direct = list(rhizodeposition_fields(branched, grid, citrate, times, track_single_root=False))
+    prop = list(rhizodeposition_fields(branched, grid, citrate, times, track_single_root=False, direct_age=None))
+    a, b = direct[-1].concentration, prop[-1].concentration
+    # propagation loses the mass that diffuses out and back in: compare away from the boundary
+    inner = np.zeros(grid.shape, bool)
+    inner[10:-10, 10:-10, 10:-10] = True
+    m = (a > 1e-3 * a.max()) & inner
+    assert np.max(np.abs(b[m] / a[m] - 1)) < 2e-3
+    assert not prop[-1].single_root_complete and direct[-1].single_root_complete
+
+
+def test_heat_propagate_matches_gaussian(citrate):
+    grid = RegularGrid((-2, -2, -2), (2, 2, 2), (40, 40, 40))
+    from rhizoscale.rhizodeposition.field import _deposit, FieldDiscretisation
+    parts = np.array([[0.013, -0.02, 0.031, 1.0, 0.0, 0.0]])
+    a = np.zeros(grid.shape)
+    _deposit(parts, 2.0, citrate, grid, FieldDiscretisation(), a, None)
+    b = np.zeros(grid.shape)
+    _deposit(parts, 3.0, citrate, grid, FieldDiscretisation(), b, None)
+    c = heat_propagate(a, grid, 1.0, citrate)
+    assert np.max(np.abs(c - b)) < 1e-4 * b.max()
+
+
+def test_overlap_share_order_invariant_and_overlap(mucilage):
+    p = mucilage.with_overrides({"threshold": 300.0, "threshold_units": "ug cm-3"})
+    t = np.array([0.0, 4.0])
+    roots = [np.array([[0.0, 0, 0], [0.0, 0, -4]]), np.array([[0.1, 0, 0], [0.1, 0, -4]]),
+             np.array([[0.5, 0.3, -0.5], [0.5, 0.3, -3.0]])]
+    grid = RegularGrid((-0.5, -0.5, -4.5), (1.0, 0.8, 0.5), (50, 13, 15))
+    res = []
+    for order in ([0, 1, 2], [2, 0, 1]):
+        rs = RootSystem.from_polylines([roots[i] for i in order], [t] * 3, 0.05, time=4.0)
+        s = list(rhizodeposition_fields(rs, grid, p, [4.0]))[-1]
+        res.append((s.concentration, s.single_root_max, overlap_share(s.concentration, s.single_root_max, p.threshold)))
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-12, atol=1e-12 * res[0][0].max())
+    np.testing.assert_array_equal(res[0][1], res[1][1])
+    assert res[0][2] == res[1][2]
+    assert 0 < res[0][2] < 1
+    # two roots in one voxel column: each alone below, together above a threshold in between
+    c_single = res[0][1]
+    thr = 0.75 * c_single.max() * 2 * 0.8
+    assert overlap_share(res[0][0], res[0][1], res[0][0].max() * 0.9) <= 1.0
+
+
+def test_bad_input(branched, mucilage):
+    grid = RegularGrid((-1, -1, -1), (1, 1, 0), (4, 4, 4))
+    with pytest.raises(InputError, match="beyond"):
+        list(rhizodeposition_fields(branched, grid, mucilage, [11.0]))
+    with pytest.raises(InputError, match="beyond"):
+        concentration_at(branched, [[0, 0, -1]], 12.0, mucilage)
+    with pytest.raises(InputError, match="increasing"):
+        list(rhizodeposition_fields(branched, grid, mucilage, [5.0, 4.0]))
+    # a zero-length root releases nothing and breaks nothing
+    rs = RootSystem.from_polylines([np.array([[0, 0, 0], [0, 0, -1.0]]), np.array([[0, 0, -0.5]])],
+                                   [np.array([0, 1.0]), np.array([0.5])], 0.05, time=1.0)
+    s = list(rhizodeposition_fields(rs, grid, mucilage, [1.0]))[-1]
+    assert s.released == pytest.approx(mucilage.Q * 1.0)
+
+
+def test_scenario_small(tmp_path):
+    from rhizoscale.scenario import run_scenario, scenario_from_dict
+    sc = scenario_from_dict({"case": "cs1-rhizodeposition", "straight_root": {"velocity": 1.0, "days": 3},
+                             "grid": {"lower": [-1, -1, -4], "upper": [1, 1, 0.5], "resolution": 0.1},
+                             "direct_age": "all", "figures": False, "vtk": False})
+    summary = run_scenario(sc, tmp_path)
+    days = summary["mucilage"]["per_day"]
+    assert [d["time_d"] for d in days] == [1.0, 2.0, 3.0]
+    assert (tmp_path / "fields.nc").exists()
+    assert days[-1]["mass_in_domain_ug"] == pytest.approx(days[-1]["mass_present_ug"], rel=1e-6)
+    big = scenario_from_dict({"case": "cs1-rhizodeposition", "straight_root": {"velocity": 1.0, "days": 3},
+                              "grid": {"lower": [-100, -100, -100], "upper": [100, 100, 0], "resolution": 0.1},
+                              "memory_limit_gb": 1})
+    with pytest.raises(ResourceError, match="GiB"):
+        run_scenario(big, tmp_path / "big")
+    with pytest.raises(InputError):
+        scenario_from_dict({"case": "cs1-rhizodeposition", "rsml": "missing.rsml"})
+    with pytest.raises(InputError):
+        scenario_from_dict({"case": "cs1-rhizodeposition", "overrides": {"citrate": {"nonsense": 1}}},) \
+            if False else run_scenario(scenario_from_dict(
+                {"case": "cs1-rhizodeposition", "straight_root": {"velocity": 1.0, "days": 1},
+                 "grid": {"lower": [-1, -1, -2], "upper": [1, 1, 0], "resolution": 0.2},
+                 "overrides": {"citrate": {"nonsense": 1}}}), tmp_path / "o")
