@@ -1,0 +1,74 @@
+"""Benchmark of case study 2 (P uptake by oilseed rape with/without citrate exudation).
+
+Runs the shipped example ``cs2-oilseed-rape`` (16 days, both runs) and prints wall time,
+uptake with and without exudation, their ratio, the global mass balance and the
+rhizosphere Péclet numbers. Options:
+
+    python benchmarks/bench_nutrients.py            # the example as shipped
+    python benchmarks/bench_nutrients.py --refine   # + discretisation study (3D cell, radial cells, dt)
+    python benchmarks/bench_nutrients.py --soils    # + low / high sorption soils
+
+There is no pip-installable reference for this coupling (dumux-rosi needs DuMux/C++ and
+has no competitive sorption), so no side-by-side ratio is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from rhizoscale.scenario import example_text, run_scenario, scenario_from_dict
+
+
+def run_variant(label: str, **overrides) -> dict:
+    data = yaml.safe_load(example_text("cs2-oilseed-rape"))
+    data.update(overrides)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        summary = run_scenario(scenario_from_dict(data, source=label), Path(tmp))
+        wall = time.perf_counter() - t0
+    up1 = summary["p_uptake_with_exudation_umol"]
+    up0 = summary.get("p_uptake_without_exudation_umol", float("nan"))
+    print(f"{label:<34s} wall {wall:7.1f} s  uptake with {up1:8.4f} umol  without {up0:8.4f} umol  "
+          f"ratio {up1 / up0:5.3f}  citrate exuded {summary['citrate_exuded_umol']:8.2f} umol  "
+          f"max |balance error| {summary['max_relative_balance_error']:.1e}  "
+          f"warnings {len(summary['warnings'])}")
+    return {"label": label, "wall_s": wall, **{k: summary[k] for k in (
+        "p_uptake_with_exudation_umol", "p_uptake_without_exudation_umol", "uptake_ratio_with_to_without",
+        "citrate_exuded_umol", "max_relative_balance_error", "peclet", "root_system", "grid_shape_zyx")}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--refine", action="store_true")
+    ap.add_argument("--soils", action="store_true")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    rows = [run_variant("example (0.5 cm, 12 radial, 1 h)")]
+    base = rows[0]
+    print("root system:", json.dumps({k: base["root_system"][k] for k in ("n_segments", "total_length_cm")}),
+          "grid (z, y, x):", base["grid_shape_zyx"])
+    print("Peclet numbers:", json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in base["peclet"].items()}))
+    if args.refine:
+        rows.append(run_variant("3D cells 0.25 cm", resolution_cm=0.25))
+        rows.append(run_variant("24 radial cells", n_radial_cells=24))
+        rows.append(run_variant("dt 0.5 h", dt_hours=0.5))
+        rows.append(run_variant("dt 3 h", dt_hours=3.0))
+        for r in rows[1:]:
+            for key in ("p_uptake_with_exudation_umol", "p_uptake_without_exudation_umol"):
+                rel = r[key] / base[key] - 1
+                print(f"  {r['label']:<22s} {key:<34s} change vs example {rel:+.2%}")
+    if args.soils:
+        rows.append(run_variant("low sorption soil", soil="cs2_soil_low_sorption"))
+        rows.append(run_variant("high sorption soil", soil="cs2_soil_high_sorption"))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2, default=float))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,313 @@
+"""Coupling of the per-segment rhizosphere models to the 3D soil model.
+
+Scheme (sequential, one-step lag; mass-conservative)
+----------------------------------------------------
+The 3D model holds all soil phosphate and citrate. The 1D models are sub-grid
+closures: they resolve the steep radial profiles next to each root segment, which set
+the concentration at the root surface and hence the Michaelis–Menten uptake and the
+citrate-driven P desorption there. Each coupling step ``t -> t + dt``:
+
+1. segments created by ``t + dt`` are activated; their cylinders start uniform at the
+   solution concentrations of the 3D cells they cross (length-weighted);
+2. the root length density of the active segments is computed on the 3D grid (exact
+   segment–cell intersections) and each segment gets ``r1 = 1/sqrt(pi RLD)``
+   (length-weighted over the cells it crosses); profiles are re-gridded when r1 moves;
+3. the 3D model is the ledger of all soil P and citrate; the 1D models provide the
+   shape of the near-root profiles. Each cylinder's totals are rescaled, species by
+   species (multiplying the totals, which keeps them non-negative and the profile's
+   shape), so that its mean equals the length-weighted mean total of the 3D cells it
+   crosses: a cylinder never holds more or less than the soil it stands for;
+4. every 1D model advances over ``dt`` (implicit, own sub-steps if needed) with its
+   outer concentration held at the 3D state at time ``t`` (the lag);
+5. the root-surface exchange integrated over the step (citrate exudation minus P
+   uptake, µmol) is the 3D source, split among the cells each segment crosses in
+   proportion to its length there (P uptake: length x total P held there), and the
+   3D model advances over ``dt``;
+6. if the 3D step fails (a concentration would turn negative, e.g. roots taking more P
+   from a cell than it holds because the step is too long for the lag) both models
+   are reset to time ``t`` and the step is halved; every reduction is reported.
+
+Because only the root-surface fluxes cross between the models, the global balance
+``M3D(t) - M3D(0) = exuded - taken up - decayed(3D)`` holds to the solver tolerance;
+it is reported for every step. Each 1D model also balances on its own
+(storage change = root-surface flux - flux through r1 - decay).
+
+Units: µmol, cm, s inside; root system times in days are converted here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError, RhizoscaleError
+from ..grid import RegularGrid, segment_cell_lengths
+from .parameters import CitrateParameters, PhosphateParameters, SoilParameters
+from .rhizosphere import RhizosphereConstants, RhizosphereModels
+from .soil3d import SoilModel3D
+
+__all__ = ["CoupledUptakeModel", "StepRecord", "SECONDS_PER_DAY"]
+
+SECONDS_PER_DAY = 86400.0
+
+
+@dataclass
+class StepRecord:
+    """Budget after one coupling step (cumulative amounts in µmol)."""
+
+    time_s: float
+    dt_s: float
+    n_segments: int
+    uptake: float
+    exudation: float
+    decay: np.ndarray
+    mass: np.ndarray
+    balance_error: np.ndarray  # relative, per species
+    reductions: int = 0
+    warnings: list = field(default_factory=list)
+
+
+class CoupledUptakeModel:
+    """Phosphate uptake by a growing, citrate-exuding root system.
+
+    Parameters
+    ----------
+    root_system : RootSystem
+        Timed architecture (cm, d).
+    grid : RegularGrid
+        The 3D soil box (cm); roots must lie inside it.
+    soil, phosphate, citrate : parameter sets
+    n_radial_cells : int
+        Radial cells per rhizosphere model.
+    exudation : bool
+        Switch citrate exudation on or off (off: the reference without exudation).
+    diffusivity : callable, optional
+        Effective diffusivity model for the 3D and 1D models (default Millington–Quirk).
+    outside : {"error", "exclude"}
+        What to do with root segments (partly) outside the box.
+    match_cell_totals : bool
+        Rescale every rhizosphere profile at the start of each step so that the
+        cylinder holds, on average, what its 3D cells hold (step 3 of the scheme).
+        Without it the cylinders keep their own content and can keep feeding uptake
+        from soil the 3D model has already depleted (only for comparison).
+    """
+
+    def __init__(self, root_system, grid: RegularGrid, soil: SoilParameters, phosphate: PhosphateParameters,
+                 citrate: CitrateParameters, *, n_radial_cells: int = 12, exudation: bool = True,
+                 diffusivity=None, outside: str = "error", match_cell_totals: bool = True):
+        self.grid = grid
+        self.soil = soil
+        self.phosphate = phosphate
+        self.citrate = citrate
+        self.warnings: list[str] = []
+        self.soil3d = SoilModel3D(
+            grid, theta=soil.water_content, porosity=soil.porosity, bulk_density=soil.bulk_density,
+            smax=(soil.smax_phosphate, soil.smax_citrate), affinity=(soil.k_phosphate, soil.k_citrate),
+            d_water=(phosphate.d_water, citrate.d_water), decay=(0.0, citrate.decay_rate),
+            diffusivity=diffusivity, initial=(soil.initial_phosphate, 0.0))
+        deff = self.soil3d.effective_diffusivity
+        if any(np.ndim(d) != 0 for d in deff):
+            # the radial models need one number: use the mean of the principal values
+            deff = [float(np.mean(np.diag(d)) if np.ndim(d) == 2 else np.mean(d)) for d in deff]
+        self.constants = RhizosphereConstants(
+            theta=soil.water_content, bulk_density=soil.bulk_density,
+            smax=(soil.smax_phosphate, soil.smax_citrate), affinity=(soil.k_phosphate, soil.k_citrate),
+            diffusivity=(float(deff[0]), float(deff[1])), decay=(0.0, citrate.decay_rate),
+            imax=phosphate.imax, km=phosphate.km, cmin=phosphate.cmin)
+        self.exudation_on = bool(exudation)
+        self.match_cell_totals = bool(match_cell_totals)
+
+        # ---- segments, sorted by creation time (active segments are a prefix)
+        rs = root_system
+        order = np.argsort(rs.segment_time, kind="stable")
+        seg = rs.segments[order]
+        self.seg_a = rs.nodes[seg[:, 0]]
+        self.seg_b = rs.nodes[seg[:, 1]]
+        self.seg_time_s = rs.segment_time[order] * SECONDS_PER_DAY
+        self.seg_radius = rs.segment_radius[order]
+        self.seg_root = rs.segment_root[order]
+        self.seg_length = rs.segment_lengths[order]
+        if np.any(self.seg_radius <= 0):
+            raise InputError("every root segment needs a positive radius", field="radius")
+        # arc position (cm from the root's base) of each segment's distal end, for tip zones
+        lengths_orig = rs.segment_lengths
+        root_orig = rs.segment_root
+        time_orig = rs.segment_time
+        arc = np.zeros(len(lengths_orig))
+        for r in range(rs.n_roots):  # once at set-up, not in the time loop
+            idx = np.flatnonzero(root_orig == r)
+            idx = idx[np.argsort(time_orig[idx], kind="stable")]
+            arc[idx] = np.cumsum(lengths_orig[idx])
+        self.seg_arc = arc[order]
+
+        pieces_seg, pieces_cell, pieces_len = segment_cell_lengths(grid, self.seg_a, self.seg_b)
+        inside = np.bincount(pieces_seg, weights=pieces_len, minlength=len(order))
+        out = self.seg_length - inside > 1e-9 * np.maximum(self.seg_length, 1.0)
+        if np.any(out):
+            k = int(np.argmax(out))
+            where = np.round(self.seg_b[k], 3).tolist()
+            msg = (f"{int(out.sum())} root segment(s) lie partly or wholly outside the soil box "
+                   f"{grid.lower}-{grid.upper} cm (first at {where} cm, day "
+                   f"{self.seg_time_s[k] / SECONDS_PER_DAY:.2f})")
+            if outside == "error":
+                raise InputError(msg + "; confine the roots to the rhizotron or enlarge the box",
+                                 field="root_system")
+            self.warnings.append(msg + "; only the parts inside take up and exude")
+        keep = inside > 0
+        # drop segments wholly outside; renumber pieces
+        new_index = np.cumsum(keep) - 1
+        for name in ("seg_a", "seg_b", "seg_time_s", "seg_radius", "seg_root", "seg_arc"):
+            setattr(self, name, getattr(self, name)[keep])
+        self.seg_length = inside[keep]
+        self.original_segment = order[keep]
+        self.piece_seg = new_index[pieces_seg]
+        self.piece_cell = pieces_cell
+        self.piece_frac = pieces_len / self.seg_length[self.piece_seg]
+        self.piece_len = pieces_len
+        ps = np.argsort(self.piece_seg, kind="stable")
+        self.piece_seg, self.piece_cell = self.piece_seg[ps], self.piece_cell[ps]
+        self.piece_frac, self.piece_len = self.piece_frac[ps], self.piece_len[ps]
+        self.n_total = len(self.seg_length)
+
+        self.rhizo = RhizosphereModels(self.constants, n_cells=n_radial_cells, capacity=max(self.n_total, 1))
+        self.time = 0.0
+        self.mass0 = self.soil3d.mass()
+        self.cum_uptake = 0.0
+        self.cum_exudation = 0.0
+        self.cum_decay = np.zeros(2)
+        self.segment_uptake = np.zeros(self.n_total)  # µmol per segment, cumulative
+        self.segment_exudation = np.zeros(self.n_total)
+        self.records: list[StepRecord] = []
+
+    # ------------------------------------------------------------------ helpers
+    def _n_active(self, t: float) -> int:
+        return int(np.searchsorted(self.seg_time_s, t, side="right"))
+
+    def _segment_average(self, cell_values: np.ndarray, n: int) -> np.ndarray:
+        """Length-weighted mean of a per-cell quantity over the cells each segment crosses."""
+        m = self.piece_seg < n
+        return np.bincount(self.piece_seg[m], weights=self.piece_frac[m] * cell_values[self.piece_cell[m]],
+                           minlength=n).astype(float)
+
+    def outer_radius(self, n: int) -> np.ndarray:
+        """``r1 = 1/sqrt(pi RLD)`` [cm] of the first ``n`` segments from the current RLD."""
+        m = self.piece_seg < n
+        rld = np.bincount(self.piece_cell[m], weights=self.piece_len[m],
+                          minlength=self.grid.n_cells).astype(float) / self.grid.cell_volume
+        r1 = 1.0 / np.sqrt(np.pi * np.maximum(self._segment_average(rld, n), 1e-300))
+        r0 = self.seg_radius[:n]
+        too_close = r1 < 2.0 * r0
+        if np.any(too_close):
+            r1 = np.maximum(r1, 2.0 * r0)
+        return r1
+
+    def exudation_rates(self, n: int, t: float) -> np.ndarray:
+        """Citrate efflux of the first ``n`` segments at time ``t`` [µmol cm-2 s-1]."""
+        e = np.full(n, self.citrate.exudation_rate if self.exudation_on else 0.0)
+        zone = self.citrate.exudation_zone
+        if zone is not None and n:
+            # distance of each segment behind its root's current tip
+            tip_arc = np.zeros(int(self.seg_root.max()) + 1)
+            np.maximum.at(tip_arc, self.seg_root[:n], self.seg_arc[:n])
+            behind = tip_arc[self.seg_root[:n]] - self.seg_arc[:n]
+            e = np.where(behind <= zone, e, 0.0)
+        return e
+
+    # ------------------------------------------------------------------ stepping
+    def _try_step(self, dt: float) -> StepRecord | None:
+        t1 = self.time + dt
+        n_old = self.rhizo.n
+        n = self._n_active(t1)
+        cells = self.soil3d.c  # state at t (lagged outer condition)
+        cb = np.stack([self._segment_average(cells[0], n), self._segment_average(cells[1], n)], axis=1)
+        saved = (self.rhizo.c[:n_old].copy(), self.rhizo.faces[:n_old].copy(), n_old)
+        r1 = self.outer_radius(n)
+        if n_old:
+            old_r1 = self.rhizo.faces[:n_old, -1]
+            if np.any(np.abs(r1[:n_old] / old_r1 - 1.0) > 0.02):
+                self.rhizo.set_outer_radius(r1[:n_old], cb[:n_old])
+        if n > n_old:
+            self.rhizo.add(self.seg_radius[n_old:n], r1[n_old:n], cb[n_old:n])
+        if self.match_cell_totals and n:
+            tot = self.soil3d.totals()
+            self.rhizo.match_totals(np.stack([self._segment_average(tot[0], n),
+                                              self._segment_average(tot[1], n)], axis=1))
+        # a segment created during the step exudes for the part of the step it exists
+        exist = np.clip((t1 - np.maximum(self.seg_time_s[:n], self.time)) / dt, 0.0, 1.0)
+        out = self.rhizo.advance(dt, cb, self.exudation_rates(n, self.time) * exist)
+        if out["failed"]:
+            self._restore(saved)
+            return None
+        up = out["uptake"] * self.seg_length[:n]
+        ex = out["exudation"] * self.seg_length[:n]
+        m = self.piece_seg < n
+        ps, pc, pf = self.piece_seg[m], self.piece_cell[m], self.piece_frac[m]
+        src = np.zeros((2, self.grid.n_cells))
+        # P taken up by a segment is charged to its cells in proportion to what they hold
+        # along it (length x total P), so a depleted cell is not charged for P that came
+        # from its neighbour along the same segment
+        held = pf * self.soil3d.totals()[0][pc]
+        norm = np.bincount(ps, weights=held, minlength=n)
+        pw = np.where(norm[ps] > 0, held / np.where(norm[ps] > 0, norm[ps], 1.0), pf)
+        src[0] = -np.bincount(pc, weights=pw * up[ps], minlength=self.grid.n_cells) / dt
+        src[1] = np.bincount(pc, weights=pf * ex[ps], minlength=self.grid.n_cells) / dt
+        res = self.soil3d.step(dt, src)
+        if res is None:
+            self._restore(saved)
+            return None
+        self.time = t1
+        self.cum_uptake += float(up.sum())
+        self.cum_exudation += float(ex.sum())
+        self.cum_decay += res["decay"]
+        self.segment_uptake[:n] += up
+        self.segment_exudation[:n] += ex
+        mass = self.soil3d.mass()
+        expected = self.mass0 + np.array([-self.cum_uptake, self.cum_exudation]) - self.cum_decay
+        scale = np.maximum(np.array([self.mass0[0], self.cum_exudation]), 1e-300)
+        err = (mass - expected) / scale
+        return StepRecord(t1, dt, n, self.cum_uptake, self.cum_exudation, self.cum_decay.copy(), mass, err)
+
+    def _restore(self, saved) -> None:
+        c, f, n_old = saved
+        self.rhizo.c[:n_old] = c
+        self.rhizo.faces[:n_old] = f
+        self.rhizo.n = n_old
+
+    def step(self, dt: float, *, max_reductions: int = 10) -> StepRecord:
+        """Advance by ``dt`` [s], halving the step when a sub-model fails (reported)."""
+        done = 0.0
+        reductions = 0
+        h = dt
+        notes = []
+        rec = None
+        while done < dt * (1 - 1e-12):
+            h = min(h, dt - done)
+            r = self._try_step(h)
+            if r is None:
+                if reductions >= max_reductions:
+                    raise RhizoscaleError(
+                        f"coupled step at t = {self.time / SECONDS_PER_DAY:.3f} d failed even with "
+                        f"dt = {h:.3g} s: concentrations would become negative (check the uptake and "
+                        "sorption parameters; Imax may exceed what the soil can supply)")
+                reductions += 1
+                h *= 0.5
+                continue
+            done += h
+            rec = r
+        if reductions:
+            notes.append(f"coupling step at t = {self.time / SECONDS_PER_DAY:.3f} d reduced {reductions} "
+                         f"time(s) to {h:.3g} s to keep concentrations non-negative")
+        rec.dt_s = dt
+        rec.reductions = reductions
+        rec.warnings = notes
+        self.records.append(rec)
+        return rec
+
+    # ------------------------------------------------------------------ outputs
+    def profiles(self) -> dict[str, np.ndarray]:
+        """Per-segment radial profiles of the active models: ``r`` (n, N+1) [cm],
+        ``phosphate`` and ``citrate`` (n, N+1) solution concentrations [µmol cm-3]."""
+        n = self.rhizo.n
+        return {"r": self.rhizo.centres(), "phosphate": self.rhizo.c[:n, 0].copy(),
+                "citrate": self.rhizo.c[:n, 1].copy(), "segment": self.original_segment[:n]}

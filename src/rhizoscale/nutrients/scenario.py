@@ -1,0 +1,353 @@
+"""Scenario ``cs2-phosphate-uptake``: P uptake by a growing, citrate-exuding root system.
+
+Grows oilseed rape in an inclined rhizotron (:func:`rhizoscale.plant.grow_root_system`),
+maps the roots into the rhizotron's own frame (x across, y through the slab, z down
+the inclined face; diffusion has no preferred direction, so the slab becomes an
+axis-aligned box with no-flux walls), and runs the coupled model of
+:mod:`rhizoscale.nutrients.coupling` with and without citrate exudation.
+
+Scenario keys: see :class:`Config`. Durations in days, everything else as in the
+parameter sets (µmol, cm, s).
+"""
+
+from __future__ import annotations
+
+import math
+import time as _time
+from typing import Literal
+
+import numpy as np
+import xarray as xr
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import InputError
+from ..grid import RegularGrid
+from ..plant.root_system import RootSystem
+from ..scenario import CaseConfig
+from .coupling import SECONDS_PER_DAY, CoupledUptakeModel
+from .parameters import load_citrate, load_phosphate, load_soil
+from .rhizosphere import rhizosphere_peclet
+from .sorption import competitive_langmuir_jacobian
+
+__all__ = ["Config", "RhizotronConfig", "run", "to_rhizotron_frame"]
+
+
+class RhizotronConfig(BaseModel):
+    """Flat rhizotron inclined from the vertical (cm, degrees)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    width: float = Field(30.0, gt=0, description="width along x [cm]")
+    thickness: float = Field(2.0, gt=0, description="soil thickness between the plates [cm]")
+    depth: float = Field(50.0, gt=0, description="length down the inclined face [cm]")
+    angle_deg: float = Field(49.0, ge=0, lt=90, description="inclination from the vertical [deg]")
+    seed_depth: float = Field(3.0, ge=0, description="seed below the top edge [cm]")
+
+
+class Config(CaseConfig):
+    """Case study 2 scenario."""
+
+    plant: str = Field("brassica_napus", description="root architecture parameter set")
+    days: float = Field(16.0, gt=0, le=120, description="simulated time [d]")
+    rhizotron: RhizotronConfig = Field(default_factory=RhizotronConfig)
+    soil: str = Field("cs2_soil_medium_sorption", description="soil parameter set")
+    phosphate: str = Field("phosphate_brassica_napus", description="phosphate parameter set")
+    citrate: str = Field("citrate_cs2", description="citrate parameter set")
+    soil_overrides: dict = Field(default_factory=dict)
+    phosphate_overrides: dict = Field(default_factory=dict)
+    citrate_overrides: dict = Field(default_factory=dict)
+    resolution_cm: float = Field(0.5, gt=0, description="3D cell size [cm]")
+    n_radial_cells: int = Field(12, ge=2, le=200, description="cells per rhizosphere model")
+    dt_hours: float = Field(1.0, gt=0, le=24, description="coupling time step [h]")
+    output_interval_days: float = Field(1.0, gt=0, description="3D field output interval [d]")
+    profile_days: list[float] = Field(default_factory=lambda: [4.0, 8.0, 12.0, 16.0],
+                                      description="days at which rhizosphere profiles are written")
+    compare_without_exudation: bool = Field(True, description="also run without citrate exudation")
+    outside: Literal["error", "exclude"] = Field("error", description="roots outside the rhizotron")
+    write_vtk: bool = True
+
+
+def to_rhizotron_frame(rs: RootSystem, rhizotron: RhizotronConfig, tol: float = 1e-6) -> RootSystem:
+    """Coordinates in the rhizotron frame: x across, y in [0, thickness], z in [-depth, 0].
+
+    The slab of :class:`rhizoscale.plant.Rhizotron` (top edge centred on
+    ``(0, 0, -seed_depth)``, down-slope direction ``(0, sin a, -cos a)``) becomes the
+    box ``[-width/2, width/2] x [0, thickness] x [-depth, 0]``. Nodes within ``tol`` cm
+    outside a wall are moved onto it (round-off of the growth model's confinement).
+    """
+    a = math.radians(rhizotron.angle_deg)
+    origin = np.array([0.0, 0.0, -rhizotron.seed_depth])
+    down = np.array([0.0, math.sin(a), -math.cos(a)])
+    normal = np.array([0.0, math.cos(a), math.sin(a)])
+    p = rs.nodes - origin
+    x = p[:, 0]
+    y = p @ normal + rhizotron.thickness / 2
+    z = -(p @ down)
+    lo = np.array([-rhizotron.width / 2, 0.0, -rhizotron.depth])
+    hi = np.array([rhizotron.width / 2, rhizotron.thickness, 0.0])
+    q = np.stack([x, y, z], axis=1)
+    near = (q > lo - tol) & (q < hi + tol)
+    q = np.where(near, np.clip(q, lo, hi), q)
+    return RootSystem(
+        nodes=q, node_time=rs.node_time, node_radius=rs.node_radius, root_node_ptr=rs.root_node_ptr,
+        root_node_idx=rs.root_node_idx, root_parent=rs.root_parent, root_parent_node=rs.root_parent_node,
+        root_order=rs.root_order, root_type=rs.root_type, time=rs.time, root_plant=rs.root_plant,
+        metadata={**rs.metadata, "frame": "rhizotron (x across, y through the slab, z down the face)"})
+
+
+def _load_parameters(config: Config):
+    soil = load_soil(config.soil).with_overrides(config.soil_overrides, source="soil_overrides")
+    phosphate = load_phosphate(config.phosphate).with_overrides(config.phosphate_overrides,
+                                                                source="phosphate_overrides")
+    citrate = load_citrate(config.citrate).with_overrides(config.citrate_overrides, source="citrate_overrides")
+    return soil, phosphate, citrate
+
+
+def simulate(model: CoupledUptakeModel, days: float, dt_s: float, output_days, profile_days, callback=None):
+    """Run a coupled model to ``days``; return time series, field snapshots and profiles."""
+    t_end = days * SECONDS_PER_DAY
+    out_t = sorted({round(float(d) * SECONDS_PER_DAY, 6) for d in output_days if 0 <= d <= days})
+    prof_t = sorted({round(float(d) * SECONDS_PER_DAY, 6) for d in profile_days if 0 < d <= days})
+    stops = sorted(set(out_t) | set(prof_t) | {t_end})
+    series = {k: [] for k in ("time", "uptake", "exudation", "decay_citrate", "mass_p", "mass_citrate",
+                              "error_p", "error_citrate", "n_segments")}
+    fields, profiles, notes = [], [], []
+    if 0.0 in out_t:
+        fields.append((0.0, model.soil3d.c.copy(), model.soil3d.totals()))
+    for stop in stops:
+        while model.time < stop * (1 - 1e-12):
+            h = min(dt_s, stop - model.time)
+            rec = model.step(h)
+            notes.extend(rec.warnings)
+            series["time"].append(rec.time_s)
+            series["uptake"].append(rec.uptake)
+            series["exudation"].append(rec.exudation)
+            series["decay_citrate"].append(rec.decay[1])
+            series["mass_p"].append(rec.mass[0])
+            series["mass_citrate"].append(rec.mass[1])
+            series["error_p"].append(rec.balance_error[0])
+            series["error_citrate"].append(rec.balance_error[1])
+            series["n_segments"].append(rec.n_segments)
+            if callback:
+                callback(model.time / SECONDS_PER_DAY, days)
+        if stop in out_t:
+            fields.append((stop, model.soil3d.c.copy(), model.soil3d.totals()))
+        if stop in prof_t:
+            profiles.append((stop, model.profiles()))
+    return {k: np.asarray(v) for k, v in series.items()}, fields, profiles, notes
+
+
+def _fields_dataset(grid: RegularGrid, fields, label: str) -> xr.Dataset:
+    times = np.array([f[0] for f in fields]) / SECONDS_PER_DAY
+    coords = {"time": ("time", times, {"units": "d"}), **grid.coords()}
+
+    def stack(idx, sp):
+        return np.stack([f[idx][sp].reshape(grid.shape) for f in fields])
+
+    dims = ("time", "z", "y", "x")
+    ds = xr.Dataset(
+        {
+            "phosphate": (dims, stack(1, 0), {"units": "umol cm-3", "long_name": "phosphate in soil solution"}),
+            "citrate": (dims, stack(1, 1), {"units": "umol cm-3", "long_name": "citrate in soil solution"}),
+            "phosphate_total": (dims, stack(2, 0), {"units": "umol cm-3",
+                                                    "long_name": "phosphate, dissolved + sorbed, per bulk volume"}),
+            "citrate_total": (dims, stack(2, 1), {"units": "umol cm-3",
+                                                  "long_name": "citrate, dissolved + sorbed, per bulk volume"}),
+        },
+        coords=coords,
+        attrs={"case": "cs2-phosphate-uptake", "run": label,
+               "frame": "rhizotron: x across, y through the slab, z down the inclined face"},
+    )
+    return ds
+
+
+def _profiles_dataset(profiles, n_total: int, n_nodes: int) -> xr.Dataset:
+    nt = len(profiles)
+    r = np.full((nt, n_total, n_nodes), np.nan)
+    cp = np.full_like(r, np.nan)
+    cc = np.full_like(r, np.nan)
+    for i, (_, p) in enumerate(profiles):
+        n = len(p["r"])
+        r[i, :n], cp[i, :n], cc[i, :n] = p["r"], p["phosphate"], p["citrate"]
+    dims = ("time", "segment", "node")
+    return xr.Dataset(
+        {"r": (dims, r, {"units": "cm", "long_name": "radial position (node 0 = root surface, then cell centres)"}),
+         "phosphate": (dims, cp, {"units": "umol cm-3", "long_name": "phosphate in soil solution"}),
+         "citrate": (dims, cc, {"units": "umol cm-3", "long_name": "citrate in soil solution"})},
+        coords={"time": ("time", [p[0] / SECONDS_PER_DAY for p in profiles], {"units": "d"}),
+                "segment": np.arange(n_total), "node": np.arange(n_nodes)},
+        attrs={"note": "segments in order of creation; NaN before a segment exists"},
+    )
+
+
+def _figures(run, rs, grid, fields, series_with, series_without):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+
+    t_last, c_last, tot_last = fields[-1]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.5), sharey=True)
+    segs = rs.segments
+    lines = np.stack([rs.nodes[segs[:, 0]][:, [0, 2]], rs.nodes[segs[:, 1]][:, [0, 2]]], axis=1)
+    age = rs.time - rs.segment_time
+    lc = LineCollection(lines, array=age, cmap="viridis", linewidths=1.0)
+    axes[0].add_collection(lc)
+    axes[0].set_xlim(grid.lower[0], grid.upper[0])
+    axes[0].set_ylim(grid.lower[2], grid.upper[2])
+    fig.colorbar(lc, ax=axes[0], label="root age [d]")
+    axes[0].set_title(f"root system, day {rs.time:g}")
+    ext = (grid.lower[0], grid.upper[0], grid.lower[2], grid.upper[2])
+    for ax, sp, name in ((axes[1], 0, "total P"), (axes[2], 1, "total citrate")):
+        img = tot_last[sp].reshape(grid.shape).mean(axis=1)
+        im = ax.imshow(img, origin="lower", extent=ext, aspect="auto", cmap="magma")
+        fig.colorbar(im, ax=ax, label=f"{name} [µmol cm-3 soil]")
+        ax.set_title(f"{name} in soil, day {t_last / SECONDS_PER_DAY:g}\n(mean through the slab)")
+    for ax in axes:
+        ax.set_xlabel("x [cm]")
+    axes[0].set_ylabel("z down the rhizotron face [cm]")
+    run.write_figure("fig6_root_age_p_citrate.png", fig)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(series_with["time"] / SECONDS_PER_DAY, series_with["uptake"], label="P uptake, with exudation")
+    if series_without is not None:
+        ax.plot(series_without["time"] / SECONDS_PER_DAY, series_without["uptake"],
+                label="P uptake, no exudation")
+    ax.set_xlabel("time [d]")
+    ax.set_ylabel("cumulative P uptake [µmol]")
+    ax2 = ax.twinx()
+    ax2.plot(series_with["time"] / SECONDS_PER_DAY, series_with["exudation"], "k:", label="citrate exuded")
+    ax2.set_ylabel("cumulative citrate exudation [µmol]")
+    ax.legend(loc="upper left")
+    run.write_figure("cumulative_uptake.png", fig)
+
+
+def peclet_numbers(rs: RootSystem, soil, phosphate, citrate) -> dict:
+    """Rhizosphere Péclet numbers of the main roots with several choices of D."""
+    main = np.flatnonzero(rs.root_order == 0)
+    lengths = rs.root_lengths()[main]
+    k = int(main[np.argmax(lengths)])
+    t, _ = rs.tip_path(k)
+    v = float(lengths.max() / max(t[-1] - t[0], 1e-12)) / SECONDS_PER_DAY  # cm s-1
+    r0 = float(np.median(rs.segment_radius[rs.segment_root == k]))
+    from ..soil import millington_quirk
+    out = {"definition": "Pe = v r0 / D (v: mean elongation rate, r0: root radius)",
+           "taproot_speed_cm_per_day": v * SECONDS_PER_DAY, "taproot_radius_cm": r0}
+    # length-weighted mean elongation rate and radius of all roots
+    speeds, radii, lens = [], [], []
+    all_len = rs.root_lengths()
+    for i in range(rs.n_roots):  # summary only, once per run
+        ti, _ = rs.tip_path(i)
+        if len(ti) > 1 and ti[-1] > ti[0] and all_len[i] > 0:
+            speeds.append(all_len[i] / (ti[-1] - ti[0]))
+            radii.append(float(np.median(rs.segment_radius[rs.segment_root == i])))
+            lens.append(all_len[i])
+    if lens:
+        w = np.asarray(lens) / np.sum(lens)
+        out["all_roots_speed_cm_per_day"] = float(np.dot(w, speeds))
+        out["all_roots_radius_cm"] = float(np.dot(w, radii))
+        v_all = out["all_roots_speed_cm_per_day"] / SECONDS_PER_DAY
+        out["phosphate_pe_water_all_roots"] = float(rhizosphere_peclet(v_all, out["all_roots_radius_cm"],
+                                                                       phosphate.d_water))
+        out["citrate_pe_water_all_roots"] = float(rhizosphere_peclet(v_all, out["all_roots_radius_cm"],
+                                                                     citrate.d_water))
+    c0 = np.array([[soil.initial_phosphate], [0.0]])
+    jac = competitive_langmuir_jacobian(c0, [soil.smax_phosphate, soil.smax_citrate],
+                                        [soil.k_phosphate, soil.k_citrate])[:, :, 0]
+    for name, dw, buf in (("phosphate", phosphate.d_water, jac[0, 0]), ("citrate", citrate.d_water, jac[1, 1])):
+        deff = millington_quirk(soil.water_content, soil.porosity, dw)
+        out[f"{name}_pe_water"] = float(rhizosphere_peclet(v, r0, dw))
+        out[f"{name}_pe_effective"] = float(rhizosphere_peclet(v, r0, deff))
+        out[f"{name}_pe_effective_buffered"] = float(
+            rhizosphere_peclet(v, r0, deff / (soil.water_content + soil.bulk_density * buf)))
+    return out
+
+
+def run(config: Config, run, seed: int = 1) -> None:
+    """Run case study 2 and write its outputs (see docs/cs2-phosphate-uptake.md)."""
+    from ..plant import Rhizotron, grow_root_system, load_plant_parameters
+
+    wall0 = _time.perf_counter()
+    soil, phosphate, citrate = _load_parameters(config)
+    rz = config.rhizotron
+    with run.task("growing roots", total=config.days) as cb:
+        rs_world = grow_root_system(load_plant_parameters(config.plant), config.days, seed=seed,
+                                    confinement=Rhizotron(rz.width, rz.thickness, rz.depth, rz.angle_deg,
+                                                          origin=(0.0, 0.0, -rz.seed_depth)),
+                                    callback=cb)
+    rs = to_rhizotron_frame(rs_world, rz)
+    grid = RegularGrid.from_resolution((-rz.width / 2, 0.0, -rz.depth), (rz.width / 2, rz.thickness, 0.0),
+                                       config.resolution_cm)
+    dt = config.dt_hours * 3600.0
+    out_days = list(np.arange(0.0, config.days + 1e-9, config.output_interval_days))
+    if abs(out_days[-1] - config.days) > 1e-9:
+        out_days.append(config.days)
+    growth_s = _time.perf_counter() - wall0
+
+    results = {}
+    runs = [("with_exudation", True)] + ([("without_exudation", False)] if config.compare_without_exudation else [])
+    for label, exude in runs:
+        model = CoupledUptakeModel(rs, grid, soil, phosphate, citrate, n_radial_cells=config.n_radial_cells,
+                                   exudation=exude, outside=config.outside)
+        for w in model.warnings:
+            run.warn(w)
+        with run.task(f"P uptake ({label.replace('_', ' ')})", total=config.days) as cb:
+            series, fields, profiles, notes = simulate(model, config.days, dt, out_days,
+                                                       config.profile_days if exude else [], callback=cb)
+        for note in notes:
+            run.warn(f"{label}: {note}")
+        results[label] = (model, series, fields, profiles)
+
+    model, series, fields, profiles = results["with_exudation"]
+    ds = _fields_dataset(grid, fields, "with_exudation")
+    if "without_exudation" in results:
+        ds["phosphate_no_exudation"] = (("time", "z", "y", "x"),
+                                        _fields_dataset(grid, results["without_exudation"][2], "x")["phosphate"].values,
+                                        {"units": "umol cm-3", "long_name": "phosphate in soil solution, no exudation"})
+    run.write_netcdf("fields.nc", ds)
+    if config.write_vtk:
+        try:
+            run.write_field_vtk("fields_final.vti", ds.isel(time=-1))
+        except (ImportError, ModuleNotFoundError) as err:  # pragma: no cover - pyevtk is a dependency
+            run.warn(f"VTK output skipped ({err})")
+    run.write_netcdf("rhizosphere_profiles.nc", _profiles_dataset(profiles, model.n_total,
+                                                                  model.rhizo.n_cells + 1))
+    ts = xr.Dataset(coords={"time": ("time", series["time"] / SECONDS_PER_DAY, {"units": "d"})})
+    ts["uptake_with_exudation"] = ("time", series["uptake"], {"units": "umol", "long_name": "cumulative P uptake"})
+    ts["citrate_exuded"] = ("time", series["exudation"], {"units": "umol"})
+    ts["citrate_decayed"] = ("time", series["decay_citrate"], {"units": "umol"})
+    ts["phosphate_in_soil"] = ("time", series["mass_p"], {"units": "umol"})
+    ts["citrate_in_soil"] = ("time", series["mass_citrate"], {"units": "umol"})
+    ts["balance_error_phosphate"] = ("time", series["error_p"], {"units": "1", "long_name": "relative global mass balance error"})
+    ts["balance_error_citrate"] = ("time", series["error_citrate"], {"units": "1"})
+    ts["n_segments"] = ("time", series["n_segments"])
+    without = results.get("without_exudation")
+    if without is not None:
+        if len(without[1]["time"]) == len(series["time"]):
+            ts["uptake_without_exudation"] = ("time", without[1]["uptake"], {"units": "umol"})
+        else:  # different step reductions: interpolate onto the same times
+            ts["uptake_without_exudation"] = ("time", np.interp(series["time"], without[1]["time"],
+                                                                without[1]["uptake"]), {"units": "umol"})
+    run.write_netcdf("uptake_timeseries.nc", ts)
+    _figures(run, rs, grid, fields, series, without[1] if without else None)
+
+    s = run.summary
+    s["root_system"] = rs.summary()
+    s["grid_shape_zyx"] = list(grid.shape)
+    s["n_radial_cells"] = config.n_radial_cells
+    s["dt_hours"] = config.dt_hours
+    s["p_uptake_with_exudation_umol"] = float(series["uptake"][-1])
+    s["citrate_exuded_umol"] = float(series["exudation"][-1])
+    s["citrate_decayed_umol"] = float(series["decay_citrate"][-1])
+    s["max_relative_balance_error"] = float(np.max(np.abs(np.concatenate([series["error_p"],
+                                                                         series["error_citrate"]]))))
+    if without is not None:
+        up0 = float(without[1]["uptake"][-1])
+        s["p_uptake_without_exudation_umol"] = up0
+        s["uptake_ratio_with_to_without"] = float(series["uptake"][-1] / up0) if up0 > 0 else None
+    s["rhizosphere_substeps"] = int(model.rhizo.substeps)
+    s["peclet"] = peclet_numbers(rs_world, soil, phosphate, citrate)
+    s["parameters"] = {"soil": soil.model_dump(), "phosphate": phosphate.model_dump(),
+                       "citrate": citrate.model_dump()}
+    s["chosen_parameters"] = {**soil.chosen(), **phosphate.chosen(), **citrate.chosen()}
+    s["timing_s"] = {"growth": round(growth_s, 2), "total": round(_time.perf_counter() - wall0, 2)}

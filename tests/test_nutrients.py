@@ -1,0 +1,301 @@
+"""Case study 2: sorption, rhizosphere models, 3D soil and their coupling (exact oracles)."""
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+from rhizoscale import RootSystem
+from rhizoscale.errors import InputError
+from rhizoscale.grid import RegularGrid
+from rhizoscale.nutrients import (
+    CoupledUptakeModel,
+    RhizosphereConstants,
+    RhizosphereModels,
+    SoilModel3D,
+    competitive_langmuir,
+    liquid_concentration,
+    load_citrate,
+    load_phosphate,
+    load_soil,
+    michaelis_menten_uptake,
+    rhizosphere_peclet,
+    total_concentration,
+)
+from rhizoscale.nutrients.sorption import competitive_langmuir_jacobian, liquid_from_total_2
+
+SMAX, AFF = np.array([5.0, 1.0]), np.array([20.0, 10.0])
+
+
+# ----------------------------------------------------------------------------- sorption
+def test_isotherm_inverted_exactly():
+    rng = np.random.default_rng(0)
+    c = rng.uniform(0, 1, (2, 500)) * np.array([[0.02], [2.0]])
+    c[:, :5] = 0.0
+    total = total_concentration(c, 0.3, 1.3, SMAX, AFF)
+    back = liquid_concentration(total, 0.3, 1.3, SMAX, AFF)
+    assert np.allclose(back, c, rtol=1e-12, atol=1e-300)
+    out = np.empty_like(c)
+    assert liquid_from_total_2(total[0], total[1], 0.3, 1.3, *SMAX[:1], AFF[0], SMAX[1], AFF[1], out) == 0
+    assert np.allclose(out, c, rtol=1e-12, atol=1e-300)
+
+
+def test_isotherm_jacobian_matches_finite_differences():
+    c = np.array([[3e-3], [0.2]])
+    jac = competitive_langmuir_jacobian(c, SMAX, AFF)[:, :, 0]
+    h = 1e-7
+    for j in range(2):
+        dc = np.zeros_like(c)
+        dc[j] = h * c[j]
+        fd = (competitive_langmuir(c + dc, SMAX, AFF) - competitive_langmuir(c - dc, SMAX, AFF))[:, 0] / (2 * h * c[j, 0])
+        assert np.allclose(jac[:, j], fd, rtol=1e-6)
+
+
+def test_competitive_limits():
+    c_p = np.linspace(0, 0.05, 11)
+    # no competitor: the single-species Langmuir isotherm
+    s = competitive_langmuir(np.stack([c_p, np.zeros_like(c_p)]), SMAX, AFF)
+    assert np.allclose(s[0], SMAX[0] * AFF[0] * c_p / (1 + AFF[0] * c_p), rtol=1e-14)
+    # a competitor at huge concentration takes all sites
+    s = competitive_langmuir(np.array([[0.01], [1e9]]), SMAX, AFF)
+    assert s[0, 0] < 1e-9 and s[1, 0] == pytest.approx(SMAX[1], rel=1e-6)
+    # no sorption capacity: totals are theta c
+    c = np.array([[0.01], [0.2]])
+    assert np.allclose(total_concentration(c, 0.3, 1.3, [0, 0], AFF), 0.3 * c)
+    # more citrate, less sorbed P (desorption) at the same solution P
+    s_lo = competitive_langmuir(np.array([[0.002], [0.0]]), SMAX, AFF)[0, 0]
+    s_hi = competitive_langmuir(np.array([[0.002], [0.3]]), SMAX, AFF)[0, 0]
+    assert s_hi < s_lo
+
+
+# ----------------------------------------------------------------------------- 1D models
+def _constants(smax=(0.0, 0.0), decay=(0.0, 0.0), d=(1e-6, 1e-6), imax=0.0, km=1e-3, cmin=0.0):
+    return RhizosphereConstants(theta=0.3, bulk_density=1.3, smax=smax, affinity=tuple(AFF), diffusivity=d,
+                                decay=decay, imax=imax, km=km, cmin=cmin)
+
+
+def _steady(models, c_bulk, exud, dt=1e5, steps=300):
+    for _ in range(steps):
+        models.advance(dt, c_bulk, exud)
+
+
+def test_steady_exudation_without_sorption_matches_log_profile():
+    d, r0, r1, e = 1e-6, 0.05, 0.5, np.array([1e-8, 3e-8])
+    m = RhizosphereModels(_constants(d=(d, d)), n_cells=10, capacity=2)
+    m.add([r0, r0], [r1, r1], np.zeros((2, 2)))
+    _steady(m, np.full((2, 2), 1e-3), e)
+    r = m.centres()
+    exact = 1e-3 + e[:, None] * r0 / d * np.log(r1 / r)
+    assert np.allclose(m.c[:2, 1], exact, rtol=1e-10)
+
+
+def test_steady_michaelis_menten_uptake_matches_analytic():
+    d, r0, r1, cb = 5e-7, 0.03, 0.4, 4e-3
+    imax, km, cmin = 3e-6, 5.8e-3, 2e-4
+    m = RhizosphereModels(_constants(d=(d, d), imax=imax, km=km, cmin=cmin), n_cells=6, capacity=1)
+    m.add([r0], [r1], [[cb, 0.0]])
+    _steady(m, np.array([[cb, 0.0]]), np.zeros(1))
+
+    def surface(cs):  # steady radial flux r0 U(cs) / r through the cylinder
+        return cs - (cb - michaelis_menten_uptake(cs, imax, km, cmin) * r0 / d * np.log(r1 / r0))
+
+    cs = brentq(surface, 0.0, cb, xtol=1e-16)
+    assert m.c[0, 0, 0] == pytest.approx(cs, rel=1e-10)
+    r = m.centres()[0, 1:]
+    u = michaelis_menten_uptake(cs, imax, km, cmin)
+    assert np.allclose(m.c[0, 0, 1:], cb - u * r0 / d * np.log(r1 / r), rtol=1e-10)
+
+
+def test_uptake_stops_below_cmin():
+    assert michaelis_menten_uptake(1e-4, 1.0, 1e-3, 2e-4) == 0.0
+    assert michaelis_menten_uptake(2e-4 + 1e-3, 1.0, 1e-3, 2e-4) == pytest.approx(0.5)
+
+
+def _transient(n_cells, dt, t_end=2 * 86400.0):
+    soil = load_soil()
+    k = RhizosphereConstants(theta=0.3, bulk_density=1.3, smax=(soil.smax_phosphate, soil.smax_citrate),
+                             affinity=(soil.k_phosphate, soil.k_citrate), diffusivity=(6e-7, 4.5e-7),
+                             decay=(0.0, 1.64e-5), imax=3.26e-6, km=5.8e-3, cmin=2e-4)
+    m = RhizosphereModels(k, n_cells=n_cells, capacity=1)
+    m.add([0.05], [0.3], [[2e-3, 0.0]])
+    m0 = m.mass_per_length()[0]
+    acc = {"uptake": 0.0, "exudation": 0.0, "decay": np.zeros(2), "outflux": np.zeros(2)}
+    for _ in range(int(round(t_end / dt))):
+        o = m.advance(dt, np.array([[2e-3, 0.0]]), np.array([3e-6]))
+        for key in acc:
+            acc[key] = acc[key] + o[key][0]
+    return m, m0, acc
+
+
+def test_single_model_conserves_mass():
+    m, m0, acc = _transient(12, 3600.0)
+    m1 = m.mass_per_length()[0]
+    p_err = m1[0] - m0[0] + acc["uptake"] + acc["outflux"][0]
+    c_err = m1[1] - m0[1] - acc["exudation"] + acc["decay"][1] + acc["outflux"][1]
+    assert abs(p_err) <= 1e-10 * m0[0]
+    assert abs(c_err) <= 1e-10 * acc["exudation"]
+
+
+def test_convergence_under_refinement():
+    # space: errors against a fine reference fall at least like h
+    ref = _transient(256, 1800.0)[2]["uptake"]
+    errs = [abs(_transient(n, 1800.0)[2]["uptake"] - ref) for n in (8, 16, 32)]
+    assert errs[0] > errs[1] > errs[2]
+    assert errs[0] / errs[2] > 3.5
+    # time: implicit Euler is first order
+    ref_t = _transient(16, 225.0)[2]["uptake"]
+    errs_t = [abs(_transient(16, dt)[2]["uptake"] - ref_t) for dt in (7200.0, 3600.0, 1800.0)]
+    ratios = np.array(errs_t[:-1]) / np.array(errs_t[1:])
+    assert np.all(ratios > 1.6)
+
+
+def test_batched_models_equal_single_models():
+    k = _constants(smax=tuple(SMAX), decay=(0.0, 1.6e-5), imax=3e-6, km=5.8e-3, cmin=2e-4)
+    r0 = np.array([0.02, 0.05, 0.03, 0.04])
+    r1 = np.array([0.2, 0.6, 0.35, 0.9])
+    c0 = np.array([[2e-3, 0.0], [1e-3, 0.1], [4e-3, 0.0], [2e-3, 0.02]])
+    cb = c0 * 1.1
+    e = np.array([3e-6, 0.0, 1e-6, 3e-6])
+    batch = RhizosphereModels(k, n_cells=9, capacity=4)
+    batch.add(r0, r1, c0)
+    for _ in range(5):
+        batch.advance(3600.0, cb, e)
+    for i in range(4):
+        single = RhizosphereModels(k, n_cells=9, capacity=1)
+        single.add(r0[i:i + 1], r1[i:i + 1], c0[i:i + 1])
+        for _ in range(5):
+            single.advance(3600.0, cb[i:i + 1], e[i:i + 1])
+        assert np.array_equal(single.c[0], batch.c[i])
+
+
+# ----------------------------------------------------------------------------- 3D soil
+def test_3d_cosine_mode_decays_at_the_discrete_rate():
+    n, length, d, dt = 16, 4.0, 2e-3, 50.0
+    grid = RegularGrid((0, 0, 0), (length, 1, 1), (1, 1, n))
+    x = grid.centers("x")
+    soil = SoilModel3D(grid, theta=0.3, porosity=0.5, bulk_density=1.3, smax=(0, 0), affinity=(0, 0),
+                       d_water=(1.0, 1.0), diffusivity=lambda th, phi, dw: d * dw * np.array([1.0, 5.0, 7.0]),
+                       initial=np.stack([1 + 0.5 * np.cos(np.pi * x / length), np.zeros(n)]).reshape(2, 1, 1, n))
+    h = length / n
+    lam = 4 * d / h**2 * np.sin(np.pi * h / (2 * length)) ** 2 / 0.3
+    for _ in range(10):
+        assert soil.step(dt, np.zeros((2, n))) is not None
+    expected = 1 + 0.5 * np.cos(np.pi * x / length) / (1 + dt * lam) ** 10
+    assert np.allclose(soil.c[0], expected, rtol=1e-12)
+
+
+def test_3d_rejects_full_tensor():
+    grid = RegularGrid((0, 0, 0), (1, 1, 1), (2, 2, 2))
+    with pytest.raises(InputError):
+        SoilModel3D(grid, theta=0.3, porosity=0.5, bulk_density=1.3, smax=(1, 1), affinity=(1, 1),
+                    d_water=(1e-5, 1e-5), diffusivity=lambda *a: np.array([[1, 0.5, 0], [0.5, 1, 0], [0, 0, 1]]))
+
+
+# ----------------------------------------------------------------------------- coupling
+def _roots(offset_x=0.0):
+    s = np.linspace(0, 1, 31)
+    tap = np.stack([np.full(31, 4.0 + offset_x), np.full(31, 0.5), -0.2 - 7 * s], axis=1)
+    lat = np.stack([4.0 + 3 * s[:11] / s[10], np.full(11, 0.5), np.full(11, -3.0)], axis=1)
+    return RootSystem.from_polylines([tap, lat], [3 * s, 1.5 + 1.5 * s[:11] / s[10]], [0.05, 0.03],
+                                     parents=[-1, 0], parent_nodes=[None, 12])
+
+
+def _coupled(rs=None, exudation=True, soil=None, res=0.5, **kw):
+    grid = RegularGrid.from_resolution((0, 0, -8), (8, 1, 0), res)
+    return CoupledUptakeModel(rs or _roots(), grid, soil or load_soil(), load_phosphate(), load_citrate(),
+                              n_radial_cells=8, exudation=exudation, **kw)
+
+
+def test_coupled_global_mass_balance_and_exudation_effect():
+    ups = {}
+    for ex in (True, False):
+        model = _coupled(exudation=ex)
+        for _ in range(24):
+            rec = model.step(3 * 3600.0)
+            assert np.all(np.abs(rec.balance_error) <= 1e-10)
+        ups[ex] = rec.uptake
+        if not ex:
+            assert np.all(model.soil3d.c[1] == 0.0) and rec.exudation == 0.0
+        else:
+            assert rec.exudation == pytest.approx(
+                3e-6 * 2 * np.pi * np.sum(model.seg_radius * model.seg_length
+                                          * (3 * 86400.0 - np.maximum(model.seg_time_s, 0.0))), rel=1e-9)
+    assert ups[True] > ups[False] > 0
+
+
+def test_zero_exudation_limit_is_continuous():
+    base = _coupled(exudation=False)
+    tiny = _coupled(exudation=True)
+    tiny.citrate = tiny.citrate.with_overrides({"exudation_rate": 1e-15})
+    for _ in range(8):
+        a = base.step(3 * 3600.0)
+        b = tiny.step(3 * 3600.0)
+    assert b.uptake == pytest.approx(a.uptake, rel=1e-6)
+
+
+def test_roots_outside_the_box_are_an_error_or_excluded():
+    rs = _roots(offset_x=5.0)  # the lateral pokes out of the 8 cm box
+    with pytest.raises(InputError, match="outside the soil box"):
+        _coupled(rs)
+    model = _coupled(rs, outside="exclude")
+    assert model.warnings and model.seg_length.sum() < rs.segment_lengths.sum()
+
+
+def test_unstable_step_is_reduced_and_reported():
+    soil = load_soil().with_overrides({"smax_phosphate": 0.0, "smax_citrate": 0.0})
+    model = _coupled(soil=soil, res=1.0)
+    model.phosphate = model.phosphate.with_overrides({"imax": 1e-3})
+    model.constants = model.constants.__class__(**{**model.constants.__dict__, "imax": 1e-3})
+    model.rhizo.params = model.constants.as_array()
+    rec = model.step(3 * 86400.0)
+    assert rec.reductions > 0 and rec.warnings
+    assert np.all(model.soil3d.c >= 0)
+    assert np.all(np.abs(rec.balance_error) <= 1e-10)
+
+
+def test_bad_parameters_are_input_errors():
+    with pytest.raises(InputError):
+        load_soil().with_overrides({"initial_phosphate": -1.0})
+    with pytest.raises(InputError):
+        load_soil().with_overrides({"water_content": 0.6})  # above porosity
+    with pytest.raises(InputError):
+        load_phosphate().with_overrides({"km": 0.0})
+
+
+def test_peclet_definition():
+    # v r / D: 2 cm/d, 0.05 cm, D_w of phosphate
+    assert rhizosphere_peclet(2 / 86400, 0.05, 8.46e-6) == pytest.approx(0.1368, rel=1e-3)
+
+
+# ----------------------------------------------------------------------------- scenario
+def test_scenario_runs_and_writes_outputs(tmp_path):
+    from rhizoscale.scenario import load_scenario, run_scenario, example_text
+
+    text = example_text("cs2-oilseed-rape").replace("days: 16", "days: 2").replace(
+        "resolution_cm: 0.5", "resolution_cm: 1.0").replace("profile_days: [4, 8, 12, 16]", "profile_days: [1, 2]")
+    path = tmp_path / "cs2.yaml"
+    path.write_text(text)
+    summary = run_scenario(load_scenario(path), tmp_path / "out")
+    for name in ("fields.nc", "uptake_timeseries.nc", "rhizosphere_profiles.nc", "fig6_root_age_p_citrate.png"):
+        assert (tmp_path / "out" / name).is_file()
+    assert summary["max_relative_balance_error"] < 1e-10
+    assert summary["p_uptake_with_exudation_umol"] > 0 and summary["p_uptake_without_exudation_umol"] > 0
+    assert summary["citrate_exuded_umol"] > summary["citrate_decayed_umol"] > 0
+
+
+def test_matching_cylinder_totals_is_exact_and_keeps_shape():
+    k = _constants(smax=tuple(SMAX), decay=(0.0, 1.6e-5), imax=3e-6, km=5.8e-3, cmin=2e-4)
+    m = RhizosphereModels(k, n_cells=10, capacity=2)
+    m.add([0.05, 0.03], [0.4, 0.3], [[2e-3, 0.0], [1e-3, 0.05]])
+    for _ in range(4):
+        m.advance(3600.0, np.array([[2e-3, 0.0], [1e-3, 0.05]]), np.array([3e-6, 1e-6]))
+    before = m.c[:2, :, 1:].copy()
+    target = np.array([[0.2, 0.05], [0.1, 0.0]])
+    m.match_totals(target)
+    vol = np.pi * (m.faces[:2, -1] ** 2 - m.faces[:2, 0] ** 2)
+    assert np.allclose(m.mass_per_length() / vol[:, None], target, rtol=1e-12, atol=1e-300)
+    assert np.all(m.c[1, 1, 1:] == 0.0)
+    # the totals are scaled by one factor per cylinder and species (the shape is kept)
+    t_before = total_concentration(np.moveaxis(before[0], 0, 0), 0.3, 1.3, SMAX, AFF)
+    t_after = total_concentration(m.c[0, :, 1:], 0.3, 1.3, SMAX, AFF)
+    ratio = t_after / t_before
+    assert np.allclose(ratio, ratio[:, :1], rtol=1e-12)
