@@ -54,7 +54,7 @@ def phases_and_principal_directions(images: Mapping[str, Image],
         txt = "\n".join(f"{label}: " + np.array2string(t.in_xyz(), precision=4, separator=", ")
                         .replace("\n", "") for label, t in mine)
         ax.set_title(key, fontsize=10)
-        ax.text(0.01, -0.02, txt, transform=ax.transAxes, va="top", fontsize=7, family="monospace")
+        ax.text(0.0, -0.1, txt, transform=ax.transAxes, va="top", fontsize=7, family="monospace")
         ax.set_xlabel("x (mm)")
         ax.set_ylabel("y (mm)")
         if mine:
