@@ -224,8 +224,11 @@ class _Solver:
             self.lu = spla.splu(A.tocsc())
         else:
             import pyamg
-            self.ml = pyamg.smoothed_aggregation_solver(A, symmetry="hermitian", max_coarse=500,
-                                                        improve_candidates=None)
+            # 'local' (Gershgorin) weighting of the prolongation smoother avoids pyamg's
+            # Arnoldi estimate of the spectral radius: 3-4x cheaper setup, same iterations
+            self.ml = pyamg.smoothed_aggregation_solver(
+                A, symmetry="hermitian", max_coarse=500, improve_candidates=None,
+                smooth=("jacobi", {"omega": 4.0 / 3.0, "weighting": "local"}))
             # pyamg keeps coarse operators in BSR with 1x1 blocks, whose Gauss-Seidel is
             # several times slower than the CSR one
             for level in self.ml.levels:
