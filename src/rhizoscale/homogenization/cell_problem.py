@@ -204,12 +204,13 @@ def _assemble(index, d3, hs, bc, active, n_unknowns):
     np.cumsum(counts, out=indptr[1:])
     nnz = int(indptr[-1])
     idx_dtype = np.int32 if nnz < 2**31 - 1 else np.int64
-    indices = np.empty(nnz, dtype=np.int64)
+    indices = np.empty(nnz, dtype=idx_dtype)  # filled in place: no int64 temporary
     data = np.empty(nnz, dtype=np.float64)
     K.fill_rows(index, d3, hs2, bc, active, indptr, indices, data)
-    return sp.csr_matrix((data, indices.astype(idx_dtype, copy=False),
-                          indptr.astype(idx_dtype, copy=False)),
-                         shape=(n_unknowns, n_unknowns))
+    A = sp.csr_matrix((n_unknowns, n_unknowns), dtype=np.float64)
+    A.data, A.indices, A.indptr = data, indices, indptr.astype(idx_dtype, copy=False)
+    A.has_sorted_indices = True
+    return A
 
 
 class _Solver:
@@ -333,11 +334,11 @@ def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "
         directions = [j for j in range(ndim) if np.linalg.norm(projector[:, j]) > 1e-12]
         if directions:
             kept3 = kept.reshape(d3.shape)
-            index = np.full(d3.shape, -1, dtype=np.int64)
+            index = np.full(d3.shape, -1, dtype=np.int32 if d3.size < 2**31 - 1 else np.int64)
             unknown = kept3.copy().ravel()
             unknown[clusters.anchors] = False
             n_unknowns = int(unknown.sum())
-            index.ravel()[unknown] = np.arange(n_unknowns)
+            index.ravel()[unknown] = np.arange(n_unknowns, dtype=index.dtype)
             bc = np.full(3, K.PERIODIC, dtype=np.int64)
             A = _assemble(index, d3, hs, bc, active, n_unknowns)
             solver = _Solver(A, rtol, maxiter, ndim == 2) if n_unknowns else None
@@ -366,9 +367,9 @@ def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "
             a = j + offset
             if kept.any():
                 kept3 = kept.reshape(d3.shape)
-                index = np.full(d3.shape, -1, dtype=np.int64)
+                index = np.full(d3.shape, -1, dtype=np.int32 if d3.size < 2**31 - 1 else np.int64)
                 n_unknowns = int(kept.sum())
-                index[kept3] = np.arange(n_unknowns)
+                index[kept3] = np.arange(n_unknowns, dtype=index.dtype)
                 bc = np.full(3, K.CLOSED, dtype=np.int64)
                 bc[a] = K.DIRICHLET
                 A = _assemble(index, d3, hs, bc, active, n_unknowns)
