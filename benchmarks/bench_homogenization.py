@@ -38,7 +38,7 @@ def worker(tool: str, shape, periodisation: str) -> dict:
     if tool == "rhizoscale":
         from rhizoscale.homogenization import effective_diffusion_tensor
         res = effective_diffusion_tensor(im.astype(np.float64), periodisation=periodisation, rtol=1e-6)
-        out.update(tensor=res.tensor.tolist(), iterations=list(res.iterations),
+        out.update(tensor=res.tensor.tolist(), iterations=list(res.iterations), info={k: v for k, v in res.info.items() if k.endswith("_s")},
                    asymmetry=res.asymmetry, periodisation=periodisation)
     elif tool == "taufactor":
         import taufactor

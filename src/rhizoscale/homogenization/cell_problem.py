@@ -221,6 +221,11 @@ class _Solver:
         self.rtol = rtol
         self.maxiter = maxiter
         self.direct = A.shape[0] <= (DIRECT_SOLVE_LIMIT_2D if planar else DIRECT_SOLVE_LIMIT)
+        t0 = time.perf_counter()
+        self._setup(A)
+        self.setup_time = time.perf_counter() - t0
+
+    def _setup(self, A):
         if self.direct:
             self.lu = spla.splu(A.tocsc())
         else:
@@ -340,14 +345,20 @@ def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "
             n_unknowns = int(unknown.sum())
             index.ravel()[unknown] = np.arange(n_unknowns, dtype=index.dtype)
             bc = np.full(3, K.PERIODIC, dtype=np.int64)
+            t_asm = time.perf_counter()
             A = _assemble(index, d3, hs, bc, active, n_unknowns)
+            info["assembly_s"] = time.perf_counter() - t_asm
             solver = _Solver(A, rtol, maxiter, ndim == 2) if n_unknowns else None
+            info["setup_s"] = solver.setup_time if solver is not None else 0.0
+            info["solve_s"] = []
             for done, j in enumerate(directions):
                 chi = np.zeros(d3.size)
                 if solver is not None:
                     b = np.zeros(n_unknowns)
                     K.right_hand_side(index, d3, hs, bc, j + offset, b)
+                    t_sol = time.perf_counter()
                     x, it = solver.solve(b)
+                    info["solve_s"].append(time.perf_counter() - t_sol)
                     chi[unknown] = x
                     iterations[j] = it
                 flux = K.periodic_mean_flux(kept3, d3, chi.reshape(d3.shape), hs, active,
