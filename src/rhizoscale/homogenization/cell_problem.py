@@ -259,7 +259,7 @@ class _Solver:
 
 
 def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "translation",
-                               diffusivity: Mapping | None = None, rtol: float = 1e-8,
+                               diffusivity: Mapping | None = None, rtol: float = 1e-6,
                                maxiter: int = 500,
                                callback: Callable[[int, int], None] | None = None
                                ) -> EffectiveDiffusionTensor:
@@ -281,7 +281,9 @@ def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "
         For an Image: ``{phase name: D}`` overriding the phase table. For an integer
         label array: ``{label: D}`` (every label present must have one).
     rtol : float
-        Relative residual at which conjugate gradients stop.
+        Relative residual at which conjugate gradients stop. The tensor error is far
+        smaller (its asymmetry, a measure of it, is ~1e-8 at the default 1e-6 on blobs
+        images); lower it for reference values.
     maxiter : int
         Iteration limit per direction (an error is raised when it is reached).
     callback : callable, optional
