@@ -193,7 +193,7 @@ def test_mirror_matches_taufactor():
     res = effective_diffusion_tensor(img.astype(float), periodisation="mirror", rtol=1e-10)
     try:
         import taufactor
-    except ImportError:
+    except (ImportError, OSError):  # not installed, or torch fails to load
         reference = np.array(TAUFACTOR_D_REL)
     else:
         reference = []
