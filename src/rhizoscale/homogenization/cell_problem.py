@@ -388,7 +388,9 @@ def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "
                 A = _assemble(index, d3, hs, bc, active, n_unknowns)
                 b = np.zeros(n_unknowns)
                 K.right_hand_side(index, d3, hs, bc, a, b)
-                x, it = _Solver(A, rtol, maxiter, ndim == 2).solve(b)
+                solver = _Solver(A, rtol, maxiter, ndim == 2)
+                x, it = solver.solve(b)
+                info["solver"].append("direct" if solver.direct else "pcg-amg")
                 chi = np.zeros(d3.size)
                 chi[kept3.ravel()] = x
                 q = K.mirrored_plane_fluxes(kept3, d3, chi.reshape(d3.shape), hs, a)
