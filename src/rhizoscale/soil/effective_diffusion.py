@@ -11,7 +11,8 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["millington_quirk", "millington_quirk_impedance"]
+__all__ = ["millington_quirk", "millington_quirk_impedance", "millington_quirk_1960",
+           "penman", "papendick_campbell", "moldrup_linear_impedance", "SOIL_DIFFUSION_MODELS"]
 
 
 def _check(theta, porosity):
@@ -67,3 +68,81 @@ def millington_quirk(theta, porosity, d_water=1.0):
     theta, porosity = _check(theta, porosity)
     out = d_water * theta ** (10.0 / 3.0) / porosity**2
     return float(out) if np.ndim(out) == 0 else out
+
+
+def _out(x):
+    return float(x) if np.ndim(x) == 0 else x
+
+
+def millington_quirk_1960(theta, porosity, d_water=1.0):
+    """Millington–Quirk (1960) model ``D_eff = D_w theta^2 / phi^(2/3)``.
+
+    The earlier of the two Millington–Quirk expressions (pore-interaction model with
+    equal pore-size distributions); 6.54e-2 at theta = 0.19, phi = 0.41.
+
+    References
+    ----------
+    Millington, R. J., & Quirk, J. P. (1960). Transport in porous media. Transactions of
+    the 7th International Congress of Soil Science, Madison, 1, 97–106. (unverified)
+    """
+    theta, porosity = _check(theta, porosity)
+    return _out(d_water * theta**2 / porosity ** (2.0 / 3.0))
+
+
+def penman(theta, porosity=None, d_water=1.0):
+    """Penman's linear model ``D_eff = 0.66 D_w theta`` (a tortuosity factor of 0.66).
+
+    Derived for gas diffusion in the air-filled pores; applied to the liquid it is an
+    upper estimate for wet soils.
+
+    References
+    ----------
+    Penman, H. L. (1940). Gas and vapour movements in the soil: I. The diffusion of vapours
+    through porous solids. Journal of Agricultural Science, 30, 437–462.
+    """
+    theta, _ = _check(theta, 1.0 if porosity is None else porosity)
+    return _out(0.66 * d_water * theta)
+
+
+def papendick_campbell(theta, porosity=None, d_water=1.0):
+    """Papendick–Campbell model ``D_eff = 2.8 D_w theta^3`` (impedance ``2.8 theta^2``).
+
+    References
+    ----------
+    Papendick, R. I., & Campbell, G. S. (1981). Theory and measurement of water potential.
+    In Water Potential Relations in Soil Microbiology, SSSA Special Publication 9, 1–22.
+    (coefficient from secondary sources, unverified)
+    """
+    theta, _ = _check(theta, 1.0 if porosity is None else porosity)
+    return _out(2.8 * d_water * theta**3)
+
+
+def moldrup_linear_impedance(theta, porosity, theta_threshold=0.0, d_water=1.0):
+    """Threshold (linear impedance) model ``D_eff = 1.1 D_w theta (theta - theta_th)/(phi - theta_th)``.
+
+    Diffusion stops below a threshold water content ``theta_th`` at which the liquid phase
+    loses continuity (higher in finer-textured soils); 0 below it.
+
+    References
+    ----------
+    Moldrup, P., Olesen, T., Komatsu, T., Schjønning, P., & Rolston, D. E. (2001).
+    Tortuosity, diffusivity, and permeability in the soil liquid and gaseous phases.
+    Soil Science Society of America Journal, 65, 613–623. (form recalled from secondary
+    sources, unverified)
+    """
+    theta, porosity = _check(theta, porosity)
+    th = float(theta_threshold)
+    if not 0 <= th < np.min(porosity):
+        raise InputError("threshold water content must be in [0, porosity)", field="theta_threshold")
+    out = 1.1 * d_water * theta * np.clip(theta - th, 0, None) / (porosity - th)
+    return _out(out)
+
+
+#: name -> function(theta, porosity, d_water=1) of every empirical model above
+SOIL_DIFFUSION_MODELS = {
+    "millington_quirk_1961": millington_quirk,
+    "millington_quirk_1960": millington_quirk_1960,
+    "penman_1940": penman,
+    "papendick_campbell_1981": papendick_campbell,
+    "moldrup_2001": moldrup_linear_impedance,
+}

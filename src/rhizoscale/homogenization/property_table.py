@@ -1,0 +1,202 @@
+"""Effective-property tables: D_eff(theta, mucilage) from pore-scale images, for upscaling.
+
+A table is computed once from a granular packing at a set of liquid contents (and
+mucilage shares) and stored as a small NetCDF file (plus a CSV copy for people); case
+studies 1 and 2 load it with :func:`effective_diffusivity_table`, which returns a
+function of the water content usable in place of Millington–Quirk.
+
+All diffusivities in a table are relative to the diffusivity in free water
+(``D_eff / D_w``), per unit bulk area/volume, like ``millington_quirk(theta, phi)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from ..errors import InputError
+from ..image.generators.granular import GranularPacking, liquid_configuration
+from ..soil import millington_quirk
+from .cell_problem import effective_diffusion_tensor
+
+__all__ = ["effective_property_table", "write_property_table", "property_table_csv",
+           "EffectiveDiffusivityTable", "effective_diffusivity_table"]
+
+
+def effective_property_table(packing: GranularPacking, water_contents: Sequence[float],
+                             mucilage_fractions: Sequence[float] = (0.0,), *,
+                             rule: str = "film", periodisation: str = "translation",
+                             d_mucilage: float = 0.5,
+                             callback: Callable[[int, int], None] | None = None) -> xr.Dataset:
+    """Effective diffusion tensors of one packing over liquid contents and mucilage shares.
+
+    Parameters
+    ----------
+    packing : GranularPacking
+        The grains (see :func:`rhizoscale.image.generators.granular.sand_packing`).
+    water_contents : sequence of float
+        Volumetric liquid contents theta [cm^3 cm^-3], each <= porosity.
+    mucilage_fractions : sequence of float
+        Shares of the liquid that are mucilage [-].
+    rule : str
+        Liquid placement rule of :func:`liquid_configuration`.
+    periodisation : str
+        ``"translation"`` or ``"mirror"``.
+    d_mucilage : float
+        Mucilage diffusivity relative to water [-].
+    callback : callable, optional
+        ``callback(done, total)`` after each configuration.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``tensor`` (theta, mucilage_fraction, i, j), ``d_eff`` (mean of the principal
+        values, the isotropic equivalent), ``d_min``/``d_max`` (principal values),
+        ``millington_quirk`` (theta), all relative to free water; attributes record the
+        porosity, rule, periodisation and generator provenance.
+    """
+    theta = np.asarray(water_contents, dtype=float)
+    muc = np.asarray(mucilage_fractions, dtype=float)
+    if theta.ndim != 1 or theta.size == 0 or np.any(np.diff(theta) <= 0):
+        raise InputError("water contents must be a non-empty increasing sequence",
+                         field="water_contents")
+    ndim = packing.image.ndim
+    tensor = np.zeros((theta.size, muc.size, ndim, ndim))
+    total = theta.size * muc.size
+    done = 0
+    for a, th in enumerate(theta):
+        for b, m in enumerate(muc):
+            img = liquid_configuration(packing, float(th), float(m), rule=rule,
+                                       d_mucilage=d_mucilage)
+            if np.any(img.diffusivity() > 0):
+                tensor[a, b] = effective_diffusion_tensor(img, periodisation=periodisation).tensor
+            done += 1
+            if callback is not None:
+                callback(done, total)
+    eig = np.linalg.eigvalsh(tensor)
+    axes = ["y", "x"] if ndim == 2 else ["z", "y", "x"]
+    phi = packing.porosity
+    ds = xr.Dataset(
+        {
+            "tensor": (("theta", "mucilage_fraction", "i", "j"), tensor,
+                       {"long_name": "effective diffusion tensor / D_water", "units": "1"}),
+            "d_eff": (("theta", "mucilage_fraction"), eig.mean(axis=-1),
+                      {"long_name": "mean principal effective diffusivity / D_water",
+                       "units": "1"}),
+            "d_min": (("theta", "mucilage_fraction"), eig[..., 0],
+                      {"long_name": "smallest principal effective diffusivity / D_water",
+                       "units": "1"}),
+            "d_max": (("theta", "mucilage_fraction"), eig[..., -1],
+                      {"long_name": "largest principal effective diffusivity / D_water",
+                       "units": "1"}),
+            "millington_quirk": (("theta",), millington_quirk(theta, phi) * np.ones_like(theta),
+                                 {"long_name": "Millington-Quirk theta^(10/3)/phi^2",
+                                  "units": "1"}),
+        },
+        coords={"theta": ("theta", theta, {"units": "cm3 cm-3",
+                                            "long_name": "volumetric liquid content"}),
+                "mucilage_fraction": ("mucilage_fraction", muc,
+                                      {"units": "1", "long_name": "mucilage share of the liquid"}),
+                "i": ("i", axes), "j": ("j", axes)},
+        attrs={"porosity": phi, "liquid_rule": rule, "periodisation": periodisation,
+               "d_mucilage_relative": d_mucilage, "generator_seed": int(packing.image.metadata.get("seed", -1)),
+               "voxel_size_cm": list(packing.image.voxel_size), "shape": list(packing.image.shape),
+               "description": "rhizoscale case study 4: D_eff(theta, mucilage) by homogenisation"},
+    )
+    return ds
+
+
+def property_table_csv(ds: xr.Dataset) -> str:
+    """CSV text of a table: one row per (theta, mucilage_fraction) with d_eff, d_min, d_max, MQ."""
+    lines = [f"# porosity={ds.attrs.get('porosity', float('nan')):.6g}, "
+             f"rule={ds.attrs.get('liquid_rule', '')}, periodisation={ds.attrs.get('periodisation', '')}, "
+             "diffusivities relative to free water",
+             "theta,mucilage_fraction,d_eff,d_min,d_max,millington_quirk"]
+    for a, th in enumerate(ds.theta.values):
+        for b, m in enumerate(ds.mucilage_fraction.values):
+            lines.append(f"{th:.6g},{m:.6g},{ds.d_eff.values[a, b]:.6e},{ds.d_min.values[a, b]:.6e},"
+                         f"{ds.d_max.values[a, b]:.6e},{ds.millington_quirk.values[a]:.6e}")
+    return "\n".join(lines) + "\n"
+
+
+def write_property_table(ds: xr.Dataset, path: str | Path) -> tuple[Path, Path]:
+    """Write a table as NetCDF (``path``) and CSV (same name, ``.csv``), atomically."""
+    from ..io import atomic_write, write_netcdf
+    path = Path(path)
+    nc = write_netcdf(ds, path.with_suffix(".nc"))
+    csv = path.with_suffix(".csv")
+    with atomic_write(csv) as fh:
+        fh.write(property_table_csv(ds))
+    return nc, csv
+
+
+class EffectiveDiffusivityTable:
+    """``D_eff(theta)`` interpolated from a table: a drop-in for ``millington_quirk``.
+
+    Call as ``table(theta, porosity=None, d_water=1.0)``; ``porosity`` is accepted for
+    signature compatibility and ignored (the table belongs to its own sample, whose
+    porosity is ``table.porosity``). Linear interpolation in theta; theta outside the
+    tabulated range is an :class:`InputError` (no extrapolation), except that 0 gives 0.
+    """
+
+    def __init__(self, theta, values, porosity, source="table", component="d_eff"):
+        self.theta = np.asarray(theta, dtype=float)
+        self.values = np.asarray(values, dtype=float)
+        self.porosity = float(porosity)
+        self.source = str(source)
+        self.component = component
+
+    def __call__(self, theta, porosity=None, d_water=1.0):
+        th = np.asarray(theta, dtype=float)
+        lo, hi = self.theta[0], self.theta[-1]
+        grid_t, grid_v = self.theta, self.values
+        if lo > 0:
+            grid_t = np.concatenate([[0.0], grid_t])
+            grid_v = np.concatenate([[0.0], grid_v])
+        if np.any(~np.isfinite(th)) or np.any(th < 0) or np.any(th > hi + 1e-12):
+            raise InputError(f"water content outside the table range [0, {hi:g}]",
+                             source=self.source, field="theta")
+        out = d_water * np.interp(th, grid_t, grid_v)
+        return float(out) if out.ndim == 0 else out
+
+    def __repr__(self):
+        return (f"EffectiveDiffusivityTable({self.component}, theta {self.theta[0]:g}..{self.theta[-1]:g}, "
+                f"porosity {self.porosity:.3f}, from {self.source})")
+
+
+def effective_diffusivity_table(path: str | Path, mucilage_fraction: float = 0.0,
+                                component: str = "d_eff") -> EffectiveDiffusivityTable:
+    """Load a table written by :func:`write_property_table` as a function of theta.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.nc`` file.
+    mucilage_fraction : float
+        Which mucilage share to use (must be one of the tabulated ones).
+    component : {"d_eff", "d_min", "d_max"}
+        Isotropic equivalent (mean principal value) or the smallest/largest principal value.
+
+    Returns
+    -------
+    EffectiveDiffusivityTable
+        ``f(theta, porosity=None, d_water=1.0)`` -> effective diffusivity in units of d_water.
+    """
+    from ..io import read_netcdf
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such effective-diffusivity table", source=path)
+    ds = read_netcdf(path)
+    if component not in ("d_eff", "d_min", "d_max") or component not in ds:
+        raise InputError(f"unknown component {component!r}", source=path, field="component")
+    muc = ds.mucilage_fraction.values
+    match = np.flatnonzero(np.isclose(muc, mucilage_fraction, atol=1e-9))
+    if match.size == 0:
+        raise InputError(f"mucilage fraction {mucilage_fraction} not tabulated (have {muc.tolist()})",
+                         source=path, field="mucilage_fraction")
+    values = ds[component].values[:, match[0]]
+    return EffectiveDiffusivityTable(ds.theta.values, values, ds.attrs.get("porosity", np.nan),
+                                     source=path, component=component)

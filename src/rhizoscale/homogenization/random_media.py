@@ -1,0 +1,106 @@
+"""Effective diffusivity of random heterogeneous media: lognormal fields.
+
+For a 2D statistically isotropic medium whose log-diffusivity is Gaussian (lognormal D),
+the effective diffusivity of a domain much larger than the correlation length is the
+geometric mean ``exp(<ln D>)`` (Matheron 1967). When the domain is thin along the
+direction of diffusion (a few correlation lengths or less), each path across it crosses
+few independent regions and the domain behaves as parallel tubes: the effective value
+moves toward the arithmetic mean, which it reaches for a domain one voxel thick (von
+Jeetze et al. 2020 use this to explain the high apparent diffusivity of thin rhizosphere
+layers). :func:`lognormal_thickness_study` computes this transition.
+
+References
+----------
+Matheron, G. (1967). Eléments pour une théorie des milieux poreux. Masson, Paris.
+von Jeetze, P. J., Zarebanadkouki, M., & Carminati, A. (2020). Effective diffusivity of
+thin heterogeneous layers (cited as in DESIGN §5; bibliographic details unverified).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import xarray as xr
+from scipy import ndimage
+
+from ..errors import InputError
+from .cell_problem import effective_diffusion_tensor
+
+__all__ = ["lognormal_field", "lognormal_thickness_study"]
+
+
+def lognormal_field(shape, log_std: float, correlation_length: float, seed: int = 0,
+                    geometric_mean: float = 1.0) -> np.ndarray:
+    """A periodic lognormal diffusivity field ``D = G exp(sigma Y)``.
+
+    ``Y`` is white noise smoothed by a periodic Gaussian kernel of standard deviation
+    ``correlation_length`` (voxels), then standardised to zero mean and unit variance over
+    the image, so every realisation has exactly the geometric mean ``G`` and log standard
+    deviation ``sigma`` (Gaussian covariance of ``Y`` with length ``2 correlation_length``).
+
+    Parameters
+    ----------
+    shape : tuple of int
+    log_std : float
+        Standard deviation of ln D [-].
+    correlation_length : float
+        Smoothing length [voxels] (> 0).
+    seed : int
+    geometric_mean : float
+        ``exp(<ln D>)`` [units of D].
+    """
+    if log_std < 0 or correlation_length <= 0 or geometric_mean <= 0:
+        raise InputError("log_std >= 0, correlation_length > 0 and geometric_mean > 0 required",
+                         field="log_std")
+    rng = np.random.default_rng(seed)
+    y = ndimage.gaussian_filter(rng.standard_normal(shape), correlation_length, mode="wrap")
+    y = (y - y.mean()) / y.std()
+    return geometric_mean * np.exp(log_std * y)
+
+
+def lognormal_thickness_study(thicknesses: Sequence[int], width: int = 256, log_std: float = 1.0,
+                              correlation_length: float = 4.0, realisations: int = 4,
+                              seed: int = 0,
+                              callback: Callable[[int, int], None] | None = None) -> xr.Dataset:
+    """Effective diffusivity of lognormal 2D domains of increasing thickness.
+
+    Each domain is ``thickness`` voxels along the diffusion direction (axis 1) and
+    ``width`` across; it is cut from a periodic field of ``width x width`` voxels and solved
+    with fixed concentrations on its two ends and no flux on the sides (the ``"mirror"``
+    set-up, as in a diffusion cell).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``d_eff``, and the ``arithmetic`` and ``geometric`` means of each domain
+        (thickness, realisation); ``position`` (thickness) = ``(d_eff - geometric) /
+        (arithmetic - geometric)`` averaged over realisations: 1 at the arithmetic mean
+        (one voxel thick, exactly), 0 at the geometric mean (thick domains).
+    """
+    thick = np.asarray(thicknesses, dtype=int)
+    if thick.ndim != 1 or np.any(thick < 1) or np.any(thick > width):
+        raise InputError(f"thicknesses must be between 1 and width = {width}", field="thicknesses")
+    d_eff = np.zeros((thick.size, realisations))
+    arith = np.zeros((thick.size, realisations))
+    geom = np.zeros((thick.size, realisations))
+    total = thick.size * realisations
+    for r in range(realisations):
+        field = lognormal_field((width, width), log_std, correlation_length, seed=seed + r)
+        for k, t in enumerate(thick):
+            slab = field[:, :t]
+            arith[k, r], geom[k, r] = slab.mean(), np.exp(np.log(slab).mean())
+            res = effective_diffusion_tensor(slab, periodisation="mirror")
+            d_eff[k, r] = res.tensor[1, 1]
+            if callback is not None:
+                callback(r * thick.size + k + 1, total)
+    return xr.Dataset(
+        {"d_eff": (("thickness", "realisation"), d_eff, {"long_name": "effective diffusivity along the thickness"}),
+         "arithmetic": (("thickness", "realisation"), arith),
+         "geometric": (("thickness", "realisation"), geom),
+         "position": (("thickness",), ((d_eff - geom) / (arith - geom)).mean(axis=1),
+                      {"long_name": "(D_eff - geometric) / (arithmetic - geometric)"})},
+        coords={"thickness": ("thickness", thick, {"units": "voxels"}),
+                "realisation": np.arange(realisations)},
+        attrs={"log_std": log_std, "correlation_length_voxels": correlation_length, "width": width,
+               "seed": seed})

@@ -1,0 +1,147 @@
+"""Scenario ``cs4-homogenisation``: effective diffusion of a sand section with mucilage bridges.
+
+Builds a seeded synthetic 2D sand section, places water (and mucilage bridges) at the
+target liquid content, computes the effective diffusion tensors with both
+periodisations, compares with the empirical soil models, tabulates D_eff(theta,
+mucilage) for upscaling and, optionally, the lognormal thickness study.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import xarray as xr
+from pydantic import Field, model_validator
+
+from ..image.generators.granular import MUCILAGE, WATER, liquid_configuration, sand_packing
+from ..scenario import CaseConfig
+from ..soil import SOIL_DIFFUSION_MODELS
+from .cell_problem import effective_diffusion_tensor
+from .figures import phases_and_principal_directions, property_table_figure, thickness_study_figure
+from .property_table import effective_property_table, property_table_csv
+from .random_media import lognormal_thickness_study
+
+__all__ = ["Config", "run"]
+
+
+class Config(CaseConfig):
+    """Keys of a ``cs4-homogenisation`` scenario (lengths in cm, diffusivities relative)."""
+
+    shape: list[int] = Field([500, 500], min_length=2, max_length=3,
+                             description="image shape (ny, nx) or (nz, ny, nx) [voxels]")
+    voxel_size: float = Field(1e-3, gt=0, description="voxel edge length [cm]")
+    porosity: float = Field(0.41, gt=0, lt=1, description="porosity [-]")
+    water_content: float = Field(0.19, ge=0, description="liquid content theta [cm3 cm-3]")
+    mucilage_fraction: float = Field(0.1, ge=0, le=1, description="share of the liquid that is mucilage [-]")
+    mean_grain_radius: float = Field(0.012, gt=0, description="mean grain radius [cm]")
+    grain_radius_cv: float = Field(0.3, ge=0, description="coefficient of variation of grain radii [-]")
+    grain_overlap: float = Field(0.05, ge=0, lt=1, description="allowed grain overlap (fraction of radii sum)")
+    liquid_rule: Literal["film", "drainage"] = "film"
+    d_water: float = Field(1.0, gt=0, description="water diffusivity (relative units)")
+    d_mucilage: float = Field(0.5, ge=0, description="mucilage diffusivity (relative units)")
+    periodisations: list[Literal["translation", "mirror"]] = ["translation", "mirror"]
+    table_water_contents: list[float] = Field(
+        [0.08, 0.12, 0.16, 0.19, 0.23, 0.28, 0.34, 0.41],
+        description="liquid contents of the effective-property table (empty: no table)")
+    table_mucilage_fractions: list[float] = [0.0, 0.1]
+    random_media: bool = Field(True, description="run the lognormal thickness study")
+    random_media_log_std: float = Field(1.0, ge=0)
+    random_media_correlation_length: float = Field(4.0, gt=0, description="[voxels]")
+    random_media_width: int = Field(256, ge=8)
+    random_media_realisations: int = Field(3, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.water_content > self.porosity:
+            raise ValueError("water_content cannot exceed porosity")
+        if any(t > self.porosity + 1e-12 or t < 0 for t in self.table_water_contents):
+            raise ValueError("table_water_contents must lie in [0, porosity]")
+        if sorted(set(self.table_water_contents)) != list(self.table_water_contents):
+            raise ValueError("table_water_contents must be strictly increasing")
+        return self
+
+
+def _tensor_summary(res):
+    vals, vecs = res.principal_directions_xyz()
+    return {"tensor_xyz": res.in_xyz(), "eigenvalues": vals, "eigenvectors_xyz": vecs.T,
+            "asymmetry": res.asymmetry, "flux_carrying_fraction": res.flux_carrying_fraction,
+            "wall_time_s": round(res.wall_time, 3)}
+
+
+def run(config: Config, run, seed: int = 1) -> None:
+    """Run the case study and write images, tensors, table, figures and summary."""
+    with run.task("sand packing", 1) as cb:
+        packing = sand_packing(config.shape, config.voxel_size, config.porosity,
+                               config.mean_grain_radius, config.grain_radius_cv,
+                               config.grain_overlap, seed=seed)
+        cb(1, 1)
+    phi = packing.porosity
+    images = {
+        "water only": liquid_configuration(packing, config.water_content, 0.0, rule=config.liquid_rule,
+                                           d_water=config.d_water, d_mucilage=config.d_mucilage),
+        "with mucilage bridges": liquid_configuration(
+            packing, config.water_content, config.mucilage_fraction, rule=config.liquid_rule,
+            d_water=config.d_water, d_mucilage=config.d_mucilage),
+    }
+    results = {}
+    with run.task("cell problems", 2 * len(config.periodisations) + 1) as cb:
+        done = 0
+        sat = effective_diffusion_tensor(packing.image.with_phases(images["water only"].phases))
+        done += 1
+        cb(done, 2 * len(config.periodisations) + 1)
+        for key, img in images.items():
+            for per in config.periodisations:
+                if np.any(img.diffusivity() > 0):
+                    results[f"{key}/{per}"] = effective_diffusion_tensor(img, periodisation=per)
+                else:
+                    run.warn(f"{key}: no liquid at theta = {config.water_content}")
+                done += 1
+                cb(done, 2 * len(config.periodisations) + 1)
+
+    dims = ("y", "x") if len(config.shape) == 2 else ("z", "y", "x")
+    coords = {d: (np.arange(n) + 0.5) * config.voxel_size for d, n in zip(dims, config.shape)}
+    ds = xr.Dataset({k.replace(" ", "_"): (dims, img.labels, {
+        "flag_values": "0 air, 1 solid, 2 water, 3 mucilage"}) for k, img in images.items()},
+        coords=coords, attrs={"seed": seed, "porosity": phi, "liquid_rule": config.liquid_rule})
+    for d in dims:
+        ds[d].attrs["units"] = "cm"
+    run.write_netcdf("images.nc", ds)
+    d_rel = config.d_water
+    run.summary["porosity"] = phi
+    run.summary["water_content"] = {k: float(np.mean((im.labels == WATER) | (im.labels == MUCILAGE)))
+                                    for k, im in images.items()}
+    run.summary["mucilage_content"] = float(np.mean(images["with mucilage bridges"].labels == MUCILAGE))
+    run.summary["n_grains"] = packing.info["n_grains"]
+    run.summary["saturated_tensor_xyz"] = sat.in_xyz()
+    run.summary["tensors"] = {k: _tensor_summary(r) for k, r in results.items()}
+    run.summary["empirical_models"] = {
+        name: f(config.water_content, phi, d_water=d_rel) for name, f in SOIL_DIFFUSION_MODELS.items()}
+    run.summary["millington_quirk"] = run.summary["empirical_models"]["millington_quirk_1961"]
+    run.summary["millington_quirk_saturated"] = SOIL_DIFFUSION_MODELS["millington_quirk_1961"](phi, phi, d_water=d_rel)
+    if len(config.shape) == 2:
+        run.write_figure("phases_principal_directions.png",
+                         phases_and_principal_directions(images, results))
+
+    if config.table_water_contents:
+        with run.task("effective-property table", len(config.table_water_contents)
+                      * len(config.table_mucilage_fractions)) as cb:
+            table = effective_property_table(packing, config.table_water_contents,
+                                             config.table_mucilage_fractions, rule=config.liquid_rule,
+                                             d_mucilage=config.d_mucilage / config.d_water, callback=cb)
+        run.write_netcdf("effective_diffusivity_table.nc", table)
+        run.write_text("effective_diffusivity_table.csv", property_table_csv(table))
+        run.write_figure("effective_diffusivity_table.png", property_table_figure(table))
+        run.summary["table"] = {"theta": table.theta.values, "d_eff": table.d_eff.values,
+                                "mucilage_fraction": table.mucilage_fraction.values}
+
+    if config.random_media:
+        thick = sorted({int(t) for t in np.unique(np.geomspace(1, config.random_media_width, 9).round())})
+        with run.task("lognormal thickness study", len(thick) * config.random_media_realisations) as cb:
+            study = lognormal_thickness_study(thick, config.random_media_width, config.random_media_log_std,
+                                              config.random_media_correlation_length,
+                                              config.random_media_realisations, seed=seed, callback=cb)
+        run.write_netcdf("lognormal_thickness_study.nc", study)
+        run.write_figure("lognormal_thickness_study.png", thickness_study_figure(study))
+        run.summary["lognormal_position_arithmetic_1_geometric_0"] = dict(
+            zip(study.thickness.values.tolist(), study.position.values.tolist()))
