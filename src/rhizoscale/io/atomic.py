@@ -40,6 +40,11 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     tmp = Path(tmp)
     try:
         yield tmp
+        # mkstemp creates 0600 files: give the result the usual permissions (umask applies)
+        umask = os.umask(0)
+        os.umask(umask)
+        if tmp.exists():
+            os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
