@@ -176,11 +176,15 @@ class SoilModel3D:
     def step(self, dt: float, source: np.ndarray, *, tol: float = 1e-14, max_iter: int = 40) -> dict | None:
         """Advance by ``dt`` [s] with a constant source (2, n_cells) [µmol s-1 per cell].
 
-        Newton's method on the implicit Euler equations; each linear system is solved by
-        block-Jacobi iteration (exact inverse of the 2x2 species blocks of every cell, which
-        dominate the Jacobian: storage with sorption >> diffusion between cells over one
-        step), falling back to preconditioned BiCGSTAB when that converges slowly. Iterations stop when the nonlinear residual, integrated over
-        the step, is below ``tol`` times the total amount in the box, so the discrete mass
+        Newton's method on the implicit Euler equations. The Jacobian is dominated by the
+        2x2 species blocks of every cell (storage with sorption >> diffusion between cells
+        over one step), so each linear system is solved by block symmetric Gauss–Seidel
+        sweeps (Numba; only on cells with a non-negligible residual and their neighbours,
+        see :meth:`_solve_newton_system`), falling back to BiCGSTAB with a block-Jacobi
+        preconditioner when the sweeps converge slowly. With ``linear_solver = "jacobi"``
+        the NumPy residual and block-Jacobi sweeps over all cells are used instead (the
+        reference). Iterations stop when the nonlinear residual, integrated over the
+        step, is below ``tol`` times the total amount in the box, so the discrete mass
         balance holds to that tolerance.
 
         Returns ``{"decay": (2,) µmol decayed during the step, "iterations": k}`` and
