@@ -7,6 +7,7 @@ rhizosphere Péclet numbers. Options:
     python benchmarks/bench_nutrients.py            # the example as shipped
     python benchmarks/bench_nutrients.py --refine   # + discretisation study (3D cell, radial cells, dt)
     python benchmarks/bench_nutrients.py --soils    # + low / high sorption soils
+    python benchmarks/bench_nutrients.py --resolution  # + 4-day runs on 0.5 / 0.25 / 0.125 cm grids
 
 There is no pip-installable reference for this coupling (dumux-rosi needs DuMux/C++ and
 has no competitive sorption), so no side-by-side ratio is printed.
@@ -47,6 +48,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--refine", action="store_true")
     ap.add_argument("--soils", action="store_true")
+    ap.add_argument("--resolution", action="store_true")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     rows = [run_variant("example (0.5 cm, 12 radial, 1 h)")]
@@ -66,6 +68,10 @@ def main() -> None:
     if args.soils:
         rows.append(run_variant("low sorption soil", soil="cs2_soil_low_sorption"))
         rows.append(run_variant("high sorption soil", soil="cs2_soil_high_sorption"))
+    if args.resolution:
+        for res in (0.5, 0.25, 0.125):
+            rows.append(run_variant(f"4 days, 3D cells {res} cm", days=4, resolution_cm=res,
+                                    profile_days=[4], write_vtk=False))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2, default=float))
 
