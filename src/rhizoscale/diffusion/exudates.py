@@ -17,6 +17,7 @@ from ..errors import InputError
 from ..image import Image
 from ..image.metrics import contact_fractions, distance_below, distance_from, profile_by_distance
 from .finite_volume import assemble_voxel_diffusion
+from .multigrid import solve_transient_multigrid, voxel_stencil
 from .transient import TransientResult, geometric_time_steps, solve_transient
 
 __all__ = ["ExudateDiffusion", "simulate_exudate_diffusion"]
@@ -84,7 +85,8 @@ class ExudateDiffusion:
 def simulate_exudate_diffusion(image: Image, *, c_in: float = 1037.52, t_end: float = 3600.0,
                                first_step: float | None = None, growth: float = 1.3,
                                rtol: float = 1e-8, memory_limit: float | None = 4e9,
-                               snapshot_times=(), callback=None) -> ExudateDiffusion:
+                               solver: str = "multigrid", snapshot_times=(),
+                               callback=None) -> ExudateDiffusion:
     """Diffuse exudates from root and hairs into the soil phase of an image.
 
     Parameters
@@ -103,6 +105,11 @@ def simulate_exudate_diffusion(image: Image, *, c_in: float = 1037.52, t_end: fl
         :func:`rhizoscale.diffusion.transient.geometric_time_steps`.
     rtol : float
         CG relative tolerance.
+    solver : {"multigrid", "amg"}
+        ``"multigrid"``: matrix-free geometric multigrid-preconditioned CG
+        (:mod:`rhizoscale.diffusion.multigrid`, the fast path); ``"amg"``: CSR matrix
+        with pyamg-preconditioned scipy CG (:mod:`rhizoscale.diffusion.transient`, the
+        readable reference). Both solve the same discrete equations.
     memory_limit : float
         Refuse images whose solve would need more [bytes].
     callback : callable, optional
@@ -134,14 +141,21 @@ def simulate_exudate_diffusion(image: Image, *, c_in: float = 1037.52, t_end: fl
     if not soil.any():
         raise InputError("no phase conducts (all diffusivities are 0); give the soil "
                          "micropore phase its diffusivity", source=src_name, field="phases")
-    op = assemble_voxel_diffusion(D, source, image.voxel_size, memory_limit=memory_limit)
+    if solver == "multigrid":
+        op = voxel_stencil(D, source, image.voxel_size, memory_limit=memory_limit)
+    elif solver == "amg":
+        op = assemble_voxel_diffusion(D, source, image.voxel_size, memory_limit=memory_limit)
+    else:
+        raise InputError(f"must be 'multigrid' or 'amg', got {solver!r}", source=src_name,
+                         field="solver")
     if op.n == 0 or op.dirichlet_area == 0:
         raise InputError("root and hairs touch no soil voxel: nothing can diffuse into the "
                          "soil (check the labels and the phase roles)", source=src_name)
     first = t_end / 1000 if first_step is None else first_step
     times = geometric_time_steps(t_end, first, growth)
     snaps = [times[np.argmin(np.abs(times - t))] for t in snapshot_times]
-    tr = solve_transient(op, c_in, times, rtol=rtol, snapshot_times=snaps, callback=callback)
+    solve = solve_transient_multigrid if solver == "multigrid" else solve_transient
+    tr = solve(op, c_in, times, rtol=rtol, snapshot_times=snaps, callback=callback)
     conc = op.to_image(tr.concentration, fill=np.nan)
     conc[soil & np.isnan(conc)] = 0.0
     if image.ndim == 2:
