@@ -83,8 +83,8 @@ class ExudateDiffusion:
 
 
 def simulate_exudate_diffusion(image: Image, *, c_in: float = 1037.52, t_end: float = 3600.0,
-                               first_step: float | None = None, growth: float = 1.3,
-                               rtol: float = 1e-8, memory_limit: float | None = 4e9,
+                               first_step: float | None = None, growth: float = 1.5,
+                               rtol: float = 1e-6, memory_limit: float | None = 4e9,
                                solver: str = "multigrid", snapshot_times=(),
                                callback=None) -> ExudateDiffusion:
     """Diffuse exudates from root and hairs into the soil phase of an image.
@@ -101,10 +101,15 @@ def simulate_exudate_diffusion(image: Image, *, c_in: float = 1037.52, t_end: fl
     t_end : float
         Duration [s].
     first_step, growth : float
-        First time step [s] (default ``t_end / 1000``) and step growth ratio; see
-        :func:`rhizoscale.diffusion.transient.geometric_time_steps`.
+        First time step [s] (default ``t_end / 100``) and step growth ratio; see
+        :func:`rhizoscale.diffusion.transient.geometric_time_steps`. The defaults give
+        10 BDF2 steps; on a generated 48^3 sample their error against 217 steps is
+        0.4 % of the mass and 2.3 % of c_in at worst in any voxel (22 steps from
+        ``t_end / 1000`` with ratio 1.3: 0.2 % and 1.0 %), well below the error of
+        resolving 9 µm hairs with 5–20 µm voxels.
     rtol : float
-        CG relative tolerance.
+        CG relative residual per step; the mass balance (face flux integral = mass in
+        the soil) closes to about this (the time-step error is ~1e-3).
     solver : {"multigrid", "amg"}
         ``"multigrid"``: matrix-free geometric multigrid-preconditioned CG
         (:mod:`rhizoscale.diffusion.multigrid`, the fast path); ``"amg"``: CSR matrix
@@ -151,7 +156,7 @@ def simulate_exudate_diffusion(image: Image, *, c_in: float = 1037.52, t_end: fl
     if op.n == 0 or op.dirichlet_area == 0:
         raise InputError("root and hairs touch no soil voxel: nothing can diffuse into the "
                          "soil (check the labels and the phase roles)", source=src_name)
-    first = t_end / 1000 if first_step is None else first_step
+    first = t_end / 100 if first_step is None else first_step
     times = geometric_time_steps(t_end, first, growth)
     snaps = [times[np.argmin(np.abs(times - t))] for t in snapshot_times]
     solve = solve_transient_multigrid if solver == "multigrid" else solve_transient

@@ -266,8 +266,8 @@ def _residual_restrict_py(x, b, cx, cy, cz, g, w, shift, rc):
                     rc[zc, yc, (i - 1) // fx + 1] += r
 
 
-def _prolong_add_py(x, xc, w):
-    """x += P xc (piecewise constant over the boxes, unknowns only)."""
+def _prolong_add_py(x, xc, w, alpha):
+    """x += alpha P xc (piecewise constant over the boxes, unknowns only)."""
     nz, ny, nx = x.shape
     fz = 2 if nz > 3 else 1
     fy = 2 if ny > 3 else 1
@@ -275,7 +275,7 @@ def _prolong_add_py(x, xc, w):
     for z in numba.prange(1, nz - 1):
         for y in range(1, ny - 1):
             for i in range(1, nx - 1):
-                x[z, y, i] += xc[(z - 1) // fz + 1, (y - 1) // fy + 1, (i - 1) // fx + 1] * (w[z, y, i] != 0)
+                x[z, y, i] += alpha * xc[(z - 1) // fz + 1, (y - 1) // fy + 1, (i - 1) // fx + 1] * (w[z, y, i] != 0)
 
 
 def _axpy_dot_py(x, p, r, q, alpha):
@@ -432,12 +432,18 @@ class StencilMultigrid:
         Divide coarse face (and source) conductances by the coarsening factor
         (homogeneous-medium scaling, default); False gives the plain Galerkin sum.
     smoothing : int
-        Red–black sweeps before and after the coarse correction.
+        Red–black sweeps before and after the coarse correction (2: fewest CG
+        iterations for the time; 1 needs ~65 % more iterations, 3 saves ~20 %).
+    overcorrection : float
+        Factor on the prolongated coarse correction (1; over-correction, the usual
+        remedy for plain aggregation, made things worse with the scaled coarse operator:
+        1.3 gave 15 % more iterations on a 96^3 sample).
     """
 
     def __init__(self, stencil: VoxelStencil, coarsest: int = 400, scaled: bool = True,
-                 smoothing: int = 2):
+                 smoothing: int = 2, overcorrection: float = 1.0):
         st = stencil
+        self.overcorrection = float(overcorrection)
         self.levels = [_Level(st.cx, st.cy, st.cz, st.g, st.w)]
         self.smoothing = int(smoothing)
         n_active = st.n
@@ -494,7 +500,7 @@ class StencilMultigrid:
         nxt = self.levels[k + 1]
         _residual_restrict(x, b, lv.cx, lv.cy, lv.cz, lv.g, lv.w, s, nxt.b)
         self._cycle(k + 1, nxt.b, nxt.x)
-        _prolong_add(x, nxt.x, lv.w)
+        _prolong_add(x, nxt.x, lv.w, self.overcorrection)
         for _ in range(self.smoothing):
             _rbgs(x, b, lv.cx, lv.cy, lv.cz, lv.g, lv.w, s, 1)
             _rbgs(x, b, lv.cx, lv.cy, lv.cz, lv.g, lv.w, s, 0)
