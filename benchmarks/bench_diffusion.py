@@ -21,7 +21,7 @@ ap.add_argument("n", type=int, nargs="?", default=256)
 ap.add_argument("--solver", default="multigrid", choices=["multigrid", "amg"])
 ap.add_argument("--growth", type=float, default=1.5)
 ap.add_argument("--first", type=float, default=36.0, help="first step [s]")
-ap.add_argument("--rtol", type=float, default=1e-8)
+ap.add_argument("--rtol", type=float, default=1e-6)
 args = ap.parse_args()
 n = args.n
 h = 0.14 / n                      # paper-like ROI: 1.4 mm along the root

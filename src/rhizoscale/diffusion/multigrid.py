@@ -494,7 +494,8 @@ class StencilMultigrid:
         self.shift = float(shift)
         for lv in self.levels:
             if lv.inv is None:
-                lv.inv = np.zeros(lv.w.shape, np.float32)
+                # float32 with float32 conductances (bytes), else float64 (exact symmetry)
+                lv.inv = np.zeros(lv.w.shape, lv.cx.dtype)
             _inverse_diagonal(lv.inv, lv.cx, lv.cy, lv.cz, lv.g, lv.w, self.shift)
         if len(self.levels) > 1 and self._coarse_shift != self.shift:
             self._coarse_factor(self.shift)
