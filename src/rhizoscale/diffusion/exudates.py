@@ -165,7 +165,7 @@ def simulate_exudate_diffusion(image: Image, *, c_in: float = 1037.52, t_end: fl
     conc[soil & np.isnan(conc)] = 0.0
     if image.ndim == 2:
         conc = conc[0]
-    contact = contact_fractions(image, "root", "hair", "pore") if any(
-        p.role == "pore" for p in image.phases) else {}
+    roles = {p.role for p in image.phases}
+    contact = contact_fractions(image, "root", "hair", "pore") if {"pore", "root"} <= roles else {}
     return ExudateDiffusion(image=image, concentration=conc, transient=tr, c_in=float(c_in),
                             contact=contact, soil=soil, source_area=op.dirichlet_area)
