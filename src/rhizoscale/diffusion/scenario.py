@@ -107,7 +107,10 @@ def _figures(results, run):
     vs = hairy.image.voxel_size
     ny, nx = hairy.image.shape[1:]
     ext = [0, nx * vs[2] * 1e4, 0, ny * vs[1] * 1e4]
-    norm = LogNorm(1e-4, 1.0)
+    soil_c = [np.nanmin(np.where(r.concentration > 0, r.concentration, np.nan)) / r.c_in
+              for r in results.values() if np.any(r.concentration > 0)]
+    floor = 10.0 ** np.floor(np.log10(max(min(soil_c, default=1e-4), 1e-6)))
+    norm = LogNorm(floor, 1.0)
     cmap = matplotlib.colormaps["viridis"].with_extremes(under="#2a0a3a")
     phase_cmap = ListedColormap(["#f2f2f2", "#7a5230", "#c08a50"])   # air, root, hair
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), constrained_layout=True, sharey=True)
@@ -136,11 +139,13 @@ def _figures(results, run):
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6.4, 4.6), constrained_layout=True)
+    lowest = 1.0
     for name in ("without_hairs", "with_hairs"):
         res = results[name]
         p = res.profile()
         d = p["distance"].values * 1e4
         mean = p["mean"].values / res.c_in
+        lowest = min(lowest, float(np.nanmin(np.r_[mean[mean > 0], p["p05"].values[p["p05"].values > 0] / res.c_in, 1.0])))
         ax.plot(d, mean, color=COLOURS[name], lw=1.8, label=f"{LABELS[name]}: mean")
         ax.fill_between(d, p["p05"].values / res.c_in, p["p95"].values / res.c_in,
                         color=COLOURS[name], alpha=0.18, lw=0,
@@ -151,9 +156,10 @@ def _figures(results, run):
         ax.plot(PAPER_ONE_PERCENT_CM[name] * 1e4, 0.01, marker="v", ms=8, color=COLOURS[name],
                 mec="k", ls="none", label=f"Keyes et al.: 1 % distance {LABELS[name]}")
     ax.axhline(0.01, color="k", ls=":", lw=0.8)
-    ax.text(ax.get_xlim()[1] * 0.98, 0.011, r"1 % of $c_{in}$", ha="right", va="bottom", fontsize=8)
+    ax.text(0.01, 0.011, r"1 % of $c_{in}$", ha="left", va="bottom", fontsize=8,
+            transform=ax.get_yaxis_transform())
     ax.set_yscale("log")
-    ax.set_ylim(1e-5, 1.5)
+    ax.set_ylim(10.0 ** np.floor(np.log10(max(min(lowest, 1e-2) / 2, 1e-8))), 1.5)
     ax.set_xlabel("distance from the root surface [µm]")
     ax.set_ylabel(r"$c / c_{in}$ in soil micropores (log scale)")
     ax.set_title(f"Concentration vs distance after {hairy.transient.times[-1] / 60:.0f} min",
