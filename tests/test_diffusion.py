@@ -26,7 +26,7 @@ def test_kernel_matches_readable_assembly_anisotropic_heterogeneous():
     assert abs(op.stiffness - op.stiffness.T).max() < 1e-12
 
 
-def _plane(h, growth, n_len=0.25, axis=2, other=(1.0, 1.0)):
+def _plane(h, growth, n_len=0.25, axis=2, other=(1.0, 1.0), solver="multigrid"):
     n = int(round(n_len / h))
     shape = [1, 1, 1]
     shape[axis] = n + 1
@@ -36,7 +36,8 @@ def _plane(h, growth, n_len=0.25, axis=2, other=(1.0, 1.0)):
     vs = list(other)
     vs.insert(axis, h)
     img = Image(lab, tuple(vs), PH)
-    res = simulate_exudate_diffusion(img, c_in=CIN, t_end=T, growth=growth)
+    res = simulate_exudate_diffusion(img, c_in=CIN, t_end=T, growth=growth, first_step=T / 1000,
+                                     solver=solver, rtol=1e-9)
     x = (np.arange(n) + 0.5) * h
     area = np.prod(vs) / h
     return res, x, np.moveaxis(res.concentration, axis, -1).ravel()[1:], area
@@ -65,12 +66,15 @@ def test_second_order_in_time_step_ratio_and_space_convergence():
     assert err_x[1] < err_x[0] / 3                     # cell-centred FV: second order in h
 
 
-def test_anisotropic_voxels_give_the_same_plane_answer():
-    ref = _plane(1e-3, 1.2, axis=2, other=(1.0, 1.0))
+@pytest.mark.parametrize("solver, rtol", [("amg", 1e-7), ("multigrid", 2e-6)])
+def test_anisotropic_voxels_give_the_same_plane_answer(solver, rtol):
+    # float64 CSR path: equal to the solver tolerance; the multigrid path stores the
+    # conductances in float32, whose rounding (6e-8) differs between the orientations
+    ref = _plane(1e-3, 1.2, axis=2, other=(1.0, 1.0), solver=solver)
     for axis, other in ((0, (3e-3, 0.5e-3)), (1, (2.0, 7e-4))):
-        res, x, c, area = _plane(1e-3, 1.2, axis=axis, other=other)
-        np.testing.assert_allclose(c, ref[2], rtol=1e-7, atol=1e-9)
-        assert res.mass_into_soil / area == pytest.approx(ref[0].mass_into_soil / ref[3], rel=1e-7)
+        res, x, c, area = _plane(1e-3, 1.2, axis=axis, other=other, solver=solver)
+        np.testing.assert_allclose(c, ref[2], rtol=rtol, atol=1e-9)
+        assert res.mass_into_soil / area == pytest.approx(ref[0].mass_into_soil / ref[3], rel=rtol)
 
 
 def test_talbot_cylinder_values_from_the_issue():
@@ -90,7 +94,7 @@ def test_cylinder_in_infinite_medium_on_voxels(vs):
     r = np.hypot(y[:, None], x[None, :])
     lab = np.where(r <= a, 2, 1).astype(np.uint8)
     img = Image(lab, vs, PH)
-    res = simulate_exudate_diffusion(img, c_in=CIN, t_end=T, growth=1.2)
+    res = simulate_exudate_diffusion(img, c_in=CIN, t_end=T, growth=1.2, rtol=1e-8)
     for dist, expect in ((50e-4, 0.8158), (200e-4, 0.4654), (500e-4, 0.1430)):
         ring = (np.abs(r - a - dist) < 0.6 * max(vs)) & (lab == 1)
         assert np.mean(res.concentration[ring]) / CIN == pytest.approx(expect, abs=0.02)
@@ -104,13 +108,15 @@ def test_mass_balance_on_a_generated_sample_and_hairs_add_mass():
     from rhizoscale.image.generators import rhizosphere_sample
     s = rhizosphere_sample((24, 30, 30), 3e-3, root_radius=0.015, contact_fraction=0.1,
                            hair_contact_fraction=0.3, hair_length=0.02, hair_radius=2e-3, seed=2)
-    r0 = simulate_exudate_diffusion(s.without_hairs, t_end=600.0)
-    r1 = simulate_exudate_diffusion(s.with_hairs, t_end=600.0)
+    r0 = simulate_exudate_diffusion(s.without_hairs, t_end=600.0, rtol=1e-8)
+    r1 = simulate_exudate_diffusion(s.with_hairs, t_end=600.0, rtol=1e-8)
     for r in (r0, r1):
         tr = r.transient
         np.testing.assert_allclose(tr.mass_from_flux, tr.mass_in_domain, rtol=1e-6, atol=1e-12)
         assert np.all(np.diff(tr.mass_in_domain) > 0)
-        assert np.nanmax(r.concentration) <= r.c_in * (1 + 1e-5)  # BDF2 is not strictly monotone
+        # BDF2 is not strictly monotone: an overshoot of the order of the time-step
+        # error (1.7e-5 with the default 10 steps) is allowed, a real one is not
+        assert np.nanmax(r.concentration) <= r.c_in * (1 + 5e-5)
     assert r1.mass_into_soil > 2 * r0.mass_into_soil
 
 
@@ -143,3 +149,78 @@ def test_scenario_runs_small(tmp_path):
     assert cs3["mass_ratio_with_to_without_hairs"] > 1.5
     for name in ("fig8b_slices.png", "fig8c_profile.png", "cs3_fields.nc", "cs3_fields.vti"):
         assert (tmp_path / name).is_file()
+
+
+def _small_sample():
+    from rhizoscale.image.generators import rhizosphere_sample
+    return rhizosphere_sample((20, 26, 26), 3e-3, root_radius=0.012, contact_fraction=0.1,
+                              hair_contact_fraction=0.3, hair_length=0.02, hair_radius=2e-3,
+                              seed=4).with_hairs
+
+
+def test_matrix_free_stencil_equals_csr_operator():
+    from rhizoscale.diffusion.multigrid import _matvec_dot, voxel_stencil
+    rng = np.random.default_rng(3)
+    diff = rng.choice([0.0, 1.0, 3.0], size=(6, 7, 9), p=[0.3, 0.4, 0.3])
+    src = rng.random((6, 7, 9)) < 0.15
+    vs = (1.0, 2.0, 0.5)
+    op = assemble_voxel_diffusion(diff, src, vs)
+    st = voxel_stencil(diff, src, vs, dtype=np.float64)
+    np.testing.assert_array_equal(st.unknowns, op.unknowns)
+    assert st.dirichlet_area == pytest.approx(op.dirichlet_area)
+    x = np.zeros(st.w.shape)
+    x.ravel()[st.padded_unknowns] = rng.random(st.n)
+    y = np.empty_like(x)
+    _matvec_dot(x, y, st.cx, st.cy, st.cz, st.g, st.w, 0.7)
+    expect = op.stiffness @ st.gather(x) + 0.7 * st.gather(x)
+    np.testing.assert_allclose(st.gather(y), expect, rtol=1e-13, atol=1e-13)
+    inner = (slice(1, -1),) * 3
+    assert np.all(y[inner][st.w[inner] == 0] == 0)       # rows of inactive voxels are 0
+
+
+def test_multigrid_preconditioner_is_spd_and_bounds_the_spectrum():
+    """B (one V-cycle) must be symmetric positive definite for CG; eig(B A) in (0, 2)."""
+    from rhizoscale.diffusion.multigrid import StencilMultigrid, _matvec_dot, voxel_stencil
+    from rhizoscale.image.generators import rhizosphere_sample
+    img = rhizosphere_sample((8, 16, 16), 3e-3, root_radius=0.01, contact_fraction=0.15,
+                             hair_contact_fraction=0.4, hair_length=0.015, hair_radius=2e-3,
+                             seed=5).with_hairs
+    src = img.mask("root", "hair")
+    D = img.diffusivity()
+    D[src] = 0
+    st = voxel_stencil(D, src, img.voxel_size, dtype=np.float64)
+    mg = StencilMultigrid(st, coarsest=20)
+    assert len(mg.levels) >= 3
+    shift = st.voxel_volume / 600.0 * 1.5          # a0 V / dt for a late BDF2 step
+    mg.set_shift(shift)
+    n, idx = st.n, st.padded_unknowns
+    e, out = np.zeros(st.w.shape), np.zeros(st.w.shape)
+    A, B = np.empty((n, n)), np.empty((n, n))
+    for j in range(n):
+        e.ravel()[idx[j]] = 1.0
+        _matvec_dot(e, out, st.cx, st.cy, st.cz, st.g, st.w, shift)
+        A[:, j] = out.ravel()[idx]
+        mg.apply(e, out)
+        B[:, j] = out.ravel()[idx]
+        e.ravel()[idx[j]] = 0.0
+    assert np.abs(B - B.T).max() < 1e-10 * np.abs(B).max()
+    assert np.linalg.eigvalsh(0.5 * (B + B.T)).min() > 0
+    lam = np.linalg.eigvals(B @ A).real
+    # kappa(BA) small: CG converges in a few iterations whatever the grid size
+    assert lam.min() > 0.05 and lam.max() < 2.0
+    assert lam.max() / lam.min() < 20
+
+
+def test_multigrid_path_equals_reference_amg_path():
+    img = _small_sample()
+    r_ref = simulate_exudate_diffusion(img, t_end=600.0, solver="amg", rtol=1e-10)
+    r_mg = simulate_exudate_diffusion(img, t_end=600.0, solver="multigrid", rtol=1e-10)
+    # same discrete equations; the fast path stores conductances in float32 (relative
+    # rounding 6e-8), which bounds the difference, not the solver tolerance
+    ok = ~np.isnan(r_ref.concentration)
+    np.testing.assert_array_equal(ok, ~np.isnan(r_mg.concentration))
+    assert np.max(np.abs(r_mg.concentration[ok] - r_ref.concentration[ok])) < 1e-6 * r_ref.c_in
+    np.testing.assert_allclose(r_mg.transient.mass_in_domain, r_ref.transient.mass_in_domain,
+                               rtol=1e-6)
+    assert r_mg.transient.mass_balance_error < 1e-8
+    assert r_mg.source_area == pytest.approx(r_ref.source_area)

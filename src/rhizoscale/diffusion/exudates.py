@@ -17,6 +17,7 @@ from ..errors import InputError
 from ..image import Image
 from ..image.metrics import contact_fractions, distance_below, distance_from, profile_by_distance
 from .finite_volume import assemble_voxel_diffusion
+from .multigrid import solve_transient_multigrid, voxel_stencil
 from .transient import TransientResult, geometric_time_steps, solve_transient
 
 __all__ = ["ExudateDiffusion", "simulate_exudate_diffusion"]
@@ -82,9 +83,10 @@ class ExudateDiffusion:
 
 
 def simulate_exudate_diffusion(image: Image, *, c_in: float = 1037.52, t_end: float = 3600.0,
-                               first_step: float | None = None, growth: float = 1.3,
-                               rtol: float = 1e-8, memory_limit: float | None = 4e9,
-                               snapshot_times=(), callback=None) -> ExudateDiffusion:
+                               first_step: float | None = None, growth: float = 1.5,
+                               rtol: float = 1e-6, memory_limit: float | None = 4e9,
+                               solver: str = "multigrid", snapshot_times=(),
+                               callback=None) -> ExudateDiffusion:
     """Diffuse exudates from root and hairs into the soil phase of an image.
 
     Parameters
@@ -99,10 +101,20 @@ def simulate_exudate_diffusion(image: Image, *, c_in: float = 1037.52, t_end: fl
     t_end : float
         Duration [s].
     first_step, growth : float
-        First time step [s] (default ``t_end / 1000``) and step growth ratio; see
-        :func:`rhizoscale.diffusion.transient.geometric_time_steps`.
+        First time step [s] (default ``t_end / 100``) and step growth ratio; see
+        :func:`rhizoscale.diffusion.transient.geometric_time_steps`. The defaults give
+        10 BDF2 steps; on a generated 48^3 sample their error against 217 steps is
+        0.4 % of the mass and 2.3 % of c_in at worst in any voxel (22 steps from
+        ``t_end / 1000`` with ratio 1.3: 0.2 % and 1.0 %), well below the error of
+        resolving 9 µm hairs with 5–20 µm voxels.
     rtol : float
-        CG relative tolerance.
+        CG relative residual per step; the mass balance (face flux integral = mass in
+        the soil) closes to about this (the time-step error is ~1e-3).
+    solver : {"multigrid", "amg"}
+        ``"multigrid"``: matrix-free geometric multigrid-preconditioned CG
+        (:mod:`rhizoscale.diffusion.multigrid`, the fast path); ``"amg"``: CSR matrix
+        with pyamg-preconditioned scipy CG (:mod:`rhizoscale.diffusion.transient`, the
+        readable reference). Both solve the same discrete equations.
     memory_limit : float
         Refuse images whose solve would need more [bytes].
     callback : callable, optional
@@ -134,19 +146,26 @@ def simulate_exudate_diffusion(image: Image, *, c_in: float = 1037.52, t_end: fl
     if not soil.any():
         raise InputError("no phase conducts (all diffusivities are 0); give the soil "
                          "micropore phase its diffusivity", source=src_name, field="phases")
-    op = assemble_voxel_diffusion(D, source, image.voxel_size, memory_limit=memory_limit)
+    if solver == "multigrid":
+        op = voxel_stencil(D, source, image.voxel_size, memory_limit=memory_limit)
+    elif solver == "amg":
+        op = assemble_voxel_diffusion(D, source, image.voxel_size, memory_limit=memory_limit)
+    else:
+        raise InputError(f"must be 'multigrid' or 'amg', got {solver!r}", source=src_name,
+                         field="solver")
     if op.n == 0 or op.dirichlet_area == 0:
         raise InputError("root and hairs touch no soil voxel: nothing can diffuse into the "
                          "soil (check the labels and the phase roles)", source=src_name)
-    first = t_end / 1000 if first_step is None else first_step
+    first = t_end / 100 if first_step is None else first_step
     times = geometric_time_steps(t_end, first, growth)
     snaps = [times[np.argmin(np.abs(times - t))] for t in snapshot_times]
-    tr = solve_transient(op, c_in, times, rtol=rtol, snapshot_times=snaps, callback=callback)
+    solve = solve_transient_multigrid if solver == "multigrid" else solve_transient
+    tr = solve(op, c_in, times, rtol=rtol, snapshot_times=snaps, callback=callback)
     conc = op.to_image(tr.concentration, fill=np.nan)
     conc[soil & np.isnan(conc)] = 0.0
     if image.ndim == 2:
         conc = conc[0]
-    contact = contact_fractions(image, "root", "hair", "pore") if any(
-        p.role == "pore" for p in image.phases) else {}
+    roles = {p.role for p in image.phases}
+    contact = contact_fractions(image, "root", "hair", "pore") if {"pore", "root"} <= roles else {}
     return ExudateDiffusion(image=image, concentration=conc, transient=tr, c_in=float(c_in),
                             contact=contact, soil=soil, source_area=op.dirichlet_area)
