@@ -3,7 +3,6 @@ raw binary, and VTK image data for ParaView. Writers are atomic."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -125,25 +124,11 @@ def write_vtk_image(path, cell_data: dict, voxel_size, origin=(0.0, 0.0, 0.0)) -
     origin : 3 floats
         (x, y, z) of the first voxel corner [cm].
     """
-    from pyevtk.hl import imageToVTK
+    from ..io.vtk import write_image_vtk
+
     path = Path(path)
     if path.suffix != ".vti":
         path = path.with_name(path.name + ".vti")
-    fields = {}
-    for name, arr in cell_data.items():
-        arr = np.asarray(arr)
-        if arr.ndim == 2:
-            arr = arr[None]
-        if arr.dtype == bool:
-            arr = arr.astype(np.uint8)
-        if arr.dtype == np.int64:
-            arr = arr.astype(np.int32)
-        # VTK wants x fastest in Fortran order: transpose (z, y, x) -> (x, y, z)
-        fields[name] = np.ascontiguousarray(arr.transpose(2, 1, 0)).copy(order="F")
     vs = np.broadcast_to(np.asarray(voxel_size, float), (3,))
-    with atomic_path(path) as tmp:
-        # pyevtk appends ".vti" to the name it is given
-        written = imageToVTK(str(tmp), origin=tuple(float(o) for o in origin),
-                             spacing=(float(vs[2]), float(vs[1]), float(vs[0])), cellData=fields)
-        os.replace(written, tmp)
-    return path
+    return write_image_vtk(cell_data, path, origin=tuple(float(o) for o in origin),
+                           spacing=(float(vs[2]), float(vs[1]), float(vs[0])))
