@@ -36,6 +36,8 @@ Computing 55, 379-393.
 
 from __future__ import annotations
 
+import types
+
 import numba
 import numpy as np
 import scipy.linalg as sla
@@ -155,55 +157,6 @@ def _wrap_plus(i, n):
     return i + 1 if i + 1 < n else 0
 
 
-@numba.njit(cache=True, inline="always")
-def _face_term(dp, xp, d, x, q0, q1, q2, h2):
-    return _harmonic(dp, d[q0, q1, q2]) / h2 * (xp - x[q0, q1, q2])
-
-
-def _exact_matvec_dot_py(x, out, d, unknown, hs2, bc):
-    """out = A x with the float64 conductances recomputed from ``d``; returns x . out.
-
-    The operator CG solves (the stored float32 stencil only preconditions): harmonic
-    faces, periodic wrap where ``bc`` is PERIODIC, ``2 D_p / h^2`` on DIRICHLET outer
-    faces. ``x`` must be 0 off the unknowns (pinned anchors then act as ``chi = 0``).
-    """
-    n0, n1, n2 = x.shape
-    acc = 0.0
-    for r in numba.prange(n0 * n1):
-        z = r // n1
-        y = r - z * n1
-        s = 0.0
-        for i in range(n2):
-            if not unknown[z, y, i]:
-                out[z, y, i] = 0.0
-                continue
-            dp = d[z, y, i]
-            xp = x[z, y, i]
-            v = 0.0
-            for a in range(3):
-                na = x.shape[a]
-                h2 = hs2[a]
-                for step in (-1, 1):
-                    j = (z, y, i)[a] + step
-                    if j < 0 or j >= na:
-                        if bc[a] == DIRICHLET:
-                            v += 2.0 * dp / h2 * xp
-                            continue
-                        if bc[a] != PERIODIC:
-                            continue
-                        j = j % na
-                    if a == 0:
-                        v += _face_term(dp, xp, d, x, j, y, i, h2)
-                    elif a == 1:
-                        v += _face_term(dp, xp, d, x, z, j, i, h2)
-                    else:
-                        v += _face_term(dp, xp, d, x, z, y, j, h2)
-            out[z, y, i] = v
-            s += v * xp
-        acc += s
-    return acc
-
-
 def _matvec_dot_py(x, out, cx, cy, cz, g):
     """out = A x; returns x . out."""
     n0, n1, n2 = x.shape
@@ -287,6 +240,7 @@ def _residual_restrict_py(x, b, cx, cy, cz, g, rc):
     f0 = 2 if n0 > 1 else 1
     f1 = 2 if n1 > 1 else 1
     f2 = 2 if n2 > 1 else 1
+    s2 = 1 if n2 > 1 else 0  # i >> s2 is the coarse index (no integer division)
     for R in numba.prange(N0 * N1):
         Z = R // N1
         Y = R - Z * N1
@@ -304,21 +258,23 @@ def _residual_restrict_py(x, b, cx, cy, cz, g, rc):
                     r = (b[z, y, i] - (g[z, y, i] + a + b_ + c + d + e + f) * x[z, y, i]
                          + a * x[z, y, im] + b_ * x[z, y, ip] + c * x[z, ym, i]
                          + d * x[z, yp, i] + e * x[zm, y, i] + f * x[zp, y, i])
-                    rc[Z, Y, i // f2] += r
+                    rc[Z, Y, i >> s2] += r
 
 
 def _prolong_add_py(x, xc, w):
     """x += P xc (piecewise constant over the boxes, unknowns only)."""
     n0, n1, n2 = x.shape
-    f0 = 2 if n0 > 1 else 1
-    f1 = 2 if n1 > 1 else 1
-    f2 = 2 if n2 > 1 else 1
+    s0 = 1 if n0 > 1 else 0
+    s1 = 1 if n1 > 1 else 0
+    s2 = 1 if n2 > 1 else 0
     for r in numba.prange(n0 * n1):
         z = r // n1
         y = r - z * n1
+        zc = z >> s0
+        yc = y >> s1
         for i in range(n2):
             if w[z, y, i] != 0:
-                x[z, y, i] += xc[z // f0, y // f1, i // f2]
+                x[z, y, i] += xc[zc, yc, i >> s2]
 
 
 def _coarsen_py(cx, cy, cz, g, w, cxc, cyc, czc, gc, wc):
@@ -394,19 +350,27 @@ def _xpby_py(z_, p, beta):
 
 # Threaded for large grids, serial for small ones (coarse levels), where waking the
 # threads costs more than the sweep itself.
-PARALLEL_MIN_VOXELS = 1 << 16
+PARALLEL_MIN_VOXELS = 1 << 20
 
-#: storage of the conductances (float32 halves the bytes per sweep)
-STENCIL_DTYPE = np.float32
+#: storage of the coarse-level conductances (float32 halves the bytes per sweep; the
+#: fine level is float64: it is the operator CG solves, and float32 rounding of it
+#: moved the tensor by ~1e-5 on 64^2 images)
+COARSE_DTYPE = np.float32
 
 
 def _dispatch(fn):
     par = numba.njit(cache=True, parallel=True)(fn)
-    ser = numba.njit(cache=True)(fn)
+    # a copy under another name: numba's on-disk cache is keyed by the function's name,
+    # and the serial and parallel compilations must not share (overwrite) one entry
+    serial_fn = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial",
+                                   fn.__defaults__, fn.__closure__)
+    serial_fn.__qualname__ = fn.__qualname__ + "_serial"
+    ser = numba.njit(cache=True)(serial_fn)
 
     def kernel(*args):
-        big = args[0].size >= PARALLEL_MIN_VOXELS and numba.get_num_threads() > 1
-        return (par if big else ser)(*args)
+        if args[0].size >= PARALLEL_MIN_VOXELS and numba.get_num_threads() > 1:
+            return par(*args)
+        return ser(*args)
 
     kernel.__name__ = fn.__name__[:-3]
     kernel.__doc__ = fn.__doc__
@@ -414,7 +378,6 @@ def _dispatch(fn):
 
 
 _matvec_dot = _dispatch(_matvec_dot_py)
-_exact_matvec_dot = _dispatch(_exact_matvec_dot_py)
 _rbgs = _dispatch(_rbgs_py)
 _inverse_diagonal = _dispatch(_inverse_diagonal_py)
 _residual_restrict = _dispatch(_residual_restrict_py)
@@ -438,22 +401,19 @@ class CellStencil:
         1 on unknowns.
     """
 
-    def __init__(self, cx, cy, cz, g, w, exact=None):
+    def __init__(self, cx, cy, cz, g, w):
         self.cx, self.cy, self.cz, self.g, self.w = cx, cy, cz, g, w
-        self.exact = exact  # (d, unknown, hs2, bc) of the fine level: float64 products
 
     @property
     def shape(self):
         return self.w.shape
 
     def matvec(self, x, out):
-        """out = A x (float64 operator on the fine level); returns x . out."""
-        if self.exact is not None:
-            return _exact_matvec_dot(x, out, *self.exact)
+        """out = A x; returns x . out."""
         return _matvec_dot(x, out, self.cx, self.cy, self.cz, self.g)
 
 
-def cell_stencil(d3, unknown3, hs, bc, active, dtype=None) -> CellStencil:
+def cell_stencil(d3, unknown3, hs, bc, active, dtype=np.float64) -> CellStencil:
     """Fine-level stencil of the cell problem (same operator as ``cell_problem._assemble``).
 
     Parameters
@@ -470,18 +430,17 @@ def cell_stencil(d3, unknown3, hs, bc, active, dtype=None) -> CellStencil:
         Axes with conduction (axis 0 is inactive for 2D images).
     """
     shape = d3.shape
-    dtype = dtype or STENCIL_DTYPE
     cx, cy, cz, g = (np.zeros(shape, dtype) for _ in range(4))
     hs2 = np.asarray(hs, float) ** 2
     bc = np.asarray(bc, np.int64)
     _fine_stencil(d3, unknown3, hs2, bc, np.asarray(active), cx, cy, cz, g)
-    return CellStencil(cx, cy, cz, g, unknown3.view(np.uint8), exact=(d3, unknown3, hs2, bc))
+    return CellStencil(cx, cy, cz, g, unknown3.view(np.uint8))
 
 
 class _Level:
     def __init__(self, st: CellStencil, vectors: bool):
         self.st = st
-        self.inv = np.zeros(st.shape, st.cx.dtype)
+        self.inv = np.zeros(st.shape, COARSE_DTYPE)
         _inverse_diagonal(self.inv, st.cx, st.cy, st.cz, st.g, st.w)
         self.x = np.zeros(st.shape) if vectors else None
         self.b = np.zeros(st.shape) if vectors else None
@@ -507,7 +466,7 @@ class StencilMultigrid:
         st = stencil
         while n_active > coarsest and max(st.shape) > 2:
             cshape = tuple((s + 1) // 2 for s in st.shape)
-            cx, cy, cz, g = (np.zeros(cshape, st.cx.dtype) for _ in range(4))
+            cx, cy, cz, g = (np.zeros(cshape, COARSE_DTYPE) for _ in range(4))
             w = np.zeros(cshape, np.uint8)
             _coarsen(st.cx, st.cy, st.cz, st.g, st.w, cx, cy, cz, g, w)
             st = CellStencil(cx, cy, cz, g, w)
