@@ -296,14 +296,14 @@ class _MultigridSolver:
         self.stencil = MG.cell_stencil(d3, unknown3, hs, bc, active)
         self.mg = MG.StencilMultigrid(self.stencil)
         self.ws = MG.PCGWorkspace(d3.shape)
-        self.b = np.zeros(d3.shape)
         self.setup_time = time.perf_counter() - t0
 
     def solve_axis(self, axis):
         """Corrector for unit vector ``e_axis`` on the full grid (0 off the unknowns)."""
-        MG._right_hand_side(self.d3, self.unknown3, self.hs, self.bc, axis, self.b)
+        b = self.ws.r  # the right-hand side is built in CG's residual vector
+        MG._right_hand_side(self.d3, self.unknown3, self.hs, self.bc, axis, b)
         x = np.zeros(self.d3.shape)
-        it = MG.pcg(self.stencil, self.mg, self.b, x, self.rtol, self.maxiter, self.ws)
+        it = MG.pcg(self.stencil, self.mg, b, x, self.rtol, self.maxiter, self.ws)
         return x, it
 
 
@@ -386,7 +386,7 @@ def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "
     ndim = d.ndim
     axes = ("y", "x") if ndim == 2 else ("z", "y", "x")
     dmax = float(d.max())
-    d3, h3, active = _as3d(d / dmax, h)
+    d3, h3, active = _as3d(d / dmax if dmax != 1.0 else d, h)
     d3 = np.ascontiguousarray(d3)
     hs = h3 / h3[active].min()
     conducting = d > 0
