@@ -29,9 +29,11 @@ centres) and no flux through the other faces. That equivalent problem is what is
 (2^d times fewer unknowns); ``tests/test_homogenization.py`` checks the equality against
 an explicitly mirrored image.
 
-Solver: conjugate gradients preconditioned with pyamg smoothed aggregation (one
-hierarchy for the 2 or 3 right-hand sides of the periodic problem), float64; a sparse
-direct solve for small systems. Clusters that cannot carry flux are removed first (see
+Solver: conjugate gradients (float64) preconditioned with a matrix-free geometric
+multigrid V-cycle on the voxel grid (:mod:`.multigrid`; one hierarchy for the 2 or 3
+right-hand sides of the periodic problem); ``solver="amg"`` keeps the assembled CSR
+matrix with pyamg smoothed aggregation as the reference path; a sparse direct solve
+for small systems. Clusters that cannot carry flux are removed first (see
 :mod:`.connectivity`) and each remaining periodic cluster has one voxel pinned to 0,
 which removes the constant null space without changing any gradient.
 
