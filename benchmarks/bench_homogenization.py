@@ -31,15 +31,17 @@ def blobs(shape, seed=1):
     return ps.generators.blobs(list(shape), porosity=porosity, blobiness=1, seed=seed)
 
 
-def worker(tool: str, shape, periodisation: str) -> dict:
+def worker(tool: str, shape, periodisation: str, solver: str = "auto") -> dict:
     im = blobs(shape)
     out = {"tool": tool, "shape": list(shape), "porosity": float(im.mean())}
     t0 = time.perf_counter()
     if tool == "rhizoscale":
         from rhizoscale.homogenization import effective_diffusion_tensor
-        res = effective_diffusion_tensor(im.astype(np.float64), periodisation=periodisation, rtol=1e-6)
+        res = effective_diffusion_tensor(im.astype(np.float64), periodisation=periodisation, rtol=1e-6,
+                                  solver=solver)
         out.update(tensor=res.tensor.tolist(), iterations=list(res.iterations), info={k: v for k, v in res.info.items() if k.endswith("_s")},
-                   asymmetry=res.asymmetry, periodisation=periodisation)
+                   asymmetry=res.asymmetry, periodisation=periodisation, solver=res.info["solver"],
+                   cpu_s=time.process_time(), threads=__import__("numba").get_num_threads())
     elif tool == "taufactor":
         import taufactor
         s = taufactor.Solver(im.astype(np.uint8), device="cpu")
@@ -55,9 +57,12 @@ def worker(tool: str, shape, periodisation: str) -> dict:
     return out
 
 
+SOLVER = "auto"
+
+
 def spawn(tool, shape, periodisation="translation", timeout=1800):
     cmd = [sys.executable, __file__, "--worker", tool, "--shape", ",".join(map(str, shape)),
-           "--periodisation", periodisation]
+           "--periodisation", periodisation, "--solver", SOLVER]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=os.environ)
     except subprocess.TimeoutExpired:
@@ -78,10 +83,14 @@ def main():
     ap.add_argument("--worker")
     ap.add_argument("--shape")
     ap.add_argument("--periodisation", default="translation")
+    ap.add_argument("--solver", default="auto",
+                    help="auto (matrix-free multigrid), multigrid, amg (pyamg reference)")
     args = ap.parse_args()
+    global SOLVER
+    SOLVER = args.solver
     if args.worker:
         shape = tuple(int(v) for v in args.shape.split(","))
-        print(json.dumps(worker(args.worker, shape, args.periodisation)))
+        print(json.dumps(worker(args.worker, shape, args.periodisation, args.solver)))
         return
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
     rows = []

@@ -29,9 +29,11 @@ centres) and no flux through the other faces. That equivalent problem is what is
 (2^d times fewer unknowns); ``tests/test_homogenization.py`` checks the equality against
 an explicitly mirrored image.
 
-Solver: conjugate gradients preconditioned with pyamg smoothed aggregation (one
-hierarchy for the 2 or 3 right-hand sides of the periodic problem), float64; a sparse
-direct solve for small systems. Clusters that cannot carry flux are removed first (see
+Solver: conjugate gradients (float64) preconditioned with a matrix-free geometric
+multigrid V-cycle on the voxel grid (:mod:`.multigrid`; one hierarchy for the 2 or 3
+right-hand sides of the periodic problem); ``solver="amg"`` keeps the assembled CSR
+matrix with pyamg smoothed aggregation as the reference path; a sparse direct solve
+for small systems. Clusters that cannot carry flux are removed first (see
 :mod:`.connectivity`) and each remaining periodic cluster has one voxel pinned to 0,
 which removes the constant null space without changing any gradient.
 
@@ -58,11 +60,13 @@ import scipy.sparse.linalg as spla
 from ..errors import InputError, RhizoscaleError
 from ..image import Image
 from . import _kernels as K
+from . import multigrid as MG
 from .connectivity import periodic_clusters, spanning_clusters
 
 __all__ = ["EffectiveDiffusionTensor", "effective_diffusion_tensor", "PERIODISATIONS"]
 
 PERIODISATIONS = ("translation", "mirror")
+SOLVERS = ("auto", "multigrid", "amg", "direct")
 
 #: systems up to this many unknowns are solved with a sparse direct solver
 DIRECT_SOLVE_LIMIT = 4_000  # 3D: fill-in makes larger direct solves slow
@@ -219,11 +223,14 @@ def _assemble(index, d3, hs, bc, active, n_unknowns):
 class _Solver:
     """Solve ``A x = b`` for several right-hand sides, building the preconditioner once."""
 
-    def __init__(self, A, rtol, maxiter, planar):
+    def __init__(self, A, rtol, maxiter, planar, mode="auto"):
         self.A = A
         self.rtol = rtol
         self.maxiter = maxiter
-        self.direct = A.shape[0] <= (DIRECT_SOLVE_LIMIT_2D if planar else DIRECT_SOLVE_LIMIT)
+        if mode == "auto":
+            self.direct = A.shape[0] <= (DIRECT_SOLVE_LIMIT_2D if planar else DIRECT_SOLVE_LIMIT)
+        else:
+            self.direct = mode == "direct"
         t0 = time.perf_counter()
         self._setup(A)
         self.setup_time = time.perf_counter() - t0
@@ -279,9 +286,40 @@ class _Solver:
         return x, count[0]
 
 
+class _MultigridSolver:
+    """Matrix-free geometric multigrid + CG on the full voxel grid (see :mod:`.multigrid`)."""
+
+    direct = False
+
+    def __init__(self, d3, unknown3, hs, bc, active, rtol, maxiter):
+        t0 = time.perf_counter()
+        self.d3, self.unknown3, self.hs, self.bc = d3, unknown3, hs, bc
+        self.rtol, self.maxiter = rtol, maxiter
+        self.stencil = MG.cell_stencil(d3, unknown3, hs, bc, active)
+        self.mg = MG.StencilMultigrid(self.stencil)
+        self.ws = MG.PCGWorkspace(d3.shape)
+        self.setup_time = time.perf_counter() - t0
+
+    def solve_axis(self, axis):
+        """Corrector for unit vector ``e_axis`` on the full grid (0 off the unknowns)."""
+        b = self.ws.r  # the right-hand side is built in CG's residual vector
+        MG._right_hand_side(self.d3, self.unknown3, self.hs, self.bc, axis, b)
+        x = np.zeros(self.d3.shape)
+        it = MG.pcg(self.stencil, self.mg, b, x, self.rtol, self.maxiter, self.ws)
+        return x, it
+
+
+def _use_multigrid(solver, n_unknowns, planar):
+    if solver == "multigrid":
+        return True
+    if solver == "auto":
+        return n_unknowns > (DIRECT_SOLVE_LIMIT_2D if planar else DIRECT_SOLVE_LIMIT)
+    return False
+
+
 def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "translation",
                                diffusivity: Mapping | None = None, rtol: float = 1e-6,
-                               maxiter: int = 500,
+                               maxiter: int = 500, solver: str = "auto",
                                callback: Callable[[int, int], None] | None = None
                                ) -> EffectiveDiffusionTensor:
     """Effective diffusion tensor of an image by periodic homogenisation.
@@ -307,6 +345,11 @@ def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "
         images); lower it for reference values.
     maxiter : int
         Iteration limit per direction (an error is raised when it is reached).
+    solver : {"auto", "multigrid", "amg", "direct"}
+        ``"multigrid"``: matrix-free geometric multigrid + CG on the voxel grid
+        (:mod:`.multigrid`, the fast path); ``"amg"``: assembled CSR matrix with pyamg
+        smoothed aggregation + CG (the reference path); ``"direct"``: sparse LU;
+        ``"auto"`` (default): direct for small systems, multigrid otherwise.
     callback : callable, optional
         ``callback(done, total)`` after each direction.
 
@@ -335,6 +378,8 @@ def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "
     array([0.625, 0.4  ])
     """
     t0 = time.perf_counter()
+    if solver not in SOLVERS:
+        raise InputError(f"unknown solver {solver!r}; use one of {SOLVERS}", field="solver")
     if periodisation not in PERIODISATIONS:
         raise InputError(f"unknown periodisation {periodisation!r}; use one of {PERIODISATIONS}",
                          field="periodisation")
@@ -343,7 +388,7 @@ def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "
     ndim = d.ndim
     axes = ("y", "x") if ndim == 2 else ("z", "y", "x")
     dmax = float(d.max())
-    d3, h3, active = _as3d(d / dmax, h)
+    d3, h3, active = _as3d(d / dmax if dmax != 1.0 else d, h)
     d3 = np.ascontiguousarray(d3)
     hs = h3 / h3[active].min()
     conducting = d > 0
@@ -362,34 +407,50 @@ def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "
         directions = [j for j in range(ndim) if np.linalg.norm(projector[:, j]) > 1e-12]
         if directions:
             kept3 = kept.reshape(d3.shape)
-            index = np.full(d3.shape, -1, dtype=np.int32 if d3.size < 2**31 - 1 else np.int64)
             unknown = kept3.copy().ravel()
             unknown[clusters.anchors] = False
             n_unknowns = int(unknown.sum())
-            index.ravel()[unknown] = np.arange(n_unknowns, dtype=index.dtype)
             bc = np.full(3, K.PERIODIC, dtype=np.int64)
+            unknown3 = unknown.reshape(d3.shape)
+            multigrid = n_unknowns > 0 and _use_multigrid(solver, n_unknowns, ndim == 2)
             t_asm = time.perf_counter()
-            A = _assemble(index, d3, hs, bc, active, n_unknowns)
-            info["assembly_s"] = time.perf_counter() - t_asm
-            solver = _Solver(A, rtol, maxiter, ndim == 2) if n_unknowns else None
-            info["setup_s"] = solver.setup_time if solver is not None else 0.0
+            if multigrid:
+                lin = _MultigridSolver(d3, unknown3, hs, bc, active, rtol, maxiter)
+                info["assembly_s"] = 0.0
+            else:
+                index = np.full(d3.shape, -1,
+                                dtype=np.int32 if d3.size < 2**31 - 1 else np.int64)
+                index.ravel()[unknown] = np.arange(n_unknowns, dtype=index.dtype)
+                A = _assemble(index, d3, hs, bc, active, n_unknowns)
+                info["assembly_s"] = time.perf_counter() - t_asm
+                lin = _Solver(A, rtol, maxiter, ndim == 2, solver) if n_unknowns else None
+            info["setup_s"] = lin.setup_time if lin is not None else 0.0
             info["solve_s"] = []
             for done, j in enumerate(directions):
-                chi = np.zeros(d3.size)
-                if solver is not None:
-                    b = np.zeros(n_unknowns)
-                    K.right_hand_side(index, d3, hs, bc, j + offset, b)
-                    t_sol = time.perf_counter()
-                    x, it = solver.solve(b)
-                    info["solve_s"].append(time.perf_counter() - t_sol)
-                    chi[unknown] = x
+                t_sol = time.perf_counter()
+                if multigrid:
+                    chi, it = lin.solve_axis(j + offset)
                     iterations[j] = it
+                else:
+                    chi = np.zeros(d3.size)
+                    if lin is not None:
+                        b = np.zeros(n_unknowns)
+                        K.right_hand_side(index, d3, hs, bc, j + offset, b)
+                        x, it = lin.solve(b)
+                        chi[unknown] = x
+                        iterations[j] = it
+                info["solve_s"].append(time.perf_counter() - t_sol)
                 flux = K.periodic_mean_flux(kept3, d3, chi.reshape(d3.shape), hs, active,
                                             j + offset)
+                del chi
                 raw[:, j] = flux[offset:]
                 if callback is not None:
                     callback(done + 1, len(directions))
-            info["solver"] = "direct" if solver is None or solver.direct else "pcg-amg"
+            if multigrid:
+                info["solver"] = "pcg-multigrid"
+                info["levels"] = len(lin.mg.levels)
+            else:
+                info["solver"] = "direct" if lin is None or lin.direct else "pcg-amg"
             info["unknowns"] = n_unknowns
         raw = projector @ raw @ projector
         flux_fraction = float(kept.mean())
@@ -401,19 +462,27 @@ def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "
             a = j + offset
             if kept.any():
                 kept3 = kept.reshape(d3.shape)
-                index = np.full(d3.shape, -1, dtype=np.int32 if d3.size < 2**31 - 1 else np.int64)
                 n_unknowns = int(kept.sum())
-                index[kept3] = np.arange(n_unknowns, dtype=index.dtype)
                 bc = np.full(3, K.CLOSED, dtype=np.int64)
                 bc[a] = K.DIRICHLET
-                A = _assemble(index, d3, hs, bc, active, n_unknowns)
-                b = np.zeros(n_unknowns)
-                K.right_hand_side(index, d3, hs, bc, a, b)
-                solver = _Solver(A, rtol, maxiter, ndim == 2)
-                x, it = solver.solve(b)
-                info["solver"].append("direct" if solver.direct else "pcg-amg")
-                chi = np.zeros(d3.size)
-                chi[kept3.ravel()] = x
+                if _use_multigrid(solver, n_unknowns, ndim == 2):
+                    lin = _MultigridSolver(d3, np.ascontiguousarray(kept3), hs, bc, active,
+                                           rtol, maxiter)
+                    chi, it = lin.solve_axis(a)
+                    del lin
+                    info["solver"].append("pcg-multigrid")
+                else:
+                    index = np.full(d3.shape, -1,
+                                    dtype=np.int32 if d3.size < 2**31 - 1 else np.int64)
+                    index[kept3] = np.arange(n_unknowns, dtype=index.dtype)
+                    A = _assemble(index, d3, hs, bc, active, n_unknowns)
+                    b = np.zeros(n_unknowns)
+                    K.right_hand_side(index, d3, hs, bc, a, b)
+                    lin = _Solver(A, rtol, maxiter, ndim == 2, solver)
+                    x, it = lin.solve(b)
+                    info["solver"].append("direct" if lin.direct else "pcg-amg")
+                    chi = np.zeros(d3.size)
+                    chi[kept3.ravel()] = x
                 q = K.mirrored_plane_fluxes(kept3, d3, chi.reshape(d3.shape), hs, a)
                 n_a = d3.shape[a]
                 n_cross = d3.size // n_a
