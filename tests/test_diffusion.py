@@ -224,3 +224,21 @@ def test_multigrid_path_equals_reference_amg_path():
                                rtol=1e-6)
     assert r_mg.transient.mass_balance_error < 1e-8
     assert r_mg.source_area == pytest.approx(r_ref.source_area)
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 100])
+def test_fused_red_black_sweep_equals_two_colour_sweeps(block):
+    """The blocked one-pass sweep does the same arithmetic as red then black."""
+    from rhizoscale.diffusion.multigrid import _rb_sweep, _rbgs
+    rng = np.random.default_rng(7)
+    shape = (11, 9, 12)
+    cx, cy, cz, inv = (rng.random(shape) for _ in range(4))
+    b = rng.random(shape)
+    x0 = rng.random(shape)
+    for first in (0, 1):
+        ref = x0.copy()
+        _rbgs(ref, b, cx, cy, cz, inv, first)
+        _rbgs(ref, b, cx, cy, cz, inv, 1 - first)
+        x = x0.copy()
+        _rb_sweep(x, b, cx, cy, cz, inv, first, block)
+        np.testing.assert_array_equal(x, ref)
