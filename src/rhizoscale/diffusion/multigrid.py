@@ -240,17 +240,25 @@ def _rbgs_py(x, b, cx, cy, cz, inv, color):
                               + cz[z, y, i] * x[z + 1, y, i]) * inv[z, y, i]
 
 
-def _rb_row(x, b, cx, cy, cz, inv, z, color):
-    """One colour of a red–black Gauss–Seidel sweep on plane z."""
+def _rb_row(x, b, cx, cy, cz, inv, z, color, tmp):
+    """One colour of a red–black Gauss–Seidel sweep on plane z.
+
+    Each row is updated at every voxel into ``tmp`` (contiguous, so it vectorises; the
+    voxels of the other colour are only read) and the voxels of ``color`` are copied
+    back: twice the arithmetic of a stride-2 loop but several times faster, the
+    stride-2 loop being scalar.
+    """
     ny = x.shape[1]
     nx = x.shape[2]
     for y in range(1, ny - 1):
+        for i in range(1, nx - 1):
+            tmp[i] = (b[z, y, i] + cx[z, y, i - 1] * x[z, y, i - 1]
+                      + cx[z, y, i] * x[z, y, i + 1]
+                      + cy[z, y - 1, i] * x[z, y - 1, i] + cy[z, y, i] * x[z, y + 1, i]
+                      + cz[z - 1, y, i] * x[z - 1, y, i]
+                      + cz[z, y, i] * x[z + 1, y, i]) * inv[z, y, i]
         for i in range(1 + (z + y + color) % 2, nx - 1, 2):
-            x[z, y, i] = (b[z, y, i] + cx[z, y, i - 1] * x[z, y, i - 1]
-                          + cx[z, y, i] * x[z, y, i + 1]
-                          + cy[z, y - 1, i] * x[z, y - 1, i] + cy[z, y, i] * x[z, y + 1, i]
-                          + cz[z - 1, y, i] * x[z - 1, y, i]
-                          + cz[z, y, i] * x[z + 1, y, i]) * inv[z, y, i]
+            x[z, y, i] = tmp[i]
 
 
 def _rb_sweep_py(x, b, cx, cy, cz, inv, first, block):
@@ -268,18 +276,20 @@ def _rb_sweep_py(x, b, cx, cy, cz, inv, first, block):
     n_in = nz - 2
     nb = (n_in + block - 1) // block
     for k in numba.prange(nb):
+        tmp = np.empty(x.shape[2], x.dtype)
         z0 = 1 + k * block
         z1 = min(z0 + block, nz - 1)
         for z in range(z0, z1):
-            _rb_row(x, b, cx, cy, cz, inv, z, first)
+            _rb_row(x, b, cx, cy, cz, inv, z, first, tmp)
             if z - 1 > z0:
-                _rb_row(x, b, cx, cy, cz, inv, z - 1, second)
+                _rb_row(x, b, cx, cy, cz, inv, z - 1, second, tmp)
     for k in numba.prange(nb):
+        tmp = np.empty(x.shape[2], x.dtype)
         z0 = 1 + k * block
         z1 = min(z0 + block, nz - 1)
-        _rb_row(x, b, cx, cy, cz, inv, z0, second)
+        _rb_row(x, b, cx, cy, cz, inv, z0, second, tmp)
         if z1 - 1 > z0:
-            _rb_row(x, b, cx, cy, cz, inv, z1 - 1, second)
+            _rb_row(x, b, cx, cy, cz, inv, z1 - 1, second, tmp)
 
 
 def _inverse_diagonal_py(inv, cx, cy, cz, g, w, shift):
