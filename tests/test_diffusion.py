@@ -240,5 +240,13 @@ def test_fused_red_black_sweep_equals_two_colour_sweeps(block):
         _rbgs(ref, b, cx, cy, cz, inv, first)
         _rbgs(ref, b, cx, cy, cz, inv, 1 - first)
         x = x0.copy()
-        _rb_sweep(x, b, cx, cy, cz, inv, first, block)
+        _rb_sweep(x, b, cx, cy, cz, inv, first, block, False)
         np.testing.assert_array_equal(x, ref)
+        # from zero: the same as a sweep of a zeroed x, whatever x held
+        ref = np.zeros(shape)
+        _rbgs(ref, b, cx, cy, cz, inv, first)
+        _rbgs(ref, b, cx, cy, cz, inv, 1 - first)
+        x = np.zeros(shape)                            # ghosts are 0, the rest garbage
+        x[1:-1, 1:-1, 1:-1] = rng.random((9, 7, 10))
+        _rb_sweep(x, b, cx, cy, cz, inv, first, block, True)
+        np.testing.assert_allclose(x, ref, rtol=1e-14)

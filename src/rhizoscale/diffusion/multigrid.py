@@ -261,7 +261,16 @@ def _rb_row(x, b, cx, cy, cz, inv, z, color, tmp):
             x[z, y, i] = tmp[i]
 
 
-def _rb_sweep_py(x, b, cx, cy, cz, inv, first, block):
+def _rb_first_from_zero(x, b, inv, z, color):
+    """Colour ``color`` of plane z when x = 0 everywhere: x = b / diag."""
+    ny = x.shape[1]
+    nx = x.shape[2]
+    for y in range(1, ny - 1):
+        for i in range(1 + (z + y + color) % 2, nx - 1, 2):
+            x[z, y, i] = b[z, y, i] * inv[z, y, i]
+
+
+def _rb_sweep_py(x, b, cx, cy, cz, inv, first, block, from_zero):
     """A full red–black sweep: colour ``first``, then the other colour, in one pass.
 
     The same arithmetic as two calls of :func:`_rbgs_py` (a voxel of the second colour
@@ -270,6 +279,9 @@ def _rb_sweep_py(x, b, cx, cy, cz, inv, first, block):
     ``z``, while the plane's data are still in cache. Planes are taken in blocks of
     ``block``; the second colour of a block's first and last plane needs the first
     colour of the neighbouring blocks and is done in a second parallel loop.
+    ``from_zero``: the sweep starts from x = 0 (whatever x holds: the first colour
+    then reads no neighbour, and the second colour overwrites the rest; inactive
+    voxels get 0, ghosts are never written).
     """
     nz = x.shape[0]
     second = 1 - first
@@ -280,7 +292,10 @@ def _rb_sweep_py(x, b, cx, cy, cz, inv, first, block):
         z0 = 1 + k * block
         z1 = min(z0 + block, nz - 1)
         for z in range(z0, z1):
-            _rb_row(x, b, cx, cy, cz, inv, z, first, tmp)
+            if from_zero:
+                _rb_first_from_zero(x, b, inv, z, first)
+            else:
+                _rb_row(x, b, cx, cy, cz, inv, z, first, tmp)
             if z - 1 > z0:
                 _rb_row(x, b, cx, cy, cz, inv, z - 1, second, tmp)
     for k in numba.prange(nb):
@@ -316,21 +331,23 @@ def _residual_restrict_py(x, b, cx, cy, cz, g, w, shift, rc):
     sy = 1 if ny > 3 else 0
     sx = 1 if nx > 3 else 0
     for zc in numba.prange(1, rc.shape[0] - 1):
+        tmp = np.empty(nx, x.dtype)
         for yc in range(rc.shape[1]):
             for xc in range(rc.shape[2]):
                 rc[zc, yc, xc] = 0.0
         for z in range((zc - 1) * fz + 1, min(zc * fz + 1, nz - 1)):
             for y in range(1, ny - 1):
                 yc = ((y - 1) >> sy) + 1
-                for i in range(1 + (z + y) % 2, nx - 1, 2):
+                for i in range(1, nx - 1):      # whole row: contiguous, vectorises
                     a, b_ = cx[z, y, i - 1], cx[z, y, i]
                     c, d = cy[z, y - 1, i], cy[z, y, i]
                     e, f = cz[z - 1, y, i], cz[z, y, i]
-                    r = (b[z, y, i]
-                         - (shift * w[z, y, i] + g[z, y, i] + a + b_ + c + d + e + f) * x[z, y, i]
-                         + a * x[z, y, i - 1] + b_ * x[z, y, i + 1] + c * x[z, y - 1, i]
-                         + d * x[z, y + 1, i] + e * x[z - 1, y, i] + f * x[z + 1, y, i])
-                    rc[zc, yc, ((i - 1) >> sx) + 1] += r
+                    tmp[i] = (b[z, y, i]
+                              - (shift * w[z, y, i] + g[z, y, i] + a + b_ + c + d + e + f) * x[z, y, i]
+                              + a * x[z, y, i - 1] + b_ * x[z, y, i + 1] + c * x[z, y - 1, i]
+                              + d * x[z, y + 1, i] + e * x[z - 1, y, i] + f * x[z + 1, y, i])
+                for i in range(1 + (z + y) % 2, nx - 1, 2):
+                    rc[zc, yc, ((i - 1) >> sx) + 1] += tmp[i]
 
 
 def _prolong_add_py(x, xc, w, alpha):
@@ -415,6 +432,7 @@ PARALLEL_CHUNK = 2
 
 _JIT = dict(cache=True, fastmath=True, boundscheck=False, error_model="numpy")
 _rb_row = numba.njit(inline="always", **_JIT)(_rb_row)
+_rb_first_from_zero = numba.njit(inline="always", **_JIT)(_rb_first_from_zero)
 
 
 def _dispatch(fn):
@@ -595,19 +613,20 @@ class StencilMultigrid:
     def _cycle(self, k, b, x):
         lv = self.levels[k]
         s = self.shift
-        x[...] = 0.0
         if k == len(self.levels) - 1:
+            x[...] = 0.0
             x.ravel()[self._coarse_idx] = sla.cho_solve(self._chol, b.ravel()[self._coarse_idx])
             return
         block = _sweep_block(x)
-        for _ in range(self.smoothing):          # must end on black (see restriction)
-            _rb_sweep(x, b, lv.cx, lv.cy, lv.cz, lv.inv, 0, block)
+        for it in range(self.smoothing):         # must end on black (see restriction)
+            # the cycle starts from x = 0 (x is not zeroed: the first sweep overwrites it)
+            _rb_sweep(x, b, lv.cx, lv.cy, lv.cz, lv.inv, 0, block, it == 0)
         nxt = self.levels[k + 1]
         _residual_restrict(x, b, lv.cx, lv.cy, lv.cz, lv.g, lv.w, s, nxt.b)
         self._cycle(k + 1, nxt.b, nxt.x)
         _prolong_add(x, nxt.x, lv.w, self.overcorrection)
         for _ in range(self.smoothing):
-            _rb_sweep(x, b, lv.cx, lv.cy, lv.cz, lv.inv, 1, block)
+            _rb_sweep(x, b, lv.cx, lv.cy, lv.cz, lv.inv, 1, block, False)
 
 
 def _pcg(st, mg, b, x, r, zv, p, q, rtol, maxiter):
