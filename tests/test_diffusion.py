@@ -240,13 +240,14 @@ def test_fused_red_black_sweep_equals_two_colour_sweeps(block):
         _rbgs(ref, b, cx, cy, cz, inv, first)
         _rbgs(ref, b, cx, cy, cz, inv, 1 - first)
         x = x0.copy()
-        _rb_sweep(x, b, cx, cy, cz, inv, first, block, False)
+        bx = _rb_sweep(x, b, cx, cy, cz, inv, first, block, False, True)
         np.testing.assert_array_equal(x, ref)
+        assert bx == pytest.approx(np.sum(b[1:-1, 1:-1, 1:-1] * x[1:-1, 1:-1, 1:-1]), rel=1e-12)
         # from zero: the same as a sweep of a zeroed x, whatever x held
         ref = np.zeros(shape)
         _rbgs(ref, b, cx, cy, cz, inv, first)
         _rbgs(ref, b, cx, cy, cz, inv, 1 - first)
         x = np.zeros(shape)                            # ghosts are 0, the rest garbage
         x[1:-1, 1:-1, 1:-1] = rng.random((9, 7, 10))
-        _rb_sweep(x, b, cx, cy, cz, inv, first, block, True)
+        _rb_sweep(x, b, cx, cy, cz, inv, first, block, True, False)
         np.testing.assert_allclose(x, ref, rtol=1e-14)

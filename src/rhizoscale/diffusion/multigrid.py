@@ -270,7 +270,16 @@ def _rb_first_from_zero(x, b, inv, z, color):
             x[z, y, i] = b[z, y, i] * inv[z, y, i]
 
 
-def _rb_sweep_py(x, b, cx, cy, cz, inv, first, block, from_zero):
+def _plane_dot(x, b, z):
+    """sum over plane z of b x (inner voxels; ghosts hold x = 0)."""
+    acc = 0.0
+    for y in range(1, x.shape[1] - 1):
+        for i in range(1, x.shape[2] - 1):
+            acc += b[z, y, i] * x[z, y, i]
+    return acc
+
+
+def _rb_sweep_py(x, b, cx, cy, cz, inv, first, block, from_zero, with_dot):
     """A full red–black sweep: colour ``first``, then the other colour, in one pass.
 
     The same arithmetic as two calls of :func:`_rbgs_py` (a voxel of the second colour
@@ -282,8 +291,11 @@ def _rb_sweep_py(x, b, cx, cy, cz, inv, first, block, from_zero):
     ``from_zero``: the sweep starts from x = 0 (whatever x holds: the first colour
     then reads no neighbour, and the second colour overwrites the rest; inactive
     voxels get 0, ghosts are never written).
+    ``with_dot``: also return ``b . x`` of the result (each plane summed right after
+    its last update, while in cache), else 0.
     """
     nz = x.shape[0]
+    acc = 0.0
     second = 1 - first
     n_in = nz - 2
     nb = (n_in + block - 1) // block
@@ -298,13 +310,20 @@ def _rb_sweep_py(x, b, cx, cy, cz, inv, first, block, from_zero):
                 _rb_row(x, b, cx, cy, cz, inv, z, first, tmp)
             if z - 1 > z0:
                 _rb_row(x, b, cx, cy, cz, inv, z - 1, second, tmp)
+                if with_dot and z - 1 < z1 - 1:
+                    acc += _plane_dot(x, b, z - 1)
     for k in numba.prange(nb):
         tmp = np.empty(x.shape[2], x.dtype)
         z0 = 1 + k * block
         z1 = min(z0 + block, nz - 1)
         _rb_row(x, b, cx, cy, cz, inv, z0, second, tmp)
+        if with_dot:
+            acc += _plane_dot(x, b, z0)
         if z1 - 1 > z0:
             _rb_row(x, b, cx, cy, cz, inv, z1 - 1, second, tmp)
+            if with_dot:
+                acc += _plane_dot(x, b, z1 - 1)
+    return acc
 
 
 def _inverse_diagonal_py(inv, cx, cy, cz, g, w, shift):
@@ -433,6 +452,7 @@ PARALLEL_CHUNK = 2
 _JIT = dict(cache=True, fastmath=True, boundscheck=False, error_model="numpy")
 _rb_row = numba.njit(inline="always", **_JIT)(_rb_row)
 _rb_first_from_zero = numba.njit(inline="always", **_JIT)(_rb_first_from_zero)
+_plane_dot = numba.njit(**_JIT)(_plane_dot)
 
 
 def _dispatch(fn):
@@ -600,15 +620,15 @@ class StencilMultigrid:
         if len(self.levels) > 1 and self._coarse_shift != self.shift:
             self._coarse_factor(self.shift)
 
-    def apply(self, r: np.ndarray, out: np.ndarray) -> None:
-        """``out = B r``: one symmetric V-cycle from zero."""
+    def apply(self, r: np.ndarray, out: np.ndarray) -> float:
+        """``out = B r``: one symmetric V-cycle from zero; returns ``r . out``."""
         if len(self.levels) == 1:     # tiny problem: symmetric Gauss–Seidel only
             lv = self.levels[0]
             out[...] = 0.0
             for color in (0, 1, 1, 0):
                 _rbgs(out, r, lv.cx, lv.cy, lv.cz, lv.inv, color)
-            return
-        self._cycle(0, r, out)
+            return _dot(r, out)
+        return self._cycle(0, r, out)
 
     def _cycle(self, k, b, x):
         lv = self.levels[k]
@@ -616,17 +636,21 @@ class StencilMultigrid:
         if k == len(self.levels) - 1:
             x[...] = 0.0
             x.ravel()[self._coarse_idx] = sla.cho_solve(self._chol, b.ravel()[self._coarse_idx])
-            return
+            return 0.0
         block = _sweep_block(x)
         for it in range(self.smoothing):         # must end on black (see restriction)
             # the cycle starts from x = 0 (x is not zeroed: the first sweep overwrites it)
-            _rb_sweep(x, b, lv.cx, lv.cy, lv.cz, lv.inv, 0, block, it == 0)
+            _rb_sweep(x, b, lv.cx, lv.cy, lv.cz, lv.inv, 0, block, it == 0, False)
         nxt = self.levels[k + 1]
         _residual_restrict(x, b, lv.cx, lv.cy, lv.cz, lv.g, lv.w, s, nxt.b)
         self._cycle(k + 1, nxt.b, nxt.x)
         _prolong_add(x, nxt.x, lv.w, self.overcorrection)
-        for _ in range(self.smoothing):
-            _rb_sweep(x, b, lv.cx, lv.cy, lv.cz, lv.inv, 1, block, False)
+        bx = 0.0
+        for it in range(self.smoothing):
+            # b . x on the fine level comes with the last sweep (CG's r . z)
+            bx = _rb_sweep(x, b, lv.cx, lv.cy, lv.cz, lv.inv, 1, block, False,
+                           k == 0 and it == self.smoothing - 1)
+        return bx
 
 
 def _pcg(st, mg, b, x, r, zv, p, q, rtol, maxiter):
@@ -644,16 +668,14 @@ def _pcg(st, mg, b, x, r, zv, p, q, rtol, maxiter):
     tol2 = (rtol * bnorm) ** 2
     if _dot(r, r) <= tol2:
         return 0
-    mg.apply(r, zv)
-    rz = _dot(r, zv)
+    rz = mg.apply(r, zv)
     p[...] = zv
     for it in range(1, maxiter + 1):
         pq = _matvec_dot(p, q, st.cx, st.cy, st.cz, st.g, st.w, s)
         rr = _axpy_dot(x, p, r, q, rz / pq)
         if rr <= tol2:
             return it
-        mg.apply(r, zv)
-        rz_new = _dot(r, zv)
+        rz_new = mg.apply(r, zv)
         _xpby(zv, p, rz_new / rz)
         rz = rz_new
     raise RuntimeError(f"multigrid-preconditioned CG did not converge in {maxiter} iterations")
