@@ -204,6 +204,21 @@ def _prepare(diffusivity, source, voxel_size, keep_unreachable):
     return diffusivity, source, conducting, h
 
 
+def dirichlet_face_area(conducting: np.ndarray, source: np.ndarray, area) -> float:
+    """Total area [cm^2] of the faces between conducting voxels and Dirichlet (source) voxels.
+
+    ``area`` holds the face area normal to each array axis (z, y, x).
+    """
+    total = 0.0
+    for a in range(3):
+        for lo, hi in ((slice(None, -1), slice(1, None)), (slice(1, None), slice(None, -1))):
+            sl_c = [slice(None)] * 3
+            sl_s = [slice(None)] * 3
+            sl_c[a], sl_s[a] = lo, hi
+            total += area[a] * np.count_nonzero(conducting[tuple(sl_c)] & source[tuple(sl_s)])
+    return float(total)
+
+
 def assemble_voxel_diffusion(diffusivity: np.ndarray, source: np.ndarray, voxel_size,
                              *, keep_unreachable: bool = False,
                              memory_limit: float | None = 4e9) -> VoxelDiffusionOperator:
@@ -258,13 +273,7 @@ def assemble_voxel_diffusion(diffusivity: np.ndarray, source: np.ndarray, voxel_
     K = sp.csr_matrix((data, indices.astype(idx_dtype), indptr.astype(idx_dtype)),
                       shape=(unknowns.size, unknowns.size))
     K.has_sorted_indices = True
-    area_dirichlet = 0.0
-    for a in range(3):
-        for lo, hi in ((slice(None, -1), slice(1, None)), (slice(1, None), slice(None, -1))):
-            sl_c = [slice(None)] * 3
-            sl_s = [slice(None)] * 3
-            sl_c[a], sl_s[a] = lo, hi
-            area_dirichlet += area[a] * np.count_nonzero(conducting[tuple(sl_c)] & source[tuple(sl_s)])
+    area_dirichlet = dirichlet_face_area(conducting, source, area)
     return VoxelDiffusionOperator(
         shape=diffusivity.shape, unknowns=unknowns, stiffness=K, dirichlet_conductance=g,
         voxel_volume=float(np.prod(h)), dirichlet_area=float(area_dirichlet),

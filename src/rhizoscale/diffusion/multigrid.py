@@ -42,7 +42,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from ..errors import InputError, ResourceError
-from .finite_volume import _prepare
+from .finite_volume import _prepare, dirichlet_face_area
 from .transient import TransientResult
 
 __all__ = ["VoxelStencil", "voxel_stencil", "StencilMultigrid", "solve_transient_multigrid",
@@ -183,13 +183,7 @@ def voxel_stencil(diffusivity: np.ndarray, source: np.ndarray, voxel_size, *,
     pshape = tuple(s + 2 for s in diffusivity.shape)
     cx, cy, cz, g = (np.zeros(pshape, dtype) for _ in range(4))
     _face_conductances(diffusivity, source, conducting, coef, cx, cy, cz, g)
-    area_dirichlet = 0.0
-    for a in range(3):
-        for lo, hi in ((slice(None, -1), slice(1, None)), (slice(1, None), slice(None, -1))):
-            sl_c = [slice(None)] * 3
-            sl_s = [slice(None)] * 3
-            sl_c[a], sl_s[a] = lo, hi
-            area_dirichlet += area[a] * np.count_nonzero(conducting[tuple(sl_c)] & source[tuple(sl_s)])
+    area_dirichlet = dirichlet_face_area(conducting, source, area)
     w = np.zeros(pshape, np.uint8)
     _inner(w)[...] = conducting
     return VoxelStencil(cx=cx, cy=cy, cz=cz, g=g, w=w,
