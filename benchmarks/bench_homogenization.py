@@ -4,7 +4,10 @@ Targets (issue 6): 300^3 full 3x3 tensor <= 60 s on 2 cores and <= 4 GB; 2048^2 
 2x2 tensor <= 5 s. Each tool runs in its own subprocess so that its peak RSS is its own.
 TauFactor (one axis, fixed-concentration set-up = our "mirror") and PoreSpy
 ``tortuosity_fd`` (one axis) run side by side when installed; both take minutes at 300^3,
-skip them with ``--skip-taufactor`` / ``--skip-porespy``.
+skip them with ``--skip-taufactor`` / ``--skip-porespy``. PoreSpy's ``tortuosity_fd`` needs
+OpenPNM, whose wheels pull in Intel's TBB/OpenMP runtimes (they would change Numba's threading
+layer in the main environment), so it can run from a separate interpreter given by
+``--porespy-python`` (e.g. a venv made with ``--system-site-packages`` plus ``pip install openpnm``).
 
     PYTHONPATH=src python benchmarks/bench_homogenization.py --n3d 300 --n2d 2048
     PYTHONPATH=src python benchmarks/bench_homogenization.py --n3d 100 --skip-taufactor --skip-porespy
@@ -60,8 +63,12 @@ def worker(tool: str, shape, periodisation: str, solver: str = "auto") -> dict:
 SOLVER = "auto"
 
 
+PORESPY_PYTHON = sys.executable
+
+
 def spawn(tool, shape, periodisation="translation", timeout=1800):
-    cmd = [sys.executable, __file__, "--worker", tool, "--shape", ",".join(map(str, shape)),
+    python = PORESPY_PYTHON if tool == "porespy" else sys.executable
+    cmd = [python, __file__, "--worker", tool, "--shape", ",".join(map(str, shape)),
            "--periodisation", periodisation, "--solver", SOLVER]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=os.environ)
@@ -85,9 +92,12 @@ def main():
     ap.add_argument("--periodisation", default="translation")
     ap.add_argument("--solver", default="auto",
                     help="auto (matrix-free multigrid), multigrid, amg (pyamg reference)")
+    ap.add_argument("--porespy-python", default=sys.executable,
+                    help="interpreter with porespy + openpnm for the tortuosity_fd run")
     args = ap.parse_args()
-    global SOLVER
+    global SOLVER, PORESPY_PYTHON
     SOLVER = args.solver
+    PORESPY_PYTHON = args.porespy_python
     if args.worker:
         shape = tuple(int(v) for v in args.shape.split(","))
         print(json.dumps(worker(args.worker, shape, args.periodisation, args.solver)))
