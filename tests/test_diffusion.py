@@ -251,3 +251,21 @@ def test_fused_red_black_sweep_equals_two_colour_sweeps(block):
         x[1:-1, 1:-1, 1:-1] = rng.random((9, 7, 10))
         _rb_sweep(x, b, cx, cy, cz, inv, first, block, True, False)
         np.testing.assert_allclose(x, ref, rtol=1e-14)
+
+
+def test_scenario_image_paths_are_relative_to_the_scenario_file(tmp_path):
+    """``images.with_hairs`` etc. are read relative to the scenario's folder; a missing file
+    is a one-line error naming the field."""
+    from rhizoscale.scenario import scenario_from_dict
+    folder = tmp_path / "sample"
+    folder.mkdir()
+    for name in ("hairs.npy", "bare.npy"):
+        np.save(folder / name, np.zeros((4, 4, 4), np.uint8))
+    data = {"case": "cs3-root-hairs",
+            "images": {"with_hairs": "hairs.npy", "without_hairs": "bare.npy",
+                       "voxel_size": [1e-3, 1e-3, 1e-3], "labels": {"soil": 1, "root": 2}}}
+    sc = scenario_from_dict(data, source=folder / "s.yaml", base_dir=folder)
+    assert sc.config.images.with_hairs == folder / "hairs.npy"
+    data["images"]["without_hairs"] = "missing.npy"
+    with pytest.raises(InputError, match="images.without_hairs.*missing.npy.*not found"):
+        scenario_from_dict(data, source=folder / "s.yaml", base_dir=folder)

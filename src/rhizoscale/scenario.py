@@ -23,13 +23,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 
 from .errors import InputError
 from .parameters._base import load_yaml, raise_input_error
 
 __all__ = ["CASES", "CaseConfig", "Scenario", "load_scenario", "run_scenario",
-           "available_examples", "example_text"]
+           "available_examples", "example_text", "scenario_path"]
 
 #: case name -> module with ``Config`` and ``run``
 CASES: dict[str, str] = {
@@ -45,6 +45,28 @@ class CaseConfig(BaseModel):
     """Base of every case study's scenario model: unknown keys and NaN are errors."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def scenario_path(value, info: ValidationInfo, *, must_exist: bool = True,
+                  suffixes: tuple[str, ...] | None = None):
+    """Resolve a file named in a scenario relative to the scenario file's folder.
+
+    For use inside a pydantic field validator. ``None`` passes through. With
+    ``suffixes``, only names ending in one of them are treated as files (others, such as
+    the name of a shipped parameter set, are returned unchanged). A missing file raises
+    ``ValueError``, which the scenario loader reports with the file and field name.
+    """
+    if value is None:
+        return None
+    p = Path(value)
+    if suffixes is not None and p.suffix.lower() not in suffixes:
+        return value
+    base = (info.context or {}).get("base_dir")
+    if not p.is_absolute() and base is not None:
+        p = Path(base) / p
+    if must_exist and not p.is_file():
+        raise ValueError(f"file {str(p)!r} not found")
+    return type(value)(p) if isinstance(value, Path) else str(p)
 
 
 class Scenario(BaseModel):

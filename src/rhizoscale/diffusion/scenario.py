@@ -8,10 +8,10 @@ from typing import Literal, Optional
 
 import numpy as np
 import xarray as xr
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from ..errors import InputError
-from ..scenario import CaseConfig
+from ..scenario import CaseConfig, scenario_path
 
 __all__ = ["Config", "run"]
 
@@ -42,6 +42,15 @@ class ImageFiles(CaseConfig):
     labels: dict[str, int] = Field(..., description="label of 'soil', 'air', 'root', 'hair'")
     shape: Optional[tuple[int, int, int]] = Field(None, description="raw files only")
     dtype: Optional[str] = Field(None, description="raw files only")
+
+    @field_validator("with_hairs", "without_hairs")
+    @classmethod
+    def _relative_to_scenario(cls, value, info: ValidationInfo):
+        # TIFF stacks may be folders; only single files are checked here
+        p = scenario_path(value, info, must_exist=False)
+        if not p.exists():
+            raise ValueError(f"image {str(p)!r} not found")
+        return p
 
 
 class Config(CaseConfig):

@@ -18,14 +18,13 @@ when a grid is given, ``root_system.png`` (coloured by age), ``depth_profile.png
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal, Optional
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..errors import InputError
-from ..scenario import CaseConfig
+from ..scenario import CaseConfig, scenario_path
 
 __all__ = ["Config", "ConfinementConfig", "GridConfig", "run", "make_confinement", "make_grid"]
 
@@ -78,13 +77,8 @@ class Config(CaseConfig):
     @field_validator("plant", "rsml")
     @classmethod
     def _relative_to_scenario(cls, value, info: ValidationInfo):
-        if value is None:
-            return value
-        base = (info.context or {}).get("base_dir")
-        p = Path(value)
-        if base is not None and not p.is_absolute() and (p.suffix.lower() in (".xml", ".yaml", ".yml", ".rsml")):
-            return str(Path(base) / p)
-        return value
+        # a shipped parameter-set name passes through; files are resolved and must exist
+        return scenario_path(value, info, suffixes=(".xml", ".yaml", ".yml", ".rsml"))
 
     @field_validator("output_times")
     @classmethod

@@ -25,7 +25,6 @@ time), ``root_system.rsml``, figures and per-day hotspot figures in ``summary.js
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal, Optional, Union
 
 import numpy as np
@@ -35,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from ..errors import InputError
 from ..grid import RegularGrid
 from ..parameters import load_parameter_set
-from ..scenario import CaseConfig
+from ..scenario import CaseConfig, scenario_path
 from . import analysis, figures
 from .field import rhizodeposition_fields
 from .green import peclet_number, root_paths
@@ -81,15 +80,7 @@ class Config(CaseConfig):
     @field_validator("rsml")
     @classmethod
     def _relative(cls, value, info: ValidationInfo):
-        if value is None:
-            return value
-        base = (info.context or {}).get("base_dir")
-        p = Path(value)
-        if not p.is_absolute() and base is not None:
-            p = Path(base) / p
-        if not p.is_file():
-            raise ValueError(f"RSML file {str(p)!r} not found")
-        return str(p)
+        return scenario_path(value, info)
 
     @field_validator("growth_rates")
     @classmethod
