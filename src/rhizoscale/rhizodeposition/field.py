@@ -128,16 +128,13 @@ class FieldSnapshot:
 
 # ----------------------------------------------------------------------------- particles
 @numba.njit(cache=True)
-def _interp(x, xp, fp):
-    n = xp.shape[0]
-    if x <= xp[0]:
-        return fp[0]
-    if x >= xp[n - 1]:
-        return fp[n - 1]
-    lo, hi = 0, n - 1
+def _lerp_sorted(x, xp, fp, first):
+    """Linear interpolation in ascending ``xp`` with ``xp[0] < x < xp[-1]``; where ``xp``
+    repeats a value (a tip that stood still), ``first`` picks the first such node."""
+    lo, hi = 0, xp.shape[0] - 1
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if xp[mid] <= x:
+        if xp[mid] < x or (not first and xp[mid] == x):
             lo = mid
         else:
             hi = mid
@@ -148,6 +145,17 @@ def _interp(x, xp, fp):
 
 
 @numba.njit(cache=True)
+def _interp(x, xp, fp):
+    """``np.interp`` for one point (constant beyond the ends)."""
+    n = xp.shape[0]
+    if x <= xp[0]:
+        return fp[0]
+    if x >= xp[n - 1]:
+        return fp[n - 1]
+    return _lerp_sorted(x, xp, fp, False)
+
+
+@numba.njit(cache=True)
 def _inv_arc(s, arc, tm):
     """First time the tip reached arc length ``s`` (inf if never)."""
     n = arc.shape[0]
@@ -155,17 +163,7 @@ def _inv_arc(s, arc, tm):
         return np.inf
     if s <= arc[0]:
         return tm[0]
-    lo, hi = 0, n - 1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if arc[mid] < s:
-            lo = mid
-        else:
-            hi = mid
-    d = arc[hi] - arc[lo]
-    if d <= 0.0:
-        return tm[hi]
-    return tm[lo] + (tm[hi] - tm[lo]) * (s - arc[lo]) / d
+    return _lerp_sorted(s, arc, tm, True)
 
 
 @numba.njit(cache=True)
