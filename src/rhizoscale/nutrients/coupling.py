@@ -309,16 +309,22 @@ class CoupledUptakeModel:
             return None
         up = out["uptake"] * self.seg_length[:n]
         ex = out["exudation"] * self.seg_length[:n]
+        src = np.zeros((2, self.grid.n_cells))
+        # P taken up by a segment is charged to the soil its cylinder stands for (the soil
+        # within r1, to which the cylinder's totals were matched), in proportion to what
+        # each cell holds there (share x total P): the root takes what the 1D model says
+        # is within r1, and a depleted cell is not charged for P held by its neighbours
+        ds, dc, dw = self._disk
+        m = ds < n
+        ds, dc, dw = ds[m], dc[m], dw[m]
+        held = dw * self.soil3d.totals()[0][dc]
+        norm = np.bincount(ds, weights=held, minlength=n)
+        pw = np.where(norm[ds] > 0, held / np.where(norm[ds] > 0, norm[ds], 1.0), dw)
+        src[0] = -np.bincount(dc, weights=pw * up[ds], minlength=self.grid.n_cells) / dt
+        # exuded citrate enters the soil where it crosses into it: over the root's own
+        # cross-section (no positivity limit applies to a source)
         m = self.dep_seg < n
         ps, pc, pf = self.dep_seg[m], self.dep_cell[m], self.dep_w[m]
-        src = np.zeros((2, self.grid.n_cells))
-        # P taken up by a segment is charged to the cells its cross-section occupies in
-        # proportion to what they hold there (share x total P), so a depleted cell is not
-        # charged for P that came from its neighbour
-        held = pf * self.soil3d.totals()[0][pc]
-        norm = np.bincount(ps, weights=held, minlength=n)
-        pw = np.where(norm[ps] > 0, held / np.where(norm[ps] > 0, norm[ps], 1.0), pf)
-        src[0] = -np.bincount(pc, weights=pw * up[ps], minlength=self.grid.n_cells) / dt
         src[1] = np.bincount(pc, weights=pf * ex[ps], minlength=self.grid.n_cells) / dt
         res = self.soil3d.step(dt, src)
         if res is None:
