@@ -294,13 +294,14 @@ class CoupledUptakeModel:
         self._update_soil_kernels(np.concatenate([np.flatnonzero(moved), np.arange(n_old, n)]),
                                   np.concatenate([r1[:n_old][moved], r1[n_old:n]]))
         cells = self.soil3d.c  # state at t (lagged outer condition)
+        totals = self.soil3d.totals()
         cb = self.soil_at_r1(cells, n)
         if np.any(moved):
             self.rhizo.set_outer_radius(r1[:n_old], cb[:n_old])
         if n > n_old:
             self.rhizo.add(self.seg_radius[n_old:n], r1[n_old:n], cb[n_old:n])
         if self.match_soil_totals and n:
-            self.rhizo.match_totals(self.soil_within_r1(self.soil3d.totals(), n))
+            self.rhizo.match_totals(self.soil_within_r1(totals, n))
         # a segment created during the step exudes for the part of the step it exists
         exist = np.clip((t1 - np.maximum(self.seg_time_s[:n], self.time)) / dt, 0.0, 1.0)
         out = self.rhizo.advance(dt, cb, self.exudation_rates(n, self.time) * exist)
@@ -317,7 +318,7 @@ class CoupledUptakeModel:
         ds, dc, dw = self._disk
         m = ds < n
         ds, dc, dw = ds[m], dc[m], dw[m]
-        held = dw * self.soil3d.totals()[0][dc]
+        held = dw * totals[0][dc]
         norm = np.bincount(ds, weights=held, minlength=n)
         pw = np.where(norm[ds] > 0, held / np.where(norm[ds] > 0, norm[ds], 1.0), dw)
         src[0] = -np.bincount(dc, weights=pw * up[ds], minlength=self.grid.n_cells) / dt
