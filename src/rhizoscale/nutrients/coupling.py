@@ -20,14 +20,18 @@ refining the 3D grid refines the far field and leaves the model unchanged:
 * the outer boundary value of a cylinder is the 3D solution concentration averaged
   over the cylinder surface at distance ``r1`` (trilinear interpolation,
   :func:`~rhizoscale.nutrients.cylinders.ring_interpolation_weights`);
-* the root-surface fluxes enter the 3D soil over the root's own cross-section (the
-  cylinder of radius ``r0``), where they physically cross into the soil. A line source
-  of zero thickness would make the 3D field near the root logarithmically singular,
-  so the 3D cells at the root would never converge (and, for uptake, run negative once
-  cells are smaller than the root); a source of the root's own radius has a
+* exuded citrate enters the 3D soil over the root's own cross-section (the cylinder
+  of radius ``r0``), where it physically crosses into the soil. A line source of zero
+  thickness would make the 3D field near the root logarithmically singular, so the 3D
+  cells at the root would never converge; a source of the root's own radius has a
   converging 3D field everywhere, identical to the line source's beyond ``r0``. On
   grids coarser than the root it falls in the cells the segment crosses, as a line
-  source would.
+  source would;
+* P taken up is charged to the soil within ``r1`` (the soil the cylinder's totals are
+  matched to, step 2), in proportion to what each cell holds there: the root takes
+  what its 1D model says lies within ``r1``. Charging it to the root's cross-section
+  instead fails on fine grids (the few cells under the root run empty while the 1D
+  model, matched to the P within ``r1``, keeps taking P, at any step size).
 
 As the 3D cells shrink, the 3D field at distance ``r1`` and its integral within ``r1``
 converge, and with them the boundary values and totals handed to the 1D models, hence
@@ -47,10 +51,10 @@ Each coupling step ``t -> t + dt``:
    where cylinders of neighbouring roots overlap;
 3. every 1D model advances over ``dt`` (implicit, own sub-steps if needed) with its
    outer concentration held at the 3D value at ``r1`` at time ``t`` (the lag);
-4. the root-surface exchange integrated over the step (citrate exudation minus P
-   uptake, µmol) is the 3D source, spread over the cells the root's cross-section
-   occupies (P uptake: by share x total P held there, so a cell that holds nothing is
-   not charged), and the 3D model advances over ``dt``;
+4. the root-surface exchange integrated over the step (µmol) is the 3D source:
+   citrate exuded over the cells the root's cross-section occupies, P taken up from
+   the soil within ``r1`` (by share x total P held there, so a cell that holds nothing
+   is not charged); the 3D model advances over ``dt``;
 5. if the 3D step fails (a concentration would turn negative, e.g. roots taking more P
    from a cell than it holds because the step is too long for the lag) both models
    are reset to time ``t`` and the step is halved; every reduction is reported.
