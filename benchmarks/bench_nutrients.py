@@ -88,7 +88,7 @@ def main() -> None:
               "next coarser grid")
         for prev, r in zip([None] + conv[:-1], conv):
             w, wo = r["p_uptake_with_exudation_umol"], r["p_uptake_without_exudation_umol"]
-            line = f"  {r['label']:<28s} {w:9.5f} {wo:9.5f} {w / wo:7.4f}"
+            line = f"  {r['label']:<28s} {w:10.6g} {wo:10.6g} {w / wo:7.4f}"
             if prev is not None:
                 pw, pwo = prev["p_uptake_with_exudation_umol"], prev["p_uptake_without_exudation_umol"]
                 line += f"   {w / pw - 1:+.2%} {wo / pwo - 1:+.2%} {(w / wo) / (pw / pwo) - 1:+.2%}"

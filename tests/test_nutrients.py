@@ -21,8 +21,14 @@ from rhizoscale.nutrients import (
     rhizosphere_peclet,
     total_concentration,
 )
-from rhizoscale.nutrients.cylinders import cylinder_cell_weights, ring_interpolation_weights
-from rhizoscale.nutrients.sorption import competitive_langmuir_jacobian, liquid_from_total_2
+from rhizoscale.nutrients.cylinders import (
+    cylinder_cell_weights,
+    ring_interpolation_weights,
+)
+from rhizoscale.nutrients.sorption import (
+    competitive_langmuir_jacobian,
+    liquid_from_total_2,
+)
 
 SMAX, AFF = np.array([5.0, 1.0]), np.array([20.0, 10.0])
 
@@ -348,7 +354,7 @@ def test_peclet_definition():
 
 # ----------------------------------------------------------------------------- scenario
 def test_scenario_runs_and_writes_outputs(tmp_path):
-    from rhizoscale.scenario import load_scenario, run_scenario, example_text
+    from rhizoscale.scenario import example_text, load_scenario, run_scenario
 
     text = example_text("cs2-oilseed-rape").replace("days: 16", "days: 2").replace(
         "resolution_cm: 0.25 ", "resolution_cm: 1.0 ").replace("profile_days: [4, 8, 12, 16]", "profile_days: [1, 2]")

@@ -8,7 +8,11 @@ coupling scheme is described in :mod:`.coupling`; the grid-independent geometry 
 """
 
 from .coupling import CoupledUptakeModel
-from .cylinders import cylinder_cell_weights, ring_interpolation_weights, support_outer_radius
+from .cylinders import (
+    cylinder_cell_weights,
+    ring_interpolation_weights,
+    support_outer_radius,
+)
 from .parameters import (
     CitrateParameters,
     PhosphateParameters,
@@ -17,7 +21,12 @@ from .parameters import (
     load_phosphate,
     load_soil,
 )
-from .rhizosphere import RhizosphereConstants, RhizosphereModels, michaelis_menten_uptake, rhizosphere_peclet
+from .rhizosphere import (
+    RhizosphereConstants,
+    RhizosphereModels,
+    michaelis_menten_uptake,
+    rhizosphere_peclet,
+)
 from .soil3d import SoilModel3D
 from .sorption import competitive_langmuir, liquid_concentration, total_concentration
 

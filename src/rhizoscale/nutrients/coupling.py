@@ -77,7 +77,11 @@ import scipy.sparse as sp
 
 from ..errors import InputError, RhizoscaleError
 from ..grid import RegularGrid, segment_cell_lengths
-from .cylinders import cylinder_cell_weights, ring_interpolation_weights, support_outer_radius
+from .cylinders import (
+    cylinder_cell_weights,
+    ring_interpolation_weights,
+    support_outer_radius,
+)
 from .parameters import CitrateParameters, PhosphateParameters, SoilParameters
 from .rhizosphere import RhizosphereConstants, RhizosphereModels
 from .soil3d import SoilModel3D
