@@ -8,6 +8,10 @@ rhizosphere Péclet numbers. Options:
     python benchmarks/bench_nutrients.py --refine   # + discretisation study (3D cell, radial cells, dt)
     python benchmarks/bench_nutrients.py --soils    # + low / high sorption soils
     python benchmarks/bench_nutrients.py --resolution  # + 4-day runs on 0.5 / 0.25 / 0.125 cm grids
+    python benchmarks/bench_nutrients.py --convergence [--convergence-days 8]
+        # + 3D-refinement study (0.5 / 0.25 / 0.125 cm) with successive differences;
+        #   0.125 cm needs ~2 GB and several minutes
+    python benchmarks/bench_nutrients.py --support    # + r1 support size 0.5 / 1 / 2 cm
 
 There is no pip-installable reference for this coupling (dumux-rosi needs DuMux/C++ and
 has no competitive sorption), so no side-by-side ratio is printed.
@@ -49,15 +53,18 @@ def main() -> None:
     ap.add_argument("--refine", action="store_true")
     ap.add_argument("--soils", action="store_true")
     ap.add_argument("--resolution", action="store_true")
+    ap.add_argument("--convergence", action="store_true")
+    ap.add_argument("--convergence-days", type=float, default=8.0)
+    ap.add_argument("--support", action="store_true")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    rows = [run_variant("example (0.5 cm, 12 radial, 1 h)")]
+    rows = [run_variant("example (0.25 cm, 12 radial, 1 h)")]
     base = rows[0]
     print("root system:", json.dumps({k: base["root_system"][k] for k in ("n_segments", "total_length_cm")}),
           "grid (z, y, x):", base["grid_shape_zyx"])
     print("Peclet numbers:", json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in base["peclet"].items()}))
     if args.refine:
-        rows.append(run_variant("3D cells 0.25 cm", resolution_cm=0.25))
+        rows.append(run_variant("3D cells 0.5 cm", resolution_cm=0.5))
         rows.append(run_variant("24 radial cells", n_radial_cells=24))
         rows.append(run_variant("dt 0.5 h", dt_hours=0.5))
         rows.append(run_variant("dt 3 h", dt_hours=3.0))
@@ -72,6 +79,23 @@ def main() -> None:
         for res in (0.5, 0.25, 0.125):
             rows.append(run_variant(f"4 days, 3D cells {res} cm", days=4, resolution_cm=res,
                                     profile_days=[4], write_vtk=False))
+    if args.convergence:
+        days = args.convergence_days
+        conv = [run_variant(f"{days:g} days, 3D cells {res} cm", days=days, resolution_cm=res, profile_days=[days],
+                            output_interval_days=days, write_vtk=False) for res in (0.5, 0.25, 0.125)]
+        rows += conv
+        print(f"3D refinement, {days:g} days: uptake with / without exudation [umol], ratio; change from the "
+              "next coarser grid")
+        for prev, r in zip([None] + conv[:-1], conv):
+            w, wo = r["p_uptake_with_exudation_umol"], r["p_uptake_without_exudation_umol"]
+            line = f"  {r['label']:<28s} {w:10.6g} {wo:10.6g} {w / wo:7.4f}"
+            if prev is not None:
+                pw, pwo = prev["p_uptake_with_exudation_umol"], prev["p_uptake_without_exudation_umol"]
+                line += f"   {w / pw - 1:+.2%} {wo / pwo - 1:+.2%} {(w / wo) / (pw / pwo) - 1:+.2%}"
+            print(line)
+    if args.support:
+        for size in (0.5, 2.0):
+            rows.append(run_variant(f"r1 support {size} cm", rld_support_cm=size))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2, default=float))
 

@@ -21,7 +21,14 @@ from rhizoscale.nutrients import (
     rhizosphere_peclet,
     total_concentration,
 )
-from rhizoscale.nutrients.sorption import competitive_langmuir_jacobian, liquid_from_total_2
+from rhizoscale.nutrients.cylinders import (
+    cylinder_cell_weights,
+    ring_interpolation_weights,
+)
+from rhizoscale.nutrients.sorption import (
+    competitive_langmuir_jacobian,
+    liquid_from_total_2,
+)
 
 SMAX, AFF = np.array([5.0, 1.0]), np.array([20.0, 10.0])
 
@@ -225,6 +232,63 @@ def _coupled(rs=None, exudation=True, soil=None, res=0.5, **kw):
                               n_radial_cells=8, exudation=exudation, **kw)
 
 
+def test_outer_radius_does_not_depend_on_the_3d_grid():
+    # r1 comes from the RLD over the fixed support, so refining the soil grid leaves it unchanged
+    r1 = []
+    for res in (1.0, 0.5, 0.25):
+        model = _coupled(res=res)
+        r1.append(model.outer_radius(model.n_total))
+    assert np.array_equal(r1[0], r1[1]) and np.array_equal(r1[0], r1[2])
+    assert np.all(r1[0] >= 3 * model.seg_radius) and np.all(r1[0] <= model.rld_support_cm)
+    # a lone straight root crossing whole 1 cm support cells: RLD = 1 cm cm-3
+    lone = RootSystem.from_polylines([np.array([[4.5, 0.5, -1.0], [4.5, 0.5, -6.0]])], [np.array([0.0, 1.0])],
+                                     [0.05])
+    model = _coupled(rs=lone)
+    assert np.allclose(model.outer_radius(model.n_total), 1 / np.sqrt(np.pi), rtol=1e-12)
+
+
+def test_ring_average_is_exact_for_linear_fields_and_weights_sum_to_one():
+    grid = RegularGrid.from_resolution((0, 0, 0), (4, 4, 4), 0.25)
+    a = np.array([[1.3, 2.1, 0.9], [2.0, 2.0, 1.0], [0.2, 2.0, 2.0]])
+    b = np.array([[2.2, 2.6, 3.1], [2.0, 2.0, 3.0], [0.2, 2.0, 3.0]])
+    radius = np.array([0.6, 0.45, 0.5])  # the last cylinder crosses the wall x = 0
+    x, y, z = np.meshgrid(grid.centers("x"), grid.centers("y"), grid.centers("z"), indexing="ij")
+    field = np.transpose(0.3 * x - 0.7 * y + 1.1 * z + 2.0, (2, 1, 0)).ravel()
+    s, c, w = ring_interpolation_weights(grid, a[:2], b[:2], radius[:2])
+    mid = 0.5 * (a[:2] + b[:2])
+    assert np.allclose(np.bincount(s, weights=w * field[c]), mid @ [0.3, -0.7, 1.1] + 2.0, rtol=1e-12)
+    for fn in (cylinder_cell_weights, ring_interpolation_weights):
+        s, c, w = fn(grid, a, b, radius)
+        assert np.allclose(np.bincount(s, weights=w), 1.0, rtol=1e-14) and np.all((c >= 0) & (c < grid.n_cells))
+    # the cylinder's share of each cell converges to its volume: area of a z-aligned disk per layer
+    s, c, w = cylinder_cell_weights(grid, a[1:2], b[1:2], radius[1:2])
+    cx = np.transpose(x, (2, 1, 0)).ravel()[c]
+    cy = np.transpose(y, (2, 1, 0)).ravel()[c]
+    inside = np.hypot(cx - 2.0, cy - 2.0) < radius[1] - 0.25 * np.sqrt(2)
+    assert np.allclose(w[inside], 0.25**3 / (np.pi * radius[1] ** 2 * 2.0), rtol=0.05)
+
+
+def test_single_root_uptake_converges_under_3d_refinement():
+    s = np.linspace(0, 1, 17)
+    tap = np.stack([np.full(17, 1.6), np.full(17, 1.4), -0.1 - 3.5 * s], axis=1)
+    rs = RootSystem.from_polylines([tap], [1.0 * s], [0.05])
+    ups = {True: [], False: []}
+    for exude in (True, False):
+        for h in (0.5, 0.25, 0.125):
+            grid = RegularGrid.from_resolution((0, 0, -4), (3, 3, 0), h)
+            model = CoupledUptakeModel(rs, grid, load_soil(), load_phosphate(), load_citrate(), n_radial_cells=8,
+                                       exudation=exude)
+            for _ in range(16):
+                rec = model.step(3 * 3600.0)
+                assert np.all(np.abs(rec.balance_error) <= 1e-10)
+            ups[exude].append(rec.uptake)
+    for up in ups.values():
+        d1, d2 = abs(up[1] - up[0]), abs(up[2] - up[1])
+        assert d2 < d1
+        assert d2 < 0.02 * up[2]
+    assert ups[True][2] > 1.5 * ups[False][2]
+
+
 def test_coupled_global_mass_balance_and_exudation_effect():
     ups = {}
     for ex in (True, False):
@@ -261,11 +325,13 @@ def test_roots_outside_the_box_are_an_error_or_excluded():
 
 
 def test_unstable_step_is_reduced_and_reported():
+    # no sorption buffer, fast diffusion and a huge uptake capacity: over a 3-day step the
+    # boundary value at r1, lagged at the start of the step, lets the cylinders draw more P
+    # than the soil holds, so the step must be cut
     soil = load_soil().with_overrides({"smax_phosphate": 0.0, "smax_citrate": 0.0})
-    model = _coupled(soil=soil, res=1.0)
-    model.phosphate = model.phosphate.with_overrides({"imax": 1e-3})
-    model.constants = model.constants.__class__(**{**model.constants.__dict__, "imax": 1e-3})
-    model.rhizo.params = model.constants.as_array()
+    phosphate = load_phosphate().with_overrides({"imax": 1e-3, "d_water": 1e-3})
+    grid = RegularGrid.from_resolution((0, 0, -8), (8, 1, 0), 1.0)
+    model = CoupledUptakeModel(_roots(), grid, soil, phosphate, load_citrate(), n_radial_cells=8)
     rec = model.step(3 * 86400.0)
     assert rec.reductions > 0 and rec.warnings
     assert np.all(model.soil3d.c >= 0)
@@ -288,10 +354,10 @@ def test_peclet_definition():
 
 # ----------------------------------------------------------------------------- scenario
 def test_scenario_runs_and_writes_outputs(tmp_path):
-    from rhizoscale.scenario import load_scenario, run_scenario, example_text
+    from rhizoscale.scenario import example_text, load_scenario, run_scenario
 
     text = example_text("cs2-oilseed-rape").replace("days: 16", "days: 2").replace(
-        "resolution_cm: 0.5", "resolution_cm: 1.0").replace("profile_days: [4, 8, 12, 16]", "profile_days: [1, 2]")
+        "resolution_cm: 0.25 ", "resolution_cm: 1.0 ").replace("profile_days: [4, 8, 12, 16]", "profile_days: [1, 2]")
     path = tmp_path / "cs2.yaml"
     path.write_text(text)
     summary = run_scenario(load_scenario(path), tmp_path / "out")

@@ -1,36 +1,69 @@
 """Coupling of the per-segment rhizosphere models to the 3D soil model.
 
-Scheme (sequential, one-step lag; mass-conservative)
-----------------------------------------------------
+Scheme (sequential, one-step lag; mass-conservative; independent of the 3D cell size)
+------------------------------------------------------------------------------------
 The 3D model holds all soil phosphate and citrate. The 1D models are sub-grid
 closures: they resolve the steep radial profiles next to each root segment, which set
 the concentration at the root surface and hence the Michaelis–Menten uptake and the
-citrate-driven P desorption there. Each coupling step ``t -> t + dt``:
+citrate-driven P desorption there. Every geometric quantity that links the two is
+defined by the root system and fixed physical lengths, never by the 3D cells, so that
+refining the 3D grid refines the far field and leaves the model unchanged:
 
-1. segments created by ``t + dt`` are activated; their cylinders start uniform at the
-   solution concentrations of the 3D cells they cross (length-weighted);
-2. the root length density of the active segments is computed on the 3D grid (exact
-   segment–cell intersections) and each segment gets ``r1 = 1/sqrt(pi RLD)``
-   (length-weighted over the cells it crosses); profiles are re-gridded when r1 moves;
-3. the 3D model is the ledger of all soil P and citrate; the 1D models provide the
+* ``r1`` (outer radius of a segment's cylinder) is half the mean inter-root distance,
+  ``1/sqrt(pi RLD)``, with the root length density taken over a fixed **support**
+  grid of cells of ``rld_support_cm`` (default 1 cm: the scale over which roots count
+  as neighbours), length-weighted over the support cells the segment crosses, floored
+  at ``min_r1_factor * r0`` and capped at the support size
+  (:func:`~rhizoscale.nutrients.cylinders.support_outer_radius`);
+* "the soil a cylinder stands for" is the soil within ``r1`` of the segment (the share
+  of the cylinder in each 3D cell, :func:`~rhizoscale.nutrients.cylinders.cylinder_cell_weights`);
+* the outer boundary value of a cylinder is the 3D solution concentration averaged
+  over the cylinder surface at distance ``r1`` (trilinear interpolation,
+  :func:`~rhizoscale.nutrients.cylinders.ring_interpolation_weights`);
+* exuded citrate enters the 3D soil over the root's own cross-section (the cylinder
+  of radius ``r0``), where it physically crosses into the soil. A line source of zero
+  thickness would make the 3D field near the root logarithmically singular, so the 3D
+  cells at the root would never converge; a source of the root's own radius has a
+  converging 3D field everywhere, identical to the line source's beyond ``r0``. On
+  grids coarser than the root it falls in the cells the segment crosses, as a line
+  source would;
+* P taken up is charged to the soil within ``r1`` (the soil the cylinder's totals are
+  matched to, step 2), in proportion to what each cell holds there: the root takes
+  what its 1D model says lies within ``r1``. Charging it to the root's cross-section
+  instead fails on fine grids (the few cells under the root run empty while the 1D
+  model, matched to the P within ``r1``, keeps taking P, at any step size).
+
+As the 3D cells shrink, the 3D field at distance ``r1`` and its integral within ``r1``
+converge, and with them the boundary values and totals handed to the 1D models, hence
+the root-surface fluxes and the uptake (``bench_nutrients.py --convergence``).
+
+Each coupling step ``t -> t + dt``:
+
+1. segments created by ``t + dt`` are activated; ``r1`` is recomputed from the support
+   RLD of the active segments; cylinders whose ``r1`` moved by more than 2 % are
+   re-gridded (and their soil weights recomputed); new cylinders start uniform at the
+   3D solution concentration at distance ``r1`` around them;
+2. the 3D model is the ledger of all soil P and citrate; the 1D models provide the
    shape of the near-root profiles. Each cylinder's totals are rescaled, species by
    species (multiplying the totals, which keeps them non-negative and the profile's
-   shape), so that its mean equals the length-weighted mean total of the 3D cells it
-   crosses: a cylinder never holds more or less than the soil it stands for;
-4. every 1D model advances over ``dt`` (implicit, own sub-steps if needed) with its
-   outer concentration held at the 3D state at time ``t`` (the lag);
-5. the root-surface exchange integrated over the step (citrate exudation minus P
-   uptake, µmol) is the 3D source, split among the cells each segment crosses in
-   proportion to its length there (P uptake: length x total P held there), and the
-   3D model advances over ``dt``;
-6. if the 3D step fails (a concentration would turn negative, e.g. roots taking more P
+   shape), so that its mean equals the mean total of the 3D soil within ``r1`` of the
+   segment: a cylinder never holds more or less than the soil it stands for, even
+   where cylinders of neighbouring roots overlap;
+3. every 1D model advances over ``dt`` (implicit, own sub-steps if needed) with its
+   outer concentration held at the 3D value at ``r1`` at time ``t`` (the lag);
+4. the root-surface exchange integrated over the step (µmol) is the 3D source:
+   citrate exuded over the cells the root's cross-section occupies, P taken up from
+   the soil within ``r1`` (by share x total P held there, so a cell that holds nothing
+   is not charged); the 3D model advances over ``dt``;
+5. if the 3D step fails (a concentration would turn negative, e.g. roots taking more P
    from a cell than it holds because the step is too long for the lag) both models
    are reset to time ``t`` and the step is halved; every reduction is reported.
 
-Because only the root-surface fluxes cross between the models, the global balance
-``M3D(t) - M3D(0) = exuded - taken up - decayed(3D)`` holds to the solver tolerance;
-it is reported for every step. Each 1D model also balances on its own
-(storage change = root-surface flux - flux through r1 - decay).
+Because only the root-surface fluxes cross between the models, and the spreading
+weights of every segment sum to exactly 1 (parts beyond a wall are mirrored back into
+the box), the global balance ``M3D(t) - M3D(0) = exuded - taken up - decayed(3D)``
+holds to the solver tolerance; it is reported for every step. Each 1D model also
+balances on its own (storage change = root-surface flux - flux through r1 - decay).
 
 Units: µmol, cm, s inside; root system times in days are converted here.
 """
@@ -40,9 +73,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..errors import InputError, RhizoscaleError
 from ..grid import RegularGrid, segment_cell_lengths
+from .cylinders import (
+    cylinder_cell_weights,
+    ring_interpolation_weights,
+    support_outer_radius,
+)
 from .parameters import CitrateParameters, PhosphateParameters, SoilParameters
 from .rhizosphere import RhizosphereConstants, RhizosphereModels
 from .soil3d import SoilModel3D
@@ -86,16 +125,22 @@ class CoupledUptakeModel:
         Effective diffusivity model for the 3D and 1D models (default Millington–Quirk).
     outside : {"error", "exclude"}
         What to do with root segments (partly) outside the box.
-    match_cell_totals : bool
+    rld_support_cm : float
+        Size of the fixed averaging cells over which the root length density that
+        sets ``r1`` is taken [cm] (independent of the 3D grid).
+    min_r1_factor : float
+        Floor of ``r1 / r0``.
+    match_soil_totals : bool
         Rescale every rhizosphere profile at the start of each step so that the
-        cylinder holds, on average, what its 3D cells hold (step 3 of the scheme).
-        Without it the cylinders keep their own content and can keep feeding uptake
-        from soil the 3D model has already depleted (only for comparison).
+        cylinder holds, on average, what the 3D soil within ``r1`` holds (step 2 of the
+        scheme). Without it the cylinders keep their own content and can keep feeding
+        uptake from soil the 3D model has already depleted (only for comparison).
     """
 
     def __init__(self, root_system, grid: RegularGrid, soil: SoilParameters, phosphate: PhosphateParameters,
                  citrate: CitrateParameters, *, n_radial_cells: int = 12, exudation: bool = True,
-                 diffusivity=None, outside: str = "error", match_cell_totals: bool = True):
+                 diffusivity=None, outside: str = "error", rld_support_cm: float = 1.0,
+                 min_r1_factor: float = 3.0, match_soil_totals: bool = True):
         self.grid = grid
         self.soil = soil
         self.phosphate = phosphate
@@ -116,7 +161,14 @@ class CoupledUptakeModel:
             diffusivity=(float(deff[0]), float(deff[1])), decay=(0.0, citrate.decay_rate),
             imax=phosphate.imax, km=phosphate.km, cmin=phosphate.cmin)
         self.exudation_on = bool(exudation)
-        self.match_cell_totals = bool(match_cell_totals)
+        self.match_soil_totals = bool(match_soil_totals)
+        if not (np.isfinite(rld_support_cm) and rld_support_cm > 0):
+            raise InputError(f"rld_support_cm must be > 0, got {rld_support_cm}", field="rld_support_cm")
+        if not (np.isfinite(min_r1_factor) and min_r1_factor > 1):
+            raise InputError(f"min_r1_factor must be > 1, got {min_r1_factor}", field="min_r1_factor")
+        self.rld_support_cm = float(rld_support_cm)
+        self.min_r1_factor = float(min_r1_factor)
+        self.support = RegularGrid.from_resolution(grid.lower, grid.upper, self.rld_support_cm)
 
         # ---- segments, sorted by creation time (active segments are a prefix)
         rs = root_system
@@ -169,6 +221,15 @@ class CoupledUptakeModel:
         self.piece_seg, self.piece_cell = self.piece_seg[ps], self.piece_cell[ps]
         self.piece_frac, self.piece_len = self.piece_frac[ps], self.piece_len[ps]
         self.n_total = len(self.seg_length)
+        # where each segment's root-surface fluxes enter the soil: its own cross-section
+        ds, dc, dw = cylinder_cell_weights(grid, self.seg_a, self.seg_b, self.seg_radius)
+        self.dep_seg, self.dep_cell, self.dep_w = ds, dc, dw
+        # soil within r1 (totals) and at r1 (boundary values); rebuilt where r1 moves
+        self._kernel_r1 = np.zeros(self.n_total)
+        self._disk = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+        self._ring = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+        self._disk_op = sp.csr_matrix((self.n_total, grid.n_cells))
+        self._ring_op = sp.csr_matrix((self.n_total, grid.n_cells))
 
         self.rhizo = RhizosphereModels(self.constants, n_cells=n_radial_cells, capacity=max(self.n_total, 1))
         self.time = 0.0
@@ -184,23 +245,36 @@ class CoupledUptakeModel:
     def _n_active(self, t: float) -> int:
         return int(np.searchsorted(self.seg_time_s, t, side="right"))
 
-    def _segment_average(self, cell_values: np.ndarray, n: int) -> np.ndarray:
-        """Length-weighted mean of a per-cell quantity over the cells each segment crosses."""
-        m = self.piece_seg < n
-        return np.bincount(self.piece_seg[m], weights=self.piece_frac[m] * cell_values[self.piece_cell[m]],
-                           minlength=n).astype(float)
-
     def outer_radius(self, n: int) -> np.ndarray:
-        """``r1 = 1/sqrt(pi RLD)`` [cm] of the first ``n`` segments from the current RLD."""
-        m = self.piece_seg < n
-        rld = np.bincount(self.piece_cell[m], weights=self.piece_len[m],
-                          minlength=self.grid.n_cells).astype(float) / self.grid.cell_volume
-        r1 = 1.0 / np.sqrt(np.pi * np.maximum(self._segment_average(rld, n), 1e-300))
-        r0 = self.seg_radius[:n]
-        too_close = r1 < 2.0 * r0
-        if np.any(too_close):
-            r1 = np.maximum(r1, 2.0 * r0)
-        return r1
+        """``r1 = 1/sqrt(pi RLD)`` [cm] of the first ``n`` segments, RLD over the fixed support."""
+        return support_outer_radius(self.support, self.seg_a[:n], self.seg_b[:n], self.seg_radius[:n],
+                                    min_factor=self.min_r1_factor, max_radius=self.rld_support_cm)
+
+    def _update_soil_kernels(self, index: np.ndarray, r1: np.ndarray) -> None:
+        """Recompute the within-r1 and at-r1 weights of the segments ``index`` (radii ``r1``)."""
+        if len(index) == 0:
+            return
+        self._kernel_r1[index] = r1
+        redo = np.zeros(self.n_total, bool)
+        redo[index] = True
+        a, b = self.seg_a[index], self.seg_b[index]
+        for name, fn in (("_disk", cylinder_cell_weights), ("_ring", ring_interpolation_weights)):
+            s_old, c_old, w_old = getattr(self, name)
+            keep = ~redo[s_old]
+            s_new, c_new, w_new = fn(self.grid, a, b, r1)
+            trip = (np.concatenate([s_old[keep], index[s_new]]), np.concatenate([c_old[keep], c_new]),
+                    np.concatenate([w_old[keep], w_new]))
+            setattr(self, name, trip)
+            op = sp.csr_matrix((trip[2], (trip[0], trip[1])), shape=(self.n_total, self.grid.n_cells))
+            setattr(self, name + "_op", op)
+
+    def soil_at_r1(self, values: np.ndarray, n: int) -> np.ndarray:
+        """Per-cell fields (2, n_cells) averaged over each cylinder surface at r1 -> (n, 2)."""
+        return np.asarray(self._ring_op @ values.T)[:n]
+
+    def soil_within_r1(self, values: np.ndarray, n: int) -> np.ndarray:
+        """Per-cell fields (2, n_cells) averaged over the soil within r1 of each segment -> (n, 2)."""
+        return np.asarray(self._disk_op @ values.T)[:n]
 
     def exudation_rates(self, n: int, t: float) -> np.ndarray:
         """Citrate efflux of the first ``n`` segments at time ``t`` [µmol cm-2 s-1]."""
@@ -219,20 +293,23 @@ class CoupledUptakeModel:
         t1 = self.time + dt
         n_old = self.rhizo.n
         n = self._n_active(t1)
-        cells = self.soil3d.c  # state at t (lagged outer condition)
-        cb = np.stack([self._segment_average(cells[0], n), self._segment_average(cells[1], n)], axis=1)
-        saved = (self.rhizo.c[:n_old].copy(), self.rhizo.faces[:n_old].copy(), n_old)
+        saved = (self.rhizo.c[:n_old].copy(), self.rhizo.faces[:n_old].copy(), n_old,
+                 self._kernel_r1.copy(), self._disk, self._ring, self._disk_op, self._ring_op)
         r1 = self.outer_radius(n)
-        if n_old:
-            old_r1 = self.rhizo.faces[:n_old, -1]
-            if np.any(np.abs(r1[:n_old] / old_r1 - 1.0) > 0.02):
-                self.rhizo.set_outer_radius(r1[:n_old], cb[:n_old])
+        old_r1 = self.rhizo.faces[:n_old, -1]
+        moved = np.abs(r1[:n_old] / old_r1 - 1.0) > 0.02 if n_old else np.zeros(0, bool)
+        r1[:n_old] = np.where(moved, r1[:n_old], old_r1)
+        self._update_soil_kernels(np.concatenate([np.flatnonzero(moved), np.arange(n_old, n)]),
+                                  np.concatenate([r1[:n_old][moved], r1[n_old:n]]))
+        cells = self.soil3d.c  # state at t (lagged outer condition)
+        totals = self.soil3d.totals()
+        cb = self.soil_at_r1(cells, n)
+        if np.any(moved):
+            self.rhizo.set_outer_radius(r1[:n_old], cb[:n_old])
         if n > n_old:
             self.rhizo.add(self.seg_radius[n_old:n], r1[n_old:n], cb[n_old:n])
-        if self.match_cell_totals and n:
-            tot = self.soil3d.totals()
-            self.rhizo.match_totals(np.stack([self._segment_average(tot[0], n),
-                                              self._segment_average(tot[1], n)], axis=1))
+        if self.match_soil_totals and n:
+            self.rhizo.match_totals(self.soil_within_r1(totals, n))
         # a segment created during the step exudes for the part of the step it exists
         exist = np.clip((t1 - np.maximum(self.seg_time_s[:n], self.time)) / dt, 0.0, 1.0)
         out = self.rhizo.advance(dt, cb, self.exudation_rates(n, self.time) * exist)
@@ -241,16 +318,22 @@ class CoupledUptakeModel:
             return None
         up = out["uptake"] * self.seg_length[:n]
         ex = out["exudation"] * self.seg_length[:n]
-        m = self.piece_seg < n
-        ps, pc, pf = self.piece_seg[m], self.piece_cell[m], self.piece_frac[m]
         src = np.zeros((2, self.grid.n_cells))
-        # P taken up by a segment is charged to its cells in proportion to what they hold
-        # along it (length x total P), so a depleted cell is not charged for P that came
-        # from its neighbour along the same segment
-        held = pf * self.soil3d.totals()[0][pc]
-        norm = np.bincount(ps, weights=held, minlength=n)
-        pw = np.where(norm[ps] > 0, held / np.where(norm[ps] > 0, norm[ps], 1.0), pf)
-        src[0] = -np.bincount(pc, weights=pw * up[ps], minlength=self.grid.n_cells) / dt
+        # P taken up by a segment is charged to the soil its cylinder stands for (the soil
+        # within r1, to which the cylinder's totals were matched), in proportion to what
+        # each cell holds there (share x total P): the root takes what the 1D model says
+        # is within r1, and a depleted cell is not charged for P held by its neighbours
+        ds, dc, dw = self._disk
+        m = ds < n
+        ds, dc, dw = ds[m], dc[m], dw[m]
+        held = dw * totals[0][dc]
+        norm = np.bincount(ds, weights=held, minlength=n)
+        pw = np.where(norm[ds] > 0, held / np.where(norm[ds] > 0, norm[ds], 1.0), dw)
+        src[0] = -np.bincount(dc, weights=pw * up[ds], minlength=self.grid.n_cells) / dt
+        # exuded citrate enters the soil where it crosses into it: over the root's own
+        # cross-section (no positivity limit applies to a source)
+        m = self.dep_seg < n
+        ps, pc, pf = self.dep_seg[m], self.dep_cell[m], self.dep_w[m]
         src[1] = np.bincount(pc, weights=pf * ex[ps], minlength=self.grid.n_cells) / dt
         res = self.soil3d.step(dt, src)
         if res is None:
@@ -269,10 +352,12 @@ class CoupledUptakeModel:
         return StepRecord(t1, dt, n, self.cum_uptake, self.cum_exudation, self.cum_decay.copy(), mass, err)
 
     def _restore(self, saved) -> None:
-        c, f, n_old = saved
+        c, f, n_old, kr1, disk, ring, disk_op, ring_op = saved
         self.rhizo.c[:n_old] = c
         self.rhizo.faces[:n_old] = f
         self.rhizo.n = n_old
+        self._kernel_r1, self._disk, self._ring = kr1, disk, ring
+        self._disk_op, self._ring_op = disk_op, ring_op
 
     def step(self, dt: float, *, max_reductions: int = 10) -> StepRecord:
         """Advance by ``dt`` [s], halving the step when a sub-model fails (reported)."""

@@ -11,7 +11,8 @@ decomposed in solution::
 with, at the root surface ``r0``, the phosphate influx into the root
 ``Imax (c - cmin)/(Km + c - cmin)`` (zero below cmin) and the citrate efflux ``E``
 (µmol cm-2 s-1), and at ``r1`` the concentration of the surrounding bulk soil (the 3D
-cell), ``c_i(r1) = c_bulk,i``.
+soil averaged over the cylinder surface at distance ``r1``, see coupling.py),
+``c_i(r1) = c_bulk,i``.
 
 Discretisation
 --------------

@@ -56,7 +56,10 @@ class Config(CaseConfig):
     soil_overrides: dict = Field(default_factory=dict)
     phosphate_overrides: dict = Field(default_factory=dict)
     citrate_overrides: dict = Field(default_factory=dict)
-    resolution_cm: float = Field(0.5, gt=0, description="3D cell size [cm]")
+    resolution_cm: float = Field(0.25, gt=0, description="3D cell size [cm]")
+    rld_support_cm: float = Field(1.0, gt=0, description="size of the fixed averaging cells for the root length "
+                                                          "density that sets r1 [cm] (independent of resolution_cm)")
+    min_r1_factor: float = Field(3.0, gt=1, description="floor of r1 / r0")
     n_radial_cells: int = Field(12, ge=2, le=200, description="cells per rhizosphere model")
     dt_hours: float = Field(1.0, gt=0, le=24, description="coupling time step [h]")
     output_interval_days: float = Field(1.0, gt=0, description="3D field output interval [d]")
@@ -288,7 +291,8 @@ def run(config: Config, run, seed: int = 1) -> None:
     runs = [("with_exudation", True)] + ([("without_exudation", False)] if config.compare_without_exudation else [])
     for label, exude in runs:
         model = CoupledUptakeModel(rs, grid, soil, phosphate, citrate, n_radial_cells=config.n_radial_cells,
-                                   exudation=exude, outside=config.outside)
+                                   exudation=exude, outside=config.outside, rld_support_cm=config.rld_support_cm,
+                                   min_r1_factor=config.min_r1_factor)
         for w in model.warnings:
             run.warn(w)
         with run.task(f"P uptake ({label.replace('_', ' ')})", total=config.days) as cb:
@@ -335,6 +339,9 @@ def run(config: Config, run, seed: int = 1) -> None:
     s["root_system"] = rs.summary()
     s["grid_shape_zyx"] = list(grid.shape)
     s["n_radial_cells"] = config.n_radial_cells
+    s["rld_support_cm"] = config.rld_support_cm
+    r1 = model.rhizo.faces[:model.rhizo.n, -1]
+    s["outer_radius_cm"] = {"min": float(r1.min()), "median": float(np.median(r1)), "max": float(r1.max())}
     s["dt_hours"] = config.dt_hours
     s["p_uptake_with_exudation_umol"] = float(series["uptake"][-1])
     s["citrate_exuded_umol"] = float(series["exudation"][-1])
