@@ -385,3 +385,36 @@ def test_matching_cylinder_totals_is_exact_and_keeps_shape():
     t_after = total_concentration(m.c[0, :, 1:], 0.3, 1.3, SMAX, AFF)
     ratio = t_after / t_before
     assert np.allclose(ratio, ratio[:, :1], rtol=1e-12)
+
+
+def test_scenario_can_use_a_homogenisation_table_in_place_of_millington_quirk(tmp_path):
+    """A case-study-4 effective-property table (NetCDF) replaces Millington–Quirk in the
+    3D and 1D soil models; the path is relative to the scenario file."""
+    import xarray as xr
+
+    from rhizoscale.homogenization.property_table import write_property_table
+    from rhizoscale.nutrients.scenario import diffusivity_function
+    from rhizoscale.scenario import scenario_from_dict
+    theta = np.array([0.1, 0.3, 0.45])
+    values = np.array([[0.01, 0.02], [0.08, 0.10], [0.2, 0.21]])
+    dims = ("theta", "mucilage_fraction")
+    ds = xr.Dataset({k: (dims, values * f) for k, f in (("d_eff", 1.0), ("d_min", 0.9), ("d_max", 1.1))},
+                    coords={"theta": theta, "mucilage_fraction": [0.0, 0.1]}, attrs={"porosity": 0.45})
+    ds["millington_quirk"] = ("theta", theta ** (10 / 3) / 0.45 ** 2)
+    write_property_table(ds, tmp_path / "table")
+    sc = scenario_from_dict({"case": "cs2-phosphate-uptake",
+                             "soil_diffusivity": {"model": "table", "table": "table.nc", "mucilage_fraction": 0.1}},
+                            source=tmp_path / "s.yaml", base_dir=tmp_path)
+    fn = diffusivity_function(sc.config.soil_diffusivity)
+    grid = RegularGrid((0, 0, 0), (1, 1, 1), (2, 2, 2))
+    soil = SoilModel3D(grid, theta=0.3, porosity=0.45, bulk_density=1.3, smax=SMAX, affinity=AFF,
+                       d_water=(8e-6, 6e-6), decay=(0.0, 0.0), diffusivity=fn)
+    assert soil.effective_diffusivity[0] == pytest.approx(0.10 * 8e-6)
+    assert soil.effective_diffusivity[1] == pytest.approx(0.10 * 6e-6)
+    with pytest.raises(InputError, match="soil_diffusivity.table"):
+        scenario_from_dict({"case": "cs2-phosphate-uptake", "soil_diffusivity": {"model": "table"}},
+                           source=tmp_path / "s.yaml", base_dir=tmp_path)
+    with pytest.raises(InputError, match="missing.nc"):
+        scenario_from_dict({"case": "cs2-phosphate-uptake",
+                            "soil_diffusivity": {"model": "table", "table": "missing.nc"}},
+                           source=tmp_path / "s.yaml", base_dir=tmp_path)

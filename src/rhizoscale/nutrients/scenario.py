@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import math
 import time as _time
-from typing import Literal
+from typing import Literal, Optional
 
 import numpy as np
 import xarray as xr
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from ..errors import InputError
 from ..grid import RegularGrid
 from ..plant.root_system import RootSystem
-from ..scenario import CaseConfig
+from ..scenario import CaseConfig, scenario_path
 from .coupling import SECONDS_PER_DAY, CoupledUptakeModel
 from .parameters import load_citrate, load_phosphate, load_soil
 from .rhizosphere import rhizosphere_peclet
@@ -44,6 +43,43 @@ class RhizotronConfig(BaseModel):
     seed_depth: float = Field(3.0, ge=0, description="seed below the top edge [cm]")
 
 
+class SoilDiffusivityConfig(BaseModel):
+    """Which effective-diffusivity model the 3D and 1D soil models use.
+
+    ``millington-quirk`` (default): ``D_w theta^(10/3) / phi^2``. ``table``: an
+    effective-property table from pore-scale homogenisation (case study 4,
+    :func:`rhizoscale.homogenization.write_property_table`), interpolated in theta.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    model: Literal["millington-quirk", "table"] = "millington-quirk"
+    table: Optional[str] = Field(None, description="NetCDF table (relative to the scenario file)")
+    mucilage_fraction: float = Field(0.0, ge=0, le=1, description="which tabulated mucilage share to use")
+    component: Literal["d_eff", "d_min", "d_max"] = Field(
+        "d_eff", description="isotropic equivalent (mean principal value) or smallest/largest principal value")
+
+    @field_validator("table")
+    @classmethod
+    def _relative(cls, value, info: ValidationInfo):
+        return scenario_path(value, info)
+
+    @model_validator(mode="after")
+    def _table_given(self):
+        if self.model == "table" and self.table is None:
+            raise ValueError("table: model 'table' needs the path of a table file")
+        return self
+
+
+def diffusivity_function(cfg: SoilDiffusivityConfig):
+    """The ``f(theta, porosity, d_water)`` chosen by a scenario (None = Millington–Quirk)."""
+    if cfg.model == "millington-quirk":
+        return None
+    from ..homogenization.property_table import effective_diffusivity_table
+    return effective_diffusivity_table(cfg.table, mucilage_fraction=cfg.mucilage_fraction,
+                                       component=cfg.component)
+
+
 class Config(CaseConfig):
     """Case study 2 scenario."""
 
@@ -56,6 +92,7 @@ class Config(CaseConfig):
     soil_overrides: dict = Field(default_factory=dict)
     phosphate_overrides: dict = Field(default_factory=dict)
     citrate_overrides: dict = Field(default_factory=dict)
+    soil_diffusivity: SoilDiffusivityConfig = Field(default_factory=SoilDiffusivityConfig)
     resolution_cm: float = Field(0.25, gt=0, description="3D cell size [cm]")
     rld_support_cm: float = Field(1.0, gt=0, description="size of the fixed averaging cells for the root length "
                                                           "density that sets r1 [cm] (independent of resolution_cm)")
@@ -225,7 +262,7 @@ def _figures(run, rs, grid, fields, series_with, series_without):
     run.write_figure("cumulative_uptake.png", fig)
 
 
-def peclet_numbers(rs: RootSystem, soil, phosphate, citrate) -> dict:
+def peclet_numbers(rs: RootSystem, soil, phosphate, citrate, diffusivity=None) -> dict:
     """Rhizosphere Péclet numbers of the main roots with several choices of D."""
     main = np.flatnonzero(rs.root_order == 0)
     lengths = rs.root_lengths()[main]
@@ -258,7 +295,7 @@ def peclet_numbers(rs: RootSystem, soil, phosphate, citrate) -> dict:
     jac = competitive_langmuir_jacobian(c0, [soil.smax_phosphate, soil.smax_citrate],
                                         [soil.k_phosphate, soil.k_citrate])[:, :, 0]
     for name, dw, buf in (("phosphate", phosphate.d_water, jac[0, 0]), ("citrate", citrate.d_water, jac[1, 1])):
-        deff = millington_quirk(soil.water_content, soil.porosity, dw)
+        deff = (diffusivity or millington_quirk)(soil.water_content, soil.porosity, dw)
         out[f"{name}_pe_water"] = float(rhizosphere_peclet(v, r0, dw))
         out[f"{name}_pe_effective"] = float(rhizosphere_peclet(v, r0, deff))
         out[f"{name}_pe_effective_buffered"] = float(
@@ -272,6 +309,10 @@ def run(config: Config, run, seed: int = 1) -> None:
 
     wall0 = _time.perf_counter()
     soil, phosphate, citrate = _load_parameters(config)
+    deff_fn = diffusivity_function(config.soil_diffusivity)
+    if deff_fn is not None and abs(deff_fn.porosity - soil.porosity) > 0.02:
+        run.warn(f"the effective-diffusivity table was computed for porosity {deff_fn.porosity:.3f}, "
+                 f"the soil has {soil.porosity:.3f}")
     rz = config.rhizotron
     with run.task("growing roots", total=config.days) as cb:
         rs_world = grow_root_system(load_plant_parameters(config.plant), config.days, seed=seed,
@@ -292,7 +333,7 @@ def run(config: Config, run, seed: int = 1) -> None:
     for label, exude in runs:
         model = CoupledUptakeModel(rs, grid, soil, phosphate, citrate, n_radial_cells=config.n_radial_cells,
                                    exudation=exude, outside=config.outside, rld_support_cm=config.rld_support_cm,
-                                   min_r1_factor=config.min_r1_factor)
+                                   min_r1_factor=config.min_r1_factor, diffusivity=deff_fn)
         for w in model.warnings:
             run.warn(w)
         with run.task(f"P uptake ({label.replace('_', ' ')})", total=config.days) as cb:
@@ -353,7 +394,11 @@ def run(config: Config, run, seed: int = 1) -> None:
         s["p_uptake_without_exudation_umol"] = up0
         s["uptake_ratio_with_to_without"] = float(series["uptake"][-1] / up0) if up0 > 0 else None
     s["rhizosphere_substeps"] = int(model.rhizo.substeps)
-    s["peclet"] = peclet_numbers(rs_world, soil, phosphate, citrate)
+    s["peclet"] = peclet_numbers(rs_world, soil, phosphate, citrate, deff_fn)
+    s["effective_diffusivity"] = {
+        "model": config.soil_diffusivity.model if deff_fn is None else repr(deff_fn),
+        "phosphate_cm2_s": float(model.soil3d.effective_diffusivity[0]),
+        "citrate_cm2_s": float(model.soil3d.effective_diffusivity[1])}
     s["parameters"] = {"soil": soil.model_dump(), "phosphate": phosphate.model_dump(),
                        "citrate": citrate.model_dump()}
     s["chosen_parameters"] = {**soil.chosen(), **phosphate.chosen(), **citrate.chosen()}

@@ -77,9 +77,18 @@ def raise_input_error(err: ValidationError, source: object) -> None:
     first = err.errors()[0]
     loc = format_location(tuple(first.get("loc", ())))
     msg = first.get("msg", "invalid value")
+    show_input = "input" in first and first.get("type") not in ("missing",)
+    if first.get("type") == "value_error":
+        # our own validators raise ValueError("field: problem") for checks across fields
+        msg = msg.removeprefix("Value error, ")
+        head, sep, rest = msg.partition(": ")
+        if sep and head.isidentifier():
+            loc = f"{loc}.{head}" if loc else head
+            msg = rest
+            show_input = False  # the input is the whole mapping, not the field's value
     if first.get("type") == "extra_forbidden":
         msg = "unknown key (check the spelling; see the documentation for the allowed keys)"
-    elif "input" in first and first.get("type") not in ("missing",):
+    elif show_input:
         msg = f"{msg} (got {first['input']!r})"
     more = len(err.errors()) - 1
     if more:
