@@ -69,11 +69,11 @@ def test_matrix_of_a_homogeneous_periodic_grid():
 
 
 @pytest.mark.parametrize("shape, periodic", CASES[:6])
-@pytest.mark.parametrize("shift", [0.0, 0.5])
-def test_vcycle_is_symmetric_positive_definite(shape, periodic, shift):
-    """B (one V-cycle) must be SPD for CG, with a small condition number of B A."""
+@pytest.mark.parametrize("shift, cycles", [(0.0, 1), (0.5, 1), (0.0, 2)])
+def test_vcycle_is_symmetric_positive_definite(shape, periodic, shift, cycles):
+    """B (one V- or W-cycle) must be SPD for CG, with a small condition number of B A."""
     st = random_stencil(shape, periodic, seed=3)
-    mg = Multigrid(st, coarsest=20, shift=shift)
+    mg = Multigrid(st, coarsest=20, shift=shift, cycles=cycles)
     assert len(mg.levels) >= 2
     A = st.to_csr(shift).toarray()
     unk = st.unknowns()

@@ -203,7 +203,10 @@ def solve_transient_multigrid(op: VoxelStencil, c_dirichlet: float, times: np.nd
     times = check_time_steps(times, c_dirichlet)
     st = op.stencil
     t0 = time.perf_counter()
-    mg = Multigrid(st, smoothing=smoothing, coarse_dtype=np.float64)
+    # the cycle in float32 (fine vectors and coarse levels): a quarter fewer bytes and
+    # twice the SIMD width per sweep; CG and the operator stay as they are
+    mg = Multigrid(st, smoothing=smoothing, coarse_dtype=np.float32,
+                   fine_vector_dtype=np.float32)
     t_setup = time.perf_counter() - t0
     c_old, c_prev, x, rhs = (np.zeros(st.shape) for _ in range(4))
     ws = PCGWorkspace(st.shape)
