@@ -81,12 +81,13 @@ def estimate_memory_multigrid(n_voxels: int) -> int:
     """Peak memory of :func:`solve_transient_multigrid` on a full grid [bytes].
 
     Per voxel: 3 float32 conductances, float32 ``g`` and inverse diagonal, uint8
-    weight (21 B) and eight float64 vectors (CG: x, r, z, p, q; BDF2 history: two
-    states; right-hand side: 64 B), 1/7 more for the coarse levels (float64
-    conductances, weights and two vectors: 64 B), plus the assembly's temporaries
-    (float64 diffusivity, masks, labels: about 30 B).
+    weight (21 B), eight float64 vectors (CG: x, r, z, p, q; BDF2 history: two states;
+    right-hand side: 64 B) and the float32 iterate and residual of the cycle (8 B);
+    1/7 more for the float32 coarse levels (conductances, weight, inverse diagonal, two
+    vectors: 32 B); plus the assembly's temporaries (float64 diffusivity, masks,
+    labels: about 30 B).
     """
-    return int(n_voxels * ((21 + 64) + 64 / 7 + 30))
+    return int(n_voxels * ((21 + 64 + 8) + 32 / 7 + 30))
 
 
 @numba.njit(cache=True, inline="always")
