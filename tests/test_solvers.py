@@ -68,8 +68,10 @@ def test_matrix_of_a_homogeneous_periodic_grid():
         assert A[0, 0] == (2.0 if periodic else 1.0)
 
 
-@pytest.mark.parametrize("shape, periodic", CASES[:6])
-@pytest.mark.parametrize("shift, cycles", [(0.0, 1), (0.5, 1), (0.0, 2)])
+@pytest.mark.parametrize("shape, periodic, shift, cycles",
+                         [(*case, 0.0, 1) for case in CASES[:6]]
+                         + [(*CASES[k], 0.5, 1) for k in (0, 2, 4)]
+                         + [(*CASES[k], 0.0, 2) for k in (1, 3, 5)])
 def test_vcycle_is_symmetric_positive_definite(shape, periodic, shift, cycles):
     """B (one V- or W-cycle) must be SPD for CG, with a small condition number of B A."""
     st = random_stencil(shape, periodic, seed=3)
