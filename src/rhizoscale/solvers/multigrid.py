@@ -1,4 +1,4 @@
-"""Geometric multigrid V-cycle for a :class:`~rhizoscale.solvers.stencil.Stencil`.
+"""Geometric multigrid cycle (V or W) for a :class:`~rhizoscale.solvers.stencil.Stencil`.
 
 Hierarchy: 2x2x2 boxes (axes of length 1 are not coarsened; an odd axis ends with a
 box of one voxel); a box is an unknown of the coarse grid when any of its voxels is.
@@ -19,7 +19,10 @@ right after the first colour of plane ``z``, while its data are in cache. The co
 grid (at most ``coarsest`` unknowns) is solved exactly (dense Cholesky; a
 pseudo-inverse where a coarse cluster is singular). Used as the preconditioner of
 conjugate gradients (:mod:`.krylov`), an imperfect coarse operator costs iterations,
-never accuracy.
+never accuracy; the W-cycle (``cycles=2``, each coarse level visited twice) makes up
+for most of it on binary media (case study 4: 6-10 instead of 22-32 iterations). The
+cycle may run in float32 (``fine_vector_dtype``, ``coarse_dtype``) while CG stays
+float64.
 
 References
 ----------
