@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from rhizoscale.diffusion.analytic import (cylinder_concentration, cylinder_uptake,
                                            plane_concentration, plane_one_percent_distance,
@@ -159,47 +160,50 @@ def _small_sample():
 
 
 def test_matrix_free_stencil_equals_csr_operator():
-    from rhizoscale.diffusion.multigrid import _matvec_dot, voxel_stencil
+    from rhizoscale.diffusion.matrix_free import voxel_stencil
     rng = np.random.default_rng(3)
-    diff = rng.choice([0.0, 1.0, 3.0], size=(6, 7, 9), p=[0.3, 0.4, 0.3])
-    src = rng.random((6, 7, 9)) < 0.15
-    vs = (1.0, 2.0, 0.5)
-    op = assemble_voxel_diffusion(diff, src, vs)
-    st = voxel_stencil(diff, src, vs, dtype=np.float64)
-    np.testing.assert_array_equal(st.unknowns, op.unknowns)
-    assert st.dirichlet_area == pytest.approx(op.dirichlet_area)
-    x = np.zeros(st.w.shape)
-    x.ravel()[st.padded_unknowns] = rng.random(st.n)
-    y = np.empty_like(x)
-    _matvec_dot(x, y, st.cx, st.cy, st.cz, st.g, st.w, 0.7)
-    expect = op.stiffness @ st.gather(x) + 0.7 * st.gather(x)
-    np.testing.assert_allclose(st.gather(y), expect, rtol=1e-13, atol=1e-13)
-    inner = (slice(1, -1),) * 3
-    assert np.all(y[inner][st.w[inner] == 0] == 0)       # rows of inactive voxels are 0
+    for shape in ((6, 7, 9), (1, 8, 11)):
+        diff = rng.choice([0.0, 1.0, 3.0], size=shape, p=[0.3, 0.4, 0.3])
+        src = rng.random(shape) < 0.15
+        vs = (1.0, 2.0, 0.5)
+        op = assemble_voxel_diffusion(diff, src, vs)
+        mf = voxel_stencil(diff, src, vs, dtype=np.float64)
+        st = mf.stencil
+        np.testing.assert_array_equal(mf.unknowns, op.unknowns)
+        assert mf.dirichlet_area == pytest.approx(op.dirichlet_area)
+        x = np.zeros(st.shape)
+        x.ravel()[mf.unknowns] = rng.random(mf.n)
+        y = np.empty_like(x)
+        st.matvec(x, y, 0.7)
+        expect = op.stiffness @ mf.gather(x) + 0.7 * mf.gather(x)
+        np.testing.assert_allclose(mf.gather(y), expect, rtol=1e-13, atol=1e-13)
+        assert np.all(y.ravel()[st.w.ravel() == 0] == 0)   # rows of inactive voxels are 0
+        np.testing.assert_allclose(st.to_csr(0.7).toarray(),
+                                   (op.stiffness + 0.7 * sp.eye(mf.n)).toarray(), rtol=1e-13)
 
 
 def test_multigrid_preconditioner_is_spd_and_bounds_the_spectrum():
     """B (one V-cycle) must be symmetric positive definite for CG; eig(B A) in (0, 2)."""
-    from rhizoscale.diffusion.multigrid import StencilMultigrid, _matvec_dot, voxel_stencil
+    from rhizoscale.diffusion.matrix_free import voxel_stencil
     from rhizoscale.image.generators import rhizosphere_sample
+    from rhizoscale.solvers import Multigrid
     img = rhizosphere_sample((8, 16, 16), 3e-3, root_radius=0.01, contact_fraction=0.15,
                              hair_contact_fraction=0.4, hair_length=0.015, hair_radius=2e-3,
                              seed=5).with_hairs
     src = img.mask("root", "hair")
     D = img.diffusivity()
     D[src] = 0
-    st = voxel_stencil(D, src, img.voxel_size, dtype=np.float64)
-    mg = StencilMultigrid(st, coarsest=20)
+    mf = voxel_stencil(D, src, img.voxel_size, dtype=np.float64)
+    st = mf.stencil
+    shift = mf.voxel_volume / 600.0 * 1.5          # a0 V / dt for a late BDF2 step
+    mg = Multigrid(st, coarsest=20, shift=shift)
     assert len(mg.levels) >= 3
-    shift = st.voxel_volume / 600.0 * 1.5          # a0 V / dt for a late BDF2 step
-    mg.set_shift(shift)
-    n, idx = st.n, st.padded_unknowns
-    e, out = np.zeros(st.w.shape), np.zeros(st.w.shape)
-    A, B = np.empty((n, n)), np.empty((n, n))
+    n, idx = mf.n, mf.unknowns
+    A = st.to_csr(shift).toarray()
+    e, out = np.zeros(st.shape), np.zeros(st.shape)
+    B = np.empty((n, n))
     for j in range(n):
         e.ravel()[idx[j]] = 1.0
-        _matvec_dot(e, out, st.cx, st.cy, st.cz, st.g, st.w, shift)
-        A[:, j] = out.ravel()[idx]
         mg.apply(e, out)
         B[:, j] = out.ravel()[idx]
         e.ravel()[idx[j]] = 0.0
@@ -224,33 +228,6 @@ def test_multigrid_path_equals_reference_amg_path():
                                rtol=1e-6)
     assert r_mg.transient.mass_balance_error < 1e-8
     assert r_mg.source_area == pytest.approx(r_ref.source_area)
-
-
-@pytest.mark.parametrize("block", [1, 2, 3, 100])
-def test_fused_red_black_sweep_equals_two_colour_sweeps(block):
-    """The blocked one-pass sweep does the same arithmetic as red then black."""
-    from rhizoscale.diffusion.multigrid import _rb_sweep, _rbgs
-    rng = np.random.default_rng(7)
-    shape = (11, 9, 12)
-    cx, cy, cz, inv = (rng.random(shape) for _ in range(4))
-    b = rng.random(shape)
-    x0 = rng.random(shape)
-    for first in (0, 1):
-        ref = x0.copy()
-        _rbgs(ref, b, cx, cy, cz, inv, first)
-        _rbgs(ref, b, cx, cy, cz, inv, 1 - first)
-        x = x0.copy()
-        bx = _rb_sweep(x, b, cx, cy, cz, inv, first, block, False, True)
-        np.testing.assert_array_equal(x, ref)
-        assert bx == pytest.approx(np.sum(b[1:-1, 1:-1, 1:-1] * x[1:-1, 1:-1, 1:-1]), rel=1e-12)
-        # from zero: the same as a sweep of a zeroed x, whatever x held
-        ref = np.zeros(shape)
-        _rbgs(ref, b, cx, cy, cz, inv, first)
-        _rbgs(ref, b, cx, cy, cz, inv, 1 - first)
-        x = np.zeros(shape)                            # ghosts are 0, the rest garbage
-        x[1:-1, 1:-1, 1:-1] = rng.random((9, 7, 10))
-        _rb_sweep(x, b, cx, cy, cz, inv, first, block, True, False)
-        np.testing.assert_allclose(x, ref, rtol=1e-14)
 
 
 def test_scenario_image_paths_are_relative_to_the_scenario_file(tmp_path):

@@ -325,3 +325,32 @@ def test_multigrid_isolated_clusters_and_layers_exact():
 def test_unknown_solver_is_an_input_error():
     with pytest.raises(InputError, match="solver"):
         effective_diffusion_tensor(np.ones((4, 4)), solver="cholesky")
+
+
+@pytest.mark.parametrize("periodisation", ["translation", "mirror"])
+@pytest.mark.parametrize("shape, voxel", [((9, 8, 7), (1.0, 2.0, 0.5)), ((1, 12, 11), (1.0, 1.0, 3.0))])
+def test_matrix_free_cell_operator_equals_csr_matrix(shape, voxel, periodisation):
+    """The multigrid path's stencil is the assembled operator (periodic/mirror, pinning)."""
+    from rhizoscale.homogenization import _kernels as K
+    from rhizoscale.homogenization.cell_problem import _assemble, _MultigridSolver
+    rng = np.random.default_rng(5)
+    d3 = rng.choice([0.0, 0.5, 1.0], size=shape, p=[0.3, 0.3, 0.4])
+    unknown = (d3 > 0) & (rng.random(shape) > 0.05)      # the rest: pinned anchors
+    hs = np.asarray(voxel) / min(voxel[1:] if shape[0] == 1 else voxel)
+    active = np.array([shape[0] > 1, True, True])
+    bc = np.full(3, K.PERIODIC, dtype=np.int64)
+    if periodisation == "mirror":
+        bc[:] = K.CLOSED
+        bc[2] = K.DIRICHLET
+    index = np.full(shape, -1, dtype=np.int64)
+    index[unknown] = np.arange(unknown.sum())
+    A = _assemble(index, d3, hs, bc, active, int(unknown.sum()))
+    lin = _MultigridSolver(d3, unknown, hs, bc, active, 1e-8, 100)
+    st = lin.stencil
+    np.testing.assert_allclose(st.to_csr().toarray(), A.toarray(), rtol=1e-13, atol=1e-13)
+    x = np.zeros(st.shape)
+    x.ravel()[unknown.ravel()] = rng.random(int(unknown.sum()))
+    y = np.empty_like(x)
+    st.matvec(x, y)
+    np.testing.assert_allclose(y.ravel()[unknown.ravel()], A @ x.ravel()[unknown.ravel()],
+                               rtol=1e-13, atol=1e-13)

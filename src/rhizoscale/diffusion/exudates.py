@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..image import Image
 from ..image.metrics import contact_fractions, distance_below, distance_from, profile_by_distance
 from .finite_volume import assemble_voxel_diffusion
-from .multigrid import solve_transient_multigrid, voxel_stencil
+from .matrix_free import solve_transient_multigrid, voxel_stencil
 from .transient import TransientResult, geometric_time_steps, solve_transient
 
 __all__ = ["ExudateDiffusion", "simulate_exudate_diffusion"]
@@ -112,7 +112,7 @@ def simulate_exudate_diffusion(image: Image, *, c_in: float = 1037.52, t_end: fl
         the soil) closes to about this (the time-step error is ~1e-3).
     solver : {"multigrid", "amg"}
         ``"multigrid"``: matrix-free geometric multigrid-preconditioned CG
-        (:mod:`rhizoscale.diffusion.multigrid`, the fast path); ``"amg"``: CSR matrix
+        (:mod:`rhizoscale.diffusion.matrix_free`, the fast path); ``"amg"``: CSR matrix
         with pyamg-preconditioned scipy CG (:mod:`rhizoscale.diffusion.transient`, the
         readable reference). Both solve the same discrete equations.
     memory_limit : float

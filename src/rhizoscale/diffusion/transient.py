@@ -152,6 +152,29 @@ def _amg(A, op):
     return ml.aspreconditioner(cycle="V")
 
 
+def check_time_steps(times, c_dirichlet: float) -> np.ndarray:
+    """The output times as a float array; InputError unless increasing and positive."""
+    times = np.asarray(times, dtype=float)
+    if times.ndim != 1 or times.size == 0 or np.any(np.diff(np.r_[0.0, times]) <= 0):
+        raise InputError("times must be positive and strictly increasing", source="time steps")
+    if not np.isfinite(c_dirichlet):
+        raise InputError("the source concentration must be finite", source="diffusion",
+                         field="c_in")
+    return times
+
+
+def bdf2_coefficients(dt: float, dt_prev: float | None) -> tuple[float, float, float, float]:
+    """``(a0, a1, a2, extrapolation)`` of variable-step BDF2 (backward Euler first).
+
+    ``a0 c_n + a1 c_{n-1} + a2 c_{n-2} = dt f(c_n)``; the initial guess of the step is
+    ``c_{n-1} + extrapolation (c_{n-1} - c_{n-2})``.
+    """
+    if dt_prev is None:
+        return 1.0, -1.0, 0.0, 0.0
+    w = dt / dt_prev
+    return (1 + 2 * w) / (1 + w), -(1 + w), w * w / (1 + w), w
+
+
 def solve_transient(op: VoxelDiffusionOperator, c_dirichlet: float, times: np.ndarray, *,
                     rtol: float = 1e-8, amg_reuse_ratio: float = 6.0,
                     jacobi_below: float = 0.5, snapshot_times=(), callback=None,
@@ -184,12 +207,7 @@ def solve_transient(op: VoxelDiffusionOperator, c_dirichlet: float, times: np.nd
     -------
     TransientResult
     """
-    times = np.asarray(times, dtype=float)
-    if times.ndim != 1 or times.size == 0 or np.any(np.diff(np.r_[0.0, times]) <= 0):
-        raise InputError("times must be positive and strictly increasing", source="time steps")
-    if not np.isfinite(c_dirichlet):
-        raise InputError("the source concentration must be finite", source="diffusion",
-                         field="c_in")
+    times = check_time_steps(times, c_dirichlet)
     n = op.n
     V = op.voxel_volume
     K = op.stiffness
@@ -210,11 +228,7 @@ def solve_transient(op: VoxelDiffusionOperator, c_dirichlet: float, times: np.nd
     t_prev, dt_prev = 0.0, None
     for step, t in enumerate(times):
         dt = t - t_prev
-        if dt_prev is None:
-            a0, a1, a2 = 1.0, -1.0, 0.0
-        else:
-            w = dt / dt_prev
-            a0, a1, a2 = (1 + 2 * w) / (1 + w), -(1 + w), w * w / (1 + w)
+        a0, a1, a2, _ = bdf2_coefficients(dt, dt_prev)
         A.data[op.diagonal_position] = Kdiag + a0 * V / dt
         rhs = b_src - (V / dt) * (a1 * c_old + a2 * c_prev)
         guess = c_old if dt_prev is None else c_old + (dt / dt_prev) * (c_old - c_prev)

@@ -177,37 +177,90 @@ def fill_rows(index, d, hs2, bc, active, indptr, indices, data):
 
 
 @numba.njit(cache=True, parallel=True)
-def right_hand_side(index, d, hs, bc, axis, out):
+def face_conductances(d, unknown, hs2, bc, active, cx, cy, cz, g):
+    """Face conductances of the operator on the full grid (matrix-free form).
+
+    ``cx``, ``cy``, ``cz``: conductance ``g_f / hs_a^2`` of the face towards the ``+``
+    neighbour along axis 2, 1, 0 (the last voxel's face wraps around on a periodic axis,
+    0 otherwise); 0 where either side is not an unknown. ``g``: conductance to pinned
+    anchors (chi = 0) and Dirichlet outer faces. The same operator as :func:`fill_rows`.
+    """
+    n0, n1, n2 = d.shape
+    n = d.shape
+    for r in numba.prange(n0 * n1):
+        i0 = r // n1
+        i1 = r - i0 * n1
+        for i2 in range(n2):
+            if not unknown[i0, i1, i2]:
+                continue
+            dp = d[i0, i1, i2]
+            p = (i0, i1, i2)
+            gp = 0.0
+            for a in range(3):
+                if not active[a]:
+                    continue
+                for step in (-1, 1):
+                    j = _neighbour(p[a], n[a], step, bc[a])
+                    if j < 0:
+                        if bc[a] == DIRICHLET:
+                            gp += 2.0 * dp / hs2[a]
+                        continue
+                    if j == p[a]:
+                        continue  # periodic axis of length 1: a face to itself
+                    if a == 0:
+                        q0, q1, q2 = j, i1, i2
+                    elif a == 1:
+                        q0, q1, q2 = i0, j, i2
+                    else:
+                        q0, q1, q2 = i0, i1, j
+                    c = _harmonic(dp, d[q0, q1, q2]) / hs2[a]
+                    if c == 0.0:
+                        continue
+                    if not unknown[q0, q1, q2]:
+                        gp += c  # pinned anchor (chi = 0)
+                    elif step == 1:
+                        if a == 0:
+                            cz[i0, i1, i2] = c
+                        elif a == 1:
+                            cy[i0, i1, i2] = c
+                        else:
+                            cx[i0, i1, i2] = c
+            g[i0, i1, i2] = gp
+
+
+@numba.njit(cache=True, parallel=True)
+def right_hand_side(unknown, d, hs, bc, axis, out):
     """``b_p = (g(p+1/2) - g(p-1/2)) / hs_j``: divergence of ``D e_j`` around each unknown.
 
-    Outer faces: periodic faces use the harmonic mean with the wrapped neighbour,
-    Dirichlet (mirror) faces the voxel's own D, closed faces 0.
+    On the full grid (0 off the unknowns). Outer faces: periodic faces use the harmonic
+    mean with the wrapped neighbour, Dirichlet (mirror) faces the voxel's own D, closed
+    faces 0.
     """
-    n0, n1, n2 = index.shape
-    n = index.shape
-    for i0u in numba.prange(n0):
-        i0 = np.int64(i0u)
-        for i1 in range(n1):
-            for i2 in range(n2):
-                r = index[i0, i1, i2]
-                if r < 0:
-                    continue
-                p = (i0, i1, i2)
-                dp = d[i0, i1, i2]
-                gsum = 0.0
-                for step in (-1, 1):
-                    j = _neighbour(p[axis], n[axis], step, bc[axis])
-                    if j < 0:
-                        g = dp if bc[axis] == DIRICHLET else 0.0
+    n0, n1, n2 = d.shape
+    n = d.shape
+    for r in numba.prange(n0 * n1):
+        i0 = r // n1
+        i1 = r - i0 * n1
+        for i2 in range(n2):
+            if not unknown[i0, i1, i2]:
+                out[i0, i1, i2] = 0.0
+                continue
+            p = (i0, i1, i2)
+            dp = d[i0, i1, i2]
+            gsum = 0.0
+            for step in (-1, 1):
+                j = _neighbour(p[axis], n[axis], step, bc[axis])
+                if j < 0:
+                    g = dp if bc[axis] == DIRICHLET else 0.0
+                else:
+                    if axis == 0:
+                        g = _harmonic(dp, d[j, i1, i2])
+                    elif axis == 1:
+                        g = _harmonic(dp, d[i0, j, i2])
                     else:
-                        if axis == 0:
-                            g = _harmonic(dp, d[j, i1, i2])
-                        elif axis == 1:
-                            g = _harmonic(dp, d[i0, j, i2])
-                        else:
-                            g = _harmonic(dp, d[i0, i1, j])
-                    gsum += step * g
-                out[r] = gsum / hs[axis]
+                        g = _harmonic(dp, d[i0, i1, j])
+                gsum += step * g
+            out[i0, i1, i2] = gsum / hs[axis]
 
 
 @numba.njit(cache=True, parallel=True)

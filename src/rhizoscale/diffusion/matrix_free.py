@@ -1,0 +1,248 @@
+"""Matrix-free voxel diffusion operator and transient solve (the fast path).
+
+The finite-volume operator of :mod:`rhizoscale.diffusion.finite_volume` is stored as a
+:class:`rhizoscale.solvers.Stencil` on the full voxel grid: one face conductance per
+voxel and axis (0 where the face does not conduct; every axis closed), the summed
+source-face (Dirichlet) conductance ``g`` and the weight ``w`` (1 on unknowns). The
+implicit step's ``a0 V / dt`` is the stencil's shift ``s``, so changing the step costs
+nothing and every interior face flux cancels exactly (the mass balance closes to the
+solver tolerance whatever the rounding of the stored float32 conductances). Per unknown
+and sweep this reads about 40 bytes against about 96 for a CSR matrix-vector product.
+
+Linear solver: conjugate gradients preconditioned by the geometric multigrid V-cycle of
+:mod:`rhizoscale.solvers` (box coarsening with homogeneous-medium scaling, red–black
+Gauss–Seidel, dense coarsest solve).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from ..errors import ResourceError
+from ..solvers import Multigrid, PCGWorkspace, Stencil, pcg
+from ..solvers._numba import threaded_kernel
+from .finite_volume import _prepare, dirichlet_face_area
+from .transient import TransientResult, bdf2_coefficients, check_time_steps
+
+__all__ = ["VoxelStencil", "voxel_stencil", "solve_transient_multigrid",
+           "estimate_memory_multigrid"]
+
+
+@dataclass(eq=False)
+class VoxelStencil:
+    """Matrix-free finite-volume diffusion operator of an image.
+
+    Attributes
+    ----------
+    stencil : rhizoscale.solvers.Stencil
+        Face conductances [cm^3 s^-1], source-face conductance ``g`` [cm^3 s^-1] and
+        unknown mask on the full grid (2D images stored with rows as planes; see
+        :class:`~rhizoscale.solvers.Stencil`).
+    image_shape : tuple of int
+        ``(nz, ny, nx)`` (2D images: ``(1, ny, nx)``).
+    voxel_volume : float
+        [cm^3].
+    dirichlet_area : float
+        Source-face area [cm^2].
+    unknowns : (n,) int64
+        Flat indices of the unknowns, in the CSR operator's order (the same in the
+        stencil's storage, which only reshapes).
+    """
+
+    stencil: Stencil
+    image_shape: tuple
+    voxel_volume: float
+    dirichlet_area: float
+    unknowns: np.ndarray
+
+    @property
+    def shape(self):
+        return self.stencil.shape
+
+    @property
+    def n(self) -> int:
+        return int(self.unknowns.size)
+
+    def gather(self, c: np.ndarray) -> np.ndarray:
+        """Values of the unknowns from a full-grid array."""
+        return c.ravel()[self.unknowns]
+
+    def to_image(self, c: np.ndarray, fill: float = np.nan) -> np.ndarray:
+        out = np.full(int(np.prod(self.image_shape)), fill)
+        out[self.unknowns] = c
+        return out.reshape(self.image_shape)
+
+
+def estimate_memory_multigrid(n_voxels: int) -> int:
+    """Peak memory of :func:`solve_transient_multigrid` on a full grid [bytes].
+
+    Per voxel: 3 float32 conductances, float32 ``g`` and inverse diagonal, uint8
+    weight (21 B), eight float64 vectors (CG: x, r, z, p, q; BDF2 history: two states;
+    right-hand side: 64 B) and the float32 iterate and residual of the cycle (8 B);
+    1/7 more for the float32 coarse levels (conductances, weight, inverse diagonal, two
+    vectors: 32 B); plus the assembly's temporaries (float64 diffusivity, masks,
+    labels: about 30 B).
+    """
+    return int(n_voxels * ((21 + 64 + 8) + 32 / 7 + 30))
+
+
+@numba.njit(cache=True, inline="always")
+def _harmonic(coef, d, dj):
+    return coef * 2.0 * d * dj / (d + dj)
+
+
+@numba.njit(cache=True, parallel=True)
+def _face_conductances(diff, source, conducting, coef, cx, cy, cz, g):
+    """Fill cx, cy, cz (face to the + neighbour; 0 on the last voxel: closed) and g."""
+    nz, ny, nx = diff.shape
+    for z in numba.prange(nz):
+        for y in range(ny):
+            for x in range(nx):
+                if not conducting[z, y, x]:
+                    continue
+                d = diff[z, y, x]
+                gi = 0.0
+                if x + 1 < nx:
+                    if conducting[z, y, x + 1]:
+                        cx[z, y, x] = _harmonic(coef[2], d, diff[z, y, x + 1])
+                    elif source[z, y, x + 1]:
+                        gi += 2.0 * coef[2] * d
+                if x > 0 and source[z, y, x - 1]:
+                    gi += 2.0 * coef[2] * d
+                if y + 1 < ny:
+                    if conducting[z, y + 1, x]:
+                        cy[z, y, x] = _harmonic(coef[1], d, diff[z, y + 1, x])
+                    elif source[z, y + 1, x]:
+                        gi += 2.0 * coef[1] * d
+                if y > 0 and source[z, y - 1, x]:
+                    gi += 2.0 * coef[1] * d
+                if z + 1 < nz:
+                    if conducting[z + 1, y, x]:
+                        cz[z, y, x] = _harmonic(coef[0], d, diff[z + 1, y, x])
+                    elif source[z + 1, y, x]:
+                        gi += 2.0 * coef[0] * d
+                if z > 0 and source[z - 1, y, x]:
+                    gi += 2.0 * coef[0] * d
+                g[z, y, x] = gi
+
+
+def voxel_stencil(diffusivity: np.ndarray, source: np.ndarray, voxel_size, *,
+                  dtype=np.float32, memory_limit: float | None = 4e9) -> VoxelStencil:
+    """Face conductances of the voxel finite-volume operator (matrix-free form).
+
+    Same operator as :func:`rhizoscale.diffusion.finite_volume.assemble_voxel_diffusion`
+    (harmonic-mean face conductances, Dirichlet faces at half a voxel, clusters that
+    touch no source dropped); ``dtype`` is the storage of the conductances (float32
+    halves the bytes per sweep; the operator then differs from the float64 one by the
+    rounding, about 6e-8 relative, and the mass balance still closes exactly).
+    """
+    n_vox = int(np.prod(np.shape(diffusivity)))
+    if memory_limit is not None:
+        need = estimate_memory_multigrid(n_vox)
+        if need > memory_limit:
+            raise ResourceError(
+                f"a diffusion solve on {n_vox:,} voxels needs about {need / 1e9:.1f} GB "
+                f"(limit {memory_limit / 1e9:.1f} GB); crop the image to the region of "
+                "interest or coarsen it (rhizoscale.image.transform.crop / coarsen)")
+    diffusivity, source, conducting, h = _prepare(diffusivity, source, voxel_size, False)
+    area = np.array([h[1] * h[2], h[0] * h[2], h[0] * h[1]])
+    coef = area / h
+    shape = diffusivity.shape
+    cx, cy, cz, g = (np.zeros(shape, dtype) for _ in range(4))
+    _face_conductances(diffusivity, source, conducting, coef, cx, cy, cz, g)
+    area_dirichlet = dirichlet_face_area(conducting, source, area)
+    st = Stencil(cx, cy, cz, g, conducting.astype(np.uint8))
+    return VoxelStencil(stencil=st, image_shape=shape, voxel_volume=float(np.prod(h)),
+                        dirichlet_area=float(area_dirichlet),
+                        unknowns=np.flatnonzero(conducting.ravel()))
+
+
+def _bdf2_rhs_and_guess_py(g, c_in, c1, c2, f1, f2, extrap, rhs, guess):
+    """rhs = g c_in - f1 c1 - f2 c2; guess = c1 + extrap (c1 - c2)."""
+    nz, ny, nx = g.shape
+    for z in numba.prange(nz):
+        for y in range(ny):
+            for i in range(nx):
+                a = c1[z, y, i]
+                bb = c2[z, y, i]
+                rhs[z, y, i] = g[z, y, i] * c_in - f1 * a - f2 * bb
+                guess[z, y, i] = a + extrap * (a - bb)
+
+
+def _sums_py(c, g, c_in):
+    """(sum c, sum g (c_in - c)) over the unknowns (c = 0 elsewhere)."""
+    nz, ny, nx = c.shape
+    m = 0.0
+    f = 0.0
+    for z in numba.prange(nz):
+        for y in range(ny):
+            for i in range(nx):
+                m += c[z, y, i]
+                f += g[z, y, i] * (c_in - c[z, y, i])
+    return m, f
+
+
+_bdf2_rhs_and_guess = threaded_kernel(_bdf2_rhs_and_guess_py)
+_sums = threaded_kernel(_sums_py)
+
+
+def solve_transient_multigrid(op: VoxelStencil, c_dirichlet: float, times: np.ndarray, *,
+                              rtol: float = 1e-8, snapshot_times=(), callback=None,
+                              max_iterations: int = 500, smoothing: int = 2) -> TransientResult:
+    """Integrate ``V dc/dt = -K c + g c_D`` from ``c = 0`` (fast, matrix-free path).
+
+    Same scheme as :func:`rhizoscale.diffusion.transient.solve_transient` (variable-step
+    BDF2 started by backward Euler, extrapolated initial guesses, BDF2 quadrature of the
+    source-face flux) with multigrid-preconditioned CG (:mod:`rhizoscale.solvers`);
+    parameters and result as there (``concentration`` and snapshots hold the unknowns
+    in ``op.unknowns`` order). ``smoothing`` as in :class:`rhizoscale.solvers.Multigrid`.
+    """
+    times = check_time_steps(times, c_dirichlet)
+    st = op.stencil
+    t0 = time.perf_counter()
+    # the cycle in float32 (fine vectors and coarse levels): a quarter fewer bytes and
+    # twice the SIMD width per sweep; CG and the operator stay as they are
+    # W-cycle: 68 instead of 90 CG iterations on the 256^3 benchmark, 10-20 % faster
+    mg = Multigrid(st, smoothing=smoothing, coarse_dtype=np.float32,
+                   fine_vector_dtype=np.float32, cycles=2)
+    t_setup = time.perf_counter() - t0
+    c_old, c_prev, x, rhs = (np.zeros(st.shape) for _ in range(4))
+    ws = PCGWorkspace(st.shape)
+    V = op.voxel_volume
+    snap_set = {float(t) for t in snapshot_times}
+    M_flux, M_dom, flux, iters, snapshots = [0.0], [0.0], [np.nan], [], {}
+    t_solve = 0.0
+    t_prev, dt_prev = 0.0, None
+    for step, t in enumerate(times):
+        dt = t - t_prev
+        a0, a1, a2, extrap = bdf2_coefficients(dt, dt_prev)
+        t0 = time.perf_counter()
+        shift = a0 * V / dt
+        mg.set_shift(shift)
+        _bdf2_rhs_and_guess(st.g, float(c_dirichlet), c_old, c_prev, a1 * V / dt, a2 * V / dt,
+                            extrap, rhs, x)
+        iters.append(pcg(st, mg, rhs, x, rtol=rtol, maxiter=max_iterations, shift=shift,
+                         workspace=ws, what=f"the diffusion step to t = {t:g} s"))
+        t_solve += time.perf_counter() - t0
+        m, F = _sums(x, st.g, float(c_dirichlet))
+        M_flux.append((dt * F - a1 * M_flux[-1] - a2 * (M_flux[-2] if len(M_flux) > 1 else 0.0)) / a0)
+        M_dom.append(V * m)
+        flux.append(F)
+        c_prev, c_old, x = c_old, x, c_prev
+        t_prev, dt_prev = t, dt
+        if float(t) in snap_set:
+            snapshots[float(t)] = op.gather(c_old)
+        if callback is not None:
+            callback(step + 1, times.size)
+    return TransientResult(
+        times=np.r_[0.0, times], mass_in_domain=np.asarray(M_dom),
+        mass_from_flux=np.asarray(M_flux), flux=np.asarray(flux),
+        concentration=op.gather(c_old), iterations=np.asarray(iters), snapshots=snapshots,
+        stats={"solver": "multigrid", "levels": len(mg.levels), "amg_builds": 1,
+               "amg_setup_s": t_setup, "solve_s": t_solve, "steps": int(times.size),
+               "rtol": rtol, "unknowns": op.n},
+    )

@@ -1,0 +1,185 @@
+"""Shared matrix-free solvers: stencil, multigrid V-cycle, CG (rhizoscale.solvers)."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import scipy.sparse.linalg as spla
+
+from rhizoscale.solvers import Multigrid, PCGWorkspace, Stencil, pcg
+from rhizoscale.solvers.multigrid import _rb_sweep, _rbgs
+
+
+def random_stencil(shape, periodic, seed=0, dtype=np.float64, fraction=0.7, g_fraction=0.05):
+    """Face conductances between random unknowns (0 on closed wrap faces)."""
+    rng = np.random.default_rng(seed)
+    w = rng.random(shape) < fraction
+    cs = []
+    for axis in (2, 1, 0):
+        c = rng.uniform(0.2, 3.0, shape) * w * np.roll(w, -1, axis=axis)
+        if not periodic[axis] or shape[axis] == 1:
+            sl = [slice(None)] * 3
+            sl[axis] = -1
+            c[tuple(sl)] = 0.0
+        cs.append(c.astype(dtype))
+    # a weak fixed value everywhere (every cluster, even an isolated voxel, is then
+    # definite, as in the case studies) and stronger ones at a few voxels
+    g = (rng.uniform(0.1, 1.0, shape) * (rng.random(shape) < g_fraction) + 1e-3) * w
+    g = g.astype(dtype)
+    return Stencil(*cs, g, w.astype(np.uint8), periodic)
+
+
+CASES = [((12, 10, 14), (True, True, True)), ((11, 9, 13), (True, True, True)),
+         ((11, 9, 13), (False, False, False)), ((9, 12, 7), (True, False, True)),
+         ((1, 30, 33), (False, True, True)), ((1, 31, 17), (False, False, True)),
+         ((5, 1, 23), (True, False, True)), ((2, 7, 1), (True, True, True))]
+
+
+@pytest.mark.parametrize("shape, periodic", CASES)
+def test_matvec_equals_sparse_matrix(shape, periodic):
+    st = random_stencil(shape, periodic, seed=sum(shape))
+    A = st.to_csr(shift=0.3)
+    unk = st.unknowns()
+    rng = np.random.default_rng(1)
+    x = np.zeros(st.shape)
+    x.ravel()[unk] = rng.random(unk.size)
+    y = np.full(st.shape, np.nan)
+    xy = st.matvec(x, y, 0.3)
+    np.testing.assert_allclose(y.ravel()[unk], A @ x.ravel()[unk], rtol=1e-13, atol=1e-13)
+    assert np.all(y.ravel()[st.w.ravel() == 0] == 0)     # rows of inactive voxels are 0
+    assert xy == pytest.approx(x.ravel() @ y.ravel(), rel=1e-12)
+    assert abs(A - A.T).max() == 0                        # exactly symmetric
+
+
+def test_matrix_of_a_homogeneous_periodic_grid():
+    """Periodic 1D chain: the circulant Laplacian; closed: the Neumann one."""
+    for periodic, corner in ((True, -1.0), (False, 0.0)):
+        n = 6
+        c = np.ones((1, 1, n))
+        z = np.zeros((1, 1, n))
+        if not periodic:
+            c[..., -1] = 0
+        st = Stencil(c, z, z, z.copy(), np.ones((1, 1, n), np.uint8), (False, False, periodic))
+        A = st.to_csr().toarray()
+        assert A[0, n - 1] == corner and A[0, 1] == -1.0
+        assert A[0, 0] == (2.0 if periodic else 1.0)
+
+
+@pytest.mark.parametrize("shape, periodic, shift, cycles",
+                         [(*case, 0.0, 1) for case in CASES[:6]]
+                         + [(*CASES[k], 0.5, 1) for k in (0, 2, 4)]
+                         + [(*CASES[k], 0.0, 2) for k in (1, 3, 5)])
+def test_vcycle_is_symmetric_positive_definite(shape, periodic, shift, cycles):
+    """B (one V- or W-cycle) must be SPD for CG, with a small condition number of B A."""
+    st = random_stencil(shape, periodic, seed=3)
+    mg = Multigrid(st, coarsest=20, shift=shift, cycles=cycles)
+    assert len(mg.levels) >= 2
+    A = st.to_csr(shift).toarray()
+    unk = st.unknowns()
+    n = unk.size
+    e, out = np.zeros(st.shape), np.zeros(st.shape)
+    B = np.empty((n, n))
+    for j in range(n):
+        e.ravel()[unk[j]] = 1.0
+        rz = mg.apply(e, out)
+        B[:, j] = out.ravel()[unk]
+        assert rz == pytest.approx(out.ravel()[unk[j]], rel=1e-10)
+        e.ravel()[unk[j]] = 0.0
+    assert np.abs(B - B.T).max() < 1e-10 * np.abs(B).max()
+    assert np.linalg.eigvalsh(0.5 * (B + B.T)).min() > 0
+    lam = np.linalg.eigvals(B @ A).real
+    assert lam.min() > 0 and lam.max() / lam.min() < 30
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 100])
+@pytest.mark.parametrize("shape, periodic", [((11, 9, 12), (False, False, False)),
+                                             ((10, 9, 13), (True, True, True)),
+                                             ((16, 1, 9), (False, False, True))])
+def test_one_pass_sweep_equals_two_colour_sweeps(block, shape, periodic):
+    """The blocked one-pass red–black sweep does the arithmetic of two colour sweeps."""
+    st = random_stencil(shape, periodic, seed=7, fraction=1.0)
+    rng = np.random.default_rng(7)
+    inv = rng.random(shape)
+    b, x0 = rng.random(shape), rng.random(shape)
+    args = (st.cx, st.cy, st.cz, inv)
+    for first in (0, 1):
+        for reverse in (False, True):
+            ref = x0.copy()
+            _rbgs(ref, b, *args, first, reverse)
+            _rbgs(ref, b, *args, 1 - first, reverse)
+            x = x0.copy()
+            bx = _rb_sweep(x, b, *args, first, reverse, block, False, True)
+            np.testing.assert_array_equal(x, ref)
+            assert bx == pytest.approx(np.sum(b * x), rel=1e-12)
+        if st.coupled_colours:
+            continue
+        ref = np.zeros(shape)
+        _rbgs(ref, b, *args, first, False)
+        _rbgs(ref, b, *args, 1 - first, False)
+        x = rng.random(shape)                             # from zero, whatever x holds
+        _rb_sweep(x, b, *args, first, False, block, True, False)
+        np.testing.assert_allclose(x, ref, rtol=1e-14)
+
+
+@pytest.mark.parametrize("shape, periodic", [((24, 20, 22), (True, True, True)),
+                                             ((23, 19, 25), (False, True, False)),
+                                             ((1, 64, 57), (False, True, True))])
+def test_pcg_solves_to_tolerance_and_matches_direct_solve(shape, periodic):
+    st = random_stencil(shape, periodic, seed=11, dtype=np.float64)
+    unk = st.unknowns()
+    A = st.to_csr(0.1)
+    rng = np.random.default_rng(2)
+    b = np.zeros(st.shape)
+    b.ravel()[unk] = rng.standard_normal(unk.size)
+    ref = spla.spsolve(A.tocsc(), b.ravel()[unk])
+    for fine_dtype in (None, np.float32):
+        mg = Multigrid(st, fine_dtype=fine_dtype, coarse_dtype=np.float32, shift=0.1)
+        x = np.zeros(st.shape)
+        it = pcg(st, mg, b, x, rtol=1e-10, maxiter=100, shift=0.1, workspace=PCGWorkspace(st.shape))
+        assert 0 < it < 40
+        np.testing.assert_allclose(x.ravel()[unk], ref, rtol=0, atol=1e-8 * np.abs(ref).max())
+        assert np.all(x.ravel()[st.w.ravel() == 0] == 0)
+
+
+def test_pcg_iterations_do_not_grow_with_the_grid():
+    """Multigrid preconditioning: iteration count independent of h (homogeneous)."""
+    its = []
+    for n in (16, 32, 64):
+        shape = (n, n, n)
+        c = np.ones(shape)
+        g = np.zeros(shape)
+        g[0] = 2.0                                        # Dirichlet face at z = 0
+        st = Stencil(c, c.copy(), c.copy(), g, np.ones(shape, np.uint8), (True, True, False))
+        st.cz[-1] = 0.0
+        mg = Multigrid(st)
+        b = np.ones(shape)
+        x = np.zeros(shape)
+        its.append(pcg(st, mg, b, x, rtol=1e-8, maxiter=100))
+    assert max(its) <= its[0] + 2, its
+
+
+def test_serial_build_is_serial(tmp_path):
+    """The serial and threaded builds have their own cache entries, and the serial one
+    holds no threaded loop (a shared entry once made the 'serial' kernels threaded)."""
+    code = textwrap.dedent("""
+        import numpy as np
+        from rhizoscale.solvers.krylov import dot
+        a = np.ones((4, 4, 4))
+        dot.serial(a, a), dot.parallel(a, a)
+        print(sum(dot.serial.stats.cache_hits.values()),
+              sum(dot.parallel.stats.cache_hits.values()))
+    """)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    run = [sys.executable, "-c", code]
+    first = subprocess.run(run, capture_output=True, text=True, env=env, check=True).stdout
+    assert first.split() == ["0", "0"]                    # compiled, then cached
+    data = {p.name: p.read_bytes() for p in tmp_path.rglob("*_dot_py*.nbc")}
+    serial = [v for k, v in data.items() if "_dot_py_serial-" in k]
+    threaded = [v for k, v in data.items() if "_dot_py-" in k]
+    assert len(serial) == 1 and len(threaded) == 1
+    assert b"do_scheduling" not in serial[0] and b"do_scheduling" in threaded[0]
+    second = subprocess.run(run, capture_output=True, text=True, env=env, check=True).stdout
+    assert second.split() == ["1", "1"]                   # each loaded from its own entry
