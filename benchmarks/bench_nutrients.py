@@ -57,8 +57,13 @@ def main() -> None:
     ap.add_argument("--convergence-days", type=float, default=8.0)
     ap.add_argument("--support", action="store_true")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--days", type=float, default=None,
+                    help="shorten the example (a quick check that the script runs; not the benchmark)")
     args = ap.parse_args()
-    rows = [run_variant("example (0.25 cm, 12 radial, 1 h)")]
+    if args.days is not None:
+        rows = [run_variant(f"example shortened to {args.days:g} d, 0.5 cm", days=args.days, resolution_cm=0.5)]
+    else:
+        rows = [run_variant("example (0.25 cm, 12 radial, 1 h)")]
     base = rows[0]
     print("root system:", json.dumps({k: base["root_system"][k] for k in ("n_segments", "total_length_cm")}),
           "grid (z, y, x):", base["grid_shape_zyx"])

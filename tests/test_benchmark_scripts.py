@@ -1,0 +1,37 @@
+"""The benchmark scripts still run (tiny sizes; the figures themselves are not checked here).
+
+Benchmarks are long and live outside the timed suite; these runs only make sure that a
+change to the package does not leave a benchmark script broken. Each checks the line the
+script exists to print.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+CASES = {
+    "growth": (["bench_growth.py", "--repeats", "1", "--days", "3"], "rhizoscale"),
+    "rhizodeposition": (["bench_rhizodeposition.py", "1.0", "2", "--skip-cplantbox"], "mass in domain / present"),
+    "nutrients": (["bench_nutrients.py", "--days", "1"], "max |balance error|"),
+    "diffusion": (["bench_diffusion.py", "24"], "balance error"),
+    "homogenization": (["bench_homogenization.py", "--n3d", "20", "--n2d", "48", "--skip-taufactor",
+                        "--skip-porespy"], "rhizoscale mirror"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_benchmark_script_runs(name):
+    args, expected = CASES[name]
+    if name == "homogenization":
+        pytest.importorskip("porespy")  # its images are porespy blobs
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, str(BENCH / args[0]), *args[1:]], capture_output=True,
+                          text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert expected in proc.stdout, proc.stdout[-2000:]
+    assert "error" not in proc.stdout.lower().replace("balance error", "")
