@@ -31,6 +31,16 @@ def _harmonic(a, b):
     return 2.0 * a * b / s
 
 
+@numba.njit(cache=True, inline="always")
+def _shifted(a, j, i0, i1, i2):
+    """Index of voxel ``(i0, i1, i2)`` with its coordinate along axis ``a`` replaced by ``j``."""
+    if a == 0:
+        return j, i1, i2
+    if a == 1:
+        return i0, j, i2
+    return i0, i1, j
+
+
 @numba.njit(cache=True)
 def _neighbour(i, n, step, bc):
     """Index of the neighbour ``i + step`` (step = +-1), or -1 outside a non-periodic axis."""
@@ -82,12 +92,7 @@ def _row_columns(index, d, bc, active, i0, i1, i2, cols):
             j = _neighbour(p[a], n[a], step, bc[a])
             if j < 0 or j == p[a]:
                 continue
-            if a == 0:
-                q0, q1, q2 = j, i1, i2
-            elif a == 1:
-                q0, q1, q2 = i0, j, i2
-            else:
-                q0, q1, q2 = i0, i1, j
+            q0, q1, q2 = _shifted(a, j, i0, i1, i2)
             c = index[q0, q1, q2]
             if c < 0 or _harmonic(dp, d[q0, q1, q2]) == 0.0:
                 continue
@@ -135,12 +140,7 @@ def fill_rows(index, d, hs2, bc, active, indptr, indices, data):
                             continue
                         if j == p[a]:
                             continue
-                        if a == 0:
-                            q0, q1, q2 = j, i1, i2
-                        elif a == 1:
-                            q0, q1, q2 = i0, j, i2
-                        else:
-                            q0, q1, q2 = i0, i1, j
+                        q0, q1, q2 = _shifted(a, j, i0, i1, i2)
                         g = _harmonic(dp, d[q0, q1, q2])
                         if g == 0.0:
                             continue
@@ -207,12 +207,7 @@ def face_conductances(d, unknown, hs2, bc, active, cx, cy, cz, g):
                         continue
                     if j == p[a]:
                         continue  # periodic axis of length 1: a face to itself
-                    if a == 0:
-                        q0, q1, q2 = j, i1, i2
-                    elif a == 1:
-                        q0, q1, q2 = i0, j, i2
-                    else:
-                        q0, q1, q2 = i0, i1, j
+                    q0, q1, q2 = _shifted(a, j, i0, i1, i2)
                     c = _harmonic(dp, d[q0, q1, q2]) / hs2[a]
                     if c == 0.0:
                         continue
