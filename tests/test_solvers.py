@@ -126,7 +126,15 @@ def test_one_pass_sweep_equals_two_colour_sweeps(block, shape, periodic):
 
 @pytest.mark.parametrize("shape, periodic", [((24, 20, 22), (True, True, True)),
                                              ((23, 19, 25), (False, True, False)),
-                                             ((1, 64, 57), (False, True, True))])
+                                             ((1, 64, 57), (False, True, True)),
+                                             # thin periodic slabs: coarse levels of length
+                                             # 1 along one axis, which are smoothed, not
+                                             # solved directly (a self-face there once
+                                             # broke the smoother)
+                                             ((64, 2, 64), (True, True, True)),
+                                             ((2, 64, 64), (True, True, True)),
+                                             ((64, 64, 2), (True, True, True)),
+                                             ((64, 4, 48), (True, True, True))])
 def test_pcg_solves_to_tolerance_and_matches_direct_solve(shape, periodic):
     st = random_stencil(shape, periodic, seed=11, dtype=np.float64)
     unk = st.unknowns()
@@ -142,6 +150,17 @@ def test_pcg_solves_to_tolerance_and_matches_direct_solve(shape, periodic):
         assert 0 < it < 40
         np.testing.assert_allclose(x.ravel()[unk], ref, rtol=0, atol=1e-8 * np.abs(ref).max())
         assert np.all(x.ravel()[st.w.ravel() == 0] == 0)
+
+
+def test_wrap_face_of_a_length_one_axis_is_dropped():
+    """A face from a voxel to itself carries no flux; the stencil keeps none (on any level)."""
+    st = random_stencil((64, 2, 64), (True, True, True), seed=3)
+    mg = Multigrid(st, coarsest=10)
+    flat = [lv.st for lv in mg.levels if lv.st.shape[1] == 1]
+    assert flat and all(not np.any(f.cy) for f in flat)
+    c = np.ones((4, 1, 5))
+    st1 = Stencil(c, c.copy(), c.copy(), np.zeros_like(c), np.ones((4, 1, 5), np.uint8), (True, True, True))
+    assert not np.any(st1.cy) and np.all(c == 1.0)      # the caller's array is untouched
 
 
 def test_pcg_iterations_do_not_grow_with_the_grid():

@@ -69,6 +69,14 @@ class Stencil:
             periodic = (periodic[1], False, periodic[2])
         if not (cx.dtype == cy.dtype == cz.dtype == g.dtype):
             raise TypeError("conductances and g must share one dtype")
+        # Along an axis of length 1 the wrap-around face joins a voxel to itself: it
+        # carries no flux and cancels in A, but the smoother would count it in the
+        # diagonal (and coarsening a periodic axis of length 2 makes one). Drop it.
+        faces = [cz, cy, cx]
+        for axis in range(3):
+            if w.shape[axis] == 1 and np.any(faces[axis]):
+                faces[axis] = np.zeros_like(faces[axis])
+        cz, cy, cx = faces
         self.cx, self.cy, self.cz, self.g = cx, cy, cz, g
         self.w = w.view(np.uint8) if w.dtype == bool else w
         self.periodic = periodic
