@@ -21,6 +21,7 @@ from rhizoscale.nutrients import (
     rhizosphere_peclet,
     total_concentration,
 )
+from rhizoscale.nutrients.coupling import clip_segments_to_box
 from rhizoscale.nutrients.cylinders import (
     cylinder_cell_weights,
     ring_interpolation_weights,
@@ -322,6 +323,25 @@ def test_roots_outside_the_box_are_an_error_or_excluded():
         _coupled(rs)
     model = _coupled(rs, outside="exclude")
     assert model.warnings and model.seg_length.sum() < rs.segment_lengths.sum()
+
+
+def test_excluded_segments_are_cut_at_the_wall():
+    """With ``outside="exclude"`` a segment crossing a wall keeps only its part in the box:
+    its cylinder, source and sink lie there (not mirrored back from outside)."""
+    line = np.array([[6.0, 0.5, -3.0], [7.0, 0.5, -3.0], [8.5, 0.5, -3.0], [10.0, 0.5, -3.0]])
+    rs = RootSystem.from_polylines([line], [np.array([0.0, 0.1, 0.2, 0.3])], [0.05])  # crosses x = 8
+    model = _coupled(rs, outside="exclude")
+    assert model.warnings
+    lengths = np.linalg.norm(model.seg_b - model.seg_a, axis=1)
+    np.testing.assert_allclose(lengths, model.seg_length, rtol=1e-12, atol=1e-12)
+    ends = np.concatenate([model.seg_a, model.seg_b])
+    assert ends[:, 0].max() <= 8.0 + 1e-12 and ends[:, 0].max() == pytest.approx(8.0)
+    a, b = clip_segments_to_box(np.array([[-0.9, 2.0, -2.0]]), np.array([[0.1, 2.0, -2.0]]),
+                                (0, 0, -4), (4, 4, 0))
+    np.testing.assert_allclose(a, [[0.0, 2.0, -2.0]])
+    np.testing.assert_allclose(b, [[0.1, 2.0, -2.0]])
+    rec = model.step(6 * 3600.0)
+    assert max(abs(e) for e in rec.balance_error) < 1e-10
 
 
 def test_unstable_step_is_reduced_and_reported():

@@ -107,6 +107,29 @@ class StepRecord:
     warnings: list = field(default_factory=list)
 
 
+def clip_segments_to_box(a, b, lower, upper):
+    """End points of the parts of segments ``a -> b`` (shape (n, 3), cm) inside a box.
+
+    A segment meets a box in one interval of its parameter (the box is convex), found
+    by clipping against the three slabs (Liang–Barsky). Segments that miss the box come
+    back with both ends at the same point.
+    """
+    a = np.asarray(a, float)
+    d = np.asarray(b, float) - a
+    t0 = np.zeros(len(a))
+    t1 = np.ones(len(a))
+    for axis in range(3):
+        da = d[:, axis]
+        moving = da != 0.0
+        safe = np.where(moving, da, 1.0)
+        ta = (lower[axis] - a[:, axis]) / safe
+        tb = (upper[axis] - a[:, axis]) / safe
+        t0 = np.where(moving, np.maximum(t0, np.minimum(ta, tb)), t0)
+        t1 = np.where(moving, np.minimum(t1, np.maximum(ta, tb)), t1)
+    t1 = np.maximum(t1, t0)
+    return a + t0[:, None] * d, a + t1[:, None] * d
+
+
 class CoupledUptakeModel:
     """Phosphate uptake by a growing, citrate-exuding root system.
 
@@ -211,6 +234,10 @@ class CoupledUptakeModel:
         new_index = np.cumsum(keep) - 1
         for name in ("seg_a", "seg_b", "seg_time_s", "seg_radius", "seg_root", "seg_arc"):
             setattr(self, name, getattr(self, name)[keep])
+        part = out[keep]
+        if np.any(part):  # cut partly outside segments to their part in the box
+            self.seg_a[part], self.seg_b[part] = clip_segments_to_box(
+                self.seg_a[part], self.seg_b[part], grid.lower, grid.upper)
         self.seg_length = inside[keep]
         self.original_segment = order[keep]
         self.piece_seg = new_index[pieces_seg]
