@@ -438,3 +438,13 @@ def test_scenario_can_use_a_homogenisation_table_in_place_of_millington_quirk(tm
         scenario_from_dict({"case": "cs2-phosphate-uptake",
                             "soil_diffusivity": {"model": "table", "table": "missing.nc"}},
                            source=tmp_path / "s.yaml", base_dir=tmp_path)
+
+
+def test_sampling_that_would_not_fit_in_memory_is_refused():
+    """Cylinders of r1 ~ 1 cm sampled on a very fine 3D grid: a clear refusal, not a crash."""
+    from rhizoscale.errors import ResourceError
+    grid = RegularGrid.from_resolution((0, 0, -8), (8, 8, 0), 0.01)
+    a = np.tile([[4.0, 4.0, -1.0]], (50, 1))
+    b = np.tile([[4.0, 4.0, -7.0]], (50, 1))
+    with pytest.raises(ResourceError, match="resolution_cm"):
+        cylinder_cell_weights(grid, a, b, np.full(50, 1.0))

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ResourceError
 from ..grid import RegularGrid, segment_cell_lengths
 
 __all__ = ["cylinder_cell_weights", "ring_interpolation_weights", "support_outer_radius"]
@@ -55,6 +56,12 @@ def _mirror_into(grid: RegularGrid, p: np.ndarray) -> np.ndarray:
     return np.clip(lo + q, lo, hi)
 
 
+#: memory per sample point while weights are formed (coordinates, indices, weights) [bytes]
+POINT_BYTES = 120
+#: largest sample set formed at once [bytes]
+MAX_SAMPLE_BYTES = 4e9
+
+
 def _sample_counts(grid: RegularGrid, lengths, radius, per_area: bool):
     s = 0.5 * float(np.min(grid.spacing))  # sample spacing: half the smallest cell
     n_ax = np.maximum(1, np.ceil(lengths / s)).astype(np.int64)
@@ -74,6 +81,12 @@ def _points(a, b, radius, n_ax, n_cs, disk: bool):
     """
     m = len(a)
     per_seg = n_ax * n_cs
+    total = int(per_seg.sum())
+    if total * POINT_BYTES > MAX_SAMPLE_BYTES:
+        raise ResourceError(
+            f"sampling the soil around {m} root segments needs {total:,} points "
+            f"(~{total * POINT_BYTES / 1e9:.1f} GB, limit {MAX_SAMPLE_BYTES / 1e9:.0f} GB): the 3D cells are "
+            "very small against r1; use a coarser 3D grid (resolution_cm) or a smaller rld_support_cm")
     seg = np.repeat(np.arange(m), per_seg)
     start = np.cumsum(per_seg) - per_seg
     j = np.arange(per_seg.sum()) - np.repeat(start, per_seg)
