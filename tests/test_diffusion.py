@@ -146,7 +146,8 @@ def test_scenario_runs_small(tmp_path):
                                         "hair_radius": 2e-3, "contact_fraction": 0.1,
                                         "hair_contact_fraction": 0.3}})
     summary = run_scenario(sc, tmp_path)
-    cs3 = summary["cs3"]
+    cs3 = summary["details"]["cs3"]
+    assert summary["quantities"]["mass_ratio_with_to_without_hairs"]["units"] == "1"
     assert cs3["mass_ratio_with_to_without_hairs"] > 1.5
     for name in ("fig8b_slices.png", "fig8c_profile.png", "cs3_fields.nc", "cs3_fields.vti"):
         assert (tmp_path / name).is_file()

@@ -11,7 +11,11 @@ model. Errors name the file and the field::
     days: 21
 
 Each case study lives in its own module, which defines ``Config`` (a pydantic model)
-and ``run(config, run)``; the registry below maps case names to those modules.
+and ``run(config, ctx) -> Products`` (``ctx``: a :class:`rhizoscale.outputs.RunContext`).
+The registry maps case names to those modules: the built-in ones below, those that
+installed packages declare under the ``rhizoscale.cases`` entry-point group
+(``name = "package.module"``), and those registered at run time with
+:func:`register_case`, so a new case study needs no change to rhizoscale itself.
 ``rhizoscale example NAME`` writes one of the ready scenarios shipped in
 ``rhizoscale/examples``.
 """
@@ -28,8 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from .errors import InputError
 from .parameters._base import load_yaml, raise_input_error
 
-__all__ = ["CASES", "CaseConfig", "Scenario", "load_scenario", "run_scenario",
-           "available_examples", "example_text", "scenario_path"]
+__all__ = ["CASES", "CaseConfig", "Scenario", "load_scenario", "run_scenario", "register_case",
+           "case_names", "available_examples", "example_text", "scenario_path"]
 
 #: case name -> module with ``Config`` and ``run``
 CASES: dict[str, str] = {
@@ -81,9 +85,40 @@ class Scenario(BaseModel):
     source: str = "scenario"
 
 
+_REGISTERED: dict[str, Any] = {}
+
+
+def register_case(name: str, case: Any) -> None:
+    """Register a case study: ``case`` is a module (or module path, or any object) with
+    ``Config`` (a :class:`CaseConfig` subclass) and ``run(config, ctx) -> Products``."""
+    if isinstance(case, str):
+        case = importlib.import_module(case)
+    if not (hasattr(case, "Config") and callable(getattr(case, "run", None))):
+        raise TypeError(f"case {name!r} needs a Config model and a run(config, ctx) function")
+    _REGISTERED[name] = case
+
+
+def _entry_point_cases() -> dict[str, Any]:
+    from importlib.metadata import entry_points
+    try:
+        return {ep.name: ep for ep in entry_points(group="rhizoscale.cases")}
+    except Exception:  # pragma: no cover - broken metadata of another package
+        return {}
+
+
+def case_names() -> list[str]:
+    """Every case study available: built in, from entry points, registered."""
+    return list(dict.fromkeys([*CASES, *_entry_point_cases(), *_REGISTERED]))
+
+
 def _case_module(case: str, source: object):
+    if case in _REGISTERED:
+        return _REGISTERED[case]
+    eps = _entry_point_cases()
+    if case in eps and case not in CASES:
+        return eps[case].load()
     if case not in CASES:
-        raise InputError(f"unknown case {case!r}; available: {', '.join(CASES)}",
+        raise InputError(f"unknown case {case!r}; available: {', '.join(case_names())}",
                          source=source, field="case")
     try:
         return importlib.import_module(CASES[case])
@@ -120,16 +155,35 @@ def load_scenario(path: str | Path) -> Scenario:
     return scenario_from_dict(load_yaml(path), source=path, base_dir=path.parent)
 
 
-def run_scenario(scenario: Scenario, out_dir: str | Path, progress=None) -> dict:
-    """Run a validated scenario, writing into ``out_dir``; returns the summary."""
-    from .simulation import Run
+def scenario_record(scenario: Scenario) -> dict:
+    """The scenario as plain data (stored in ``summary.json``; hashed for resuming)."""
+    return {"case": scenario.case, "name": scenario.name, "seed": scenario.seed,
+            "source": scenario.source, "config": scenario.config.model_dump(mode="json")}
+
+
+def run_products(scenario: Scenario, ctx=None):
+    """Run a validated scenario in memory and return its :class:`~rhizoscale.products.Products`
+    (nothing is written; for pipelines and notebooks)."""
+    from .outputs import RunContext
     module = _case_module(scenario.case, scenario.source)
-    run = Run(out_dir, progress=progress, scenario={
-        "case": scenario.case, "name": scenario.name, "seed": scenario.seed,
-        "source": scenario.source, "config": scenario.config.model_dump(mode="json"),
-    })
-    module.run(scenario.config, run, seed=scenario.seed)
-    return run.finish()
+    return module.run(scenario.config, ctx or RunContext(seed=scenario.seed))
+
+
+def run_scenario(scenario: Scenario, out_dir: str | Path, progress=None, *, overwrite: bool = False,
+                 resume: bool = False, wall_time_limit: float | None = None,
+                 checkpoint_interval: float = 60.0) -> dict:
+    """Run a validated scenario into ``out_dir``; returns the summary.
+
+    The folder is checked (writable, not holding another run unless ``overwrite`` or
+    ``resume``) and locked before any computation; see :class:`rhizoscale.outputs.OutputFolder`.
+    With ``resume``, simulations continue from their checkpoints; ``wall_time_limit``
+    [s] stops the run at a checkpoint (:class:`~rhizoscale.simulation.WallTimeLimitReached`).
+    """
+    from .outputs import run_with_outputs
+    module = _case_module(scenario.case, scenario.source)
+    return run_with_outputs(module, scenario.config, scenario_record(scenario), out_dir,
+                            progress=progress, overwrite=overwrite, resume=resume,
+                            wall_time_limit=wall_time_limit, checkpoint_interval=checkpoint_interval)
 
 
 def _examples_dir():

@@ -1,132 +1,411 @@
-"""The run loop's side of a scenario: output directory, writers, progress, summary.
+"""The run loop: one :class:`Simulation` owns the clock, callbacks and checkpoints.
 
 Following Oceananigans' split between a *model* (physics and state) and a *Simulation*
-(clock, callbacks, output writers), case-study models never touch files or progress
-bars. A scenario runner receives a :class:`Run`, computes with the models, and hands the
-results to the run's writers, which write atomically into the output directory and record
-every file and key figure in ``summary.json``.
+(clock, stop conditions, callbacks, output), a case study's model only holds its state
+and steps it. Everything a long run needs besides physics lives here, written once:
+
+* the clock and the time-step policy: a fixed ``dt``, or a list of step end times, each
+  step shortened so that it lands exactly on the next time a callback asks for (output
+  times are hit, never interpolated);
+* callbacks on schedules (:class:`TimeInterval`, :class:`SpecifiedTimes`,
+  :class:`IterationInterval`, :class:`WallTimeInterval`): recorders of outputs,
+  progress, conservation guards;
+* checkpoints: plain ``.npz`` files (NumPy arrays and numbers only, read back with
+  ``allow_pickle=False``, so resuming from a folder someone sent you never executes
+  code), written on a schedule, at a wall-time limit and at the end; a run resumed from
+  its last checkpoint continues bit-identically (the model's whole state, the clock and
+  every stateful callback are saved).
+
+A model is any object with
+
+* ``time`` (float, the model's own units),
+* ``step(dt)`` **or** ``advance_to(t)`` (preferred when present: the model then lands on
+  ``t`` exactly, with no round-off from ``time + dt``),
+* ``checkpoint_state() -> dict`` and ``restore_state(dict)`` (arrays and scalars only)
+  to be checkpointed, and ``state() -> xarray.Dataset`` for output (optional here).
+
+Example
+-------
+>>> import numpy as np
+>>> class Decay:                      # dc/dt = -k c, exact exponential update
+...     def __init__(self, k): self.k, self.c, self.time = k, 1.0, 0.0
+...     def step(self, dt): self.c *= np.exp(-self.k * dt); self.time += dt
+...     def checkpoint_state(self): return {"c": self.c, "time": self.time}
+...     def restore_state(self, s): self.c, self.time = float(s["c"]), float(s["time"])
+>>> sim = Simulation(Decay(0.5), stop_time=2.0, dt=0.3)
+>>> seen = []
+>>> sim.add_callback("record", lambda s: seen.append(round(s.model.time, 12)),
+...                  TimeInterval(1.0))
+>>> _ = sim.run()
+>>> seen                              # steps are shortened to land on the outputs
+[0.0, 1.0, 2.0]
+>>> round(sim.model.c, 12) == round(float(np.exp(-1.0)), 12)
+True
 """
 
 from __future__ import annotations
 
-import json
 import math
-import time
+import time as _time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
-from .io.atomic import atomic_path, atomic_write
-from .progress import NullProgress, ProgressReporter
+from .errors import InputError, RhizoscaleError
 
-__all__ = ["Run", "to_jsonable"]
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Convert NumPy scalars/arrays and paths to plain JSON types (NaN becomes null)."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, (np.bool_,)):
-        return bool(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
+__all__ = ["Model", "Simulation", "Callback", "TimeInterval", "SpecifiedTimes",
+           "IterationInterval", "WallTimeInterval", "Checkpointer", "ConservationGuard",
+           "RunInterrupted", "WallTimeLimitReached", "save_checkpoint", "load_checkpoint",
+           "flatten_state", "unflatten_state"]
 
 
-class Run:
-    """Output directory, writers and progress of one scenario run.
+class Model(Protocol):
+    """What :class:`Simulation` needs from a case study's model (see the module docs)."""
+
+    time: float
+
+    def checkpoint_state(self) -> dict: ...
+
+    def restore_state(self, state: dict) -> None: ...
+
+
+class RunInterrupted(RhizoscaleError):
+    """A run stopped by the user (Ctrl-C) or a signal; says where the last checkpoint is."""
+
+
+class WallTimeLimitReached(RunInterrupted):
+    """The run reached its wall-time limit; a checkpoint was written to resume from."""
+
+
+# ---------------------------------------------------------------------------- schedules
+class TimeInterval:
+    """Due at ``0, interval, 2 interval, ...`` (model time units); steps land on them."""
+
+    aligns = True
+
+    def __init__(self, interval: float, *, start: float = 0.0):
+        if not (math.isfinite(interval) and interval > 0):
+            raise InputError(f"a time interval must be positive, got {interval}", field="interval")
+        self.interval = float(interval)
+        self.start = float(start)
+
+    def next_time(self, t: float) -> float:
+        k = math.floor((t - self.start) / self.interval * (1 + 1e-12) + 1e-9) + 1
+        return self.start + max(k, 0) * self.interval
+
+    def due(self, sim: "Simulation") -> bool:
+        x = (sim.time - self.start) / self.interval
+        return abs(x - round(x)) < 1e-9 and x > -1e-9
+
+
+class SpecifiedTimes:
+    """Due at the given times (model time units); steps land on them."""
+
+    aligns = True
+
+    def __init__(self, times: Sequence[float]):
+        self.times = np.unique(np.asarray(list(times), dtype=float))
+
+    def next_time(self, t: float) -> float:
+        later = self.times[self.times > t * (1 + 1e-12) + 1e-300]
+        return float(later[0]) if later.size else math.inf
+
+    def due(self, sim: "Simulation") -> bool:
+        return bool(np.any(np.abs(self.times - sim.time) <= 1e-12 * max(abs(sim.time), 1.0)))
+
+
+class IterationInterval:
+    """Due every ``n`` steps (and at iteration 0 when ``at_start``)."""
+
+    aligns = False
+
+    def __init__(self, n: int, *, at_start: bool = False):
+        if int(n) < 1:
+            raise InputError(f"an iteration interval must be >= 1, got {n}", field="interval")
+        self.n = int(n)
+        self.at_start = at_start
+
+    def due(self, sim: "Simulation") -> bool:
+        if sim.iteration == 0:
+            return self.at_start
+        return sim.iteration % self.n == 0
+
+
+class WallTimeInterval:
+    """Due when ``seconds`` of wall-clock time have passed since it was last due."""
+
+    aligns = False
+
+    def __init__(self, seconds: float):
+        self.seconds = float(seconds)
+        self._last = _time.perf_counter()
+
+    def due(self, sim: "Simulation") -> bool:
+        now = _time.perf_counter()
+        if sim.iteration > 0 and now - self._last >= self.seconds:
+            self._last = now
+            return True
+        return False
+
+
+@dataclass
+class Callback:
+    """``func(simulation)`` called when ``schedule`` is due.
+
+    A callback that keeps state (a recorder of outputs) exposes ``checkpoint_state`` and
+    ``restore_state`` on ``func`` so that resumed runs keep what it recorded.
+    """
+
+    func: Callable[["Simulation"], Any]
+    schedule: Any
+
+
+# ---------------------------------------------------------------------------- checkpoints
+def flatten_state(state: dict, prefix: str = "") -> dict[str, np.ndarray]:
+    """Nested dict of arrays/scalars/strings -> flat ``{"a/b": ndarray}`` (no objects)."""
+    out = {}
+    for key, value in state.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten_state(value, name + "/"))
+            continue
+        arr = np.asarray(value)
+        if arr.dtype == object:
+            raise TypeError(f"checkpoint entry {name!r} is not plain data ({type(value).__name__})")
+        out[name] = arr
+    return out
+
+
+def unflatten_state(flat: dict, prefix: str = "") -> dict:
+    """Inverse of :func:`flatten_state` for the keys under ``prefix``."""
+    out: dict = {}
+    for key, arr in flat.items():
+        if not key.startswith(prefix):
+            continue
+        parts = key[len(prefix):].split("/")
+        node = out
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = arr
+    return out
+
+
+def save_checkpoint(path: str | Path, state: dict) -> Path:
+    """Write a nested dict of plain arrays to ``path`` (``.npz``), atomically."""
+    from .io.atomic import atomic_path
+    path = Path(path)
+    flat = flatten_state(state)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **flat)
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Read a checkpoint written by :func:`save_checkpoint` (never unpickles)."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            flat = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as err:
+        raise InputError(f"not a readable checkpoint ({err})", source=path) from None
+    return unflatten_state(flat)
+
+
+class Checkpointer:
+    """Writes the simulation's state to ``path`` on a schedule, at a limit and at the end."""
+
+    def __init__(self, path: str | Path, schedule=None):
+        self.path = Path(path)
+        self.schedule = schedule if schedule is not None else WallTimeInterval(60.0)
+        self.last_time: float | None = None
+
+    def __call__(self, sim: "Simulation") -> None:
+        save_checkpoint(self.path, sim.checkpoint_state())
+        self.last_time = sim.time
+
+
+class ConservationGuard:
+    """Stops a run whose conservation error or state stops being finite.
+
+    ``error(simulation) -> float`` returns the current relative balance error (or NaN
+    when a state turned non-finite); a run above ``tolerance`` stops with the value,
+    instead of carrying a wrong number to its outputs.
+    """
+
+    def __init__(self, error: Callable[["Simulation"], float], tolerance: float, what: str = "mass balance"):
+        self.error = error
+        self.tolerance = float(tolerance)
+        self.what = what
+        self.worst = 0.0
+
+    def __call__(self, sim: "Simulation") -> None:
+        e = float(self.error(sim))
+        if not math.isfinite(e) or abs(e) > self.tolerance:
+            raise RhizoscaleError(f"{self.what} error {e:.3g} exceeds {self.tolerance:.1g} at t = "
+                                  f"{sim.time:g} (iteration {sim.iteration}); the run was stopped")
+        self.worst = max(self.worst, abs(e))
+
+
+# ---------------------------------------------------------------------------- simulation
+class Simulation:
+    """Advance a model to ``stop_time``, calling callbacks on their schedules.
 
     Parameters
     ----------
-    out_dir : path-like
-        Directory for all outputs (created if needed).
-    progress : ProgressReporter, optional
-        Where progress goes (nothing by default).
-    scenario : dict, optional
-        The validated scenario, stored in ``summary.json`` for provenance.
+    model : Model
+        Physics and state (see the module docs).
+    stop_time : float
+        End time (model units).
+    dt : float, optional
+        Step; shortened to land on the next time a time-aligned schedule asks for.
+    time_steps : sequence of float, optional
+        Step end times (instead of ``dt``), e.g. geometrically growing BDF2 steps.
+    checkpoint : Checkpointer, optional
+        Where and when to write checkpoints (also at the end and at ``wall_time_limit``).
+    wall_time_limit : float, optional
+        Seconds of wall-clock time after which the run checkpoints and stops with
+        :class:`WallTimeLimitReached` (resume it with the same call and ``resume=True``).
+    progress : callable, optional
+        ``progress(time, stop_time)`` after every step.
+    name : str
+        What this run is called in messages.
     """
 
-    def __init__(self, out_dir: str | Path, *, progress: ProgressReporter | None = None,
-                 scenario: dict | None = None):
-        self.out_dir = Path(out_dir)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.progress = progress or NullProgress()
-        self.summary: dict[str, Any] = {"scenario": scenario or {}, "files": [], "warnings": []}
-        self._t0 = time.perf_counter()
+    def __init__(self, model, *, stop_time: float, dt: float | None = None,
+                 time_steps: Sequence[float] | None = None, checkpoint: Checkpointer | None = None,
+                 wall_time_limit: float | None = None, progress: Callable | None = None,
+                 name: str = "simulation"):
+        if (dt is None) == (time_steps is None):
+            raise InputError("give exactly one of dt and time_steps", source=name)
+        if dt is not None and not (math.isfinite(dt) and dt > 0):
+            raise InputError(f"the time step must be positive, got {dt}", source=name, field="dt")
+        if not math.isfinite(stop_time):
+            raise InputError(f"the stop time must be finite, got {stop_time}", source=name, field="stop_time")
+        self.model = model
+        self.stop_time = float(stop_time)
+        self.dt = None if dt is None else float(dt)
+        self.time_steps = None if time_steps is None else np.asarray(time_steps, dtype=float)
+        self.callbacks: dict[str, Callback] = {}
+        self.checkpointer = checkpoint
+        self.wall_time_limit = wall_time_limit
+        self.progress = progress
+        self.name = name
+        self.iteration = 0
+        self.wall_time = 0.0
+        self.finished = False
+        self._initialised = False
 
-    # ---------------------------------------------------------------- helpers
-    def path(self, name: str) -> Path:
-        return self.out_dir / name
+    @property
+    def time(self) -> float:
+        return float(self.model.time)
 
-    def _record(self, name: str) -> Path:
-        if name not in self.summary["files"]:
-            self.summary["files"].append(name)
-        return self.path(name)
+    def add_callback(self, name: str, func: Callable[["Simulation"], Any], schedule) -> None:
+        """Call ``func(simulation)`` whenever ``schedule`` is due (after a step)."""
+        self.callbacks[name] = Callback(func, schedule)
 
-    def task(self, description: str, total: float | None = None):
-        """Context manager yielding a progress callback for one step."""
-        return self.progress.task(description, total)
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint_state(self) -> dict:
+        """The whole run's state: clock, model, stateful callbacks (plain data)."""
+        state = {"simulation": {"iteration": self.iteration, "time": self.time,
+                                "stop_time": self.stop_time, "finished": self.finished,
+                                "initialised": self._initialised, "name": self.name},
+                 "model": self.model.checkpoint_state(), "callbacks": {}}
+        for name, cb in self.callbacks.items():
+            if hasattr(cb.func, "checkpoint_state"):
+                state["callbacks"][name] = cb.func.checkpoint_state()
+        return state
 
-    def warn(self, text: str) -> None:
-        """Record a warning in the summary and show it."""
-        self.summary["warnings"].append(text)
-        self.progress.message(f"[yellow]warning:[/yellow] {text}")
+    def restore(self, state: dict) -> None:
+        """Continue from a state returned by :meth:`checkpoint_state` (or a file's)."""
+        sim = state["simulation"]
+        if str(sim["name"]) != self.name:
+            raise InputError(f"the checkpoint belongs to {str(sim['name'])!r}, not {self.name!r}",
+                             source="checkpoint")
+        self.model.restore_state(state["model"])
+        self.iteration = int(sim["iteration"])
+        self.finished = bool(sim["finished"]) and float(sim["stop_time"]) == self.stop_time
+        self._initialised = bool(sim["initialised"])
+        for name, cb in self.callbacks.items():
+            if hasattr(cb.func, "restore_state") and name in state.get("callbacks", {}):
+                cb.func.restore_state(state["callbacks"][name])
 
-    def message(self, text: str) -> None:
-        self.progress.message(text)
+    def resume_from(self, path: str | Path) -> bool:
+        """Restore from the checkpoint file at ``path`` if it exists; True if it did."""
+        path = Path(path)
+        if not path.is_file():
+            return False
+        self.restore(load_checkpoint(path))
+        return True
 
-    # ---------------------------------------------------------------- writers
-    def write_netcdf(self, name: str, data, **kwargs) -> Path:
-        from .io.netcdf import write_netcdf
-        return write_netcdf(data, self._record(name), **kwargs)
+    # ------------------------------------------------------------------ stepping
+    def _next_target(self) -> float:
+        t = self.time
+        if self.time_steps is not None:
+            later = self.time_steps[self.time_steps > t]
+            target = float(later[0]) if later.size else self.stop_time
+        else:
+            target = t + self.dt
+        for cb in self.callbacks.values():
+            if getattr(cb.schedule, "aligns", False):
+                target = min(target, cb.schedule.next_time(t))
+        return min(target, self.stop_time)
 
-    def write_json(self, name: str, obj: Any) -> Path:
-        path = self._record(name)
-        with atomic_write(path) as fh:
-            json.dump(to_jsonable(obj), fh, indent=2)
-        return path
+    def _advance(self, target: float) -> None:
+        m = self.model
+        if hasattr(m, "advance_to"):
+            m.advance_to(target)
+        else:
+            m.step(min(self.dt if self.dt is not None else math.inf, target - m.time))
 
-    def write_text(self, name: str, text: str) -> Path:
-        path = self._record(name)
-        with atomic_write(path) as fh:
-            fh.write(text)
-        return path
+    def _call_due(self) -> None:
+        for cb in self.callbacks.values():
+            if cb.schedule.due(self):
+                cb.func(self)
 
-    def write_figure(self, name: str, fig, dpi: int = 150) -> Path:
-        """Save a matplotlib figure (format from the suffix) and close it."""
-        import matplotlib.pyplot as plt
-        path = self._record(name)
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
-        plt.close(fig)
-        return path
+    def _write_checkpoint(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer(self)
 
-    def write_rsml(self, name: str, root_system, **kwargs) -> Path:
-        from .io.rsml import write_rsml
-        return write_rsml(root_system, self._record(name), **kwargs)
+    def run(self) -> "Simulation":
+        """Step to ``stop_time``; returns the simulation.
 
-    def write_root_vtk(self, name: str, root_system) -> Path:
-        from .io.vtk import write_root_system_vtk
-        return write_root_system_vtk(root_system, self._record(name))
-
-    def write_field_vtk(self, name: str, fields, **kwargs) -> Path:
-        from .io.vtk import write_image_vtk
-        return write_image_vtk(fields, self._record(name), **kwargs)
-
-    def finish(self) -> dict:
-        """Write ``summary.json`` (key figures, files, warnings, wall time) and return it."""
-        self.summary["wall_time_s"] = round(time.perf_counter() - self._t0, 3)
-        self._record("summary.json")
-        with atomic_write(self.path("summary.json")) as fh:
-            json.dump(to_jsonable(self.summary), fh, indent=2)
-        return self.summary
+        Raises
+        ------
+        WallTimeLimitReached
+            After checkpointing, when the wall-time limit passed.
+        RunInterrupted
+            On Ctrl-C (the message names the last checkpoint).
+        """
+        start = _time.perf_counter()
+        if not self._initialised:
+            self._call_due()           # outputs at the initial time
+            self._initialised = True
+        try:
+            while not self.finished and self.time < self.stop_time * (1 - 1e-12) - 1e-300:
+                self._advance(self._next_target())
+                self.iteration += 1
+                self._call_due()
+                if self.progress is not None:
+                    self.progress(self.time, self.stop_time)
+                if self.checkpointer is not None and self.checkpointer.schedule.due(self):
+                    self._write_checkpoint()
+                if self.wall_time_limit is not None and \
+                        _time.perf_counter() - start >= self.wall_time_limit:
+                    self._write_checkpoint()
+                    where = f"; checkpoint {self.checkpointer.path}" if self.checkpointer else ""
+                    raise WallTimeLimitReached(
+                        f"{self.name}: wall-time limit of {self.wall_time_limit:g} s reached at "
+                        f"t = {self.time:g} (iteration {self.iteration}){where}")
+        except KeyboardInterrupt:
+            cp = self.checkpointer
+            where = (f"; last checkpoint {cp.path} at t = {cp.last_time:g}" if cp is not None
+                     and cp.last_time is not None else "; no checkpoint was written yet")
+            raise RunInterrupted(f"{self.name} interrupted at t = {self.time:g} "
+                                 f"(iteration {self.iteration}){where}") from None
+        self.finished = True
+        self.wall_time += _time.perf_counter() - start
+        self._write_checkpoint()
+        return self

@@ -17,10 +17,11 @@ from ..errors import InputError
 from ..image import Image
 from ..image.metrics import contact_fractions, distance_below, distance_from, profile_by_distance
 from .finite_volume import assemble_voxel_diffusion
-from .matrix_free import solve_transient_multigrid, voxel_stencil
-from .transient import TransientResult, geometric_time_steps, solve_transient
+from .matrix_free import MultigridSystem, voxel_stencil
+from .transient import (CSRSystem, SnapshotRecorder, SourceDiffusionModel, TransientResult,
+                        check_time_steps, geometric_time_steps)
 
-__all__ = ["ExudateDiffusion", "simulate_exudate_diffusion"]
+__all__ = ["ExudateDiffusion", "ExudateDiffusionModel", "simulate_exudate_diffusion"]
 
 SOURCE_ROLES = ("root", "hair")
 
@@ -73,6 +74,9 @@ class ExudateDiffusion:
                                  bin_width or max(self.image.voxel_size))
         for v in ("mean", "std", "p05", "p95"):
             ds[v].attrs["units"] = "ug cm-3"
+        for v in ds.data_vars:
+            ds[v].attrs.setdefault("units", "1")      # voxel counts
+        ds["distance"].attrs.setdefault("units", "cm")
         return ds
 
     def distance_below(self, fraction: float = 0.01, bin_width: float | None = None,
@@ -80,6 +84,86 @@ class ExudateDiffusion:
         """Distance where the mean concentration falls below ``fraction * c_in`` [cm]."""
         p = self.profile(bin_width, distance)
         return distance_below(p["distance"].values, p["mean"].values, fraction * self.c_in)
+
+
+class ExudateDiffusionModel:
+    """Case study 3 as a model: exudates diffusing from root and hairs into the soil.
+
+    Holds the image, the voxel operator and a
+    :class:`~rhizoscale.diffusion.transient.SourceDiffusionModel`; exposes ``time`` [s],
+    ``advance_to(t)``, ``checkpoint_state``/``restore_state`` and the step end times
+    ``time_steps`` (geometric, see :func:`simulate_exudate_diffusion`), so that a
+    :class:`~rhizoscale.simulation.Simulation` runs it with checkpoints.
+    :meth:`result` gives the :class:`ExudateDiffusion`. Parameters as in
+    :func:`simulate_exudate_diffusion`.
+    """
+
+    def __init__(self, image: Image, *, c_in: float = 1037.52, t_end: float = 3600.0,
+                 first_step: float | None = None, growth: float = 1.5, rtol: float = 1e-6,
+                 memory_limit: float | None = 4e9, solver: str = "multigrid"):
+        src_name = image.metadata.get("source", "image")
+        if not np.isfinite(c_in) or c_in < 0:
+            raise InputError(f"must be finite and >= 0, got {c_in}", source=src_name, field="c_in")
+        if not (np.isfinite(t_end) and t_end > 0):
+            raise InputError(f"must be positive, got {t_end}", source=src_name, field="t_end")
+        source = image.mask(*SOURCE_ROLES)
+        if not source.any():
+            raise InputError("the image has no root or hair phase (roles 'root'/'hair')",
+                             source=src_name, field="phases")
+        D = image.diffusivity()
+        D[source] = 0.0
+        soil = D > 0
+        if not soil.any():
+            raise InputError("no phase conducts (all diffusivities are 0); give the soil "
+                             "micropore phase its diffusivity", source=src_name, field="phases")
+        if solver == "multigrid":
+            op = voxel_stencil(D, source, image.voxel_size, memory_limit=memory_limit)
+        elif solver == "amg":
+            op = assemble_voxel_diffusion(D, source, image.voxel_size, memory_limit=memory_limit)
+        else:
+            raise InputError(f"must be 'multigrid' or 'amg', got {solver!r}", source=src_name,
+                             field="solver")
+        if op.n == 0 or op.dirichlet_area == 0:
+            raise InputError("root and hairs touch no soil voxel: nothing can diffuse into the "
+                             "soil (check the labels and the phase roles)", source=src_name)
+        first = t_end / 100 if first_step is None else first_step
+        self.time_steps = geometric_time_steps(t_end, first, growth)
+        check_time_steps(self.time_steps, c_in)
+        system = (MultigridSystem(op, c_in, rtol=rtol) if solver == "multigrid"
+                  else CSRSystem(op, c_in, rtol=rtol))
+        self.image, self.op, self.soil, self.c_in = image, op, soil, float(c_in)
+        self.t_end = float(t_end)
+        self.rtol = rtol
+        self.diffusion = SourceDiffusionModel(system, op.voxel_volume)
+
+    @property
+    def time(self) -> float:
+        return self.diffusion.time
+
+    def advance_to(self, t: float) -> None:
+        self.diffusion.advance_to(t)
+
+    def checkpoint_state(self) -> dict:
+        return self.diffusion.checkpoint_state()
+
+    def restore_state(self, state: dict) -> None:
+        self.diffusion.restore_state(state)
+
+    def concentration_image(self) -> np.ndarray:
+        """Concentration on the image [µg cm^-3]: NaN outside the soil, 0 in soil the
+        root does not reach."""
+        conc = self.op.to_image(self.diffusion.concentration, fill=np.nan)
+        conc[self.soil & np.isnan(conc)] = 0.0
+        return conc[0] if self.image.ndim == 2 else conc
+
+    def result(self, snapshots=None) -> ExudateDiffusion:
+        image = self.image
+        roles = {p.role for p in image.phases}
+        contact = contact_fractions(image, "root", "hair", "pore") if {"pore", "root"} <= roles else {}
+        tr = self.diffusion.result(snapshots, {"rtol": self.rtol, "unknowns": self.op.n})
+        return ExudateDiffusion(image=image, concentration=self.concentration_image(), transient=tr,
+                                c_in=self.c_in, contact=contact, soil=self.soil,
+                                source_area=self.op.dirichlet_area)
 
 
 def simulate_exudate_diffusion(image: Image, *, c_in: float = 1037.52, t_end: float = 3600.0,
@@ -131,41 +215,16 @@ def simulate_exudate_diffusion(image: Image, *, c_in: float = 1037.52, t_end: fl
     ResourceError
         The solve would exceed ``memory_limit``.
     """
-    src_name = image.metadata.get("source", "image")
-    if not np.isfinite(c_in) or c_in < 0:
-        raise InputError(f"must be finite and >= 0, got {c_in}", source=src_name, field="c_in")
-    if not (np.isfinite(t_end) and t_end > 0):
-        raise InputError(f"must be positive, got {t_end}", source=src_name, field="t_end")
-    source = image.mask(*SOURCE_ROLES)
-    if not source.any():
-        raise InputError("the image has no root or hair phase (roles 'root'/'hair')",
-                         source=src_name, field="phases")
-    D = image.diffusivity()
-    D[source] = 0.0
-    soil = D > 0
-    if not soil.any():
-        raise InputError("no phase conducts (all diffusivities are 0); give the soil "
-                         "micropore phase its diffusivity", source=src_name, field="phases")
-    if solver == "multigrid":
-        op = voxel_stencil(D, source, image.voxel_size, memory_limit=memory_limit)
-    elif solver == "amg":
-        op = assemble_voxel_diffusion(D, source, image.voxel_size, memory_limit=memory_limit)
-    else:
-        raise InputError(f"must be 'multigrid' or 'amg', got {solver!r}", source=src_name,
-                         field="solver")
-    if op.n == 0 or op.dirichlet_area == 0:
-        raise InputError("root and hairs touch no soil voxel: nothing can diffuse into the "
-                         "soil (check the labels and the phase roles)", source=src_name)
-    first = t_end / 100 if first_step is None else first_step
-    times = geometric_time_steps(t_end, first, growth)
-    snaps = [times[np.argmin(np.abs(times - t))] for t in snapshot_times]
-    solve = solve_transient_multigrid if solver == "multigrid" else solve_transient
-    tr = solve(op, c_in, times, rtol=rtol, snapshot_times=snaps, callback=callback)
-    conc = op.to_image(tr.concentration, fill=np.nan)
-    conc[soil & np.isnan(conc)] = 0.0
-    if image.ndim == 2:
-        conc = conc[0]
-    roles = {p.role for p in image.phases}
-    contact = contact_fractions(image, "root", "hair", "pore") if {"pore", "root"} <= roles else {}
-    return ExudateDiffusion(image=image, concentration=conc, transient=tr, c_in=float(c_in),
-                            contact=contact, soil=soil, source_area=op.dirichlet_area)
+    model = ExudateDiffusionModel(image, c_in=c_in, t_end=t_end, first_step=first_step,
+                                  growth=growth, rtol=rtol, memory_limit=memory_limit, solver=solver)
+    times = model.time_steps
+    from ..simulation import IterationInterval, Simulation, SpecifiedTimes
+    sim = Simulation(model, stop_time=float(times[-1]), time_steps=times, name="cs3 diffusion")
+    snaps = SnapshotRecorder()
+    if len(snapshot_times):
+        sim.add_callback("snapshots", snaps,
+                         SpecifiedTimes([times[np.argmin(np.abs(times - t))] for t in snapshot_times]))
+    if callback is not None:
+        sim.add_callback("progress", lambda s: callback(s.iteration, times.size), IterationInterval(1))
+    sim.run()
+    return model.result(snaps.snapshots)

@@ -102,8 +102,9 @@ LABELS = {"without_hairs": "without hairs", "with_hairs": "with hairs"}
 COLOURS = {"without_hairs": "C0", "with_hairs": "C3"}
 
 
-def _figures(results, run):
+def _figures(results) -> dict:
     """Fig. 8b (concentration slices), 8c (profile vs distance) and mass vs time."""
+    figs = {}
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -144,8 +145,7 @@ def _figures(results, run):
                  f"{hairy.transient.times[-1] / 60:.0f} min (log scale)")
     fig.suptitle(f"Exudate concentration, cross-section z = {(k + 0.5) * vs[0] * 1e4:.0f} µm "
                  "(white: air-filled macropores, brown: root, tan: root hairs)", fontsize=10)
-    run.write_figure("fig8b_slices.png", fig)
-    plt.close(fig)
+    figs["fig8b_slices.png"] = fig
 
     fig, ax = plt.subplots(figsize=(6.4, 4.6), constrained_layout=True)
     lowest = 1.0
@@ -174,8 +174,7 @@ def _figures(results, run):
     ax.set_title(f"Concentration vs distance after {hairy.transient.times[-1] / 60:.0f} min",
                  fontsize=10)
     ax.legend(fontsize=7, loc="lower left")
-    run.write_figure("fig8c_profile.png", fig)
-    plt.close(fig)
+    figs["fig8c_profile.png"] = fig
 
     fig, ax = plt.subplots(figsize=(6.0, 4.2), constrained_layout=True)
     for name in ("without_hairs", "with_hairs"):
@@ -187,25 +186,30 @@ def _figures(results, run):
     ax.set_xlabel("time [min]")
     ax.set_ylabel("exudate carbon in the soil [µg]")
     ax.legend(fontsize=8)
-    run.write_figure("fig8_mass_time.png", fig)
-    plt.close(fig)
+    figs["fig8_mass_time.png"] = fig
+    return figs
 
 
-def run(config: Config, run, seed: int = 1) -> None:
-    """Generate or read the samples, diffuse with and without hairs, write outputs."""
+def run(config: Config, ctx) -> "Products":
+    """Generate or read the samples, diffuse with and without hairs; return the products."""
     from ..image.io import write_tiff, write_vtk_image
-    from .exudates import simulate_exudate_diffusion
-    with run.task("building the sample", None):
+    from ..products import Products
+    from ..simulation import Simulation
+    from .exudates import ExudateDiffusionModel
+    seed = ctx.seed
+    with ctx.task("building the sample", None):
         hairy, bald = _load_images(config, seed)
     results = {}
     for name, img in (("without_hairs", bald), ("with_hairs", hairy)):
-        with run.task(f"diffusion {name.replace('_', ' ')}", None) as cb:
-            results[name] = simulate_exudate_diffusion(
-                img, c_in=config.c_in, t_end=config.duration, growth=config.growth,
-                solver=config.solver,
-                memory_limit=config.memory_limit_gb * 1e9, callback=cb)
+        model = ExudateDiffusionModel(img, c_in=config.c_in, t_end=config.duration, growth=config.growth,
+                                      solver=config.solver, memory_limit=config.memory_limit_gb * 1e9)
+        sim = Simulation(model, stop_time=float(model.time_steps[-1]), time_steps=model.time_steps,
+                         name=f"cs3-{name}")
+        ctx.simulate(sim, description=f"diffusion {name.replace('_', ' ')}", progress_scale=1 / 60,
+                     progress_units=" min")
+        results[name] = model.result()
+    out = Products("cs3-root-hairs")
     summary = {"units": {"mass": "ug", "distance": "cm", "time": "s", "concentration": "ug cm-3"}}
-    series = {}
     for name, res in results.items():
         tr = res.transient
         d1 = res.distance_below(0.01)
@@ -221,9 +225,20 @@ def run(config: Config, run, seed: int = 1) -> None:
             "volume_fractions": res.image.volume_fractions(),
             "steps": int(tr.times.size - 1), "cg_iterations": int(tr.iterations.sum()),
         }
-        series[name] = res
+        label = LABELS[name]
+        out.add_scalar(f"mass_into_soil_{name}", res.mass_into_soil, "ug",
+                       f"exudate mass in the soil after {config.duration:g} s, {label}")
+        out.add_scalar(f"distance_1_percent_{name}", d1, "cm",
+                       f"distance from the root surface where the mean concentration falls below 1 % of c_in, {label}")
+        out.add_scalar(f"contact_fraction_{name}", res.contact.get("contact_fraction_with_hairs"), "1",
+                       f"(root + hair)-soil contact area / epidermis area, {label}")
+        out.add_scalar(f"mass_balance_error_{name}", tr.mass_balance_error, "1",
+                       f"relative mass balance error (face flux integral vs mass in the soil), {label}")
     m0 = summary["without_hairs"]["mass_into_soil"]
-    summary["mass_ratio_with_to_without_hairs"] = summary["with_hairs"]["mass_into_soil"] / m0 if m0 > 0 else None
+    ratio = summary["with_hairs"]["mass_into_soil"] / m0 if m0 > 0 else None
+    summary["mass_ratio_with_to_without_hairs"] = ratio
+    out.add_scalar("mass_ratio_with_to_without_hairs", ratio, "1",
+                   "exudate mass in the soil with hairs / without hairs")
     summary["paper"] = {"mass_without_hairs": PAPER_MASS_UG["without_hairs"],
                         "mass_with_hairs": PAPER_MASS_UG["with_hairs"],
                         "distance_1_percent_cm": PAPER_ONE_PERCENT_CM,
@@ -235,44 +250,51 @@ def run(config: Config, run, seed: int = 1) -> None:
         "while the paper's ratio implies hair contact as effective as root contact. The "
         "paper's 1 % distance with hairs lies outside a 1.8 x 1.3 mm ROI. See "
         "docs/cs3-root-hairs.md.")
-    run.summary["cs3"] = summary
-    run.summary["seed"] = seed
+    out.info["cs3"] = summary
+    out.info["seed"] = seed
     # time series and profiles
     ds = xr.Dataset()
-    for name, res in series.items():
+    for name, res in results.items():
         tr = res.transient
         ds[f"mass_in_soil_{name}"] = xr.DataArray(tr.mass_in_domain, dims=f"time_{name}",
-                                                  coords={f"time_{name}": tr.times}, attrs={"units": "ug"})
+                                                  coords={f"time_{name}": (f"time_{name}", tr.times,
+                                                                           {"units": "s"})},
+                                                  attrs={"units": "ug"})
         ds[f"mass_from_flux_{name}"] = xr.DataArray(tr.mass_from_flux, dims=f"time_{name}", attrs={"units": "ug"})
         ds[f"flux_{name}"] = xr.DataArray(tr.flux, dims=f"time_{name}", attrs={"units": "ug s-1"})
         p = res.profile().rename({"distance": f"distance_{name}"})
         for v in p.data_vars:
             ds[f"profile_{v}_{name}"] = p[v]
     ds.attrs.update(case="cs3-root-hairs", c_in=config.c_in, diffusivity=config.diffusivity)
-    run.write_netcdf("cs3_timeseries_profiles.nc", ds)
+    out.add_field("cs3_timeseries_profiles.nc", ds)
     res0 = results["with_hairs"]
     vs = res0.image.voxel_size
-    z, y, x = (np.arange(n) * v for n, v in zip(res0.image.shape, vs))
+    z, y, x = ((np.arange(n) + 0.5) * v for n, v in zip(res0.image.shape, vs))
     fields = xr.Dataset({f"concentration_{n}": (("z", "y", "x"), r.concentration.astype(np.float32),
                                                 {"units": "ug cm-3"}) for n, r in results.items()},
                         coords={"z": ("z", z, {"units": "cm"}), "y": ("y", y, {"units": "cm"}),
-                                "x": ("x", x, {"units": "cm"})})
+                                "x": ("x", x, {"units": "cm"})},
+                        attrs={"coordinates": "voxel centres from the image origin"})
     for n, r in results.items():
-        fields[f"labels_{n}"] = (("z", "y", "x"), r.image.labels.astype(np.uint8))
-    run.write_netcdf("cs3_fields.nc", fields)
+        phases = sorted(r.image.phases, key=lambda p: p.label)
+        fields[f"labels_{n}"] = (("z", "y", "x"), r.image.labels.astype(np.uint8), {
+            "flag_values": np.array([p.label for p in phases], np.uint8),
+            "flag_meanings": " ".join(p.name for p in phases), "units": "1"})
+    out.add_field("cs3_fields.nc", fields)
     if config.write_tiff:
         for n, r in results.items():
-            write_tiff(r.image, run._record(f"labels_{n}.tif"))
-            write_tiff(np.nan_to_num(r.concentration, nan=-1.0).astype(np.float32),
-                       run._record(f"concentration_{n}.tif"))
+            out.exports[f"labels_{n}.tif"] = (lambda path, im=r.image: write_tiff(im, path))
+            out.exports[f"concentration_{n}.tif"] = (
+                lambda path, c=r.concentration: write_tiff(np.nan_to_num(c, nan=-1.0).astype(np.float32), path))
     if config.write_vtk:
         cells = {}
         for n, r in results.items():
             cells[f"labels_{n}"] = r.image.labels
             cells[f"concentration_{n}"] = np.nan_to_num(r.concentration, nan=-1.0)
-        write_vtk_image(run._record("cs3_fields.vti"), cells, vs)
-    _figures(results, run)
+        out.exports["cs3_fields.vti"] = lambda path: write_vtk_image(path, cells, vs)
+    out.figures.update(_figures(results))
     for name in ("without_hairs", "with_hairs"):
         s = summary[name]
-        run.message(f"{name}: mass into soil {s['mass_into_soil']:.4f} ug, 1 % distance "
+        ctx.message(f"{name}: mass into soil {s['mass_into_soil']:.4f} ug, 1 % distance "
                     f"{s['distance_1_percent_cm'] * 1e4:.0f} um, contact {s['contact_fraction_with_hairs']:.3f}")
+    return out

@@ -41,7 +41,8 @@ import scipy.sparse.linalg as spla
 from ..errors import InputError
 from .finite_volume import VoxelDiffusionOperator
 
-__all__ = ["box_aggregates", "geometric_time_steps", "TransientResult", "solve_transient"]
+__all__ = ["box_aggregates", "geometric_time_steps", "TransientResult", "solve_transient",
+           "SourceDiffusionModel", "CSRSystem", "SnapshotRecorder", "integrate_source_diffusion"]
 
 
 def geometric_time_steps(t_end: float, first_step: float, growth: float = 1.25,
@@ -175,6 +176,203 @@ def bdf2_coefficients(dt: float, dt_prev: float | None) -> tuple[float, float, f
     return (1 + 2 * w) / (1 + w), -(1 + w), w * w / (1 + w), w
 
 
+class CSRSystem:
+    """Linear systems of the implicit step on an assembled CSR operator (the readable path).
+
+    ``(a0 V / dt + K) c = g c_D - (V / dt)(a1 c_old + a2 c_prev)`` solved by scipy CG,
+    Jacobi-preconditioned while ``D dt / h^2`` is small, else preconditioned by a
+    geometric-aggregation AMG hierarchy (pyamg) built for a reference step and reused
+    while ``dt`` stays within a factor ``amg_reuse_ratio`` of it.
+    """
+
+    def __init__(self, op: VoxelDiffusionOperator, c_dirichlet: float, *, rtol: float = 1e-8,
+                 amg_reuse_ratio: float = 6.0, jacobi_below: float = 0.5, max_iterations: int = 2000):
+        self.op = op
+        self.c_dirichlet = float(c_dirichlet)
+        self.rtol, self.amg_reuse_ratio = rtol, amg_reuse_ratio
+        self.jacobi_below, self.max_iterations = jacobi_below, max_iterations
+        self.V = op.voxel_volume
+        self.Kdiag = op.stiffness.data[op.diagonal_position].copy()
+        self.A = op.stiffness.copy()
+        self.b_src = op.dirichlet_conductance * self.c_dirichlet
+        self.stiff = float(self.Kdiag.max()) / self.V if op.n else 0.0
+        self.precond, self.dt_ref, self.a0_ref = None, None, None
+        self.stats = {"amg_builds": 0, "amg_setup_s": 0.0, "solve_s": 0.0}
+
+    def zeros(self) -> np.ndarray:
+        return np.zeros(self.op.n)
+
+    def gather(self, c: np.ndarray) -> np.ndarray:
+        return c
+
+    def _build(self, dt_ref: float, a0: float) -> None:
+        t0 = time.perf_counter()
+        A_ref = self.op.stiffness.copy()
+        A_ref.data[self.op.diagonal_position] = self.Kdiag + a0 * self.V / dt_ref
+        self.precond = _amg(A_ref, self.op)
+        self.dt_ref, self.a0_ref = dt_ref, a0
+        self.stats["amg_builds"] += 1
+        self.stats["amg_setup_s"] += time.perf_counter() - t0
+
+    def solve_step(self, t, dt, a0, a1, a2, extrap, c_old, c_prev):
+        """One implicit step; returns ``(c_new, iterations, sum c_new, source-face flux)``."""
+        V, n = self.V, self.op.n
+        self.A.data[self.op.diagonal_position] = self.Kdiag + a0 * V / dt
+        rhs = self.b_src - (V / dt) * (a1 * c_old + a2 * c_prev)
+        guess = c_old + extrap * (c_old - c_prev) if extrap else c_old
+        if self.stiff * dt / a0 < self.jacobi_below:
+            diag = self.A.data[self.op.diagonal_position]
+            M = spla.LinearOperator((n, n), matvec=lambda r, d=diag: r / d, dtype=float)
+        else:
+            r = self.amg_reuse_ratio
+            if self.precond is None and self.dt_ref is not None:
+                self._build(self.dt_ref, self.a0_ref)      # resumed: the same hierarchy as before
+            if self.precond is None or not (self.dt_ref / r <= dt <= self.dt_ref * r):
+                # build for a step a little ahead so that a growing sequence reuses it longer
+                self._build(dt * np.sqrt(r), a0)
+            M = self.precond
+        count = [0]
+
+        def _count(_x):
+            count[0] += 1
+
+        t0 = time.perf_counter()
+        c_new, info = spla.cg(self.A, rhs, x0=guess, rtol=self.rtol, atol=0.0, M=M, callback=_count,
+                              maxiter=self.max_iterations)
+        self.stats["solve_s"] += time.perf_counter() - t0
+        if info != 0:
+            raise RuntimeError(f"CG did not converge at t = {t:g} s ({count[0]} iterations)")
+        F = float(np.dot(self.op.dirichlet_conductance, self.c_dirichlet - c_new))
+        return c_new, count[0], float(c_new.sum()), F
+
+    def checkpoint_state(self) -> dict:
+        none = self.dt_ref is None
+        return {"dt_ref": np.nan if none else self.dt_ref, "a0_ref": np.nan if none else self.a0_ref}
+
+    def restore_state(self, state: dict) -> None:
+        d = float(state["dt_ref"])
+        self.dt_ref = None if np.isnan(d) else d
+        self.a0_ref = None if np.isnan(d) else float(state["a0_ref"])
+        self.precond = None
+
+
+class SourceDiffusionModel:
+    """``V dc/dt = -K c + g (c_D - c)`` from ``c = 0``: variable-step BDF2, one implementation.
+
+    The model of case study 3 (and of any voxel problem with a source held at ``c_D``):
+    state, time stepping and the mass ledger; the linear algebra of each step is the
+    ``system``'s (:class:`CSRSystem`, the readable reference, or
+    :class:`rhizoscale.diffusion.matrix_free.MultigridSystem`, the fast path), which
+    solve the same discrete equations. Run it with a
+    :class:`~rhizoscale.simulation.Simulation` (``time_steps`` from
+    :func:`geometric_time_steps`); checkpoints hold the two BDF2 levels, the previous
+    step and the mass ledger, so a resumed run continues bit-identically.
+
+    Parameters
+    ----------
+    system : CSRSystem or MultigridSystem
+        Assembled operator and linear solver.
+    voxel_volume : float
+        [cm^3].
+    """
+
+    def __init__(self, system, voxel_volume: float):
+        self.system = system
+        self.V = float(voxel_volume)
+        self.c_old = system.zeros()
+        self.c_prev = system.zeros()
+        self.time = 0.0
+        self.dt_prev = None
+        self.times, self.mass_from_flux, self.mass_in_domain = [0.0], [0.0], [0.0]
+        self.flux, self.iterations = [np.nan], []
+
+    def advance_to(self, t: float) -> None:
+        """One BDF2 step from ``time`` to ``t`` [s]."""
+        dt = t - self.time
+        a0, a1, a2, extrap = bdf2_coefficients(dt, self.dt_prev)
+        c_new, its, csum, F = self.system.solve_step(t, dt, a0, a1, a2, extrap, self.c_old, self.c_prev)
+        # BDF2 quadrature of the face flux: reproduces the mass in the domain exactly
+        # (every interior face flux cancels), up to the linear-solver tolerance
+        Mf = self.mass_from_flux
+        Mf.append((dt * F - a1 * Mf[-1] - a2 * (Mf[-2] if len(Mf) > 1 else 0.0)) / a0)
+        self.mass_in_domain.append(self.V * csum)
+        self.flux.append(F)
+        self.iterations.append(its)
+        self.times.append(t)
+        # the level that drops out becomes the system's next work array (no allocation)
+        spare = self.c_prev
+        self.c_prev, self.c_old = self.c_old, c_new
+        if hasattr(self.system, "recycle"):
+            self.system.recycle(spare)
+        self.time, self.dt_prev = t, dt
+
+    @property
+    def concentration(self) -> np.ndarray:
+        """Current concentration of the unknowns [µg cm^-3] (``op.unknowns`` order)."""
+        return self.system.gather(self.c_old)
+
+    def checkpoint_state(self) -> dict:
+        return {"time": self.time, "dt_prev": np.nan if self.dt_prev is None else self.dt_prev,
+                "c_old": self.c_old, "c_prev": self.c_prev, "times": np.asarray(self.times),
+                "mass_from_flux": np.asarray(self.mass_from_flux),
+                "mass_in_domain": np.asarray(self.mass_in_domain), "flux": np.asarray(self.flux),
+                "iterations": np.asarray(self.iterations, dtype=np.int64),
+                "system": self.system.checkpoint_state()}
+
+    def restore_state(self, s: dict) -> None:
+        self.time = float(s["time"])
+        self.dt_prev = None if np.isnan(float(s["dt_prev"])) else float(s["dt_prev"])
+        self.c_old[...] = s["c_old"]
+        self.c_prev[...] = s["c_prev"]
+        self.times = [float(v) for v in s["times"]]
+        self.mass_from_flux = [float(v) for v in s["mass_from_flux"]]
+        self.mass_in_domain = [float(v) for v in s["mass_in_domain"]]
+        self.flux = [float(v) for v in s["flux"]]
+        self.iterations = [int(v) for v in s["iterations"]]
+        self.system.restore_state(s["system"])
+
+    def result(self, snapshots=None, stats=None) -> TransientResult:
+        """The history so far as a :class:`TransientResult`."""
+        return TransientResult(
+            times=np.asarray(self.times), mass_in_domain=np.asarray(self.mass_in_domain),
+            mass_from_flux=np.asarray(self.mass_from_flux), flux=np.asarray(self.flux),
+            concentration=self.concentration, iterations=np.asarray(self.iterations),
+            snapshots=snapshots or {}, stats={**(stats or {}), **self.system.stats,
+                                              "steps": len(self.iterations)})
+
+
+class SnapshotRecorder:
+    """Callback keeping the whole state of a :class:`SourceDiffusionModel` at given times."""
+
+    def __init__(self):
+        self.snapshots: dict[float, np.ndarray] = {}
+
+    def __call__(self, sim) -> None:
+        self.snapshots[float(sim.time)] = sim.model.concentration.copy()
+
+    def checkpoint_state(self) -> dict:
+        return {"times": np.asarray(list(self.snapshots), dtype=float),
+                **{f"s{i}": v for i, v in enumerate(self.snapshots.values())}}
+
+    def restore_state(self, s: dict) -> None:
+        self.snapshots = {float(t): np.asarray(s[f"s{i}"]) for i, t in enumerate(np.atleast_1d(s["times"]))}
+
+
+def integrate_source_diffusion(system, voxel_volume: float, times: np.ndarray, *, snapshot_times=(),
+                               callback=None, stats=None) -> TransientResult:
+    """Run a :class:`SourceDiffusionModel` through ``times`` under a Simulation."""
+    from ..simulation import IterationInterval, Simulation, SpecifiedTimes
+    model = SourceDiffusionModel(system, voxel_volume)
+    sim = Simulation(model, stop_time=float(times[-1]), time_steps=times, name="source diffusion")
+    snaps = SnapshotRecorder()
+    if len(snapshot_times):
+        sim.add_callback("snapshots", snaps, SpecifiedTimes(snapshot_times))
+    if callback is not None:
+        sim.add_callback("progress", lambda s: callback(s.iteration, times.size), IterationInterval(1))
+    sim.run()
+    return model.result(snaps.snapshots, stats)
+
+
 def solve_transient(op: VoxelDiffusionOperator, c_dirichlet: float, times: np.ndarray, *,
                     rtol: float = 1e-8, amg_reuse_ratio: float = 6.0,
                     jacobi_below: float = 0.5, snapshot_times=(), callback=None,
@@ -208,72 +406,7 @@ def solve_transient(op: VoxelDiffusionOperator, c_dirichlet: float, times: np.nd
     TransientResult
     """
     times = check_time_steps(times, c_dirichlet)
-    n = op.n
-    V = op.voxel_volume
-    K = op.stiffness
-    Kdiag = K.data[op.diagonal_position].copy()
-    A = K.copy()
-    b_src = op.dirichlet_conductance * c_dirichlet
-    snap_set = {float(t) for t in snapshot_times}
-    c_old = np.zeros(n)
-    c_prev = np.zeros(n)
-    M_flux = [0.0]
-    M_dom = [0.0]
-    flux = [np.nan]
-    iters = []
-    precond, dt_ref = None, None
-    n_builds, t_setup, t_solve = 0, 0.0, 0.0
-    snapshots = {}
-    stiff = float(Kdiag.max()) / V if n else 0.0
-    t_prev, dt_prev = 0.0, None
-    for step, t in enumerate(times):
-        dt = t - t_prev
-        a0, a1, a2, _ = bdf2_coefficients(dt, dt_prev)
-        A.data[op.diagonal_position] = Kdiag + a0 * V / dt
-        rhs = b_src - (V / dt) * (a1 * c_old + a2 * c_prev)
-        guess = c_old if dt_prev is None else c_old + (dt / dt_prev) * (c_old - c_prev)
-        use_jacobi = stiff * dt / a0 < jacobi_below
-        t0 = time.perf_counter()
-        if use_jacobi:
-            diag = A.data[op.diagonal_position]
-            M = spla.LinearOperator((n, n), matvec=lambda r, d=diag: r / d, dtype=float)
-        else:
-            if precond is None or not (dt_ref / amg_reuse_ratio <= dt <= dt_ref * amg_reuse_ratio):
-                # build for a step a little ahead so that a growing sequence reuses it longer
-                dt_ref = dt * np.sqrt(amg_reuse_ratio)
-                A_ref = K.copy()
-                A_ref.data[op.diagonal_position] = Kdiag + a0 * V / dt_ref
-                precond = _amg(A_ref, op)
-                del A_ref
-                n_builds += 1
-                t_setup += time.perf_counter() - t0
-                t0 = time.perf_counter()
-            M = precond
-        count = [0]
-
-        def _count(_x):
-            count[0] += 1
-
-        c_new, info = spla.cg(A, rhs, x0=guess, rtol=rtol, atol=0.0, M=M, callback=_count,
-                              maxiter=max_iterations)
-        t_solve += time.perf_counter() - t0
-        if info != 0:
-            raise RuntimeError(f"CG did not converge at t = {t:g} s ({count[0]} iterations)")
-        iters.append(count[0])
-        F = float(np.dot(op.dirichlet_conductance, c_dirichlet - c_new))
-        M_flux.append((dt * F - a1 * M_flux[-1] - a2 * (M_flux[-2] if len(M_flux) > 1 else 0.0)) / a0)
-        M_dom.append(V * float(c_new.sum()))
-        flux.append(F)
-        c_prev, c_old = c_old, c_new
-        t_prev, dt_prev = t, dt
-        if float(t) in snap_set:
-            snapshots[float(t)] = c_new.copy()
-        if callback is not None:
-            callback(step + 1, times.size)
-    return TransientResult(
-        times=np.r_[0.0, times], mass_in_domain=np.asarray(M_dom),
-        mass_from_flux=np.asarray(M_flux), flux=np.asarray(flux), concentration=c_old,
-        iterations=np.asarray(iters), snapshots=snapshots,
-        stats={"amg_builds": n_builds, "amg_setup_s": t_setup, "solve_s": t_solve,
-               "steps": int(times.size), "rtol": rtol, "unknowns": n},
-    )
+    system = CSRSystem(op, c_dirichlet, rtol=rtol, amg_reuse_ratio=amg_reuse_ratio,
+                       jacobi_below=jacobi_below, max_iterations=max_iterations)
+    return integrate_source_diffusion(system, op.voxel_volume, times, snapshot_times=snapshot_times,
+                                      callback=callback, stats={"rtol": rtol, "unknowns": op.n})

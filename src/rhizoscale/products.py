@@ -1,0 +1,251 @@
+"""Products: what a case study hands to the next scale and to disk.
+
+A case study's run **returns** a :class:`Products`; writers persist it
+(:func:`rhizoscale.outputs.write_products`), a pipeline passes it on. Every product
+carries its units, so nothing that crosses between case studies is a bare number:
+
+* fields: :class:`xarray.Dataset` with cell-centre coordinates in physical units and a
+  ``units`` attribute on every variable and coordinate (checked by :func:`check_units`);
+* images: :class:`rhizoscale.image.Image` (labels, voxel size, origin, phase table),
+  written to NetCDF with CF ``flag_values``/``flag_meanings``;
+* constitutive relations: callables with provenance, e.g. :class:`TabulatedRelation`
+  for an effective diffusivity ``D_eff(theta)`` computed by homogenisation;
+* boundary series: :class:`BoundarySeries`, a concentration or flux versus time on a
+  surface or at points, for downscaling;
+* scalars: :class:`Scalar`, named quantities of interest with units (what a pipeline or
+  a sensitivity analysis asks for).
+
+Example
+-------
+>>> p = Products("toy")
+>>> p.add_scalar("uptake", 1.5, "umol", "cumulative P uptake")
+>>> p.scalars["uptake"].value, p.scalars["uptake"].units
+(1.5, 'umol')
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import xarray as xr
+
+from .errors import InputError
+
+__all__ = ["Scalar", "Products", "BoundarySeries", "TabulatedRelation", "check_units",
+           "read_relation"]
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """A named quantity with units (``"1"`` for dimensionless, ``"count"`` for counts)."""
+
+    value: float
+    units: str
+    description: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.units, str) or not self.units:
+            raise ValueError("a scalar needs units ('1' when dimensionless)")
+
+    def as_dict(self) -> dict:
+        v = self.value
+        if isinstance(v, (np.floating, float)):
+            v = float(v) if math.isfinite(float(v)) else None
+        elif isinstance(v, (np.integer,)):
+            v = int(v)
+        return {"value": v, "units": self.units, "description": self.description}
+
+
+def check_units(ds: xr.Dataset | xr.DataArray, source: str = "field") -> None:
+    """Raise ``ValueError`` naming each variable or coordinate without a ``units`` attribute.
+
+    Label and index variables carry ``units: "1"``; flag (label) variables may carry
+    ``flag_values`` instead.
+    """
+    ds = ds.to_dataset(name=ds.name or "value") if isinstance(ds, xr.DataArray) else ds
+    missing = [str(n) for n, v in {**ds.data_vars, **ds.coords}.items()
+               if "units" not in v.attrs and "flag_values" not in v.attrs]
+    if missing:
+        raise ValueError(f"{source}: no units on {', '.join(sorted(missing))}")
+
+
+@dataclass
+class BoundarySeries:
+    """Concentration or flux versus time on a surface or at points.
+
+    Parameters
+    ----------
+    data : xarray.DataArray
+        Values with a ``time`` dimension (and optionally ``point``); ``units`` on it and
+        on ``time``.
+    quantity : {"concentration", "flux"}
+    location : str
+        Where the series applies (e.g. ``"root surface"``).
+    """
+
+    data: xr.DataArray
+    quantity: str
+    location: str
+
+    def __post_init__(self):
+        if self.quantity not in ("concentration", "flux"):
+            raise ValueError(f"quantity must be 'concentration' or 'flux', got {self.quantity!r}")
+        if "time" not in self.data.dims:
+            raise ValueError("a boundary series needs a 'time' dimension")
+        check_units(self.data, f"boundary series at {self.location}")
+
+    def __call__(self, t):
+        """Value at time(s) ``t`` (linear in time; constant beyond the ends)."""
+        return self.data.interp(time=t, kwargs={"fill_value": (self.data.isel(time=0).values,
+                                                               self.data.isel(time=-1).values)}).values
+
+    def to_dataset(self) -> xr.Dataset:
+        ds = self.data.to_dataset(name=self.quantity)
+        ds.attrs.update(location=self.location, product="boundary series")
+        return ds
+
+
+class TabulatedRelation:
+    """A constitutive relation ``y(x)`` tabulated at points ``x``, linear in between.
+
+    The form in which homogenisation (case study 4) hands an effective diffusivity
+    ``D_eff(theta)`` to the root-system models: called as ``relation(theta,
+    porosity=None, d_water=1.0)`` it is a drop-in for
+    :func:`rhizoscale.soil.millington_quirk` (``porosity`` is accepted for that
+    signature and ignored: the table belongs to its own sample, whose porosity is
+    ``relation.porosity``). Values are relative to ``d_water``. Outside the tabulated
+    range it raises :class:`InputError` (no extrapolation), except that ``x = 0`` gives 0.
+
+    Parameters
+    ----------
+    theta, values : array_like
+        Tabulated liquid contents [cm3 cm-3] and relative values [1].
+    porosity : float
+        Porosity of the sample the table was computed on.
+    source : str
+        Provenance (file, scenario, case study).
+    component : str
+        Which tabulated quantity this is (e.g. ``"d_eff"``).
+
+    Example
+    -------
+    >>> rel = TabulatedRelation([0.1, 0.2], [0.01, 0.03], porosity=0.4)
+    >>> round(rel(0.15, d_water=2.0), 6)
+    0.04
+    """
+
+    def __init__(self, theta, values, porosity, source="table", component="d_eff"):
+        self.theta = np.asarray(theta, dtype=float)
+        self.values = np.asarray(values, dtype=float)
+        self.porosity = float(porosity)
+        self.source = str(source)
+        self.component = component
+
+    def __call__(self, theta, porosity=None, d_water=1.0):
+        th = np.asarray(theta, dtype=float)
+        hi = self.theta[-1]
+        grid_t, grid_v = self.theta, self.values
+        if self.theta[0] > 0:
+            grid_t = np.concatenate([[0.0], grid_t])
+            grid_v = np.concatenate([[0.0], grid_v])
+        if np.any(~np.isfinite(th)) or np.any(th < 0) or np.any(th > hi + 1e-12):
+            raise InputError(f"water content outside the table range [0, {hi:g}]",
+                             source=self.source, field="theta")
+        out = d_water * np.interp(th, grid_t, grid_v)
+        return float(out) if out.ndim == 0 else out
+
+    def __repr__(self):
+        return (f"TabulatedRelation({self.component}, theta {self.theta[0]:g}..{self.theta[-1]:g}, "
+                f"porosity {self.porosity:.3f}, from {self.source})")
+
+    @classmethod
+    def from_table(cls, ds: xr.Dataset, *, mucilage_fraction: float = 0.0, component: str = "d_eff",
+                   source: str = "table") -> "TabulatedRelation":
+        """The column of an effective-property table (dims ``theta``, ``mucilage_fraction``)."""
+        if component not in ("d_eff", "d_min", "d_max") or component not in ds:
+            raise InputError(f"unknown component {component!r}", source=source, field="component")
+        muc = ds.mucilage_fraction.values
+        match = np.flatnonzero(np.isclose(muc, mucilage_fraction, atol=1e-9))
+        if match.size == 0:
+            raise InputError(f"mucilage fraction {mucilage_fraction} not tabulated (have {muc.tolist()})",
+                             source=source, field="mucilage_fraction")
+        values = ds[component].transpose("theta", "mucilage_fraction").values[:, match[0]]
+        return cls(ds.theta.values, values, ds.attrs.get("porosity", np.nan), source=source,
+                   component=component)
+
+
+def read_relation(path: str | Path, *, mucilage_fraction: float = 0.0,
+                  component: str = "d_eff") -> TabulatedRelation:
+    """Read an effective-property table (NetCDF) as a :class:`TabulatedRelation`."""
+    from .io.netcdf import read_netcdf
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such effective-diffusivity table", source=path)
+    try:
+        ds = read_netcdf(path)
+    except (OSError, ValueError) as err:
+        raise InputError(f"not a NetCDF table ({err})", source=path) from None
+    if "theta" not in ds.dims or "mucilage_fraction" not in ds.dims:
+        raise InputError("not an effective-property table (needs dims theta, mucilage_fraction)",
+                         source=path)
+    return TabulatedRelation.from_table(ds, mucilage_fraction=mucilage_fraction,
+                                        component=component, source=str(path))
+
+
+@dataclass
+class Products:
+    """Everything one case-study run produced, by name.
+
+    Attributes
+    ----------
+    case : str
+        The case study that produced them.
+    fields : dict of str -> xarray.Dataset
+        Written as ``NAME.nc``; every variable and coordinate has units.
+    scalars : dict of str -> Scalar
+        Quantities of interest (``summary.json`` ``quantities``).
+    images : dict of str -> Image
+    relations : dict of str -> TabulatedRelation (or another callable with provenance)
+    series : dict of str -> BoundarySeries
+    root_systems : dict of str -> RootSystem
+        Written as ``NAME.rsml``.
+    figures : dict of str -> matplotlib Figure
+        Written as ``NAME`` (the suffix gives the format).
+    exports : dict of str -> callable(path)
+        Other file formats for viewers (VTK, TIFF): ``NAME`` is written by calling the
+        function with a temporary path (atomic rename after it returns).
+    info : dict
+        Free-form details for ``summary.json`` (parameters used, timings, notes).
+    warnings : list of str
+    """
+
+    case: str
+    fields: dict[str, xr.Dataset] = field(default_factory=dict)
+    scalars: dict[str, Scalar] = field(default_factory=dict)
+    images: dict[str, Any] = field(default_factory=dict)
+    relations: dict[str, Any] = field(default_factory=dict)
+    series: dict[str, BoundarySeries] = field(default_factory=dict)
+    root_systems: dict[str, Any] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+    exports: dict[str, Callable[[Path], Any]] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def add_scalar(self, name: str, value, units: str, description: str = "") -> None:
+        """Add a named quantity of interest with its units."""
+        self.scalars[name] = Scalar(value, units, description)
+
+    def add_field(self, name: str, ds: xr.Dataset) -> None:
+        """Add a field (checked: units on every variable and coordinate)."""
+        check_units(ds, f"{self.case}: {name}")
+        self.fields[name] = ds
+
+    def value(self, name: str) -> float:
+        """The value of scalar ``name`` (KeyError naming the available ones)."""
+        if name not in self.scalars:
+            raise KeyError(f"{self.case} has no quantity {name!r}; available: {', '.join(self.scalars)}")
+        return self.scalars[name].value
