@@ -36,6 +36,7 @@ def run_variant(label: str, **overrides) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         summary = run_scenario(scenario_from_dict(data, source=label), Path(tmp))
+        summary = {**summary["details"], "warnings": summary["warnings"]}
         wall = time.perf_counter() - t0
     up1 = summary["p_uptake_with_exudation_umol"]
     up0 = summary.get("p_uptake_without_exudation_umol", float("nan"))

@@ -35,9 +35,9 @@ output_times: [5, 10]
     res = runner.invoke(app, ["run", str(sc), "--out", str(out)])
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["root_system"]["n_roots"] == 4
-    assert summary["per_time"][0]["time_d"] == 5
-    assert summary["length_inside_grid_cm"] == pytest.approx(summary["root_system"]["total_length_cm"])
+    assert summary["details"]["root_system"]["n_roots"] == 4
+    assert summary["details"]["per_time"][0]["time_d"] == 5
+    assert summary["details"]["length_inside_grid_cm"] == pytest.approx(summary["details"]["root_system"]["total_length_cm"])
     for name in ("root_system.rsml", "root_system.vtu", "root_length_density.nc", "root_system.png",
                  "depth_profile.png"):
         assert (out / name).is_file(), name

@@ -142,11 +142,11 @@ def test_scenario_runs_small(tmp_path):
                 table_water_contents=[0.19, 0.41], random_media_width=32,
                 random_media_realisations=1)
     summary = run_scenario(scenario_from_dict(data), tmp_path)
-    assert summary["millington_quirk"] == pytest.approx(2.3457e-2, rel=1e-4)
+    assert summary["details"]["millington_quirk"] == pytest.approx(2.3457e-2, rel=1e-4)
     for key in ("water only/mirror", "with mucilage bridges/mirror"):
-        t = np.array(summary["tensors"][key]["tensor_xyz"])
+        t = np.array(summary["details"]["tensors"][key]["tensor_xyz"])
         assert np.count_nonzero(t - np.diag(np.diag(t))) == 0
     assert (tmp_path / "phases_principal_directions.png").is_file()
-    assert json.loads((tmp_path / "summary.json").read_text())["porosity"] == pytest.approx(0.41, abs=1e-4)
+    assert json.loads((tmp_path / "summary.json").read_text())["quantities"]["porosity"]["value"] == pytest.approx(0.41, abs=1e-4)
     with pytest.raises(InputError):
         scenario_from_dict({**data, "water_content": 0.5})

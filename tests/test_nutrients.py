@@ -383,9 +383,9 @@ def test_scenario_runs_and_writes_outputs(tmp_path):
     summary = run_scenario(load_scenario(path), tmp_path / "out")
     for name in ("fields.nc", "uptake_timeseries.nc", "rhizosphere_profiles.nc", "fig6_root_age_p_citrate.png"):
         assert (tmp_path / "out" / name).is_file()
-    assert summary["max_relative_balance_error"] < 1e-10
-    assert summary["p_uptake_with_exudation_umol"] > 0 and summary["p_uptake_without_exudation_umol"] > 0
-    assert summary["citrate_exuded_umol"] > summary["citrate_decayed_umol"] > 0
+    assert summary["details"]["max_relative_balance_error"] < 1e-10
+    assert summary["details"]["p_uptake_with_exudation_umol"] > 0 and summary["details"]["p_uptake_without_exudation_umol"] > 0
+    assert summary["details"]["citrate_exuded_umol"] > summary["details"]["citrate_decayed_umol"] > 0
 
 
 def test_matching_cylinder_totals_is_exact_and_keeps_shape():

@@ -225,7 +225,7 @@ def test_scenario_small(tmp_path):
                              "grid": {"lower": [-1, -1, -4], "upper": [1, 1, 0.5], "resolution": 0.1},
                              "direct_age": "all", "figures": False, "vtk": False})
     summary = run_scenario(sc, tmp_path)
-    days = summary["mucilage"]["per_day"]
+    days = summary["details"]["mucilage"]["per_day"]
     assert [d["time_d"] for d in days] == [1.0, 2.0, 3.0]
     assert (tmp_path / "fields.nc").exists()
     assert days[-1]["mass_in_domain_ug"] == pytest.approx(days[-1]["mass_present_ug"], rel=1e-6)
@@ -287,9 +287,9 @@ def test_scenario_rsml_relative_path_and_roots_outside(tmp_path):
         "grid: {lower: [-0.5, -0.5, -1.2], upper: [0.5, 0.5, 0.2], resolution: 0.1}\n"
         "direct_age: all\nfigures: false\nvtk: false\n")
     summary = run_scenario(load_scenario(sub / "s.yaml"), tmp_path / "out")
-    assert summary["root_system"]["n_roots"] == 1 if "n_roots" in summary["root_system"] else True
+    assert summary["details"]["root_system"]["n_roots"] == 1 if "n_roots" in summary["details"]["root_system"] else True
     assert any("outside the grid" in w for w in summary["warnings"])
-    day = summary["mucilage"]["per_day"][-1]
+    day = summary["details"]["mucilage"]["per_day"][-1]
     assert day["released_ug"] == pytest.approx(mucilage_q() * 2.0, rel=1e-9)
     # half of the path (z < -1.2) lies outside: about half of the mass is outside
     assert 0.2 * day["mass_present_ug"] < day["mass_outside_ug"] < 0.8 * day["mass_present_ug"]

@@ -244,6 +244,10 @@ class Products:
         check_units(ds, f"{self.case}: {name}")
         self.fields[name] = ds
 
+    def add_text(self, name: str, text: str) -> None:
+        """Add a text file (e.g. a CSV copy of a table for spreadsheets)."""
+        self.exports[name] = lambda path, text=text: Path(path).write_text(text, encoding="utf-8")
+
     def value(self, name: str) -> float:
         """The value of scalar ``name`` (KeyError naming the available ones)."""
         if name not in self.scalars:

@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import InputError
+from ..products import TabulatedRelation, read_relation
 from ..image.generators.granular import GranularPacking, liquid_configuration
 from ..soil import millington_quirk
 from .cell_problem import effective_diffusion_tensor
@@ -100,7 +101,8 @@ def effective_property_table(packing: GranularPacking, water_contents: Sequence[
                                             "long_name": "volumetric liquid content"}),
                 "mucilage_fraction": ("mucilage_fraction", muc,
                                       {"units": "1", "long_name": "mucilage share of the liquid"}),
-                "i": ("i", axes), "j": ("j", axes)},
+                "i": ("i", axes, {"units": "1", "long_name": "tensor row axis"}),
+                "j": ("j", axes, {"units": "1", "long_name": "tensor column axis"})},
         attrs={"porosity": phi, "liquid_rule": rule, "periodisation": periodisation,
                "d_mucilage_relative": d_mucilage, "generator_seed": int(packing.image.metadata.get("seed", -1)),
                "voxel_size_cm": list(packing.image.voxel_size), "shape": list(packing.image.shape),
@@ -133,42 +135,13 @@ def write_property_table(ds: xr.Dataset, path: str | Path) -> tuple[Path, Path]:
     return nc, csv
 
 
-class EffectiveDiffusivityTable:
-    """``D_eff(theta)`` interpolated from a table: a drop-in for ``millington_quirk``.
-
-    Call as ``table(theta, porosity=None, d_water=1.0)``; ``porosity`` is accepted for
-    signature compatibility and ignored (the table belongs to its own sample, whose
-    porosity is ``table.porosity``). Linear interpolation in theta; theta outside the
-    tabulated range is an :class:`InputError` (no extrapolation), except that 0 gives 0.
-    """
-
-    def __init__(self, theta, values, porosity, source="table", component="d_eff"):
-        self.theta = np.asarray(theta, dtype=float)
-        self.values = np.asarray(values, dtype=float)
-        self.porosity = float(porosity)
-        self.source = str(source)
-        self.component = component
-
-    def __call__(self, theta, porosity=None, d_water=1.0):
-        th = np.asarray(theta, dtype=float)
-        lo, hi = self.theta[0], self.theta[-1]
-        grid_t, grid_v = self.theta, self.values
-        if lo > 0:
-            grid_t = np.concatenate([[0.0], grid_t])
-            grid_v = np.concatenate([[0.0], grid_v])
-        if np.any(~np.isfinite(th)) or np.any(th < 0) or np.any(th > hi + 1e-12):
-            raise InputError(f"water content outside the table range [0, {hi:g}]",
-                             source=self.source, field="theta")
-        out = d_water * np.interp(th, grid_t, grid_v)
-        return float(out) if out.ndim == 0 else out
-
-    def __repr__(self):
-        return (f"EffectiveDiffusivityTable({self.component}, theta {self.theta[0]:g}..{self.theta[-1]:g}, "
-                f"porosity {self.porosity:.3f}, from {self.source})")
+#: ``D_eff(theta)`` from a table: the constitutive-relation product
+#: (:class:`rhizoscale.products.TabulatedRelation`), a drop-in for ``millington_quirk``.
+EffectiveDiffusivityTable = TabulatedRelation
 
 
 def effective_diffusivity_table(path: str | Path, mucilage_fraction: float = 0.0,
-                                component: str = "d_eff") -> EffectiveDiffusivityTable:
+                                component: str = "d_eff") -> TabulatedRelation:
     """Load a table written by :func:`write_property_table` as a function of theta.
 
     Parameters
@@ -182,21 +155,7 @@ def effective_diffusivity_table(path: str | Path, mucilage_fraction: float = 0.0
 
     Returns
     -------
-    EffectiveDiffusivityTable
+    TabulatedRelation
         ``f(theta, porosity=None, d_water=1.0)`` -> effective diffusivity in units of d_water.
     """
-    from ..io import read_netcdf
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such effective-diffusivity table", source=path)
-    ds = read_netcdf(path)
-    if component not in ("d_eff", "d_min", "d_max") or component not in ds:
-        raise InputError(f"unknown component {component!r}", source=path, field="component")
-    muc = ds.mucilage_fraction.values
-    match = np.flatnonzero(np.isclose(muc, mucilage_fraction, atol=1e-9))
-    if match.size == 0:
-        raise InputError(f"mucilage fraction {mucilage_fraction} not tabulated (have {muc.tolist()})",
-                         source=path, field="mucilage_fraction")
-    values = ds[component].values[:, match[0]]
-    return EffectiveDiffusivityTable(ds.theta.values, values, ds.attrs.get("porosity", np.nan),
-                                     source=path, component=component)
+    return read_relation(path, mucilage_fraction=mucilage_fraction, component=component)

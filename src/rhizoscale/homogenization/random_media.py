@@ -95,12 +95,13 @@ def lognormal_thickness_study(thicknesses: Sequence[int], width: int = 256, log_
             if callback is not None:
                 callback(r * thick.size + k + 1, total)
     return xr.Dataset(
-        {"d_eff": (("thickness", "realisation"), d_eff, {"long_name": "effective diffusivity along the thickness"}),
-         "arithmetic": (("thickness", "realisation"), arith),
-         "geometric": (("thickness", "realisation"), geom),
+        {"d_eff": (("thickness", "realisation"), d_eff, {
+            "units": "1", "long_name": "effective diffusivity along the thickness (relative)"}),
+         "arithmetic": (("thickness", "realisation"), arith, {"units": "1", "long_name": "arithmetic mean"}),
+         "geometric": (("thickness", "realisation"), geom, {"units": "1", "long_name": "geometric mean"}),
          "position": (("thickness",), ((d_eff - geom) / (arith - geom)).mean(axis=1),
-                      {"long_name": "(D_eff - geometric) / (arithmetic - geometric)"})},
+                      {"units": "1", "long_name": "(D_eff - geometric) / (arithmetic - geometric)"})},
         coords={"thickness": ("thickness", thick, {"units": "voxels"}),
-                "realisation": np.arange(realisations)},
+                "realisation": ("realisation", np.arange(realisations), {"units": "1"})},
         attrs={"log_std": log_std, "correlation_length_voxels": correlation_length, "width": width,
                "seed": seed})

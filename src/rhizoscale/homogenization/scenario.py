@@ -69,9 +69,13 @@ def _tensor_summary(res):
             "wall_time_s": round(res.wall_time, 3)}
 
 
-def run(config: Config, run, seed: int = 1) -> None:
-    """Run the case study and write images, tensors, table, figures and summary."""
-    with run.task("sand packing", 1) as cb:
+def run(config: Config, ctx) -> "Products":
+    """Run the case study; return images, tensors, the D_eff(theta, mucilage) relation,
+    figures and summary quantities."""
+    from ..products import Products, TabulatedRelation
+    seed = ctx.seed
+    out = Products("cs4-homogenisation")
+    with ctx.task("sand packing", 1) as cb:
         packing = sand_packing(config.shape, config.voxel_size, config.porosity,
                                config.mean_grain_radius, config.grain_radius_cv,
                                config.grain_overlap, seed=seed)
@@ -85,7 +89,7 @@ def run(config: Config, run, seed: int = 1) -> None:
             d_water=config.d_water, d_mucilage=config.d_mucilage),
     }
     results = {}
-    with run.task("cell problems", 2 * len(config.periodisations) + 1) as cb:
+    with ctx.task("cell problems", 2 * len(config.periodisations) + 1) as cb:
         done = 0
         sat = effective_diffusion_tensor(packing.image.with_phases(images["water only"].phases))
         done += 1
@@ -95,53 +99,68 @@ def run(config: Config, run, seed: int = 1) -> None:
                 if np.any(img.diffusivity() > 0):
                     results[f"{key}/{per}"] = effective_diffusion_tensor(img, periodisation=per)
                 else:
-                    run.warn(f"{key}: no liquid at theta = {config.water_content}")
+                    ctx.warn(f"{key}: no liquid at theta = {config.water_content}")
                 done += 1
                 cb(done, 2 * len(config.periodisations) + 1)
 
     dims = ("y", "x") if len(config.shape) == 2 else ("z", "y", "x")
     coords = {d: (np.arange(n) + 0.5) * config.voxel_size for d, n in zip(dims, config.shape)}
     ds = xr.Dataset({k.replace(" ", "_"): (dims, img.labels, {
-        "flag_values": "0 air, 1 solid, 2 water, 3 mucilage"}) for k, img in images.items()},
+        "flag_values": np.array([0, 1, 2, 3], dtype=img.labels.dtype),
+        "flag_meanings": "air solid water mucilage", "units": "1"}) for k, img in images.items()},
         coords=coords, attrs={"seed": seed, "porosity": phi, "liquid_rule": config.liquid_rule})
     for d in dims:
         ds[d].attrs["units"] = "cm"
-    run.write_netcdf("images.nc", ds)
+    out.add_field("images.nc", ds)
     d_rel = config.d_water
-    run.summary["porosity"] = phi
-    run.summary["water_content"] = {k: float(np.mean((im.labels == WATER) | (im.labels == MUCILAGE)))
+    out.info["porosity"] = phi
+    out.info["water_content"] = {k: float(np.mean((im.labels == WATER) | (im.labels == MUCILAGE)))
                                     for k, im in images.items()}
-    run.summary["mucilage_content"] = float(np.mean(images["with mucilage bridges"].labels == MUCILAGE))
-    run.summary["n_grains"] = packing.info["n_grains"]
-    run.summary["saturated_tensor_xyz"] = sat.in_xyz()
-    run.summary["tensors"] = {k: _tensor_summary(r) for k, r in results.items()}
-    run.summary["empirical_models"] = {
+    out.info["mucilage_content"] = float(np.mean(images["with mucilage bridges"].labels == MUCILAGE))
+    out.info["n_grains"] = packing.info["n_grains"]
+    out.info["saturated_tensor_xyz"] = sat.in_xyz()
+    out.info["tensors"] = {k: _tensor_summary(r) for k, r in results.items()}
+    out.info["empirical_models"] = {
         name: f(config.water_content, phi, d_water=d_rel) for name, f in SOIL_DIFFUSION_MODELS.items()}
-    run.summary["millington_quirk"] = run.summary["empirical_models"]["millington_quirk_1961"]
-    run.summary["millington_quirk_saturated"] = SOIL_DIFFUSION_MODELS["millington_quirk_1961"](phi, phi, d_water=d_rel)
+    out.info["millington_quirk"] = out.info["empirical_models"]["millington_quirk_1961"]
+    out.info["millington_quirk_saturated"] = SOIL_DIFFUSION_MODELS["millington_quirk_1961"](phi, phi, d_water=d_rel)
     if len(config.shape) == 2:
-        run.write_figure("phases_principal_directions.png",
-                         phases_and_principal_directions(images, results))
+        out.figures["phases_principal_directions.png"] = (phases_and_principal_directions(images, results))
 
     if config.table_water_contents:
-        with run.task("effective-property table", len(config.table_water_contents)
+        with ctx.task("effective-property table", len(config.table_water_contents)
                       * len(config.table_mucilage_fractions)) as cb:
             table = effective_property_table(packing, config.table_water_contents,
                                              config.table_mucilage_fractions, rule=config.liquid_rule,
                                              d_mucilage=config.d_mucilage / config.d_water, callback=cb)
-        run.write_netcdf("effective_diffusivity_table.nc", table)
-        run.write_text("effective_diffusivity_table.csv", property_table_csv(table))
-        run.write_figure("effective_diffusivity_table.png", property_table_figure(table))
-        run.summary["table"] = {"theta": table.theta.values, "d_eff": table.d_eff.values,
-                                "mucilage_fraction": table.mucilage_fraction.values}
+        out.add_field("effective_diffusivity_table.nc", table)
+        out.add_text("effective_diffusivity_table.csv", property_table_csv(table))
+        out.figures["effective_diffusivity_table.png"] = (property_table_figure(table))
+        out.info["table"] = {"theta": table.theta.values, "d_eff": table.d_eff.values,
+                             "mucilage_fraction": table.mucilage_fraction.values}
+        for m in table.mucilage_fraction.values:
+            out.relations[f"d_eff_mucilage_{m:g}"] = TabulatedRelation.from_table(
+                table, mucilage_fraction=float(m), source=f"cs4-homogenisation (seed {seed})")
 
     if config.random_media:
         thick = sorted({int(t) for t in np.unique(np.geomspace(1, config.random_media_width, 9).round())})
-        with run.task("lognormal thickness study", len(thick) * config.random_media_realisations) as cb:
+        with ctx.task("lognormal thickness study", len(thick) * config.random_media_realisations) as cb:
             study = lognormal_thickness_study(thick, config.random_media_width, config.random_media_log_std,
                                               config.random_media_correlation_length,
                                               config.random_media_realisations, seed=seed, callback=cb)
-        run.write_netcdf("lognormal_thickness_study.nc", study)
-        run.write_figure("lognormal_thickness_study.png", thickness_study_figure(study))
-        run.summary["lognormal_position_arithmetic_1_geometric_0"] = dict(
+        out.add_field("lognormal_thickness_study.nc", study)
+        out.figures["lognormal_thickness_study.png"] = (thickness_study_figure(study))
+        out.info["lognormal_position_arithmetic_1_geometric_0"] = dict(
             zip(study.thickness.values.tolist(), study.position.values.tolist()))
+    out.add_scalar("porosity", phi, "1", "porosity of the generated sand section")
+    out.add_scalar("n_grains", packing.info["n_grains"], "1", "grains in the section")
+    out.add_scalar("millington_quirk", out.info["millington_quirk"], "1",
+                   "Millington-Quirk D_eff / D_water at the scenario's water content")
+    for key, res in results.items():
+        vals, _ = res.principal_directions_xyz()
+        slug = key.replace(" ", "_").replace("/", "_")
+        out.add_scalar(f"d_eff_mean_{slug}", float(np.mean(vals)), "1",
+                       f"mean principal effective diffusivity / d_water, {key}")
+        out.add_scalar(f"d_eff_min_{slug}", float(np.min(vals)), "1",
+                       f"smallest principal effective diffusivity / d_water, {key}")
+    return out

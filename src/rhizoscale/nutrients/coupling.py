@@ -266,7 +266,6 @@ class CoupledUptakeModel:
         self.cum_decay = np.zeros(2)
         self.segment_uptake = np.zeros(self.n_total)  # µmol per segment, cumulative
         self.segment_exudation = np.zeros(self.n_total)
-        self.records: list[StepRecord] = []
 
     # ------------------------------------------------------------------ helpers
     def _n_active(self, t: float) -> int:
@@ -413,8 +412,51 @@ class CoupledUptakeModel:
         rec.dt_s = dt
         rec.reductions = reductions
         rec.warnings = notes
-        self.records.append(rec)
         return rec
+
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint_state(self) -> dict:
+        """Everything that changes while stepping (plain arrays; see
+        :class:`rhizoscale.simulation.Simulation`). The set-up (segments, weights of the
+        root cross-sections) is rebuilt from the root system and parameters."""
+        n = self.rhizo.n
+        return {
+            "time": self.time, "cum_uptake": self.cum_uptake, "cum_exudation": self.cum_exudation,
+            "cum_decay": self.cum_decay, "segment_uptake": self.segment_uptake,
+            "segment_exudation": self.segment_exudation, "kernel_r1": self._kernel_r1,
+            "disk": dict(zip(("seg", "cell", "w"), self._disk)),
+            "ring": dict(zip(("seg", "cell", "w"), self._ring)),
+            "rhizo": {"c": self.rhizo.c[:n], "faces": self.rhizo.faces[:n], "n": n,
+                      "substeps": self.rhizo.substeps},
+            "soil": {"c": self.soil3d.c, "newton_iterations": self.soil3d.newton_iterations,
+                     "linear_sweeps": self.soil3d.linear_sweeps},
+            "n_total": self.n_total, "n_cells": self.grid.n_cells,
+        }
+
+    def restore_state(self, s: dict) -> None:
+        """Continue from :meth:`checkpoint_state` (of a model built with the same inputs)."""
+        if int(s["n_total"]) != self.n_total or int(s["n_cells"]) != self.grid.n_cells:
+            raise InputError("the checkpoint belongs to another root system or grid", source="checkpoint")
+        self.time = float(s["time"])
+        self.cum_uptake, self.cum_exudation = float(s["cum_uptake"]), float(s["cum_exudation"])
+        self.cum_decay = np.array(s["cum_decay"], dtype=float)
+        self.segment_uptake = np.array(s["segment_uptake"], dtype=float)
+        self.segment_exudation = np.array(s["segment_exudation"], dtype=float)
+        self._kernel_r1 = np.array(s["kernel_r1"], dtype=float)
+        for name in ("_disk", "_ring"):
+            d = s[name[1:]]
+            trip = (np.array(d["seg"], np.int64), np.array(d["cell"], np.int64), np.array(d["w"], float))
+            setattr(self, name, trip)
+            setattr(self, name + "_op", sp.csr_matrix((trip[2], (trip[0], trip[1])),
+                                                      shape=(self.n_total, self.grid.n_cells)))
+        n = int(s["rhizo"]["n"])
+        self.rhizo.c[:n] = s["rhizo"]["c"]
+        self.rhizo.faces[:n] = s["rhizo"]["faces"]
+        self.rhizo.n = n
+        self.rhizo.substeps = int(s["rhizo"]["substeps"])
+        self.soil3d.c = np.array(s["soil"]["c"], dtype=float)
+        self.soil3d.newton_iterations = int(s["soil"]["newton_iterations"])
+        self.soil3d.linear_sweeps = int(s["soil"]["linear_sweeps"])
 
     # ------------------------------------------------------------------ outputs
     def profiles(self) -> dict[str, np.ndarray]:

@@ -72,12 +72,15 @@ class SoilDiffusivityConfig(BaseModel):
 
 
 def diffusivity_function(cfg: SoilDiffusivityConfig):
-    """The ``f(theta, porosity, d_water)`` chosen by a scenario (None = Millington–Quirk)."""
+    """The ``f(theta, porosity, d_water)`` chosen by a scenario (None = Millington–Quirk).
+
+    A table is read as a :class:`rhizoscale.products.TabulatedRelation`, the product in
+    which homogenisation (case study 4) hands ``D_eff(theta, mucilage)`` up a scale.
+    """
     if cfg.model == "millington-quirk":
         return None
-    from ..homogenization.property_table import effective_diffusivity_table
-    return effective_diffusivity_table(cfg.table, mucilage_fraction=cfg.mucilage_fraction,
-                                       component=cfg.component)
+    from ..products import read_relation
+    return read_relation(cfg.table, mucilage_fraction=cfg.mucilage_fraction, component=cfg.component)
 
 
 class Config(CaseConfig):
@@ -143,38 +146,119 @@ def _load_parameters(config: Config):
     return soil, phosphate, citrate
 
 
-def simulate(model: CoupledUptakeModel, days: float, dt_s: float, output_days, profile_days, callback=None):
-    """Run a coupled model to ``days``; return time series, field snapshots and profiles."""
+class UptakeRecorder:
+    """Callback recording a coupled model's budget every step, its 3D fields at the output
+    times and its rhizosphere profiles at the profile times (checkpointable)."""
+
+    SERIES = ("time", "uptake", "exudation", "decay_citrate", "mass_p", "mass_citrate",
+              "error_p", "error_citrate", "n_segments")
+
+    def __init__(self, out_times, profile_times):
+        self.out_times = np.asarray(sorted(out_times), dtype=float)
+        self.profile_times = np.asarray(sorted(profile_times), dtype=float)
+        self.series = {k: [] for k in self.SERIES}
+        self.fields, self.profiles, self.notes = [], [], []
+        self.last = None
+
+    def record_step(self, rec) -> None:
+        self.notes.extend(rec.warnings)
+        for key, value in zip(self.SERIES, (rec.time_s, rec.uptake, rec.exudation, rec.decay[1],
+                                            rec.mass[0], rec.mass[1], rec.balance_error[0],
+                                            rec.balance_error[1], rec.n_segments)):
+            self.series[key].append(value)
+
+    def __call__(self, sim) -> None:
+        model, t = sim.model, sim.time
+        if sim.iteration > 0 and self.last != sim.iteration:
+            self.record_step(model.last_record)
+            self.last = sim.iteration
+        hit = self._hit(self.out_times, t)
+        if hit is not None:
+            self.fields.append((hit, model.soil3d.c.copy(), model.soil3d.totals()))
+        hit = self._hit(self.profile_times, t)
+        if hit is not None:
+            self.profiles.append((hit, model.profiles()))
+
+    @staticmethod
+    def _hit(times, t):
+        """The nominal output time that ``t`` landed on (None if none)."""
+        k = np.flatnonzero(np.abs(times - t) <= 1e-12 * max(abs(t), 1.0))
+        return float(times[k[0]]) if k.size else None
+
+    def arrays(self) -> dict:
+        return {k: np.asarray(v) for k, v in self.series.items()}
+
+    def checkpoint_state(self) -> dict:
+        st = {"series": {k: np.asarray(v, dtype=float) for k, v in self.series.items()},
+              "notes": np.asarray(self.notes, dtype=str), "last": -1 if self.last is None else self.last,
+              "field_times": np.asarray([f[0] for f in self.fields], dtype=float)}
+        if self.fields:
+            st["field_c"] = np.stack([f[1] for f in self.fields])
+            st["field_totals"] = np.stack([f[2] for f in self.fields])
+        st["profile_times"] = np.asarray([p[0] for p in self.profiles], dtype=float)
+        for i, (_, prof) in enumerate(self.profiles):
+            st[f"profile{i}"] = prof
+        return st
+
+    def restore_state(self, st: dict) -> None:
+        self.series = {k: [float(v) for v in np.atleast_1d(st["series"][k])] for k in self.SERIES}
+        self.series["n_segments"] = [int(v) for v in self.series["n_segments"]]
+        self.notes = [str(v) for v in np.atleast_1d(st["notes"])]
+        self.last = None if int(st["last"]) < 0 else int(st["last"])
+        times = np.atleast_1d(st["field_times"])
+        self.fields = [(float(t), st["field_c"][i], st["field_totals"][i]) for i, t in enumerate(times)]
+        self.profiles = [(float(t), {k: np.asarray(v) for k, v in st[f"profile{i}"].items()})
+                         for i, t in enumerate(np.atleast_1d(st["profile_times"]))]
+
+
+class _SteppedModel:
+    """Keeps the coupled model's last step record for the recorder (the model returns it)."""
+
+    def __init__(self, model: CoupledUptakeModel):
+        self.model = model
+        self.last_record = None
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    @property
+    def time(self) -> float:
+        return self.model.time
+
+    def step(self, dt: float) -> None:
+        self.last_record = self.model.step(dt)
+
+    def checkpoint_state(self) -> dict:
+        return self.model.checkpoint_state()
+
+    def restore_state(self, state: dict) -> None:
+        self.model.restore_state(state)
+
+
+def uptake_simulation(model: CoupledUptakeModel, days: float, dt_s: float, output_days, profile_days,
+                      name: str = "cs2"):
+    """A :class:`~rhizoscale.simulation.Simulation` of a coupled model to ``days`` with an
+    :class:`UptakeRecorder` (``sim.callbacks["record"].func``); steps of ``dt_s`` [s] land
+    on the output and profile days."""
+    from ..simulation import IterationInterval, Simulation, SpecifiedTimes
     t_end = days * SECONDS_PER_DAY
     out_t = sorted({round(float(d) * SECONDS_PER_DAY, 6) for d in output_days if 0 <= d <= days})
     prof_t = sorted({round(float(d) * SECONDS_PER_DAY, 6) for d in profile_days if 0 < d <= days})
-    stops = sorted(set(out_t) | set(prof_t) | {t_end})
-    series = {k: [] for k in ("time", "uptake", "exudation", "decay_citrate", "mass_p", "mass_citrate",
-                              "error_p", "error_citrate", "n_segments")}
-    fields, profiles, notes = [], [], []
-    if 0.0 in out_t:
-        fields.append((0.0, model.soil3d.c.copy(), model.soil3d.totals()))
-    for stop in stops:
-        while model.time < stop * (1 - 1e-12):
-            h = min(dt_s, stop - model.time)
-            rec = model.step(h)
-            notes.extend(rec.warnings)
-            series["time"].append(rec.time_s)
-            series["uptake"].append(rec.uptake)
-            series["exudation"].append(rec.exudation)
-            series["decay_citrate"].append(rec.decay[1])
-            series["mass_p"].append(rec.mass[0])
-            series["mass_citrate"].append(rec.mass[1])
-            series["error_p"].append(rec.balance_error[0])
-            series["error_citrate"].append(rec.balance_error[1])
-            series["n_segments"].append(rec.n_segments)
-            if callback:
-                callback(model.time / SECONDS_PER_DAY, days)
-        if stop in out_t:
-            fields.append((stop, model.soil3d.c.copy(), model.soil3d.totals()))
-        if stop in prof_t:
-            profiles.append((stop, model.profiles()))
-    return {k: np.asarray(v) for k, v in series.items()}, fields, profiles, notes
+    recorder = UptakeRecorder(out_t, prof_t)
+    sim = Simulation(_SteppedModel(model), stop_time=t_end, dt=dt_s, name=name)
+    sim.add_callback("record", recorder, IterationInterval(1, at_start=True))
+    # the output and profile times: steps land on them (the recorder checks which is due)
+    sim.add_callback("outputs", lambda s: None, SpecifiedTimes(sorted(set(out_t) | set(prof_t))))
+    return sim, recorder
+
+
+def simulate(model: CoupledUptakeModel, days: float, dt_s: float, output_days, profile_days, callback=None):
+    """Run a coupled model to ``days``; return time series, field snapshots, profiles, notes."""
+    sim, rec = uptake_simulation(model, days, dt_s, output_days, profile_days)
+    if callback is not None:
+        sim.progress = lambda t, stop: callback(t / SECONDS_PER_DAY, days)
+    sim.run()
+    return rec.arrays(), rec.fields, rec.profiles, rec.notes
 
 
 def _fields_dataset(grid: RegularGrid, fields, label: str) -> xr.Dataset:
@@ -215,12 +299,13 @@ def _profiles_dataset(profiles, n_total: int, n_nodes: int) -> xr.Dataset:
          "phosphate": (dims, cp, {"units": "umol cm-3", "long_name": "phosphate in soil solution"}),
          "citrate": (dims, cc, {"units": "umol cm-3", "long_name": "citrate in soil solution"})},
         coords={"time": ("time", [p[0] / SECONDS_PER_DAY for p in profiles], {"units": "d"}),
-                "segment": np.arange(n_total), "node": np.arange(n_nodes)},
+                "segment": ("segment", np.arange(n_total), {"units": "1", "long_name": "segment index"}),
+                "node": ("node", np.arange(n_nodes), {"units": "1", "long_name": "radial node index"})},
         attrs={"note": "segments in order of creation; NaN before a segment exists"},
     )
 
 
-def _figures(run, rs, grid, fields, series_with, series_without):
+def _figures(rs, grid, fields, series_with, series_without) -> dict:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -246,7 +331,7 @@ def _figures(run, rs, grid, fields, series_with, series_without):
     for ax in axes:
         ax.set_xlabel("x [cm]")
     axes[0].set_ylabel("z down the rhizotron face [cm]")
-    run.write_figure("fig6_root_age_p_citrate.png", fig)
+    figs = {"fig6_root_age_p_citrate.png": fig}
 
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(series_with["time"] / SECONDS_PER_DAY, series_with["uptake"], label="P uptake, with exudation")
@@ -259,7 +344,8 @@ def _figures(run, rs, grid, fields, series_with, series_without):
     ax2.plot(series_with["time"] / SECONDS_PER_DAY, series_with["exudation"], "k:", label="citrate exuded")
     ax2.set_ylabel("cumulative citrate exudation [µmol]")
     ax.legend(loc="upper left")
-    run.write_figure("cumulative_uptake.png", fig)
+    figs["cumulative_uptake.png"] = fig
+    return figs
 
 
 def peclet_numbers(rs: RootSystem, soil, phosphate, citrate, diffusivity=None) -> dict:
@@ -303,9 +389,13 @@ def peclet_numbers(rs: RootSystem, soil, phosphate, citrate, diffusivity=None) -
     return out
 
 
-def run(config: Config, run, seed: int = 1) -> None:
-    """Run case study 2 and write its outputs (see docs/cs2-phosphate-uptake.md)."""
+def run(config: Config, ctx) -> "Products":
+    """Run case study 2 and return its products (see docs/cs2-phosphate-uptake.md)."""
     from ..plant import Rhizotron, grow_root_system, load_plant_parameters
+    from ..products import Products
+    run = ctx
+    seed = ctx.seed
+    out = Products("cs2-phosphate-uptake")
 
     wall0 = _time.perf_counter()
     soil, phosphate, citrate = _load_parameters(config)
@@ -336,9 +426,11 @@ def run(config: Config, run, seed: int = 1) -> None:
                                    min_r1_factor=config.min_r1_factor, diffusivity=deff_fn)
         for w in model.warnings:
             run.warn(w)
-        with run.task(f"P uptake ({label.replace('_', ' ')})", total=config.days) as cb:
-            series, fields, profiles, notes = simulate(model, config.days, dt, out_days,
-                                                       config.profile_days if exude else [], callback=cb)
+        sim, rec = uptake_simulation(model, config.days, dt, out_days, config.profile_days if exude else [],
+                                     name=f"cs2-{label}")
+        ctx.simulate(sim, description=f"P uptake ({label.replace('_', ' ')})",
+                     progress_scale=1 / SECONDS_PER_DAY, progress_units=" d")
+        series, fields, profiles, notes = rec.arrays(), rec.fields, rec.profiles, rec.notes
         for note in notes:
             run.warn(f"{label}: {note}")
         results[label] = (model, series, fields, profiles)
@@ -349,14 +441,13 @@ def run(config: Config, run, seed: int = 1) -> None:
         ds["phosphate_no_exudation"] = (("time", "z", "y", "x"),
                                         _fields_dataset(grid, results["without_exudation"][2], "x")["phosphate"].values,
                                         {"units": "umol cm-3", "long_name": "phosphate in soil solution, no exudation"})
-    run.write_netcdf("fields.nc", ds)
+    out.add_field("fields.nc", ds)
     if config.write_vtk:
-        try:
-            run.write_field_vtk("fields_final.vti", ds.isel(time=-1))
-        except (ImportError, ModuleNotFoundError) as err:  # pragma: no cover - pyevtk is a dependency
-            run.warn(f"VTK output skipped ({err})")
-    run.write_netcdf("rhizosphere_profiles.nc", _profiles_dataset(profiles, model.n_total,
-                                                                  model.rhizo.n_cells + 1))
+        from ..io.vtk import write_image_vtk
+        last = ds.isel(time=-1)
+        out.exports["fields_final.vti"] = lambda path: write_image_vtk(last, path)
+    out.add_field("rhizosphere_profiles.nc", _profiles_dataset(profiles, model.n_total,
+                                                               model.rhizo.n_cells + 1))
     ts = xr.Dataset(coords={"time": ("time", series["time"] / SECONDS_PER_DAY, {"units": "d"})})
     ts["uptake_with_exudation"] = ("time", series["uptake"], {"units": "umol", "long_name": "cumulative P uptake"})
     ts["citrate_exuded"] = ("time", series["exudation"], {"units": "umol"})
@@ -365,7 +456,7 @@ def run(config: Config, run, seed: int = 1) -> None:
     ts["citrate_in_soil"] = ("time", series["mass_citrate"], {"units": "umol"})
     ts["balance_error_phosphate"] = ("time", series["error_p"], {"units": "1", "long_name": "relative global mass balance error"})
     ts["balance_error_citrate"] = ("time", series["error_citrate"], {"units": "1"})
-    ts["n_segments"] = ("time", series["n_segments"])
+    ts["n_segments"] = ("time", series["n_segments"], {"units": "1", "long_name": "active root segments"})
     without = results.get("without_exudation")
     if without is not None:
         if len(without[1]["time"]) == len(series["time"]):
@@ -373,10 +464,10 @@ def run(config: Config, run, seed: int = 1) -> None:
         else:  # different step reductions: interpolate onto the same times
             ts["uptake_without_exudation"] = ("time", np.interp(series["time"], without[1]["time"],
                                                                 without[1]["uptake"]), {"units": "umol"})
-    run.write_netcdf("uptake_timeseries.nc", ts)
-    _figures(run, rs, grid, fields, series, without[1] if without else None)
+    out.add_field("uptake_timeseries.nc", ts)
+    out.figures.update(_figures(rs, grid, fields, series, without[1] if without else None))
 
-    s = run.summary
+    s = out.info
     s["root_system"] = rs.summary()
     s["grid_shape_zyx"] = list(grid.shape)
     s["n_radial_cells"] = config.n_radial_cells
@@ -403,3 +494,18 @@ def run(config: Config, run, seed: int = 1) -> None:
                        "citrate": citrate.model_dump()}
     s["chosen_parameters"] = {**soil.chosen(), **phosphate.chosen(), **citrate.chosen()}
     s["timing_s"] = {"growth": round(growth_s, 2), "total": round(_time.perf_counter() - wall0, 2)}
+    out.add_scalar("p_uptake_with_exudation", s["p_uptake_with_exudation_umol"], "umol",
+                   f"cumulative P uptake after {config.days:g} d with citrate exudation")
+    out.add_scalar("citrate_exuded", s["citrate_exuded_umol"], "umol", "cumulative citrate exudation")
+    out.add_scalar("citrate_decayed", s["citrate_decayed_umol"], "umol", "cumulative citrate decomposition")
+    out.add_scalar("max_relative_balance_error", s["max_relative_balance_error"], "1",
+                   "largest relative global mass balance error of any step (P and citrate)")
+    if without is not None:
+        out.add_scalar("p_uptake_without_exudation", s["p_uptake_without_exudation_umol"], "umol",
+                       f"cumulative P uptake after {config.days:g} d without citrate exudation")
+        out.add_scalar("uptake_ratio_with_to_without", s["uptake_ratio_with_to_without"], "1",
+                       "P uptake with / without citrate exudation")
+    out.add_scalar("root_length", s["root_system"]["total_length_cm"], "cm", "total root length at the end")
+    out.add_scalar("phosphate_peclet_taproot", s["peclet"]["phosphate_pe_water"], "1",
+                   "rhizosphere Peclet number v r0 / D_water of P at the taproot")
+    return out

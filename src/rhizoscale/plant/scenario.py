@@ -105,13 +105,13 @@ def make_grid(cfg: GridConfig):
     return RegularGrid.from_resolution(cfg.lower, cfg.upper, cfg.resolution)
 
 
-def _obtain(config: Config, run, seed: int):
+def _obtain(config: Config, ctx, seed: int):
     """Grow (or read) the root systems of all replicates."""
     from ..io.rsml import read_rsml
     if config.rsml is not None:
         rs = read_rsml(config.rsml, age=config.age)
         for w in rs.metadata.get("warnings", []):
-            run.warn(w)
+            ctx.warn(w)
         return [rs], None
     from . import grow_root_system, load_plant_parameters
     params = load_plant_parameters(config.plant)
@@ -121,18 +121,21 @@ def _obtain(config: Config, run, seed: int):
         label = f"growing {params.name} for {config.days:g} d"
         if config.replicates > 1:
             label += f" (seed {seed + k})"
-        with run.task(label, total=config.days) as cb:
+        with ctx.task(label, total=config.days) as cb:
             systems.append(grow_root_system(params, config.days, seed=seed + k,
                                             confinement=confinement, callback=cb,
                                             backend=config.backend))
     return systems, params
 
 
-def run(config: Config, run, seed: int = 1) -> None:
-    """Grow or read root systems, then write RSML, VTK, RLD fields, figures and the summary."""
+def run(config: Config, ctx) -> "Products":
+    """Grow or read root systems; return them, RLD fields, figures and the summary."""
     import xarray as xr
 
-    systems, params = _obtain(config, run, seed)
+    from ..products import Products
+    seed = ctx.seed
+    out = Products("plant-growth")
+    systems, params = _obtain(config, ctx, seed)
     rs = systems[0]
     end = rs.time
     times = config.output_times or [float(t) for t in np.arange(1, np.floor(end) + 1)] or [end]
@@ -149,23 +152,24 @@ def run(config: Config, run, seed: int = 1) -> None:
             if len(systems) > 1:
                 row[key + "_sd"] = float(vals.std(ddof=1))
         per_time.append(row)
-    run.summary["root_system"] = rs.summary()
-    run.summary["per_time"] = per_time
+    out.info["root_system"] = rs.summary()
+    out.info["per_time"] = per_time
     if len(systems) > 1:
-        run.summary["replicates"] = [s.summary() for s in systems]
+        out.info["replicates"] = [s.summary() for s in systems]
     if params is not None:
-        run.summary["parameters"] = params.name
+        out.info["parameters"] = params.name
         chosen = params.chosen() if hasattr(params, "chosen") else {}
         if chosen:
-            run.summary["chosen_parameters"] = chosen
-    run.write_rsml("root_system.rsml", rs)
+            out.info["chosen_parameters"] = chosen
+    out.root_systems["root_system.rsml"] = rs
     if config.vtk:
-        run.write_root_vtk("root_system.vtu", rs)
+        from ..io.vtk import write_root_system_vtk
+        out.exports["root_system.vtu"] = lambda path: write_root_system_vtk(rs, path)
     if config.grid is not None:
         from ..grid import half_mean_interroot_distance, root_length_density
         grid = make_grid(config.grid)
         grid.check_memory(len(times) + 2, 4 * 2**30, "the root length density time series")
-        with run.task("root length density", total=len(times)) as cb:
+        with ctx.task("root length density", total=len(times)) as cb:
             rld = []
             for k, t in enumerate(times):
                 rld.append(root_length_density(rs, grid, t=t))
@@ -176,16 +180,23 @@ def run(config: Config, run, seed: int = 1) -> None:
                          "r1": half_mean_interroot_distance(rld.isel(time=-1))})
         ds.attrs.update({"title": "root length density", "source": "rhizoscale plant-growth",
                          "seed": seed})
-        run.write_netcdf("root_length_density.nc", ds)
+        out.add_field("root_length_density.nc", ds)
         inside = float(rld.isel(time=-1).sum()) * grid.cell_volume
-        run.summary["length_inside_grid_cm"] = inside
+        out.info["length_inside_grid_cm"] = inside
         if inside < 0.999 * rs.total_length():
-            run.warn(f"{rs.total_length() - inside:.1f} cm of roots lie outside the grid")
+            ctx.warn(f"{rs.total_length() - inside:.1f} cm of roots lie outside the grid")
     if config.figures:
         from .figures import plot_depth_profile, plot_root_system
-        run.write_figure("root_system.png", plot_root_system(rs))
+        out.figures["root_system.png"] = (plot_root_system(rs))
         labels = [f"seed {seed + k}" for k in range(len(systems))] if len(systems) > 1 else None
-        run.write_figure("depth_profile.png", plot_depth_profile(systems, labels))
+        out.figures["depth_profile.png"] = (plot_depth_profile(systems, labels))
     s = rs.summary()
-    run.message(f"{s['n_roots']} roots, {s['total_length_cm']:.1f} cm, max depth "
+    ctx.message(f"{s['n_roots']} roots, {s['total_length_cm']:.1f} cm, max depth "
                 f"{s['max_depth_cm']:.1f} cm at {end:g} d")
+    out.add_scalar("n_roots", s["n_roots"], "1", f"roots at {end:g} d (seed {seed})")
+    out.add_scalar("total_length", s["total_length_cm"], "cm", f"total root length at {end:g} d (seed {seed})")
+    out.add_scalar("max_depth", s["max_depth_cm"], "cm", f"rooting depth at {end:g} d (seed {seed})")
+    if "length_inside_grid_cm" in out.info:
+        out.add_scalar("length_inside_grid", out.info["length_inside_grid_cm"], "cm",
+                       "root length inside the root-length-density grid")
+    return out

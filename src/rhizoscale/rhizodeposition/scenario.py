@@ -112,16 +112,16 @@ def _root_system(config: Config, seed: int):
     return grow_root_system(config.plant, config.days, seed=seed)
 
 
-def _check_roots_in_domain(rs, grid, run):
+def _check_roots_in_domain(rs, grid, ctx):
     lo, hi = np.asarray(grid.lower), np.asarray(grid.upper)
     out = np.any((rs.nodes < lo) | (rs.nodes > hi), axis=1)
     if np.any(out):
-        run.warn(f"{int(out.sum())} of {rs.n_nodes} root nodes lie outside the grid; their "
+        ctx.warn(f"{int(out.sum())} of {rs.n_nodes} root nodes lie outside the grid; their "
                  "exudates are released but the mass outside is not on the grid "
                  "(see mass_outside_ug in the summary)")
     zero = np.flatnonzero(rs.root_lengths() <= 0)
     if len(zero):
-        run.warn(f"{len(zero)} roots have zero length and release nothing")
+        ctx.warn(f"{len(zero)} roots have zero length and release nothing")
 
 
 def _hotspot_of_straight_root(v, days, p, h):
@@ -145,7 +145,7 @@ def _hotspot_of_straight_root(v, days, p, h):
     return analysis.hotspot_volume(c, thr, g.cell_volume), edge > thr, g, c
 
 
-def _single_root_study(config, params, run):
+def _single_root_study(config, params, ctx, out):
     """Straight roots at many rates on a fine grid: Fig. 4 panel and hotspot volume vs rate."""
     rates = config.growth_rates
     days = config.straight_root.days if config.straight_root else 10.0
@@ -153,13 +153,13 @@ def _single_root_study(config, params, run):
     vols = {n: [] for n in params}
     conv = {n: {} for n in params}
     cuts = {n: {} for n in params}
-    with run.task("single roots at several growth rates", len(rates) * len(params)) as cb:
+    with ctx.task("single roots at several growth rates", len(rates) * len(params)) as cb:
         k = 0
         for v in rates:
             for name, p in params.items():
                 vol, clipped, g, c = _hotspot_of_straight_root(v, days, p, h)
                 if clipped:
-                    run.warn(f"single root {name} at {v:g} cm/d: the hotspot reaches the grid's edge")
+                    ctx.warn(f"single root {name} at {v:g} cm/d: the hotspot reaches the grid's edge")
                 vols[name].append(vol)
                 if v in config.panel_rates:
                     j = int(np.argmin(np.abs(g.centers("y"))))
@@ -178,10 +178,11 @@ def _single_root_study(config, params, run):
         if np.any(vv > 0):
             i = int(np.argmax(vv))
             summary[f"{name}_max"] = {"rate_cm_d": rates[i], "volume_cm3": float(vv[i])}
-    run.summary["hotspot_volume_vs_rate"] = summary
+            out.add_scalar(f"rate_of_largest_hotspot_{name}", rates[i], "cm d-1",
+                           f"{name}: single-root elongation rate with the largest hotspot volume")
+    out.info["hotspot_volume_vs_rate"] = summary
     if config.figures:
-        run.write_figure("hotspot_volume_vs_rate.png",
-                         figures.hotspot_vs_rate_figure(rates, vols, title=f"single straight root, {days:g} d, "
+        out.figures["hotspot_volume_vs_rate.png"] = (figures.hotspot_vs_rate_figure(rates, vols, title=f"single straight root, {days:g} d, "
                                                                               f"{10 * h:g} mm voxels"))
         for name, p in params.items():
             if not cuts[name]:
@@ -196,19 +197,22 @@ def _single_root_study(config, params, run):
                 panel[v] = full
             fig = figures.single_root_panel(panel, [e[0], e[1], ext[2], ext[3]], p.threshold_liquid,
                                             title=f"{name}, single roots after {days:g} d")
-            run.write_figure(f"single_root_{name}.png", fig)
+            out.figures[f"single_root_{name}.png"] = (fig)
 
 
-def run(config: Config, run, seed: int = 1) -> None:
+def run(config: Config, ctx) -> "Products":
     """Run case study 1: fields, hotspots, overlap share, durations, figures."""
+    from ..products import Products
+    seed = ctx.seed
+    out = Products("cs1-rhizodeposition")
     params = _exudate_parameters(config)
     g = config.grid
     grid = RegularGrid.from_resolution(g.lower, g.upper, g.resolution)
     # per exudate: concentration, single-root max, duration (+ temporaries of the semigroup)
     grid.check_memory(5 * len(params) + 2, config.memory_limit_gb * 2**30, what="the rhizodeposition fields")
-    with run.task("root system"):
+    with ctx.task("root system"):
         rs = _root_system(config, seed)
-    run.summary["root_system"] = rs.summary()
+    out.info["root_system"] = rs.summary()
     age = rs.time
     times = config.output_times
     if times is None:
@@ -220,9 +224,9 @@ def run(config: Config, run, seed: int = 1) -> None:
     missing = [t for t in field_times if not np.any(np.isclose(t, times))]
     if missing:
         raise InputError(f"field_output_times {missing} are not output times", field="field_output_times")
-    _check_roots_in_domain(rs, grid, run)
+    _check_roots_in_domain(rs, grid, ctx)
     paths = root_paths(rs)
-    run.write_rsml("root_system.rsml", rs)
+    out.root_systems["root_system.rsml"] = rs
     per_day = {name: [] for name in params}
     last, durations, saved = {}, {}, {name: [] for name in params}
     for name, p in params.items():
@@ -231,7 +235,7 @@ def run(config: Config, run, seed: int = 1) -> None:
             if isinstance(config.direct_age, str) else float(config.direct_age)
         duration = np.zeros(grid.shape, dtype=np.float32)
         t_prev = 0.0
-        with run.task(f"{name} fields", len(times)) as cb:
+        with ctx.task(f"{name} fields", len(times)) as cb:
             for snap in rhizodeposition_fields(paths, grid, p, times, direct_age=direct,
                                                single_root_threshold=thr, callback=cb):
                 c = snap.concentration
@@ -251,7 +255,16 @@ def run(config: Config, run, seed: int = 1) -> None:
                     saved[name].append(c.astype(np.float32))
                 last[name] = c
         durations[name] = duration
-        run.summary[name] = {
+        final = per_day[name][-1]
+        out.add_scalar(f"hotspot_volume_{name}", final["hotspot_volume_cm3"], "cm3",
+                       f"{name} hotspot volume (c above the threshold) at {times[-1]:g} d")
+        out.add_scalar(f"overlap_share_{name}", final["overlap_share"], "1",
+                       f"{name}: share of the hotspot volume where no single root exceeds the threshold")
+        out.add_scalar(f"max_concentration_{name}", final["max_concentration_ug_cm3"], "ug cm-3",
+                       f"{name}: largest voxel-average liquid concentration at {times[-1]:g} d")
+        out.add_scalar(f"mass_in_domain_{name}", final["mass_in_domain_ug"], "ug",
+                       f"{name} on the grid at {times[-1]:g} d")
+        out.info[name] = {
             "parameters": {k: v for k, v, _, _ in p.table()},
             "threshold_liquid_ug_cm3": thr,
             "peclet_number_r1mm_v2cm_d": float(peclet_number(2.0, 0.1, p.D)),
@@ -269,13 +282,15 @@ def run(config: Config, run, seed: int = 1) -> None:
         variables[f"{name}_hotspot_duration"] = grid.field(durations[name], name=f"{name}_hotspot_duration",
                                                            units="d", long_name="days above the hotspot threshold")
     ds = xr.Dataset(variables)
-    run.write_netcdf("fields.nc", ds)
+    out.add_field("fields.nc", ds)
     if config.vtk:
-        run.write_field_vtk("fields.vti", {**{n: last[n] for n in params},
-                                           **{f"{n}_hotspot_duration": durations[n] for n in params}},
-                            origin=grid.lower, spacing=tuple(grid.spacing))
+        from ..io.vtk import write_image_vtk
+        cells = {**{n: last[n] for n in params}, **{f"{n}_hotspot_duration": durations[n] for n in params}}
+        out.exports["fields.vti"] = lambda path: write_image_vtk(cells, path, origin=grid.lower,
+                                                                 spacing=tuple(grid.spacing))
     if config.figures:
-        run.write_figure("vertical_cut.png", figures.vertical_cut_figure(last, grid, title=f"day {times[-1]:g}"))
-        run.write_figure("hotspot_map.png", figures.hotspot_map_figure(durations, grid))
+        out.figures["vertical_cut.png"] = (figures.vertical_cut_figure(last, grid, title=f"day {times[-1]:g}"))
+        out.figures["hotspot_map.png"] = (figures.hotspot_map_figure(durations, grid))
     if config.growth_rates:
-        _single_root_study(config, params, run)
+        _single_root_study(config, params, ctx, out)
+    return out
