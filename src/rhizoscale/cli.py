@@ -61,29 +61,53 @@ def _fail(err: Exception) -> None:
     raise typer.Exit(code=2)
 
 
-def _run_file_or_text(path: Path, out: Path) -> dict:
+def _run_file_or_text(path: Path, out: Path, *, overwrite: bool = False, resume: bool = False,
+                      wall_time_limit: float | None = None, checkpoint_interval: float = 60.0) -> dict:
     from .scenario import load_scenario, run_scenario
     scenario = load_scenario(path)
-    console.print(f"[bold]rhizoscale[/bold] {__version__}: running [cyan]{scenario.name}[/cyan] "
+    verb = "resuming" if resume else "running"
+    console.print(f"[bold]rhizoscale[/bold] {__version__}: {verb} [cyan]{scenario.name}[/cyan] "
                   f"({scenario.case}, seed {scenario.seed}) -> {out}")
-    summary = run_scenario(scenario, out, progress=RichProgress(console))
+    summary = run_scenario(scenario, out, progress=RichProgress(console), overwrite=overwrite,
+                           resume=resume, wall_time_limit=wall_time_limit,
+                           checkpoint_interval=checkpoint_interval)
     console.print(f"[green]done[/green] in {summary['wall_time_s']:.1f} s; "
                   f"{len(summary['files'])} files in {out}")
     return summary
 
 
+def _interrupted(err: Exception, out: Path) -> None:
+    console.print(Text.assemble(("stopped: ", "bold yellow"), str(err)), soft_wrap=True)
+    console.print(f"continue with: rhizoscale run SCENARIO --out {out} --resume")
+    raise typer.Exit(code=3)
+
+
 @app.command()
 def run(scenario: Path = typer.Argument(..., help="Scenario YAML file"),
-        out: Path = typer.Option(Path("out"), "--out", "-o", help="Output directory")) -> None:
-    """Run a scenario file."""
+        out: Path = typer.Option(Path("out"), "--out", "-o", help="Output directory"),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace a previous run in --out"),
+        resume: bool = typer.Option(False, "--resume",
+                                    help="Continue an interrupted run in --out from its last checkpoint"),
+        wall_time_limit: Optional[float] = typer.Option(
+            None, "--wall-time-limit", min=0, help="Checkpoint and stop after this many seconds [s]"),
+        checkpoint_interval: float = typer.Option(
+            60.0, "--checkpoint-interval", min=0, help="Wall-clock time between checkpoints [s]")) -> None:
+    """Run a scenario file (refuses an --out folder holding another run)."""
+    from .simulation import RunInterrupted
+    if overwrite and resume:
+        _fail(RhizoscaleError("give either --overwrite or --resume, not both"))
     try:
-        _run_file_or_text(scenario, out)
+        _run_file_or_text(scenario, out, overwrite=overwrite, resume=resume,
+                          wall_time_limit=wall_time_limit, checkpoint_interval=checkpoint_interval)
+    except RunInterrupted as err:
+        _interrupted(err, out)
     except RhizoscaleError as err:
         _fail(err)
 
 
 @app.command()
-def demo(out: Path = typer.Option(Path("rhizoscale-demo"), "--out", "-o", help="Output directory")) -> None:
+def demo(out: Path = typer.Option(Path("rhizoscale-demo"), "--out", "-o", help="Output directory"),
+         overwrite: bool = typer.Option(False, "--overwrite", help="Replace a previous demo run in --out")) -> None:
     """Run the default scenario (a minute or two): grow a root system and analyse it."""
     from .io.atomic import atomic_write
     from .scenario import example_text
@@ -92,7 +116,7 @@ def demo(out: Path = typer.Option(Path("rhizoscale-demo"), "--out", "-o", help="
         path = out / "demo.yaml"
         with atomic_write(path) as fh:
             fh.write(example_text("demo"))
-        _run_file_or_text(path, out)
+        _run_file_or_text(path, out, overwrite=overwrite)
     except RhizoscaleError as err:
         _fail(err)
 
@@ -152,18 +176,12 @@ def grow(params: str = typer.Option("vicia_faba", "--params", "-p",
 def info() -> None:
     """Versions, case studies, parameter sets and examples."""
     from .parameters import available_parameter_sets
-    from .scenario import CASES, available_examples
+    from .scenario import available_examples, case_names
     import importlib
     table = Table(title=f"rhizoscale {__version__}")
     table.add_column("what")
     table.add_column("available")
-    ok = []
-    for case, module in CASES.items():
-        try:
-            importlib.import_module(module)
-            ok.append(case)
-        except ModuleNotFoundError:
-            pass
+    ok = case_names()
     table.add_row("case studies", ", ".join(ok))
     table.add_row("parameter sets", ", ".join(available_parameter_sets()))
     table.add_row("examples", ", ".join(available_examples()))

@@ -329,7 +329,7 @@ class SourceDiffusionModel:
         self.mass_in_domain = [float(v) for v in s["mass_in_domain"]]
         self.flux = [float(v) for v in s["flux"]]
         self.iterations = [int(v) for v in s["iterations"]]
-        self.system.restore_state(s["system"])
+        self.system.restore_state(s.get("system", {}))
 
     def result(self, snapshots=None, stats=None) -> TransientResult:
         """The history so far as a :class:`TransientResult`."""

@@ -1,0 +1,335 @@
+"""The model–simulation–product contract: schedules, checkpoints, resume, products with
+units, the case registry, output folders and the import rules of the layout."""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from pydantic import Field
+
+from rhizoscale.errors import InputError
+from rhizoscale.outputs import OutputFolder, RunContext
+from rhizoscale.products import Products, TabulatedRelation, check_units
+from rhizoscale.scenario import (CaseConfig, register_case, run_products, run_scenario,
+                                 scenario_from_dict)
+from rhizoscale.simulation import (Checkpointer, IterationInterval, RunInterrupted, Simulation,
+                                   SpecifiedTimes, TimeInterval, WallTimeLimitReached,
+                                   load_checkpoint, save_checkpoint)
+from small_examples import example_names, small_example
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "rhizoscale"
+GOLDEN = json.loads((Path(__file__).parent / "data" / "small_example_quantities.json").read_text())
+
+
+class Decay:
+    """dc/dt = -k c, stepped exactly: the oracle is exp(-k t) whatever the steps."""
+
+    def __init__(self, k: float):
+        self.k, self.c, self.time = k, 1.0, 0.0
+
+    def step(self, dt):
+        self.c *= math.exp(-self.k * dt)
+        self.time += dt
+
+    def checkpoint_state(self):
+        return {"c": self.c, "time": self.time}
+
+    def restore_state(self, s):
+        self.c, self.time = float(s["c"]), float(s["time"])
+
+
+# ---------------------------------------------------------------------------- simulation
+def test_steps_land_on_every_schedule_and_state_is_exact():
+    sim = Simulation(Decay(0.7), stop_time=3.0, dt=0.4)
+    seen, extra = [], []
+    sim.add_callback("out", lambda s: seen.append(s.time), TimeInterval(1.0))
+    sim.add_callback("extra", lambda s: extra.append(s.time), SpecifiedTimes([0.5, 2.25]))
+    sim.add_callback("every3", lambda s: None, IterationInterval(3))
+    sim.run()
+    assert seen == pytest.approx([0.0, 1.0, 2.0, 3.0], abs=1e-12)
+    assert extra == pytest.approx([0.5, 2.25], abs=1e-12)
+    assert sim.model.c == pytest.approx(math.exp(-0.7 * 3.0), rel=1e-13)
+    assert sim.time == pytest.approx(3.0)
+
+
+def test_wall_time_limit_checkpoints_and_resume_is_bit_identical(tmp_path):
+    def run(resume_path=None, limit=None):
+        model = Decay(0.3)
+        sim = Simulation(model, stop_time=5.0, dt=0.37, name="decay", wall_time_limit=limit,
+                         checkpoint=Checkpointer(tmp_path / "decay.npz", IterationInterval(1)))
+        rec = []
+
+        class Recorder:
+            def __call__(self, s):
+                rec.append(s.model.c)
+
+            def checkpoint_state(self):
+                return {"values": np.asarray(rec)}
+
+            def restore_state(self, st):
+                rec[:] = list(np.atleast_1d(st["values"]))
+
+        sim.add_callback("rec", Recorder(), IterationInterval(1))
+        if resume_path is not None:
+            assert sim.resume_from(resume_path)
+        sim.run()
+        return model.c, rec, sim.iteration
+
+    c_full, rec_full, it_full = run()
+    with pytest.raises(WallTimeLimitReached, match="checkpoint"):
+        run(limit=0.0)
+    state = load_checkpoint(tmp_path / "decay.npz")
+    assert int(state["simulation"]["iteration"]) == 1
+    c_res, rec_res, it_res = run(resume_path=tmp_path / "decay.npz")
+    assert c_res == c_full and rec_res == rec_full and it_res == it_full
+
+
+def test_checkpoints_are_plain_data_never_pickles(tmp_path):
+    p = save_checkpoint(tmp_path / "c.npz", {"a": np.arange(3), "b": {"x": 1.5, "s": "text"}})
+    back = load_checkpoint(p)
+    assert back["a"].tolist() == [0, 1, 2] and float(back["b"]["x"]) == 1.5 and str(back["b"]["s"]) == "text"
+    with pytest.raises(TypeError, match="not plain data"):
+        save_checkpoint(tmp_path / "d.npz", {"obj": object()})
+    # a file holding a pickled object array is refused, not executed
+    np.save(tmp_path / "evil.npy", np.array([object()], dtype=object), allow_pickle=True)
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "evil.npz", "w") as z:
+        z.write(tmp_path / "evil.npy", "model/x.npy")
+    with pytest.raises(InputError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "evil.npz")
+
+
+def test_ctrl_c_says_where_the_last_checkpoint_is(tmp_path):
+    class Interrupting(Decay):
+        def step(self, dt):
+            if self.time > 1.0:
+                raise KeyboardInterrupt
+            super().step(dt)
+
+    sim = Simulation(Interrupting(1.0), stop_time=3.0, dt=0.5, name="toy",
+                     checkpoint=Checkpointer(tmp_path / "toy.npz", IterationInterval(1)))
+    with pytest.raises(RunInterrupted, match="last checkpoint .*toy.npz at t = 1"):
+        sim.run()
+
+
+# ---------------------------------------------------------------------------- resume
+def _netcdf_files(folder):
+    return sorted(p.name for p in Path(folder).glob("*.nc"))
+
+
+def _assert_same_outputs(a, b):
+    assert _netcdf_files(a) == _netcdf_files(b)
+    for name in _netcdf_files(a):
+        with xr.open_dataset(Path(a) / name) as da, xr.open_dataset(Path(b) / name) as db:
+            assert da.identical(db), name          # values bit for bit, coordinates, attributes
+    qa = json.loads((Path(a) / "summary.json").read_text())["quantities"]
+    qb = json.loads((Path(b) / "summary.json").read_text())["quantities"]
+    assert qa == qb
+
+
+@pytest.mark.parametrize("name", ["cs2-oilseed-rape", "cs3-root-hairs"])
+def test_interrupted_run_resumes_bit_identically(tmp_path, name):
+    data = small_example(name)
+    if name == "cs2-oilseed-rape":
+        data.update(days=1.0, profile_days=[0.5, 1.0], output_interval_days=0.5)
+    sc = scenario_from_dict(data, source=name)
+    run_scenario(sc, tmp_path / "full")
+    stops = 0
+    while True:     # a wall-time limit of 0 s stops after every step: resume until done
+        try:
+            run_scenario(sc, tmp_path / "cut", resume=stops > 0, wall_time_limit=0.0)
+            break
+        except WallTimeLimitReached:
+            stops += 1
+            assert not (tmp_path / "cut" / "summary.json").exists()
+            assert list((tmp_path / "cut" / ".checkpoints").glob("*.npz"))
+    assert stops >= 4
+    _assert_same_outputs(tmp_path / "full", tmp_path / "cut")
+    assert not (tmp_path / "cut" / ".checkpoints").exists()       # removed when complete
+
+
+# ---------------------------------------------------------------------------- products
+@pytest.mark.parametrize("name", example_names())
+def test_every_example_gives_products_with_units_and_unchanged_key_figures(tmp_path, name):
+    """Small versions of every shipped example: units on every NetCDF variable and
+    coordinate and on every summary quantity; key figures as before the contract (the
+    golden values were recorded from the pre-contract code's summaries)."""
+    summary = run_scenario(scenario_from_dict(small_example(name), source=name), tmp_path)
+    for nc in Path(tmp_path).glob("*.nc"):
+        with xr.open_dataset(nc) as ds:
+            check_units(ds, nc.name)
+    assert summary["quantities"], "a case study must name its quantities of interest"
+    for q, rec in summary["quantities"].items():
+        assert isinstance(rec["units"], str) and rec["units"], q
+        assert rec["description"], q
+    got = {k: v["value"] for k, v in summary["quantities"].items()}
+    assert set(got) == set(GOLDEN[name])
+    for k, v in GOLDEN[name].items():
+        if v is None:
+            assert got[k] is None, k
+        else:
+            assert got[k] == pytest.approx(v, rel=1e-7, abs=1e-14), k
+    run = summary["run"]
+    assert run["status"] == "complete" and run["scenario_hash"] and run["rhizoscale_version"]
+    listed = set(summary["files"])
+    present = {p.name for p in Path(tmp_path).iterdir() if not p.name.startswith(".")}
+    assert listed == present
+
+
+def test_field_without_units_is_refused():
+    ds = xr.Dataset({"c": (("x",), np.zeros(3), {"units": "ug cm-3"})}, coords={"x": np.arange(3.0)})
+    with pytest.raises(ValueError, match="no units on x"):
+        Products("toy").add_field("f.nc", ds)
+
+
+def test_tabulated_relation_interpolates_and_refuses_extrapolation():
+    rel = TabulatedRelation([0.1, 0.3], [0.02, 0.10], porosity=0.4)
+    assert rel(0.2) == pytest.approx(0.06)
+    assert rel(0.05) == pytest.approx(0.01)          # linear to 0 at theta = 0
+    assert rel(0.2, d_water=3.0) == pytest.approx(0.18)
+    with pytest.raises(InputError, match="outside the table range"):
+        rel(0.35)
+
+
+# ---------------------------------------------------------------------------- a new case
+class ToyConfig(CaseConfig):
+    """A well-mixed pool losing solute at a rate set by the soil's D_eff: dc/dt = -k D c."""
+
+    table: str = Field(..., description="effective-diffusivity table from case study 4")
+    theta: float = Field(0.15, gt=0)
+    rate: float = Field(2.0, gt=0, description="[d-1] per unit relative diffusivity")
+    days: float = Field(3.0, gt=0)
+
+
+class ToyModel(Decay):
+    pass
+
+
+class ToyCase:
+    Config = ToyConfig
+
+    @staticmethod
+    def run(config, ctx):
+        from rhizoscale.products import read_relation
+        d = read_relation(config.table)(config.theta)
+        sim = Simulation(ToyModel(config.rate * d), stop_time=config.days, dt=0.25, name="toy")
+        ctx.simulate(sim)
+        out = Products("toy-pool")
+        out.add_scalar("pool", sim.model.c, "1", "remaining fraction of the pool")
+        out.add_scalar("d_eff", d, "1", "D_eff / D_water from case study 4")
+        return out
+
+
+def test_a_new_case_registers_without_core_changes_and_chains_after_cs4(tmp_path):
+    register_case("toy-pool", ToyCase)
+    cs4 = small_example("cs4-mucilage-diffusion")
+    cs4.update(random_media=False)
+    s4 = run_scenario(scenario_from_dict(cs4, source="cs4"), tmp_path / "cs4")
+    table = tmp_path / "cs4" / "effective_diffusivity_table.nc"
+    toy = run_scenario(scenario_from_dict({"case": "toy-pool", "table": str(table)}, source="toy"),
+                       tmp_path / "toy")
+    d = toy["quantities"]["d_eff"]["value"]
+    # the same relation handed over in memory, without files
+    products = run_products(scenario_from_dict(cs4, source="cs4"))
+    assert products.relations["d_eff_mucilage_0"](0.15) == pytest.approx(d, rel=1e-12)
+    assert 0 < d < s4["quantities"]["porosity"]["value"]
+    assert toy["quantities"]["pool"]["value"] == pytest.approx(math.exp(-2.0 * d * 3.0), rel=1e-12)
+
+
+# ---------------------------------------------------------------------------- folders
+def _tiny_scenario(name="a", days=2):
+    return scenario_from_dict({"case": "plant-growth", "name": name, "days": days, "figures": False,
+                               "vtk": False}, source=f"{name}.yaml")
+
+
+def test_a_folder_holding_another_run_is_refused_then_replaced_cleanly(tmp_path):
+    out = tmp_path / "o"
+    run_scenario(_tiny_scenario("a"), out)
+    with pytest.raises(InputError, match="holds a complete run of 'a'.*--overwrite"):
+        run_scenario(_tiny_scenario("b", days=3), out)
+    stray = out / "root_length_density.nc"        # a file the first run listed ...
+    run_scenario(scenario_from_dict({"case": "plant-growth", "name": "a", "days": 2, "figures": False,
+                                     "vtk": False, "grid": {"lower": [-5, -5, -5], "upper": [5, 5, 0],
+                                                            "resolution": 1.0}}, source="a.yaml"),
+                 out, overwrite=True)
+    assert stray.exists()
+    summary = run_scenario(_tiny_scenario("b", days=3), out, overwrite=True)
+    assert not stray.exists()                     # ... is gone: nothing of the old run is left
+    assert summary["scenario"]["name"] == "b"
+    assert {p.name for p in out.iterdir() if not p.name.startswith(".")} == set(summary["files"])
+
+
+def test_second_concurrent_run_fails_at_once(tmp_path):
+    first = OutputFolder(tmp_path, {"case": "x", "name": "x", "seed": 1, "config": {}}).open()
+    with pytest.raises(InputError, match="another rhizoscale run is writing"):
+        OutputFolder(tmp_path, {"case": "x", "name": "x", "seed": 1, "config": {}}).open()
+    first.abandon("failed")
+    OutputFolder(tmp_path, {"case": "x", "name": "x", "seed": 1, "config": {}},
+                 overwrite=True).open().abandon("failed")
+
+
+def test_leftovers_of_killed_runs_are_removed_and_bad_folders_refused(tmp_path):
+    (tmp_path / ".fields.nc.abc123.nc.part").write_text("half a file")
+    OutputFolder(tmp_path, {"case": "x", "name": "x", "seed": 1, "config": {}}).open().abandon("failed")
+    assert not list(tmp_path.glob("*.part")) and not list(tmp_path.glob(".*.part"))
+    afile = tmp_path / "file"
+    afile.write_text("")
+    with pytest.raises(InputError, match="not a folder"):
+        run_scenario(_tiny_scenario(), afile)
+    folder = OutputFolder(tmp_path / "p", {"case": "x", "name": "x", "seed": 1, "config": {}}).open()
+    for bad in ("../escape.nc", "/tmp/abs.nc", "sub/dir.nc", ""):
+        with pytest.raises(InputError, match="plain file names"):
+            folder.file(bad)
+    folder.abandon("failed")
+
+
+def test_resume_refuses_another_scenario(tmp_path):
+    out = tmp_path / "o"
+    folder = OutputFolder(out, {"case": "plant-growth", "name": "a", "seed": 1, "config": {"days": 2}}).open()
+    folder.abandon("interrupted")
+    with pytest.raises(InputError, match="another scenario"):
+        run_scenario(_tiny_scenario("b", days=3), out, resume=True)
+
+
+# ---------------------------------------------------------------------------- layout
+CASE_PACKAGES = ("rhizodeposition", "nutrients", "diffusion", "homogenization")
+RUN_LAYER = ("cli", "outputs", "scenario")
+
+
+def _imports(path: Path) -> set[str]:
+    """Modules imported by a file, as dotted names relative to rhizoscale."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    pkg = path.relative_to(SRC).parts[:-1]
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = list(pkg[:len(pkg) - node.level + 1])
+                mod = ".".join(base + ([node.module] if node.module else []))
+                names.add(mod)
+                names.update(f"{mod}.{a.name}" if mod else a.name for a in node.names)
+            elif node.module and node.module.startswith("rhizoscale"):
+                names.add(node.module.removeprefix("rhizoscale").lstrip("."))
+        elif isinstance(node, ast.Import):
+            names.update(a.name.removeprefix("rhizoscale").lstrip(".") for a in node.names
+                         if a.name.startswith("rhizoscale"))
+    return names
+
+
+def test_no_case_package_imports_another_and_physics_never_imports_the_run_layer():
+    for path in SRC.rglob("*.py"):
+        rel = path.relative_to(SRC)
+        imports = _imports(path)
+        top = rel.parts[0] if len(rel.parts) > 1 else None
+        if top in CASE_PACKAGES:
+            others = {i.split(".")[0] for i in imports} & (set(CASE_PACKAGES) - {top})
+            assert not others, f"{rel} imports case package(s) {others}"
+        if rel.name != "scenario.py" and rel.stem not in RUN_LAYER and rel.name != "__main__.py":
+            bad = {i for i in imports if i.split(".")[0] in RUN_LAYER}
+            assert not bad, f"{rel} (physics) imports the run layer: {bad}"
