@@ -333,3 +333,32 @@ def test_no_case_package_imports_another_and_physics_never_imports_the_run_layer
         if rel.name != "scenario.py" and rel.stem not in RUN_LAYER and rel.name != "__main__.py":
             bad = {i for i in imports if i.split(".")[0] in RUN_LAYER}
             assert not bad, f"{rel} (physics) imports the run layer: {bad}"
+
+
+def test_image_product_keeps_voxel_size_origin_and_phases_through_netcdf(tmp_path):
+    from rhizoscale.image import Image, Phase
+    from rhizoscale.io.netcdf import read_netcdf, write_netcdf
+    from rhizoscale.products import image_from_dataset, image_to_dataset
+    rng = np.random.default_rng(0)
+    im = Image(rng.integers(0, 3, (4, 5, 6)).astype(np.uint8), (0.1, 0.2, 0.3),
+               (Phase("air", 0, 0.0, "air"), Phase("soil water", 1, 2.5e-6, "pore"),
+                Phase("root", 2, 0.0, "root")), origin=(-1.0, 0.5, 2.0))
+    write_netcdf(image_to_dataset(im), tmp_path / "im.nc")
+    ds = read_netcdf(tmp_path / "im.nc")
+    check_units(ds)
+    assert ds["x"].values[0] == pytest.approx(2.0 + 0.15)
+    back = image_from_dataset(ds)
+    assert np.array_equal(back.labels, im.labels)
+    assert back.voxel_size == im.voxel_size and back.origin == im.origin
+    assert [(p.name.replace("_", " "), p.label, p.diffusivity, p.role) for p in back.phases] == \
+        [(p.name, p.label, p.diffusivity, p.role) for p in im.phases]
+
+
+def test_docstring_examples_of_the_contract_run():
+    import doctest
+
+    import rhizoscale.products
+    import rhizoscale.simulation
+    for mod in (rhizoscale.simulation, rhizoscale.products):
+        res = doctest.testmod(mod)
+        assert res.attempted > 0 and res.failed == 0, mod.__name__

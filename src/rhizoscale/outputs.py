@@ -33,7 +33,7 @@ import numpy as np
 
 from .errors import InputError, RhizoscaleError
 from .io.atomic import atomic_path, atomic_write
-from .products import Products, check_units
+from .products import Products, check_units, image_to_dataset
 from .progress import NullProgress, ProgressReporter
 
 __all__ = ["RunContext", "OutputFolder", "write_products", "to_jsonable", "scenario_hash",
@@ -303,23 +303,6 @@ class OutputFolder:
         self._unlock()
 
 
-def _image_dataset(image) -> "Any":
-    """An Image as a NetCDF-ready Dataset: labels with CF flags, physical coordinates."""
-    import xarray as xr
-    dims = ("z", "y", "x")[-image.ndim:]
-    origin = getattr(image, "origin", None) or (0.0,) * image.ndim
-    coords = {d: (d, o + (np.arange(n) + 0.5) * v, {"units": "cm"})
-              for d, n, v, o in zip(dims, image.shape, image.voxel_size, origin)}
-    phases = sorted(image.phases, key=lambda p: p.label)
-    labels = xr.DataArray(image.labels, dims=dims, attrs={
-        "flag_values": np.array([p.label for p in phases], dtype=image.labels.dtype),
-        "flag_meanings": " ".join(p.name.replace(" ", "_") for p in phases),
-        "diffusivity_cm2_s": np.array([p.diffusivity for p in phases], dtype=float),
-        "roles": " ".join(p.role for p in phases), "long_name": "phase labels"})
-    return xr.Dataset({"labels": labels}, coords=coords,
-                      attrs={"voxel_size_cm": np.asarray(image.voxel_size), "product": "image"})
-
-
 def write_products(products: Products, folder: OutputFolder) -> dict:
     """Write every product into ``folder``; return the summary sections they give."""
     from .io.netcdf import write_netcdf
@@ -330,7 +313,7 @@ def write_products(products: Products, folder: OutputFolder) -> dict:
         check_units(ds, f"{products.case}: {name}")
         write_netcdf(ds, folder.file(name))
     for name, image in products.images.items():
-        write_netcdf(_image_dataset(image), folder.file(name))
+        write_netcdf(image_to_dataset(image), folder.file(name))
     for name, series in products.series.items():
         write_netcdf(series.to_dataset(), folder.file(name))
     for name, writer in products.exports.items():

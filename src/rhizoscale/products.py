@@ -36,7 +36,7 @@ import xarray as xr
 from .errors import InputError
 
 __all__ = ["Scalar", "Products", "BoundarySeries", "TabulatedRelation", "check_units",
-           "read_relation"]
+           "read_relation", "image_to_dataset", "image_from_dataset"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,47 @@ def check_units(ds: xr.Dataset | xr.DataArray, source: str = "field") -> None:
                if "units" not in v.attrs and "flag_values" not in v.attrs]
     if missing:
         raise ValueError(f"{source}: no units on {', '.join(sorted(missing))}")
+
+
+def image_to_dataset(image) -> xr.Dataset:
+    """An :class:`~rhizoscale.image.Image` as a Dataset: labels with CF ``flag_values`` /
+    ``flag_meanings``, the phase table, voxel-centre coordinates [cm] from the origin.
+
+    >>> import numpy as np
+    >>> from rhizoscale.image import Image, Phase
+    >>> im = Image(np.array([[0, 1]], np.uint8), 0.5, (Phase("air", 0, 0.0, "air"),
+    ...            Phase("water", 1, 1.0, "pore")), origin=(0.0, 2.0))
+    >>> image_from_dataset(image_to_dataset(im)).origin
+    (0.0, 2.0)
+    """
+    dims = ("z", "y", "x")[-image.ndim:]
+    coords = {d: (d, image.centres(k), {"units": "cm"}) for k, d in enumerate(dims)}
+    phases = sorted(image.phases, key=lambda p: p.label)
+    labels = xr.DataArray(image.labels, dims=dims, attrs={
+        "flag_values": np.array([p.label for p in phases], dtype=image.labels.dtype),
+        "flag_meanings": " ".join(p.name.replace(" ", "_") for p in phases),
+        "phase_diffusivity": np.array([p.diffusivity for p in phases], dtype=float),
+        "phase_roles": " ".join(p.role for p in phases), "long_name": "phase labels",
+        "units": "1"})
+    return xr.Dataset({"labels": labels}, coords=coords,
+                      attrs={"voxel_size_cm": np.asarray(image.voxel_size),
+                             "origin_cm": np.asarray(image.origin), "product": "image"})
+
+
+def image_from_dataset(ds: xr.Dataset, source: str = "image"):
+    """Inverse of :func:`image_to_dataset` (voxel size, origin and phase table kept)."""
+    from .image import Image, Phase
+    lab = ds["labels"]
+    try:
+        values = np.atleast_1d(lab.attrs["flag_values"])
+        names = str(lab.attrs["flag_meanings"]).split()
+        diff = np.atleast_1d(lab.attrs["phase_diffusivity"])
+        roles = str(lab.attrs["phase_roles"]).split()
+    except KeyError as err:
+        raise InputError(f"labels need the attribute {err.args[0]!r}", source=source, field="labels") from None
+    phases = tuple(Phase(n, int(v), float(d), r) for n, v, d, r in zip(names, values, diff, roles))
+    return Image(lab.values, tuple(np.atleast_1d(ds.attrs["voxel_size_cm"])), phases,
+                 {"source": source}, tuple(np.atleast_1d(ds.attrs["origin_cm"])))
 
 
 @dataclass

@@ -59,12 +59,18 @@ class Image:
         Phase table; every label in the image must appear in it.
     metadata : dict
         Provenance (file, generator and its seed, units).
+    origin : sequence of floats, optional
+        Position of the first voxel's outer corner along each array axis [cm] (default 0),
+        so that an image cut from a larger scene keeps its place: voxel ``i`` along an
+        axis spans ``origin + [i, i + 1] * voxel_size``, centre ``origin + (i + 1/2) * voxel_size``
+        (the convention of :class:`rhizoscale.grid.RegularGrid` cell centres).
     """
 
     labels: np.ndarray
     voxel_size: tuple[float, ...]
     phases: tuple[Phase, ...]
     metadata: dict = field(default_factory=dict)
+    origin: tuple[float, ...] | None = None
 
     def __post_init__(self):
         src = self.metadata.get("source", "image")
@@ -94,6 +100,11 @@ class Image:
         if unknown:
             raise InputError(f"labels {unknown} have no entry in the phase table "
                              f"(known: {sorted(known)})", source=src, field="phases")
+        origin = np.broadcast_to(np.asarray(0.0 if self.origin is None else self.origin, dtype=float),
+                                 (labels.ndim,))
+        if np.any(~np.isfinite(origin)):
+            raise InputError(f"origin must be finite, got {self.origin}", source=src, field="origin")
+        object.__setattr__(self, "origin", tuple(float(v) for v in origin))
         object.__setattr__(self, "labels", labels)
         object.__setattr__(self, "voxel_size", tuple(float(v) for v in vs))
         object.__setattr__(self, "phases", phases)
@@ -143,7 +154,11 @@ class Image:
 
     def with_labels(self, labels: np.ndarray, **metadata) -> "Image":
         """Other voxels, same voxel size and phases."""
-        return Image(labels, self.voxel_size, self.phases, {**self.metadata, **metadata})
+        return Image(labels, self.voxel_size, self.phases, {**self.metadata, **metadata}, self.origin)
+
+    def centres(self, axis: int) -> np.ndarray:
+        """Voxel-centre coordinates along array axis ``axis`` [cm]."""
+        return self.origin[axis] + (np.arange(self.shape[axis]) + 0.5) * self.voxel_size[axis]
 
     def __repr__(self) -> str:
         size = " x ".join(f"{n}" for n in self.shape)
