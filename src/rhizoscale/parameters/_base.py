@@ -140,6 +140,52 @@ class ParameterSet(BaseModel):
         except ValidationError as err:
             raise_input_error(err, source)
 
+    def with_value(self: P, path: str, value: Any, *, source: object = "parameters") -> P:
+        """A copy with the value at a dotted ``path`` replaced (validated again).
+
+        ``path`` reaches any value, nested models and list items included:
+        ``"Q"``, ``"root_types.0.r"`` (list indices are numbers). The value's source
+        becomes ``"user override"``. Errors are :class:`InputError` naming ``source``
+        and the path.
+
+        Examples
+        --------
+        >>> from rhizoscale.plant import load_plant_parameters
+        >>> p = load_plant_parameters("vicia_faba").with_value("root_types.0.r", 3.0)
+        >>> p.root_types[0].r
+        3.0
+        """
+        parts = [int(x) if x.lstrip("-").isdigit() else x for x in str(path).split(".")]
+        if not parts or parts[0] in ("sources", "name", ""):
+            raise InputError("not a parameter", source=source, field=str(path))
+        data = self.model_dump()
+        node: Any = data
+        for k, part in enumerate(parts):
+            last = k == len(parts) - 1
+            here = ".".join(map(str, parts[:k + 1]))
+            if isinstance(node, dict) and isinstance(part, str) and part in node:
+                if last:
+                    node[part] = value
+                else:
+                    node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and -len(node) <= part < len(node):
+                if last:
+                    node[part] = value
+                else:
+                    node = node[part]
+            else:
+                have = (", ".join(map(str, node)) if isinstance(node, dict)
+                        else f"indices 0..{len(node) - 1}" if isinstance(node, list) else "a value")
+                raise InputError(f"no parameter {here!r} in {self.name!r} (it has {have})",
+                                 source=source, field=str(path))
+        data["sources"] = {**self.sources, format_location(tuple(parts)): "user override"}
+        try:
+            return type(self).model_validate(data)
+        except ValidationError as err:
+            first = err.errors()[0]
+            raise InputError(f"{first.get('msg', 'invalid value')} (got {value!r})", source=source,
+                             field=str(path)) from None
+
     def table(self) -> list[tuple[str, Any, str, str]]:
         """Rows ``(field, value, units, source)`` for the scalar fields of this set."""
         rows = []
