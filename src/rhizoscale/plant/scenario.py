@@ -11,7 +11,7 @@ Case name ``plant-growth``. Keys (all optional but ``plant`` or ``rsml``)::
     grid: {lower: [-10, -10, -45], upper: [10, 10, 0], resolution: 1.0}
     output_times: [7, 14, 21]
 
-Writes ``root_system.rsml``, ``root_system.vtu``, ``root_length_density.nc`` (time, z, y, x)
+Writes ``root_system.rsml``, ``root_system.vtp``, ``root_length_density.nc`` (time, z, y, x)
 when a grid is given, ``root_system.png`` (coloured by age), ``depth_profile.png`` and
 ``summary.json``.
 """
@@ -160,7 +160,7 @@ def run(config: Config, run, seed: int = 1) -> None:
             run.summary["chosen_parameters"] = chosen
     run.write_rsml("root_system.rsml", rs)
     if config.vtk:
-        run.write_root_vtk("root_system.vtu", rs)
+        run.write_root_vtk("root_system.vtp", rs)
     if config.grid is not None:
         from ..grid import half_mean_interroot_distance, root_length_density
         grid = make_grid(config.grid)
