@@ -36,3 +36,169 @@ def test_every_required_dependency_is_imported():
         if _IMPORT_NAME.get(dist, dist.replace("-", "_")) not in imported:
             unused.append(dist)
     assert not unused, f"required but imported nowhere in src/: {unused}"
+
+
+# ---------------------------------------------------------------------- command line
+import numpy as np  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from rhizoscale import __version__  # noqa: E402
+from rhizoscale.cli import app  # noqa: E402
+from rhizoscale.errors import InputError  # noqa: E402
+
+runner = CliRunner()
+
+
+def _one_error_line(res, *needles):
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+    lines = [ln for ln in res.output.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1, res.output
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+    return lines[0]
+
+
+def test_version():
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.output.strip() == f"rhizoscale {__version__}"
+
+
+def test_help_shows_the_units_of_every_option():
+    import typer.main
+    group = typer.main.get_command(app)
+    for name, cmd in group.commands.items():
+        shown = runner.invoke(app, [name, "--help"], terminal_width=200).output
+        for param in cmd.params:
+            helptext = getattr(param, "help", None) or ""
+            for units in re.findall(r"\\\[([^\]]+)\]", helptext):
+                assert f"[{units}]" in shown, (name, param.name, units, shown)
+            # rich eats an unescaped [units] as markup: write \\[units]
+            assert not re.findall(r"(?<!\\)\[[^\]]+\]", helptext), (name, param.name, helptext)
+    assert "Simulation time [d]" in runner.invoke(app, ["grow", "--help"], terminal_width=200).output
+
+
+def test_example_goes_to_stdout_when_redirected(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["example", "demo"])  # CliRunner's stdout is not a terminal
+    assert res.exit_code == 0, res.output
+    assert "case:" in res.stdout
+    import yaml
+    assert yaml.safe_load(res.stdout)["case"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_example_does_not_overwrite_without_force(tmp_path):
+    target = tmp_path / "mine.yaml"
+    target.write_text("my edits\n")
+    res = runner.invoke(app, ["example", "demo", "--out", str(target)])
+    _one_error_line(res, "mine.yaml", "--force")
+    assert target.read_text() == "my edits\n"
+    res = runner.invoke(app, ["example", "demo", "--out", str(target), "--force"])
+    assert res.exit_code == 0 and "case:" in target.read_text()
+
+
+@pytest.mark.parametrize("form", ["existing", "slash"])
+def test_grow_out_folder_writes_root_system_rsml_inside(tmp_path, form):
+    folder = tmp_path / "results"
+    if form == "existing":
+        folder.mkdir()
+        arg = str(folder)
+    else:
+        arg = str(folder) + "/"
+    res = runner.invoke(app, ["grow", "--days", "2", "--out", arg, "--vtk"])
+    assert res.exit_code == 0, res.output
+    assert (folder / "root_system.rsml").is_file() and (folder / "root_system.vtp").is_file()
+    assert folder.is_dir()
+
+
+def test_grow_shows_what_a_cplantbox_file_ignored(tmp_path):
+    from test_cplantbox_xml import FIXTURE
+    xml = tmp_path / "fixture.xml"
+    xml.write_text(FIXTURE.format(lmax=50))
+    res = runner.invoke(app, ["grow", "--params", str(xml), "--days", "2", "--out", str(tmp_path / "r.rsml")])
+    assert res.exit_code == 0, res.output
+    warnings = [ln for ln in res.output.splitlines() if ln.startswith("warning:")]
+    assert any("mysteryKnob" in w and "fixture.xml" in w for w in warnings), res.output
+    assert any("stem" in w for w in warnings)
+    from rhizoscale.plant import load_plant_parameters
+    assert any("mysteryKnob" in w for w in load_plant_parameters(xml).reader_warnings)
+
+
+def test_run_reports_what_a_cplantbox_file_ignored(tmp_path):
+    import json
+    from test_cplantbox_xml import FIXTURE
+    (tmp_path / "fixture.xml").write_text(FIXTURE.format(lmax=50))
+    sc = tmp_path / "s.yaml"
+    sc.write_text("case: plant-growth\nplant: fixture.xml\ndays: 2\nvtk: false\nfigures: false\n")
+    res = runner.invoke(app, ["run", str(sc), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "mysteryKnob" in res.output
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert any("mysteryKnob" in w for w in summary["warnings"])
+
+
+# ---------------------------------------------------------------------- bad input
+def test_scenario_that_is_not_utf8(tmp_path):
+    sc = tmp_path / "latin1.yaml"
+    sc.write_bytes("case: plant-growth\nname: caf\xe9\n".encode("latin-1"))
+    res = runner.invoke(app, ["run", str(sc), "--out", str(tmp_path / "o")])
+    _one_error_line(res, "latin1.yaml", "line 2", "UTF-8")
+
+
+def test_yaml_loader_refuses_non_utf8_and_folders(tmp_path):
+    from rhizoscale.parameters import load_yaml
+    bad = tmp_path / "p.yaml"
+    bad.write_bytes(b"a: 1\nb: \xff\xfe\n")
+    with pytest.raises(InputError, match="line 2: not UTF-8"):
+        load_yaml(bad)
+    with pytest.raises(InputError, match="folder"):
+        load_yaml(tmp_path)
+
+
+def test_2d_image_where_3d_is_needed(tmp_path):
+    from rhizoscale.image import Phase
+    from rhizoscale.image.io import read_image
+    np.save(tmp_path / "slice.npy", np.zeros((20, 30), np.uint8))
+    phases = [Phase("soil", 0, 1.0, "pore")]
+    with pytest.raises(InputError) as err:
+        read_image(tmp_path / "slice.npy", 1e-3, phases, ndim=3, field="images.with_hairs")
+    assert err.value.source.endswith("slice.npy") and err.value.field == "images.with_hairs"
+    assert "3D" in err.value.message and "(20, 30)" in err.value.message
+    # a voxel size with three values for a 2D image is an input error, not a NumPy error
+    with pytest.raises(InputError, match="voxel size"):
+        read_image(tmp_path / "slice.npy", (1e-3, 1e-3, 1e-3), phases)
+
+
+_RSML = """<rsml><metadata><unit>cm</unit></metadata><scene><plant>
+<root id="tap"><geometry><polyline><point x="0" y="0" z="0"/><point x="0" y="0" z="-1"/></polyline></geometry>
+<root id="lat7"><geometry><polyline>{lateral}</polyline></geometry></root></root>
+</plant></scene></rsml>"""
+
+
+@pytest.mark.parametrize("lateral, what", [
+    ('<point x="0" y="0" z="-0.5"/>', "single point"),
+    ('<point x="0" y="0" z="-0.5"/><point x="0" y="0" z="-0.5"/>', "zero length"),
+])
+def test_rsml_root_without_length_is_refused(tmp_path, lateral, what):
+    from rhizoscale.io.rsml import read_rsml
+    path = tmp_path / "roots.rsml"
+    path.write_text(_RSML.format(lateral=lateral))
+    with pytest.raises(InputError) as err:
+        read_rsml(path, age=5)
+    assert "lat7" in err.value.message and what in err.value.message
+    assert err.value.source.endswith("roots.rsml") and err.value.field == "plant[0].root[0].root[0]"
+    sc = tmp_path / "s.yaml"
+    sc.write_text("case: plant-growth\nrsml: roots.rsml\nage: 5\n")
+    _one_error_line(runner.invoke(app, ["run", str(sc), "--out", str(tmp_path / "o")]), "roots.rsml", "lat7")
+
+
+def test_rsml_lateral_with_one_node_beyond_its_branching_point_round_trips(tmp_path):
+    from rhizoscale import RootSystem
+    from rhizoscale.io.rsml import read_rsml, write_rsml
+    tap = np.array([[0, 0, 0], [0, 0, -1], [0, 0, -2.0]])
+    lat = np.array([[0.3, 0, -1.0]])
+    rs = RootSystem.from_polylines([tap, lat], [np.array([0, 1, 2.0]), np.array([1.5])], [0.1, 0.05],
+                                   parents=[-1, 0], parent_nodes=[None, 1], time=2.0)
+    back = read_rsml(write_rsml(rs, tmp_path / "r.rsml"))
+    assert back.n_roots == 2 and back.total_length() == pytest.approx(rs.total_length())

@@ -27,6 +27,18 @@ console = Console(stderr=True)
 out_console = Console()
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        out_console.print(f"rhizoscale {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print the version and exit")) -> None:
+    """rhizoscale: rhizosphere processes across scales (pore, root, root system)."""
+
+
 class RichProgress:
     """Progress reporter drawing rich progress bars (steps shorter than ~2 s flash by)."""
 
@@ -99,53 +111,95 @@ def demo(out: Path = typer.Option(Path("rhizoscale-demo"), "--out", "-o", help="
 
 @app.command()
 def example(name: Optional[str] = typer.Argument(None, help="Example name (omit to list them)"),
-            out: Optional[Path] = typer.Option(None, "--out", "-o", help="File to write (default NAME.yaml)")) -> None:
-    """Write a ready-to-run example scenario file (or list the examples)."""
+            out: Optional[Path] = typer.Option(
+                None, "--out", "-o",
+                help="File to write (default: NAME.yaml; when the output is piped or redirected, "
+                     "the YAML goes to standard output)"),
+            force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing file")) -> None:
+    """Write a ready-to-run example scenario file (or list the examples).
+
+    `rhizoscale example NAME > my.yaml` writes the YAML to my.yaml.
+    """
+    from .errors import InputError
     from .io.atomic import atomic_write
     from .scenario import available_examples, example_text
     if name is None:
         for n in available_examples():
-            out_console.print(n)
+            out_console.print(n, highlight=False)
         return
     try:
         text = example_text(name)
+        if out is None and not sys.stdout.isatty():
+            # `rhizoscale example NAME > file.yaml` (the form the docs use)
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
+        path = out or Path(f"{name}.yaml")
+        if path.is_dir():
+            path = path / f"{name}.yaml"
+        if path.exists() and not force:
+            raise InputError("file exists; not overwritten (use --force to replace it)", source=path)
+        try:
+            with atomic_write(path) as fh:
+                fh.write(text)
+        except OSError as err:
+            raise InputError(f"cannot write file ({err.strerror})", source=path) from None
     except RhizoscaleError as err:
         _fail(err)
-    path = out or Path(f"{name}.yaml")
-    with atomic_write(path) as fh:
-        fh.write(text)
-    console.print(f"wrote {path}; run it with: rhizoscale run {path} --out {Path(name)}")
+    console.print(f"wrote {path}; run it with: rhizoscale run {path} --out {Path(name)}",
+                  highlight=False, soft_wrap=True)
+
+
+def _rsml_destination(out: str) -> Path:
+    """``--out``: a file, or a folder (existing, or written with a trailing slash) to put
+    ``root_system.rsml`` in, as ``cp file folder/`` would."""
+    path = Path(out)
+    if out.endswith(("/", "\\")) or path.is_dir():
+        return path / "root_system.rsml"
+    return path
 
 
 @app.command()
 def grow(params: str = typer.Option("vicia_faba", "--params", "-p",
                                     help="Parameter set name, CPlantBox XML or YAML file"),
-         days: float = typer.Option(21.0, "--days", help="Simulation time [d]"),
-         seed: int = typer.Option(1, "--seed", help="Random seed"),
-         out: Path = typer.Option(Path("root_system.rsml"), "--out", "-o", help="Output RSML file"),
-         vtk: bool = typer.Option(False, "--vtk", help="Also write a .vtp file for ParaView"),
+         days: float = typer.Option(21.0, "--days", help="Simulation time \\[d]"),
+         seed: int = typer.Option(1, "--seed", help="Random seed (integer >= 0)"),
+         out: str = typer.Option("root_system.rsml", "--out", "-o",
+                                 help="Output RSML file, or a folder (existing, or ending in /) "
+                                      "to write root_system.rsml in"),
+         vtk: bool = typer.Option(False, "--vtk", help="Also write the root system as .vtp poly-lines "
+                                                      "for ParaView (beside the RSML file)"),
          backend: str = typer.Option("rhizoscale", "--backend", help="rhizoscale or cplantbox")) -> None:
     """Grow a root system and write it as RSML (and VTK)."""
+    from .errors import InputError
     from .io.rsml import write_rsml
     from .plant import grow_root_system, load_plant_parameters
     try:
         if not (days > 0 and days < 1e6):
-            raise RhizoscaleError(f"--days must be positive, got {days}")
+            raise InputError(f"must be positive (and below 1e6), got {days}", field="--days")
         if seed < 0:
-            raise RhizoscaleError(f"--seed must be >= 0, got {seed}")
+            raise InputError(f"must be >= 0, got {seed}", field="--seed")
+        path = _rsml_destination(out)
         parameters = load_plant_parameters(params)
+        for w in parameters.reader_warnings:
+            console.print(Text.assemble(("warning: ", "yellow"), f"{params}: {w}"), soft_wrap=True)
         progress = RichProgress(console)
         with progress.task(f"growing {parameters.name} for {days:g} d", total=days) as cb:
             rs = grow_root_system(parameters, days, seed=seed, callback=cb, backend=backend)
-        write_rsml(rs, out)
-        if vtk:
-            from .io.vtk import write_root_system_vtk
-            write_root_system_vtk(rs, out.with_suffix(".vtp"))
+        written = [path]
+        try:
+            write_rsml(rs, path)
+            if vtk:
+                from .io.vtk import write_root_system_vtk
+                written.append(write_root_system_vtk(rs, path.with_suffix(".vtp")))
+        except OSError as err:
+            raise InputError(f"cannot write ({err.strerror or err})", source=err.filename or path,
+                             field="--out") from None
     except RhizoscaleError as err:
         _fail(err)
     s = rs.summary()
     console.print(f"{s['n_roots']} roots, {s['total_length_cm']:.1f} cm, depth {s['max_depth_cm']:.1f} cm "
-                  f"-> {out}")
+                  f"-> {', '.join(str(p) for p in written)}", highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -155,11 +155,19 @@ def load_yaml(path: str | Path) -> Any:
     """Read a YAML file; a syntax error becomes an :class:`InputError` naming the line."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise InputError("file not found", source=path) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a file", source=path) from None
     except OSError as err:
         raise InputError(f"cannot read file ({err.strerror})", source=path) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise InputError(f"line {line}: not UTF-8 text (byte 0x{data[err.start]:02x}); save the file "
+                         "as UTF-8", source=path) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as err:

@@ -115,6 +115,8 @@ def _obtain(config: Config, run, seed: int):
         return [rs], None
     from . import grow_root_system, load_plant_parameters
     params = load_plant_parameters(config.plant)
+    for w in params.reader_warnings:  # what a CPlantBox XML reader ignored
+        run.warn(f"{config.plant}: {w}")
     confinement = make_confinement(config.confinement)
     systems = []
     for k in range(config.replicates):

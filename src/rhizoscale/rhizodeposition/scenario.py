@@ -102,15 +102,23 @@ def _exudate_parameters(config: Config) -> dict[str, ExudateParameters]:
     return out
 
 
-def _root_system(config: Config, seed: int):
+def _root_system(config: Config, seed: int, run=None):
+    """The root system of the scenario; what its reader assumed or ignored goes to ``run.warn``."""
+    warn = run.warn if run is not None else (lambda text: None)
     if config.straight_root is not None:
         sr = config.straight_root
         return analysis.straight_root_system(sr.velocity, sr.days, radius=sr.radius)
     if config.rsml is not None:
         from ..io.rsml import read_rsml
-        return read_rsml(config.rsml, age=config.age)
-    from ..plant import grow_root_system
-    return grow_root_system(config.plant, config.days, seed=seed)
+        rs = read_rsml(config.rsml, age=config.age)
+        for w in rs.metadata.get("warnings", []):
+            warn(f"{config.rsml}: {w}")
+        return rs
+    from ..plant import grow_root_system, load_plant_parameters
+    params = load_plant_parameters(config.plant)
+    for w in params.reader_warnings:
+        warn(f"{config.plant}: {w}")
+    return grow_root_system(params, config.days, seed=seed)
 
 
 def _check_roots_in_domain(rs, grid, run):
@@ -208,7 +216,7 @@ def run(config: Config, run, seed: int = 1) -> None:
     # per exudate: concentration, single-root max, duration (+ temporaries of the semigroup)
     grid.check_memory(5 * len(params) + 2, config.memory_limit_gb * 2**30, what="the rhizodeposition fields")
     with run.task("root system"):
-        rs = _root_system(config, seed)
+        rs = _root_system(config, seed, run)
     run.summary["root_system"] = rs.summary()
     age = rs.time
     times = config.output_times
