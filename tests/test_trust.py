@@ -202,3 +202,49 @@ def test_rsml_lateral_with_one_node_beyond_its_branching_point_round_trips(tmp_p
                                    parents=[-1, 0], parent_nodes=[None, 1], time=2.0)
     back = read_rsml(write_rsml(rs, tmp_path / "r.rsml"))
     assert back.n_roots == 2 and back.total_length() == pytest.approx(rs.total_length())
+
+
+@pytest.mark.parametrize("text, needles", [
+    ("case: plant-growth\nrsml: adir\n", ["s.yaml", "rsml", "folder"]),
+    ("case: plant-growth\nplant: adir\n", ["s.yaml", "plant", "folder"]),
+    ("case: plant-growth\nplant: vicia_faba\ngrid: {lower: [0, 0, 0], upper: [1, 1, 1], resolution: -1}\n",
+     ["s.yaml", "grid.resolution", "greater than 0"]),
+    ("case: plant-growth\nplant: vicia_faba\ngrid: {lower: [0, 0, 0], upper: [1, 1, -1], resolution: 0.1}\n",
+     ["s.yaml", "grid.upper", "above lower"]),
+    ("case: cs1-rhizodeposition\ngrid: {resolution: 0}\n", ["s.yaml", "grid.resolution"]),
+    ("case: cs1-rhizodeposition\nrsml: adir\n", ["s.yaml", "rsml", "folder"]),
+    ("case: cs1-rhizodeposition\nplant: nothere.xml\n", ["s.yaml", "plant", "not found"]),
+    ("case: cs1-rhizodeposition\nexudates: [nothing]\n", ["s.yaml", "exudates", "no parameter set named"]),
+    ("case: cs1-rhizodeposition\noverrides: {mucilage: {Q: -1}}\n", ["s.yaml", "overrides.mucilage.Q"]),
+    ("case: cs1-rhizodeposition\noverrides: {mucilage: {QQ: 1}}\n", ["s.yaml", "overrides.mucilage.QQ", "unknown"]),
+])
+def test_bad_scenarios_found_by_hand(tmp_path, text, needles):
+    (tmp_path / "adir").mkdir()
+    sc = tmp_path / "s.yaml"
+    sc.write_text(text)
+    _one_error_line(runner.invoke(app, ["run", str(sc), "--out", str(tmp_path / "o")]), *needles)
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["--backend", "nope"], ["--backend", "nope"]),
+    (["--out", "/proc/version"], ["/proc/version", "--out", "cannot write"]),
+    (["--params", "bad.xml"], ["bad.xml", "line 1, column", "malformed XML (not well-formed (invalid token))"]),
+])
+def test_grow_bad_input_found_by_hand(tmp_path, monkeypatch, args, needles):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.xml").write_bytes(b"\xff\xfe<plant/>")
+    if args[:1] == ["--out"] and not Path("/proc/version").exists():
+        pytest.skip("needs /proc")
+    line = _one_error_line(runner.invoke(app, ["grow", "--days", "1", *args]), *needles)
+    assert line.count("line 1") <= 1
+
+
+def test_readme_error_example_is_what_the_program_prints(tmp_path, monkeypatch):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"For a `scenario\.yaml` holding\s+`([^`]+)`\s+it prints\s+`(error: [^`]+)`", readme)
+    assert m, "README lost its example error"
+    monkeypatch.chdir(tmp_path)
+    Path("scenario.yaml").write_text(m.group(1))
+    res = runner.invoke(app, ["run", "scenario.yaml", "--out", "o"], terminal_width=300)
+    assert res.exit_code == 2
+    assert m.group(2) in res.output.splitlines(), (m.group(2), res.output)

@@ -179,6 +179,8 @@ def grow(params: str = typer.Option("vicia_faba", "--params", "-p",
             raise InputError(f"must be positive (and below 1e6), got {days}", field="--days")
         if seed < 0:
             raise InputError(f"must be >= 0, got {seed}", field="--seed")
+        if backend not in ("rhizoscale", "cplantbox"):
+            raise InputError(f"unknown backend {backend!r} (use 'rhizoscale' or 'cplantbox')", field="--backend")
         path = _rsml_destination(out)
         parameters = load_plant_parameters(params)
         for w in parameters.reader_warnings:
@@ -193,8 +195,7 @@ def grow(params: str = typer.Option("vicia_faba", "--params", "-p",
                 from .io.vtk import write_root_system_vtk
                 written.append(write_root_system_vtk(rs, path.with_suffix(".vtp")))
         except OSError as err:
-            raise InputError(f"cannot write ({err.strerror or err})", source=err.filename or path,
-                             field="--out") from None
+            raise InputError(f"cannot write ({err.strerror or err})", source=path, field="--out") from None
     except RhizoscaleError as err:
         _fail(err)
     s = rs.summary()

@@ -198,6 +198,10 @@ def read_rsml(path: str | Path, *, age: float | None = None):
         tree = ET.parse(path)
     except FileNotFoundError:
         raise InputError("file not found", source=path) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a file", source=path) from None
+    except OSError as err:
+        raise InputError(f"cannot read file ({err.strerror})", source=path) from None
     except ET.ParseError as err:
         line, col = err.position
         raise InputError(f"malformed XML at line {line}, column {col + 1}", source=path) from None

@@ -18,6 +18,7 @@ when a grid is given, ``root_system.png`` (coloured by age), ``depth_profile.png
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal, Optional
 
 import numpy as np
@@ -52,6 +53,35 @@ class ConfinementConfig(BaseModel):
         return self
 
 
+def check_grid_resolution(value):
+    """Validator of a grid's ``resolution`` (one cell size or three) [cm]: positive."""
+    values = value if isinstance(value, tuple) else (value,)
+    if any(not v > 0 for v in values):
+        raise ValueError("Input should be greater than 0")  # the loader adds the value
+    return value
+
+
+def check_grid_box(grid):
+    """Validator of a grid's box: ``upper`` above ``lower`` on every axis."""
+    if any(not hi > lo for lo, hi in zip(grid.lower, grid.upper)):
+        raise ValueError(f"upper: must be above lower on every axis (lower {list(grid.lower)}, "
+                         f"upper {list(grid.upper)})")
+    return grid
+
+
+def scenario_file(value, info: ValidationInfo, *, suffixes=None):
+    """:func:`~rhizoscale.scenario.scenario_path`, refusing a folder by name."""
+    if value is not None and (suffixes is None or Path(value).suffix.lower() in suffixes or
+                              Path(value).suffix == ""):
+        p = Path(value)
+        base = (info.context or {}).get("base_dir")
+        if not p.is_absolute() and base is not None:
+            p = Path(base) / p
+        if p.is_dir():
+            raise ValueError("is a folder, not a file")
+    return scenario_path(value, info, suffixes=suffixes)
+
+
 class GridConfig(BaseModel):
     """Regular grid for fields (cm)."""
 
@@ -59,6 +89,9 @@ class GridConfig(BaseModel):
     lower: tuple[float, float, float]
     upper: tuple[float, float, float]
     resolution: float | tuple[float, float, float] = Field(..., description="cell size [cm]")
+
+    _resolution = field_validator("resolution")(check_grid_resolution)
+    _box = model_validator(mode="after")(check_grid_box)
 
 
 class Config(CaseConfig):
@@ -78,7 +111,9 @@ class Config(CaseConfig):
     @classmethod
     def _relative_to_scenario(cls, value, info: ValidationInfo):
         # a shipped parameter-set name passes through; files are resolved and must exist
-        return scenario_path(value, info, suffixes=(".xml", ".yaml", ".yml", ".rsml"))
+        if info.field_name == "rsml":  # always a file (a name without suffix is no parameter set)
+            return scenario_file(value, info)
+        return scenario_file(value, info, suffixes=(".xml", ".yaml", ".yml", ".rsml"))
 
     @field_validator("output_times")
     @classmethod

@@ -30,12 +30,13 @@ from typing import Literal, Optional, Union
 
 import numpy as np
 import xarray as xr
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..errors import InputError
 from ..grid import RegularGrid
 from ..parameters import load_parameter_set
-from ..scenario import CaseConfig, scenario_path
+from ..plant.scenario import check_grid_box, check_grid_resolution, scenario_file
+from ..scenario import CaseConfig
 from . import analysis, figures
 from .field import rhizodeposition_fields
 from .green import peclet_number, root_paths
@@ -49,6 +50,9 @@ class GridConfig(BaseModel):
     lower: tuple[float, float, float] = (-10.0, -10.0, -45.0)
     upper: tuple[float, float, float] = (10.0, 10.0, 0.0)
     resolution: Union[float, tuple[float, float, float]] = Field(0.1, description="cell size [cm]")
+
+    _resolution = field_validator("resolution")(check_grid_resolution)
+    _box = model_validator(mode="after")(check_grid_box)
 
 
 class StraightRootConfig(BaseModel):
@@ -81,7 +85,13 @@ class Config(CaseConfig):
     @field_validator("rsml")
     @classmethod
     def _relative(cls, value, info: ValidationInfo):
-        return scenario_path(value, info)
+        return scenario_file(value, info)
+
+    @field_validator("plant")
+    @classmethod
+    def _plant_file(cls, value, info: ValidationInfo):
+        # a shipped parameter-set name passes through; files are resolved and must exist
+        return scenario_file(value, info, suffixes=(".xml", ".yaml", ".yml"))
 
     @field_validator("growth_rates")
     @classmethod
@@ -89,6 +99,26 @@ class Config(CaseConfig):
         if value is not None and any(v <= 0 for v in value):
             raise ValueError("growth rates must be > 0 cm/d")
         return value
+
+    @field_validator("exudates")
+    @classmethod
+    def _exudate_files(cls, value, info: ValidationInfo):
+        # shipped set names pass through; files are resolved next to the scenario
+        return [scenario_file(v, info, suffixes=(".yaml", ".yml")) for v in value]
+
+    @model_validator(mode="after")
+    def _parameters_load(self):
+        # load the exudate sets and apply the overrides now, so that a bad name or value is
+        # reported with the scenario file, not minutes into the run
+        try:
+            _exudate_parameters(self)
+        except InputError as err:
+            if str(err.source or "").startswith("overrides"):
+                where = ".".join(str(p) for p in (err.source, err.field) if p)
+                raise ValueError(f"{where}: {err.message}") from None
+            # a set name that is not shipped, or a parameter file with a bad value
+            raise ValueError(f"exudates: {err.message if err.source == 'parameters' else err}") from None
+        return self
 
 
 def _exudate_parameters(config: Config) -> dict[str, ExudateParameters]:
