@@ -248,3 +248,55 @@ def test_readme_error_example_is_what_the_program_prints(tmp_path, monkeypatch):
     res = runner.invoke(app, ["run", "scenario.yaml", "--out", "o"], terminal_width=300)
     assert res.exit_code == 2
     assert m.group(2) in res.output.splitlines(), (m.group(2), res.output)
+
+
+# ---------------------------------------------------------------------- progress
+class _Clock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+def test_progress_without_a_terminal_prints_plain_lines():
+    import io
+    from rich.console import Console
+    from rhizoscale.cli import RichProgress
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=False, width=200)
+    assert not console.is_terminal
+    clock = _Clock()
+    progress = RichProgress(console, clock=clock)
+    with progress.task("solving", total=100) as cb:
+        for k in range(1, 101):  # 1 % every 2 s: a line every 10 % (20 s) comes before 30 s
+            clock.t += 2
+            cb(k)
+    with progress.task("slow step", total=1000) as cb:
+        for k in range(1, 11):  # 0.1 % every 10 s: a line every 30 s
+            clock.t += 10
+            cb(k)
+    with progress.task("no total") as cb:
+        clock.t += 31
+        cb(1)
+    lines = buf.getvalue().splitlines()
+    solving = [ln for ln in lines if ln.startswith("solving")]
+    assert solving[0] == "solving: started" and solving[-1] == "solving: done in 3 min 20 s"
+    middle = solving[1:-1]
+    assert [ln.split(": ")[1].split("%")[0] for ln in middle] == [str(p) for p in range(10, 100, 10)]
+    assert "about 3 min 00 s left" in middle[0]  # 10 % after 20 s
+    slow = [ln for ln in lines if ln.startswith("slow step")]
+    assert len(slow) == 2 + 3  # start, at 30, 60 and 90 s, end
+    assert any("no total: running for 31 s" in ln for ln in lines)
+    assert "\x1b" not in buf.getvalue()  # no terminal codes in a log file
+
+
+def test_progress_on_a_terminal_shows_time_left():
+    import io
+    from rich.console import Console
+    from rhizoscale.cli import RichProgress
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, width=200)
+    with RichProgress(console).task("solving", total=10) as cb:
+        cb(5)
+    assert "eta" in buf.getvalue()

@@ -14,7 +14,8 @@ from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
 from rich.text import Text
 
@@ -40,16 +41,34 @@ def _main(version: bool = typer.Option(False, "--version", callback=_print_versi
 
 
 class RichProgress:
-    """Progress reporter drawing rich progress bars (steps shorter than ~2 s flash by)."""
+    """Progress reporter for the command line.
 
-    def __init__(self, console: Console):
+    On a terminal: rich progress bars with elapsed time and an estimate of the time left
+    (steps shorter than ~2 s flash by). Elsewhere (a batch job, output sent to a log
+    file) bars would print nothing for minutes, so each task prints plain lines instead:
+    one when it starts, then every ``log_fraction`` of the work or every ``log_interval``
+    seconds, whichever comes first (at most one a ``min_interval``), and one when it ends.
+    """
+
+    def __init__(self, console: Console, *, log_interval: float = 30.0, log_fraction: float = 0.1,
+                 min_interval: float = 1.0, clock=time.perf_counter):
         self.console = console
+        self.log_interval = log_interval
+        self.log_fraction = log_fraction
+        self.min_interval = min_interval  # no flood of lines from a task of a second
+        self.clock = clock
+
+    def task(self, description: str, total: float | None = None):
+        if self.console.is_terminal:
+            return self._bar(description, total)
+        return self._log(description, total)
 
     @contextlib.contextmanager
-    def task(self, description: str, total: float | None = None) -> Iterator:
-        t0 = time.perf_counter()
+    def _bar(self, description: str, total: float | None) -> Iterator:
+        t0 = self.clock()
         with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
                       TextColumn("{task.percentage:>5.1f}%"), TimeElapsedColumn(),
+                      TextColumn("eta"), TimeRemainingColumn(),
                       console=self.console, transient=False) as bar:
             tid = bar.add_task(description, total=total)
 
@@ -60,11 +79,54 @@ class RichProgress:
             task = bar.tasks[0]
             if task.total is not None:
                 bar.update(tid, completed=task.total)
-        if time.perf_counter() - t0 > 60:
-            self.console.print(f"  {description}: {time.perf_counter() - t0:.0f} s")
+        if self.clock() - t0 > 60:
+            self.console.print(f"  {description}: {self.clock() - t0:.0f} s")
+
+    def _line(self, text: str) -> None:
+        self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    @contextlib.contextmanager
+    def _log(self, description: str, total: float | None) -> Iterator:
+        t0 = self.clock()
+        state = {"last_t": t0, "last_frac": 0.0, "total": total}
+        self._line(f"{description}: started")
+
+        def callback(done: float, tot: float | None = None) -> None:
+            if tot is not None:
+                state["total"] = tot
+            now = self.clock()
+            tot_ = state["total"]
+            frac = done / tot_ if tot_ else None
+            due = now - state["last_t"] >= self.log_interval
+            if frac is not None and frac - state["last_frac"] >= self.log_fraction - 1e-12 and frac < 1:
+                due = True
+            if not due or now - state["last_t"] < self.min_interval:
+                return
+            elapsed = now - t0
+            if frac is None:
+                self._line(f"{description}: running for {_duration(elapsed)}")
+            else:
+                eta = elapsed * (1 - frac) / frac if frac > 0 else None
+                self._line(f"{description}: {100 * frac:.0f}% after {_duration(elapsed)}"
+                           + (f", about {_duration(eta)} left" if eta is not None else ""))
+                state["last_frac"] = frac
+            state["last_t"] = now
+
+        yield callback
+        self._line(f"{description}: done in {_duration(self.clock() - t0)}")
 
     def message(self, text: str) -> None:
         self.console.print(text)
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``, ``3 min 05 s``, ``2 h 07 min``."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{seconds:.0f} s" if seconds >= 1 else f"{seconds:.1f} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
 def _fail(err: Exception) -> None:
