@@ -300,3 +300,48 @@ def test_progress_on_a_terminal_shows_time_left():
     with RichProgress(console).task("solving", total=10) as cb:
         cb(5)
     assert "eta" in buf.getvalue()
+
+
+# ---------------------------------------------------------------------- warm-up
+def test_warmup_with_a_cold_cache_says_so_and_then_compiles(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    code = """
+import json
+from rhizoscale.warmup import cold_cases, compile_note, warm_up
+out = {"cold_before": cold_cases(), "note_before": compile_note(["plant growth"])}
+r = warm_up(["plant growth"])[0]
+out.update(compiled=r.compiled, cached=r.cached, cold_after=cold_cases(),
+           note_after=compile_note(["plant growth"]))
+print(json.dumps(out))
+"""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "plant growth" in out["cold_before"] and len(out["cold_before"]) == 5
+    assert out["note_before"].startswith("first run after install: compiling numerical kernels (about ")
+    assert "rhizoscale warmup" in out["note_before"]
+    assert out["compiled"] > 0 and out["cached"] > 0
+    assert "plant growth" not in out["cold_after"] and out["note_after"] is None
+    assert any((tmp_path / "numba-cache").rglob("*.nbi"))
+
+
+def test_grow_says_when_it_will_compile(tmp_path, monkeypatch):
+    import rhizoscale.warmup as w
+    monkeypatch.setattr(w, "cold_cases", lambda cases=None: list(cases or w.KERNEL_MODULES))
+    res = runner.invoke(app, ["grow", "--days", "1", "--out", str(tmp_path / "r.rsml")])
+    assert res.exit_code == 0, res.output
+    assert res.output.count("first run after install: compiling numerical kernels") == 1
+    monkeypatch.setattr(w, "cold_cases", lambda cases=None: [])
+    res = runner.invoke(app, ["grow", "--days", "1", "--out", str(tmp_path / "r.rsml")])
+    assert "first run after install" not in res.output
+
+
+def test_warmup_command(tmp_path):
+    res = runner.invoke(app, ["warmup", "--case", "plant"])
+    assert res.exit_code == 0, res.output
+    assert "plant growth:" in res.output and "done in" in res.output
+    _one_error_line(runner.invoke(app, ["warmup", "--case", "cs9"]), "--case", "cs9")

@@ -35,9 +35,23 @@ def _print_version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+def _main(ctx: typer.Context,
+          version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
                                        help="Print the version and exit")) -> None:
     """rhizoscale: rhizosphere processes across scales (pore, root, root system)."""
+    # say once, before a run starts, that it will spend its first minute compiling
+    command = ctx.invoked_subcommand
+    if command in ("run", "demo", "grow"):
+        from .warmup import KERNEL_MODULES, cold_cases, compile_note
+        try:
+            if command == "run":  # the case is not known yet: only a fully cold cache is sure
+                note = compile_note() if len(cold_cases()) == len(KERNEL_MODULES) else None
+            else:
+                note = compile_note(["plant growth"])
+        except Exception:  # pragma: no cover - a hint must never stop a run
+            note = None
+        if note:
+            console.print(Text(note, style="yellow"), soft_wrap=True)
 
 
 class RichProgress:
@@ -263,6 +277,36 @@ def grow(params: str = typer.Option("vicia_faba", "--params", "-p",
     s = rs.summary()
     console.print(f"{s['n_roots']} roots, {s['total_length_cm']:.1f} cm, depth {s['max_depth_cm']:.1f} cm "
                   f"-> {', '.join(str(p) for p in written)}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def warmup(case: Optional[list[str]] = typer.Option(
+        None, "--case", help="Only this case study (repeat for more): plant, cs1, cs2, cs3, cs4")) -> None:
+    """Compile the numerical kernels ahead of a run (once after installing; cached by Numba)."""
+    from .errors import InputError
+    from .warmup import CASES, warm_up
+    short = {"plant": "plant growth", "cs1": "CS1 rhizodeposition", "cs2": "CS2 phosphate uptake",
+             "cs3": "CS3 root hairs", "cs4": "CS4 homogenisation"}
+    try:
+        unknown = [c for c in case or [] if c.lower() not in short]
+        if unknown:
+            raise InputError(f"unknown case study {unknown[0]!r} (use {', '.join(short)})", field="--case")
+    except RhizoscaleError as err:
+        _fail(err)
+    cases = [short[c.lower()] for c in case] if case else list(CASES)
+    import numba
+    where = numba.config.CACHE_DIR or "Numba's default, __pycache__ beside the sources"
+    console.print(f"compiling the Numba kernels of {len(cases)} case stud{'y' if len(cases) == 1 else 'ies'} "
+                  f"on tiny problems (cache: {where})", highlight=False, soft_wrap=True)
+    t0 = time.perf_counter()
+
+    def report(r) -> None:
+        console.print(f"  {r.case}: {r.seconds:.1f} s ({r.compiled} kernel builds compiled, "
+                      f"{r.loaded} loaded from the cache)", highlight=False, soft_wrap=True)
+
+    warm_up(cases, report=report)
+    console.print(f"[green]done[/green] in {time.perf_counter() - t0:.1f} s; later runs load the kernels "
+                  "from the cache", highlight=False)
 
 
 @app.command()
