@@ -36,11 +36,12 @@ KERNEL_MODULES: dict[str, tuple[str, ...]] = {
                            "rhizoscale.solvers.multigrid", "rhizoscale.solvers.krylov"),
 }
 
-#: typical first-run compile time per case study [s], cold cache, measured with
-#: benchmarks/bench_warmup.py on the 2-core development machine (rounded up)
+#: typical first-run compile time per case study [s], cold cache: benchmarks/bench_warmup.py
+#: on the shared 2-core development machine gave 3.4, 3.2, 6.0, 63 (serial and threaded
+#: solver builds) and 8.6 s (alone); rounded up
 TYPICAL_COMPILE_S: dict[str, float] = {
-    "plant growth": 10, "CS1 rhizodeposition": 40, "CS2 phosphate uptake": 25,
-    "CS3 root hairs": 25, "CS4 homogenisation": 30,
+    "plant growth": 5, "CS1 rhizodeposition": 5, "CS2 phosphate uptake": 10,
+    "CS3 root hairs": 60, "CS4 homogenisation": 10,
 }
 
 
