@@ -19,6 +19,7 @@ CASES = {
     "rhizodeposition": (["bench_rhizodeposition.py", "1.0", "2", "--skip-cplantbox"], "mass in domain / present"),
     "nutrients": (["bench_nutrients.py", "--days", "1"], "max |balance error|"),
     "diffusion": (["bench_diffusion.py", "24"], "balance error"),
+    "warmup": (["bench_warmup.py", "--case", "plant"], "warm cache"),
     "homogenization": (["bench_homogenization.py", "--n3d", "20", "--n2d", "48", "--skip-taufactor",
                         "--skip-porespy"], "rhizoscale mirror"),
 }

@@ -38,7 +38,7 @@ output_times: [5, 10]
     assert summary["details"]["root_system"]["n_roots"] == 4
     assert summary["details"]["per_time"][0]["time_d"] == 5
     assert summary["details"]["length_inside_grid_cm"] == pytest.approx(summary["details"]["root_system"]["total_length_cm"])
-    for name in ("root_system.rsml", "root_system.vtu", "root_length_density.nc", "root_system.png",
+    for name in ("root_system.rsml", "root_system.vtp", "root_length_density.nc", "root_system.png",
                  "depth_profile.png"):
         assert (out / name).is_file(), name
     import xarray as xr
@@ -103,7 +103,7 @@ def test_grow_writes_rsml_that_round_trips(tmp_path):
     res = runner.invoke(app, ["grow", "--params", "vicia_faba", "--days", "10", "--seed", "4",
                               "--out", str(out), "--vtk"])
     assert res.exit_code == 0, res.output
-    assert out.is_file() and out.with_suffix(".vtu").is_file()
+    assert out.is_file() and out.with_suffix(".vtp").is_file()
     back = read_rsml(out)
     direct = grow_root_system(load_plant_parameters("vicia_faba"), 10, seed=4).renumbered()
     assert np.array_equal(back.nodes, direct.nodes)

@@ -104,12 +104,12 @@ def test_vtk_files_are_readable(tmp_path, branched_root_system):
     from rhizoscale import RegularGrid, root_length_density
     rs = branched_root_system
     path = write_root_system_vtk(rs, tmp_path / "roots.vtp")
-    assert path.suffix == ".vtu"
-    reader = vtk.vtkXMLUnstructuredGridReader()
+    assert path.suffix == ".vtp"
+    reader = vtk.vtkXMLPolyDataReader()
     reader.SetFileName(str(path))
     reader.Update()
     grid = reader.GetOutput()
-    assert grid.GetNumberOfCells() == rs.n_roots
+    assert grid.GetNumberOfCells() == grid.GetNumberOfLines() == rs.n_roots
     assert grid.GetPointData().GetArray("creation_time") is not None
     g = RegularGrid.from_resolution((-3, -2, -11), (5, 2, 0), 0.5)
     rld = root_length_density(rs, g)
@@ -144,3 +144,36 @@ def test_read_cplantbox_rsml(tmp_path):
     total = sum(np.linalg.norm(np.diff(p, axis=0), axis=1).sum() for p in polys)
     assert rs.total_length() == pytest.approx(total, rel=1e-6)
     assert rs.node_time.max() <= 10 + 1e-9
+
+
+def test_root_vtk_is_polydata_with_one_polyline_per_root(tmp_path, branched_root_system):
+    from rhizoscale.io.vtk import read_vtk_arrays
+    rs = branched_root_system
+    path = write_root_system_vtk(rs, tmp_path / "roots.vtu")
+    assert path.name == "roots.vtp"
+    assert b'<VTKFile type="PolyData"' in path.read_bytes()[:200]
+    arrays = read_vtk_arrays(path)
+    # laterals start at their branching node: one extra point each
+    n_pts = sum(len(rs.root_nodes(i)) + (rs.root_parent_node[i] >= 0) for i in range(rs.n_roots))
+    assert arrays["Points"].shape == (n_pts, 3)
+    assert np.array_equal(arrays["offsets"][-1:], [n_pts]) and len(arrays["offsets"]) == rs.n_roots
+    assert np.array_equal(arrays["root_id"], np.arange(rs.n_roots))
+    assert np.allclose(arrays["Points"][: len(rs.root_nodes(0))], rs.nodes[rs.root_nodes(0)])
+
+
+def test_image_vtk_is_compressed_and_reads_back(tmp_path):
+    from rhizoscale.io.vtk import read_vtk_arrays
+    # a smooth CS1-like plume: concentration decaying away from a vertical root
+    z, y, x = np.meshgrid(np.linspace(-45, 0, 90), np.linspace(-10, 10, 40), np.linspace(-10, 10, 40),
+                          indexing="ij")
+    c = (30 * np.exp(-(x**2 + y**2) / 0.5) * np.exp(z / 20)).astype(np.float32)
+    duration = np.round(np.clip(c, 0, 21)).astype(np.float32)
+    path = write_image_vtk({"c": c, "duration": duration, "mask": c > 1}, tmp_path / "f.vti",
+                           origin=(-10, -10, -45), spacing=(0.5, 0.5, 0.5))
+    head = path.read_bytes()[:300]
+    assert b'compressor="vtkZLibDataCompressor"' in head and b'type="ImageData"' in head
+    back = read_vtk_arrays(path)
+    assert np.array_equal(back["c"], c) and np.array_equal(back["duration"], duration)
+    assert np.array_equal(back["mask"], (c > 1).astype(np.uint8))
+    uncompressed = c.nbytes + duration.nbytes + c.size
+    assert path.stat().st_size < uncompressed / 8

@@ -14,7 +14,8 @@ from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
 from rich.text import Text
 
@@ -27,17 +28,61 @@ console = Console(stderr=True)
 out_console = Console()
 
 
-class RichProgress:
-    """Progress reporter drawing rich progress bars (steps shorter than ~2 s flash by)."""
+def _print_version(value: bool) -> None:
+    if value:
+        out_console.print(f"rhizoscale {__version__}", highlight=False)
+        raise typer.Exit()
 
-    def __init__(self, console: Console):
+
+@app.callback()
+def _main(ctx: typer.Context,
+          version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print the version and exit")) -> None:
+    """rhizoscale: rhizosphere processes across scales (pore, root, root system)."""
+    # say once, before a run starts, that it will spend its first minute compiling
+    command = ctx.invoked_subcommand
+    if command in ("run", "demo", "grow"):
+        from .warmup import KERNEL_MODULES, cold_cases, compile_note
+        try:
+            if command == "run":  # said in _run_file_or_text once the case is known
+                note = None
+            else:
+                note = compile_note(["plant growth"])
+        except Exception:  # pragma: no cover - a hint must never stop a run
+            note = None
+        if note:
+            console.print(Text(note, style="yellow"), soft_wrap=True)
+
+
+class RichProgress:
+    """Progress reporter for the command line.
+
+    On a terminal: rich progress bars with elapsed time and an estimate of the time left
+    (steps shorter than ~2 s flash by). Elsewhere (a batch job, output sent to a log
+    file) bars would print nothing for minutes, so each task prints plain lines instead:
+    one when it starts, then every ``log_fraction`` of the work or every ``log_interval``
+    seconds, whichever comes first (at most one a ``min_interval``), and one when it ends.
+    """
+
+    def __init__(self, console: Console, *, log_interval: float = 30.0, log_fraction: float = 0.1,
+                 min_interval: float = 1.0, clock=time.perf_counter):
         self.console = console
+        self.log_interval = log_interval
+        self.log_fraction = log_fraction
+        self.min_interval = min_interval  # no flood of lines from a task of a second
+        self.clock = clock
+
+    def task(self, description: str, total: float | None = None):
+        if self.console.is_terminal:
+            return self._bar(description, total)
+        return self._log(description, total)
 
     @contextlib.contextmanager
-    def task(self, description: str, total: float | None = None) -> Iterator:
-        t0 = time.perf_counter()
+    def _bar(self, description: str, total: float | None) -> Iterator:
+        t0 = self.clock()
         with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
                       TextColumn("{task.percentage:>5.1f}%"), TimeElapsedColumn(),
+                      TextColumn("eta"), TimeRemainingColumn(),
                       console=self.console, transient=False) as bar:
             tid = bar.add_task(description, total=total)
 
@@ -48,11 +93,54 @@ class RichProgress:
             task = bar.tasks[0]
             if task.total is not None:
                 bar.update(tid, completed=task.total)
-        if time.perf_counter() - t0 > 60:
-            self.console.print(f"  {description}: {time.perf_counter() - t0:.0f} s")
+        if self.clock() - t0 > 60:
+            self.console.print(f"  {description}: {self.clock() - t0:.0f} s")
+
+    def _line(self, text: str) -> None:
+        self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    @contextlib.contextmanager
+    def _log(self, description: str, total: float | None) -> Iterator:
+        t0 = self.clock()
+        state = {"last_t": t0, "last_frac": 0.0, "total": total}
+        self._line(f"{description}: started")
+
+        def callback(done: float, tot: float | None = None) -> None:
+            if tot is not None:
+                state["total"] = tot
+            now = self.clock()
+            tot_ = state["total"]
+            frac = done / tot_ if tot_ else None
+            due = now - state["last_t"] >= self.log_interval
+            if frac is not None and frac - state["last_frac"] >= self.log_fraction - 1e-12 and frac < 1:
+                due = True
+            if not due or now - state["last_t"] < self.min_interval:
+                return
+            elapsed = now - t0
+            if frac is None:
+                self._line(f"{description}: running for {_duration(elapsed)}")
+            else:
+                eta = elapsed * (1 - frac) / frac if frac > 0 else None
+                self._line(f"{description}: {100 * frac:.0f}% after {_duration(elapsed)}"
+                           + (f", about {_duration(eta)} left" if eta is not None else ""))
+                state["last_frac"] = frac
+            state["last_t"] = now
+
+        yield callback
+        self._line(f"{description}: done in {_duration(self.clock() - t0)}")
 
     def message(self, text: str) -> None:
         self.console.print(text)
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``, ``3 min 05 s``, ``2 h 07 min``."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{seconds:.0f} s" if seconds >= 1 else f"{seconds:.1f} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
 def _fail(err: Exception) -> None:
@@ -65,6 +153,7 @@ def _run_file_or_text(path: Path, out: Path, *, overwrite: bool = False, resume:
                       wall_time_limit: float | None = None, checkpoint_interval: float = 60.0) -> dict:
     from .scenario import load_scenario, run_scenario
     scenario = load_scenario(path)
+    _compile_note(scenario.case)
     verb = "resuming" if resume else "running"
     console.print(f"[bold]rhizoscale[/bold] {__version__}: {verb} [cyan]{scenario.name}[/cyan] "
                   f"({scenario.case}, seed {scenario.seed}) -> {out}")
@@ -74,6 +163,26 @@ def _run_file_or_text(path: Path, out: Path, *, overwrite: bool = False, resume:
     console.print(f"[green]done[/green] in {summary['wall_time_s']:.1f} s; "
                   f"{len(summary['files'])} files in {out}")
     return summary
+
+
+#: scenario case -> the kernel groups of rhizoscale.warmup it compiles
+CASE_KERNELS = {"plant-growth": ["plant growth"], "cs1-rhizodeposition": ["plant growth", "CS1 rhizodeposition"],
+                "cs2-phosphate-uptake": ["plant growth", "CS2 phosphate uptake"],
+                "cs3-root-hairs": ["CS3 root hairs"], "cs4-homogenisation": ["CS4 homogenisation"]}
+
+
+def _compile_note(case: str) -> None:
+    """Say once, before a run starts, that it will spend its first minute compiling."""
+    groups = CASE_KERNELS.get(case)
+    if not groups:
+        return
+    try:
+        from .warmup import compile_note
+        note = compile_note(groups)
+    except Exception:  # pragma: no cover - a hint must never stop a run
+        note = None
+    if note:
+        console.print(Text(note, style="yellow"), soft_wrap=True)
 
 
 def _interrupted(err: Exception, out: Path) -> None:
@@ -89,9 +198,9 @@ def run(scenario: Path = typer.Argument(..., help="Scenario YAML file"),
         resume: bool = typer.Option(False, "--resume",
                                     help="Continue an interrupted run in --out from its last checkpoint"),
         wall_time_limit: Optional[float] = typer.Option(
-            None, "--wall-time-limit", min=0, help="Checkpoint and stop after this many seconds [s]"),
+            None, "--wall-time-limit", min=0, help="Checkpoint and stop after this many seconds \\[s]"),
         checkpoint_interval: float = typer.Option(
-            60.0, "--checkpoint-interval", min=0, help="Wall-clock time between checkpoints [s]")) -> None:
+            60.0, "--checkpoint-interval", min=0, help="Wall-clock time between checkpoints \\[s]")) -> None:
     """Run a scenario file (refuses an --out folder holding another run)."""
     from .simulation import RunInterrupted
     if overwrite and resume:
@@ -123,53 +232,126 @@ def demo(out: Path = typer.Option(Path("rhizoscale-demo"), "--out", "-o", help="
 
 @app.command()
 def example(name: Optional[str] = typer.Argument(None, help="Example name (omit to list them)"),
-            out: Optional[Path] = typer.Option(None, "--out", "-o", help="File to write (default NAME.yaml)")) -> None:
-    """Write a ready-to-run example scenario file (or list the examples)."""
+            out: Optional[Path] = typer.Option(
+                None, "--out", "-o",
+                help="File to write (default: NAME.yaml; when the output is piped or redirected, "
+                     "the YAML goes to standard output)"),
+            force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing file")) -> None:
+    """Write a ready-to-run example scenario file (or list the examples).
+
+    `rhizoscale example NAME > my.yaml` writes the YAML to my.yaml.
+    """
+    from .errors import InputError
     from .io.atomic import atomic_write
     from .scenario import available_examples, example_text
     if name is None:
         for n in available_examples():
-            out_console.print(n)
+            out_console.print(n, highlight=False)
         return
     try:
         text = example_text(name)
+        if out is None and not sys.stdout.isatty():
+            # `rhizoscale example NAME > file.yaml` (the form the docs use)
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
+        path = out or Path(f"{name}.yaml")
+        if path.is_dir():
+            path = path / f"{name}.yaml"
+        if path.exists() and not force:
+            raise InputError("file exists; not overwritten (use --force to replace it)", source=path)
+        try:
+            with atomic_write(path) as fh:
+                fh.write(text)
+        except OSError as err:
+            raise InputError(f"cannot write file ({err.strerror})", source=path) from None
     except RhizoscaleError as err:
         _fail(err)
-    path = out or Path(f"{name}.yaml")
-    with atomic_write(path) as fh:
-        fh.write(text)
-    console.print(f"wrote {path}; run it with: rhizoscale run {path} --out {Path(name)}")
+    console.print(f"wrote {path}; run it with: rhizoscale run {path} --out {Path(name)}",
+                  highlight=False, soft_wrap=True)
+
+
+def _rsml_destination(out: str) -> Path:
+    """``--out``: a file, or a folder (existing, or written with a trailing slash) to put
+    ``root_system.rsml`` in, as ``cp file folder/`` would."""
+    path = Path(out)
+    if out.endswith(("/", "\\")) or path.is_dir():
+        return path / "root_system.rsml"
+    return path
 
 
 @app.command()
 def grow(params: str = typer.Option("vicia_faba", "--params", "-p",
                                     help="Parameter set name, CPlantBox XML or YAML file"),
-         days: float = typer.Option(21.0, "--days", help="Simulation time [d]"),
-         seed: int = typer.Option(1, "--seed", help="Random seed"),
-         out: Path = typer.Option(Path("root_system.rsml"), "--out", "-o", help="Output RSML file"),
-         vtk: bool = typer.Option(False, "--vtk", help="Also write a .vtp file for ParaView"),
+         days: float = typer.Option(21.0, "--days", help="Simulation time \\[d]"),
+         seed: int = typer.Option(1, "--seed", help="Random seed (integer >= 0)"),
+         out: str = typer.Option("root_system.rsml", "--out", "-o",
+                                 help="Output RSML file, or a folder (existing, or ending in /) "
+                                      "to write root_system.rsml in"),
+         vtk: bool = typer.Option(False, "--vtk", help="Also write the root system as .vtp poly-lines "
+                                                      "for ParaView (beside the RSML file)"),
          backend: str = typer.Option("rhizoscale", "--backend", help="rhizoscale or cplantbox")) -> None:
     """Grow a root system and write it as RSML (and VTK)."""
+    from .errors import InputError
     from .io.rsml import write_rsml
     from .plant import grow_root_system, load_plant_parameters
     try:
         if not (days > 0 and days < 1e6):
-            raise RhizoscaleError(f"--days must be positive, got {days}")
+            raise InputError(f"must be positive (and below 1e6), got {days}", field="--days")
         if seed < 0:
-            raise RhizoscaleError(f"--seed must be >= 0, got {seed}")
+            raise InputError(f"must be >= 0, got {seed}", field="--seed")
+        if backend not in ("rhizoscale", "cplantbox"):
+            raise InputError(f"unknown backend {backend!r} (use 'rhizoscale' or 'cplantbox')", field="--backend")
+        path = _rsml_destination(out)
         parameters = load_plant_parameters(params)
+        for w in parameters.reader_warnings:
+            console.print(Text.assemble(("warning: ", "yellow"), f"{params}: {w}"), soft_wrap=True)
         progress = RichProgress(console)
         with progress.task(f"growing {parameters.name} for {days:g} d", total=days) as cb:
             rs = grow_root_system(parameters, days, seed=seed, callback=cb, backend=backend)
-        write_rsml(rs, out)
-        if vtk:
-            from .io.vtk import write_root_system_vtk
-            write_root_system_vtk(rs, out.with_suffix(".vtp"))
+        written = [path]
+        try:
+            write_rsml(rs, path)
+            if vtk:
+                from .io.vtk import write_root_system_vtk
+                written.append(write_root_system_vtk(rs, path.with_suffix(".vtp")))
+        except OSError as err:
+            raise InputError(f"cannot write ({err.strerror or err})", source=path, field="--out") from None
     except RhizoscaleError as err:
         _fail(err)
     s = rs.summary()
     console.print(f"{s['n_roots']} roots, {s['total_length_cm']:.1f} cm, depth {s['max_depth_cm']:.1f} cm "
-                  f"-> {out}")
+                  f"-> {', '.join(str(p) for p in written)}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def warmup(case: Optional[list[str]] = typer.Option(
+        None, "--case", help="Only this case study (repeat for more): plant, cs1, cs2, cs3, cs4")) -> None:
+    """Compile the numerical kernels ahead of a run (once after installing; cached by Numba)."""
+    from .errors import InputError
+    from .warmup import CASES, warm_up
+    short = {"plant": "plant growth", "cs1": "CS1 rhizodeposition", "cs2": "CS2 phosphate uptake",
+             "cs3": "CS3 root hairs", "cs4": "CS4 homogenisation"}
+    try:
+        unknown = [c for c in case or [] if c.lower() not in short]
+        if unknown:
+            raise InputError(f"unknown case study {unknown[0]!r} (use {', '.join(short)})", field="--case")
+    except RhizoscaleError as err:
+        _fail(err)
+    cases = [short[c.lower()] for c in case] if case else list(CASES)
+    import numba
+    where = numba.config.CACHE_DIR or "Numba's default, __pycache__ beside the sources"
+    console.print(f"compiling the Numba kernels of {len(cases)} case stud{'y' if len(cases) == 1 else 'ies'} "
+                  f"on tiny problems (cache: {where})", highlight=False, soft_wrap=True)
+    t0 = time.perf_counter()
+
+    def report(r) -> None:
+        console.print(f"  {r.case}: {r.seconds:.1f} s ({r.compiled} kernel builds compiled, "
+                      f"{r.loaded} loaded from the cache)", highlight=False, soft_wrap=True)
+
+    warm_up(cases, report=report)
+    console.print(f"[green]done[/green] in {time.perf_counter() - t0:.1f} s; later runs load the kernels "
+                  "from the cache", highlight=False)
 
 
 @app.command()

@@ -68,6 +68,8 @@ def scenario_path(value, info: ValidationInfo, *, must_exist: bool = True,
     base = (info.context or {}).get("base_dir")
     if not p.is_absolute() and base is not None:
         p = Path(base) / p
+    if must_exist and p.is_dir():
+        raise ValueError(f"{str(p)!r} is a folder, not a file")
     if must_exist and not p.is_file():
         raise ValueError(f"file {str(p)!r} not found")
     return type(value)(p) if isinstance(value, Path) else str(p)
@@ -181,9 +183,22 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, progress=None, *, over
     """
     from .outputs import run_with_outputs
     module = _case_module(scenario.case, scenario.source)
-    return run_with_outputs(module, scenario.config, scenario_record(scenario), out_dir,
-                            progress=progress, overwrite=overwrite, resume=resume,
-                            wall_time_limit=wall_time_limit, checkpoint_interval=checkpoint_interval)
+    try:
+        return run_with_outputs(module, scenario.config, scenario_record(scenario), out_dir,
+                                progress=progress, overwrite=overwrite, resume=resume,
+                                wall_time_limit=wall_time_limit, checkpoint_interval=checkpoint_interval)
+    except InputError as err:
+        raise _naming_scenario(err, scenario.source) from None
+
+
+def _naming_scenario(err: InputError, source: str) -> InputError:
+    """An error found while running that names no file gets the scenario's name in front."""
+    if err.source is not None and (Path(err.source).exists() or err.source == str(source)
+                                   or err.field in ("--out", "--resume")):
+        return err
+    new = InputError(str(err), source=source)
+    new.field = err.field
+    return new
 
 
 def _examples_dir():

@@ -20,6 +20,13 @@ class GeneratedSample(CaseConfig):
     """Synthetic sample built to the paper's numbers (Keyes et al.; design brief §4)."""
 
     shape: tuple[int, int, int] = Field((70, 65, 90), description="voxels (z along the root, y, x)")
+
+    @field_validator("shape")
+    @classmethod
+    def _big_enough(cls, value):
+        if min(value) < 4:
+            raise ValueError(f"every size must be at least 4 voxels, got {list(value)}")
+        return value
     voxel_size: float = Field(2.0e-3, gt=0, description="voxel edge [cm] (paper 6.5e-5; "
                               "chosen: 20 um keeps the example near 20 s)")
     root_radius: float = Field(0.03, gt=0, description="[cm] (paper: 300 um)")
@@ -92,8 +99,8 @@ def _load_images(cfg: Config, seed: int):
     phases = [Phase(name, lab, cfg.diffusivity if name == "soil" else 0.0, roles[name])
               for name, lab in im.labels.items()]
     kw = {"shape": im.shape, "dtype": im.dtype} if im.dtype else {}
-    return (read_image(im.with_hairs, im.voxel_size, phases, **kw),
-            read_image(im.without_hairs, im.voxel_size, phases, **kw))
+    return (read_image(im.with_hairs, im.voxel_size, phases, ndim=3, field="images.with_hairs", **kw),
+            read_image(im.without_hairs, im.voxel_size, phases, ndim=3, field="images.without_hairs", **kw))
 
 
 PAPER_ONE_PERCENT_CM = {"without_hairs": 0.029, "with_hairs": 0.074}   # Keyes et al.

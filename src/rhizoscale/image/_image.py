@@ -84,7 +84,12 @@ class Image:
                 raise InputError("labels must be integers (is this a grey-value image, "
                                  "not a segmented one?)", source=src)
             labels = labels.astype(np.int32)
-        vs = np.broadcast_to(np.asarray(self.voxel_size, dtype=float), (labels.ndim,))
+        try:
+            vs = np.broadcast_to(np.asarray(self.voxel_size, dtype=float), (labels.ndim,))
+        except (TypeError, ValueError):
+            raise InputError(f"voxel size {self.voxel_size} does not fit a {labels.ndim}D image of "
+                             f"shape {labels.shape} (give one value or {labels.ndim})", source=src,
+                             field="voxel_size") from None
         if np.any(~np.isfinite(vs)) or np.any(vs <= 0):
             raise InputError(f"voxel size must be positive, got {self.voxel_size}", source=src,
                              field="voxel_size")

@@ -15,16 +15,26 @@ from ._image import Image, Phase
 __all__ = ["read_labels", "read_image", "write_tiff", "write_vtk_image"]
 
 
-def _check_labels(arr: np.ndarray, source) -> np.ndarray:
+def _check_labels(arr: np.ndarray, source, ndim: int | None = None, field: str | None = None) -> np.ndarray:
     if arr.ndim not in (2, 3):
-        raise InputError(f"expected a 2D or 3D labelled image, got shape {arr.shape}", source=source)
+        raise InputError(f"expected a 2D or 3D labelled image, got shape {arr.shape}", source=source,
+                         field=field)
+    if ndim is not None and arr.ndim != ndim:
+        axes = "(z, y, x)" if ndim == 3 else "(y, x)"
+        raise InputError(f"expected a {ndim}D image {axes}, got a {arr.ndim}D image of shape {arr.shape}"
+                         + ("; a 2D image is one slice: give a stack of slices (a multi-page TIFF, a "
+                            "folder of slices, or a 3D .npy)" if ndim == 3 else ""),
+                         source=source, field=field)
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        raise InputError("image contains non-finite values (NaN/inf)", source=source)
+        raise InputError("image contains non-finite values (NaN/inf)", source=source, field=field)
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"expected numeric labels, got values of type {arr.dtype}", source=source,
+                         field=field)
     return arr
 
 
 def read_labels(path, *, shape: Sequence[int] | None = None, dtype=None, offset: int = 0,
-                order: str = "C") -> np.ndarray:
+                order: str = "C", ndim: int | None = None, field: str | None = None) -> np.ndarray:
     """Read a labelled voxel array from a file or a folder of TIFF slices.
 
     Parameters
@@ -39,16 +49,21 @@ def read_labels(path, *, shape: Sequence[int] | None = None, dtype=None, offset:
         Header bytes to skip in a raw file.
     order : {"C", "F"}
         Memory order of a raw file (``"F"`` when x varies slowest).
+    ndim : {2, 3}, optional
+        Dimension the caller needs; another one raises :class:`InputError`.
+    field : str, optional
+        Where the path came from (e.g. ``"images.with_hairs"`` in a scenario file), named in
+        error messages.
     """
     path = Path(path)
     if not path.exists():
-        raise InputError("file not found", source=path)
+        raise InputError("file not found", source=path, field=field)
     try:
         if path.is_dir():
             import tifffile
             files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".tif", ".tiff"))
             if not files:
-                raise InputError("folder holds no .tif slices", source=path)
+                raise InputError("folder holds no .tif slices", source=path, field=field)
             arr = np.stack([tifffile.imread(f) for f in files])
         elif path.suffix.lower() in (".tif", ".tiff"):
             import tifffile
@@ -69,18 +84,22 @@ def read_labels(path, *, shape: Sequence[int] | None = None, dtype=None, offset:
     except InputError:
         raise
     except (OSError, ValueError) as err:
-        raise InputError(f"cannot read image: {err}", source=path) from None
-    return _check_labels(np.asarray(arr), path)
+        raise InputError(f"cannot read image: {err}", source=path, field=field) from None
+    return _check_labels(np.asarray(arr), path, ndim, field)
 
 
 def read_image(path, voxel_size, phases: Sequence[Phase], **kwargs) -> Image:
     """Read a segmented image and attach its voxel size [cm] and phase table.
 
-    Unknown labels (not in ``phases``) and non-finite values raise :class:`InputError`
-    naming the file. ``kwargs`` go to :func:`read_labels`.
+    Unknown labels (not in ``phases``), non-finite values and, with ``ndim=3``, a 2D
+    image raise :class:`InputError` naming the file (and ``field``). ``kwargs`` go to
+    :func:`read_labels`.
     """
     labels = read_labels(path, **kwargs)
-    return Image(labels, voxel_size, tuple(phases), {"source": str(path)})
+    try:
+        return Image(labels, voxel_size, tuple(phases), {"source": str(path)})
+    except InputError as err:
+        raise InputError(err.message, source=path, field=err.field or kwargs.get("field")) from None
 
 
 def write_tiff(image: Image | np.ndarray, path) -> Path:

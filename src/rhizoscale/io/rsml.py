@@ -155,6 +155,26 @@ def _float(text, path, where) -> float:
     return v
 
 
+def _check_root_geometry(i, pts, polylines, parent, parent_node, root_id, where, path) -> None:
+    """Refuse a root without length: one point, or all its points at one place.
+
+    A lateral's own points may start one node beyond its branching point (files written
+    by rhizoscale do that, with a ``parent-node`` property): such a lateral is measured
+    from that node. Without ``parent-node`` the branching point would be a guess, so the
+    root's own polyline must have a length.
+    """
+    full = pts
+    if parent >= 0 and parent_node is not None and 0 <= parent_node < len(polylines[parent]):
+        full = np.vstack([polylines[parent][parent_node], pts])
+    length = float(np.linalg.norm(np.diff(full, axis=0), axis=1).sum()) if len(full) > 1 else 0.0
+    if length > 0:
+        return
+    name = f"root {root_id!r}" if root_id is not None else f"root number {i + 1} (no id)"
+    what = "has a single point" if len(pts) == 1 else f"has zero length ({len(pts)} points at one place)"
+    raise InputError(f"{name} {what}: a root needs two distinct points (a lateral: one beyond its "
+                     "branching point); remove it or fix its polyline", source=path, field=where)
+
+
 def read_rsml(path: str | Path, *, age: float | None = None):
     """Read an RSML file into a :class:`~rhizoscale.plant.RootSystem`.
 
@@ -178,6 +198,10 @@ def read_rsml(path: str | Path, *, age: float | None = None):
         tree = ET.parse(path)
     except FileNotFoundError:
         raise InputError("file not found", source=path) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a file", source=path) from None
+    except OSError as err:
+        raise InputError(f"cannot read file ({err.strerror})", source=path) from None
     except ET.ParseError as err:
         line, col = err.position
         raise InputError(f"malformed XML at line {line}, column {col + 1}", source=path) from None
@@ -211,6 +235,7 @@ def read_rsml(path: str | Path, *, age: float | None = None):
 
     polylines, times, ages, diameters, parents, parent_nodes, types, plants = [], [], [], [], [], [], [], []
     ids: list[str | None] = []
+    wheres: list[str] = []
 
     def read_root(el: ET.Element, parent: int, plant: int, where: str) -> None:
         poly = None
@@ -277,6 +302,7 @@ def read_rsml(path: str | Path, *, age: float | None = None):
         types.append(None if t is None else int(t))
         plants.append(plant)
         ids.append(el.attrib.get("id", el.attrib.get("ID")))
+        wheres.append(where)
         for k, child in enumerate(c for c in el if _local(c.tag) == "root"):
             read_root(child, i, plant, f"{where}.root[{k}]")
 
@@ -288,6 +314,8 @@ def read_rsml(path: str | Path, *, age: float | None = None):
             read_root(rel, -1, p, f"plant[{p}].root[{k}]")
     if not polylines:
         raise InputError("no roots in the file", source=path)
+    for i, pts in enumerate(polylines):
+        _check_root_geometry(i, pts, polylines, parents[i], parent_nodes[i], ids[i], wheres[i], path)
 
     # radii
     radii = []

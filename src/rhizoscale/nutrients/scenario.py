@@ -109,6 +109,12 @@ class Config(CaseConfig):
     outside: Literal["error", "exclude"] = Field("error", description="roots outside the rhizotron")
     write_vtk: bool = True
 
+    @field_validator("plant")
+    @classmethod
+    def _plant_file(cls, value, info: ValidationInfo):
+        # a shipped parameter-set name passes through; files are resolved and must exist
+        return scenario_path(value, info, suffixes=(".xml", ".yaml", ".yml"))
+
 
 def to_rhizotron_frame(rs: RootSystem, rhizotron: RhizotronConfig, tol: float = 1e-6) -> RootSystem:
     """Coordinates in the rhizotron frame: x across, y in [0, thickness], z in [-depth, 0].
@@ -393,7 +399,6 @@ def run(config: Config, ctx) -> "Products":
     """Run case study 2 and return its products (see docs/cs2-phosphate-uptake.md)."""
     from ..plant import Rhizotron, grow_root_system, load_plant_parameters
     from ..products import Products
-    run = ctx
     seed = ctx.seed
     out = Products("cs2-phosphate-uptake")
 
@@ -401,11 +406,14 @@ def run(config: Config, ctx) -> "Products":
     soil, phosphate, citrate = _load_parameters(config)
     deff_fn = diffusivity_function(config.soil_diffusivity)
     if deff_fn is not None and abs(deff_fn.porosity - soil.porosity) > 0.02:
-        run.warn(f"the effective-diffusivity table was computed for porosity {deff_fn.porosity:.3f}, "
+        ctx.warn(f"the effective-diffusivity table was computed for porosity {deff_fn.porosity:.3f}, "
                  f"the soil has {soil.porosity:.3f}")
     rz = config.rhizotron
-    with run.task("growing roots", total=config.days) as cb:
-        rs_world = grow_root_system(load_plant_parameters(config.plant), config.days, seed=seed,
+    plant = load_plant_parameters(config.plant)
+    for w in plant.reader_warnings:  # what a CPlantBox XML reader ignored
+        ctx.warn(f"{config.plant}: {w}")
+    with ctx.task("growing roots", total=config.days) as cb:
+        rs_world = grow_root_system(plant, config.days, seed=seed,
                                     confinement=Rhizotron(rz.width, rz.thickness, rz.depth, rz.angle_deg,
                                                           origin=(0.0, 0.0, -rz.seed_depth)),
                                     callback=cb)
@@ -425,14 +433,14 @@ def run(config: Config, ctx) -> "Products":
                                    exudation=exude, outside=config.outside, rld_support_cm=config.rld_support_cm,
                                    min_r1_factor=config.min_r1_factor, diffusivity=deff_fn)
         for w in model.warnings:
-            run.warn(w)
+            ctx.warn(w)
         sim, rec = uptake_simulation(model, config.days, dt, out_days, config.profile_days if exude else [],
                                      name=f"cs2-{label}")
         ctx.simulate(sim, description=f"P uptake ({label.replace('_', ' ')})",
                      progress_scale=1 / SECONDS_PER_DAY, progress_units=" d")
         series, fields, profiles, notes = rec.arrays(), rec.fields, rec.profiles, rec.notes
         for note in notes:
-            run.warn(f"{label}: {note}")
+            ctx.warn(f"{label}: {note}")
         results[label] = (model, series, fields, profiles)
 
     model, series, fields, profiles = results["with_exudation"]

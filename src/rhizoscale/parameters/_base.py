@@ -13,6 +13,7 @@ file must match the model's units exactly: rhizoscale never guesses a conversion
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin
@@ -72,6 +73,10 @@ def format_location(loc: tuple) -> str:
     return out
 
 
+#: a field path such as ``grid``, ``root_types[1].lmax`` or ``overrides.mucilage.Q``
+_FIELD_PATH = re.compile(r"[A-Za-z_]\w*(\[\d+\])*(\.[A-Za-z_]\w*(\[\d+\])*)*")
+
+
 def raise_input_error(err: ValidationError, source: object) -> None:
     """Re-raise a pydantic ValidationError as one :class:`InputError` naming file and field."""
     first = err.errors()[0]
@@ -82,7 +87,7 @@ def raise_input_error(err: ValidationError, source: object) -> None:
         # our own validators raise ValueError("field: problem") for checks across fields
         msg = msg.removeprefix("Value error, ")
         head, sep, rest = msg.partition(": ")
-        if sep and head.isidentifier():
+        if sep and _FIELD_PATH.fullmatch(head):
             loc = f"{loc}.{head}" if loc else head
             msg = rest
             show_input = False  # the input is the whole mapping, not the field's value
@@ -201,11 +206,19 @@ def load_yaml(path: str | Path) -> Any:
     """Read a YAML file; a syntax error becomes an :class:`InputError` naming the line."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise InputError("file not found", source=path) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a file", source=path) from None
     except OSError as err:
         raise InputError(f"cannot read file ({err.strerror})", source=path) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise InputError(f"line {line}: not UTF-8 text (byte 0x{data[err.start]:02x}); save the file "
+                         "as UTF-8", source=path) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as err:

@@ -92,8 +92,8 @@ def read_cplantbox_xml(path: str | Path) -> PlantParameters:
         root = ET.fromstring(text)
     except ET.ParseError as err:
         line, col = getattr(err, "position", (None, None))
-        raise InputError(f"line {line}, column {col}: malformed XML ({err.msg if hasattr(err, 'msg') else err})",
-                         source=src) from None
+        what = str(getattr(err, "msg", err)).split(": line ")[0]  # the position is said once, first
+        raise InputError(f"line {line}, column {col}: malformed XML ({what})", source=src) from None
     if root.tag not in ("plant", "Plant"):
         raise InputError(f"expected a <plant> root element, found <{root.tag}>", source=src)
 

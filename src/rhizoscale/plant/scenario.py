@@ -11,13 +11,14 @@ Case name ``plant-growth``. Keys (all optional but ``plant`` or ``rsml``)::
     grid: {lower: [-10, -10, -45], upper: [10, 10, 0], resolution: 1.0}
     output_times: [7, 14, 21]
 
-Writes ``root_system.rsml``, ``root_system.vtu``, ``root_length_density.nc`` (time, z, y, x)
+Writes ``root_system.rsml``, ``root_system.vtp``, ``root_length_density.nc`` (time, z, y, x)
 when a grid is given, ``root_system.png`` (coloured by age), ``depth_profile.png`` and
 ``summary.json``.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal, Optional
 
 import numpy as np
@@ -52,6 +53,35 @@ class ConfinementConfig(BaseModel):
         return self
 
 
+def check_grid_resolution(value):
+    """Validator of a grid's ``resolution`` (one cell size or three) [cm]: positive."""
+    values = value if isinstance(value, tuple) else (value,)
+    if any(not v > 0 for v in values):
+        raise ValueError("Input should be greater than 0")  # the loader adds the value
+    return value
+
+
+def check_grid_box(grid):
+    """Validator of a grid's box: ``upper`` above ``lower`` on every axis."""
+    if any(not hi > lo for lo, hi in zip(grid.lower, grid.upper)):
+        raise ValueError(f"upper: must be above lower on every axis (lower {list(grid.lower)}, "
+                         f"upper {list(grid.upper)})")
+    return grid
+
+
+def scenario_file(value, info: ValidationInfo, *, suffixes=None):
+    """:func:`~rhizoscale.scenario.scenario_path`, refusing a folder by name."""
+    if value is not None and (suffixes is None or Path(value).suffix.lower() in suffixes or
+                              Path(value).suffix == ""):
+        p = Path(value)
+        base = (info.context or {}).get("base_dir")
+        if not p.is_absolute() and base is not None:
+            p = Path(base) / p
+        if p.is_dir():
+            raise ValueError("is a folder, not a file")
+    return scenario_path(value, info, suffixes=suffixes)
+
+
 class GridConfig(BaseModel):
     """Regular grid for fields (cm)."""
 
@@ -59,6 +89,9 @@ class GridConfig(BaseModel):
     lower: tuple[float, float, float]
     upper: tuple[float, float, float]
     resolution: float | tuple[float, float, float] = Field(..., description="cell size [cm]")
+
+    _resolution = field_validator("resolution")(check_grid_resolution)
+    _box = model_validator(mode="after")(check_grid_box)
 
 
 class Config(CaseConfig):
@@ -78,7 +111,9 @@ class Config(CaseConfig):
     @classmethod
     def _relative_to_scenario(cls, value, info: ValidationInfo):
         # a shipped parameter-set name passes through; files are resolved and must exist
-        return scenario_path(value, info, suffixes=(".xml", ".yaml", ".yml", ".rsml"))
+        if info.field_name == "rsml":  # always a file (a name without suffix is no parameter set)
+            return scenario_file(value, info)
+        return scenario_file(value, info, suffixes=(".xml", ".yaml", ".yml", ".rsml"))
 
     @field_validator("output_times")
     @classmethod
@@ -115,6 +150,8 @@ def _obtain(config: Config, ctx, seed: int):
         return [rs], None
     from . import grow_root_system, load_plant_parameters
     params = load_plant_parameters(config.plant)
+    for w in params.reader_warnings:  # what a CPlantBox XML reader ignored
+        ctx.warn(f"{config.plant}: {w}")
     confinement = make_confinement(config.confinement)
     systems = []
     for k in range(config.replicates):
@@ -164,7 +201,7 @@ def run(config: Config, ctx) -> "Products":
     out.root_systems["root_system.rsml"] = rs
     if config.vtk:
         from ..io.vtk import write_root_system_vtk
-        out.exports["root_system.vtu"] = lambda path: write_root_system_vtk(rs, path)
+        out.exports["root_system.vtp"] = lambda path: write_root_system_vtk(rs, path)
     if config.grid is not None:
         from ..grid import half_mean_interroot_distance, root_length_density
         grid = make_grid(config.grid)

@@ -20,7 +20,8 @@ Keys::
     memory_limit_gb: 8
 
 Writes ``fields.nc`` (time, z, y, x; float32, compressed), ``fields.vti`` (last output
-time), ``root_system.rsml``, figures and per-day hotspot figures in ``summary.json``.
+time; float32, zlib-compressed), ``root_system.rsml``, figures and per-day hotspot figures
+in ``summary.json``.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ from typing import Literal, Optional, Union
 
 import numpy as np
 import xarray as xr
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..errors import InputError
 from ..grid import RegularGrid
 from ..parameters import load_parameter_set
-from ..scenario import CaseConfig, scenario_path
+from ..plant.scenario import check_grid_box, check_grid_resolution, scenario_file
+from ..scenario import CaseConfig
 from . import analysis, figures
 from .field import rhizodeposition_fields
 from .green import peclet_number, root_paths
@@ -48,6 +50,9 @@ class GridConfig(BaseModel):
     lower: tuple[float, float, float] = (-10.0, -10.0, -45.0)
     upper: tuple[float, float, float] = (10.0, 10.0, 0.0)
     resolution: Union[float, tuple[float, float, float]] = Field(0.1, description="cell size [cm]")
+
+    _resolution = field_validator("resolution")(check_grid_resolution)
+    _box = model_validator(mode="after")(check_grid_box)
 
 
 class StraightRootConfig(BaseModel):
@@ -80,7 +85,13 @@ class Config(CaseConfig):
     @field_validator("rsml")
     @classmethod
     def _relative(cls, value, info: ValidationInfo):
-        return scenario_path(value, info)
+        return scenario_file(value, info)
+
+    @field_validator("plant")
+    @classmethod
+    def _plant_file(cls, value, info: ValidationInfo):
+        # a shipped parameter-set name passes through; files are resolved and must exist
+        return scenario_file(value, info, suffixes=(".xml", ".yaml", ".yml"))
 
     @field_validator("growth_rates")
     @classmethod
@@ -88,6 +99,26 @@ class Config(CaseConfig):
         if value is not None and any(v <= 0 for v in value):
             raise ValueError("growth rates must be > 0 cm/d")
         return value
+
+    @field_validator("exudates")
+    @classmethod
+    def _exudate_files(cls, value, info: ValidationInfo):
+        # shipped set names pass through; files are resolved next to the scenario
+        return [scenario_file(v, info, suffixes=(".yaml", ".yml")) for v in value]
+
+    @model_validator(mode="after")
+    def _parameters_load(self):
+        # load the exudate sets and apply the overrides now, so that a bad name or value is
+        # reported with the scenario file, not minutes into the run
+        try:
+            _exudate_parameters(self)
+        except InputError as err:
+            if str(err.source or "").startswith("overrides"):
+                where = ".".join(str(p) for p in (err.source, err.field) if p)
+                raise ValueError(f"{where}: {err.message}") from None
+            # a set name that is not shipped, or a parameter file with a bad value
+            raise ValueError(f"exudates: {err.message if err.source == 'parameters' else err}") from None
+        return self
 
 
 def _exudate_parameters(config: Config) -> dict[str, ExudateParameters]:
@@ -101,15 +132,23 @@ def _exudate_parameters(config: Config) -> dict[str, ExudateParameters]:
     return out
 
 
-def _root_system(config: Config, seed: int):
+def _root_system(config: Config, seed: int, ctx=None):
+    """The root system of the scenario; what its reader assumed or ignored goes to ``ctx.warn``."""
+    warn = ctx.warn if ctx is not None else (lambda text: None)
     if config.straight_root is not None:
         sr = config.straight_root
         return analysis.straight_root_system(sr.velocity, sr.days, radius=sr.radius)
     if config.rsml is not None:
         from ..io.rsml import read_rsml
-        return read_rsml(config.rsml, age=config.age)
-    from ..plant import grow_root_system
-    return grow_root_system(config.plant, config.days, seed=seed)
+        rs = read_rsml(config.rsml, age=config.age)
+        for w in rs.metadata.get("warnings", []):
+            warn(f"{config.rsml}: {w}")
+        return rs
+    from ..plant import grow_root_system, load_plant_parameters
+    params = load_plant_parameters(config.plant)
+    for w in params.reader_warnings:
+        warn(f"{config.plant}: {w}")
+    return grow_root_system(params, config.days, seed=seed)
 
 
 def _check_roots_in_domain(rs, grid, ctx):
@@ -211,7 +250,7 @@ def run(config: Config, ctx) -> "Products":
     # per exudate: concentration, single-root max, duration (+ temporaries of the semigroup)
     grid.check_memory(5 * len(params) + 2, config.memory_limit_gb * 2**30, what="the rhizodeposition fields")
     with ctx.task("root system"):
-        rs = _root_system(config, seed)
+        rs = _root_system(config, seed, ctx)
     out.info["root_system"] = rs.summary()
     age = rs.time
     times = config.output_times
@@ -284,8 +323,10 @@ def run(config: Config, ctx) -> "Products":
     ds = xr.Dataset(variables)
     out.add_field("fields.nc", ds)
     if config.vtk:
+        # float32 like fields.nc: plenty for viewing, and compresses far better than float64
         from ..io.vtk import write_image_vtk
-        cells = {**{n: last[n] for n in params}, **{f"{n}_hotspot_duration": durations[n] for n in params}}
+        cells = {**{n: last[n].astype(np.float32) for n in params},
+                 **{f"{n}_hotspot_duration": np.asarray(durations[n], np.float32) for n in params}}
         out.exports["fields.vti"] = lambda path: write_image_vtk(cells, path, origin=grid.lower,
                                                                  spacing=tuple(grid.spacing))
     if config.figures:
