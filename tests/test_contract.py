@@ -169,6 +169,11 @@ def test_every_example_gives_products_with_units_and_unchanged_key_figures(tmp_p
         assert isinstance(rec["units"], str) and rec["units"], q
         assert rec["description"], q
     got = {k: v["value"] for k, v in summary["quantities"].items()}
+    # the memory estimate is checked before the run starts (tests/test_memory.py)
+    memory = summary["quantities"]["memory_estimate"]
+    assert memory["units"] == "GiB" and 0 < memory["value"] < 2, memory
+    assert summary["details"]["memory_estimate_gib"] == memory["value"]
+    got.pop("memory_estimate")
     assert set(got) == set(GOLDEN[name])
     for k, v in GOLDEN[name].items():
         if v is None:

@@ -38,4 +38,21 @@ class InputError(RhizoscaleError, ValueError):
 
 
 class ResourceError(RhizoscaleError):
-    """A request that would exceed the memory or time the machine has (with an estimate)."""
+    """A request that would exceed the memory or time the machine has (with an estimate).
+
+    Parameters
+    ----------
+    message : str
+        The estimate, the limit and a suggestion, in the user's terms.
+    source : str or path, optional
+        The scenario file.
+    field : str, optional
+        The scenario field to change (dotted for nested fields, ``"grid.resolution"``).
+    """
+
+    def __init__(self, message: str, *, source: object | None = None, field: str | None = None):
+        self.message = message
+        self.source = None if source is None else str(source)
+        self.field = field
+        parts = [p for p in (self.source, field) if p]
+        super().__init__(": ".join(parts + [message]))

@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 
-from .errors import InputError
+from .errors import InputError, ResourceError
 from .parameters._base import load_yaml, raise_input_error
 
 __all__ = ["CASES", "CaseConfig", "Scenario", "load_scenario", "run_scenario", "register_case",
@@ -187,16 +187,16 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, progress=None, *, over
         return run_with_outputs(module, scenario.config, scenario_record(scenario), out_dir,
                                 progress=progress, overwrite=overwrite, resume=resume,
                                 wall_time_limit=wall_time_limit, checkpoint_interval=checkpoint_interval)
-    except InputError as err:
+    except (InputError, ResourceError) as err:
         raise _naming_scenario(err, scenario.source) from None
 
 
-def _naming_scenario(err: InputError, source: str) -> InputError:
+def _naming_scenario(err: InputError | ResourceError, source: str) -> InputError | ResourceError:
     """An error found while running that names no file gets the scenario's name in front."""
     if err.source is not None and (Path(err.source).exists() or err.source == str(source)
                                    or err.field in ("--out", "--resume")):
         return err
-    new = InputError(str(err), source=source)
+    new = type(err)(str(err), source=source)
     new.field = err.field
     return new
 

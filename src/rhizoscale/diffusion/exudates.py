@@ -100,7 +100,7 @@ class ExudateDiffusionModel:
 
     def __init__(self, image: Image, *, c_in: float = 1037.52, t_end: float = 3600.0,
                  first_step: float | None = None, growth: float = 1.5, rtol: float = 1e-6,
-                 memory_limit: float | None = 4e9, solver: str = "multigrid"):
+                 memory_limit: float | None = 4 * 2**30, solver: str = "multigrid"):
         src_name = image.metadata.get("source", "image")
         if not np.isfinite(c_in) or c_in < 0:
             raise InputError(f"must be finite and >= 0, got {c_in}", source=src_name, field="c_in")
@@ -168,7 +168,7 @@ class ExudateDiffusionModel:
 
 def simulate_exudate_diffusion(image: Image, *, c_in: float = 1037.52, t_end: float = 3600.0,
                                first_step: float | None = None, growth: float = 1.5,
-                               rtol: float = 1e-6, memory_limit: float | None = 4e9,
+                               rtol: float = 1e-6, memory_limit: float | None = 4 * 2**30,
                                solver: str = "multigrid", snapshot_times=(),
                                callback=None) -> ExudateDiffusion:
     """Diffuse exudates from root and hairs into the soil phase of an image.

@@ -221,7 +221,7 @@ def dirichlet_face_area(conducting: np.ndarray, source: np.ndarray, area) -> flo
 
 def assemble_voxel_diffusion(diffusivity: np.ndarray, source: np.ndarray, voxel_size,
                              *, keep_unreachable: bool = False,
-                             memory_limit: float | None = 4e9) -> VoxelDiffusionOperator:
+                             memory_limit: float | None = 4 * 2**30) -> VoxelDiffusionOperator:
     """Assemble the finite-volume diffusion operator of a voxel image.
 
     Parameters
@@ -248,8 +248,8 @@ def assemble_voxel_diffusion(diffusivity: np.ndarray, source: np.ndarray, voxel_
         need = estimate_memory(n_vox, float(np.mean(np.asarray(diffusivity) > 0)))
         if need > memory_limit:
             raise ResourceError(
-                f"a diffusion solve on {n_vox:,} voxels needs about {need / 1e9:.1f} GB "
-                f"(limit {memory_limit / 1e9:.1f} GB); crop the image to the region of "
+                f"a diffusion solve on {n_vox:,} voxels needs about {need / 2**30:.1f} GiB "
+                f"(limit {memory_limit / 2**30:.1f} GiB); crop the image to the region of "
                 "interest or coarsen it (rhizoscale.image.transform.crop / coarsen)")
     diffusivity, source, conducting, h = _prepare(diffusivity, source, voxel_size,
                                                   keep_unreachable)

@@ -131,7 +131,7 @@ def _face_conductances(diff, source, conducting, coef, cx, cy, cz, g):
 
 
 def voxel_stencil(diffusivity: np.ndarray, source: np.ndarray, voxel_size, *,
-                  dtype=np.float32, memory_limit: float | None = 4e9) -> VoxelStencil:
+                  dtype=np.float32, memory_limit: float | None = 4 * 2**30) -> VoxelStencil:
     """Face conductances of the voxel finite-volume operator (matrix-free form).
 
     Same operator as :func:`rhizoscale.diffusion.finite_volume.assemble_voxel_diffusion`
@@ -145,8 +145,8 @@ def voxel_stencil(diffusivity: np.ndarray, source: np.ndarray, voxel_size, *,
         need = estimate_memory_multigrid(n_vox)
         if need > memory_limit:
             raise ResourceError(
-                f"a diffusion solve on {n_vox:,} voxels needs about {need / 1e9:.1f} GB "
-                f"(limit {memory_limit / 1e9:.1f} GB); crop the image to the region of "
+                f"a diffusion solve on {n_vox:,} voxels needs about {need / 2**30:.1f} GiB "
+                f"(limit {memory_limit / 2**30:.1f} GiB); crop the image to the region of "
                 "interest or coarsen it (rhizoscale.image.transform.crop / coarsen)")
     diffusivity, source, conducting, h = _prepare(diffusivity, source, voxel_size, False)
     area = np.array([h[1] * h[2], h[0] * h[2], h[0] * h[1]])

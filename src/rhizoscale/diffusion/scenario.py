@@ -74,7 +74,8 @@ class Config(CaseConfig):
     images: Optional[ImageFiles] = None
     write_vtk: bool = True
     write_tiff: bool = True
-    memory_limit_gb: float = Field(4.0, gt=0)
+    memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]; "
+                                             "default: the memory available when the run starts")
 
 
 def _load_images(cfg: Config, seed: int):
@@ -197,25 +198,94 @@ def _figures(results) -> dict:
     return figs
 
 
+#: bytes per voxel held besides the solver's: the two label images (uint8) and the
+#: first result's concentration (float64) and soil mask while the second is solved
+_VOXEL_BYTES_IMAGES_RESULTS = 12
+
+
+def _n_voxels(config: Config) -> int | None:
+    """Voxels of one sample (None when an image file does not tell its shape)."""
+    if config.images is None:
+        return int(np.prod(config.sample.shape))
+    from ..image.io import image_shape
+    shapes = [image_shape(p, shape=config.images.shape)
+              for p in (config.images.with_hairs, config.images.without_hairs)]
+    return None if None in shapes else max(int(np.prod(s)) for s in shapes)
+
+
+def estimate_memory(config: Config, n_voxels: int | None = None) -> "MemoryEstimate":
+    """Peak memory of a ``cs3-root-hairs`` run [bytes], from the scenario alone.
+
+    One diffusion solve at a time on ``N`` voxels: the matrix-free multigrid solver needs
+    about 128 bytes per voxel (:func:`~rhizoscale.diffusion.matrix_free.estimate_memory_multigrid`;
+    the ``amg`` reference solver about 310,
+    :func:`~rhizoscale.diffusion.finite_volume.estimate_memory`), the label images and the
+    other sample's result 12 more; plus 128 MiB for libraries and figures. Calibrated
+    against the measured peak resident memory (docs/memory.md). ``n_voxels`` overrides
+    the size (images whose files do not tell it before they are read).
+    """
+    from ..memory import BASE_ALLOWANCE, GIB, MemoryEstimate
+    from .finite_volume import estimate_memory as estimate_amg
+    from .matrix_free import estimate_memory_multigrid
+    n = _n_voxels(config) if n_voxels is None else n_voxels
+    field = "images" if config.images is not None else "sample.shape"
+    parts = {"libraries and figures": float(BASE_ALLOWANCE)}
+    if n is None:
+        return MemoryEstimate(parts, field, note="image size unknown until the images are read")
+
+    def solver_bytes(n):
+        if config.solver == "amg":
+            return float(estimate_amg(n, 1.0))
+        return float(estimate_memory_multigrid(n))
+
+    parts["diffusion solver"] = solver_bytes(n)
+    parts["images and results"] = float(n) * _VOXEL_BYTES_IMAGES_RESULTS
+
+    def suggest(limit: float) -> str:
+        per_voxel = (solver_bytes(10**6) / 10**6 + _VOXEL_BYTES_IMAGES_RESULTS)
+        fit = max((limit - BASE_ALLOWANCE) / per_voxel, 0.0)
+        f = (fit / n) ** (1 / 3)
+        if config.images is not None:
+            return (f"crop or coarsen the images to at most {fit:,.0f} voxels (now {n:,}; "
+                    "rhizoscale.image.transform.crop / coarsen)")
+        shape = [max(4, int(k * f)) for k in config.sample.shape]
+        hint = (f"use a smaller sample.shape, e.g. {shape} (now {list(config.sample.shape)}; about "
+                f"{(BASE_ALLOWANCE + per_voxel * np.prod(shape)) / GIB:.2g} GiB), or a larger "
+                "sample.voxel_size for the same region")
+        return hint + ("" if config.solver == "multigrid" else "; the multigrid solver needs less")
+
+    return MemoryEstimate(parts, field, suggest)
+
+
 def run(config: Config, ctx) -> "Products":
     """Generate or read the samples, diffuse with and without hairs; return the products."""
     from ..image.io import write_tiff, write_vtk_image
     from ..products import Products
     from ..simulation import Simulation
     from .exudates import ExudateDiffusionModel
+    from ..memory import GIB, check_memory, record_estimate
     seed = ctx.seed
+    memory = estimate_memory(config)
+    check_memory(memory, config.memory_limit_gb, warn=ctx.warn)
     with ctx.task("building the sample", None):
         hairy, bald = _load_images(config, seed)
+    if memory.note:  # image files that did not tell their size
+        memory = estimate_memory(config, n_voxels=max(hairy.labels.size, bald.labels.size))
+        check_memory(memory, config.memory_limit_gb, warn=ctx.warn)
     results = {}
     for name, img in (("without_hairs", bald), ("with_hairs", hairy)):
         model = ExudateDiffusionModel(img, c_in=config.c_in, t_end=config.duration, growth=config.growth,
-                                      solver=config.solver, memory_limit=config.memory_limit_gb * 1e9)
+                                      solver=config.solver,
+                                      memory_limit=None if config.memory_limit_gb is None
+                                      else config.memory_limit_gb * GIB)
         sim = Simulation(model, stop_time=float(model.time_steps[-1]), time_steps=model.time_steps,
                          name=f"cs3-{name}")
         ctx.simulate(sim, description=f"diffusion {name.replace('_', ' ')}", progress_scale=1 / 60,
                      progress_units=" min")
         results[name] = model.result()
+        del model, sim  # free this solver's arrays before the next one is built (peak memory)
     out = Products("cs3-root-hairs")
+    record_estimate(out, memory)
     summary = {"units": {"mass": "ug", "distance": "cm", "time": "s", "concentration": "ug cm-3"}}
     for name, res in results.items():
         tr = res.transient

@@ -8,7 +8,7 @@ mucilage) for upscaling and, optionally, the lognormal thickness study.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Optional
 
 import numpy as np
 import xarray as xr
@@ -50,6 +50,8 @@ class Config(CaseConfig):
     random_media_correlation_length: float = Field(4.0, gt=0, description="[voxels]")
     random_media_width: int = Field(256, ge=8)
     random_media_realisations: int = Field(3, ge=1)
+    memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]; "
+                                             "default: the memory available when the run starts")
 
     @model_validator(mode="after")
     def _check(self):
@@ -69,12 +71,65 @@ def _tensor_summary(res):
             "wall_time_s": round(res.wall_time, 3)}
 
 
+#: bytes per image voxel at the peak, which is the placement of the liquid (Euclidean
+#: distance transforms with their index arrays, the neck gaps, the sort of the pore
+#: voxels) with the packing and the images held; the cell problems need less (about 200)
+_VOXEL_BYTES = {2: 440, 3: 500}
+#: more per voxel for the "drainage" rule's local pore sizes (property table)
+_VOXEL_BYTES_DRAINAGE = 150
+#: bytes per voxel of the lognormal study's width x width field and cell problem
+_VOXEL_BYTES_LOGNORMAL = 140
+
+
+def estimate_memory(config: Config) -> "MemoryEstimate":
+    """Peak memory of a ``cs4-homogenisation`` run [bytes], from the scenario alone.
+
+    ``V`` image voxels need about 440 bytes each in 2D, 500 in 3D (150 more with the
+    ``drainage`` rule and a property table); the lognormal study about 140 per voxel of
+    its ``random_media_width``² field; plus 128 MiB for libraries and figures. The parts
+    run one after the other, so the larger counts. Calibrated against the measured peak
+    resident memory (docs/memory.md).
+    """
+    from ..memory import BASE_ALLOWANCE, GIB, MemoryEstimate, round_nice
+    ndim = len(config.shape)
+    per_voxel = _VOXEL_BYTES[ndim] + (_VOXEL_BYTES_DRAINAGE if config.liquid_rule == "drainage"
+                                      and config.table_water_contents else 0)
+    image = float(np.prod(config.shape, dtype=float)) * per_voxel
+    lognormal = float(config.random_media_width) ** 2 * _VOXEL_BYTES_LOGNORMAL if config.random_media else 0.0
+    parts = {"image, liquid placement and cell problems": image,
+             "lognormal thickness study": lognormal,
+             "libraries and figures": float(BASE_ALLOWANCE)}
+    if lognormal > image:
+        del parts["image, liquid placement and cell problems"]  # not held at the same time
+
+        def suggest(limit: float) -> str:
+            w = int(np.sqrt(max(limit - BASE_ALLOWANCE, 0) / _VOXEL_BYTES_LOGNORMAL))
+            return (f"use a smaller random_media_width, e.g. {int(round_nice(max(w, 8), up=False))} "
+                    f"(now {config.random_media_width}), or random_media: false")
+        return MemoryEstimate(parts, "random_media_width", suggest)
+    del parts["lognormal thickness study"]
+
+    def suggest(limit: float) -> str:
+        fit = max(limit - BASE_ALLOWANCE, 0) / per_voxel
+        f = (fit / np.prod(config.shape, dtype=float)) ** (1 / ndim)
+        shape = [max(8, int(n * f)) for n in config.shape]
+        return (f"use a smaller shape, e.g. {shape} (now {list(config.shape)}; about "
+                f"{(BASE_ALLOWANCE + per_voxel * np.prod(shape, dtype=float)) / GIB:.2g} GiB), "
+                "or a larger voxel_size for the same section")
+
+    return MemoryEstimate(parts, "shape", suggest)
+
+
 def run(config: Config, ctx) -> "Products":
     """Run the case study; return images, tensors, the D_eff(theta, mucilage) relation,
     figures and summary quantities."""
     from ..products import Products, TabulatedRelation
+    from ..memory import check_memory, record_estimate
     seed = ctx.seed
     out = Products("cs4-homogenisation")
+    memory = estimate_memory(config)
+    check_memory(memory, config.memory_limit_gb, warn=ctx.warn)
+    record_estimate(out, memory)
     with ctx.task("sand packing", 1) as cb:
         packing = sand_packing(config.shape, config.voxel_size, config.porosity,
                                config.mean_grain_radius, config.grain_radius_cv,

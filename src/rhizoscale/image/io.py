@@ -12,7 +12,7 @@ from ..errors import InputError
 from ..io.atomic import atomic_path
 from ._image import Image, Phase
 
-__all__ = ["read_labels", "read_image", "write_tiff", "write_vtk_image"]
+__all__ = ["read_labels", "read_image", "image_shape", "write_tiff", "write_vtk_image"]
 
 
 def _check_labels(arr: np.ndarray, source, ndim: int | None = None, field: str | None = None) -> np.ndarray:
@@ -86,6 +86,32 @@ def read_labels(path, *, shape: Sequence[int] | None = None, dtype=None, offset:
     except (OSError, ValueError) as err:
         raise InputError(f"cannot read image: {err}", source=path, field=field) from None
     return _check_labels(np.asarray(arr), path, ndim, field)
+
+
+def image_shape(path, *, shape: Sequence[int] | None = None) -> tuple[int, ...] | None:
+    """The shape of the labels :func:`read_labels` would read, from the file headers only
+    (for memory estimates before reading); None when it cannot be told.
+
+    ``shape``: the shape given for a raw file.
+    """
+    path = Path(path)
+    try:
+        if path.is_dir():
+            import tifffile
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".tif", ".tiff"))
+            if not files:
+                return None
+            with tifffile.TiffFile(files[0]) as tf:
+                return (len(files), *tf.series[0].shape)
+        if path.suffix.lower() in (".tif", ".tiff"):
+            import tifffile
+            with tifffile.TiffFile(path) as tf:
+                return tuple(tf.series[0].shape)
+        if path.suffix.lower() == ".npy":
+            return tuple(np.load(path, mmap_mode="r", allow_pickle=False).shape)
+    except (OSError, ValueError, IndexError):
+        return None
+    return None if shape is None else tuple(int(n) for n in shape)
 
 
 def read_image(path, voxel_size, phases: Sequence[Phase], **kwargs) -> Image:

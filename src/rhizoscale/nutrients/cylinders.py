@@ -59,7 +59,7 @@ def _mirror_into(grid: RegularGrid, p: np.ndarray) -> np.ndarray:
 #: memory per sample point while weights are formed (coordinates, indices, weights) [bytes]
 POINT_BYTES = 120
 #: largest sample set formed at once [bytes]
-MAX_SAMPLE_BYTES = 4e9
+MAX_SAMPLE_BYTES = 4 * 2**30
 
 
 def _sample_counts(grid: RegularGrid, lengths, radius, per_area: bool):
@@ -85,7 +85,7 @@ def _points(a, b, radius, n_ax, n_cs, disk: bool):
     if total * POINT_BYTES > MAX_SAMPLE_BYTES:
         raise ResourceError(
             f"sampling the soil around {m} root segments needs {total:,} points "
-            f"(~{total * POINT_BYTES / 1e9:.1f} GB, limit {MAX_SAMPLE_BYTES / 1e9:.0f} GB): the 3D cells are "
+            f"(~{total * POINT_BYTES / 2**30:.1f} GiB, limit {MAX_SAMPLE_BYTES / 2**30:.0f} GiB): the 3D cells are "
             "very small against r1; use a coarser 3D grid (resolution_cm) or a smaller rld_support_cm")
     seg = np.repeat(np.arange(m), per_seg)
     start = np.cumsum(per_seg) - per_seg

@@ -108,6 +108,8 @@ class Config(CaseConfig):
     compare_without_exudation: bool = Field(True, description="also run without citrate exudation")
     outside: Literal["error", "exclude"] = Field("error", description="roots outside the rhizotron")
     write_vtk: bool = True
+    memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]; "
+                                             "default: the memory available when the run starts")
 
     @field_validator("plant")
     @classmethod
@@ -395,12 +397,89 @@ def peclet_numbers(rs: RootSystem, soil, phosphate, citrate, diffusivity=None) -
     return out
 
 
+#: bytes per 3D cell and coupled model: the two species' transmissibility matrices (and
+#: their CSR copies, built through COO temporaries), the state, the Newton and linear
+#: solver vectors, the source, and the cylinder weights (cells within r1 of a segment
+#: number at most the rooted support cells' volume in cells, so they scale with the grid)
+_CELL_BYTES_MODEL = 560
+#: bytes per 3D cell and output time: each run's recorded snapshot (solution and total
+#: concentrations of both species, float64) ...
+_CELL_BYTES_SNAPSHOT = 32
+#: ... and the fields Dataset (four variables, plus phosphate without exudation)
+_CELL_BYTES_DATASET = 40
+#: bytes per cell of the fixed support grid of the root length density (per step)
+_CELL_BYTES_SUPPORT = 16
+
+
+def _soil_grid(config: Config, resolution: float | None = None) -> RegularGrid:
+    rz = config.rhizotron
+    return RegularGrid.from_resolution((-rz.width / 2, 0.0, -rz.depth), (rz.width / 2, rz.thickness, 0.0),
+                                       config.resolution_cm if resolution is None else resolution)
+
+
+def _output_days(config: Config) -> list[float]:
+    out_days = list(np.arange(0.0, config.days + 1e-9, config.output_interval_days))
+    if abs(out_days[-1] - config.days) > 1e-9:
+        out_days.append(config.days)
+    return out_days
+
+
+def estimate_memory(config: Config) -> "MemoryEstimate":
+    """Peak memory of a ``cs2-phosphate-uptake`` run [bytes], from the scenario alone.
+
+    With ``N`` 3D cells, ``T`` output times and ``M`` coupled runs (2 with
+    ``compare_without_exudation``), about ``N * (560 M + (32 M + 40) T)`` bytes: each
+    model's operators, solver vectors and cylinder weights, and the recorded fields;
+    plus the support grid of the root length density and 128 MiB for libraries, the
+    root system and the figures. The per-segment rhizosphere models (``n_radial_cells``
+    floats per species and segment) take a few MB for thousands of segments. The
+    cylinder sampling weights cover the soil within r1 of the roots, whose volume is at
+    most the rooted part of the box, so they scale with the 3D grid and are counted in
+    the 560. Calibrated against the measured peak resident memory (docs/memory.md).
+    """
+    from ..memory import BASE_ALLOWANCE, GIB, MemoryEstimate, largest_fitting, round_nice
+    runs = 2 if config.compare_without_exudation else 1
+    n_out = len(_output_days(config))
+    per_cell = _CELL_BYTES_MODEL * runs + (_CELL_BYTES_SNAPSHOT * runs + _CELL_BYTES_DATASET) * n_out
+
+    def soil_bytes(h: float) -> float:
+        return float(_soil_grid(config, h).n_cells) * per_cell
+
+    rz = config.rhizotron
+    support = RegularGrid.from_resolution((-rz.width / 2, 0.0, -rz.depth), (rz.width / 2, rz.thickness, 0.0),
+                                          config.rld_support_cm)
+    parts = {"3D soil models and fields": soil_bytes(config.resolution_cm),
+             "root length density support grid": float(support.n_cells) * _CELL_BYTES_SUPPORT,
+             "libraries, root system and figures": float(BASE_ALLOWANCE)}
+    if parts["root length density support grid"] > parts["3D soil models and fields"]:
+        return MemoryEstimate(parts, "rld_support_cm", lambda limit: (
+            f"use a larger rld_support_cm (now {config.rld_support_cm:g} cm; the default is 1 cm)"))
+
+    def suggest(limit: float) -> str:
+        rest = parts["root length density support grid"] + BASE_ALLOWANCE
+        h0 = config.resolution_cm
+        h = largest_fitting(lambda h: soil_bytes(h) + rest, limit, h0)
+        if h is None:
+            return "use a smaller rhizotron or a larger output_interval_days"
+        h = round_nice(h)
+        return (f"use a coarser resolution_cm, e.g. {h:g} (now {h0:g}; about "
+                f"{(soil_bytes(h) + rest) / GIB:.2g} GiB), a larger output_interval_days "
+                f"({n_out} field outputs now), or compare_without_exudation: false")
+
+    return MemoryEstimate(parts, "resolution_cm", suggest)
+
+
 def run(config: Config, ctx) -> "Products":
     """Run case study 2 and return its products (see docs/cs2-phosphate-uptake.md)."""
     from ..plant import Rhizotron, grow_root_system, load_plant_parameters
     from ..products import Products
     seed = ctx.seed
     out = Products("cs2-phosphate-uptake")
+
+    from ..memory import check_memory, record_estimate
+    memory = estimate_memory(config)
+    check_memory(memory, config.memory_limit_gb, warn=ctx.warn)
+    record_estimate(out, memory)
 
     wall0 = _time.perf_counter()
     soil, phosphate, citrate = _load_parameters(config)

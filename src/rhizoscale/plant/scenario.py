@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..errors import InputError
+from ..memory import check_memory, record_estimate
 from ..scenario import CaseConfig, scenario_path
 
 __all__ = ["Config", "ConfinementConfig", "GridConfig", "run", "make_confinement", "make_grid"]
@@ -106,6 +107,8 @@ class Config(CaseConfig):
     output_times: Optional[list[float]] = Field(None, description="times for statistics and RLD [d]")
     figures: bool = True
     vtk: bool = True
+    memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]; "
+                                             "default: the memory available when the run starts")
 
     @field_validator("plant", "rsml")
     @classmethod
@@ -165,6 +168,56 @@ def _obtain(config: Config, ctx, seed: int):
     return systems, params
 
 
+#: bytes per grid cell and output time: the root length density of each time (float64)
+#: and its copy in the time series
+_CELL_BYTES_PER_TIME = 16
+#: bytes per grid cell besides: r1 and the temporaries of the density and of r1
+_CELL_BYTES = 24
+
+
+def _n_output_times(config: Config, age: float) -> int:
+    return len(config.output_times) if config.output_times else max(1, int(np.floor(age + 1e-9)))
+
+
+def estimate_memory(config: Config, age: float | None = None) -> "MemoryEstimate":
+    """Peak memory of a ``plant-growth`` run [bytes], from the scenario alone.
+
+    The root-length-density time series dominates: ``N * (16 T + 24)`` bytes for ``N``
+    grid cells and ``T`` output times (every day by default), plus 128 MiB for
+    libraries, the root systems and the figures. ``age``: the root system's age [d]
+    (default ``days``; for an RSML file, its age once read). Calibrated against the
+    measured peak resident memory (docs/memory.md).
+    """
+    from ..memory import BASE_ALLOWANCE, GIB, MemoryEstimate, largest_fitting, round_nice
+    age = config.days if age is None else age
+    parts = {"libraries, root systems and figures": float(BASE_ALLOWANCE)}
+    if config.grid is None:
+        return MemoryEstimate(parts, "grid")
+    n_t = _n_output_times(config, age)
+
+    def rld_bytes(resolution) -> float:
+        n = make_grid(config.grid.model_copy(update={"resolution": resolution})).n_cells
+        return float(n) * (_CELL_BYTES_PER_TIME * n_t + _CELL_BYTES)
+
+    res = config.grid.resolution
+    parts["root length density"] = rld_bytes(res)
+
+    def suggest(limit: float) -> str:
+        r0 = float(np.max(res))
+
+        def scaled(r):  # one cell size, or three in the same proportions
+            return tuple(float(v) * r / r0 for v in res) if isinstance(res, tuple) else r
+        r = largest_fitting(lambda r: rld_bytes(scaled(r)) + BASE_ALLOWANCE, limit, r0)
+        if r is None:
+            return "use a smaller grid (lower/upper) or fewer output_times"
+        r = round_nice(r)
+        return (f"use a coarser grid.resolution, e.g. {r:g} cm (now {r0:g} cm; about "
+                f"{(rld_bytes(scaled(r)) + BASE_ALLOWANCE) / GIB:.2g} GiB), fewer output_times "
+                f"(now {n_t}) or a smaller grid")
+
+    return MemoryEstimate(parts, "grid.resolution", suggest)
+
+
 def run(config: Config, ctx) -> "Products":
     """Grow or read root systems; return them, RLD fields, figures and the summary."""
     import xarray as xr
@@ -172,8 +225,16 @@ def run(config: Config, ctx) -> "Products":
     from ..products import Products
     seed = ctx.seed
     out = Products("plant-growth")
+    # an RSML file's age (hence the default output times) is known once it is read (cheap)
+    memory = estimate_memory(config) if config.rsml is None else None
+    if memory is not None:
+        check_memory(memory, config.memory_limit_gb, warn=ctx.warn)
     systems, params = _obtain(config, ctx, seed)
     rs = systems[0]
+    if memory is None:
+        memory = estimate_memory(config, age=rs.time)
+        check_memory(memory, config.memory_limit_gb, warn=ctx.warn)
+    record_estimate(out, memory)
     end = rs.time
     times = config.output_times or [float(t) for t in np.arange(1, np.floor(end) + 1)] or [end]
     if times[-1] > end + 1e-9:
@@ -205,7 +266,6 @@ def run(config: Config, ctx) -> "Products":
     if config.grid is not None:
         from ..grid import half_mean_interroot_distance, root_length_density
         grid = make_grid(config.grid)
-        grid.check_memory(len(times) + 2, 4 * 2**30, "the root length density time series")
         with ctx.task("root length density", total=len(times)) as cb:
             rld = []
             for k, t in enumerate(times):

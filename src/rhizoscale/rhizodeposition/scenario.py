@@ -17,7 +17,7 @@ Keys::
     growth_rates: null         # e.g. [0.05, ..., 4]: single straight roots (Fig. 4), hotspot volume vs rate
     single_root_resolution: 0.01   # their voxel size [cm] (the plumes are sub-millimetre)
     panel_rates: [0.1, 0.5, 1, 2]  # shown in the Fig. 4 panel; volumes also on 2x, 4x coarser grids
-    memory_limit_gb: 8
+    memory_limit_gb: null       # GiB (2**30 bytes); default: the memory available
 
 Writes ``fields.nc`` (time, z, y, x; float32, compressed), ``fields.vti`` (last output
 time; float32, zlib-compressed), ``root_system.rsml``, figures and per-day hotspot figures
@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from ..errors import InputError
 from ..grid import RegularGrid
+from ..memory import MemoryEstimate, check_memory, record_estimate
 from ..parameters import load_parameter_set
 from ..plant.scenario import check_grid_box, check_grid_resolution, scenario_file
 from ..scenario import CaseConfig
@@ -78,7 +79,8 @@ class Config(CaseConfig):
     single_root_resolution: float = Field(0.01, gt=0, description="cell size of the single-root grids [cm]")
     panel_rates: list[float] = Field(default_factory=lambda: [0.1, 0.5, 1.0, 2.0],
                                      description="rates shown in the Fig. 4 panel and checked for convergence")
-    memory_limit_gb: float = Field(8.0, gt=0)
+    memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]; "
+                                             "default: the memory available when the run starts")
     figures: bool = True
     vtk: bool = True
 
@@ -163,6 +165,16 @@ def _check_roots_in_domain(rs, grid, ctx):
         ctx.warn(f"{len(zero)} roots have zero length and release nothing")
 
 
+def _straight_root_grid(v, days, p, h) -> RegularGrid:
+    """The grid of :func:`_hotspot_of_straight_root` (cell size ``h`` or 1/40 of the box
+    half-width, whichever is larger)."""
+    length = v * days
+    half = max(0.2, 3 * np.sqrt(p.source_width ** 2 + 2 * p.diffusivity_retarded / max(p.decay_retarded, 1.0 / days)))
+    h = max(h, half / 40)  # wide plumes (citrate) need no sub-millimetre voxels
+    half = np.ceil(half / h) * h
+    return RegularGrid.from_resolution((-half, -half, -length - half), (half, half, half), h)
+
+
 def _hotspot_of_straight_root(v, days, p, h):
     """Hotspot volume [cm3] around one straight root at rate ``v`` after ``days``.
 
@@ -172,11 +184,7 @@ def _hotspot_of_straight_root(v, days, p, h):
     averages whatever the domain): a box 3 diffusion lengths (at least 2 mm) around the path.
     """
     rs = analysis.straight_root_system(v, days)
-    length = v * days
-    half = max(0.2, 3 * np.sqrt(p.source_width ** 2 + 2 * p.diffusivity_retarded / max(p.decay_retarded, 1.0 / days)))
-    h = max(h, half / 40)  # wide plumes (citrate) need no sub-millimetre voxels
-    half = np.ceil(half / h) * h
-    g = RegularGrid.from_resolution((-half, -half, -length - half), (half, half, half), h)
+    g = _straight_root_grid(v, days, p, h)
     snap = list(rhizodeposition_fields(rs, g, p, [days]))[-1]
     c = snap.concentration
     thr = p.threshold_liquid
@@ -239,16 +247,83 @@ def _single_root_study(config, params, ctx, out):
             out.figures[f"single_root_{name}.png"] = (fig)
 
 
+#: bytes per grid cell and exudate once its fields are done: the last concentration
+#: (float64), the hotspot duration (float32); plus per saved field time (float32) twice,
+#: the list of snapshots and the stacked copy in the Dataset
+_CELL_BYTES_DONE, _CELL_BYTES_SAVED = 12, 8
+#: bytes per grid cell of the exudate being computed, besides its saved fields: the
+#: duration (4), the concentration (8), the propagated older mass with the heat kernel's
+#: two temporaries (24), single-root maxima where the threshold is exceeded (up to 8)
+_CELL_BYTES_CURRENT = 44
+#: bytes per cell of a single straight root's grid (concentration 8, kernel temporaries; measured 19)
+_CELL_BYTES_SINGLE_ROOT = 20
+
+
+def estimate_memory(config: Config) -> MemoryEstimate:
+    """Peak memory of a ``cs1-rhizodeposition`` run, from the scenario alone.
+
+    With ``N`` grid cells, ``E`` exudates and ``F`` saved field times, the run holds at
+    its peak about ``N * max(E*(12 + 8F) + 8, (E-1)*(12 + 4F) + 4F + 44)`` bytes (the
+    finished exudates' fields, the one being computed), plus, with ``growth_rates``, the
+    largest single-root grid at 20 bytes per cell, plus 128 MiB for libraries and figures.
+    Calibrated against the measured peak resident memory (docs/memory.md).
+    """
+    from ..memory import BASE_ALLOWANCE, GIB, largest_fitting, round_nice
+    params = _exudate_parameters(config)
+    n_ex = len(params)
+    n_saved = len(config.field_output_times) if config.field_output_times is not None else 1
+
+    def field_bytes(resolution) -> float:
+        g = config.grid
+        n = RegularGrid.from_resolution(g.lower, g.upper, resolution).n_cells
+        done = n_ex * (_CELL_BYTES_DONE + 2 * 4 * n_saved) + 8
+        current = (n_ex - 1) * (_CELL_BYTES_DONE + 4 * n_saved) + 4 * n_saved + _CELL_BYTES_CURRENT
+        return float(n) * max(done, current)
+
+    def single_root_bytes(h) -> float:
+        if not config.growth_rates:
+            return 0.0
+        days = config.straight_root.days if config.straight_root else 10.0
+        n = max(_straight_root_grid(v, days, p, h).n_cells for v in config.growth_rates for p in params.values())
+        return float(n) * _CELL_BYTES_SINGLE_ROOT
+
+    res = config.grid.resolution
+    parts = {"concentration fields": field_bytes(res),
+             "single-root grids": single_root_bytes(config.single_root_resolution),
+             "libraries and figures": float(BASE_ALLOWANCE)}
+    single = parts["single-root grids"] > parts["concentration fields"]
+    field = "single_root_resolution" if single else "grid.resolution"
+
+    def suggest(limit: float) -> str:
+        rest = parts["libraries and figures"] + (parts["concentration fields"] if single else parts["single-root grids"])
+        if single:
+            h0 = config.single_root_resolution
+            h = largest_fitting(lambda h: single_root_bytes(h) + rest, limit, h0)
+            return "" if h is None else (f"use a coarser single_root_resolution, e.g. {round_nice(h):g} cm "
+                                         f"(now {h0:g} cm), or fewer or slower growth_rates")
+        r0 = float(np.max(res))
+        scale = np.asarray(res, float) / r0
+        r = largest_fitting(lambda r: field_bytes(r * scale) + rest, limit, r0)
+        if r is None:
+            return "use a smaller grid (lower/upper)"
+        r = round_nice(r)
+        return (f"use a coarser grid.resolution, e.g. {r:g} cm (now {r0:g} cm; about "
+                f"{(field_bytes(r * scale) + rest) / GIB:.2g} GiB), or a smaller grid (lower/upper)")
+
+    return MemoryEstimate(parts, field, suggest)
+
+
 def run(config: Config, ctx) -> "Products":
     """Run case study 1: fields, hotspots, overlap share, durations, figures."""
     from ..products import Products
     seed = ctx.seed
     out = Products("cs1-rhizodeposition")
     params = _exudate_parameters(config)
+    memory = estimate_memory(config)
+    check_memory(memory, config.memory_limit_gb, warn=ctx.warn)
+    record_estimate(out, memory)
     g = config.grid
     grid = RegularGrid.from_resolution(g.lower, g.upper, g.resolution)
-    # per exudate: concentration, single-root max, duration (+ temporaries of the semigroup)
-    grid.check_memory(5 * len(params) + 2, config.memory_limit_gb * 2**30, what="the rhizodeposition fields")
     with ctx.task("root system"):
         rs = _root_system(config, seed, ctx)
     out.info["root_system"] = rs.summary()
