@@ -110,15 +110,20 @@ LABELS = {"without_hairs": "without hairs", "with_hairs": "with hairs"}
 COLOURS = {"without_hairs": "C0", "with_hairs": "C3"}
 
 
-def _figures(results) -> dict:
-    """Fig. 8b (concentration slices), 8c (profile vs distance) and mass vs time."""
+def _figures(results, label: str = "") -> dict:
+    """Fig. 8b (concentration slices), 8c (profile vs distance) and mass vs time.
+
+    ``label``: the sample (generated with its seed, or the image files) for the titles.
+    """
     figs = {}
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap, LogNorm
+    from matplotlib.patches import Patch
 
     hairy = results["with_hairs"]
+    minutes = hairy.transient.times[-1] / 60
     hair = hairy.image.mask("hair")
     # the cross-section through the most hair voxels (the paper shows such a slice)
     k = int(np.argmax(hair.sum(axis=(1, 2)))) if hair.any() else hairy.image.shape[0] // 2
@@ -130,8 +135,9 @@ def _figures(results) -> dict:
     floor = 10.0 ** np.floor(np.log10(max(min(soil_c, default=1e-4), 1e-6)))
     norm = LogNorm(floor, 1.0)
     cmap = matplotlib.colormaps["viridis"].with_extremes(under="#2a0a3a")
-    phase_cmap = ListedColormap(["#f2f2f2", "#7a5230", "#c08a50"])   # air, root, hair
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), constrained_layout=True, sharey=True)
+    phase_colours = {"air-filled macropore": "#f2f2f2", "root": "#7a5230", "root hair": "#c08a50"}
+    phase_cmap = ListedColormap(list(phase_colours.values()))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5.4), layout="constrained", sharey=True)
     for ax, name in zip(axes, ("without_hairs", "with_hairs")):
         res = results[name]
         img = res.image
@@ -149,13 +155,14 @@ def _figures(results) -> dict:
         ax.set_xlabel("x [µm]")
     axes[0].set_ylabel("y [µm]")
     cb = fig.colorbar(im, ax=axes, extend="min", shrink=0.9)
-    cb.set_label(r"$c / c_{in}$ in the soil micropores after "
-                 f"{hairy.transient.times[-1] / 60:.0f} min (log scale)")
-    fig.suptitle(f"Exudate concentration, cross-section z = {(k + 0.5) * vs[0] * 1e4:.0f} µm "
-                 "(white: air-filled macropores, brown: root, tan: root hairs)", fontsize=10)
+    cb.set_label(r"$c / c_\mathrm{in}$ in the soil micropores [–] (log scale)")
+    fig.legend(handles=[Patch(facecolor=c, edgecolor="0.5", label=n) for n, c in phase_colours.items()],
+               loc="outside lower center", ncols=3, frameon=False)
+    fig.suptitle(f"{label + ': ' if label else ''}exudate after {minutes:.0f} min, cross-section "
+                 f"z = {(k + 0.5) * vs[0] * 1e4:.0f} µm")
     figs["fig8b_slices.png"] = fig
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.6), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(6.6, 4.8), layout="constrained")
     lowest = 1.0
     for name in ("without_hairs", "with_hairs"):
         res = results[name]
@@ -169,30 +176,30 @@ def _figures(results) -> dict:
                         label=f"{LABELS[name]}: 5–95 % of voxels")
         d1 = res.distance_below(0.01)
         if np.isfinite(d1):
-            ax.axvline(d1 * 1e4, color=COLOURS[name], ls="--", lw=0.9)
+            ax.axvline(d1 * 1e4, color=COLOURS[name], ls="--", lw=0.9,
+                       label=f"{LABELS[name]}: mean falls below 1 %")
         ax.plot(PAPER_ONE_PERCENT_CM[name] * 1e4, 0.01, marker="v", ms=8, color=COLOURS[name],
                 mec="k", ls="none", label=f"Keyes et al.: 1 % distance {LABELS[name]}")
-    ax.axhline(0.01, color="k", ls=":", lw=0.8)
-    ax.text(0.01, 0.011, r"1 % of $c_{in}$", ha="left", va="bottom", fontsize=8,
-            transform=ax.get_yaxis_transform())
+    ax.axhline(0.01, color="k", ls=":", lw=0.8, label=r"1 % of $c_\mathrm{in}$")
     ax.set_yscale("log")
     ax.set_ylim(10.0 ** np.floor(np.log10(max(min(lowest, 1e-2) / 2, 1e-8))), 1.5)
     ax.set_xlabel("distance from the root surface [µm]")
-    ax.set_ylabel(r"$c / c_{in}$ in soil micropores (log scale)")
-    ax.set_title(f"Concentration vs distance after {hairy.transient.times[-1] / 60:.0f} min",
+    ax.set_ylabel(r"$c / c_\mathrm{in}$ in the soil micropores [–]")
+    ax.set_title(f"{label + ': ' if label else ''}concentration vs distance after {minutes:.0f} min",
                  fontsize=10)
     ax.legend(fontsize=7, loc="lower left")
     figs["fig8c_profile.png"] = fig
 
-    fig, ax = plt.subplots(figsize=(6.0, 4.2), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(6.0, 4.4), layout="constrained")
     for name in ("without_hairs", "with_hairs"):
         tr = results[name].transient
         ax.plot(tr.times / 60, tr.mass_in_domain, color=COLOURS[name], marker="o", ms=3,
                 label=f"{LABELS[name]}")
         ax.plot(tr.times[-1] / 60, PAPER_MASS_UG[name], marker="*", ms=11, color=COLOURS[name],
-                mec="k", ls="none", label=f"Keyes et al. {LABELS[name]}")
+                mec="k", ls="none", label=f"Keyes et al. (1 h) {LABELS[name]}")
     ax.set_xlabel("time [min]")
     ax.set_ylabel("exudate carbon in the soil [µg]")
+    ax.set_title(f"{label + ': ' if label else ''}exudate in the soil", fontsize=10)
     ax.legend(fontsize=8)
     figs["fig8_mass_time.png"] = fig
     return figs
@@ -369,7 +376,9 @@ def run(config: Config, ctx) -> "Products":
             cells[f"labels_{n}"] = r.image.labels
             cells[f"concentration_{n}"] = np.nan_to_num(r.concentration, nan=-1.0)
         out.exports["cs3_fields.vti"] = lambda path: write_vtk_image(path, cells, vs)
-    out.figures.update(_figures(results))
+    label = (f"generated sample, seed {seed}" if config.images is None else
+             f"{Path(config.images.with_hairs).name} / {Path(config.images.without_hairs).name}")
+    out.figures.update(_figures(results, label))
     for name in ("without_hairs", "with_hairs"):
         s = summary[name]
         ctx.message(f"{name}: mass into soil {s['mass_into_soil']:.4f} ug, 1 % distance "

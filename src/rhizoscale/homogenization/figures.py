@@ -24,73 +24,105 @@ def _phase_rgb(image: Image) -> np.ndarray:
     return rgb
 
 
+def _tensor_text(label: str, t: EffectiveDiffusionTensor) -> str:
+    """A tensor as a reader writes it: ``translation: D_xx = 0.0560, D_xy = 0.0023, D_yy = 0.0580``."""
+    d = t.in_xyz()
+    names = "xyz"
+    parts = [f"$D_{{{names[i]}{names[j]}}}$ = {d[i, j]:.4f}" for i in range(d.shape[0])
+             for j in range(i, d.shape[1])]
+    return f"{label}: " + ", ".join(parts)
+
+
 def phases_and_principal_directions(images: Mapping[str, Image],
-                                    tensors: Mapping[str, EffectiveDiffusionTensor]):
+                                    tensors: Mapping[str, EffectiveDiffusionTensor], title: str = ""):
     """One panel per 2D image: the phases with the principal directions of its tensor(s).
 
-    Like Fig. 11b of the case study: arrows along the eigenvectors, lengths proportional to
-    the principal diffusivities (scaled by the largest over all panels). ``tensors`` keys are
-    ``"<image key>/<label>"``; each is drawn with its own line style.
+    Like Fig. 11b of the case study: lines along the eigenvectors, half-lengths
+    proportional to the principal diffusivities (scaled by the largest over all panels).
+    ``tensors`` keys are ``"<image key>/<label>"``; each is drawn with its own line style,
+    explained in the legend; the tensor components (relative to the water diffusivity)
+    are written under each panel.
     """
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(images), figsize=(5.2 * len(images), 5.2), squeeze=False)
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    fig, axes = plt.subplots(1, len(images), figsize=(5.2 * len(images), 6.2), squeeze=False,
+                             layout="constrained")
     largest = max([t.eigenvalues.max() for t in tensors.values()] + [1e-300])
     styles = ["-", "--", ":", "-."]
+    labels = list(dict.fromkeys(k.split("/", 1)[1] for k in tensors))
+    shown = {}
     for ax, (key, img) in zip(axes[0], images.items()):
         ny, nx = img.shape
         ext = [0, nx * img.voxel_size[1] * 10, ny * img.voxel_size[0] * 10, 0]  # mm
         ax.imshow(_phase_rgb(img), extent=ext, interpolation="nearest")
+        for p in img.phases:
+            shown.setdefault(p.name, _COLOURS.get(p.name, _COLOURS.get(p.role, "C0")))
         cx, cy = ext[1] / 2, ext[2] / 2
         scale = 0.45 * min(ext[1], ext[2]) / largest
         mine = [(k.split("/", 1)[1], t) for k, t in tensors.items() if k.split("/", 1)[0] == key]
-        for s, (label, t) in enumerate(mine):
+        for label, t in mine:
             vals, vecs = t.principal_directions_xyz()
             for v, vec in zip(vals, vecs.T):
                 if v <= 0:
                     continue
                 dx, dy = vec[0] * v * scale, vec[1] * v * scale
                 ax.plot([cx - dx, cx + dx], [cy - dy, cy + dy], color="k", lw=2.5,
-                        ls=styles[s % len(styles)], label=label if v == vals[0] else None)
-        txt = "\n".join(f"{label}: " + np.array2string(t.in_xyz(), precision=4, separator=", ")
-                        .replace("\n", "") for label, t in mine)
+                        ls=styles[labels.index(label) % len(styles)],
+                        label=f"principal directions, {label} periodisation")
         ax.set_title(key, fontsize=10)
-        ax.text(0.0, -0.1, txt, transform=ax.transAxes, va="top", fontsize=7, family="monospace")
-        ax.set_xlabel("x (mm)")
-        ax.set_ylabel("y (mm)")
-        if mine:
-            ax.legend(loc="upper right", fontsize=7)
-    fig.tight_layout()
+        ax.set_xlabel("x [mm]\n" + ("\n".join(_tensor_text(lb, t) for lb, t in mine)
+                                    or "no liquid path: no tensor"), fontsize=9)
+        ax.set_ylabel("y [mm]")
+    handles = [Patch(facecolor=c, edgecolor="0.5", label=n) for n, c in shown.items()]
+    handles += [Line2D([], [], color="k", lw=2.5, ls=styles[i % len(styles)],
+                       label=f"principal directions, {lb} periodisation") for i, lb in enumerate(labels)]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
+    fig.suptitle((f"{title}\n" if title else "") + "line half-length ∝ principal effective diffusivity "
+                 r"($D/D_\mathrm{water}$, components below)", fontsize=10)
     return fig
 
 
-def property_table_figure(ds):
-    """D_eff / D_w against liquid content for each mucilage share, with Millington–Quirk."""
+def property_table_figure(ds, title: str = ""):
+    """D_eff / D_w against liquid content for each mucilage share, with Millington–Quirk.
+
+    The band around each line spans the smallest to the largest principal value.
+    """
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = plt.subplots(figsize=(5.8, 4.4), layout="constrained")
     theta = ds.theta.values
+    markers = ["o", "s", "^", "D"]
     for b, m in enumerate(ds.mucilage_fraction.values):
-        line, = ax.plot(theta, ds.d_eff.values[:, b], "o-", label=f"image, mucilage {m:.0%} (mean)")
+        line, = ax.plot(theta, ds.d_eff.values[:, b], marker=markers[b % len(markers)], ls="-",
+                        label=f"image, mucilage {m:.0%} of the liquid: mean principal value")
         ax.fill_between(theta, ds.d_min.values[:, b], ds.d_max.values[:, b], color=line.get_color(),
-                        alpha=0.2)
-    ax.plot(theta, ds.millington_quirk.values, "k--", label="Millington-Quirk")
-    ax.set_xlabel(r"liquid content $\theta$ (cm$^3$ cm$^{-3}$)")
-    ax.set_ylabel(r"$D_\mathrm{eff}/D_w$")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+                        alpha=0.2, label=f"image, mucilage {m:.0%}: smallest to largest")
+    ax.plot(theta, ds.millington_quirk.values, "k--", label="Millington–Quirk (1961)")
+    ax.set_xlabel(r"liquid content $\theta$ [cm$^3$ cm$^{-3}$]")
+    ax.set_ylabel(r"$D_\mathrm{eff}/D_\mathrm{water}$ [–]")
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=10)
     return fig
 
 
-def thickness_study_figure(ds):
+def thickness_study_figure(ds, title: str = ""):
     """D_eff of lognormal domains vs thickness, between arithmetic and geometric means."""
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    from matplotlib.ticker import FuncFormatter
+    fig, ax = plt.subplots(figsize=(5.8, 4.4), layout="constrained")
     t = ds.thickness.values
-    ax.semilogx(t, (ds.d_eff / ds.geometric).mean("realisation"), "o-", label="D_eff / geometric")
-    ax.semilogx(t, (ds.arithmetic / ds.geometric).mean("realisation"), "k--", label="arithmetic / geometric")
-    ax.axhline(1.0, color="grey", lw=1)
-    ax.axvline(2 * ds.attrs["correlation_length_voxels"], color="grey", ls=":", lw=1)
-    ax.set_xlabel("domain thickness along diffusion (voxels)")
-    ax.set_ylabel("ratio to the geometric mean")
+    ax.semilogx(t, (ds.d_eff / ds.geometric).mean("realisation"), "o-",
+                label=r"$D_\mathrm{eff}$ / geometric mean")
+    ax.semilogx(t, (ds.arithmetic / ds.geometric).mean("realisation"), "k--",
+                label="arithmetic / geometric mean")
+    ax.axhline(1.0, color="grey", lw=1, label="geometric mean (Matheron)")
+    corr = ds.attrs["correlation_length_voxels"]
+    ax.axvline(2 * corr, color="grey", ls=":", lw=1, label=f"2 × correlation length ({2 * corr:g} voxels)")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    ax.set_xlabel("domain thickness along the diffusion direction [voxels]")
+    ax.set_ylabel("ratio to the geometric mean [–]")
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    if title:
+        ax.set_title(title, fontsize=10)
     return fig

@@ -180,7 +180,10 @@ def run(config: Config, ctx) -> "Products":
     out.info["millington_quirk"] = out.info["empirical_models"]["millington_quirk_1961"]
     out.info["millington_quirk_saturated"] = SOIL_DIFFUSION_MODELS["millington_quirk_1961"](phi, phi, d_water=d_rel)
     if len(config.shape) == 2:
-        out.figures["phases_principal_directions.png"] = (phases_and_principal_directions(images, results))
+        out.figures["phases_principal_directions.png"] = phases_and_principal_directions(
+            images, results, title=f"generated sand section, seed {seed}: porosity {phi:.2f}, "
+                                   f"θ = {config.water_content:g}, mucilage {config.mucilage_fraction:.0%} "
+                                   "of the liquid")
 
     if config.table_water_contents:
         with ctx.task("effective-property table", len(config.table_water_contents)
@@ -190,7 +193,8 @@ def run(config: Config, ctx) -> "Products":
                                              d_mucilage=config.d_mucilage / config.d_water, callback=cb)
         out.add_field("effective_diffusivity_table.nc", table)
         out.add_text("effective_diffusivity_table.csv", property_table_csv(table))
-        out.figures["effective_diffusivity_table.png"] = (property_table_figure(table))
+        out.figures["effective_diffusivity_table.png"] = property_table_figure(
+            table, title=f"generated sand section, seed {seed}, porosity {phi:.2f}")
         out.info["table"] = {"theta": table.theta.values, "d_eff": table.d_eff.values,
                              "mucilage_fraction": table.mucilage_fraction.values}
         for m in table.mucilage_fraction.values:
@@ -204,7 +208,10 @@ def run(config: Config, ctx) -> "Products":
                                               config.random_media_correlation_length,
                                               config.random_media_realisations, seed=seed, callback=cb)
         out.add_field("lognormal_thickness_study.nc", study)
-        out.figures["lognormal_thickness_study.png"] = (thickness_study_figure(study))
+        out.figures["lognormal_thickness_study.png"] = thickness_study_figure(
+            study, title=rf"lognormal fields ($\sigma_{{\ln D}}$ = {config.random_media_log_std:g}), width "
+                         f"{config.random_media_width} voxels, {config.random_media_realisations} "
+                         f"realisation{'s' if config.random_media_realisations > 1 else ''}, seed {seed}")
         out.info["lognormal_position_arithmetic_1_geometric_0"] = dict(
             zip(study.thickness.values.tolist(), study.position.values.tolist()))
     out.add_scalar("porosity", phi, "1", "porosity of the generated sand section")

@@ -313,45 +313,60 @@ def _profiles_dataset(profiles, n_total: int, n_nodes: int) -> xr.Dataset:
     )
 
 
-def _figures(rs, grid, fields, series_with, series_without) -> dict:
+def _figures(rs, grid, fields, series_with, series_without, label: str = "") -> dict:
+    """Fig. 6 (root age, total P and citrate in the soil) and the cumulative uptake.
+
+    ``label``: plant and seed for the titles. Root age uses the colour map of every root
+    figure (:data:`rhizoscale.plant.figures.ROOT_AGE_CMAP`: young bright, old dark).
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection
 
+    from ..plant.figures import ROOT_AGE_CMAP
+
     t_last, c_last, tot_last = fields[-1]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 5.5), sharey=True)
+    day = t_last / SECONDS_PER_DAY
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.8), sharey=True, layout="constrained")
     segs = rs.segments
     lines = np.stack([rs.nodes[segs[:, 0]][:, [0, 2]], rs.nodes[segs[:, 1]][:, [0, 2]]], axis=1)
     age = rs.time - rs.segment_time
-    lc = LineCollection(lines, array=age, cmap="viridis", linewidths=1.0)
+    lc = LineCollection(lines, array=age, cmap=ROOT_AGE_CMAP, linewidths=1.0)
     axes[0].add_collection(lc)
     axes[0].set_xlim(grid.lower[0], grid.upper[0])
     axes[0].set_ylim(grid.lower[2], grid.upper[2])
-    fig.colorbar(lc, ax=axes[0], label="root age [d]")
+    fig.colorbar(lc, ax=axes[0], label="root age [d]", shrink=0.85)
     axes[0].set_title(f"root system, day {rs.time:g}")
     ext = (grid.lower[0], grid.upper[0], grid.lower[2], grid.upper[2])
-    for ax, sp, name in ((axes[1], 0, "total P"), (axes[2], 1, "total citrate")):
+    for ax, sp, name in ((axes[1], 0, "P"), (axes[2], 1, "citrate")):
         img = tot_last[sp].reshape(grid.shape).mean(axis=1)
-        im = ax.imshow(img, origin="lower", extent=ext, aspect="auto", cmap="magma")
-        fig.colorbar(im, ax=ax, label=f"{name} [µmol cm-3 soil]")
-        ax.set_title(f"{name} in soil, day {t_last / SECONDS_PER_DAY:g}\n(mean through the slab)")
+        im = ax.imshow(img, origin="lower", extent=ext, aspect="auto", cmap="magma", interpolation="nearest")
+        fig.colorbar(im, ax=ax, label=f"total {name} per soil volume [µmol cm⁻³]", shrink=0.85)
+        ax.set_title(f"total {name} (dissolved + sorbed), day {day:g}\nmean through the slab")
     for ax in axes:
-        ax.set_xlabel("x [cm]")
+        ax.set_xlabel("x across the rhizotron [cm]")
     axes[0].set_ylabel("z down the rhizotron face [cm]")
+    if label:
+        fig.suptitle(label)
     figs = {"fig6_root_age_p_citrate.png": fig}
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(series_with["time"] / SECONDS_PER_DAY, series_with["uptake"], label="P uptake, with exudation")
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
+    ax.plot(series_with["time"] / SECONDS_PER_DAY, series_with["uptake"], color="C0",
+            label="P uptake, with exudation")
     if series_without is not None:
-        ax.plot(series_without["time"] / SECONDS_PER_DAY, series_without["uptake"],
+        ax.plot(series_without["time"] / SECONDS_PER_DAY, series_without["uptake"], color="C1", ls="--",
                 label="P uptake, no exudation")
     ax.set_xlabel("time [d]")
     ax.set_ylabel("cumulative P uptake [µmol]")
     ax2 = ax.twinx()
-    ax2.plot(series_with["time"] / SECONDS_PER_DAY, series_with["exudation"], "k:", label="citrate exuded")
+    ax2.plot(series_with["time"] / SECONDS_PER_DAY, series_with["exudation"], "k:",
+             label="citrate exuded (right axis)")
     ax2.set_ylabel("cumulative citrate exudation [µmol]")
-    ax.legend(loc="upper left")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="upper left")
+    ax.set_title(f"{label + ', ' if label else ''}days 0–{day:g}")
     figs["cumulative_uptake.png"] = fig
     return figs
 
@@ -552,7 +567,10 @@ def run(config: Config, ctx) -> "Products":
             ts["uptake_without_exudation"] = ("time", np.interp(series["time"], without[1]["time"],
                                                                 without[1]["uptake"]), {"units": "umol"})
     out.add_field("uptake_timeseries.nc", ts)
-    out.figures.update(_figures(rs, grid, fields, series, without[1] if without else None))
+    from ..plant.figures import plant_label
+    out.figures.update(_figures(rs, grid, fields, series, without[1] if without else None,
+                                label=f"{plant_label(rs_world) or config.plant}, rhizotron inclined "
+                                      f"{config.rhizotron.angle_deg:g}°"))
 
     s = out.info
     s["root_system"] = rs.summary()

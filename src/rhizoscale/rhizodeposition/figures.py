@@ -1,89 +1,178 @@
-"""Figures of rhizodeposition fields (matplotlib Figure objects; nothing is written here)."""
+"""Figures of rhizodeposition fields (matplotlib Figure objects; nothing is written here).
+
+Conventions shared by every panel: concentrations in viridis on a log scale (values
+below the colour range are drawn in its darkest colour, flagged on the colour bar), hotspot
+durations in magma; only the soil is drawn (z <= 0, the soil surface at z = 0: the
+fields are computed for an infinite medium and say nothing about the air above); panels
+of one figure share their axes and, for cuts, the plane.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["vertical_cut_figure", "hotspot_map_figure", "single_root_panel", "hotspot_vs_rate_figure"]
+__all__ = ["vertical_cut_figure", "hotspot_map_figure", "single_root_panel", "hotspot_vs_rate_figure",
+           "CONCENTRATION_LABEL"]
+
+#: colour bar label of liquid concentrations
+CONCENTRATION_LABEL = "liquid concentration [µg cm⁻³]"
 
 
-def _cut(field, grid, y=None):
+def _number(x: float) -> str:
+    """A threshold as people write it: 1300, 223, 0.33 (no exponent between 1e-3 and 1e6)."""
+    text = f"{x:.3g}"
+    if "e" in text and 1e-3 <= abs(x) < 1e6:
+        text = f"{x:.0f}" if abs(x) >= 1 else f"{x:.4f}".rstrip("0")
+    return text
+
+
+def _common_plane(fields: dict, grid, y: float | None):
+    """One x-z plane for all panels: at ``y`` if given, else where the fields, each
+    normalised by its maximum, are largest together."""
     ys = grid.centers("y")
-    j = int(np.argmin(np.abs(ys - (0.0 if y is None else y)))) if y is not None else int(np.argmax(field.max(axis=(0, 2))))
-    return field[:, j, :], ys[j]
+    if y is not None:
+        j = int(np.argmin(np.abs(ys - y)))
+    else:
+        score = np.zeros(len(ys))
+        for c in fields.values():
+            peak = c.max(axis=(0, 2))
+            score += peak / max(float(peak.max()), 1e-300)
+        j = int(np.argmax(score))
+    return j, float(ys[j])
+
+
+def _soil_only(values_zx, grid):
+    """The rows (z) of an x-z array in the soil (cell centre at or below z = 0) and the
+    extent [x0, x1, z0, z1] they cover (a grid entirely above the surface is kept)."""
+    keep = grid.centers("z") <= 0.0
+    if not keep.any():
+        keep[:] = True
+    rows = np.flatnonzero(keep)
+    z_edges = grid.edges("z")
+    return values_zx[rows], [grid.lower[0], grid.upper[0], z_edges[rows[0]], z_edges[rows[-1] + 1]]
+
+
+def _concentration_image(ax, cut, ext, vmax, vmin_fraction, aspect="equal"):
+    from matplotlib.colors import LogNorm
+    vmin = vmax * vmin_fraction
+    shown = np.where(np.isfinite(cut), np.maximum(cut, vmin), np.nan)
+    return ax.imshow(shown, origin="lower", extent=ext, aspect=aspect,
+                     norm=LogNorm(vmin=vmin, vmax=vmax), cmap="viridis", interpolation="nearest")
 
 
 def vertical_cut_figure(fields: dict, grid, title: str = "", y: float | None = None, vmin_fraction=1e-4):
-    """x-z cuts of concentration [ug cm-3] in log colour scale, one panel per exudate (Fig. 3a,b)."""
+    """x-z cuts of concentration [µg cm⁻³], log colour scale, one panel per exudate, all
+    through one plane (Fig. 3a,b)."""
     import matplotlib.pyplot as plt
-    from matplotlib.colors import LogNorm
-    fig, axes = plt.subplots(1, len(fields), figsize=(4.5 * len(fields), 6), squeeze=False)
-    ext = [grid.lower[0], grid.upper[0], grid.lower[2], grid.upper[2]]
-    for ax, (name, c) in zip(axes[0], fields.items()):
-        cut, yy = _cut(c, grid, y)
-        vmax = max(float(cut.max()), 1e-30)
-        im = ax.imshow(np.where(cut > 0, cut, np.nan), origin="lower", extent=ext, aspect="equal",
-                       norm=LogNorm(vmin=vmax * vmin_fraction, vmax=vmax), cmap="viridis")
-        ax.set_title(f"{name} (y = {yy:.2f} cm)")
+    n = len(fields)
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n + 0.6, 6), squeeze=False, sharex=True, sharey=True,
+                             layout="constrained")
+    j, yy = _common_plane(fields, grid, y)
+    for k, (ax, (name, c)) in enumerate(zip(axes[0], fields.items())):
+        cut, ext = _soil_only(c[:, j, :], grid)
+        vmax = max(float(np.nanmax(cut)), 1e-30)
+        im = _concentration_image(ax, cut, ext, vmax, vmin_fraction)
+        ax.set_title(name)
         ax.set_xlabel("x [cm]")
-        ax.set_ylabel("z [cm]")
-        fig.colorbar(im, ax=ax, label="c [ug cm-3 liquid]")
-    if title:
-        fig.suptitle(title)
+        if k == 0:
+            ax.set_ylabel("z [cm] (soil surface at 0)")
+        fig.colorbar(im, ax=ax, label=CONCENTRATION_LABEL, extend="min", shrink=0.85)
+    fig.suptitle((f"{title}: " if title else "") + f"cut at y = {yy:.2f} cm")
     return fig
 
 
-def hotspot_map_figure(durations: dict, grid, title: str = ""):
-    """Hotspot duration [d] projected onto the x-z plane (maximum over y) (Fig. 3c,d)."""
+def hotspot_map_figure(durations: dict, grid, title: str = "", thresholds: dict | None = None):
+    """Hotspot duration [d] projected onto the x-z plane (maximum over y) (Fig. 3c,d).
+
+    A panel whose exudate never exceeded its threshold says so instead of showing an
+    empty map with a meaningless colour bar. ``thresholds``: exudate -> threshold
+    [µg cm⁻³ liquid], named in the panel titles.
+    """
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(durations), figsize=(4.5 * len(durations), 6), squeeze=False)
-    ext = [grid.lower[0], grid.upper[0], grid.lower[2], grid.upper[2]]
-    for ax, (name, d) in zip(axes[0], durations.items()):
-        proj = d.max(axis=1)
-        im = ax.imshow(np.where(proj > 0, proj, np.nan), origin="lower", extent=ext, aspect="equal", cmap="magma_r")
-        ax.set_title(f"{name}: days above threshold")
+    n = len(durations)
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n + 0.6, 6), squeeze=False, sharex=True, sharey=True,
+                             layout="constrained")
+    longest = max([float(np.max(d)) for d in durations.values()] + [0.0])
+    for k, (ax, (name, d)) in enumerate(zip(axes[0], durations.items())):
+        proj, ext = _soil_only(d.max(axis=1), grid)
+        thr = (thresholds or {}).get(name)
+        ax.set_title(f"{name}: days above {_number(thr)} µg cm⁻³" if thr is not None
+                     else f"{name}: days above threshold")
         ax.set_xlabel("x [cm]")
-        ax.set_ylabel("z [cm]")
-        fig.colorbar(im, ax=ax, label="hotspot duration [d]")
-    if title:
-        fig.suptitle(title)
+        if k == 0:
+            ax.set_ylabel("z [cm] (soil surface at 0)")
+        if np.any(proj > 0):
+            im = ax.imshow(np.where(proj > 0, proj, np.nan), origin="lower", extent=ext, aspect="equal",
+                           cmap="magma_r", vmin=0.0, vmax=longest, interpolation="nearest")
+            fig.colorbar(im, ax=ax, label="hotspot duration [d]", shrink=0.85)
+        else:
+            ax.set_xlim(ext[0], ext[1])
+            ax.set_ylim(ext[2], ext[3])
+            ax.set_aspect("equal", adjustable="box")
+            ax.text(0.5, 0.5, "no voxel above\nthe threshold", transform=ax.transAxes,
+                    ha="center", va="center", fontsize=11, color="0.3")
+    fig.suptitle((f"{title}: " if title else "") + "longest time above the threshold along y "
+                 "(white: never)")
     return fig
 
 
 def single_root_panel(cuts: dict, extent, threshold: float, title: str = ""):
     """Concentration around single straight roots at several elongation rates (Fig. 4).
 
-    ``cuts`` maps a velocity [cm d-1] to an x-z cut [ug cm-3]; the threshold is contoured.
+    ``cuts`` maps a velocity [cm d⁻¹] to an x-z cut [µg cm⁻³] over ``extent`` = [x0, x1,
+    z0, z1] (NaN where it was not computed); the hotspot threshold [µg cm⁻³] is contoured
+    and named in the legend.
     """
     import matplotlib.pyplot as plt
-    from matplotlib.colors import LogNorm
-    fig, axes = plt.subplots(1, len(cuts), figsize=(3 * len(cuts), 6), squeeze=False)
-    vmax = max(float(np.max(c)) for c in cuts.values())
-    for ax, (v, cut) in zip(axes[0], cuts.items()):
-        im = ax.imshow(np.where(cut > 0, cut, np.nan), origin="lower", extent=extent, aspect="auto",
-                       norm=LogNorm(vmin=vmax * 1e-4, vmax=vmax), cmap="viridis")
-        if np.any(cut > threshold):
-            xs = np.linspace(extent[0], extent[1], cut.shape[1])
-            zs = np.linspace(extent[2], extent[3], cut.shape[0])
-            ax.contour(xs, zs, cut, levels=[threshold], colors="r", linewidths=0.8)
-        ax.set_title(f"v = {v:g} cm/d")
+    from matplotlib.lines import Line2D
+    n = len(cuts)
+    fig, axes = plt.subplots(1, n, figsize=(2.6 * n + 1.4, 6), squeeze=False, sharex=True, sharey=True,
+                             layout="constrained")
+    vmax = max(float(np.nanmax(c)) for c in cuts.values())
+    x0, x1, z0, z1 = extent
+    nz = next(iter(cuts.values())).shape[0]
+    zc = z0 + (np.arange(nz) + 0.5) * (z1 - z0) / nz
+    rows = zc <= 0.0                       # the soil only
+    top = z0 + (np.flatnonzero(rows)[-1] + 1) * (z1 - z0) / nz if rows.any() else z1
+    contoured = False
+    for k, (ax, (v, cut)) in enumerate(zip(axes[0], cuts.items())):
+        cut = cut[rows] if rows.any() else cut
+        ext = [x0, x1, z0, top]
+        im = _concentration_image(ax, cut, ext, vmax, 1e-4, aspect="auto")
+        if np.nanmax(cut) > threshold:
+            xs = np.linspace(x0, x1, cut.shape[1])
+            zs = np.linspace(z0, top, cut.shape[0])
+            ax.contour(xs, zs, np.nan_to_num(cut), levels=[threshold], colors="r", linewidths=0.9)
+            contoured = True
+        ax.set_title(f"v = {v:g} cm d⁻¹")
         ax.set_xlabel("x [cm]")
-    axes[0][0].set_ylabel("z [cm]")
-    fig.colorbar(im, ax=axes[0].tolist(), label="c [ug cm-3 liquid]")
-    if title:
-        fig.suptitle(title)
+        if k == 0:
+            ax.set_ylabel("z [cm] (soil surface at 0)")
+    fig.colorbar(im, ax=axes[0].tolist(), label=CONCENTRATION_LABEL, extend="min", shrink=0.85)
+    if contoured:
+        fig.legend(handles=[Line2D([], [], color="r", lw=0.9,
+                                   label=f"hotspot threshold ({_number(threshold)} µg cm⁻³)")],
+                   loc="outside lower center", fontsize=8, frameon=False)
+    blank = any(np.isnan(c).any() for c in cuts.values())
+    fig.suptitle((title or "") + ("\n(white: beyond the computed box)" if blank else ""))
     return fig
 
 
 def hotspot_vs_rate_figure(rates, volumes: dict, title: str = ""):
-    """Hotspot volume [cm3] against root elongation rate [cm d-1], one line per exudate."""
+    """Hotspot volume [cm³] against root elongation rate [cm d⁻¹], one line per exudate."""
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(5, 4))
-    for name, vol in volumes.items():
-        ax.plot(rates, vol, "o-", label=name)
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    fig, ax = plt.subplots(figsize=(5.2, 4), layout="constrained")
+    markers = ["o", "s", "^", "D"]
+    for k, (name, vol) in enumerate(volumes.items()):
+        ax.plot(rates, vol, marker=markers[k % len(markers)], ls="-", label=name)
     ax.set_xscale("log")
-    ax.set_xlabel("elongation rate [cm d-1]")
-    ax.set_ylabel("hotspot volume [cm3]")
+    # plain numbers at 1-2-5 steps; no labels on the other minor ticks (they collide)
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("elongation rate [cm d⁻¹]")
+    ax.set_ylabel("hotspot volume [cm³]")
     ax.legend()
     if title:
         ax.set_title(title)

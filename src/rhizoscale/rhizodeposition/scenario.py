@@ -153,6 +153,14 @@ def _root_system(config: Config, seed: int, ctx=None):
     return grow_root_system(params, config.days, seed=seed)
 
 
+def _root_system_label(config: Config, rs, seed: int) -> str:
+    """What the figure titles say about the root system (plant and seed, or its source)."""
+    from ..plant.figures import plant_label
+    if config.straight_root is not None:
+        return f"straight root at {config.straight_root.velocity:g} cm d⁻¹"
+    return plant_label(rs) or f"seed {seed}"
+
+
 def _check_roots_in_domain(rs, grid, ctx):
     lo, hi = np.asarray(grid.lower), np.asarray(grid.upper)
     out = np.any((rs.nodes < lo) | (rs.nodes > hi), axis=1)
@@ -229,8 +237,8 @@ def _single_root_study(config, params, ctx, out):
                            f"{name}: single-root elongation rate with the largest hotspot volume")
     out.info["hotspot_volume_vs_rate"] = summary
     if config.figures:
-        out.figures["hotspot_volume_vs_rate.png"] = (figures.hotspot_vs_rate_figure(rates, vols, title=f"single straight root, {days:g} d, "
-                                                                              f"{10 * h:g} mm voxels"))
+        out.figures["hotspot_volume_vs_rate.png"] = figures.hotspot_vs_rate_figure(
+            rates, vols, title=f"single straight roots, day {days:g}, {10 * h:g} mm voxels")
         for name, p in params.items():
             if not cuts[name]:
                 continue
@@ -239,11 +247,11 @@ def _single_root_study(config, params, ctx, out):
             for v, (cut, e) in cuts[name].items():
                 # pad each cut to the common (deepest) frame
                 nz = int(round((ext[3] - ext[2]) / h))
-                full = np.zeros((nz, cut.shape[1]))
+                full = np.full((nz, cut.shape[1]), np.nan)   # not computed: blank
                 full[nz - cut.shape[0]:] = cut
                 panel[v] = full
             fig = figures.single_root_panel(panel, [e[0], e[1], ext[2], ext[3]], p.threshold_liquid,
-                                            title=f"{name}, single roots after {days:g} d")
+                                            title=f"{name} around single straight roots, day {days:g}")
             out.figures[f"single_root_{name}.png"] = (fig)
 
 
@@ -405,8 +413,11 @@ def run(config: Config, ctx) -> "Products":
         out.exports["fields.vti"] = lambda path: write_image_vtk(cells, path, origin=grid.lower,
                                                                  spacing=tuple(grid.spacing))
     if config.figures:
-        out.figures["vertical_cut.png"] = (figures.vertical_cut_figure(last, grid, title=f"day {times[-1]:g}"))
-        out.figures["hotspot_map.png"] = (figures.hotspot_map_figure(durations, grid))
+        label = _root_system_label(config, rs, seed)
+        out.figures["vertical_cut.png"] = figures.vertical_cut_figure(last, grid, title=f"{label}, day {times[-1]:g}")
+        out.figures["hotspot_map.png"] = figures.hotspot_map_figure(
+            durations, grid, title=f"{label}, days 0–{times[-1]:g}",
+            thresholds={n: p.threshold_liquid for n, p in params.items()})
     if config.growth_rates:
         _single_root_study(config, params, ctx, out)
     return out
