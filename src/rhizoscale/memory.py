@@ -31,6 +31,9 @@ MIB = 2**20
 #: libraries loaded during a run (matplotlib, the figures, numba's runtime) [bytes];
 #: measured: 40-150 MiB above the memory of an imported rhizoscale
 BASE_ALLOWANCE = 128 * MIB
+#: the same with the threaded multigrid kernels of case studies 3 and 4 loaded [bytes]
+#: (measured: about 170 MiB)
+KERNEL_ALLOWANCE = 192 * MIB
 
 
 @dataclass

@@ -227,11 +227,11 @@ def estimate_memory(config: Config, n_voxels: int | None = None) -> "MemoryEstim
     about 128 bytes per voxel (:func:`~rhizoscale.diffusion.matrix_free.estimate_memory_multigrid`;
     the ``amg`` reference solver about 310,
     :func:`~rhizoscale.diffusion.finite_volume.estimate_memory`), the label images and the
-    other sample's result 12 more; plus 128 MiB for libraries and figures. Calibrated
+    other sample's result 12 more; plus 192 MiB for libraries, kernels and figures. Calibrated
     against the measured peak resident memory (docs/memory.md). ``n_voxels`` overrides
     the size (images whose files do not tell it before they are read).
     """
-    from ..memory import BASE_ALLOWANCE, GIB, MemoryEstimate
+    from ..memory import GIB, KERNEL_ALLOWANCE as BASE_ALLOWANCE, MemoryEstimate
     from .finite_volume import estimate_memory as estimate_amg
     from .matrix_free import estimate_memory_multigrid
     n = _n_voxels(config) if n_voxels is None else n_voxels

@@ -86,11 +86,11 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
 
     ``V`` image voxels need about 440 bytes each in 2D, 500 in 3D (150 more with the
     ``drainage`` rule and a property table); the lognormal study about 140 per voxel of
-    its ``random_media_width``² field; plus 128 MiB for libraries and figures. The parts
+    its ``random_media_width``² field; plus 192 MiB for libraries, kernels and figures. The parts
     run one after the other, so the larger counts. Calibrated against the measured peak
     resident memory (docs/memory.md).
     """
-    from ..memory import BASE_ALLOWANCE, GIB, MemoryEstimate, round_nice
+    from ..memory import GIB, KERNEL_ALLOWANCE as BASE_ALLOWANCE, MemoryEstimate, round_nice
     ndim = len(config.shape)
     per_voxel = _VOXEL_BYTES[ndim] + (_VOXEL_BYTES_DRAINAGE if config.liquid_rule == "drainage"
                                       and config.table_water_contents else 0)
