@@ -109,6 +109,17 @@ class Config(CaseConfig):
     outside: Literal["error", "exclude"] = Field("error", description="roots outside the rhizotron")
     write_vtk: bool = True
 
+    def parameter_sets(self) -> dict:
+        from ..plant import load_plant_parameters
+        return {
+            "plant": lambda: load_plant_parameters(self.plant),
+            "soil": lambda: load_soil(self.soil).with_overrides(self.soil_overrides, source="soil_overrides"),
+            "phosphate": lambda: load_phosphate(self.phosphate).with_overrides(
+                self.phosphate_overrides, source="phosphate_overrides"),
+            "citrate": lambda: load_citrate(self.citrate).with_overrides(self.citrate_overrides,
+                                                                         source="citrate_overrides"),
+        }
+
     @field_validator("plant")
     @classmethod
     def _plant_file(cls, value, info: ValidationInfo):
@@ -144,12 +155,9 @@ def to_rhizotron_frame(rs: RootSystem, rhizotron: RhizotronConfig, tol: float = 
         metadata={**rs.metadata, "frame": "rhizotron (x across, y through the slab, z down the face)"})
 
 
-def _load_parameters(config: Config):
-    soil = load_soil(config.soil).with_overrides(config.soil_overrides, source="soil_overrides")
-    phosphate = load_phosphate(config.phosphate).with_overrides(config.phosphate_overrides,
-                                                                source="phosphate_overrides")
-    citrate = load_citrate(config.citrate).with_overrides(config.citrate_overrides, source="citrate_overrides")
-    return soil, phosphate, citrate
+def _load_parameters(config: Config, ctx):
+    """Soil, phosphate and citrate sets as the scenario resolved them (overrides applied)."""
+    return tuple(ctx.parameter_set(config, slot) for slot in ("soil", "phosphate", "citrate"))
 
 
 class UptakeRecorder:
@@ -403,13 +411,13 @@ def run(config: Config, ctx) -> "Products":
     out = Products("cs2-phosphate-uptake")
 
     wall0 = _time.perf_counter()
-    soil, phosphate, citrate = _load_parameters(config)
+    soil, phosphate, citrate = _load_parameters(config, ctx)
     deff_fn = diffusivity_function(config.soil_diffusivity)
     if deff_fn is not None and abs(deff_fn.porosity - soil.porosity) > 0.02:
         ctx.warn(f"the effective-diffusivity table was computed for porosity {deff_fn.porosity:.3f}, "
                  f"the soil has {soil.porosity:.3f}")
     rz = config.rhizotron
-    plant = load_plant_parameters(config.plant)
+    plant = ctx.parameter_set(config, "plant")
     for w in plant.reader_warnings:  # what a CPlantBox XML reader ignored
         ctx.warn(f"{config.plant}: {w}")
     with ctx.task("growing roots", total=config.days) as cb:

@@ -115,6 +115,12 @@ class Config(CaseConfig):
             return scenario_file(value, info)
         return scenario_file(value, info, suffixes=(".xml", ".yaml", ".yml", ".rsml"))
 
+    def parameter_sets(self) -> dict:
+        if self.rsml is not None or self.plant is None:
+            return {}
+        from . import load_plant_parameters
+        return {"plant": lambda: load_plant_parameters(self.plant)}
+
     @field_validator("output_times")
     @classmethod
     def _times(cls, value):
@@ -148,8 +154,8 @@ def _obtain(config: Config, ctx, seed: int):
         for w in rs.metadata.get("warnings", []):
             ctx.warn(w)
         return [rs], None
-    from . import grow_root_system, load_plant_parameters
-    params = load_plant_parameters(config.plant)
+    from . import grow_root_system
+    params = ctx.parameter_set(config, "plant")
     for w in params.reader_warnings:  # what a CPlantBox XML reader ignored
         ctx.warn(f"{config.plant}: {w}")
     confinement = make_confinement(config.confinement)

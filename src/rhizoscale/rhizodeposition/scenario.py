@@ -26,6 +26,7 @@ in ``summary.json``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal, Optional, Union
 
 import numpy as np
@@ -106,6 +107,13 @@ class Config(CaseConfig):
         # shipped set names pass through; files are resolved next to the scenario
         return [scenario_file(v, info, suffixes=(".yaml", ".yml")) for v in value]
 
+    def parameter_sets(self) -> dict:
+        sets = {Path(name).stem: _exudate_loader(self, name) for name in self.exudates}
+        if self.straight_root is None and self.rsml is None and self.plant is not None:
+            from ..plant import load_plant_parameters
+            sets["plant"] = lambda: load_plant_parameters(self.plant)
+        return sets
+
     @model_validator(mode="after")
     def _parameters_load(self):
         # load the exudate sets and apply the overrides now, so that a bad name or value is
@@ -121,14 +129,23 @@ class Config(CaseConfig):
         return self
 
 
-def _exudate_parameters(config: Config) -> dict[str, ExudateParameters]:
-    out = {}
+def _exudate_loader(config: Config, name: str):
+    def load():
+        p = load_parameter_set(ExudateParameters, name)
+        return p.with_overrides(config.overrides.get(name), source=f"overrides.{name}")
+    return load
+
+
+def _exudate_parameters(config: Config, ctx=None) -> dict[str, ExudateParameters]:
+    """The exudate parameter sets by name (as the scenario resolved them, with ``ctx``)."""
     unknown = set(config.overrides) - set(config.exudates)
     if unknown:
         raise InputError(f"overrides for exudates not simulated: {sorted(unknown)}", field="overrides")
+    out = {}
     for name in config.exudates:
-        p = load_parameter_set(ExudateParameters, name)
-        out[p.name] = p.with_overrides(config.overrides.get(name), source=f"overrides.{name}")
+        slot = Path(name).stem
+        p = ctx.parameter_set(config, slot) if ctx is not None else _exudate_loader(config, name)()
+        out[p.name] = p
     return out
 
 
@@ -145,7 +162,7 @@ def _root_system(config: Config, seed: int, ctx=None):
             warn(f"{config.rsml}: {w}")
         return rs
     from ..plant import grow_root_system, load_plant_parameters
-    params = load_plant_parameters(config.plant)
+    params = ctx.parameter_set(config, "plant") if ctx is not None else load_plant_parameters(config.plant)
     for w in params.reader_warnings:
         warn(f"{config.plant}: {w}")
     return grow_root_system(params, config.days, seed=seed)
@@ -244,7 +261,7 @@ def run(config: Config, ctx) -> "Products":
     from ..products import Products
     seed = ctx.seed
     out = Products("cs1-rhizodeposition")
-    params = _exudate_parameters(config)
+    params = _exudate_parameters(config, ctx)
     g = config.grid
     grid = RegularGrid.from_resolution(g.lower, g.upper, g.resolution)
     # per exudate: concentration, single-root max, duration (+ temporaries of the semigroup)
