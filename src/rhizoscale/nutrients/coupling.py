@@ -266,6 +266,7 @@ class CoupledUptakeModel:
         self.cum_decay = np.zeros(2)
         self.segment_uptake = np.zeros(self.n_total)  # µmol per segment, cumulative
         self.segment_exudation = np.zeros(self.n_total)
+        self.last_record: StepRecord | None = None   # of the last step (for recorders)
 
     # ------------------------------------------------------------------ helpers
     def _n_active(self, t: float) -> int:
@@ -412,6 +413,7 @@ class CoupledUptakeModel:
         rec.dt_s = dt
         rec.reductions = reductions
         rec.warnings = notes
+        self.last_record = rec
         return rec
 
     # ------------------------------------------------------------------ checkpoints

@@ -225,30 +225,6 @@ class UptakeRecorder:
                          for i, t in enumerate(np.atleast_1d(st["profile_times"]))]
 
 
-class _SteppedModel:
-    """Keeps the coupled model's last step record for the recorder (the model returns it)."""
-
-    def __init__(self, model: CoupledUptakeModel):
-        self.model = model
-        self.last_record = None
-
-    def __getattr__(self, name):
-        return getattr(self.model, name)
-
-    @property
-    def time(self) -> float:
-        return self.model.time
-
-    def step(self, dt: float) -> None:
-        self.last_record = self.model.step(dt)
-
-    def checkpoint_state(self) -> dict:
-        return self.model.checkpoint_state()
-
-    def restore_state(self, state: dict) -> None:
-        self.model.restore_state(state)
-
-
 def uptake_simulation(model: CoupledUptakeModel, days: float, dt_s: float, output_days, profile_days,
                       name: str = "cs2"):
     """A :class:`~rhizoscale.simulation.Simulation` of a coupled model to ``days`` with an
@@ -259,7 +235,7 @@ def uptake_simulation(model: CoupledUptakeModel, days: float, dt_s: float, outpu
     out_t = sorted({round(float(d) * SECONDS_PER_DAY, 6) for d in output_days if 0 <= d <= days})
     prof_t = sorted({round(float(d) * SECONDS_PER_DAY, 6) for d in profile_days if 0 < d <= days})
     recorder = UptakeRecorder(out_t, prof_t)
-    sim = Simulation(_SteppedModel(model), stop_time=t_end, dt=dt_s, name=name)
+    sim = Simulation(model, stop_time=t_end, dt=dt_s, name=name)
     sim.add_callback("record", recorder, IterationInterval(1, at_start=True))
     # the output and profile times: steps land on them (the recorder checks which is due)
     sim.add_callback("outputs", lambda s: None, SpecifiedTimes(sorted(set(out_t) | set(prof_t))))
