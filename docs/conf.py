@@ -121,14 +121,48 @@ def _owner(obj, candidates: list[str]) -> str:
     return min(pool, key=lambda m: (m.count("."), m))
 
 
+def _attribute_docs(module_name: str) -> dict[str, list[str]]:
+    """The ``#:`` comments of a module's constants."""
+    from sphinx.pycode import ModuleAnalyzer
+
+    try:
+        docs = ModuleAnalyzer.for_module(module_name).find_attr_docs()
+    except Exception:  # noqa: BLE001 - no source (compiled module): no comments
+        return {}
+    return {name: [line for line in lines if line.strip()] for (scope, name), lines in docs.items() if not scope}
+
+
+def _summary(obj, attr_doc: list[str] | None) -> str:
+    """First paragraph of a docstring on one line (never the docstring of a builtin type)."""
+    if not (inspect.isclass(obj) or callable(obj)):
+        text = " ".join(attr_doc or [])
+    else:
+        text = inspect.getdoc(obj) or ""
+        text = " ".join(text.split("\n\n")[0].split())
+    return text or "\\"
+
+
+def _short_repr(obj) -> str:
+    text = repr(obj)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _key(name: str, obj):
+    """Identity of an exported object: the object itself, or name and value for constants."""
+    if inspect.isclass(obj) or inspect.isfunction(obj):
+        return id(obj)
+    return (name, id(obj))
+
+
 def _write_api_pages() -> None:
     modules = {m: importlib.import_module(m) for m in _public_modules()}
-    exports: dict[int, list[str]] = {}
+    exports: dict[object, list[str]] = {}
     for m, mod in modules.items():
         for name in getattr(mod, "__all__", ()):
             obj = getattr(mod, name)
-            if inspect.isclass(obj) or inspect.isfunction(obj):
-                exports.setdefault(id(obj), []).append(m)
+            if not inspect.ismodule(obj):
+                exports.setdefault(_key(name, obj), []).append(m)
+    attr_docs = {m: _attribute_docs(m) for m in modules}
     out = HERE / "api"
     out.mkdir(exist_ok=True)
     written = set()
@@ -138,15 +172,22 @@ def _write_api_pages() -> None:
             obj = getattr(mod, name)
             if inspect.ismodule(obj):
                 continue
-            if (inspect.isclass(obj) or inspect.isfunction(obj)) and _owner(obj, exports[id(obj)]) != m:
-                owner = _owner(obj, exports[id(obj)])
+            listed = exports[_key(name, obj)]
+            owner = _owner(obj, listed)
+            if owner != m:
                 elsewhere.append(f":obj:`{owner}.{name}`")
             else:
                 own.append(name)
+        def doc_comment(name):   # a constant's ``#:`` comment, in any module that lists it
+            return next((attr_docs[k][name] for k in exports.get(_key(name, getattr(mod, name)), [m])
+                         if name in attr_docs[k]), [])
         lines = [f"``{m}``", "=" * (len(m) + 4), "", f".. automodule:: {m}", "   :no-members:", "",
                  f".. currentmodule:: {m}", ""]
         if own:
-            lines += [".. autosummary::", "   :nosignatures:", ""] + [f"   {name}" for name in own] + [""]
+            lines += [".. list-table::", "   :widths: 30 70", ""]
+            for name in own:
+                lines += [f"   * - :obj:`{name}`", f"     - {_summary(getattr(mod, name), doc_comment(name))}"]
+            lines.append("")
         if elsewhere:
             lines += [".. rubric:: Also importable from here", "", ", ".join(elsewhere), ""]
         for name in own:
@@ -155,8 +196,9 @@ def _write_api_pages() -> None:
                 lines += [f".. autoclass:: {name}", "   :members:", "   :show-inheritance:", ""]
             elif callable(obj):
                 lines += [f".. autofunction:: {name}", ""]
-            else:
-                lines += [f".. autodata:: {name}", "   :no-value:", ""]
+            else:   # a constant: its ``#:`` comment and its value (not the docstring of its type)
+                lines += [f".. py:data:: {name}", f"   :value: {_short_repr(obj)}", ""]
+                lines += [f"   {line}" for line in doc_comment(name)] + [""]
         text = "\n".join(lines)
         path = out / f"{m}.rst"
         if not path.exists() or path.read_text() != text:   # keep mtimes: incremental builds

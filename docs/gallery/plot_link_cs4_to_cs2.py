@@ -15,7 +15,7 @@ In a scenario file the same link is one key of the ``cs2-phosphate-uptake`` case
 
 # %%
 # Step 1 (pore scale): tabulate D_eff(θ, mucilage) of a generated sand
-# -------------------------------------------------------------------
+# --------------------------------------------------------------------
 # :func:`~rhizoscale.homogenization.effective_property_table` places liquid in a periodic
 # packing at each water content (water films, then mucilage bridges for a share of the
 # liquid), computes the effective diffusion tensor of each image and stores the mean

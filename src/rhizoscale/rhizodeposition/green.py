@@ -1,12 +1,12 @@
 """Green's function of retarded, decaying diffusion and exact integrals over root tips.
 
-Transport of a rhizodeposit in the liquid phase (Landl et al. 2021):
+Transport of a rhizodeposit in the liquid phase (Landl et al. 2021)::
 
     theta R dc/dt = theta D lap(c) - theta k c + q(x, t),   c(x, 0) = 0, infinite soil.
 
 Total mass moves with ``D' = D / R`` and decays at ``k' = k / R``. An instantaneous unit
 mass released at the origin at time 0, spread initially over an isotropic Gaussian of
-standard deviation ``w`` (the *source width*; ``w = 0`` is the exact point release), gives
+standard deviation ``w`` (the *source width*; ``w = 0`` is the exact point release), gives::
 
     G(x, tau) = exp(-k' tau) / (theta R) * (2 pi s^2)^(-3/2) * exp(-|x|^2 / (2 s^2)),
     s^2 = w^2 + 2 D' tau.
