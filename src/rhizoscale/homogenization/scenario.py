@@ -70,7 +70,17 @@ def _tensor_summary(res):
 
 
 def run(config: Config, run, seed: int = 1) -> None:
-    """Run the case study and write images, tensors, table, figures and summary."""
+    """Run the case study and write images, tensors, table, figures and summary.
+
+    Parameters
+    ----------
+    config : Config
+        The validated scenario keys.
+    run : rhizoscale.simulation.Run
+        Output directory, writers, progress and ``summary.json`` of this run.
+    seed : int
+        Random seed (growth model); the same seed gives the same numbers.
+    """
     with run.task("sand packing", 1) as cb:
         packing = sand_packing(config.shape, config.voxel_size, config.porosity,
                                config.mean_grain_radius, config.grain_radius_cv,

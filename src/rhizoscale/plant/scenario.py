@@ -30,7 +30,12 @@ __all__ = ["Config", "ConfinementConfig", "GridConfig", "run", "make_confinement
 
 
 class ConfinementConfig(BaseModel):
-    """Geometry that roots may not leave (cm)."""
+    """Geometry that roots may not leave (cm).
+
+    ``type`` selects the keys that are needed: ``box`` (``lower``, ``upper``),
+    ``cylinder`` (``radius``, ``depth``) or ``rhizotron`` (``width``, ``thickness``,
+    ``depth``, ``angle_deg``); see :mod:`rhizoscale.plant.confinement`.
+    """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     type: Literal["box", "cylinder", "rhizotron"]
@@ -53,7 +58,8 @@ class ConfinementConfig(BaseModel):
 
 
 class GridConfig(BaseModel):
-    """Regular grid for fields (cm)."""
+    """Regular grid for fields (cm): box corners (x, y, z) and a cell size (one or three values).
+    """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     lower: tuple[float, float, float]
@@ -62,6 +68,11 @@ class GridConfig(BaseModel):
 
 
 class Config(CaseConfig):
+    """Keys of a ``plant-growth`` scenario (the ``demo`` example): grow or read root systems.
+
+    Lengths in cm, times in d. ``rhizoscale example demo`` writes a commented example.
+    """
+
     plant: Optional[str] = Field("vicia_faba", description="parameter set name, YAML or CPlantBox XML")
     rsml: Optional[str] = Field(None, description="read this RSML file instead of growing")
     age: Optional[float] = Field(None, gt=0, description="time of measurement of the RSML [d]")
@@ -89,7 +100,17 @@ class Config(CaseConfig):
 
 
 def make_confinement(cfg: ConfinementConfig | None):
-    """The confinement object for a config (None when unconfined)."""
+    """The confinement object for a config (None when unconfined).
+
+    Parameters
+    ----------
+    cfg : ConfinementConfig or None
+        The scenario's ``confinement`` keys.
+
+    Returns
+    -------
+    Box, Cylinder, Rhizotron or None
+    """
     if cfg is None:
         return None
     from .confinement import Box, Cylinder, Rhizotron
@@ -101,6 +122,17 @@ def make_confinement(cfg: ConfinementConfig | None):
 
 
 def make_grid(cfg: GridConfig):
+    """The :class:`~rhizoscale.RegularGrid` of a scenario's ``grid`` keys.
+
+    Parameters
+    ----------
+    cfg : GridConfig
+        Corners and resolution [cm].
+
+    Returns
+    -------
+    RegularGrid
+    """
     from ..grid import RegularGrid
     return RegularGrid.from_resolution(cfg.lower, cfg.upper, cfg.resolution)
 
@@ -129,7 +161,17 @@ def _obtain(config: Config, run, seed: int):
 
 
 def run(config: Config, run, seed: int = 1) -> None:
-    """Grow or read root systems, then write RSML, VTK, RLD fields, figures and the summary."""
+    """Grow or read root systems, then write RSML, VTK, RLD fields, figures and the summary.
+
+    Parameters
+    ----------
+    config : Config
+        The validated scenario keys.
+    run : rhizoscale.simulation.Run
+        Output directory, writers, progress and ``summary.json`` of this run.
+    seed : int
+        Random seed (growth model); the same seed gives the same numbers.
+    """
     import xarray as xr
 
     systems, params = _obtain(config, run, seed)

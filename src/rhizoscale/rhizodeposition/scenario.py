@@ -58,6 +58,13 @@ class StraightRootConfig(BaseModel):
 
 
 class Config(CaseConfig):
+    """Keys of a ``cs1-rhizodeposition`` scenario (see the module docstring for an example).
+
+    A root system (grown, read from RSML, or one straight root), the exudates (shipped
+    parameter sets with ``overrides``), the grid and the output times. Lengths in cm,
+    times in d.
+    """
+
     plant: Optional[str] = Field("vicia_faba", description="plant parameter set, YAML or CPlantBox XML")
     days: float = Field(21.0, gt=0, le=365, description="simulated time [d]")
     rsml: Optional[str] = Field(None, description="RSML file to read instead of growing")
@@ -200,7 +207,17 @@ def _single_root_study(config, params, run):
 
 
 def run(config: Config, run, seed: int = 1) -> None:
-    """Run case study 1: fields, hotspots, overlap share, durations, figures."""
+    """Run case study 1: fields, hotspots, overlap share, durations, figures.
+
+    Parameters
+    ----------
+    config : Config
+        The validated scenario keys.
+    run : rhizoscale.simulation.Run
+        Output directory, writers, progress and ``summary.json`` of this run.
+    seed : int
+        Random seed (growth model); the same seed gives the same numbers.
+    """
     params = _exudate_parameters(config)
     g = config.grid
     grid = RegularGrid.from_resolution(g.lower, g.upper, g.resolution)
