@@ -38,11 +38,11 @@ def effective_property_table(packing: GranularPacking, water_contents: Sequence[
     packing : GranularPacking
         The grains (see :func:`rhizoscale.image.generators.granular.sand_packing`).
     water_contents : sequence of float
-        Volumetric liquid contents theta [cm^3 cm^-3], each <= porosity.
+        Volumetric liquid contents theta [cm^3 cm^-3], increasing, each <= porosity.
     mucilage_fractions : sequence of float
         Shares of the liquid that are mucilage [-].
     rule : str
-        Liquid placement rule of :func:`liquid_configuration`.
+        Liquid placement rule of :func:`~rhizoscale.image.generators.liquid_configuration`.
     periodisation : str
         ``"translation"`` or ``"mirror"``.
     d_mucilage : float
@@ -57,6 +57,25 @@ def effective_property_table(packing: GranularPacking, water_contents: Sequence[
         values, the isotropic equivalent), ``d_min``/``d_max`` (principal values),
         ``millington_quirk`` (theta), all relative to free water; attributes record the
         porosity, rule, periodisation and generator provenance.
+
+    Raises
+    ------
+    InputError
+        Water contents empty or not increasing (or above the porosity).
+
+    References
+    ----------
+    Millington & Quirk (1961) for the comparison column.
+
+    Examples
+    --------
+    >>> from rhizoscale.homogenization import effective_property_table
+    >>> from rhizoscale.image.generators import sand_packing
+    >>> packing = sand_packing((100, 100), 1e-3, porosity=0.41, seed=0)     # 1 x 1 mm, 10 um pixels
+    >>> table = effective_property_table(packing, [0.2, 0.41], mucilage_fractions=[0.0, 0.1])
+    >>> table["d_eff"].values.round(4)             # rows: theta, columns: mucilage share
+    array([[0.0247, 0.0627],
+           [0.2102, 0.2045]])
     """
     theta = np.asarray(water_contents, dtype=float)
     muc = np.asarray(mucilage_fractions, dtype=float)
@@ -110,7 +129,19 @@ def effective_property_table(packing: GranularPacking, water_contents: Sequence[
 
 
 def property_table_csv(ds: xr.Dataset) -> str:
-    """CSV text of a table: one row per (theta, mucilage_fraction) with d_eff, d_min, d_max, MQ."""
+    """CSV text of a table: one row per (theta, mucilage_fraction) with d_eff, d_min, d_max, MQ.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A table from :func:`effective_property_table`.
+
+    Returns
+    -------
+    str
+        A comment line (porosity, rule, periodisation), a header and one row per
+        configuration.
+    """
     lines = [f"# porosity={ds.attrs.get('porosity', float('nan')):.6g}, "
              f"rule={ds.attrs.get('liquid_rule', '')}, periodisation={ds.attrs.get('periodisation', '')}, "
              "diffusivities relative to free water",
@@ -123,7 +154,36 @@ def property_table_csv(ds: xr.Dataset) -> str:
 
 
 def write_property_table(ds: xr.Dataset, path: str | Path) -> tuple[Path, Path]:
-    """Write a table as NetCDF (``path``) and CSV (same name, ``.csv``), atomically."""
+    """Write a table as NetCDF (``path``) and CSV (same name, ``.csv``), atomically.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A table from :func:`effective_property_table`.
+    path : str or Path
+        The NetCDF file (its suffix is replaced by ``.nc``).
+
+    Returns
+    -------
+    (Path, Path)
+        The NetCDF and CSV files.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from rhizoscale.homogenization import (effective_diffusivity_table, effective_property_table,
+    ...                                        write_property_table)
+    >>> from rhizoscale.image.generators import sand_packing
+    >>> table = effective_property_table(sand_packing((100, 100), 1e-3, seed=0), [0.2, 0.41], [0.0, 0.1])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     nc, csv = write_property_table(table, Path(tmp) / "d_eff.nc")
+    ...     d_eff = effective_diffusivity_table(nc, mucilage_fraction=0.1)
+    ...     print(csv.read_text().splitlines()[1])
+    theta,mucilage_fraction,d_eff,d_min,d_max,millington_quirk
+    >>> round(d_eff(0.2), 4), round(d_eff(0.1), 4)           # linear in theta, 0 at theta = 0
+    (0.0627, 0.0314)
+    """
     from ..io import atomic_write, write_netcdf
     path = Path(path)
     nc = write_netcdf(ds, path.with_suffix(".nc"))
@@ -140,6 +200,26 @@ class EffectiveDiffusivityTable:
     signature compatibility and ignored (the table belongs to its own sample, whose
     porosity is ``table.porosity``). Linear interpolation in theta; theta outside the
     tabulated range is an :class:`InputError` (no extrapolation), except that 0 gives 0.
+
+    Parameters
+    ----------
+    theta : (n,) array
+        Tabulated liquid contents [cm^3 cm^-3], increasing.
+    values : (n,) array
+        ``D_eff / D_w`` at each of them [-].
+    porosity : float
+        Porosity of the sample the table was computed for [-].
+    source : str or Path
+        Where the table came from (named in errors).
+    component : {"d_eff", "d_min", "d_max"}
+        Which tabulated value this is.
+
+    Examples
+    --------
+    >>> from rhizoscale.homogenization import EffectiveDiffusivityTable
+    >>> f = EffectiveDiffusivityTable([0.1, 0.3], [0.01, 0.09], porosity=0.5)
+    >>> round(f(0.2), 6), f"{f(0.2, 0.5, d_water=8.46e-6):.3g}"     # cm2 s-1 for phosphate
+    (0.05, '4.23e-07')
     """
 
     def __init__(self, theta, values, porosity, source="table", component="d_eff"):
@@ -184,6 +264,16 @@ def effective_diffusivity_table(path: str | Path, mucilage_fraction: float = 0.0
     -------
     EffectiveDiffusivityTable
         ``f(theta, porosity=None, d_water=1.0)`` -> effective diffusivity in units of d_water.
+
+    Raises
+    ------
+    InputError
+        No such file, unknown component, or a mucilage share that is not tabulated.
+
+    See Also
+    --------
+    write_property_table : has an example that writes and reads a table.
+    rhizoscale.soil.millington_quirk : the empirical model it replaces.
     """
     from ..io import read_netcdf
     path = Path(path)

@@ -63,6 +63,7 @@ from .._image import Image, Phase
 __all__ = ["AIR", "SOLID", "WATER", "MUCILAGE", "granular_phases", "GranularPacking",
            "sand_packing", "local_pore_size", "neck_gap", "liquid_configuration"]
 
+#: labels of the phases of granular images (see :func:`granular_phases`)
 AIR, SOLID, WATER, MUCILAGE = 0, 1, 2, 3
 
 
