@@ -48,7 +48,7 @@ def phases_and_principal_directions(images: Mapping[str, Image],
     >>> from rhizoscale.homogenization import effective_diffusion_tensor
     >>> from rhizoscale.homogenization.figures import phases_and_principal_directions
     >>> from rhizoscale.image.generators import liquid_configuration, sand_packing
-    >>> image = liquid_configuration(sand_packing((100, 100), 1e-3, seed=0), 0.3, 0.1)
+    >>> image = liquid_configuration(sand_packing((100, 100), 1e-3, mean_radius=0.01, seed=0), 0.3, 0.1)
     >>> fig = phases_and_principal_directions({"sand": image},
     ...                                       {"sand/translation": effective_diffusion_tensor(image)})
     >>> len(fig.axes)

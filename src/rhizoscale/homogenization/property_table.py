@@ -71,11 +71,11 @@ def effective_property_table(packing: GranularPacking, water_contents: Sequence[
     --------
     >>> from rhizoscale.homogenization import effective_property_table
     >>> from rhizoscale.image.generators import sand_packing
-    >>> packing = sand_packing((100, 100), 1e-3, porosity=0.41, seed=0)     # 1 x 1 mm, 10 um pixels
+    >>> packing = sand_packing((100, 100), 1e-3, porosity=0.41, mean_radius=0.01, seed=0)  # 1 x 1 mm
     >>> table = effective_property_table(packing, [0.2, 0.41], mucilage_fractions=[0.0, 0.1])
     >>> table["d_eff"].values.round(4)             # rows: theta, columns: mucilage share
-    array([[0.0247, 0.0627],
-           [0.2102, 0.2045]])
+    array([[0.0453, 0.0555],
+           [0.1555, 0.1508]])
     """
     theta = np.asarray(water_contents, dtype=float)
     muc = np.asarray(mucilage_fractions, dtype=float)
@@ -175,14 +175,15 @@ def write_property_table(ds: xr.Dataset, path: str | Path) -> tuple[Path, Path]:
     >>> from rhizoscale.homogenization import (effective_diffusivity_table, effective_property_table,
     ...                                        write_property_table)
     >>> from rhizoscale.image.generators import sand_packing
-    >>> table = effective_property_table(sand_packing((100, 100), 1e-3, seed=0), [0.2, 0.41], [0.0, 0.1])
+    >>> packing = sand_packing((100, 100), 1e-3, porosity=0.41, mean_radius=0.01, seed=0)
+    >>> table = effective_property_table(packing, [0.2, 0.41], [0.0, 0.1])
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     nc, csv = write_property_table(table, Path(tmp) / "d_eff.nc")
     ...     d_eff = effective_diffusivity_table(nc, mucilage_fraction=0.1)
     ...     print(csv.read_text().splitlines()[1])
     theta,mucilage_fraction,d_eff,d_min,d_max,millington_quirk
     >>> round(d_eff(0.2), 4), round(d_eff(0.1), 4)           # linear in theta, 0 at theta = 0
-    (0.0627, 0.0314)
+    (0.0555, 0.0277)
     """
     from ..io import atomic_write, write_netcdf
     path = Path(path)
