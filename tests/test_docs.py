@@ -51,9 +51,8 @@ def _modules(packages):
     for name in packages:
         mod = importlib.import_module(name)
         names.append(name)
-        if hasattr(mod, "__path__"):
-            names += [info.name for info in pkgutil.walk_packages(mod.__path__, name + ".")
-                      if not info.name.rsplit(".", 1)[-1].startswith("_")]
+        if hasattr(mod, "__path__"):   # private modules too: public objects live in e.g. ``_image``
+            names += [info.name for info in pkgutil.walk_packages(mod.__path__, name + ".")]
     return names
 
 
