@@ -35,6 +35,10 @@ __all__ = ["Stencil"]
 class Stencil:
     """Matrix-free operator ``A = s W + G + K_faces`` on a voxel grid.
 
+    A 2D grid given as ``(1, n1, n2)`` is stored as ``(n1, 1, n2)``; :attr:`shape` is the
+    stored shape, and vectors passed to the kernels must have it
+    (``v.reshape(stencil.shape)`` is a view).
+
     Parameters
     ----------
     cx, cy, cz : float32 or float64 arrays (n0, n1, n2)
@@ -52,10 +56,6 @@ class Stencil:
     rows_as_planes : bool
         Store a ``(1, n1, n2)`` grid as ``(n1, 1, n2)`` (default; coarse multigrid levels
         keep their layout).
-
-    A 2D grid given as ``(1, n1, n2)`` is stored as ``(n1, 1, n2)``; :attr:`shape` is the
-    stored shape, and vectors passed to the kernels must have it
-    (``v.reshape(stencil.shape)`` is a view).
 
     Raises
     ------
