@@ -141,6 +141,15 @@ def property_table_csv(ds: xr.Dataset) -> str:
     str
         A comment line (porosity, rule, periodisation), a header and one row per
         configuration.
+
+    Examples
+    --------
+    >>> from rhizoscale.homogenization import effective_property_table
+    >>> from rhizoscale.homogenization.property_table import property_table_csv
+    >>> from rhizoscale.image.generators import sand_packing
+    >>> table = effective_property_table(sand_packing((60, 60), 1e-3, mean_radius=0.01, seed=0), [0.41])
+    >>> print(property_table_csv(table).splitlines()[1])
+    theta,mucilage_fraction,d_eff,d_min,d_max,millington_quirk
     """
     lines = [f"# porosity={ds.attrs.get('porosity', float('nan')):.6g}, "
              f"rule={ds.attrs.get('liquid_rule', '')}, periodisation={ds.attrs.get('periodisation', '')}, "

@@ -227,6 +227,19 @@ def load_yaml(path: str | Path) -> Any:
     ------
     InputError
         Missing or unreadable file, or malformed YAML (with line and column).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from rhizoscale.parameters import load_yaml
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "broken.yaml"
+    ...     _ = path.write_text("k: [0.22, 1.42")
+    ...     load_yaml(path)
+    Traceback (most recent call last):
+    ...
+    rhizoscale.errors.InputError: ...broken.yaml: line 1, column 15: malformed YAML (expected ',' or ']', but got '<stream end>')
     """
     path = Path(path)
     try:

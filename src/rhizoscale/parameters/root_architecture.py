@@ -210,6 +210,18 @@ def check_plant_parameters(p: PlantParameters, source: object | None = None,
     ------
     InputError
         The first problem found, naming ``root_types[i].field``.
+
+    Examples
+    --------
+    >>> from rhizoscale.parameters.root_architecture import check_plant_parameters
+    >>> from rhizoscale.plant import load_plant_parameters
+    >>> faba = load_plant_parameters("vicia_faba")
+    >>> check_plant_parameters(faba)                       # fine: returns None
+    >>> no_taproot = faba.model_copy(update={"root_types": faba.root_types[1:]})
+    >>> check_plant_parameters(no_taproot)
+    Traceback (most recent call last):
+    ...
+    rhizoscale.errors.InputError: vicia_faba: root_types: no taproot: a root type with subType 1 is required
     """
     src = source if source is not None else p.name
     seen: dict[int, int] = {}

@@ -110,6 +110,12 @@ def make_confinement(cfg: ConfinementConfig | None):
     Returns
     -------
     Box, Cylinder, Rhizotron or None
+
+    Examples
+    --------
+    >>> from rhizoscale.plant.scenario import ConfinementConfig, make_confinement
+    >>> make_confinement(ConfinementConfig(type="cylinder", radius=5, depth=30))
+    Cylinder(radius=5.0, depth=30.0, top=0.0)
     """
     if cfg is None:
         return None
@@ -132,6 +138,12 @@ def make_grid(cfg: GridConfig):
     Returns
     -------
     RegularGrid
+
+    Examples
+    --------
+    >>> from rhizoscale.plant.scenario import GridConfig, make_grid
+    >>> make_grid(GridConfig(lower=(-10, -10, -30), upper=(10, 10, 0), resolution=1.0)).shape
+    (30, 20, 20)
     """
     from ..grid import RegularGrid
     return RegularGrid.from_resolution(cfg.lower, cfg.upper, cfg.resolution)
