@@ -147,6 +147,10 @@ def _short_repr(obj) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+#: every importable path of a documented object -> the path it is documented under
+ALIASES: dict[str, str] = {}
+
+
 def _key(name: str, obj):
     """Identity of an exported object: the object itself, or name and value for constants."""
     if inspect.isclass(obj) or inspect.isfunction(obj):
@@ -163,6 +167,16 @@ def _write_api_pages() -> None:
             if not inspect.ismodule(obj):
                 exports.setdefault(_key(name, obj), []).append(m)
     attr_docs = {m: _attribute_docs(m) for m in modules}
+    for key, listed in exports.items():      # every exported name -> its documented name
+        for m in listed:
+            for name in getattr(modules[m], "__all__", ()):
+                obj = getattr(modules[m], name)
+                if not inspect.ismodule(obj) and _key(name, obj) == key:
+                    owner = _owner(obj, listed)
+                    ALIASES[f"{m}.{name}"] = f"{owner}.{name}"
+                    home = getattr(obj, "__module__", None)
+                    if home and (inspect.isclass(obj) or inspect.isfunction(obj)):
+                        ALIASES[f"{home}.{obj.__qualname__}"] = f"{owner}.{name}"
     out = HERE / "api"
     out.mkdir(exist_ok=True)
     written = set()
@@ -273,7 +287,53 @@ def _model_signature(app, what, name, obj, options, signature, return_annotation
     return None
 
 
+def _resolve_alias(app, env, node, contnode):
+    """Resolve references to an object through any path it can be imported from.
+
+    ``rhizoscale.RegularGrid``, ``rhizoscale.grid.RegularGrid.spacing`` or, inside
+    ``rhizoscale.plant``, ``RootSystem.at`` all lead to the one documented object.
+    """
+    if node.get("refdomain") != "py":
+        return None
+    target = node["reftarget"].lstrip("~.")
+    candidates = [target]
+    module, cls = node.get("py:module"), node.get("py:class")
+    for context in (cls, module, f"{module}.{cls}" if module and cls else None):
+        if context:
+            candidates.append(f"{context}.{target}")
+    head = target.split(".")[0]     # a bare class or function name used in its own package
+    short = [c for c in set(ALIASES.values()) if c.rsplit(".", 1)[-1] == head]
+    if len(short) == 1:
+        candidates.append(short[0] + target[len(head):])
+    for cand in candidates:
+        parts = cand.split(".")
+        for k in range(len(parts), 0, -1):
+            head = ".".join(parts[:k])
+            if head in ALIASES:
+                canonical = ".".join([ALIASES[head]] + parts[k:])
+                if canonical == cand and cand == target:
+                    continue
+                domain = env.get_domain("py")
+                found = domain.resolve_any_xref(env, node["refdoc"], app.builder, canonical, node, contnode)
+                if found:
+                    return found[0][1]
+    return None
+
+
+def _public_bases(app, name, obj, options, bases):
+    """Show a private base class (``_Strict``) as the public classes it derives from."""
+    i = 0
+    while i < len(bases):
+        base = bases[i]
+        if getattr(base, "__name__", "").startswith("_") and inspect.isclass(base):
+            bases[i:i + 1] = [b for b in base.__bases__ if b is not object] or [object]
+        else:
+            i += 1
+
+
 def setup(app):
+    app.connect("missing-reference", _resolve_alias)
+    app.connect("autodoc-process-bases", _public_bases)
     app.connect("autodoc-process-docstring", _pydantic_fields, priority=600)
     app.connect("autodoc-skip-member", _skip_pydantic_internals)
     app.connect("autodoc-process-signature", _model_signature)
