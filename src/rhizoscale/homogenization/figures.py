@@ -31,6 +31,28 @@ def phases_and_principal_directions(images: Mapping[str, Image],
     Like Fig. 11b of the case study: arrows along the eigenvectors, lengths proportional to
     the principal diffusivities (scaled by the largest over all panels). ``tensors`` keys are
     ``"<image key>/<label>"``; each is drawn with its own line style.
+
+    Parameters
+    ----------
+    images : mapping of str to Image
+        2D images by key.
+    tensors : mapping of str to EffectiveDiffusionTensor
+        Tensors by ``"<image key>/<label>"``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from rhizoscale.homogenization import effective_diffusion_tensor
+    >>> from rhizoscale.homogenization.figures import phases_and_principal_directions
+    >>> from rhizoscale.image.generators import liquid_configuration, sand_packing
+    >>> image = liquid_configuration(sand_packing((100, 100), 1e-3, mean_radius=0.01, seed=0), 0.3, 0.1)
+    >>> fig = phases_and_principal_directions({"sand": image},
+    ...                                       {"sand/translation": effective_diffusion_tensor(image)})
+    >>> len(fig.axes)
+    1
     """
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, len(images), figsize=(5.2 * len(images), 5.2), squeeze=False)
@@ -64,7 +86,17 @@ def phases_and_principal_directions(images: Mapping[str, Image],
 
 
 def property_table_figure(ds):
-    """D_eff / D_w against liquid content for each mucilage share, with Millington–Quirk."""
+    """D_eff / D_w against liquid content for each mucilage share, with Millington–Quirk.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A table from :func:`~rhizoscale.homogenization.effective_property_table`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(5.5, 4))
     theta = ds.theta.values
@@ -81,7 +113,17 @@ def property_table_figure(ds):
 
 
 def thickness_study_figure(ds):
-    """D_eff of lognormal domains vs thickness, between arithmetic and geometric means."""
+    """D_eff of lognormal domains vs thickness, between arithmetic and geometric means.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A study from :func:`~rhizoscale.homogenization.lognormal_thickness_study`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(5.5, 4))
     t = ds.thickness.values

@@ -71,7 +71,20 @@ def _tensor_summary(res):
 
 def run(config: Config, ctx) -> "Products":
     """Run the case study; return images, tensors, the D_eff(theta, mucilage) relation,
-    figures and summary quantities."""
+    figures and summary quantities.
+
+    Parameters
+    ----------
+    config : Config
+        The validated scenario keys.
+    ctx : rhizoscale.outputs.RunContext
+        Seed, progress, warnings, resolved parameter sets and checkpointed simulations.
+
+    Returns
+    -------
+    rhizoscale.products.Products
+        What the run produced; ``rhizoscale run`` writes it, a pipeline hands it on.
+    """
     from ..products import Products, TabulatedRelation
     seed = ctx.seed
     out = Products("cs4-homogenisation")

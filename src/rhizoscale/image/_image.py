@@ -28,7 +28,19 @@ class Phase:
         Diffusion coefficient in this phase [cm^2 s^-1 or relative units]; 0 for phases
         that do not conduct.
     role : str
-        What the phase is physically (one of ``ROLES``); solvers select by role.
+        What the phase is physically (one of ``ROLES``: pore, solid, air, root, hair,
+        water, mucilage, other); solvers select by role.
+
+    Raises
+    ------
+    InputError
+        Unknown role, or a negative or non-finite diffusivity.
+
+    Examples
+    --------
+    >>> from rhizoscale import Phase
+    >>> Phase("aggregate", 1, diffusivity=2.88e-7, role="pore")
+    Phase(name='aggregate', label=1, diffusivity=2.88e-07, role='pore')
     """
 
     name: str
@@ -64,6 +76,30 @@ class Image:
         so that an image cut from a larger scene keeps its place: voxel ``i`` along an
         axis spans ``origin + [i, i + 1] * voxel_size``, centre ``origin + (i + 1/2) * voxel_size``
         (the convention of :class:`rhizoscale.grid.RegularGrid` cell centres).
+
+    Raises
+    ------
+    InputError
+        Labels not 2D/3D integers, a label missing from the phase table, duplicate
+        labels, or a bad voxel size.
+
+    See Also
+    --------
+    rhizoscale.image.io.read_image : read labels from TIFF, NumPy or raw files.
+    rhizoscale.image.generators : synthetic images.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhizoscale import Image, Phase
+    >>> phases = (Phase("air", 0, 0.0, "air"), Phase("soil", 1, 2.88e-7, "pore"), Phase("root", 2, 0.0, "root"))
+    >>> image = Image(np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 1, 1]]), 0.1, phases)   # 1 mm pixels
+    >>> image
+    Image(3 x 4 voxels of 0.1 x 0.1 cm, phases ['air', 'soil', 'root'])
+    >>> image.volume_fractions()["soil"], image.mask("root").sum(), image.voxel_volume
+    (0.5, np.int64(2), 0.010000000000000002)
+    >>> image.diffusivity()[0]                   # per voxel, from the phase table
+    array([0.00e+00, 0.00e+00, 2.88e-07, 2.88e-07])
     """
 
     labels: np.ndarray
@@ -129,6 +165,8 @@ class Image:
         return float(np.prod(self.voxel_size))
 
     def phase(self, name: str) -> Phase:
+        """The phase called ``name`` (an :class:`InputError` when there is none).
+        """
         for p in self.phases:
             if p.name == name:
                 return p

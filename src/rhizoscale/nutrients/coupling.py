@@ -1,7 +1,7 @@
 """Coupling of the per-segment rhizosphere models to the 3D soil model.
 
 Scheme (sequential, one-step lag; mass-conservative; independent of the 3D cell size)
-------------------------------------------------------------------------------------
+-------------------------------------------------------------------------------------
 The 3D model holds all soil phosphate and citrate. The 1D models are sub-grid
 closures: they resolve the steep radial profiles next to each root segment, which set
 the concentration at the root surface and hence the Michaelis–Menten uptake and the

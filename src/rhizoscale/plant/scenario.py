@@ -31,7 +31,12 @@ __all__ = ["Config", "ConfinementConfig", "GridConfig", "run", "make_confinement
 
 
 class ConfinementConfig(BaseModel):
-    """Geometry that roots may not leave (cm)."""
+    """Geometry that roots may not leave (cm).
+
+    ``type`` selects the keys that are needed: ``box`` (``lower``, ``upper``),
+    ``cylinder`` (``radius``, ``depth``) or ``rhizotron`` (``width``, ``thickness``,
+    ``depth``, ``angle_deg``); see :mod:`rhizoscale.plant.confinement`.
+    """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     type: Literal["box", "cylinder", "rhizotron"]
@@ -83,7 +88,8 @@ def scenario_file(value, info: ValidationInfo, *, suffixes=None):
 
 
 class GridConfig(BaseModel):
-    """Regular grid for fields (cm)."""
+    """Regular grid for fields (cm): box corners (x, y, z) and a cell size (one or three values).
+    """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     lower: tuple[float, float, float]
@@ -95,6 +101,11 @@ class GridConfig(BaseModel):
 
 
 class Config(CaseConfig):
+    """Keys of a ``plant-growth`` scenario (the ``demo`` example): grow or read root systems.
+
+    Lengths in cm, times in d. ``rhizoscale example demo`` writes a commented example.
+    """
+
     plant: Optional[str] = Field("vicia_faba", description="parameter set name, YAML or CPlantBox XML")
     rsml: Optional[str] = Field(None, description="read this RSML file instead of growing")
     age: Optional[float] = Field(None, gt=0, description="time of measurement of the RSML [d]")
@@ -130,7 +141,23 @@ class Config(CaseConfig):
 
 
 def make_confinement(cfg: ConfinementConfig | None):
-    """The confinement object for a config (None when unconfined)."""
+    """The confinement object for a config (None when unconfined).
+
+    Parameters
+    ----------
+    cfg : ConfinementConfig or None
+        The scenario's ``confinement`` keys.
+
+    Returns
+    -------
+    Box, Cylinder, Rhizotron or None
+
+    Examples
+    --------
+    >>> from rhizoscale.plant.scenario import ConfinementConfig, make_confinement
+    >>> make_confinement(ConfinementConfig(type="cylinder", radius=5, depth=30))
+    Cylinder(radius=5.0, depth=30.0, top=0.0)
+    """
     if cfg is None:
         return None
     from .confinement import Box, Cylinder, Rhizotron
@@ -142,6 +169,23 @@ def make_confinement(cfg: ConfinementConfig | None):
 
 
 def make_grid(cfg: GridConfig):
+    """The :class:`~rhizoscale.RegularGrid` of a scenario's ``grid`` keys.
+
+    Parameters
+    ----------
+    cfg : GridConfig
+        Corners and resolution [cm].
+
+    Returns
+    -------
+    RegularGrid
+
+    Examples
+    --------
+    >>> from rhizoscale.plant.scenario import GridConfig, make_grid
+    >>> make_grid(GridConfig(lower=(-10, -10, -30), upper=(10, 10, 0), resolution=1.0)).shape
+    (30, 20, 20)
+    """
     from ..grid import RegularGrid
     return RegularGrid.from_resolution(cfg.lower, cfg.upper, cfg.resolution)
 
@@ -172,7 +216,20 @@ def _obtain(config: Config, ctx, seed: int):
 
 
 def run(config: Config, ctx) -> "Products":
-    """Grow or read root systems; return them, RLD fields, figures and the summary."""
+    """Grow or read root systems; return them, RLD fields, figures and the summary.
+
+    Parameters
+    ----------
+    config : Config
+        The validated scenario keys.
+    ctx : rhizoscale.outputs.RunContext
+        Seed, progress, warnings, resolved parameter sets and checkpointed simulations.
+
+    Returns
+    -------
+    rhizoscale.products.Products
+        What the run produced; ``rhizoscale run`` writes it, a pipeline hands it on.
+    """
     import xarray as xr
 
     from ..products import Products

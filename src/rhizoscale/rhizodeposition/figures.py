@@ -14,7 +14,25 @@ def _cut(field, grid, y=None):
 
 
 def vertical_cut_figure(fields: dict, grid, title: str = "", y: float | None = None, vmin_fraction=1e-4):
-    """x-z cuts of concentration [ug cm-3] in log colour scale, one panel per exudate (Fig. 3a,b)."""
+    """x-z cuts of concentration [ug cm-3] in log colour scale, one panel per exudate (Fig. 3a,b).
+
+    Parameters
+    ----------
+    fields : dict of str to ndarray (z, y, x)
+        Liquid concentration [ug cm-3] per exudate name.
+    grid : RegularGrid
+        The grid of the fields.
+    title : str
+        Figure title.
+    y : float, optional
+        y [cm] of the cut (default: the plane holding the largest value).
+    vmin_fraction : float
+        Lower end of the colour scale relative to each panel's maximum.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
     fig, axes = plt.subplots(1, len(fields), figsize=(4.5 * len(fields), 6), squeeze=False)
@@ -34,7 +52,22 @@ def vertical_cut_figure(fields: dict, grid, title: str = "", y: float | None = N
 
 
 def hotspot_map_figure(durations: dict, grid, title: str = ""):
-    """Hotspot duration [d] projected onto the x-z plane (maximum over y) (Fig. 3c,d)."""
+    """Hotspot duration [d] projected onto the x-z plane (maximum over y) (Fig. 3c,d).
+
+    Parameters
+    ----------
+    durations : dict of str to ndarray (z, y, x)
+        Days above the threshold per exudate name (see
+        :func:`~rhizoscale.rhizodeposition.hotspot_duration_update`).
+    grid : RegularGrid
+        The grid of the fields.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, len(durations), figsize=(4.5 * len(durations), 6), squeeze=False)
     ext = [grid.lower[0], grid.upper[0], grid.lower[2], grid.upper[2]]
@@ -53,7 +86,20 @@ def hotspot_map_figure(durations: dict, grid, title: str = ""):
 def single_root_panel(cuts: dict, extent, threshold: float, title: str = ""):
     """Concentration around single straight roots at several elongation rates (Fig. 4).
 
-    ``cuts`` maps a velocity [cm d-1] to an x-z cut [ug cm-3]; the threshold is contoured.
+    Parameters
+    ----------
+    cuts : dict of float to ndarray (z, x)
+        An x-z cut of the liquid concentration [ug cm-3] per elongation rate [cm d-1].
+    extent : 4 floats
+        ``(x_min, x_max, z_min, z_max)`` of the cuts [cm].
+    threshold : float
+        Hotspot threshold [ug cm-3], drawn as a contour.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
@@ -76,7 +122,28 @@ def single_root_panel(cuts: dict, extent, threshold: float, title: str = ""):
 
 
 def hotspot_vs_rate_figure(rates, volumes: dict, title: str = ""):
-    """Hotspot volume [cm3] against root elongation rate [cm d-1], one line per exudate."""
+    """Hotspot volume [cm3] against root elongation rate [cm d-1], one line per exudate.
+
+    Parameters
+    ----------
+    rates : sequence of float
+        Elongation rates [cm d-1].
+    volumes : dict of str to sequence of float
+        Hotspot volume [cm3] at each rate, per exudate name.
+    title : str
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from rhizoscale.rhizodeposition.figures import hotspot_vs_rate_figure
+    >>> fig = hotspot_vs_rate_figure([0.1, 0.2, 0.5, 1.0], {"mucilage": [0.062, 0.066, 0.061, 0.050]})
+    >>> fig.axes[0].get_xlabel()
+    'elongation rate [cm d-1]'
+    """
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(5, 4))
     for name, vol in volumes.items():

@@ -64,6 +64,13 @@ class StraightRootConfig(BaseModel):
 
 
 class Config(CaseConfig):
+    """Keys of a ``cs1-rhizodeposition`` scenario (see the module docstring for an example).
+
+    A root system (grown, read from RSML, or one straight root), the exudates (shipped
+    parameter sets with ``overrides``), the grid and the output times. Lengths in cm,
+    times in d.
+    """
+
     plant: Optional[str] = Field("vicia_faba", description="plant parameter set, YAML or CPlantBox XML")
     days: float = Field(21.0, gt=0, le=365, description="simulated time [d]")
     rsml: Optional[str] = Field(None, description="RSML file to read instead of growing")
@@ -257,7 +264,20 @@ def _single_root_study(config, params, ctx, out):
 
 
 def run(config: Config, ctx) -> "Products":
-    """Run case study 1: fields, hotspots, overlap share, durations, figures."""
+    """Run case study 1: fields, hotspots, overlap share, durations, figures.
+
+    Parameters
+    ----------
+    config : Config
+        The validated scenario keys.
+    ctx : rhizoscale.outputs.RunContext
+        Seed, progress, warnings, resolved parameter sets and checkpointed simulations.
+
+    Returns
+    -------
+    rhizoscale.products.Products
+        What the run produced; ``rhizoscale run`` writes it, a pipeline hands it on.
+    """
     from ..products import Products
     seed = ctx.seed
     out = Products("cs1-rhizodeposition")
