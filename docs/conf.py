@@ -87,7 +87,7 @@ API_SKIP = ("rhizoscale.__main__", "rhizoscale.cli")
 API_SECTIONS = (
     ("Data model and shared pieces",
      "The objects every case study uses: grids, images, root systems, parameters, files.",
-     ("rhizoscale", "rhizoscale.errors", "rhizoscale.grid", "rhizoscale.parameters",
+     ("rhizoscale", "rhizoscale.core", "rhizoscale.errors", "rhizoscale.grid", "rhizoscale.parameters",
       "rhizoscale.io", "rhizoscale.progress")),
     ("Plant scale: root architecture", "", ("rhizoscale.plant",)),
     ("Case study 1: rhizodeposition", "", ("rhizoscale.rhizodeposition",)),

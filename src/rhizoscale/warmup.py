@@ -25,7 +25,7 @@ __all__ = ["CASES", "KERNEL_MODULES", "numba_kernels", "cache_state", "cold_case
 
 #: modules holding ``cache=True`` kernels, per case study (shared ones listed where used)
 KERNEL_MODULES: dict[str, tuple[str, ...]] = {
-    "plant growth": ("rhizoscale.plant._growth_kernels", "rhizoscale.plant.confinement", "rhizoscale.grid"),
+    "plant growth": ("rhizoscale.plant._growth_kernels", "rhizoscale.plant.confinement", "rhizoscale.core.grid"),
     "CS1 rhizodeposition": ("rhizoscale.rhizodeposition.field",),
     "CS2 phosphate uptake": ("rhizoscale.nutrients.sorption", "rhizoscale.nutrients.rhizosphere",
                              "rhizoscale.nutrients.soil3d"),
@@ -121,7 +121,7 @@ def compile_note(cases=None) -> str | None:
 
 # ------------------------------------------------------------------ tiny problems
 def _plant() -> None:
-    from .grid import RegularGrid, root_length_density
+    from .core.grid import RegularGrid, root_length_density
     from .plant import Box, grow_root_system, load_plant_parameters
     params = load_plant_parameters("vicia_faba")
     rs = grow_root_system(params, 3.0, seed=1)
@@ -132,7 +132,7 @@ def _plant() -> None:
 def _cs1() -> None:
     import numpy as np
 
-    from .grid import RegularGrid
+    from .core.grid import RegularGrid
     from .parameters import load_parameter_set
     from .plant import grow_root_system, load_plant_parameters
     from .rhizodeposition import analysis
@@ -157,7 +157,7 @@ def _cs2() -> None:
     import numpy as np
 
     from . import RootSystem
-    from .grid import RegularGrid
+    from .core.grid import RegularGrid
     from .nutrients import CoupledUptakeModel, load_citrate, load_phosphate, load_soil
     s = np.linspace(0, 1, 11)
     tap = np.stack([np.full(11, 4.0), np.full(11, 0.5), -0.2 - 6 * s], axis=1)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..io.atomic import atomic_path
-from ._image import Image, Phase
+from ..core.image import Image, Phase
 
 __all__ = ["read_labels", "read_image", "write_tiff", "write_vtk_image"]
 

@@ -8,7 +8,7 @@ import xarray as xr
 from scipy import ndimage
 
 from ..errors import InputError
-from ._image import Image
+from ..core.image import Image
 
 __all__ = ["phase_volumes", "interface_area", "surface_area", "contact_fractions",
            "distance_from", "profile_by_distance", "distance_below"]

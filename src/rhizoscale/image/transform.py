@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError
-from ._image import Image
+from ..core.image import Image
 
 __all__ = ["crop", "coarsen"]
 

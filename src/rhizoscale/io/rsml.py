@@ -229,7 +229,7 @@ def read_rsml(path: str | Path, *, age: float | None = None):
     >>> back.n_roots == rs.n_roots, back.total_length() == rs.total_length(), back.time
     (True, True, 7.0)
     """
-    from ..plant.root_system import RootSystem
+    from ..core.root_system import RootSystem
 
     path = Path(path)
     try:

@@ -76,7 +76,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import InputError, RhizoscaleError
-from ..grid import RegularGrid, segment_cell_lengths
+from ..core.grid import RegularGrid, segment_cell_lengths
+from ..core.units import SECONDS_PER_DAY
 from .cylinders import (
     cylinder_cell_weights,
     ring_interpolation_weights,
@@ -88,7 +89,6 @@ from .soil3d import SoilModel3D
 
 __all__ = ["CoupledUptakeModel", "StepRecord", "SECONDS_PER_DAY"]
 
-SECONDS_PER_DAY = 86400.0
 
 
 @dataclass

@@ -20,8 +20,8 @@ import numpy as np
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from ..grid import RegularGrid
-from ..plant.root_system import RootSystem
+from ..core.grid import RegularGrid
+from ..core.root_system import RootSystem
 from ..scenario import CaseConfig, scenario_path
 from .coupling import SECONDS_PER_DAY, CoupledUptakeModel
 from .parameters import load_citrate, load_phosphate, load_soil

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import InputError
 from ..parameters.cplantbox_xml import write_cplantbox_xml
 from ..parameters.root_architecture import PlantParameters
-from .root_system import RootSystem
+from ..core.root_system import RootSystem
 
 __all__ = ["cplantbox_available", "grow_with_cplantbox", "root_system_from_cplantbox"]
 

@@ -55,7 +55,7 @@ from ..parameters.cplantbox_xml import read_cplantbox_xml
 from ..parameters.root_architecture import PlantParameters, check_plant_parameters
 from . import _growth_kernels as K
 from .confinement import Confinement
-from .root_system import RootSystem
+from ..core.root_system import RootSystem
 
 __all__ = ["load_plant_parameters", "grow_root_system", "length_at_age", "age_at_length"]
 

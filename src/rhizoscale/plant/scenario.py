@@ -186,7 +186,7 @@ def make_grid(cfg: GridConfig):
     >>> make_grid(GridConfig(lower=(-10, -10, -30), upper=(10, 10, 0), resolution=1.0)).shape
     (30, 20, 20)
     """
-    from ..grid import RegularGrid
+    from ..core.grid import RegularGrid
     return RegularGrid.from_resolution(cfg.lower, cfg.upper, cfg.resolution)
 
 
@@ -266,7 +266,7 @@ def run(config: Config, ctx) -> "Products":
         from ..io.vtk import write_root_system_vtk
         out.exports["root_system.vtp"] = lambda path: write_root_system_vtk(rs, path)
     if config.grid is not None:
-        from ..grid import half_mean_interroot_distance, root_length_density
+        from ..core.grid import half_mean_interroot_distance, root_length_density
         grid = make_grid(config.grid)
         grid.check_memory(len(times) + 2, 4 * 2**30, "the root length density time series")
         with ctx.task("root length density", total=len(times)) as cb:

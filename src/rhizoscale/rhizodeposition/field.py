@@ -51,7 +51,7 @@ import numba
 import numpy as np
 
 from ..errors import InputError
-from ..grid import RegularGrid
+from ..core.grid import RegularGrid
 from .green import RootPaths, root_paths
 from .parameters import ExudateParameters
 

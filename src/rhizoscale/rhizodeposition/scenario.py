@@ -34,7 +34,7 @@ import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..errors import InputError
-from ..grid import RegularGrid
+from ..core.grid import RegularGrid
 from ..parameters import load_parameter_set
 from ..plant.scenario import check_grid_box, check_grid_resolution, scenario_file
 from ..scenario import CaseConfig

@@ -58,7 +58,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from ...errors import InputError
-from .._image import Image, Phase
+from ...core.image import Image, Phase
 
 __all__ = ["AIR", "SOLID", "WATER", "MUCILAGE", "granular_phases", "GranularPacking",
            "sand_packing", "local_pore_size", "neck_gap", "liquid_configuration"]

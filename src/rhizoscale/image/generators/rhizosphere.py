@@ -18,7 +18,7 @@ import numpy as np
 from scipy import ndimage
 
 from ...errors import InputError
-from .._image import Image, Phase
+from ...core.image import Image, Phase
 from ..metrics import contact_fractions
 
 __all__ = ["RhizosphereSample", "rhizosphere_phases", "rhizosphere_sample", "soil_aggregates"]
