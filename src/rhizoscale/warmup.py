@@ -26,7 +26,9 @@ __all__ = ["CASES", "KERNEL_MODULES", "numba_kernels", "cache_state", "cold_case
 #: modules holding ``cache=True`` kernels, per case study (shared ones listed where used)
 KERNEL_MODULES: dict[str, tuple[str, ...]] = {
     "plant growth": ("rhizoscale.plant._growth_kernels", "rhizoscale.plant.confinement", "rhizoscale.core.grid"),
-    "CS1 rhizodeposition": ("rhizoscale.rhizodeposition.field",),
+    "CS1 rhizodeposition": ("rhizoscale.rhizodeposition.particles", "rhizoscale.rhizodeposition.deposition",
+                            "rhizoscale.rhizodeposition.single_root", "rhizoscale.rhizodeposition.heat_kernel",
+                            "rhizoscale.rhizodeposition.release", "rhizoscale.rhizodeposition.field"),
     "CS2 phosphate uptake": ("rhizoscale.nutrients.sorption", "rhizoscale.nutrients.rhizosphere",
                              "rhizoscale.nutrients.soil3d"),
     "CS3 root hairs": ("rhizoscale.diffusion.matrix_free", "rhizoscale.diffusion.finite_volume",

@@ -4,7 +4,7 @@ without hairs on a generated (or read) segmented image. Times in s, lengths in c
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal, Optional, TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -12,6 +12,9 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from ..errors import InputError
 from ..scenario import CaseConfig, scenario_path
+
+if TYPE_CHECKING:  # the run's return type
+    from ..products import Products
 
 __all__ = ["Config", "run"]
 
@@ -197,7 +200,7 @@ def _figures(results) -> dict:
     return figs
 
 
-def run(config: Config, ctx) -> "Products":
+def run(config: Config, ctx) -> Products:
     """Generate or read the samples, diffuse with and without hairs; return the products."""
     from ..image.io import write_tiff, write_vtk_image
     from ..products import Products

@@ -8,7 +8,7 @@ mucilage) for upscaling and, optionally, the lognormal thickness study.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -21,6 +21,9 @@ from .cell_problem import effective_diffusion_tensor
 from .figures import phases_and_principal_directions, property_table_figure, thickness_study_figure
 from .property_table import effective_property_table, property_table_csv
 from .random_media import lognormal_thickness_study
+
+if TYPE_CHECKING:  # the run's return type
+    from ..products import Products
 
 __all__ = ["Config", "run"]
 
@@ -69,7 +72,7 @@ def _tensor_summary(res):
             "wall_time_s": round(res.wall_time, 3)}
 
 
-def run(config: Config, ctx) -> "Products":
+def run(config: Config, ctx) -> Products:
     """Run the case study; return images, tensors, the D_eff(theta, mucilage) relation,
     figures and summary quantities.
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time as _time
-from typing import Literal, Optional
+from typing import Literal, Optional, TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -27,6 +27,9 @@ from .coupling import SECONDS_PER_DAY, CoupledUptakeModel
 from .parameters import load_citrate, load_phosphate, load_soil
 from .rhizosphere import rhizosphere_peclet
 from .sorption import competitive_langmuir_jacobian
+
+if TYPE_CHECKING:  # the run's return type
+    from ..products import Products
 
 __all__ = ["Config", "RhizotronConfig", "run", "to_rhizotron_frame"]
 
@@ -379,9 +382,9 @@ def peclet_numbers(rs: RootSystem, soil, phosphate, citrate, diffusivity=None) -
     return out
 
 
-def run(config: Config, ctx) -> "Products":
+def run(config: Config, ctx) -> Products:
     """Run case study 2 and return its products (see docs/cs2-phosphate-uptake.md)."""
-    from ..plant import Rhizotron, grow_root_system, load_plant_parameters
+    from ..plant import Rhizotron, grow_root_system
     from ..products import Products
     seed = ctx.seed
     out = Products("cs2-phosphate-uptake")

@@ -19,13 +19,16 @@ when a grid is given, ``root_system.png`` (coloured by age), ``depth_profile.png
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal, Optional, TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..errors import InputError
 from ..scenario import CaseConfig, scenario_path
+
+if TYPE_CHECKING:  # the run's return type
+    from ..products import Products
 
 __all__ = ["Config", "ConfinementConfig", "GridConfig", "run", "make_confinement", "make_grid"]
 
@@ -215,7 +218,7 @@ def _obtain(config: Config, ctx, seed: int):
     return systems, params
 
 
-def run(config: Config, ctx) -> "Products":
+def run(config: Config, ctx) -> Products:
     """Grow or read root systems; return them, RLD fields, figures and the summary.
 
     Parameters

@@ -27,7 +27,7 @@ in ``summary.json``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Optional, Union
+from typing import Literal, Optional, TYPE_CHECKING, Union
 
 import numpy as np
 import xarray as xr
@@ -42,6 +42,9 @@ from . import analysis, figures
 from .field import rhizodeposition_fields
 from .green import peclet_number, root_paths
 from .parameters import ExudateParameters
+
+if TYPE_CHECKING:  # the run's return type
+    from ..products import Products
 
 __all__ = ["Config", "run"]
 
@@ -263,7 +266,7 @@ def _single_root_study(config, params, ctx, out):
             out.figures[f"single_root_{name}.png"] = (fig)
 
 
-def run(config: Config, ctx) -> "Products":
+def run(config: Config, ctx) -> Products:
     """Run case study 1: fields, hotspots, overlap share, durations, figures.
 
     Parameters
