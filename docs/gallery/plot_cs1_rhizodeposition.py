@@ -17,7 +17,7 @@ exceeds a threshold (0.33 mg g⁻¹ of dry soil ≈ 1300 µg cm⁻³ of solution
 # %%
 # One straight root, its field on a grid
 # --------------------------------------
-# :func:`~rhizoscale.rhizodeposition.straight_root_system` makes a root growing down at a
+# :func:`~rhizoscale.plant.generators.straight_root_system` makes a root growing down at a
 # constant rate; :func:`~rhizoscale.rhizodeposition.rhizodeposition_fields` yields the
 # voxel-averaged concentration (µg cm⁻³) at each output time. The plume is
 # sub-millimetre (mucilage moves about sqrt(4D/k) ≈ 1.4 mm in its lifetime), so we use

@@ -137,7 +137,7 @@ def _cs1() -> None:
     from .core.grid import RegularGrid
     from .parameters import load_parameter_set
     from .plant import grow_root_system, load_plant_parameters
-    from .rhizodeposition import analysis
+    from .plant.generators import straight_root_system
     from .rhizodeposition.field import rhizodeposition_fields
     from .rhizodeposition.green import root_paths
     from .rhizodeposition.parameters import ExudateParameters
@@ -150,7 +150,7 @@ def _cs1() -> None:
             for snap in rhizodeposition_fields(paths, grid, p, [2.0, 3.0], direct_age=direct,
                                                single_root_threshold=p.threshold_liquid):
                 pass
-        straight = analysis.straight_root_system(1.0, 2.0)
+        straight = straight_root_system(1.0, 2.0)
         list(rhizodeposition_fields(straight, RegularGrid.from_resolution((-0.5, -0.5, -3), (0.5, 0.5, 0), 0.1),
                                     p, [2.0]))
 

@@ -22,9 +22,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import xarray as xr
-from scipy import ndimage
 
 from ..errors import InputError
+from ..image.generators.random_media import lognormal_medium
 from .cell_problem import effective_diffusion_tensor
 
 __all__ = ["lognormal_field", "lognormal_thickness_study"]
@@ -32,7 +32,10 @@ __all__ = ["lognormal_field", "lognormal_thickness_study"]
 
 def lognormal_field(shape, log_std: float, correlation_length: float, seed: int = 0,
                     geometric_mean: float = 1.0) -> np.ndarray:
-    """A periodic lognormal diffusivity field ``D = G exp(sigma Y)``.
+    """A periodic lognormal diffusivity field ``D = G exp(sigma Y)``, lengths in voxels.
+
+    :func:`rhizoscale.image.generators.lognormal_medium` with unit voxels (the thickness
+    study is dimensionless).
 
     ``Y`` is white noise smoothed by a periodic Gaussian kernel of standard deviation
     ``correlation_length`` (voxels), then standardised to zero mean and unit variance over
@@ -75,13 +78,9 @@ def lognormal_field(shape, log_std: float, correlation_length: float, seed: int 
     >>> round(float(np.exp(np.log(d).mean())), 6), round(float(np.log(d).std()), 6)
     (1.0, 1.0)
     """
-    if log_std < 0 or correlation_length <= 0 or geometric_mean <= 0:
-        raise InputError("log_std >= 0, correlation_length > 0 and geometric_mean > 0 required",
-                         field="log_std")
-    rng = np.random.default_rng(seed)
-    y = ndimage.gaussian_filter(rng.standard_normal(shape), correlation_length, mode="wrap")
-    y = (y - y.mean()) / y.std()
-    return geometric_mean * np.exp(log_std * y)
+    # the generator (lengths in cm) on unit voxels: lengths in voxels
+    return lognormal_medium(shape, 1.0, log_std, correlation_length, seed=seed,
+                            geometric_mean=geometric_mean)
 
 
 def lognormal_thickness_study(thicknesses: Sequence[int], width: int = 256, log_std: float = 1.0,

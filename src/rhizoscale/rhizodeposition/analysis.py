@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["hotspot_volume", "overlap_share", "hotspot_duration_update", "straight_root_system"]
+__all__ = ["hotspot_volume", "overlap_share", "hotspot_duration_update"]
 
 
 def hotspot_volume(concentration, threshold: float, cell_volume: float) -> float:
@@ -123,54 +123,3 @@ def hotspot_duration_update(duration, concentration, threshold: float, dt: float
     """
     duration += (np.asarray(concentration) > threshold) * dt
     return duration
-
-
-def straight_root_system(velocity: float, days: float, *, start=(0.0, 0.0, 0.0),
-                         direction=(0.0, 0.0, -1.0), radius: float = 0.05, n_nodes: int = 0):
-    """A single straight root growing at constant ``velocity`` [cm d-1] for ``days`` [d].
-
-    Used for the single-root analyses (Landl et al. 2021, Fig. 4) and for tests against
-    the steady moving-source solution.
-
-    Parameters
-    ----------
-    velocity : float
-        Elongation rate [cm d-1], > 0.
-    days : float
-        Age [d], > 0.
-    start : 3 floats
-        Base of the root [cm].
-    direction : 3 floats
-        Direction of growth (normalised here); default straight down.
-    radius : float
-        Root radius [cm].
-    n_nodes : int
-        Number of nodes (default: one every 0.1 cm, at least 2).
-
-    Returns
-    -------
-    RootSystem
-        One root whose node times are exact (``t = distance / velocity``).
-
-    Raises
-    ------
-    InputError
-        ``velocity`` or ``days`` not positive.
-
-    Examples
-    --------
-    >>> from rhizoscale.rhizodeposition import straight_root_system
-    >>> root = straight_root_system(2.0, 10.0)
-    >>> root.total_length(), root.total_length(5.0)
-    (20.0, 10.0)
-    """
-    from ..plant import RootSystem
-    if velocity <= 0 or days <= 0:
-        from ..errors import InputError
-        raise InputError("a straight root needs velocity > 0 and days > 0")
-    d = np.asarray(direction, float)
-    d = d / np.linalg.norm(d)
-    n = n_nodes or max(2, int(np.ceil(velocity * days / 0.1)) + 1)
-    t = np.linspace(0.0, days, n)
-    pts = np.asarray(start, float) + (velocity * t)[:, None] * d
-    return RootSystem.from_polylines([pts], [t], radius, time=days)

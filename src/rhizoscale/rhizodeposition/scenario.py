@@ -38,6 +38,7 @@ from ..core.grid import RegularGrid
 from ..parameters import load_parameter_set
 from ..plant.scenario import check_grid_box, check_grid_resolution, scenario_file
 from ..scenario import CaseConfig
+from ..plant.generators import straight_root_system
 from . import analysis, figures
 from .field import rhizodeposition_fields
 from .green import peclet_number, root_paths
@@ -164,7 +165,7 @@ def _root_system(config: Config, seed: int, ctx=None):
     warn = ctx.warn if ctx is not None else (lambda text: None)
     if config.straight_root is not None:
         sr = config.straight_root
-        return analysis.straight_root_system(sr.velocity, sr.days, radius=sr.radius)
+        return straight_root_system(sr.velocity, sr.days, radius=sr.radius)
     if config.rsml is not None:
         from ..io.rsml import read_rsml
         rs = read_rsml(config.rsml, age=config.age)
@@ -198,7 +199,7 @@ def _hotspot_of_straight_root(v, days, p, h):
     The grid only needs to cover the hotspot (voxel values are exact infinite-soil voxel
     averages whatever the domain): a box 3 diffusion lengths (at least 2 mm) around the path.
     """
-    rs = analysis.straight_root_system(v, days)
+    rs = straight_root_system(v, days)
     length = v * days
     half = max(0.2, 3 * np.sqrt(p.source_width ** 2 + 2 * p.diffusivity_retarded / max(p.decay_retarded, 1.0 / days)))
     h = max(h, half / 40)  # wide plumes (citrate) need no sub-millimetre voxels
