@@ -203,7 +203,7 @@ def _figures(results) -> dict:
 def run(config: Config, ctx) -> Products:
     """Generate or read the samples, diffuse with and without hairs; return the products."""
     from ..image.io import write_tiff, write_vtk_image
-    from ..products import Products
+    from ..products import BoundarySeries, Products
     from ..simulation import Simulation
     from .exudates import ExudateDiffusionModel
     seed = ctx.seed
@@ -277,6 +277,16 @@ def run(config: Config, ctx) -> Products:
             ds[f"profile_{v}_{name}"] = p[v]
     ds.attrs.update(case="cs3-root-hairs", c_in=config.c_in, diffusivity=config.diffusivity)
     out.add_field("cs3_timeseries_profiles.nc", ds)
+    # downscaling: the exudate flux into the soil over the root-soil contact, per contact
+    # area, versus time (a boundary condition for pore-scale models such as microbes)
+    for name, res in results.items():
+        tr = res.transient
+        flux = xr.DataArray(tr.flux / res.source_area, dims="time",
+                            coords={"time": ("time", tr.times, {"units": "s"})},
+                            attrs={"units": "ug cm-2 s-1", "long_name": "exudate flux density into the "
+                                   f"soil over the root-soil contact ({LABELS[name]})"})
+        out.series[f"root_surface_flux_{name}.nc"] = BoundarySeries(
+            flux.isel(time=slice(1, None)), "flux", f"root-soil contact, {LABELS[name]}")
     res0 = results["with_hairs"]
     vs = res0.image.voxel_size
     z, y, x = ((np.arange(n) + 0.5) * v for n, v in zip(res0.image.shape, vs))
