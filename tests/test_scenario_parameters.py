@@ -70,3 +70,19 @@ def test_a_parameters_section_that_is_no_mapping_and_unknown_sets_are_refused_wh
         scenario_from_dict(_plant(parameters=[1, 2]), source="s.yaml")
     with pytest.raises(InputError, match="s.yaml: soil.*no parameter set named 'nosuch'"):
         scenario_from_dict({**small_example("cs2-oilseed-rape"), "soil": "nosuch"}, source="s.yaml")
+
+
+def test_the_outputs_section_is_shared_and_old_keys_still_read(tmp_path):
+    from rhizoscale.scenario import run_scenario
+    off = {"vtk": False, "tiff": False, "figures": False}
+    for example, old in (("cs3-root-hairs", {"write_vtk": False, "write_tiff": False, "outputs": {"figures": False}}),
+                         ("cs2-oilseed-rape", {"write_vtk": False, "outputs": {"figures": False, "tiff": False}}),
+                         ("demo", {"vtk": False, "figures": False, "outputs": {"tiff": False}})):
+        data = small_example(example)
+        new = scenario_from_dict({**data, "outputs": off}, source="new.yaml")
+        legacy = scenario_from_dict({**data, **old}, source="old.yaml")
+        assert new.config.outputs.model_dump() == legacy.config.outputs.model_dump() == off, example
+        summary = run_scenario(new, tmp_path / example)
+        assert not [f for f in summary["files"] if f.endswith((".png", ".vtp", ".vti", ".tif"))], example
+    with pytest.raises(InputError, match="outputs.pdf"):
+        scenario_from_dict({**data, "outputs": {"pdf": True}}, source="s.yaml")

@@ -28,12 +28,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from .errors import InputError
 from .parameters._base import load_yaml, raise_input_error
 
-__all__ = ["CASES", "CaseConfig", "Scenario", "load_scenario", "run_scenario", "register_case",
+__all__ = ["CASES", "CaseConfig", "OutputsConfig", "Scenario", "load_scenario", "run_scenario", "register_case",
            "case_names", "available_examples", "example_text", "scenario_path"]
 
 #: case name -> module with ``Config`` and ``run``
@@ -46,8 +46,29 @@ CASES: dict[str, str] = {
 }
 
 
+class OutputsConfig(BaseModel):
+    """The ``outputs:`` section, the same in every case: which optional files to write.
+
+    NetCDF fields and ``summary.json`` are always written; these switch the rest.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    figures: bool = Field(True, description="figures (PNG)")
+    vtk: bool = Field(True, description="VTK files for ParaView (compressed)")
+    tiff: bool = Field(True, description="TIFF stacks of images (case study 3)")
+
+
+#: keys that earlier versions took at the top level of a scenario -> ``outputs`` key
+LEGACY_OUTPUT_KEYS = {"figures": "figures", "vtk": "vtk", "write_vtk": "vtk", "write_tiff": "tiff"}
+
+
 class CaseConfig(BaseModel):
     """Base of every case study's scenario model: unknown keys and NaN are errors.
+
+    Every case has the shared ``outputs:`` section (:class:`OutputsConfig`); the
+    top-level keys of earlier versions (``figures``, ``vtk``, ``write_vtk``,
+    ``write_tiff``) are still read into it.
 
     A case that reads named parameter sets lists them in :meth:`parameter_sets`, so that
     the scenario's ``parameters:`` section can reach any value in them by a dotted path
@@ -55,6 +76,20 @@ class CaseConfig(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    outputs: OutputsConfig = Field(default_factory=OutputsConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_output_keys(cls, data):
+        if isinstance(data, dict) and any(k in data for k in LEGACY_OUTPUT_KEYS):
+            data = dict(data)
+            outputs = dict(data.get("outputs") or {})
+            for old, new in LEGACY_OUTPUT_KEYS.items():
+                if old in data:
+                    outputs.setdefault(new, data.pop(old))
+            data["outputs"] = outputs
+        return data
 
     def parameter_sets(self) -> dict[str, Any]:
         """Slot name -> zero-argument loader of the parameter set this scenario uses."""

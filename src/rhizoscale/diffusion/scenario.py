@@ -75,8 +75,6 @@ class Config(CaseConfig):
                                                 "matrix-free multigrid (fast) or pyamg (reference)")
     sample: GeneratedSample = Field(default_factory=GeneratedSample)
     images: Optional[ImageFiles] = None
-    write_vtk: bool = True
-    write_tiff: bool = True
     memory_limit_gb: float = Field(4.0, gt=0)
 
 
@@ -301,18 +299,19 @@ def run(config: Config, ctx) -> Products:
             "flag_values": np.array([p.label for p in phases], np.uint8),
             "flag_meanings": " ".join(p.name for p in phases), "units": "1"})
     out.add_field("cs3_fields.nc", fields)
-    if config.write_tiff:
+    if config.outputs.tiff:
         for n, r in results.items():
             out.exports[f"labels_{n}.tif"] = (lambda path, im=r.image: write_tiff(im, path))
             out.exports[f"concentration_{n}.tif"] = (
                 lambda path, c=r.concentration: write_tiff(np.nan_to_num(c, nan=-1.0).astype(np.float32), path))
-    if config.write_vtk:
+    if config.outputs.vtk:
         cells = {}
         for n, r in results.items():
             cells[f"labels_{n}"] = r.image.labels
             cells[f"concentration_{n}"] = np.nan_to_num(r.concentration, nan=-1.0)
         out.exports["cs3_fields.vti"] = lambda path: write_vtk_image(path, cells, vs)
-    out.figures.update(_figures(results))
+    if config.outputs.figures:
+        out.figures.update(_figures(results))
     for name in ("without_hairs", "with_hairs"):
         s = summary[name]
         ctx.message(f"{name}: mass into soil {s['mass_into_soil']:.4f} ug, 1 % distance "

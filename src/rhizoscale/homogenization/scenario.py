@@ -140,7 +140,7 @@ def run(config: Config, ctx) -> Products:
         name: f(config.water_content, phi, d_water=d_rel) for name, f in SOIL_DIFFUSION_MODELS.items()}
     out.info["millington_quirk"] = out.info["empirical_models"]["millington_quirk_1961"]
     out.info["millington_quirk_saturated"] = SOIL_DIFFUSION_MODELS["millington_quirk_1961"](phi, phi, d_water=d_rel)
-    if len(config.shape) == 2:
+    if len(config.shape) == 2 and config.outputs.figures:
         out.figures["phases_principal_directions.png"] = (phases_and_principal_directions(images, results))
 
     if config.table_water_contents:
@@ -151,7 +151,8 @@ def run(config: Config, ctx) -> Products:
                                              d_mucilage=config.d_mucilage / config.d_water, callback=cb)
         out.add_field("effective_diffusivity_table.nc", table)
         out.add_text("effective_diffusivity_table.csv", property_table_csv(table))
-        out.figures["effective_diffusivity_table.png"] = (property_table_figure(table))
+        if config.outputs.figures:
+            out.figures["effective_diffusivity_table.png"] = property_table_figure(table)
         out.info["table"] = {"theta": table.theta.values, "d_eff": table.d_eff.values,
                              "mucilage_fraction": table.mucilage_fraction.values}
         for m in table.mucilage_fraction.values:
@@ -165,7 +166,8 @@ def run(config: Config, ctx) -> Products:
                                               config.random_media_correlation_length,
                                               config.random_media_realisations, seed=seed, callback=cb)
         out.add_field("lognormal_thickness_study.nc", study)
-        out.figures["lognormal_thickness_study.png"] = (thickness_study_figure(study))
+        if config.outputs.figures:
+            out.figures["lognormal_thickness_study.png"] = thickness_study_figure(study)
         out.info["lognormal_position_arithmetic_1_geometric_0"] = dict(
             zip(study.thickness.values.tolist(), study.position.values.tolist()))
     out.add_scalar("porosity", phi, "1", "porosity of the generated sand section")

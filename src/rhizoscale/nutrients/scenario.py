@@ -110,7 +110,6 @@ class Config(CaseConfig):
                                       description="days at which rhizosphere profiles are written")
     compare_without_exudation: bool = Field(True, description="also run without citrate exudation")
     outside: Literal["error", "exclude"] = Field("error", description="roots outside the rhizotron")
-    write_vtk: bool = True
 
     def parameter_sets(self) -> dict:
         from ..plant import load_plant_parameters
@@ -437,7 +436,7 @@ def run(config: Config, ctx) -> Products:
                                         _fields_dataset(grid, results["without_exudation"][2], "x")["phosphate"].values,
                                         {"units": "umol cm-3", "long_name": "phosphate in soil solution, no exudation"})
     out.add_field("fields.nc", ds)
-    if config.write_vtk:
+    if config.outputs.vtk:
         from ..io.vtk import write_image_vtk
         last = ds.isel(time=-1)
         out.exports["fields_final.vti"] = lambda path: write_image_vtk(last, path)
@@ -460,7 +459,8 @@ def run(config: Config, ctx) -> Products:
             ts["uptake_without_exudation"] = ("time", np.interp(series["time"], without[1]["time"],
                                                                 without[1]["uptake"]), {"units": "umol"})
     out.add_field("uptake_timeseries.nc", ts)
-    out.figures.update(_figures(rs, grid, fields, series, without[1] if without else None))
+    if config.outputs.figures:
+        out.figures.update(_figures(rs, grid, fields, series, without[1] if without else None))
 
     s = out.info
     s["root_system"] = rs.summary()

@@ -118,8 +118,6 @@ class Config(CaseConfig):
     replicates: int = Field(1, ge=1, le=1000)
     grid: Optional[GridConfig] = None
     output_times: Optional[list[float]] = Field(None, description="times for statistics and RLD [d]")
-    figures: bool = True
-    vtk: bool = True
 
     @field_validator("plant", "rsml")
     @classmethod
@@ -265,7 +263,7 @@ def run(config: Config, ctx) -> Products:
         if chosen:
             out.info["chosen_parameters"] = chosen
     out.root_systems["root_system.rsml"] = rs
-    if config.vtk:
+    if config.outputs.vtk:
         from ..io.vtk import write_root_system_vtk
         out.exports["root_system.vtp"] = lambda path: write_root_system_vtk(rs, path)
     if config.grid is not None:
@@ -288,7 +286,7 @@ def run(config: Config, ctx) -> Products:
         out.info["length_inside_grid_cm"] = inside
         if inside < 0.999 * rs.total_length():
             ctx.warn(f"{rs.total_length() - inside:.1f} cm of roots lie outside the grid")
-    if config.figures:
+    if config.outputs.figures:
         from .figures import plot_depth_profile, plot_root_system
         out.figures["root_system.png"] = (plot_root_system(rs))
         labels = [f"seed {seed + k}" for k in range(len(systems))] if len(systems) > 1 else None

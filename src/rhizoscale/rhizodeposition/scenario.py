@@ -91,8 +91,6 @@ class Config(CaseConfig):
     panel_rates: list[float] = Field(default_factory=lambda: [0.1, 0.5, 1.0, 2.0],
                                      description="rates shown in the Fig. 4 panel and checked for convergence")
     memory_limit_gb: float = Field(8.0, gt=0)
-    figures: bool = True
-    vtk: bool = True
 
     @field_validator("rsml")
     @classmethod
@@ -248,7 +246,7 @@ def _single_root_study(config, params, ctx, out):
             out.add_scalar(f"rate_of_largest_hotspot_{name}", rates[i], "cm d-1",
                            f"{name}: single-root elongation rate with the largest hotspot volume")
     out.info["hotspot_volume_vs_rate"] = summary
-    if config.figures:
+    if config.outputs.figures:
         out.figures["hotspot_volume_vs_rate.png"] = (figures.hotspot_vs_rate_figure(rates, vols, title=f"single straight root, {days:g} d, "
                                                                               f"{10 * h:g} mm voxels"))
         for name, p in params.items():
@@ -363,14 +361,14 @@ def run(config: Config, ctx) -> Products:
                                                            units="d", long_name="days above the hotspot threshold")
     ds = xr.Dataset(variables)
     out.add_field("fields.nc", ds)
-    if config.vtk:
+    if config.outputs.vtk:
         # float32 like fields.nc: plenty for viewing, and compresses far better than float64
         from ..io.vtk import write_image_vtk
         cells = {**{n: last[n].astype(np.float32) for n in params},
                  **{f"{n}_hotspot_duration": np.asarray(durations[n], np.float32) for n in params}}
         out.exports["fields.vti"] = lambda path: write_image_vtk(cells, path, origin=grid.lower,
                                                                  spacing=tuple(grid.spacing))
-    if config.figures:
+    if config.outputs.figures:
         out.figures["vertical_cut.png"] = (figures.vertical_cut_figure(last, grid, title=f"day {times[-1]:g}"))
         out.figures["hotspot_map.png"] = (figures.hotspot_map_figure(durations, grid))
     if config.growth_rates:
