@@ -94,7 +94,7 @@ class Config(CaseConfig):
     rhizotron: RhizotronConfig = Field(default_factory=RhizotronConfig)
     soil: str = Field("cs2_soil_medium_sorption", description="soil parameter set")
     phosphate: str = Field("phosphate_brassica_napus", description="phosphate parameter set")
-    citrate: str = Field("citrate_cs2", description="citrate parameter set")
+    citrate: str = Field("citrate", description="citrate parameter set (its uptake section)")
     soil_overrides: dict = Field(default_factory=dict)
     phosphate_overrides: dict = Field(default_factory=dict)
     citrate_overrides: dict = Field(default_factory=dict)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar, get_args, get_origin
+from typing import Any, ClassVar, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -169,6 +169,10 @@ class ParameterSet(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
+
+    #: the section of a substance file (one file per substance, one section per model)
+    #: that holds this model's values; None: the file's top level
+    SECTION: ClassVar[str | None] = None
 
     name: str = Field("custom", description="Name of this parameter set")
     sources: dict[str, str] = Field(default_factory=dict, description="Field path -> literature source")
@@ -411,6 +415,20 @@ def parameter_set_from_dict(cls: type[P], data: dict, *, origin: object = "param
     if not isinstance(data, dict):
         raise InputError("expected a mapping of parameter names to values", source=origin)
     data = dict(data)
+    section = getattr(cls, "SECTION", None)
+    if section is not None and section in data:
+        # a substance file: this model's values are in its own section
+        part = data[section]
+        if not isinstance(part, dict):
+            raise InputError("expected a mapping", source=origin, field=section)
+        data = {"name": data.get("name"), **part}
+        if data["name"] is None:
+            data.pop("name")
+    elif section is not None and "values" not in data and any(
+            isinstance(v, dict) and "values" in v for v in data.values()):
+        sections = [k for k, v in data.items() if isinstance(v, dict) and "values" in v]
+        raise InputError(f"no section {section!r} for {cls.__name__} (the file has {', '.join(sections)})",
+                         source=origin, field=section)
     data.pop("model", None)
     data.pop("description", None)
     values = data.pop("values", None)
@@ -451,6 +469,10 @@ def available_parameter_sets() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
+#: names of shipped sets that were merged into one set per substance
+ALIASES = {"citrate_cs2": "citrate"}
+
+
 def load_parameter_set(cls: type[P], name_or_path: str | Path) -> P:
     """Load a shipped parameter set by name, or a user's YAML file by path.
 
@@ -479,6 +501,8 @@ def load_parameter_set(cls: type[P], name_or_path: str | Path) -> P:
     >>> mucilage.k, mucilage.units("k"), mucilage.source("k")
     (0.22, 'd-1', 'Landl et al. 2021 scripts in CPlantBox (unverified against the paper)')
     """
+    if isinstance(name_or_path, str) and name_or_path in ALIASES:
+        name_or_path = ALIASES[name_or_path]
     path = Path(name_or_path)
     if path.suffix.lower() in (".yaml", ".yml") or path.exists():
         data = load_yaml(path)

@@ -23,6 +23,9 @@ THRESHOLD_UNITS = ("ug cm-3", "mg g-1", "ug g-1", "umol g-1")
 class ExudateParameters(ParameterSet):
     """Release, transport and hotspot threshold of one rhizodeposit.
 
+    Read from the ``rhizodeposition`` section of a substance file (``citrate``) or from
+    the top level of a file that holds only this model (``mucilage``).
+
     ``Q`` is per root tip for a point source and per cm of release zone for a line
     source. ``D`` is the effective diffusion coefficient in soil (impedance included).
     Decay acts on the dissolved phase, so the effective rate on total mass is ``k / R``.
@@ -45,6 +48,8 @@ class ExudateParameters(ParameterSet):
     >>> citrate.with_overrides({"threshold": 55, "threshold_units": "ug cm-3"}).threshold_liquid
     55.0
     """
+
+    SECTION = "rhizodeposition"
 
     release: Literal["point", "line"] = "point"
     Q: float = quantity(33.38, units="ug d-1 (per tip) or ug cm-1 d-1 (line)",
