@@ -86,3 +86,25 @@ def test_the_outputs_section_is_shared_and_old_keys_still_read(tmp_path):
         assert not [f for f in summary["files"] if f.endswith((".png", ".vtp", ".vti", ".tif"))], example
     with pytest.raises(InputError, match="outputs.pdf"):
         scenario_from_dict({**data, "outputs": {"pdf": True}}, source="s.yaml")
+
+
+def test_case_3_and_4_literature_values_come_from_parameter_sets_with_sources(tmp_path):
+    from rhizoscale.diffusion.parameters import RootHairSampleParameters
+    from rhizoscale.homogenization.parameters import GranularMediumParameters
+    from rhizoscale.parameters import load_parameter_set
+    cs3 = load_parameter_set(RootHairSampleParameters, "maize_root_hairs")
+    cs4 = load_parameter_set(GranularMediumParameters, "sand_mucilage_2d")
+    sc3 = scenario_from_dict({"case": "cs3-root-hairs"}, source="s.yaml").config
+    sc4 = scenario_from_dict({"case": "cs4-homogenisation"}, source="s.yaml").config
+    assert (sc3.diffusivity, sc3.c_in, sc3.sample.hair_radius) == (cs3.diffusivity, cs3.c_in, cs3.hair_radius)
+    assert (sc4.porosity, sc4.water_content, sc4.d_mucilage) == (cs4.porosity, cs4.water_content, cs4.d_mucilage)
+    for pset in (cs3, cs4):       # every value has a source; chosen ones say so
+        assert set(pset.sources) == set(type(pset).model_fields) - {"name", "sources"}
+        assert pset.chosen()
+    # a key in the scenario wins over the set; so does a parameters: override
+    sc = scenario_from_dict({"case": "cs3-root-hairs", "c_in": 500.0,
+                             "parameters": {"sample.hair_radius": 1.5e-3}}, source="s.yaml").config
+    assert sc.c_in == 500.0 and sc.sample.hair_radius == 1.5e-3 and sc.sample.root_radius == cs3.root_radius
+    products = run_products(scenario_from_dict(small_example("cs3-root-hairs"), source="s.yaml"))
+    assert products.info["literature"]["set"] == "maize_root_hairs"
+    assert "Keyes" in products.info["literature"]["sources"]["c_in"]

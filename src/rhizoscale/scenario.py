@@ -26,14 +26,14 @@ import copy
 import importlib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from .errors import InputError
 from .parameters._base import load_yaml, raise_input_error
 
-__all__ = ["CASES", "CaseConfig", "OutputsConfig", "Scenario", "load_scenario", "run_scenario", "register_case",
+__all__ = ["CASES", "CaseConfig", "Section", "OutputsConfig", "Scenario", "load_scenario", "run_scenario", "register_case",
            "case_names", "available_examples", "example_text", "scenario_path"]
 
 #: case name -> module with ``Config`` and ``run``
@@ -63,7 +63,13 @@ class OutputsConfig(BaseModel):
 LEGACY_OUTPUT_KEYS = {"figures": "figures", "vtk": "vtk", "write_vtk": "vtk", "write_tiff": "tiff"}
 
 
-class CaseConfig(BaseModel):
+class Section(BaseModel):
+    """A section of a scenario: unknown keys and NaN are errors."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class CaseConfig(Section):
     """Base of every case study's scenario model: unknown keys and NaN are errors.
 
     Every case has the shared ``outputs:`` section (:class:`OutputsConfig`); the
@@ -94,6 +100,41 @@ class CaseConfig(BaseModel):
     def parameter_sets(self) -> dict[str, Any]:
         """Slot name -> zero-argument loader of the parameter set this scenario uses."""
         return {}
+
+    #: ``(ParameterSet class, default set name, {set field: dotted scenario key})``: a
+    #: case whose literature values live in a parameter set takes the defaults of those
+    #: keys from the set named by its ``literature`` key (keys given in the scenario win)
+    LITERATURE: ClassVar[tuple | None] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _literature_defaults(cls, data):
+        if cls.LITERATURE is None or not isinstance(data, dict):
+            return data
+        from .parameters import load_parameter_set
+        model, default, mapping = cls.LITERATURE
+        name = data.get("literature", default)
+        try:
+            pset = load_parameter_set(model, name)
+        except InputError as err:
+            raise ValueError(f"literature: {err.message if err.source in (None, 'parameters') else err}") from None
+        data = copy.deepcopy(data)
+        for fld, path in mapping.items():
+            node, parts = data, path.split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    break
+            else:
+                node.setdefault(parts[-1], getattr(pset, fld))
+        return data
+
+    def literature_set(self):
+        """The parameter set the defaults came from (sources per value), or None."""
+        if self.LITERATURE is None:
+            return None
+        from .parameters import load_parameter_set
+        return load_parameter_set(self.LITERATURE[0], getattr(self, "literature", self.LITERATURE[1]))
 
 
 def scenario_path(value, info: ValidationInfo, *, must_exist: bool = True,

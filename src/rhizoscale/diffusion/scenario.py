@@ -11,7 +11,8 @@ import xarray as xr
 from pydantic import Field, ValidationInfo, field_validator
 
 from ..errors import InputError
-from ..scenario import CaseConfig, scenario_path
+from ..scenario import CaseConfig, Section, scenario_path
+from .parameters import RootHairSampleParameters
 
 if TYPE_CHECKING:  # the run's return type
     from ..products import Products
@@ -19,10 +20,20 @@ if TYPE_CHECKING:  # the run's return type
 __all__ = ["Config", "run"]
 
 
-class GeneratedSample(CaseConfig):
+class GeneratedSample(Section):
     """Synthetic sample built to the paper's numbers (Keyes et al.; design brief §4)."""
 
     shape: tuple[int, int, int] = Field((70, 65, 90), description="voxels (z along the root, y, x)")
+    voxel_size: float = Field(2.0e-3, gt=0, description="voxel edge [cm] (paper 6.5e-5; "
+                              "chosen: 20 um keeps the example near 20 s)")
+    root_radius: float = Field(..., gt=0, description="[cm] (default: the literature set)")
+    porosity: float = Field(..., ge=0, lt=1, description="macropore fraction of the soil (default: the literature set)")
+    aggregate_size: float = Field(..., gt=0, description="aggregate correlation length [cm] (default: the literature set)")
+    contact_fraction: float = Field(..., ge=0, le=1, description="epidermis touching soil (default: the literature set)")
+    hair_contact_fraction: float = Field(..., ge=0, le=1, description="(root+hair)-soil contact / epidermis (default: the literature set)")
+    hair_count: Optional[int] = Field(None, ge=0, description="fixed hair count (else tuned to hair_contact_fraction)")
+    hair_length: float = Field(..., gt=0, description="[cm] (default: the literature set)")
+    hair_radius: float = Field(..., gt=0, description="[cm] (default: the literature set)")
 
     @field_validator("shape")
     @classmethod
@@ -30,20 +41,9 @@ class GeneratedSample(CaseConfig):
         if min(value) < 4:
             raise ValueError(f"every size must be at least 4 voxels, got {list(value)}")
         return value
-    voxel_size: float = Field(2.0e-3, gt=0, description="voxel edge [cm] (paper 6.5e-5; "
-                              "chosen: 20 um keeps the example near 20 s)")
-    root_radius: float = Field(0.03, gt=0, description="[cm] (paper: 300 um)")
-    porosity: float = Field(0.46, ge=0, lt=1, description="macropore fraction of the soil "
-                            "(paper: 1.1 mm3 macropores / 2.4 mm3 soil)")
-    aggregate_size: float = Field(2.0e-3, gt=0, description="aggregate correlation length [cm] (chosen)")
-    contact_fraction: float = Field(0.061, ge=0, le=1, description="epidermis touching soil (paper 6.1 %)")
-    hair_contact_fraction: float = Field(0.177, ge=0, le=1, description="(root+hair)-soil contact / epidermis (paper 17.7 %)")
-    hair_count: Optional[int] = Field(None, ge=0, description="fixed hair count (else tuned to hair_contact_fraction)")
-    hair_length: float = Field(0.05, gt=0, description="[cm] (chosen: 0.5 mm)")
-    hair_radius: float = Field(9e-4, gt=0, description="[cm] (paper: about 9 um)")
 
 
-class ImageFiles(CaseConfig):
+class ImageFiles(Section):
     """Two segmented images of one sample, with and without hairs."""
 
     with_hairs: Path
@@ -66,14 +66,21 @@ class ImageFiles(CaseConfig):
 class Config(CaseConfig):
     """Case study 3: exudate diffusion around a root with and without hairs."""
 
-    diffusivity: float = Field(2.88e-7, gt=0, description="D in the soil micropores [cm2 s-1] (Keyes et al.)")
-    c_in: float = Field(1037.52, gt=0, description="concentration at the root-soil contact [ug cm-3]")
-    duration: float = Field(3600.0, gt=0, description="[s]")
+    LITERATURE = (RootHairSampleParameters, "maize_root_hairs", {
+        "diffusivity": "diffusivity", "c_in": "c_in", "duration": "duration",
+        **{k: f"sample.{k}" for k in ("root_radius", "porosity", "aggregate_size", "contact_fraction",
+                                      "hair_contact_fraction", "hair_length", "hair_radius")}})
+
+    literature: str = Field("maize_root_hairs", description="parameter set holding the paper's values "
+                            "(with sources); the keys below default to them")
+    diffusivity: float = Field(..., gt=0, description="D in the soil micropores [cm2 s-1]")
+    c_in: float = Field(..., gt=0, description="concentration at the root-soil contact [ug cm-3]")
+    duration: float = Field(..., gt=0, description="[s]")
     growth: float = Field(1.5, ge=1.0, lt=2.4, description="time-step growth ratio (BDF2; "
                           "first step duration/100, 10 steps for the default)")
     solver: Literal["multigrid", "amg"] = Field("multigrid", description="linear solver: "
                                                 "matrix-free multigrid (fast) or pyamg (reference)")
-    sample: GeneratedSample = Field(default_factory=GeneratedSample)
+    sample: GeneratedSample = Field(default_factory=dict, validate_default=True)
     images: Optional[ImageFiles] = None
     memory_limit_gb: float = Field(4.0, gt=0)
 
@@ -259,6 +266,8 @@ def run(config: Config, ctx) -> Products:
         "paper's 1 % distance with hairs lies outside a 1.8 x 1.3 mm ROI. See "
         "docs/cs3-root-hairs.md.")
     out.info["cs3"] = summary
+    lit = config.literature_set()
+    out.info["literature"] = {"set": lit.name, "sources": lit.sources, "chosen": lit.chosen()}
     out.info["seed"] = seed
     # time series and profiles
     ds = xr.Dataset()

@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 
 from ..image.generators.granular import MUCILAGE, WATER, liquid_configuration, sand_packing
 from ..scenario import CaseConfig
+from .parameters import GranularMediumParameters
 from ..soil import SOIL_DIFFUSION_MODELS
 from .cell_problem import effective_diffusion_tensor
 from .figures import phases_and_principal_directions, property_table_figure, thickness_study_figure
@@ -31,18 +32,23 @@ __all__ = ["Config", "run"]
 class Config(CaseConfig):
     """Keys of a ``cs4-homogenisation`` scenario (lengths in cm, diffusivities relative)."""
 
+    LITERATURE = (GranularMediumParameters, "sand_mucilage_2d",
+                  {k: k for k in GranularMediumParameters.model_fields if k not in ("name", "sources")})
+
     shape: list[int] = Field([500, 500], min_length=2, max_length=3,
                              description="image shape (ny, nx) or (nz, ny, nx) [voxels]")
     voxel_size: float = Field(1e-3, gt=0, description="voxel edge length [cm]")
-    porosity: float = Field(0.41, gt=0, lt=1, description="porosity [-]")
-    water_content: float = Field(0.19, ge=0, description="liquid content theta [cm3 cm-3]")
-    mucilage_fraction: float = Field(0.1, ge=0, le=1, description="share of the liquid that is mucilage [-]")
-    mean_grain_radius: float = Field(0.012, gt=0, description="mean grain radius [cm]")
-    grain_radius_cv: float = Field(0.3, ge=0, description="coefficient of variation of grain radii [-]")
-    grain_overlap: float = Field(0.05, ge=0, lt=1, description="allowed grain overlap (fraction of radii sum)")
+    literature: str = Field("sand_mucilage_2d", description="parameter set holding the paper's values "
+                            "(with sources); the medium's keys below default to them")
+    porosity: float = Field(..., gt=0, lt=1, description="porosity [-]")
+    water_content: float = Field(..., ge=0, description="liquid content theta [cm3 cm-3]")
+    mucilage_fraction: float = Field(..., ge=0, le=1, description="share of the liquid that is mucilage [-]")
+    mean_grain_radius: float = Field(..., gt=0, description="mean grain radius [cm]")
+    grain_radius_cv: float = Field(..., ge=0, description="coefficient of variation of grain radii [-]")
+    grain_overlap: float = Field(..., ge=0, lt=1, description="allowed grain overlap (fraction of radii sum)")
     liquid_rule: Literal["film", "drainage"] = "film"
-    d_water: float = Field(1.0, gt=0, description="water diffusivity (relative units)")
-    d_mucilage: float = Field(0.5, ge=0, description="mucilage diffusivity (relative units)")
+    d_water: float = Field(..., gt=0, description="water diffusivity (relative units)")
+    d_mucilage: float = Field(..., ge=0, description="mucilage diffusivity (relative units)")
     periodisations: list[Literal["translation", "mirror"]] = ["translation", "mirror"]
     table_water_contents: list[float] = Field(
         [0.08, 0.12, 0.16, 0.19, 0.23, 0.28, 0.34, 0.41],
@@ -170,6 +176,8 @@ def run(config: Config, ctx) -> Products:
             out.figures["lognormal_thickness_study.png"] = thickness_study_figure(study)
         out.info["lognormal_position_arithmetic_1_geometric_0"] = dict(
             zip(study.thickness.values.tolist(), study.position.values.tolist()))
+    lit = config.literature_set()
+    out.info["literature"] = {"set": lit.name, "sources": lit.sources, "chosen": lit.chosen()}
     out.add_scalar("porosity", phi, "1", "porosity of the generated sand section")
     out.add_scalar("n_grains", packing.info["n_grains"], "1", "grains in the section")
     out.add_scalar("millington_quirk", out.info["millington_quirk"], "1",
