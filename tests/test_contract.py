@@ -350,7 +350,9 @@ def test_image_product_keeps_voxel_size_origin_and_phases_through_netcdf(tmp_pat
     write_netcdf(image_to_dataset(im), tmp_path / "im.nc")
     ds = read_netcdf(tmp_path / "im.nc")
     check_units(ds)
-    assert ds["x"].values[0] == pytest.approx(2.0 + 0.15)
+    # origin is a point (x, y, z); voxel sizes follow the array axes (z, y, x)
+    assert ds["x"].values[0] == pytest.approx(-1.0 + 0.15) and ds["z"].values[0] == pytest.approx(2.0 + 0.05)
+    assert np.allclose(im.to_grid().centers("y"), ds["y"].values)
     back = image_from_dataset(ds)
     assert np.array_equal(back.labels, im.labels)
     assert back.voxel_size == im.voxel_size and back.origin == im.origin

@@ -296,12 +296,12 @@ def run(config: Config, ctx) -> Products:
             flux.isel(time=slice(1, None)), "flux", f"root-soil contact, {LABELS[name]}")
     res0 = results["with_hairs"]
     vs = res0.image.voxel_size
-    z, y, x = ((np.arange(n) + 0.5) * v for n, v in zip(res0.image.shape, vs))
+    z, y, x = (res0.image.centers(d) for d in ("z", "y", "x"))
     fields = xr.Dataset({f"concentration_{n}": (("z", "y", "x"), r.concentration.astype(np.float32),
                                                 {"units": "ug cm-3"}) for n, r in results.items()},
                         coords={"z": ("z", z, {"units": "cm"}), "y": ("y", y, {"units": "cm"}),
                                 "x": ("x", x, {"units": "cm"})},
-                        attrs={"coordinates": "voxel centres from the image origin"})
+                        attrs={"coordinates": "voxel centres [cm] from the image origin (x, y, z)"})
     for n, r in results.items():
         phases = sorted(r.image.phases, key=lambda p: p.label)
         fields[f"labels_{n}"] = (("z", "y", "x"), r.image.labels.astype(np.uint8), {
