@@ -34,41 +34,9 @@ def lognormal_field(shape, log_std: float, correlation_length: float, seed: int 
                     geometric_mean: float = 1.0) -> np.ndarray:
     """A periodic lognormal diffusivity field ``D = G exp(sigma Y)``, lengths in voxels.
 
-    :func:`rhizoscale.image.generators.lognormal_medium` with unit voxels (the thickness
-    study is dimensionless).
-
-    ``Y`` is white noise smoothed by a periodic Gaussian kernel of standard deviation
-    ``correlation_length`` (voxels), then standardised to zero mean and unit variance over
-    the image, so every realisation has exactly the geometric mean ``G`` and log standard
-    deviation ``sigma`` (Gaussian covariance of ``Y`` with length ``2 correlation_length``).
-
-    Parameters
-    ----------
-    shape : tuple of int
-        Image shape (2D or 3D) [voxels].
-    log_std : float
-        Standard deviation of ln D [-].
-    correlation_length : float
-        Smoothing length [voxels] (> 0).
-    seed : int
-        Random seed.
-    geometric_mean : float
-        ``exp(<ln D>)`` [units of D].
-
-    Returns
-    -------
-    ndarray
-        Diffusivity per voxel [units of ``geometric_mean``].
-
-    Raises
-    ------
-    InputError
-        Negative ``log_std``, or non-positive ``correlation_length`` or ``geometric_mean``.
-
-    References
-    ----------
-    Matheron, G. (1967). Eléments pour une théorie des milieux poreux. Masson, Paris
-    (the 2D effective value is the geometric mean).
+    :func:`rhizoscale.image.generators.lognormal_medium` on unit voxels (the thickness
+    study is dimensionless): ``correlation_length`` is in voxels; see there for the
+    parameters and the construction.
 
     Examples
     --------
