@@ -368,3 +368,26 @@ def test_docstring_examples_of_the_contract_run():
     for mod in (rhizoscale.simulation, rhizoscale.products):
         res = doctest.testmod(mod)
         assert res.attempted > 0 and res.failed == 0, mod.__name__
+
+
+def test_an_installed_package_adds_a_case_through_its_entry_point(tmp_path, monkeypatch):
+    """What a third-party package declares in pyproject.toml as
+    ``[project.entry-points."rhizoscale.cases"] toy-decay = "toy_decay_case"``."""
+    (tmp_path / "toy_decay_case.py").write_text(
+        "from rhizoscale.products import Products\n"
+        "from rhizoscale.scenario import CaseConfig\n"
+        "class Config(CaseConfig):\n"
+        "    rate: float = 1.0\n"
+        "def run(config, ctx):\n"
+        "    out = Products('toy-decay')\n"
+        "    out.add_scalar('rate', config.rate, 'd-1', 'decay rate')\n"
+        "    return out\n")
+    dist = tmp_path / "toy_decay_case-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-decay-case\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[rhizoscale.cases]\ntoy-decay = toy_decay_case\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from rhizoscale.scenario import case_names
+    assert "toy-decay" in case_names()
+    products = run_products(scenario_from_dict({"case": "toy-decay", "rate": 2.5}, source="t.yaml"))
+    assert products.value("rate") == 2.5
