@@ -90,8 +90,7 @@ def read_labels(path, *, shape: Sequence[int] | None = None, dtype=None, offset:
                 raise InputError("folder holds no .tif slices", source=path, field=field)
             arr = np.stack([tifffile.imread(f) for f in files])
         elif path.suffix.lower() in (".tif", ".tiff"):
-            import tifffile
-            arr = tifffile.imread(path)
+            arr = _read_tiff(path)
         elif path.suffix.lower() == ".npy":
             arr = np.load(path, allow_pickle=False)
         else:
@@ -156,6 +155,24 @@ def read_image(path, voxel_size, phases: Sequence[Phase], **kwargs) -> Image:
         raise InputError(err.message, source=path, field=err.field or kwargs.get("field")) from None
 
 
+def _read_tiff(path: Path) -> np.ndarray:
+    """A TIFF stack; one written by :func:`write_tiff` keeps its shape (a one-slice 3D
+    image stays 3D, where tifffile alone would drop the axis)."""
+    import json
+
+    import tifffile
+    with tifffile.TiffFile(path) as tif:
+        arr = tif.asarray()
+        desc = tif.pages[0].description if len(tif.pages) else ""
+    try:
+        shape = json.loads(desc).get("shape") if desc.startswith("{") else None
+    except ValueError:
+        shape = None
+    if shape and int(np.prod(shape)) == arr.size and len(shape) != arr.ndim:
+        arr = arr.reshape(shape)
+    return arr
+
+
 def write_tiff(image: Image | np.ndarray, path) -> Path:
     """Write labels (or any array) as a multi-page TIFF, atomically.
 
@@ -184,10 +201,11 @@ def write_tiff(image: Image | np.ndarray, path) -> Path:
     path = Path(path)
     if isinstance(image, Image):
         data = image.labels
-        desc = json.dumps({"voxel_size_cm": image.voxel_size,
+        desc = json.dumps({"voxel_size_cm": image.voxel_size, "shape": list(data.shape),
                            "phases": [p.__dict__ for p in image.phases]})
     else:
-        data, desc = np.asarray(image), None
+        data = np.asarray(image)
+        desc = json.dumps({"shape": list(data.shape)})
     if data.dtype == np.int64 or data.dtype == np.int32:
         if data.min() >= 0 and data.max() < 256:
             data = data.astype(np.uint8)

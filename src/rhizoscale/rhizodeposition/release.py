@@ -108,8 +108,8 @@ def released_mass(paths: RootPaths, T: float, params: ExudateParameters, decay: 
     """
     kr = params.decay_retarded if decay else 0.0
     if params.release == "line":
-        return params.Q * _line_release_kernel(paths.ptr, paths.time, paths.arc, float(T),
-                                               params.release_length, params.stopped_roots == "continue", kr)
+        return float(params.Q * _line_release_kernel(paths.ptr, paths.time, paths.arc, float(T),
+                                                     params.release_length, params.stopped_roots == "continue", kr))
     total = 0.0
     for i in range(paths.n_roots):
         tm, _, arc = paths.root(i)
@@ -119,4 +119,4 @@ def released_mass(paths: RootPaths, T: float, params: ExudateParameters, decay: 
         if t1 <= t0:
             continue
         total += params.Q * (t1 - t0 if kr == 0 else (np.exp(-kr * (T - t1)) - np.exp(-kr * (T - t0))) / kr)
-    return total
+    return float(total)

@@ -63,7 +63,7 @@ def millington_quirk_impedance(theta, porosity):
     0.241
     """
     theta, porosity = _check(theta, porosity)
-    return theta ** (7.0 / 3.0) / porosity**2
+    return _out(theta ** (7.0 / 3.0) / porosity**2)
 
 
 def millington_quirk(theta, porosity, d_water=1.0):
