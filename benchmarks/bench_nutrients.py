@@ -84,11 +84,11 @@ def main() -> None:
     if args.resolution:
         for res in (0.5, 0.25, 0.125):
             rows.append(run_variant(f"4 days, 3D cells {res} cm", days=4, resolution_cm=res,
-                                    profile_days=[4], write_vtk=False))
+                                    profile_days=[4], outputs={"vtk": False}))
     if args.convergence:
         days = args.convergence_days
         conv = [run_variant(f"{days:g} days, 3D cells {res} cm", days=days, resolution_cm=res, profile_days=[days],
-                            output_interval_days=days, write_vtk=False) for res in (0.5, 0.25, 0.125)]
+                            output_interval_days=days, outputs={"vtk": False}) for res in (0.5, 0.25, 0.125)]
         rows += conv
         print(f"3D refinement, {days:g} days: uptake with / without exudation [umol], ratio; change from the "
               "next coarser grid")

@@ -247,3 +247,13 @@ def test_scenario_image_paths_are_relative_to_the_scenario_file(tmp_path):
     data["images"]["without_hairs"] = "missing.npy"
     with pytest.raises(InputError, match="images.without_hairs.*missing.npy.*not found"):
         scenario_from_dict(data, source=folder / "s.yaml", base_dir=folder)
+
+
+def test_root_surface_flux_of_a_plane_source_matches_the_erfc_solution():
+    """The flux handed down as a boundary series: c_in sqrt(D / (pi t)) for a plane."""
+    res, x, c, area = _plane(5e-4, 1.15)
+    tr = res.transient
+    t, flux = tr.times[1:], tr.flux[1:] / res.source_area
+    exact = CIN * np.sqrt(D / (np.pi * t))
+    late = t > 60.0                 # after the initial layer the grid resolves
+    assert np.max(np.abs(flux[late] / exact[late] - 1)) < 0.02

@@ -112,3 +112,9 @@ def test_rhizosphere_sample_hits_contact_targets():
     again = rhizosphere_sample((30, 40, 40), 2e-3, root_radius=0.02, contact_fraction=0.1,
                                hair_contact_fraction=0.3, hair_length=0.015, seed=5)
     np.testing.assert_array_equal(again.with_hairs.labels, s.with_hairs.labels)
+
+
+def test_a_one_slice_3d_image_stays_3d_through_tiff(tmp_path):
+    lab = np.array([[[0, 1, 1], [1, 0, 1]]], dtype=np.uint8)        # shape (1, 2, 3)
+    write_tiff(lab, tmp_path / "one.tif")
+    assert read_labels(tmp_path / "one.tif").shape == (1, 2, 3)

@@ -51,3 +51,22 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     with atomic_write(target) as fh:
         fh.write("whole")
     assert target.read_text() == "whole"
+
+
+def test_one_set_per_substance_with_a_section_per_model(tmp_path):
+    """Citrate is one file: case study 1 reads its rhizodeposition section (ug, cm, d),
+    case study 2 its uptake section (umol, cm, s); the substance's decay agrees."""
+    from rhizoscale.errors import InputError
+    from rhizoscale.nutrients import load_citrate
+    from rhizoscale.nutrients.parameters import CitrateParameters
+    from rhizoscale.parameters import available_parameter_sets, load_parameter_set
+    from rhizoscale.rhizodeposition import ExudateParameters
+    cs1 = load_parameter_set(ExudateParameters, "citrate")
+    cs2 = load_citrate("citrate")
+    assert cs1.name == cs2.name == "citrate" and "citrate_cs2" not in available_parameter_sets()
+    # 1.42 d-1 written as 1.64e-5 s-1 (three digits): the same rate to the rounding
+    assert cs2.decay_rate * 86400.0 == pytest.approx(cs1.k, rel=3e-3)
+    assert load_citrate("citrate_cs2") == cs2            # the old name still reads
+    (tmp_path / "s.yaml").write_text("name: x\nrhizodeposition:\n  values: {Q: 1.0}\n")
+    with pytest.raises(InputError, match="no section 'uptake'"):
+        load_parameter_set(CitrateParameters, tmp_path / "s.yaml")

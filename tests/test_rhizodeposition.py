@@ -10,7 +10,8 @@ from rhizoscale import RootSystem
 from rhizoscale.errors import InputError, ResourceError
 from rhizoscale.grid import RegularGrid
 from rhizoscale.parameters import load_parameter_set
-from rhizoscale.rhizodeposition.analysis import overlap_share, hotspot_volume, straight_root_system
+from rhizoscale.plant.generators import straight_root_system
+from rhizoscale.rhizodeposition.analysis import overlap_share, hotspot_volume
 from rhizoscale.rhizodeposition.field import (concentration_points, heat_propagate, rhizodeposition_fields,
                                               released_mass)
 from rhizoscale.rhizodeposition.green import (RootPaths, concentration_at, peclet_number, root_paths,

@@ -12,7 +12,7 @@ Pore (µm) -> single root (mm) -> root system (cm-m). The shared data model:
 __version__ = "0.1.0"
 
 from .errors import InputError, ResourceError, RhizoscaleError  # noqa: E402
-from .grid import RegularGrid, half_mean_interroot_distance, root_length_density  # noqa: E402
+from .core.grid import RegularGrid, half_mean_interroot_distance, root_length_density  # noqa: E402
 from .image import Image, Phase  # noqa: E402
 from .plant import RootSystem  # noqa: E402
 

@@ -42,7 +42,7 @@ def _main(ctx: typer.Context,
     # say once, before a run starts, that it will spend its first minute compiling
     command = ctx.invoked_subcommand
     if command in ("run", "demo", "grow"):
-        from .warmup import KERNEL_MODULES, cold_cases, compile_note
+        from .warmup import compile_note
         try:
             if command == "run":  # said in _run_file_or_text once the case is known
                 note = None

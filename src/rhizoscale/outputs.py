@@ -66,7 +66,7 @@ def to_jsonable(obj: Any) -> Any:
 
 def scenario_hash(record: dict) -> str:
     """SHA-256 (first 16 hex digits) of a scenario's case, seed and validated config."""
-    key = {k: record.get(k) for k in ("case", "seed", "config")}
+    key = {k: record.get(k) for k in ("case", "seed", "config", "parameters")}
     text = json.dumps(to_jsonable(key), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -93,8 +93,10 @@ class RunContext:
 
     def __init__(self, *, seed: int = 1, progress: ProgressReporter | None = None,
                  checkpoint_dir: str | Path | None = None, resume: bool = False,
-                 wall_time_limit: float | None = None, checkpoint_interval: float = 60.0):
+                 wall_time_limit: float | None = None, checkpoint_interval: float = 60.0,
+                 parameters: dict | None = None):
         self.seed = int(seed)
+        self.parameters = dict(parameters or {})
         self.progress = progress or NullProgress()
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
         self.resume = bool(resume)
@@ -102,6 +104,13 @@ class RunContext:
         self.checkpoint_interval = float(checkpoint_interval)
         self.warnings: list[str] = []
         self._t0 = time.perf_counter()
+
+    def parameter_set(self, config, slot: str):
+        """The parameter set in ``slot`` as the scenario resolved it (its ``parameters:``
+        overrides applied), else as the config names it."""
+        if slot in self.parameters:
+            return self.parameters[slot]
+        return config.parameter_sets()[slot]()
 
     def task(self, description: str, total: float | None = None):
         """Context manager yielding a progress callback ``cb(done, total)`` for one step."""
@@ -338,7 +347,7 @@ def write_products(products: Products, folder: OutputFolder) -> dict:
             "relations": relations, "details": products.info}
 
 
-def run_with_outputs(module, config, scenario: dict, out_dir, *, progress=None, overwrite=False,
+def run_with_outputs(module, config, scenario: dict, out_dir, *, parameters=None, progress=None, overwrite=False,
                      resume=False, wall_time_limit: float | None = None,
                      checkpoint_interval: float = 60.0) -> dict:
     """Run one case module into ``out_dir``: folder checks, run, products, summary."""
@@ -346,7 +355,7 @@ def run_with_outputs(module, config, scenario: dict, out_dir, *, progress=None, 
     folder = OutputFolder(out_dir, scenario, overwrite=overwrite, resume=resume).open()
     ctx = RunContext(seed=scenario["seed"], progress=progress, checkpoint_dir=folder.checkpoint_dir,
                      resume=resume, wall_time_limit=wall_time_limit,
-                     checkpoint_interval=checkpoint_interval)
+                     checkpoint_interval=checkpoint_interval, parameters=parameters)
     t0 = time.perf_counter()
     try:
         products = module.run(config, ctx)

@@ -85,7 +85,7 @@ def image_to_dataset(image) -> xr.Dataset:
     (0.0, 2.0)
     """
     dims = ("z", "y", "x")[-image.ndim:]
-    coords = {d: (d, image.centres(k), {"units": "cm"}) for k, d in enumerate(dims)}
+    coords = {d: (d, image.centers(d), {"units": "cm"}) for d in dims}
     phases = sorted(image.phases, key=lambda p: p.label)
     labels = xr.DataArray(image.labels, dims=dims, attrs={
         "flag_values": np.array([p.label for p in phases], dtype=image.labels.dtype),

@@ -22,17 +22,18 @@ installed packages declare under the ``rhizoscale.cases`` entry-point group
 
 from __future__ import annotations
 
+import copy
 import importlib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from .errors import InputError, ResourceError
 from .parameters._base import load_yaml, raise_input_error
 
-__all__ = ["CASES", "CaseConfig", "Scenario", "load_scenario", "run_scenario", "register_case",
+__all__ = ["CASES", "CaseConfig", "Section", "OutputsConfig", "Scenario", "load_scenario", "run_scenario", "register_case",
            "case_names", "available_examples", "example_text", "scenario_path"]
 
 #: case name -> module with ``Config`` and ``run``
@@ -45,10 +46,95 @@ CASES: dict[str, str] = {
 }
 
 
-class CaseConfig(BaseModel):
-    """Base of every case study's scenario model: unknown keys and NaN are errors."""
+class OutputsConfig(BaseModel):
+    """The ``outputs:`` section, the same in every case: which optional files to write.
+
+    NetCDF fields and ``summary.json`` are always written; these switch the rest.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    figures: bool = Field(True, description="figures (PNG)")
+    vtk: bool = Field(True, description="VTK files for ParaView (compressed)")
+    tiff: bool = Field(True, description="TIFF stacks of images (case study 3)")
+
+
+#: keys that earlier versions took at the top level of a scenario -> ``outputs`` key
+LEGACY_OUTPUT_KEYS = {"figures": "figures", "vtk": "vtk", "write_vtk": "vtk", "write_tiff": "tiff"}
+
+
+class Section(BaseModel):
+    """A section of a scenario: unknown keys and NaN are errors."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class CaseConfig(Section):
+    """Base of every case study's scenario model: unknown keys and NaN are errors.
+
+    Every case has the shared ``outputs:`` section (:class:`OutputsConfig`); the
+    top-level keys of earlier versions (``figures``, ``vtk``, ``write_vtk``,
+    ``write_tiff``) are still read into it.
+
+    A case that reads named parameter sets lists them in :meth:`parameter_sets`, so that
+    the scenario's ``parameters:`` section can reach any value in them by a dotted path
+    (``plant.root_types.0.r``) and a bad set name is found when the scenario is read.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    outputs: OutputsConfig = Field(default_factory=OutputsConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_output_keys(cls, data):
+        if isinstance(data, dict) and any(k in data for k in LEGACY_OUTPUT_KEYS):
+            data = dict(data)
+            outputs = dict(data.get("outputs") or {})
+            for old, new in LEGACY_OUTPUT_KEYS.items():
+                if old in data:
+                    outputs.setdefault(new, data.pop(old))
+            data["outputs"] = outputs
+        return data
+
+    def parameter_sets(self) -> dict[str, Any]:
+        """Slot name -> zero-argument loader of the parameter set this scenario uses."""
+        return {}
+
+    #: ``(ParameterSet class, default set name, {set field: dotted scenario key})``: a
+    #: case whose literature values live in a parameter set takes the defaults of those
+    #: keys from the set named by its ``literature`` key (keys given in the scenario win)
+    LITERATURE: ClassVar[tuple | None] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _literature_defaults(cls, data):
+        if cls.LITERATURE is None or not isinstance(data, dict):
+            return data
+        from .parameters import load_parameter_set
+        model, default, mapping = cls.LITERATURE
+        name = data.get("literature", default)
+        try:
+            pset = load_parameter_set(model, name)
+        except InputError as err:
+            raise ValueError(f"literature: {err.message if err.source in (None, 'parameters') else err}") from None
+        data = copy.deepcopy(data)
+        for fld, path in mapping.items():
+            node, parts = data, path.split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    break
+            else:
+                node.setdefault(parts[-1], getattr(pset, fld))
+        return data
+
+    def literature_set(self):
+        """The parameter set the defaults came from (sources per value), or None."""
+        if self.LITERATURE is None:
+            return None
+        from .parameters import load_parameter_set
+        return load_parameter_set(self.LITERATURE[0], getattr(self, "literature", self.LITERATURE[1]))
 
 
 def scenario_path(value, info: ValidationInfo, *, must_exist: bool = True,
@@ -85,6 +171,8 @@ class Scenario(BaseModel):
     seed: int = Field(1, ge=0)
     config: Any
     source: str = "scenario"
+    parameters: dict = Field(default_factory=dict)     # the scenario's dotted overrides
+    parameter_sets: dict = Field(default_factory=dict)  # slot -> resolved ParameterSet
 
 
 _REGISTERED: dict[str, Any] = {}
@@ -131,8 +219,67 @@ def _case_module(case: str, source: object):
         raise
 
 
+def _set_path(data: dict, path: list[str], value: Any, source: object, field: str) -> None:
+    """Set ``data[a][b]... = value`` for a dotted path into a scenario mapping."""
+    node = data
+    for k, part in enumerate(path[:-1]):
+        nxt = node.get(part) if isinstance(node, dict) else None
+        if nxt is None and isinstance(node, dict):
+            nxt = node[part] = {}
+        if isinstance(nxt, list) and path[k + 1].isdigit():
+            raise InputError("list items of scenario keys are set whole", source=source, field=field)
+        if not isinstance(nxt, dict):
+            raise InputError(f"{'.'.join(path[:k + 1])!r} is not a section", source=source, field=field)
+        node = nxt
+    node[path[-1]] = value
+
+
+def _validate_config(module, data, source, base_dir):
+    try:
+        return module.Config.model_validate(data, context={"base_dir": base_dir, "source": source})
+    except ValidationError as err:
+        raise_input_error(err, source)
+
+
+def resolve_parameter_sets(config, overrides: dict, source: object) -> dict:
+    """Load every parameter set a scenario uses and apply its dotted ``overrides``.
+
+    Paths start with a slot of :meth:`CaseConfig.parameter_sets`; errors name
+    ``parameters.PATH``. Returns slot -> :class:`~rhizoscale.parameters.ParameterSet`.
+    """
+    loaders = config.parameter_sets() if hasattr(config, "parameter_sets") else {}
+    sets = {}
+    for slot, load in loaders.items():
+        try:
+            sets[slot] = load()
+        except InputError as err:
+            raise InputError(err.message if err.source in (None, "parameters") else str(err),
+                             source=source, field=err.field if err.source is None else slot) from None
+    from .parameters.root_architecture import PlantParameters, check_plant_parameters
+    for path, value in overrides.items():
+        slot, _, rest = path.partition(".")
+        try:
+            sets[slot] = sets[slot].with_value(rest, value, source=source)
+            if isinstance(sets[slot], PlantParameters):
+                check_plant_parameters(sets[slot], source)
+        except InputError as err:
+            raise InputError(err.message, source=source, field=f"parameters.{path}") from None
+    return sets
+
+
 def scenario_from_dict(data: Any, source: object = "scenario", base_dir: Path | None = None) -> Scenario:
-    """Validate a scenario mapping (as read from YAML)."""
+    """Validate a scenario mapping (as read from YAML).
+
+    Besides ``case``, ``name``, ``seed`` and the case's own keys, a scenario may hold a
+    ``parameters:`` mapping of dotted paths to values, which reaches any value of the run
+    (what a sensitivity analysis varies):
+
+    * ``plant.root_types.0.r: 2.5`` — a value inside a parameter set the case uses (the
+      first part names the set's slot: ``plant``, ``soil``, ``citrate``, ...);
+    * ``rhizotron.width: 20`` — any other scenario key, nested sections included.
+
+    Every named set is loaded and every override validated here, before any work.
+    """
     if not isinstance(data, dict):
         raise InputError("a scenario must be a mapping with at least a 'case' key", source=source)
     data = dict(data)
@@ -143,12 +290,42 @@ def scenario_from_dict(data: Any, source: object = "scenario", base_dir: Path | 
     seed = data.pop("seed", 1)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}", source=source, field="seed")
+    overrides = data.pop("parameters", None) or {}
+    if not isinstance(overrides, dict) or not all(isinstance(k, str) and k for k in overrides):
+        raise InputError("must map dotted paths (e.g. plant.root_types.0.r) to values", source=source,
+                         field="parameters")
     module = _case_module(str(case), source)
-    try:
-        config = module.Config.model_validate(data, context={"base_dir": base_dir, "source": source})
-    except ValidationError as err:
-        raise_input_error(err, source)
-    return Scenario(case=str(case), name=str(name), seed=seed, config=config, source=str(source))
+    config = _validate_config(module, data, source, base_dir)
+    slots = set(config.parameter_sets()) if hasattr(config, "parameter_sets") else set()
+    set_overrides, key_overrides = {}, {}
+    for path, value in overrides.items():
+        parts = path.split(".")
+        if len(parts) > 1 and parts[0] in slots:
+            set_overrides[path] = value
+        else:
+            key_overrides[path] = value
+    if key_overrides:
+        data = copy.deepcopy(data)
+        for path, value in key_overrides.items():
+            _set_path(data, path.split("."), value, source, f"parameters.{path}")
+        try:
+            config = module.Config.model_validate(data, context={"base_dir": base_dir, "source": source})
+        except ValidationError as err:
+            first = err.errors()[0]
+            loc = ".".join(str(x) for x in first.get("loc", ()))
+            hit = next((p for p in key_overrides if loc == p or loc.startswith(p + ".")), None)
+            if hit is None:
+                raise_input_error(err, source)
+            raise InputError(f"{first.get('msg', 'invalid value')} (got {key_overrides[hit]!r})",
+                             source=source, field=f"parameters.{hit}") from None
+        slots = set(config.parameter_sets()) if hasattr(config, "parameter_sets") else set()
+        bad = [p for p in set_overrides if p.split(".")[0] not in slots]
+        if bad:
+            raise InputError(f"no parameter set {bad[0].split('.')[0]!r} in this scenario",
+                             source=source, field=f"parameters.{bad[0]}")
+    sets = resolve_parameter_sets(config, set_overrides, source)
+    return Scenario(case=str(case), name=str(name), seed=seed, config=config, source=str(source),
+                    parameters=overrides, parameter_sets=sets)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -160,7 +337,8 @@ def load_scenario(path: str | Path) -> Scenario:
 def scenario_record(scenario: Scenario) -> dict:
     """The scenario as plain data (stored in ``summary.json``; hashed for resuming)."""
     return {"case": scenario.case, "name": scenario.name, "seed": scenario.seed,
-            "source": scenario.source, "config": scenario.config.model_dump(mode="json")}
+            "source": scenario.source, "config": scenario.config.model_dump(mode="json"),
+            "parameters": scenario.parameters}
 
 
 def run_products(scenario: Scenario, ctx=None):
@@ -168,7 +346,8 @@ def run_products(scenario: Scenario, ctx=None):
     (nothing is written; for pipelines and notebooks)."""
     from .outputs import RunContext
     module = _case_module(scenario.case, scenario.source)
-    return module.run(scenario.config, ctx or RunContext(seed=scenario.seed))
+    return module.run(scenario.config, ctx or RunContext(seed=scenario.seed,
+                                                         parameters=scenario.parameter_sets))
 
 
 def run_scenario(scenario: Scenario, out_dir: str | Path, progress=None, *, overwrite: bool = False,
@@ -185,7 +364,7 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, progress=None, *, over
     module = _case_module(scenario.case, scenario.source)
     try:
         return run_with_outputs(module, scenario.config, scenario_record(scenario), out_dir,
-                                progress=progress, overwrite=overwrite, resume=resume,
+                                parameters=scenario.parameter_sets, progress=progress, overwrite=overwrite, resume=resume,
                                 wall_time_limit=wall_time_limit, checkpoint_interval=checkpoint_interval)
     except (InputError, ResourceError) as err:
         raise _naming_scenario(err, scenario.source) from None

@@ -25,8 +25,10 @@ __all__ = ["CASES", "KERNEL_MODULES", "numba_kernels", "cache_state", "cold_case
 
 #: modules holding ``cache=True`` kernels, per case study (shared ones listed where used)
 KERNEL_MODULES: dict[str, tuple[str, ...]] = {
-    "plant growth": ("rhizoscale.plant._growth_kernels", "rhizoscale.plant.confinement", "rhizoscale.grid"),
-    "CS1 rhizodeposition": ("rhizoscale.rhizodeposition.field",),
+    "plant growth": ("rhizoscale.plant._growth_kernels", "rhizoscale.plant.confinement", "rhizoscale.core.grid"),
+    "CS1 rhizodeposition": ("rhizoscale.rhizodeposition.particles", "rhizoscale.rhizodeposition.deposition",
+                            "rhizoscale.rhizodeposition.single_root", "rhizoscale.rhizodeposition.heat_kernel",
+                            "rhizoscale.rhizodeposition.release", "rhizoscale.rhizodeposition.field"),
     "CS2 phosphate uptake": ("rhizoscale.nutrients.sorption", "rhizoscale.nutrients.rhizosphere",
                              "rhizoscale.nutrients.soil3d"),
     "CS3 root hairs": ("rhizoscale.diffusion.matrix_free", "rhizoscale.diffusion.finite_volume",
@@ -121,7 +123,7 @@ def compile_note(cases=None) -> str | None:
 
 # ------------------------------------------------------------------ tiny problems
 def _plant() -> None:
-    from .grid import RegularGrid, root_length_density
+    from .core.grid import RegularGrid, root_length_density
     from .plant import Box, grow_root_system, load_plant_parameters
     params = load_plant_parameters("vicia_faba")
     rs = grow_root_system(params, 3.0, seed=1)
@@ -132,10 +134,10 @@ def _plant() -> None:
 def _cs1() -> None:
     import numpy as np
 
-    from .grid import RegularGrid
+    from .core.grid import RegularGrid
     from .parameters import load_parameter_set
     from .plant import grow_root_system, load_plant_parameters
-    from .rhizodeposition import analysis
+    from .plant.generators import straight_root_system
     from .rhizodeposition.field import rhizodeposition_fields
     from .rhizodeposition.green import root_paths
     from .rhizodeposition.parameters import ExudateParameters
@@ -148,7 +150,7 @@ def _cs1() -> None:
             for snap in rhizodeposition_fields(paths, grid, p, [2.0, 3.0], direct_age=direct,
                                                single_root_threshold=p.threshold_liquid):
                 pass
-        straight = analysis.straight_root_system(1.0, 2.0)
+        straight = straight_root_system(1.0, 2.0)
         list(rhizodeposition_fields(straight, RegularGrid.from_resolution((-0.5, -0.5, -3), (0.5, 0.5, 0), 0.1),
                                     p, [2.0]))
 
@@ -157,7 +159,7 @@ def _cs2() -> None:
     import numpy as np
 
     from . import RootSystem
-    from .grid import RegularGrid
+    from .core.grid import RegularGrid
     from .nutrients import CoupledUptakeModel, load_citrate, load_phosphate, load_soil
     s = np.linspace(0, 1, 11)
     tap = np.stack([np.full(11, 4.0), np.full(11, 0.5), -0.2 - 6 * s], axis=1)

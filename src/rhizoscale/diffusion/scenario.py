@@ -4,22 +4,36 @@ without hairs on a generated (or read) segmented image. Times in s, lengths in c
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal, Optional, TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
 from pydantic import Field, ValidationInfo, field_validator
 
 from ..errors import InputError
-from ..scenario import CaseConfig, scenario_path
+from ..scenario import CaseConfig, Section, scenario_path
+from .parameters import RootHairSampleParameters
+
+if TYPE_CHECKING:  # the run's return type
+    from ..products import Products
 
 __all__ = ["Config", "run"]
 
 
-class GeneratedSample(CaseConfig):
+class GeneratedSample(Section):
     """Synthetic sample built to the paper's numbers (Keyes et al.; design brief §4)."""
 
     shape: tuple[int, int, int] = Field((70, 65, 90), description="voxels (z along the root, y, x)")
+    voxel_size: float = Field(2.0e-3, gt=0, description="voxel edge [cm] (paper 6.5e-5; "
+                              "chosen: 20 um keeps the example near 20 s)")
+    root_radius: float = Field(..., gt=0, description="[cm] (default: the literature set)")
+    porosity: float = Field(..., ge=0, lt=1, description="macropore fraction of the soil (default: the literature set)")
+    aggregate_size: float = Field(..., gt=0, description="aggregate correlation length [cm] (default: the literature set)")
+    contact_fraction: float = Field(..., ge=0, le=1, description="epidermis touching soil (default: the literature set)")
+    hair_contact_fraction: float = Field(..., ge=0, le=1, description="(root+hair)-soil contact / epidermis (default: the literature set)")
+    hair_count: Optional[int] = Field(None, ge=0, description="fixed hair count (else tuned to hair_contact_fraction)")
+    hair_length: float = Field(..., gt=0, description="[cm] (default: the literature set)")
+    hair_radius: float = Field(..., gt=0, description="[cm] (default: the literature set)")
 
     @field_validator("shape")
     @classmethod
@@ -27,20 +41,9 @@ class GeneratedSample(CaseConfig):
         if min(value) < 4:
             raise ValueError(f"every size must be at least 4 voxels, got {list(value)}")
         return value
-    voxel_size: float = Field(2.0e-3, gt=0, description="voxel edge [cm] (paper 6.5e-5; "
-                              "chosen: 20 um keeps the example near 20 s)")
-    root_radius: float = Field(0.03, gt=0, description="[cm] (paper: 300 um)")
-    porosity: float = Field(0.46, ge=0, lt=1, description="macropore fraction of the soil "
-                            "(paper: 1.1 mm3 macropores / 2.4 mm3 soil)")
-    aggregate_size: float = Field(2.0e-3, gt=0, description="aggregate correlation length [cm] (chosen)")
-    contact_fraction: float = Field(0.061, ge=0, le=1, description="epidermis touching soil (paper 6.1 %)")
-    hair_contact_fraction: float = Field(0.177, ge=0, le=1, description="(root+hair)-soil contact / epidermis (paper 17.7 %)")
-    hair_count: Optional[int] = Field(None, ge=0, description="fixed hair count (else tuned to hair_contact_fraction)")
-    hair_length: float = Field(0.05, gt=0, description="[cm] (chosen: 0.5 mm)")
-    hair_radius: float = Field(9e-4, gt=0, description="[cm] (paper: about 9 um)")
 
 
-class ImageFiles(CaseConfig):
+class ImageFiles(Section):
     """Two segmented images of one sample, with and without hairs."""
 
     with_hairs: Path
@@ -63,17 +66,22 @@ class ImageFiles(CaseConfig):
 class Config(CaseConfig):
     """Case study 3: exudate diffusion around a root with and without hairs."""
 
-    diffusivity: float = Field(2.88e-7, gt=0, description="D in the soil micropores [cm2 s-1] (Keyes et al.)")
-    c_in: float = Field(1037.52, gt=0, description="concentration at the root-soil contact [ug cm-3]")
-    duration: float = Field(3600.0, gt=0, description="[s]")
+    LITERATURE = (RootHairSampleParameters, "maize_root_hairs", {
+        "diffusivity": "diffusivity", "c_in": "c_in", "duration": "duration",
+        **{k: f"sample.{k}" for k in ("root_radius", "porosity", "aggregate_size", "contact_fraction",
+                                      "hair_contact_fraction", "hair_length", "hair_radius")}})
+
+    literature: str = Field("maize_root_hairs", description="parameter set holding the paper's values "
+                            "(with sources); the keys below default to them")
+    diffusivity: float = Field(..., gt=0, description="D in the soil micropores [cm2 s-1]")
+    c_in: float = Field(..., gt=0, description="concentration at the root-soil contact [ug cm-3]")
+    duration: float = Field(..., gt=0, description="[s]")
     growth: float = Field(1.5, ge=1.0, lt=2.4, description="time-step growth ratio (BDF2; "
                           "first step duration/100, 10 steps for the default)")
     solver: Literal["multigrid", "amg"] = Field("multigrid", description="linear solver: "
                                                 "matrix-free multigrid (fast) or pyamg (reference)")
-    sample: GeneratedSample = Field(default_factory=GeneratedSample)
+    sample: GeneratedSample = Field(default_factory=dict, validate_default=True)
     images: Optional[ImageFiles] = None
-    write_vtk: bool = True
-    write_tiff: bool = True
     memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]; "
                                              "default: the memory available when the run starts")
 
@@ -264,10 +272,10 @@ def estimate_memory(config: Config, n_voxels: int | None = None) -> "MemoryEstim
     return MemoryEstimate(parts, field, suggest)
 
 
-def run(config: Config, ctx) -> "Products":
+def run(config: Config, ctx) -> Products:
     """Generate or read the samples, diffuse with and without hairs; return the products."""
     from ..image.io import write_tiff, write_vtk_image
-    from ..products import Products
+    from ..products import BoundarySeries, Products
     from ..simulation import Simulation
     from .exudates import ExudateDiffusionModel
     from ..memory import GIB, check_memory, record_estimate
@@ -335,6 +343,8 @@ def run(config: Config, ctx) -> "Products":
         "paper's 1 % distance with hairs lies outside a 1.8 x 1.3 mm ROI. See "
         "docs/cs3-root-hairs.md.")
     out.info["cs3"] = summary
+    lit = config.literature_set()
+    out.info["literature"] = {"set": lit.name, "sources": lit.sources, "chosen": lit.chosen()}
     out.info["seed"] = seed
     # time series and profiles
     ds = xr.Dataset()
@@ -351,34 +361,45 @@ def run(config: Config, ctx) -> "Products":
             ds[f"profile_{v}_{name}"] = p[v]
     ds.attrs.update(case="cs3-root-hairs", c_in=config.c_in, diffusivity=config.diffusivity)
     out.add_field("cs3_timeseries_profiles.nc", ds)
+    # downscaling: the exudate flux into the soil over the root-soil contact, per contact
+    # area, versus time (a boundary condition for pore-scale models such as microbes)
+    for name, res in results.items():
+        tr = res.transient
+        flux = xr.DataArray(tr.flux / res.source_area, dims="time",
+                            coords={"time": ("time", tr.times, {"units": "s"})},
+                            attrs={"units": "ug cm-2 s-1", "long_name": "exudate flux density into the "
+                                   f"soil over the root-soil contact ({LABELS[name]})"})
+        out.series[f"root_surface_flux_{name}.nc"] = BoundarySeries(
+            flux.isel(time=slice(1, None)), "flux", f"root-soil contact, {LABELS[name]}")
     res0 = results["with_hairs"]
     vs = res0.image.voxel_size
-    z, y, x = ((np.arange(n) + 0.5) * v for n, v in zip(res0.image.shape, vs))
+    z, y, x = (res0.image.centers(d) for d in ("z", "y", "x"))
     fields = xr.Dataset({f"concentration_{n}": (("z", "y", "x"), r.concentration.astype(np.float32),
                                                 {"units": "ug cm-3"}) for n, r in results.items()},
                         coords={"z": ("z", z, {"units": "cm"}), "y": ("y", y, {"units": "cm"}),
                                 "x": ("x", x, {"units": "cm"})},
-                        attrs={"coordinates": "voxel centres from the image origin"})
+                        attrs={"coordinates": "voxel centres [cm] from the image origin (x, y, z)"})
     for n, r in results.items():
         phases = sorted(r.image.phases, key=lambda p: p.label)
         fields[f"labels_{n}"] = (("z", "y", "x"), r.image.labels.astype(np.uint8), {
             "flag_values": np.array([p.label for p in phases], np.uint8),
             "flag_meanings": " ".join(p.name for p in phases), "units": "1"})
     out.add_field("cs3_fields.nc", fields)
-    if config.write_tiff:
+    if config.outputs.tiff:
         for n, r in results.items():
             out.exports[f"labels_{n}.tif"] = (lambda path, im=r.image: write_tiff(im, path))
             out.exports[f"concentration_{n}.tif"] = (
                 lambda path, c=r.concentration: write_tiff(np.nan_to_num(c, nan=-1.0).astype(np.float32), path))
-    if config.write_vtk:
+    if config.outputs.vtk:
         cells = {}
         for n, r in results.items():
             cells[f"labels_{n}"] = r.image.labels
             cells[f"concentration_{n}"] = np.nan_to_num(r.concentration, nan=-1.0)
         out.exports["cs3_fields.vti"] = lambda path: write_vtk_image(path, cells, vs)
-    label = (f"generated sample, seed {seed}" if config.images is None else
-             f"{Path(config.images.with_hairs).name} / {Path(config.images.without_hairs).name}")
-    out.figures.update(_figures(results, label))
+    if config.outputs.figures:
+        label = (f"generated sample, seed {seed}" if config.images is None else
+                 f"{Path(config.images.with_hairs).name} / {Path(config.images.without_hairs).name}")
+        out.figures.update(_figures(results, label))
     for name in ("without_hairs", "with_hairs"):
         s = summary[name]
         ctx.message(f"{name}: mass into soil {s['mass_into_soil']:.4f} ug, 1 % distance "

@@ -114,7 +114,7 @@ class TransientResult:
 
     @property
     def mass_balance_error(self) -> float:
-        """max |mass_from_flux - mass_in_domain| / max(mass_in_domain) (1)."""
+        """``max(abs(mass_from_flux - mass_in_domain)) / max(mass_in_domain)`` [1]."""
         scale = max(float(np.max(np.abs(self.mass_in_domain))), 1e-300)
         return float(np.max(np.abs(self.mass_from_flux - self.mass_in_domain)) / scale)
 

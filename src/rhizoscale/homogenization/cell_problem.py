@@ -65,6 +65,7 @@ from .connectivity import periodic_clusters, spanning_clusters
 
 __all__ = ["EffectiveDiffusionTensor", "effective_diffusion_tensor", "PERIODISATIONS"]
 
+#: ways to make an image periodic: tile it as it is, or mirrored in every direction
 PERIODISATIONS = ("translation", "mirror")
 SOLVERS = ("auto", "multigrid", "amg", "direct")
 
@@ -105,6 +106,20 @@ class EffectiveDiffusionTensor:
         Krylov iterations per solved direction (0 for a direct solve or no solve).
     wall_time : float
         Seconds.
+    info : dict
+        Solver details (solver per direction, number of unknowns).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhizoscale.homogenization import effective_diffusion_tensor
+    >>> layers = np.where(np.arange(8) % 2 == 0, 1.0, 0.25)[None, :].repeat(8, axis=0)
+    >>> res = effective_diffusion_tensor(layers)          # layers normal to x (axis 1)
+    >>> res.axes, res.eigenvalues
+    (('y', 'x'), array([0.625, 0.4  ]))
+    >>> res.in_xyz()                                      # (x, y) order: harmonic across x
+    array([[0.4  , 0.   ],
+           [0.   , 0.625]])
     """
 
     tensor: np.ndarray
@@ -395,6 +410,7 @@ def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "
     Examples
     --------
     >>> import numpy as np
+    >>> from rhizoscale.homogenization import effective_diffusion_tensor
     >>> layers = np.where(np.arange(8) % 2 == 0, 1.0, 0.25)[None, :].repeat(8, axis=0)
     >>> res = effective_diffusion_tensor(layers)
     >>> np.round(np.diag(res.tensor), 4)  # arithmetic along the layers, harmonic across

@@ -42,6 +42,30 @@ def phases_and_principal_directions(images: Mapping[str, Image],
     ``tensors`` keys are ``"<image key>/<label>"``; each is drawn with its own line style,
     explained in the legend; the tensor components (relative to the water diffusivity)
     are written under each panel.
+
+    Parameters
+    ----------
+    images : mapping of str to Image
+        2D images by key.
+    tensors : mapping of str to EffectiveDiffusionTensor
+        Tensors by ``"<image key>/<label>"``.
+    title : str
+        What the images are (sample, seed, water content).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from rhizoscale.homogenization import effective_diffusion_tensor
+    >>> from rhizoscale.homogenization.figures import phases_and_principal_directions
+    >>> from rhizoscale.image.generators import liquid_configuration, sand_packing
+    >>> image = liquid_configuration(sand_packing((100, 100), 1e-3, mean_radius=0.01, seed=0), 0.3, 0.1)
+    >>> fig = phases_and_principal_directions({"sand": image},
+    ...                                       {"sand/translation": effective_diffusion_tensor(image)})
+    >>> len(fig.axes)
+    1
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -87,6 +111,17 @@ def property_table_figure(ds, title: str = ""):
     """D_eff / D_w against liquid content for each mucilage share, with Millington–Quirk.
 
     The band around each line spans the smallest to the largest principal value.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A table from :func:`~rhizoscale.homogenization.effective_property_table`.
+    title : str
+        What the sample is (seed, porosity).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(5.8, 4.4), layout="constrained")
@@ -107,7 +142,19 @@ def property_table_figure(ds, title: str = ""):
 
 
 def thickness_study_figure(ds, title: str = ""):
-    """D_eff of lognormal domains vs thickness, between arithmetic and geometric means."""
+    """D_eff of lognormal domains vs thickness, between arithmetic and geometric means.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A study from :func:`~rhizoscale.homogenization.lognormal_thickness_study`.
+    title : str
+        What the fields are (log standard deviation, width, realisations, seed).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter
     fig, ax = plt.subplots(figsize=(5.8, 4.4), layout="constrained")

@@ -39,11 +39,11 @@ def effective_property_table(packing: GranularPacking, water_contents: Sequence[
     packing : GranularPacking
         The grains (see :func:`rhizoscale.image.generators.granular.sand_packing`).
     water_contents : sequence of float
-        Volumetric liquid contents theta [cm^3 cm^-3], each <= porosity.
+        Volumetric liquid contents theta [cm^3 cm^-3], increasing, each <= porosity.
     mucilage_fractions : sequence of float
         Shares of the liquid that are mucilage [-].
     rule : str
-        Liquid placement rule of :func:`liquid_configuration`.
+        Liquid placement rule of :func:`~rhizoscale.image.generators.liquid_configuration`.
     periodisation : str
         ``"translation"`` or ``"mirror"``.
     d_mucilage : float
@@ -58,6 +58,25 @@ def effective_property_table(packing: GranularPacking, water_contents: Sequence[
         values, the isotropic equivalent), ``d_min``/``d_max`` (principal values),
         ``millington_quirk`` (theta), all relative to free water; attributes record the
         porosity, rule, periodisation and generator provenance.
+
+    Raises
+    ------
+    InputError
+        Water contents empty or not increasing (or above the porosity).
+
+    References
+    ----------
+    Millington & Quirk (1961) for the comparison column.
+
+    Examples
+    --------
+    >>> from rhizoscale.homogenization import effective_property_table
+    >>> from rhizoscale.image.generators import sand_packing
+    >>> packing = sand_packing((100, 100), 1e-3, porosity=0.41, mean_radius=0.01, seed=0)  # 1 x 1 mm
+    >>> table = effective_property_table(packing, [0.2, 0.41], mucilage_fractions=[0.0, 0.1])
+    >>> table["d_eff"].values.round(4)             # rows: theta, columns: mucilage share
+    array([[0.0453, 0.0555],
+           [0.1555, 0.1508]])
     """
     theta = np.asarray(water_contents, dtype=float)
     muc = np.asarray(mucilage_fractions, dtype=float)
@@ -112,7 +131,28 @@ def effective_property_table(packing: GranularPacking, water_contents: Sequence[
 
 
 def property_table_csv(ds: xr.Dataset) -> str:
-    """CSV text of a table: one row per (theta, mucilage_fraction) with d_eff, d_min, d_max, MQ."""
+    """CSV text of a table: one row per (theta, mucilage_fraction) with d_eff, d_min, d_max, MQ.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A table from :func:`effective_property_table`.
+
+    Returns
+    -------
+    str
+        A comment line (porosity, rule, periodisation), a header and one row per
+        configuration.
+
+    Examples
+    --------
+    >>> from rhizoscale.homogenization import effective_property_table
+    >>> from rhizoscale.homogenization.property_table import property_table_csv
+    >>> from rhizoscale.image.generators import sand_packing
+    >>> table = effective_property_table(sand_packing((60, 60), 1e-3, mean_radius=0.01, seed=0), [0.41])
+    >>> print(property_table_csv(table).splitlines()[1])
+    theta,mucilage_fraction,d_eff,d_min,d_max,millington_quirk
+    """
     lines = [f"# porosity={ds.attrs.get('porosity', float('nan')):.6g}, "
              f"rule={ds.attrs.get('liquid_rule', '')}, periodisation={ds.attrs.get('periodisation', '')}, "
              "diffusivities relative to free water",
@@ -125,7 +165,37 @@ def property_table_csv(ds: xr.Dataset) -> str:
 
 
 def write_property_table(ds: xr.Dataset, path: str | Path) -> tuple[Path, Path]:
-    """Write a table as NetCDF (``path``) and CSV (same name, ``.csv``), atomically."""
+    """Write a table as NetCDF (``path``) and CSV (same name, ``.csv``), atomically.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A table from :func:`effective_property_table`.
+    path : str or Path
+        The NetCDF file (its suffix is replaced by ``.nc``).
+
+    Returns
+    -------
+    (Path, Path)
+        The NetCDF and CSV files.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from rhizoscale.homogenization import (effective_diffusivity_table, effective_property_table,
+    ...                                        write_property_table)
+    >>> from rhizoscale.image.generators import sand_packing
+    >>> packing = sand_packing((100, 100), 1e-3, porosity=0.41, mean_radius=0.01, seed=0)
+    >>> table = effective_property_table(packing, [0.2, 0.41], [0.0, 0.1])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     nc, csv = write_property_table(table, Path(tmp) / "d_eff.nc")
+    ...     d_eff = effective_diffusivity_table(nc, mucilage_fraction=0.1)
+    ...     print(csv.read_text().splitlines()[1])
+    theta,mucilage_fraction,d_eff,d_min,d_max,millington_quirk
+    >>> round(d_eff(0.2), 4), round(d_eff(0.1), 4)           # linear in theta, 0 at theta = 0
+    (0.0555, 0.0277)
+    """
     from ..io import atomic_write, write_netcdf
     path = Path(path)
     nc = write_netcdf(ds, path.with_suffix(".nc"))
@@ -157,5 +227,15 @@ def effective_diffusivity_table(path: str | Path, mucilage_fraction: float = 0.0
     -------
     TabulatedRelation
         ``f(theta, porosity=None, d_water=1.0)`` -> effective diffusivity in units of d_water.
+
+    Raises
+    ------
+    InputError
+        No such file, unknown component, or a mucilage share that is not tabulated.
+
+    See Also
+    --------
+    write_property_table : has an example that writes and reads a table.
+    rhizoscale.soil.millington_quirk : the empirical model it replaces.
     """
     return read_relation(path, mucilage_fraction=mucilage_fraction, component=component)

@@ -22,9 +22,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import xarray as xr
-from scipy import ndimage
 
 from ..errors import InputError
+from ..image.generators.random_media import lognormal_medium
 from .cell_problem import effective_diffusion_tensor
 
 __all__ = ["lognormal_field", "lognormal_thickness_study"]
@@ -32,31 +32,23 @@ __all__ = ["lognormal_field", "lognormal_thickness_study"]
 
 def lognormal_field(shape, log_std: float, correlation_length: float, seed: int = 0,
                     geometric_mean: float = 1.0) -> np.ndarray:
-    """A periodic lognormal diffusivity field ``D = G exp(sigma Y)``.
+    """A periodic lognormal diffusivity field ``D = G exp(sigma Y)``, lengths in voxels.
 
-    ``Y`` is white noise smoothed by a periodic Gaussian kernel of standard deviation
-    ``correlation_length`` (voxels), then standardised to zero mean and unit variance over
-    the image, so every realisation has exactly the geometric mean ``G`` and log standard
-    deviation ``sigma`` (Gaussian covariance of ``Y`` with length ``2 correlation_length``).
+    :func:`rhizoscale.image.generators.lognormal_medium` on unit voxels (the thickness
+    study is dimensionless): ``correlation_length`` is in voxels; see there for the
+    parameters and the construction.
 
-    Parameters
-    ----------
-    shape : tuple of int
-    log_std : float
-        Standard deviation of ln D [-].
-    correlation_length : float
-        Smoothing length [voxels] (> 0).
-    seed : int
-    geometric_mean : float
-        ``exp(<ln D>)`` [units of D].
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhizoscale.homogenization import lognormal_field
+    >>> d = lognormal_field((64, 64), log_std=1.0, correlation_length=4.0, seed=1)
+    >>> round(float(np.exp(np.log(d).mean())), 6), round(float(np.log(d).std()), 6)
+    (1.0, 1.0)
     """
-    if log_std < 0 or correlation_length <= 0 or geometric_mean <= 0:
-        raise InputError("log_std >= 0, correlation_length > 0 and geometric_mean > 0 required",
-                         field="log_std")
-    rng = np.random.default_rng(seed)
-    y = ndimage.gaussian_filter(rng.standard_normal(shape), correlation_length, mode="wrap")
-    y = (y - y.mean()) / y.std()
-    return geometric_mean * np.exp(log_std * y)
+    # the generator (lengths in cm) on unit voxels: lengths in voxels
+    return lognormal_medium(shape, 1.0, log_std, correlation_length, seed=seed,
+                            geometric_mean=geometric_mean)
 
 
 def lognormal_thickness_study(thicknesses: Sequence[int], width: int = 256, log_std: float = 1.0,
@@ -70,6 +62,23 @@ def lognormal_thickness_study(thicknesses: Sequence[int], width: int = 256, log_
     with fixed concentrations on its two ends and no flux on the sides (the ``"mirror"``
     set-up, as in a diffusion cell).
 
+    Parameters
+    ----------
+    thicknesses : sequence of int
+        Domain thicknesses along the diffusion direction [voxels], 1 to ``width``.
+    width : int
+        Domain width across the diffusion direction [voxels].
+    log_std : float
+        Standard deviation of ln D [-].
+    correlation_length : float
+        Smoothing length of the field [voxels].
+    realisations : int
+        Number of random fields (seeds ``seed``, ``seed + 1``, ...).
+    seed : int
+        First random seed.
+    callback : callable, optional
+        ``callback(done, total)`` after each domain.
+
     Returns
     -------
     xarray.Dataset
@@ -77,6 +86,23 @@ def lognormal_thickness_study(thicknesses: Sequence[int], width: int = 256, log_
         (thickness, realisation); ``position`` (thickness) = ``(d_eff - geometric) /
         (arithmetic - geometric)`` averaged over realisations: 1 at the arithmetic mean
         (one voxel thick, exactly), 0 at the geometric mean (thick domains).
+
+    Raises
+    ------
+    InputError
+        Thicknesses outside ``[1, width]``.
+
+    References
+    ----------
+    von Jeetze, P. J., et al. (2020) (thin domains tend to the arithmetic mean); Matheron
+    (1967) (large 2D domains: the geometric mean).
+
+    Examples
+    --------
+    >>> from rhizoscale.homogenization import lognormal_thickness_study
+    >>> study = lognormal_thickness_study([1, 64], width=64, realisations=2)
+    >>> study["position"].values.round(2)          # 1: arithmetic mean, 0: geometric mean
+    array([1.  , 0.06])
     """
     thick = np.asarray(thicknesses, dtype=int)
     if thick.ndim != 1 or np.any(thick < 1) or np.any(thick > width):

@@ -8,7 +8,7 @@ mucilage) for upscaling and, optionally, the lognormal thickness study.
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal, Optional, TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -16,11 +16,15 @@ from pydantic import Field, model_validator
 
 from ..image.generators.granular import MUCILAGE, WATER, liquid_configuration, sand_packing
 from ..scenario import CaseConfig
+from .parameters import GranularMediumParameters
 from ..soil import SOIL_DIFFUSION_MODELS
 from .cell_problem import effective_diffusion_tensor
 from .figures import phases_and_principal_directions, property_table_figure, thickness_study_figure
 from .property_table import effective_property_table, property_table_csv
 from .random_media import lognormal_thickness_study
+
+if TYPE_CHECKING:  # the run's return type
+    from ..products import Products
 
 __all__ = ["Config", "run"]
 
@@ -28,18 +32,23 @@ __all__ = ["Config", "run"]
 class Config(CaseConfig):
     """Keys of a ``cs4-homogenisation`` scenario (lengths in cm, diffusivities relative)."""
 
+    LITERATURE = (GranularMediumParameters, "sand_mucilage_2d",
+                  {k: k for k in GranularMediumParameters.model_fields if k not in ("name", "sources")})
+
     shape: list[int] = Field([500, 500], min_length=2, max_length=3,
                              description="image shape (ny, nx) or (nz, ny, nx) [voxels]")
     voxel_size: float = Field(1e-3, gt=0, description="voxel edge length [cm]")
-    porosity: float = Field(0.41, gt=0, lt=1, description="porosity [-]")
-    water_content: float = Field(0.19, ge=0, description="liquid content theta [cm3 cm-3]")
-    mucilage_fraction: float = Field(0.1, ge=0, le=1, description="share of the liquid that is mucilage [-]")
-    mean_grain_radius: float = Field(0.012, gt=0, description="mean grain radius [cm]")
-    grain_radius_cv: float = Field(0.3, ge=0, description="coefficient of variation of grain radii [-]")
-    grain_overlap: float = Field(0.05, ge=0, lt=1, description="allowed grain overlap (fraction of radii sum)")
+    literature: str = Field("sand_mucilage_2d", description="parameter set holding the paper's values "
+                            "(with sources); the medium's keys below default to them")
+    porosity: float = Field(..., gt=0, lt=1, description="porosity [-]")
+    water_content: float = Field(..., ge=0, description="liquid content theta [cm3 cm-3]")
+    mucilage_fraction: float = Field(..., ge=0, le=1, description="share of the liquid that is mucilage [-]")
+    mean_grain_radius: float = Field(..., gt=0, description="mean grain radius [cm]")
+    grain_radius_cv: float = Field(..., ge=0, description="coefficient of variation of grain radii [-]")
+    grain_overlap: float = Field(..., ge=0, lt=1, description="allowed grain overlap (fraction of radii sum)")
     liquid_rule: Literal["film", "drainage"] = "film"
-    d_water: float = Field(1.0, gt=0, description="water diffusivity (relative units)")
-    d_mucilage: float = Field(0.5, ge=0, description="mucilage diffusivity (relative units)")
+    d_water: float = Field(..., gt=0, description="water diffusivity (relative units)")
+    d_mucilage: float = Field(..., ge=0, description="mucilage diffusivity (relative units)")
     periodisations: list[Literal["translation", "mirror"]] = ["translation", "mirror"]
     table_water_contents: list[float] = Field(
         [0.08, 0.12, 0.16, 0.19, 0.23, 0.28, 0.34, 0.41],
@@ -120,9 +129,22 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
     return MemoryEstimate(parts, "shape", suggest)
 
 
-def run(config: Config, ctx) -> "Products":
+def run(config: Config, ctx) -> Products:
     """Run the case study; return images, tensors, the D_eff(theta, mucilage) relation,
-    figures and summary quantities."""
+    figures and summary quantities.
+
+    Parameters
+    ----------
+    config : Config
+        The validated scenario keys.
+    ctx : rhizoscale.outputs.RunContext
+        Seed, progress, warnings, resolved parameter sets and checkpointed simulations.
+
+    Returns
+    -------
+    rhizoscale.products.Products
+        What the run produced; ``rhizoscale run`` writes it, a pipeline hands it on.
+    """
     from ..products import Products, TabulatedRelation
     from ..memory import check_memory, record_estimate
     seed = ctx.seed
@@ -179,7 +201,7 @@ def run(config: Config, ctx) -> "Products":
         name: f(config.water_content, phi, d_water=d_rel) for name, f in SOIL_DIFFUSION_MODELS.items()}
     out.info["millington_quirk"] = out.info["empirical_models"]["millington_quirk_1961"]
     out.info["millington_quirk_saturated"] = SOIL_DIFFUSION_MODELS["millington_quirk_1961"](phi, phi, d_water=d_rel)
-    if len(config.shape) == 2:
+    if len(config.shape) == 2 and config.outputs.figures:
         out.figures["phases_principal_directions.png"] = phases_and_principal_directions(
             images, results, title=f"generated sand section, seed {seed}: porosity {phi:.2f}, "
                                    f"θ = {config.water_content:g}, mucilage {config.mucilage_fraction:.0%} "
@@ -193,8 +215,9 @@ def run(config: Config, ctx) -> "Products":
                                              d_mucilage=config.d_mucilage / config.d_water, callback=cb)
         out.add_field("effective_diffusivity_table.nc", table)
         out.add_text("effective_diffusivity_table.csv", property_table_csv(table))
-        out.figures["effective_diffusivity_table.png"] = property_table_figure(
-            table, title=f"generated sand section, seed {seed}, porosity {phi:.2f}")
+        if config.outputs.figures:
+            out.figures["effective_diffusivity_table.png"] = property_table_figure(
+                table, title=f"generated sand section, seed {seed}, porosity {phi:.2f}")
         out.info["table"] = {"theta": table.theta.values, "d_eff": table.d_eff.values,
                              "mucilage_fraction": table.mucilage_fraction.values}
         for m in table.mucilage_fraction.values:
@@ -208,12 +231,15 @@ def run(config: Config, ctx) -> "Products":
                                               config.random_media_correlation_length,
                                               config.random_media_realisations, seed=seed, callback=cb)
         out.add_field("lognormal_thickness_study.nc", study)
-        out.figures["lognormal_thickness_study.png"] = thickness_study_figure(
-            study, title=rf"lognormal fields ($\sigma_{{\ln D}}$ = {config.random_media_log_std:g}), width "
-                         f"{config.random_media_width} voxels, {config.random_media_realisations} "
-                         f"realisation{'s' if config.random_media_realisations > 1 else ''}, seed {seed}")
+        if config.outputs.figures:
+            out.figures["lognormal_thickness_study.png"] = thickness_study_figure(
+                study, title=rf"lognormal fields ($\sigma_{{\ln D}}$ = {config.random_media_log_std:g}), width "
+                             f"{config.random_media_width} voxels, {config.random_media_realisations} "
+                             f"realisation{'s' if config.random_media_realisations > 1 else ''}, seed {seed}")
         out.info["lognormal_position_arithmetic_1_geometric_0"] = dict(
             zip(study.thickness.values.tolist(), study.position.values.tolist()))
+    lit = config.literature_set()
+    out.info["literature"] = {"set": lit.name, "sources": lit.sources, "chosen": lit.chosen()}
     out.add_scalar("porosity", phi, "1", "porosity of the generated sand section")
     out.add_scalar("n_grains", packing.info["n_grains"], "1", "grains in the section")
     out.add_scalar("millington_quirk", out.info["millington_quirk"], "1",

@@ -1,5 +1,5 @@
 """Segmented voxel images: the data model, readers and writers, generators, metrics."""
 
-from ._image import Image, Phase
+from ..core.image import Image, Phase
 
 __all__ = ["Image", "Phase"]

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..io.atomic import atomic_path
-from ._image import Image, Phase
+from ..core.image import Image, Phase
 
 __all__ = ["read_labels", "read_image", "image_shape", "write_tiff", "write_vtk_image"]
 
@@ -54,6 +54,30 @@ def read_labels(path, *, shape: Sequence[int] | None = None, dtype=None, offset:
     field : str, optional
         Where the path came from (e.g. ``"images.with_hairs"`` in a scenario file), named in
         error messages.
+
+    Returns
+    -------
+    ndarray
+        The 2D or 3D label array as stored.
+
+    Raises
+    ------
+    InputError
+        Missing file, unreadable file, a raw file whose size does not match, not 2D/3D, or
+        non-finite values.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from rhizoscale.image.io import read_labels
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "sample.raw"
+    ...     np.arange(24, dtype=np.uint8).tofile(path)
+    ...     labels = read_labels(path, shape=(2, 3, 4), dtype="uint8")
+    >>> labels.shape, labels[1, 2, 3]
+    ((2, 3, 4), np.uint8(23))
     """
     path = Path(path)
     if not path.exists():
@@ -66,8 +90,7 @@ def read_labels(path, *, shape: Sequence[int] | None = None, dtype=None, offset:
                 raise InputError("folder holds no .tif slices", source=path, field=field)
             arr = np.stack([tifffile.imread(f) for f in files])
         elif path.suffix.lower() in (".tif", ".tiff"):
-            import tifffile
-            arr = tifffile.imread(path)
+            arr = _read_tiff(path)
         elif path.suffix.lower() == ".npy":
             arr = np.load(path, allow_pickle=False)
         else:
@@ -120,6 +143,36 @@ def read_image(path, voxel_size, phases: Sequence[Phase], **kwargs) -> Image:
     Unknown labels (not in ``phases``), non-finite values and, with ``ndim=3``, a 2D
     image raise :class:`InputError` naming the file (and ``field``). ``kwargs`` go to
     :func:`read_labels`.
+
+    Parameters
+    ----------
+    path : path-like
+        Any file :func:`read_labels` reads.
+    voxel_size : float or sequence of float
+        Voxel edge length per array axis [cm].
+    phases : sequence of Phase
+        Phase table; every label in the file must appear in it.
+    **kwargs
+        Passed to :func:`read_labels` (``shape``, ``dtype``, ``offset``, ``order``, ``ndim``, ``field``).
+
+    Returns
+    -------
+    Image
+        With ``metadata["source"]`` set to the path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from rhizoscale import Phase
+    >>> from rhizoscale.image.io import read_image, write_tiff
+    >>> phases = (Phase("macropore", 0, 0.0, "air"), Phase("aggregate", 1, 2.88e-7, "pore"))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = write_tiff(np.array([[[0, 1], [1, 1]], [[1, 1], [1, 1]]]), Path(tmp) / "labels.tif")
+    ...     image = read_image(path, voxel_size=6.5e-5, phases=phases)    # 0.65 um voxels
+    >>> image.shape, image.volume_fractions()["aggregate"]
+    ((2, 2, 2), 0.875)
     """
     labels = read_labels(path, **kwargs)
     try:
@@ -128,10 +181,45 @@ def read_image(path, voxel_size, phases: Sequence[Phase], **kwargs) -> Image:
         raise InputError(err.message, source=path, field=err.field or kwargs.get("field")) from None
 
 
+def _read_tiff(path: Path) -> np.ndarray:
+    """A TIFF stack; one written by :func:`write_tiff` keeps its shape (a one-slice 3D
+    image stays 3D, where tifffile alone would drop the axis)."""
+    import json
+
+    import tifffile
+    with tifffile.TiffFile(path) as tif:
+        arr = tif.asarray()
+        desc = tif.pages[0].description if len(tif.pages) else ""
+    try:
+        shape = json.loads(desc).get("shape") if desc.startswith("{") else None
+    except ValueError:
+        shape = None
+    if shape and int(np.prod(shape)) == arr.size and len(shape) != arr.ndim:
+        arr = arr.reshape(shape)
+    return arr
+
+
 def write_tiff(image: Image | np.ndarray, path) -> Path:
     """Write labels (or any array) as a multi-page TIFF, atomically.
 
     The voxel size and phase table go into the ImageJ metadata/description as JSON.
+    Integer labels are stored as uint8 or uint16 when they fit, float64 as float32.
+
+    Parameters
+    ----------
+    image : Image or ndarray
+        Labels with their voxel size and phases, or a plain array (e.g. a concentration).
+    path : path-like
+        Output file.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    See Also
+    --------
+    read_image : has an example that writes and reads a TIFF.
     """
     import json
 
@@ -139,10 +227,11 @@ def write_tiff(image: Image | np.ndarray, path) -> Path:
     path = Path(path)
     if isinstance(image, Image):
         data = image.labels
-        desc = json.dumps({"voxel_size_cm": image.voxel_size,
+        desc = json.dumps({"voxel_size_cm": image.voxel_size, "shape": list(data.shape),
                            "phases": [p.__dict__ for p in image.phases]})
     else:
-        data, desc = np.asarray(image), None
+        data = np.asarray(image)
+        desc = json.dumps({"shape": list(data.shape)})
     if data.dtype == np.int64 or data.dtype == np.int32:
         if data.min() >= 0 and data.max() < 256:
             data = data.astype(np.uint8)
@@ -168,6 +257,22 @@ def write_vtk_image(path, cell_data: dict, voxel_size, origin=(0.0, 0.0, 0.0)) -
         (dz, dy, dx) [cm].
     origin : 3 floats
         (x, y, z) of the first voxel corner [cm].
+
+    Returns
+    -------
+    Path
+        The ``.vti`` file written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from rhizoscale.image.io import write_vtk_image
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = write_vtk_image(Path(tmp) / "fields", {"c": np.zeros((2, 3, 4))}, voxel_size=2e-3)
+    ...     print(out.name)
+    fields.vti
     """
     from ..io.vtk import write_image_vtk
 

@@ -8,7 +8,7 @@ import xarray as xr
 from scipy import ndimage
 
 from ..errors import InputError
-from ._image import Image
+from ..core.image import Image
 
 __all__ = ["phase_volumes", "interface_area", "surface_area", "contact_fractions",
            "distance_from", "profile_by_distance", "distance_below"]
@@ -26,7 +26,28 @@ def _as_mask(image: Image, names) -> np.ndarray:
 
 
 def phase_volumes(image: Image) -> dict[str, float]:
-    """Volume of each phase [cm^3] (area [cm^2] for 2D images)."""
+    """Volume of each phase [cm^3] (area [cm^2] for 2D images).
+
+    Parameters
+    ----------
+    image : Image
+        A labelled image.
+
+    Returns
+    -------
+    dict of str to float
+        Phase name -> volume [cm^3] (or area [cm^2]).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhizoscale import Image, Phase
+    >>> from rhizoscale.image.metrics import phase_volumes
+    >>> phases = (Phase("air", 0, 0.0, "air"), Phase("soil", 1, 2.88e-7, "pore"), Phase("root", 2, 0.0, "root"))
+    >>> image = Image(np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 1, 1]]), 0.1, phases)   # 1 mm pixels
+    >>> {name: round(v, 3) for name, v in phase_volumes(image).items()}    # cm2 (2D image)
+    {'air': 0.04, 'soil': 0.06, 'root': 0.02}
+    """
     return {p.name: float(np.count_nonzero(image.labels == p.label) * image.voxel_volume)
             for p in image.phases}
 
@@ -43,6 +64,33 @@ def interface_area(image: Image, a, b) -> float:
     measures a staircase: for an isotropic random surface it over-estimates the true area
     by about 3/2 (Cauchy's formula), for a surface aligned with the grid it is exact;
     ratios of areas (contact fractions) are much less biased than the areas themselves.
+
+    Parameters
+    ----------
+    image : Image
+        A labelled image.
+    a, b : str or sequence of str
+        Phase names or roles.
+
+    Returns
+    -------
+    float
+        Area [cm^2] (length [cm] in 2D).
+
+    Raises
+    ------
+    InputError
+        A name that is neither a phase nor a role of the image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhizoscale import Image, Phase
+    >>> from rhizoscale.image.metrics import interface_area
+    >>> phases = (Phase("air", 0, 0.0, "air"), Phase("soil", 1, 2.88e-7, "pore"), Phase("root", 2, 0.0, "root"))
+    >>> image = Image(np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 1, 1]]), 0.1, phases)   # 1 mm pixels
+    >>> round(interface_area(image, "root", "soil"), 3)     # one face of 1 mm
+    0.1
     """
     ma, mb = _as_mask(image, a), _as_mask(image, b)
     areas = _face_areas(image)
@@ -58,7 +106,32 @@ def interface_area(image: Image, a, b) -> float:
 
 
 def surface_area(image: Image, a) -> float:
-    """Area of the faces between phase(s) ``a`` and any other voxel inside the image [cm^2]."""
+    """Area of the faces between phase(s) ``a`` and any other voxel inside the image [cm^2].
+
+    Faces on the image border are not counted.
+
+    Parameters
+    ----------
+    image : Image
+        A labelled image.
+    a : str or sequence of str
+        Phase names or roles.
+
+    Returns
+    -------
+    float
+        Area [cm^2] (length [cm] in 2D).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhizoscale import Image, Phase
+    >>> from rhizoscale.image.metrics import surface_area
+    >>> phases = (Phase("air", 0, 0.0, "air"), Phase("soil", 1, 2.88e-7, "pore"), Phase("root", 2, 0.0, "root"))
+    >>> image = Image(np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 1, 1]]), 0.1, phases)   # 1 mm pixels
+    >>> round(surface_area(image, "root"), 3)                # two faces with air, one with soil
+    0.3
+    """
     ma = _as_mask(image, a)
     areas = _face_areas(image)
     total = 0.0
@@ -71,6 +144,13 @@ def surface_area(image: Image, a) -> float:
 def contact_fractions(image: Image, root="root", hairs="hair", soil="pore") -> dict[str, float]:
     """Root–soil contact, following the paper's definition (epidermis in contact with soil).
 
+    Parameters
+    ----------
+    image : Image
+        A labelled image with root (and optionally hair) phases.
+    root, hairs, soil : str
+        Phase names or roles of the root, its hairs and the conducting soil.
+
     Returns
     -------
     dict
@@ -79,6 +159,21 @@ def contact_fractions(image: Image, root="root", hairs="hair", soil="pore") -> d
         (root–soil / epidermis) and ``contact_fraction_with_hairs`` ((root + hair)–soil /
         epidermis): the ratio of the two is the factor by which hairs enlarge the surface
         through which exudates enter the soil.
+
+    References
+    ----------
+    Keyes, S. D., et al. (case study 3; synchrotron images of root hairs): 6.1 % of the
+    epidermis in contact with soil, 17.7 % with hairs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhizoscale import Image, Phase
+    >>> from rhizoscale.image.metrics import contact_fractions
+    >>> phases = (Phase("air", 0, 0.0, "air"), Phase("soil", 1, 2.88e-7, "pore"), Phase("root", 2, 0.0, "root"))
+    >>> image = Image(np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 1, 1]]), 0.1, phases)   # 1 mm pixels
+    >>> round(contact_fractions(image)["contact_fraction"], 3)
+    0.333
     """
     epidermis = surface_area(image, root)
     c_root = interface_area(image, root, soil)
@@ -96,6 +191,33 @@ def distance_from(image: Image, surface) -> np.ndarray:
     The distance transform (scipy.ndimage, anisotropic sampling) gives the distance to the
     nearest ``surface`` voxel centre; the surface lies half a voxel nearer, so half the
     smallest voxel edge is subtracted (voxels inside the phase get 0).
+
+    Parameters
+    ----------
+    image : Image
+        A labelled image.
+    surface : str or sequence of str
+        Phase names or roles.
+
+    Returns
+    -------
+    float array
+        Distance [cm], the image's shape.
+
+    Raises
+    ------
+    InputError
+        The image has no voxel of that phase.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhizoscale import Image, Phase
+    >>> from rhizoscale.image.metrics import distance_from
+    >>> phases = (Phase("air", 0, 0.0, "air"), Phase("soil", 1, 2.88e-7, "pore"), Phase("root", 2, 0.0, "root"))
+    >>> image = Image(np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 1, 1]]), 0.1, phases)   # 1 mm pixels
+    >>> distance_from(image, "root")[:, 0]                  # cm, up the first column
+    array([0.15, 0.05, 0.  ])
     """
     m = _as_mask(image, surface)
     if not m.any():
@@ -114,12 +236,28 @@ def profile_by_distance(values: np.ndarray, distance: np.ndarray, mask: np.ndarr
         Field, distance from the surface [cm], voxels to include.
     bin_width : float
         Bin width [cm].
+    max_distance : float, optional
+        Last bin edge [cm] (default: the largest distance in the mask).
 
     Returns
     -------
     xarray.Dataset
         Variables ``mean``, ``std``, ``p05``, ``p95``, ``count`` on coordinate ``distance``
         (bin centres, cm).
+
+    Raises
+    ------
+    InputError
+        Non-finite values inside the mask.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhizoscale.image.metrics import profile_by_distance
+    >>> distance = np.array([0.01, 0.02, 0.11, 0.12])          # cm
+    >>> profile = profile_by_distance(np.array([1.0, 0.8, 0.3, 0.1]), distance, np.ones(4, bool), 0.1)
+    >>> profile["mean"].values, profile["distance"].values
+    (array([0.9, 0.2]), array([0.05, 0.15]))
     """
     v = np.asarray(values)[mask]
     d = np.asarray(distance)[mask]
@@ -152,9 +290,31 @@ def profile_by_distance(values: np.ndarray, distance: np.ndarray, mask: np.ndarr
 
 
 def distance_below(distance: np.ndarray, profile: np.ndarray, threshold: float) -> float:
-    """First distance where a decreasing profile falls below ``threshold`` (linear
-    interpolation between bin centres) [cm]; NaN if it never does (bins without data are
-    skipped)."""
+    """First distance where a decreasing profile falls below ``threshold`` [cm].
+
+    Linear interpolation between bin centres; NaN if it never does (bins without data
+    are skipped). Used for the distance at which exudates fall below 1 % of ``c_in``.
+
+    Parameters
+    ----------
+    distance : array
+        Bin centres [cm].
+    profile : array
+        Values at the bin centres.
+    threshold : float
+        Level, in the units of ``profile``.
+
+    Returns
+    -------
+    float
+        Distance [cm], or NaN.
+
+    Examples
+    --------
+    >>> from rhizoscale.image.metrics import distance_below
+    >>> round(distance_below([0.0, 0.1, 0.2], [1.0, 0.5, 0.1], 0.3), 3)
+    0.15
+    """
     d = np.asarray(distance, float)
     p = np.asarray(profile, float)
     ok = np.isfinite(p)

@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError
-from ._image import Image
+from ..core.image import Image
 
 __all__ = ["crop", "coarsen"]
 
@@ -15,7 +15,32 @@ __all__ = ["crop", "coarsen"]
 def crop(image: Image, lower: Sequence[int], upper: Sequence[int]) -> Image:
     """The voxels ``lower[a] <= i_a < upper[a]`` along every axis (array order z, y, x).
 
-    Raises :class:`InputError` for an empty or out-of-range box.
+    Parameters
+    ----------
+    image : Image
+        A labelled image.
+    lower, upper : sequence of int
+        Voxel index bounds per array axis (upper exclusive).
+
+    Returns
+    -------
+    Image
+        The sub-image (same voxel size and phases; the box is recorded in its metadata).
+
+    Raises
+    ------
+    InputError
+        An empty or out-of-range box.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhizoscale import Image, Phase
+    >>> from rhizoscale.image.transform import coarsen, crop
+    >>> phases = (Phase("air", 0, 0.0, "air"), Phase("soil", 1, 2.88e-7, "pore"), Phase("root", 2, 0.0, "root"))
+    >>> image = Image(np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 1, 1]]), 0.1, phases)   # 1 mm pixels
+    >>> crop(image, [0, 2], [3, 4])
+    Image(3 x 2 voxels of 0.1 x 0.1 cm, phases ['air', 'soil', 'root'])
     """
     lower = np.asarray(lower, int)
     upper = np.asarray(upper, int)
@@ -41,10 +66,32 @@ def coarsen(image: Image, factor: int | Sequence[int], priority: Sequence[str] |
     Parameters
     ----------
     image : Image
+        A labelled image.
     factor : int or one int per axis
         Block size (>= 1).
     priority : sequence of phase names, optional
         Tie-breaking order; phases not listed follow in phase-table order.
+
+    Returns
+    -------
+    Image
+        Voxels ``factor`` times larger.
+
+    Raises
+    ------
+    InputError
+        A factor below 1 or larger than the image, or an unknown phase in ``priority``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhizoscale import Image, Phase
+    >>> from rhizoscale.image.transform import coarsen, crop
+    >>> phases = (Phase("air", 0, 0.0, "air"), Phase("soil", 1, 2.88e-7, "pore"), Phase("root", 2, 0.0, "root"))
+    >>> image = Image(np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 1, 1]]), 0.1, phases)   # 1 mm pixels
+    >>> coarse = coarsen(image, 2)             # the last row does not fill a block: dropped
+    >>> coarse.labels, coarse.voxel_size
+    (array([[0, 1]]), (0.2, 0.2))
     """
     f = np.broadcast_to(np.asarray(factor, int), (image.ndim,))
     if np.any(f < 1):

@@ -144,7 +144,26 @@ def write_netcdf(data: xr.Dataset | xr.DataArray, path: str | Path, *, compress:
     path : path-like
         Output file (``.nc``).
     compress : bool
-        Compress data variables with zlib at ``complevel``.
+        Compress numeric data variables with zlib at ``complevel``.
+    complevel : int
+        zlib compression level (1–9).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from rhizoscale import RegularGrid
+    >>> from rhizoscale.io import read_netcdf, write_netcdf
+    >>> field = RegularGrid.from_resolution((0, 0, -2), (1, 1, 0), 0.5).field(name="rld", units="cm cm-3")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     ds = read_netcdf(write_netcdf(field, Path(tmp) / "rld.nc"))
+    >>> ds["rld"].dims, ds["rld"].attrs["units"], ds["z"].attrs["units"]
+    (('z', 'y', 'x'), 'cm cm-3', 'cm')
     """
     ds = data.to_dataset() if isinstance(data, xr.DataArray) else data
     encoding = {}
@@ -169,6 +188,20 @@ def read_netcdf(path: str | Path) -> xr.Dataset:
 
     Ctrl-C is held while the file is open (it would leave xarray's file lock held and
     hang the close, see the module docs) and delivered once the file is closed.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    xarray.Dataset
+        All variables loaded; the file is closed.
+
+    See Also
+    --------
+    write_netcdf : has an example that writes and reads a field.
     """
     with deferred_interrupt():
         with xr.open_dataset(path, engine="netcdf4") as ds:

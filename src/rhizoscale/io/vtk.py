@@ -104,13 +104,32 @@ def _with_suffix(path, suffix: str) -> Path:
 def write_root_system_vtk(root_system, path: str | Path, *, level: int = 6) -> Path:
     """Write a root system as VTK poly-lines (``.vtp`` poly data) for ParaView.
 
+    One poly-line per root (starting at its branching node) with point data ``time``
+    (creation time, d) and ``radius`` (cm).
+
     Parameters
     ----------
     root_system : RootSystem
+        The roots.
     path : path-like
         Output file; the suffix becomes ``.vtp``.
     level : int
         zlib compression level (1 fastest, 9 smallest).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from rhizoscale.io.vtk import write_root_system_vtk
+    >>> from rhizoscale.plant import grow_root_system
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     print(write_root_system_vtk(grow_root_system("vicia_faba", 5), Path(tmp) / "roots").name)
+    roots.vtp
     """
     rs = root_system
     xs, ts, rads, counts = [], [], [], []
@@ -161,6 +180,24 @@ def write_image_vtk(fields, path: str | Path, *, origin=None, spacing=None, leve
         Lower corner and cell size in (x, y, z) order [cm] (for dict input).
     level : int
         zlib compression level (1 fastest, 9 smallest).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from rhizoscale import RegularGrid, RootSystem, root_length_density
+    >>> from rhizoscale.io.vtk import write_image_vtk
+    >>> from rhizoscale.plant import grow_root_system
+    >>> grid = RegularGrid.from_resolution((-5, -5, -15), (5, 5, 0), 1.0)
+    >>> rld = root_length_density(grow_root_system("vicia_faba", 7), grid)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     print(write_image_vtk(rld, Path(tmp) / "rld.vti").name)
+    rld.vti
     """
     import xarray as xr
 

@@ -1,7 +1,7 @@
 """Coupling of the per-segment rhizosphere models to the 3D soil model.
 
 Scheme (sequential, one-step lag; mass-conservative; independent of the 3D cell size)
-------------------------------------------------------------------------------------
+-------------------------------------------------------------------------------------
 The 3D model holds all soil phosphate and citrate. The 1D models are sub-grid
 closures: they resolve the steep radial profiles next to each root segment, which set
 the concentration at the root surface and hence the Michaelis–Menten uptake and the
@@ -76,7 +76,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import InputError, RhizoscaleError
-from ..grid import RegularGrid, segment_cell_lengths
+from ..core.grid import RegularGrid, segment_cell_lengths
+from ..core.units import SECONDS_PER_DAY
 from .cylinders import (
     cylinder_cell_weights,
     ring_interpolation_weights,
@@ -88,7 +89,6 @@ from .soil3d import SoilModel3D
 
 __all__ = ["CoupledUptakeModel", "StepRecord", "SECONDS_PER_DAY"]
 
-SECONDS_PER_DAY = 86400.0
 
 
 @dataclass
@@ -266,6 +266,7 @@ class CoupledUptakeModel:
         self.cum_decay = np.zeros(2)
         self.segment_uptake = np.zeros(self.n_total)  # µmol per segment, cumulative
         self.segment_exudation = np.zeros(self.n_total)
+        self.last_record: StepRecord | None = None   # of the last step (for recorders)
 
     # ------------------------------------------------------------------ helpers
     def _n_active(self, t: float) -> int:
@@ -412,6 +413,7 @@ class CoupledUptakeModel:
         rec.dt_s = dt
         rec.reductions = reductions
         rec.warnings = notes
+        self.last_record = rec
         return rec
 
     # ------------------------------------------------------------------ checkpoints

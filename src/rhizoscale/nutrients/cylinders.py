@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ResourceError
-from ..grid import RegularGrid, segment_cell_lengths
+from ..core.grid import RegularGrid, segment_cell_lengths
 
 __all__ = ["cylinder_cell_weights", "ring_interpolation_weights", "support_outer_radius"]
 

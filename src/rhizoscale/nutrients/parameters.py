@@ -7,7 +7,7 @@ durations in days; the scenario module converts at the edge.
 
 Named sets ship as YAML in ``rhizoscale/parameters/data``: ``cs2_soil_low_sorption``,
 ``cs2_soil_medium_sorption``, ``cs2_soil_high_sorption``, ``phosphate_brassica_napus``,
-``citrate_cs2``. Every value there carries its source; values we had to choose say
+``citrate`` (its ``uptake`` section). Every value there carries its source; values we had to choose say
 ``chosen: ...``.
 """
 
@@ -59,7 +59,12 @@ class PhosphateParameters(ParameterSet):
 
 
 class CitrateParameters(ParameterSet):
-    """Citrate diffusion in water, exudation by the root surface and decomposition."""
+    """Citrate diffusion in water, exudation by the root surface and decomposition.
+
+    Read from the ``uptake`` section of the substance file ``citrate``.
+    """
+
+    SECTION = "uptake"
 
     d_water: float = quantity(6.2e-6, units="cm2 s-1", description="diffusion coefficient in free water", gt=0)
     exudation_rate: float = quantity(3e-6, units="umol cm-2 s-1", description="citrate efflux per root surface", ge=0)
@@ -84,6 +89,6 @@ def load_phosphate(name_or_path: str | Path = "phosphate_brassica_napus") -> Pho
     return _load(PhosphateParameters, name_or_path)
 
 
-def load_citrate(name_or_path: str | Path = "citrate_cs2") -> CitrateParameters:
+def load_citrate(name_or_path: str | Path = "citrate") -> CitrateParameters:
     """Load a citrate set (shipped name or YAML path)."""
     return _load(CitrateParameters, name_or_path)

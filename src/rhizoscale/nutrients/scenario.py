@@ -14,19 +14,22 @@ from __future__ import annotations
 
 import math
 import time as _time
-from typing import Literal, Optional
+from typing import Literal, Optional, TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from ..grid import RegularGrid
-from ..plant.root_system import RootSystem
+from ..core.grid import RegularGrid
+from ..core.root_system import RootSystem
 from ..scenario import CaseConfig, scenario_path
 from .coupling import SECONDS_PER_DAY, CoupledUptakeModel
 from .parameters import load_citrate, load_phosphate, load_soil
 from .rhizosphere import rhizosphere_peclet
 from .sorption import competitive_langmuir_jacobian
+
+if TYPE_CHECKING:  # the run's return type
+    from ..products import Products
 
 __all__ = ["Config", "RhizotronConfig", "run", "to_rhizotron_frame"]
 
@@ -91,7 +94,7 @@ class Config(CaseConfig):
     rhizotron: RhizotronConfig = Field(default_factory=RhizotronConfig)
     soil: str = Field("cs2_soil_medium_sorption", description="soil parameter set")
     phosphate: str = Field("phosphate_brassica_napus", description="phosphate parameter set")
-    citrate: str = Field("citrate_cs2", description="citrate parameter set")
+    citrate: str = Field("citrate", description="citrate parameter set (its uptake section)")
     soil_overrides: dict = Field(default_factory=dict)
     phosphate_overrides: dict = Field(default_factory=dict)
     citrate_overrides: dict = Field(default_factory=dict)
@@ -107,9 +110,19 @@ class Config(CaseConfig):
                                       description="days at which rhizosphere profiles are written")
     compare_without_exudation: bool = Field(True, description="also run without citrate exudation")
     outside: Literal["error", "exclude"] = Field("error", description="roots outside the rhizotron")
-    write_vtk: bool = True
     memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]; "
                                              "default: the memory available when the run starts")
+
+    def parameter_sets(self) -> dict:
+        from ..plant import load_plant_parameters
+        return {
+            "plant": lambda: load_plant_parameters(self.plant),
+            "soil": lambda: load_soil(self.soil).with_overrides(self.soil_overrides, source="soil_overrides"),
+            "phosphate": lambda: load_phosphate(self.phosphate).with_overrides(
+                self.phosphate_overrides, source="phosphate_overrides"),
+            "citrate": lambda: load_citrate(self.citrate).with_overrides(self.citrate_overrides,
+                                                                         source="citrate_overrides"),
+        }
 
     @field_validator("plant")
     @classmethod
@@ -146,12 +159,9 @@ def to_rhizotron_frame(rs: RootSystem, rhizotron: RhizotronConfig, tol: float = 
         metadata={**rs.metadata, "frame": "rhizotron (x across, y through the slab, z down the face)"})
 
 
-def _load_parameters(config: Config):
-    soil = load_soil(config.soil).with_overrides(config.soil_overrides, source="soil_overrides")
-    phosphate = load_phosphate(config.phosphate).with_overrides(config.phosphate_overrides,
-                                                                source="phosphate_overrides")
-    citrate = load_citrate(config.citrate).with_overrides(config.citrate_overrides, source="citrate_overrides")
-    return soil, phosphate, citrate
+def _load_parameters(config: Config, ctx):
+    """Soil, phosphate and citrate sets as the scenario resolved them (overrides applied)."""
+    return tuple(ctx.parameter_set(config, slot) for slot in ("soil", "phosphate", "citrate"))
 
 
 class UptakeRecorder:
@@ -219,30 +229,6 @@ class UptakeRecorder:
                          for i, t in enumerate(np.atleast_1d(st["profile_times"]))]
 
 
-class _SteppedModel:
-    """Keeps the coupled model's last step record for the recorder (the model returns it)."""
-
-    def __init__(self, model: CoupledUptakeModel):
-        self.model = model
-        self.last_record = None
-
-    def __getattr__(self, name):
-        return getattr(self.model, name)
-
-    @property
-    def time(self) -> float:
-        return self.model.time
-
-    def step(self, dt: float) -> None:
-        self.last_record = self.model.step(dt)
-
-    def checkpoint_state(self) -> dict:
-        return self.model.checkpoint_state()
-
-    def restore_state(self, state: dict) -> None:
-        self.model.restore_state(state)
-
-
 def uptake_simulation(model: CoupledUptakeModel, days: float, dt_s: float, output_days, profile_days,
                       name: str = "cs2"):
     """A :class:`~rhizoscale.simulation.Simulation` of a coupled model to ``days`` with an
@@ -253,7 +239,7 @@ def uptake_simulation(model: CoupledUptakeModel, days: float, dt_s: float, outpu
     out_t = sorted({round(float(d) * SECONDS_PER_DAY, 6) for d in output_days if 0 <= d <= days})
     prof_t = sorted({round(float(d) * SECONDS_PER_DAY, 6) for d in profile_days if 0 < d <= days})
     recorder = UptakeRecorder(out_t, prof_t)
-    sim = Simulation(_SteppedModel(model), stop_time=t_end, dt=dt_s, name=name)
+    sim = Simulation(model, stop_time=t_end, dt=dt_s, name=name)
     sim.add_callback("record", recorder, IterationInterval(1, at_start=True))
     # the output and profile times: steps land on them (the recorder checks which is due)
     sim.add_callback("outputs", lambda s: None, SpecifiedTimes(sorted(set(out_t) | set(prof_t))))
@@ -484,9 +470,9 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
     return MemoryEstimate(parts, "resolution_cm", suggest)
 
 
-def run(config: Config, ctx) -> "Products":
+def run(config: Config, ctx) -> Products:
     """Run case study 2 and return its products (see docs/cs2-phosphate-uptake.md)."""
-    from ..plant import Rhizotron, grow_root_system, load_plant_parameters
+    from ..plant import Rhizotron, grow_root_system
     from ..products import Products
     seed = ctx.seed
     out = Products("cs2-phosphate-uptake")
@@ -497,13 +483,13 @@ def run(config: Config, ctx) -> "Products":
     record_estimate(out, memory)
 
     wall0 = _time.perf_counter()
-    soil, phosphate, citrate = _load_parameters(config)
+    soil, phosphate, citrate = _load_parameters(config, ctx)
     deff_fn = diffusivity_function(config.soil_diffusivity)
     if deff_fn is not None and abs(deff_fn.porosity - soil.porosity) > 0.02:
         ctx.warn(f"the effective-diffusivity table was computed for porosity {deff_fn.porosity:.3f}, "
                  f"the soil has {soil.porosity:.3f}")
     rz = config.rhizotron
-    plant = load_plant_parameters(config.plant)
+    plant = ctx.parameter_set(config, "plant")
     for w in plant.reader_warnings:  # what a CPlantBox XML reader ignored
         ctx.warn(f"{config.plant}: {w}")
     with ctx.task("growing roots", total=config.days) as cb:
@@ -512,12 +498,9 @@ def run(config: Config, ctx) -> "Products":
                                                           origin=(0.0, 0.0, -rz.seed_depth)),
                                     callback=cb)
     rs = to_rhizotron_frame(rs_world, rz)
-    grid = RegularGrid.from_resolution((-rz.width / 2, 0.0, -rz.depth), (rz.width / 2, rz.thickness, 0.0),
-                                       config.resolution_cm)
+    grid = _soil_grid(config)
     dt = config.dt_hours * 3600.0
-    out_days = list(np.arange(0.0, config.days + 1e-9, config.output_interval_days))
-    if abs(out_days[-1] - config.days) > 1e-9:
-        out_days.append(config.days)
+    out_days = _output_days(config)
     growth_s = _time.perf_counter() - wall0
 
     results = {}
@@ -544,7 +527,7 @@ def run(config: Config, ctx) -> "Products":
                                         _fields_dataset(grid, results["without_exudation"][2], "x")["phosphate"].values,
                                         {"units": "umol cm-3", "long_name": "phosphate in soil solution, no exudation"})
     out.add_field("fields.nc", ds)
-    if config.write_vtk:
+    if config.outputs.vtk:
         from ..io.vtk import write_image_vtk
         last = ds.isel(time=-1)
         out.exports["fields_final.vti"] = lambda path: write_image_vtk(last, path)
@@ -567,10 +550,11 @@ def run(config: Config, ctx) -> "Products":
             ts["uptake_without_exudation"] = ("time", np.interp(series["time"], without[1]["time"],
                                                                 without[1]["uptake"]), {"units": "umol"})
     out.add_field("uptake_timeseries.nc", ts)
-    from ..plant.figures import plant_label
-    out.figures.update(_figures(rs, grid, fields, series, without[1] if without else None,
-                                label=f"{plant_label(rs_world) or config.plant}, rhizotron inclined "
-                                      f"{config.rhizotron.angle_deg:g}°"))
+    if config.outputs.figures:
+        from ..plant.figures import plant_label
+        out.figures.update(_figures(rs, grid, fields, series, without[1] if without else None,
+                                    label=f"{plant_label(rs_world) or config.plant}, rhizotron inclined "
+                                          f"{config.rhizotron.angle_deg:g}°"))
 
     s = out.info
     s["root_system"] = rs.summary()

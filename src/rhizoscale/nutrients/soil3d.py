@@ -30,7 +30,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..errors import InputError
-from ..grid import RegularGrid
+from ..core.grid import RegularGrid
 from ..soil import millington_quirk
 from .sorption import (competitive_langmuir_jacobian, langmuir_jacobian_2, langmuir_total_2,
                        total_concentration)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar, get_args, get_origin
+from typing import Any, ClassVar, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -53,6 +53,20 @@ def quantity(default: Any = ..., *, units: str, description: str = "", **constra
         What the quantity is.
     **constraints
         Pydantic constraints (``ge``, ``gt``, ``le``, ``lt``).
+
+    Returns
+    -------
+    pydantic.fields.FieldInfo
+        The field; its description ends with ``[units]`` and the units are kept in its
+        JSON-schema extra (read back by :meth:`ParameterSet.units`).
+
+    Examples
+    --------
+    >>> from rhizoscale.parameters import ParameterSet, quantity
+    >>> class Root(ParameterSet):
+    ...     radius: float = quantity(0.05, units="cm", description="Root radius", gt=0)
+    >>> Root().radius, Root.units("radius"), Root.model_fields["radius"].description
+    (0.05, 'cm', 'Root radius [cm]')
     """
     return Field(
         default,
@@ -63,7 +77,23 @@ def quantity(default: Any = ..., *, units: str, description: str = "", **constra
 
 
 def format_location(loc: tuple) -> str:
-    """Turn a pydantic location ``("root_types", 1, "lmax")`` into ``root_types[1].lmax``."""
+    """Turn a pydantic location ``("root_types", 1, "lmax")`` into ``root_types[1].lmax``.
+
+    Parameters
+    ----------
+    loc : tuple of str and int
+        A pydantic error location.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from rhizoscale.parameters._base import format_location
+    >>> format_location(("root_types", 1, "lmax"))
+    'root_types[1].lmax'
+    """
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -78,7 +108,20 @@ _FIELD_PATH = re.compile(r"[A-Za-z_]\w*(\[\d+\])*(\.[A-Za-z_]\w*(\[\d+\])*)*")
 
 
 def raise_input_error(err: ValidationError, source: object) -> None:
-    """Re-raise a pydantic ValidationError as one :class:`InputError` naming file and field."""
+    """Re-raise a pydantic ValidationError as one :class:`InputError` naming file and field.
+
+    Parameters
+    ----------
+    err : pydantic.ValidationError
+        The validation error (its first problem is reported, with a count of the others).
+    source : object
+        The file or object being read (named in the message).
+
+    Raises
+    ------
+    InputError
+        Always.
+    """
     first = err.errors()[0]
     loc = format_location(tuple(first.get("loc", ())))
     msg = first.get("msg", "invalid value")
@@ -107,9 +150,29 @@ class ParameterSet(BaseModel):
     NaN and infinite values are rejected, unknown keys are rejected, and assignment is
     validated. ``sources`` maps a field path (``"Q"``, ``"root_types[0].r"``) to the
     literature source of its value.
+
+    Every value in a shipped set has a source; the ones the developers chose (not taken
+    from the literature) start with ``"chosen:"`` and are listed by :meth:`chosen`.
+
+    Examples
+    --------
+    >>> from rhizoscale.parameters import load_parameter_set
+    >>> from rhizoscale.rhizodeposition import ExudateParameters
+    >>> mucilage = load_parameter_set(ExudateParameters, "mucilage")
+    >>> sorted(mucilage.chosen())
+    ['bulk_density', 'source_width']
+    >>> faster = mucilage.with_overrides({"k": 0.5})            # validated copy
+    >>> faster.k, faster.source("k"), mucilage.k
+    (0.5, 'user override', 0.22)
+    >>> mucilage.table()[1][:3]                                 # (field, value, units, source)
+    ('Q', 33.38, 'ug d-1 (per tip) or ug cm-1 d-1 (line)')
     """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
+
+    #: the section of a substance file (one file per substance, one section per model)
+    #: that holds this model's values; None: the file's top level
+    SECTION: ClassVar[str | None] = None
 
     name: str = Field("custom", description="Name of this parameter set")
     sources: dict[str, str] = Field(default_factory=dict, description="Field path -> literature source")
@@ -203,7 +266,36 @@ class ParameterSet(BaseModel):
 
 
 def load_yaml(path: str | Path) -> Any:
-    """Read a YAML file; a syntax error becomes an :class:`InputError` naming the line."""
+    """Read a YAML file; a syntax error becomes an :class:`InputError` naming the line.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    object
+        The parsed document (``yaml.safe_load``).
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, or malformed YAML (with line and column).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from rhizoscale.parameters import load_yaml
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "broken.yaml"
+    ...     _ = path.write_text("k: [0.22, 1.42")
+    ...     load_yaml(path)
+    Traceback (most recent call last):
+    ...
+    rhizoscale.errors.InputError: ...broken.yaml: line 1, column 15: malformed YAML (expected ',' or ']', but got '<stream end>')
+    """
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -280,10 +372,63 @@ def _unwrap(model: type[BaseModel], data: Any, prefix: str, sources: dict, origi
 
 
 def parameter_set_from_dict(cls: type[P], data: dict, *, origin: object = "parameters") -> P:
-    """Build a parameter set from a (YAML-like) mapping with optional value wrappers."""
+    """Build a parameter set from a (YAML-like) mapping with optional value wrappers.
+
+    Each value may be plain or ``{value: ..., units: ..., source: ...}``; the units must
+    equal the model's exactly (no conversion is ever guessed) and the sources are
+    collected into ``sources``. A ``values:`` sub-mapping (the layout of the shipped YAML
+    files) and the keys ``model``/``description`` are accepted.
+
+    Parameters
+    ----------
+    cls : type
+        The parameter model.
+    data : dict
+        The mapping.
+    origin : object
+        What the data came from (named in errors).
+
+    Returns
+    -------
+    ParameterSet
+        An instance of ``cls``.
+
+    Raises
+    ------
+    InputError
+        Not a mapping, wrong units, unknown keys or invalid values (naming the field).
+
+    Examples
+    --------
+    >>> from rhizoscale.parameters import parameter_set_from_dict
+    >>> from rhizoscale.rhizodeposition import ExudateParameters
+    >>> slow = parameter_set_from_dict(
+    ...     ExudateParameters, {"name": "slow mucilage", "values": {"k": {"value": 0.1, "units": "d-1",
+    ...                                                                   "source": "my lab, 2024"}}})
+    >>> slow.k, slow.source("k")
+    (0.1, 'my lab, 2024')
+    >>> parameter_set_from_dict(ExudateParameters, {"k": {"value": 0.1, "units": "h-1"}})
+    Traceback (most recent call last):
+    ...
+    rhizoscale.errors.InputError: parameters: k: units 'h-1' do not match the expected 'd-1' (convert the value; rhizoscale does not guess conversions)
+    """
     if not isinstance(data, dict):
         raise InputError("expected a mapping of parameter names to values", source=origin)
     data = dict(data)
+    section = getattr(cls, "SECTION", None)
+    if section is not None and section in data:
+        # a substance file: this model's values are in its own section
+        part = data[section]
+        if not isinstance(part, dict):
+            raise InputError("expected a mapping", source=origin, field=section)
+        data = {"name": data.get("name"), **part}
+        if data["name"] is None:
+            data.pop("name")
+    elif section is not None and "values" not in data and any(
+            isinstance(v, dict) and "values" in v for v in data.values()):
+        sections = [k for k, v in data.items() if isinstance(v, dict) and "values" in v]
+        raise InputError(f"no section {section!r} for {cls.__name__} (the file has {', '.join(sections)})",
+                         source=origin, field=section)
     data.pop("model", None)
     data.pop("description", None)
     values = data.pop("values", None)
@@ -305,11 +450,27 @@ def _data_dir():
 
 
 def available_parameter_sets() -> list[str]:
-    """Names of the parameter sets shipped with rhizoscale."""
+    """Names of the parameter sets shipped with rhizoscale.
+
+    Returns
+    -------
+    list of str
+        Sorted names (files ``rhizoscale/parameters/data/<name>.yaml``).
+
+    Examples
+    --------
+    >>> from rhizoscale.parameters import available_parameter_sets
+    >>> "mucilage" in available_parameter_sets() and "vicia_faba" in available_parameter_sets()
+    True
+    """
     folder = _data_dir()
     if not folder.is_dir():
         return []
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+#: names of shipped sets that were merged into one set per substance
+ALIASES = {"citrate_cs2": "citrate"}
 
 
 def load_parameter_set(cls: type[P], name_or_path: str | Path) -> P:
@@ -321,7 +482,27 @@ def load_parameter_set(cls: type[P], name_or_path: str | Path) -> P:
         The parameter model (e.g. :class:`~rhizoscale.rhizodeposition.ExudateParameters`).
     name_or_path : str or path
         A shipped set's name (see :func:`available_parameter_sets`) or a YAML file.
+
+    Returns
+    -------
+    ParameterSet
+        An instance of ``cls`` with the source of every value.
+
+    Raises
+    ------
+    InputError
+        Unknown name, missing or malformed file, wrong units or invalid values.
+
+    Examples
+    --------
+    >>> from rhizoscale.parameters import load_parameter_set
+    >>> from rhizoscale.rhizodeposition import ExudateParameters
+    >>> mucilage = load_parameter_set(ExudateParameters, "mucilage")
+    >>> mucilage.k, mucilage.units("k"), mucilage.source("k")
+    (0.22, 'd-1', 'Landl et al. 2021 scripts in CPlantBox (unverified against the paper)')
     """
+    if isinstance(name_or_path, str) and name_or_path in ALIASES:
+        name_or_path = ALIASES[name_or_path]
     path = Path(name_or_path)
     if path.suffix.lower() in (".yaml", ".yml") or path.exists():
         data = load_yaml(path)

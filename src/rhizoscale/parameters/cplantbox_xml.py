@@ -79,6 +79,16 @@ def read_cplantbox_xml(path: str | Path) -> PlantParameters:
     InputError
         Malformed XML (with the line), a missing or non-numeric value, or an invalid
         value (naming ``root_types[i].field``).
+
+    References
+    ----------
+    Schnepf, A., et al. (2018). CRootBox: a structural–functional modelling framework for
+    root systems. Ann. Bot., 121, 1033–1053 (the parameter file format).
+
+    Examples
+    --------
+    See :func:`write_cplantbox_xml` for a round trip; growing from a CPlantBox file is
+    ``grow_root_system(load_plant_parameters("Faba_synMRI.xml"), 21)``.
     """
     path = Path(path)
     src = str(path)
@@ -239,6 +249,26 @@ def write_cplantbox_xml(params: PlantParameters, path: str | Path) -> None:
 
     Only what the rhizoscale growth model uses is written (the emergence delay is the
     distance-based one, ``delayDefinitionRoot = 0``). Used by the CPlantBox backend.
+
+    Parameters
+    ----------
+    params : PlantParameters
+        The parameters.
+    path : str or Path
+        Output file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from rhizoscale.parameters import read_cplantbox_xml, write_cplantbox_xml
+    >>> from rhizoscale.plant import load_plant_parameters
+    >>> faba = load_plant_parameters("vicia_faba")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_cplantbox_xml(faba, Path(tmp) / "faba.xml")
+    ...     back = read_cplantbox_xml(Path(tmp) / "faba.xml")
+    >>> back.root_type(1).r == faba.root_type(1).r, back.reader_warnings
+    (True, [])
     """
     plant = ET.Element("plant")
     seed = ET.SubElement(plant, "seed", name=params.name, subType="0")

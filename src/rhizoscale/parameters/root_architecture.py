@@ -54,6 +54,12 @@ class Successor(_Strict):
     At every branching point ``number`` laterals are created; each one's type is drawn from
     ``subtypes`` with ``probabilities`` (a shortfall of the sum below 1 is the probability
     of no lateral), as in CPlantBox's ``successor`` parameters.
+
+    Examples
+    --------
+    >>> from rhizoscale.parameters import Successor
+    >>> Successor(subtypes=[2, 3], probabilities=[0.7, 0.3])
+    Successor(subtypes=[2, 3], probabilities=[0.7, 0.3], number=1)
     """
 
     subtypes: list[int] = Field(..., min_length=1, description="Lateral root types (subType)")
@@ -63,7 +69,26 @@ class Successor(_Strict):
 
 
 class RootTypeParameters(_Strict):
-    """Parameters of one root type (CPlantBox ``RootRandomParameter``)."""
+    """Parameters of one root type (CPlantBox ``RootRandomParameter``).
+
+    Field names follow CPlantBox (``lb`` basal zone, ``la`` apical zone, ``ln`` inter-branch
+    distance, ``lmax`` maximal length [cm]; ``r`` initial elongation rate [cm d-1]; ``a``
+    radius [cm]; ``theta`` insertion angle [rad]; ``tropismT/N/S`` tropism type, strength
+    and flexibility; ``dx`` axial resolution [cm]; ``gf`` growth function), standard
+    deviations as ``<name>_sd``; units are listed in the table below.
+
+    References
+    ----------
+    Schnepf, A., et al. (2018). CRootBox: a structural–functional modelling framework for
+    root systems. Ann. Bot., 121, 1033–1053.
+
+    Examples
+    --------
+    >>> from rhizoscale.plant import load_plant_parameters
+    >>> taproot = load_plant_parameters("vicia_faba").root_type(1)
+    >>> taproot.r, taproot.lmax                  # cm d-1, cm
+    (2.0710001, 150.0)
+    """
 
     name: str = Field("root", description="Name of the root type")
     subType: int = Field(..., ge=1, description="Root type number (1 = taproot)")
@@ -97,7 +122,14 @@ class RootTypeParameters(_Strict):
 
 
 class SeedParameters(_Strict):
-    """Seed: start point and the roots other than the taproot that emerge from it."""
+    """Seed: start point and the roots other than the taproot that emerge from it.
+
+    Examples
+    --------
+    >>> from rhizoscale.plant import load_plant_parameters
+    >>> load_plant_parameters("vicia_faba").seed.position      # cm
+    (0.0, 0.0, -0.60000002)
+    """
 
     position: tuple[float, float, float] = quantity((0.0, 0.0, -3.0), units="cm",
                                                     description="Seed position (x, y, z)")
@@ -118,6 +150,16 @@ class PlantParameters(ParameterSet):
 
     ``reader_warnings`` lists what a file reader ignored (e.g. the leaf and stem parameters
     of a CPlantBox XML file), so that it can be reported to the user.
+
+    Examples
+    --------
+    >>> from rhizoscale.plant import load_plant_parameters
+    >>> faba = load_plant_parameters("vicia_faba")
+    >>> faba.name, [rt.subType for rt in faba.root_types]
+    ('vicia_faba', [1, 2, 3])
+    >>> slower = faba.with_root_type(1, r=1.0)              # a validated copy
+    >>> slower.root_type(1).r, faba.root_type(1).r
+    (1.0, 2.0710001)
     """
 
     seed: SeedParameters = Field(default_factory=SeedParameters, description="Seed parameters")
@@ -154,6 +196,32 @@ def check_plant_parameters(p: PlantParameters, source: object | None = None,
     Checks that subtypes are unique, a taproot (type 1) exists, successors name existing
     types with one probability each summing to at most 1, and that the tropism and growth
     function numbers are implemented.
+
+    Parameters
+    ----------
+    p : PlantParameters
+        The parameters to check.
+    source : object, optional
+        The file they came from (named in errors; default the set's name).
+    require_taproot : bool
+        Require a root type with ``subType`` 1.
+
+    Raises
+    ------
+    InputError
+        The first problem found, naming ``root_types[i].field``.
+
+    Examples
+    --------
+    >>> from rhizoscale.parameters.root_architecture import check_plant_parameters
+    >>> from rhizoscale.plant import load_plant_parameters
+    >>> faba = load_plant_parameters("vicia_faba")
+    >>> check_plant_parameters(faba)                       # fine: returns None
+    >>> no_taproot = faba.model_copy(update={"root_types": faba.root_types[1:]})
+    >>> check_plant_parameters(no_taproot)
+    Traceback (most recent call last):
+    ...
+    rhizoscale.errors.InputError: vicia_faba: root_types: no taproot: a root type with subType 1 is required
     """
     src = source if source is not None else p.name
     seen: dict[int, int] = {}

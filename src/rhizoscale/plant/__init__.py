@@ -4,7 +4,7 @@ from ..parameters.root_architecture import PlantParameters, RootTypeParameters, 
 from . import confinement
 from .confinement import Box, Cylinder, Rhizotron
 from .growth import grow_root_system, load_plant_parameters
-from .root_system import RootSystem
+from ..core.root_system import RootSystem
 
 __all__ = [
     "RootSystem",

@@ -99,7 +99,25 @@ def _finite(values, names, cls):
 
 
 class Box(Confinement):
-    """Axis-aligned box between corners ``lower`` and ``upper`` [cm] (e.g. a pot)."""
+    """Axis-aligned box between corners ``lower`` and ``upper`` [cm] (e.g. a pot).
+
+    Parameters
+    ----------
+    lower, upper : 3 floats
+        Corners (x, y, z) [cm].
+
+    Raises
+    ------
+    InputError
+        Non-finite corners or ``upper <= lower`` in a coordinate.
+
+    Examples
+    --------
+    >>> from rhizoscale.plant import Box
+    >>> pot = Box((-5, -5, -20), (5, 5, 0))
+    >>> pot.contains([[0, 0, -3], [0, 0, 1]]), float(pot.signed_distance([0, 0, -3]))
+    (array([ True, False]), -3.0)
+    """
 
     kind = KIND_BOX
 
@@ -121,6 +139,27 @@ class Cylinder(Confinement):
     """Vertical cylinder of ``radius`` [cm] from z = ``top`` down to z = ``top - depth``.
 
     The axis passes through (``x``, ``y``), by default the origin.
+
+    Parameters
+    ----------
+    radius, depth : float
+        Radius and depth [cm], > 0.
+    top : float
+        z of the top face [cm].
+    x, y : float
+        Position of the axis [cm].
+
+    Raises
+    ------
+    InputError
+        Non-finite values, or a radius or depth not positive.
+
+    Examples
+    --------
+    >>> from rhizoscale.plant import Cylinder
+    >>> column = Cylinder(radius=3.0, depth=30.0)
+    >>> bool(column.contains([2.0, 0.0, -10.0])), float(column.signed_distance([4.0, 0.0, -10.0]))
+    (True, 1.0)
     """
 
     kind = KIND_CYLINDER
@@ -148,6 +187,32 @@ class Rhizotron(Confinement):
     origin); the mid-plane contains the x axis and the down-slope direction
     ``(0, sin a, -cos a)``, so ``angle_deg = 0`` is a vertical slab in the x-z plane.
     Schnepf et al. (2012) grew Brassica napus in rhizotrons inclined at 49 degrees.
+
+    Parameters
+    ----------
+    width, thickness, depth : float
+        Slab dimensions [cm], > 0.
+    angle_deg : float
+        Inclination from the vertical [degrees], in (-90, 90).
+    origin : 3 floats
+        Centre of the top edge [cm].
+
+    Raises
+    ------
+    InputError
+        Non-finite or non-positive sizes, or an angle outside (-90, 90).
+
+    References
+    ----------
+    Schnepf, A., Leitner, D., & Klepsch, S. (2012). Modeling phosphorus uptake by a
+    growing and exuding root system. Vadose Zone J., 11.
+
+    Examples
+    --------
+    >>> from rhizoscale.plant import Rhizotron
+    >>> rhizotron = Rhizotron(30, 2, 50, 49, origin=(0, 0, -3))
+    >>> rhizotron.contains([[0, 0, -3], [0, 0, -20]]), rhizotron.downslope.round(3)
+    (array([ True, False]), array([ 0.   ,  0.755, -0.656]))
     """
 
     kind = KIND_RHIZOTRON

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import InputError
 from ..parameters.cplantbox_xml import write_cplantbox_xml
 from ..parameters.root_architecture import PlantParameters
-from .root_system import RootSystem
+from ..core.root_system import RootSystem
 
 __all__ = ["cplantbox_available", "grow_with_cplantbox", "root_system_from_cplantbox"]
 
@@ -31,7 +31,18 @@ INSTALL_HINT = 'the cplantbox backend needs CPlantBox: pip install "rhizoscale[c
 
 
 def cplantbox_available() -> bool:
-    """True when CPlantBox (module ``plantbox``) can be imported."""
+    """True when CPlantBox (module ``plantbox``) can be imported.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> from rhizoscale.plant.cplantbox_backend import cplantbox_available
+    >>> isinstance(cplantbox_available(), bool)
+    True
+    """
     try:
         import plantbox  # noqa: F401
     except ImportError:
@@ -44,6 +55,20 @@ def root_system_from_cplantbox(plant, time: float | None = None, metadata: dict 
 
     Roots with fewer than two nodes (not yet emerged) are left out. Roots from the seed
     each get their own copy of the seed node.
+
+    Parameters
+    ----------
+    plant : plantbox.Plant or plantbox.RootSystem
+        A simulated CPlantBox object (optional dependency ``rhizoscale[cplantbox]``).
+    time : float, optional
+        Age at observation [d].
+    metadata : dict, optional
+        Provenance to record (``software`` is set to CPlantBox).
+
+    Returns
+    -------
+    RootSystem
+        Node coordinates [cm] and creation times [d] as CPlantBox stores them.
     """
     organs = [o for o in plant.getOrgans(2) if o.getNumberOfNodes() > 1]
     index = {o.getId(): i for i, o in enumerate(organs)}
@@ -66,7 +91,34 @@ def root_system_from_cplantbox(plant, time: float | None = None, metadata: dict 
 
 def grow_with_cplantbox(params: PlantParameters, days: float, seed: int = 1, confinement=None,
                         callback: Callable[[float, float], None] | None = None) -> RootSystem:
-    """Grow ``params`` for ``days`` [d] with CPlantBox (seeded) and return a RootSystem."""
+    """Grow ``params`` for ``days`` [d] with CPlantBox (seeded) and return a RootSystem.
+
+    The parameters are written to a CPlantBox XML file and simulated in steps of at most
+    one day. Used by :func:`~rhizoscale.plant.grow_root_system` with
+    ``backend="cplantbox"``.
+
+    Parameters
+    ----------
+    params : PlantParameters
+        Root architecture parameters.
+    days : float
+        Simulated time [d].
+    seed : int
+        CPlantBox's random seed.
+    confinement : None
+        Not supported yet (an :class:`InputError` when given).
+    callback : callable, optional
+        ``callback(done_days, total_days)`` after each step.
+
+    Returns
+    -------
+    RootSystem
+
+    Raises
+    ------
+    InputError
+        CPlantBox is not installed, or a confinement was given.
+    """
     try:
         import plantbox as pb
     except ImportError:

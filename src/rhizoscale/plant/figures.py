@@ -39,14 +39,32 @@ def plot_root_system(root_system, *, color_by: str = "age", view: str = "xz", ax
     Parameters
     ----------
     root_system : RootSystem
+        The roots to draw.
     color_by : {"age", "creation_time", "order", "type"}
         ``age`` is the observation time minus the segment's creation time [d].
     view : {"xz", "yz", "xy"}
         Projection plane (horizontal axis, vertical axis).
+    ax : matplotlib.axes.Axes, optional
+        Draw into these axes (default: a new figure).
     linewidth_scale : float
         Line width in points per cm of root radius (minimum 0.3 pt).
+    cmap : str, optional
+        Colour map (default: :data:`ROOT_AGE_CMAP` for age, viridis otherwise; both
+        colour-blind safe).
     title : str, optional
         Default: plant, seed, time, roots and length.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from rhizoscale.plant import grow_root_system
+    >>> from rhizoscale.plant.figures import plot_root_system
+    >>> fig = plot_root_system(grow_root_system("vicia_faba", 7, seed=1), color_by="order")
+    >>> fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
+    ('x [cm]', 'z [cm]')
     """
     import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection
@@ -106,13 +124,30 @@ def plot_depth_profile(root_systems, labels=None, *, dz: float = 1.0, ax=None, r
     Parameters
     ----------
     root_systems : RootSystem or list of RootSystem
+        The systems to compare.
     labels : list of str, optional
+        Legend entries.
     dz : float
         Layer thickness [cm].
+    ax : matplotlib.axes.Axes, optional
+        Draw into these axes (default: a new figure).
     reference : (edges, values, label), optional
         A profile to draw for comparison (e.g. CPlantBox's mean).
     title : str, optional
         Default: plant and time of the first root system.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from rhizoscale.plant import grow_root_system
+    >>> from rhizoscale.plant.figures import plot_depth_profile
+    >>> systems = [grow_root_system("vicia_faba", 10, seed=s) for s in (1, 2)]
+    >>> fig = plot_depth_profile(systems, ["seed 1", "seed 2"], dz=2.0)
+    >>> fig.axes[0].get_xlabel()
+    'root length per depth [cm cm⁻¹]'
     """
     import matplotlib.pyplot as plt
 

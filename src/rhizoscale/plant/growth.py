@@ -55,7 +55,7 @@ from ..parameters.cplantbox_xml import read_cplantbox_xml
 from ..parameters.root_architecture import PlantParameters, check_plant_parameters
 from . import _growth_kernels as K
 from .confinement import Confinement
-from .root_system import RootSystem
+from ..core.root_system import RootSystem
 
 __all__ = ["load_plant_parameters", "grow_root_system", "length_at_age", "age_at_length"]
 
@@ -69,9 +69,28 @@ def load_plant_parameters(name_or_path: str | Path | PlantParameters) -> PlantPa
 
     Parameters
     ----------
-    name_or_path : str or path
+    name_or_path : str, path or PlantParameters
         A shipped set (``"vicia_faba"``, ``"brassica_napus"``), a YAML file in the
-        rhizoscale parameter format, or a CPlantBox XML file (``.xml``).
+        rhizoscale parameter format, or a CPlantBox XML file (``.xml``); a
+        :class:`PlantParameters` is returned as it is.
+
+    Returns
+    -------
+    PlantParameters
+        Checked (taproot present, successors defined, values in range).
+
+    Raises
+    ------
+    InputError
+        Unknown name, missing or malformed file, or inconsistent parameters; the message
+        names the file and the field.
+
+    Examples
+    --------
+    >>> from rhizoscale.plant import load_plant_parameters
+    >>> faba = load_plant_parameters("vicia_faba")
+    >>> [rt.name for rt in faba.root_types], faba.root_type(1).r       # taproot rate [cm d-1]
+    (['taproot', 'lateral', 'lateral'], 2.0710001)
     """
     if isinstance(name_or_path, PlantParameters):
         return name_or_path
@@ -88,7 +107,37 @@ def load_plant_parameters(name_or_path: str | Path | PlantParameters) -> PlantPa
 def length_at_age(age, r, k, gf):
     """Root length [cm] at ``age`` [d] for rate ``r`` [cm/d], maximum ``k`` [cm], law ``gf``.
 
-    ``gf = 2``: linear ``min(k, r t)``; ``gf = 1``: negative exponential ``k (1 - exp(-r t/k))``.
+    ``gf = 2``: linear ``min(k, r t)``; ``gf = 1``: negative exponential ``k (1 - exp(-r t/k))``
+    (CPlantBox's growth functions).
+
+    Parameters
+    ----------
+    age : float or array
+        Root age [d] (negative ages count as 0).
+    r : float or array
+        Initial elongation rate [cm d-1].
+    k : float or array
+        Maximal length [cm].
+    gf : int or array
+        Growth law: 1 negative exponential, 2 linear.
+
+    Returns
+    -------
+    ndarray
+        Length [cm] (broadcast shape; 0 where ``k <= 0``).
+
+    References
+    ----------
+    Leitner, D., et al. (2010). A dynamic root system growth model based on L-systems.
+    Plant Soil, 332, 177–192.
+
+    Examples
+    --------
+    >>> from rhizoscale.plant.growth import length_at_age
+    >>> length_at_age([1.0, 2.0, 100.0], r=2.0, k=150.0, gf=2)
+    array([  2.,   4., 150.])
+    >>> round(float(length_at_age(10.0, r=2.0, k=10.0, gf=1)), 3)
+    8.647
     """
     age, r, k, gf = np.broadcast_arrays(*(np.asarray(v, float) for v in (age, r, k, gf)))
     t = np.maximum(age, 0.0)
@@ -99,7 +148,26 @@ def length_at_age(age, r, k, gf):
 
 
 def age_at_length(length, r, k, gf):
-    """Age [d] at which a root reaches ``length`` [cm] (inverse of :func:`length_at_age`; inf if never)."""
+    """Age [d] at which a root reaches ``length`` [cm] (inverse of :func:`length_at_age`; inf if never).
+
+    Parameters
+    ----------
+    length : float or array
+        Root length [cm].
+    r, k, gf : float or array
+        Rate [cm d-1], maximal length [cm] and growth law, as in :func:`length_at_age`.
+
+    Returns
+    -------
+    ndarray
+        Age [d] (``inf`` where the length is never reached).
+
+    Examples
+    --------
+    >>> from rhizoscale.plant.growth import age_at_length
+    >>> float(age_at_length(10.0, r=2.0, k=150.0, gf=2)), float(age_at_length(10.0, r=2.0, k=10.0, gf=1))
+    (5.0, inf)
+    """
     s, r, k, gf = np.broadcast_arrays(*(np.asarray(v, float) for v in (length, r, k, gf)))
     with np.errstate(divide="ignore", invalid="ignore"):
         lin = np.where(r > 0, s / np.where(r > 0, r, 1), np.inf)
@@ -239,6 +307,28 @@ def grow_root_system(
     -------
     RootSystem
         Nodes [cm], exact node creation times [d], radii [cm], topology.
+
+    Raises
+    ------
+    InputError
+        Bad parameters, days, backend, or a seed outside the confinement.
+
+    References
+    ----------
+    Leitner, D., Klepsch, S., Bodner, G., & Schnepf, A. (2010). A dynamic root system
+    growth model based on L-systems. Plant Soil, 332, 177–192. Schnepf, A., et al. (2018).
+    CRootBox: a structural–functional modelling framework for root systems. Ann. Bot.,
+    121, 1033–1053.
+
+    Examples
+    --------
+    >>> from rhizoscale.plant import Box, grow_root_system
+    >>> rs = grow_root_system("vicia_faba", 10, seed=1)
+    >>> rs.n_roots, round(rs.total_length(), 1)                     # roots, cm
+    (78, 130.7)
+    >>> pot = Box((-5, -5, -15), (5, 5, 0))                          # cm
+    >>> bool(grow_root_system("vicia_faba", 10, seed=1, confinement=pot).nodes[:, 2].min() >= -15)
+    True
     """
     params = load_plant_parameters(parameters)
     check_plant_parameters(params)

@@ -19,7 +19,7 @@ when a grid is given, ``root_system.png`` (coloured by age), ``depth_profile.png
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal, Optional, TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -28,11 +28,19 @@ from ..errors import InputError
 from ..memory import check_memory, record_estimate
 from ..scenario import CaseConfig, scenario_path
 
+if TYPE_CHECKING:  # the run's return type
+    from ..products import Products
+
 __all__ = ["Config", "ConfinementConfig", "GridConfig", "run", "make_confinement", "make_grid"]
 
 
 class ConfinementConfig(BaseModel):
-    """Geometry that roots may not leave (cm)."""
+    """Geometry that roots may not leave (cm).
+
+    ``type`` selects the keys that are needed: ``box`` (``lower``, ``upper``),
+    ``cylinder`` (``radius``, ``depth``) or ``rhizotron`` (``width``, ``thickness``,
+    ``depth``, ``angle_deg``); see :mod:`rhizoscale.plant.confinement`.
+    """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     type: Literal["box", "cylinder", "rhizotron"]
@@ -84,7 +92,8 @@ def scenario_file(value, info: ValidationInfo, *, suffixes=None):
 
 
 class GridConfig(BaseModel):
-    """Regular grid for fields (cm)."""
+    """Regular grid for fields (cm): box corners (x, y, z) and a cell size (one or three values).
+    """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     lower: tuple[float, float, float]
@@ -96,6 +105,11 @@ class GridConfig(BaseModel):
 
 
 class Config(CaseConfig):
+    """Keys of a ``plant-growth`` scenario (the ``demo`` example): grow or read root systems.
+
+    Lengths in cm, times in d. ``rhizoscale example demo`` writes a commented example.
+    """
+
     plant: Optional[str] = Field("vicia_faba", description="parameter set name, YAML or CPlantBox XML")
     rsml: Optional[str] = Field(None, description="read this RSML file instead of growing")
     age: Optional[float] = Field(None, gt=0, description="time of measurement of the RSML [d]")
@@ -105,8 +119,6 @@ class Config(CaseConfig):
     replicates: int = Field(1, ge=1, le=1000)
     grid: Optional[GridConfig] = None
     output_times: Optional[list[float]] = Field(None, description="times for statistics and RLD [d]")
-    figures: bool = True
-    vtk: bool = True
     memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]; "
                                              "default: the memory available when the run starts")
 
@@ -118,6 +130,12 @@ class Config(CaseConfig):
             return scenario_file(value, info)
         return scenario_file(value, info, suffixes=(".xml", ".yaml", ".yml", ".rsml"))
 
+    def parameter_sets(self) -> dict:
+        if self.rsml is not None or self.plant is None:
+            return {}
+        from . import load_plant_parameters
+        return {"plant": lambda: load_plant_parameters(self.plant)}
+
     @field_validator("output_times")
     @classmethod
     def _times(cls, value):
@@ -127,7 +145,23 @@ class Config(CaseConfig):
 
 
 def make_confinement(cfg: ConfinementConfig | None):
-    """The confinement object for a config (None when unconfined)."""
+    """The confinement object for a config (None when unconfined).
+
+    Parameters
+    ----------
+    cfg : ConfinementConfig or None
+        The scenario's ``confinement`` keys.
+
+    Returns
+    -------
+    Box, Cylinder, Rhizotron or None
+
+    Examples
+    --------
+    >>> from rhizoscale.plant.scenario import ConfinementConfig, make_confinement
+    >>> make_confinement(ConfinementConfig(type="cylinder", radius=5, depth=30))
+    Cylinder(radius=5.0, depth=30.0, top=0.0)
+    """
     if cfg is None:
         return None
     from .confinement import Box, Cylinder, Rhizotron
@@ -139,7 +173,24 @@ def make_confinement(cfg: ConfinementConfig | None):
 
 
 def make_grid(cfg: GridConfig):
-    from ..grid import RegularGrid
+    """The :class:`~rhizoscale.RegularGrid` of a scenario's ``grid`` keys.
+
+    Parameters
+    ----------
+    cfg : GridConfig
+        Corners and resolution [cm].
+
+    Returns
+    -------
+    RegularGrid
+
+    Examples
+    --------
+    >>> from rhizoscale.plant.scenario import GridConfig, make_grid
+    >>> make_grid(GridConfig(lower=(-10, -10, -30), upper=(10, 10, 0), resolution=1.0)).shape
+    (30, 20, 20)
+    """
+    from ..core.grid import RegularGrid
     return RegularGrid.from_resolution(cfg.lower, cfg.upper, cfg.resolution)
 
 
@@ -151,8 +202,8 @@ def _obtain(config: Config, ctx, seed: int):
         for w in rs.metadata.get("warnings", []):
             ctx.warn(w)
         return [rs], None
-    from . import grow_root_system, load_plant_parameters
-    params = load_plant_parameters(config.plant)
+    from . import grow_root_system
+    params = ctx.parameter_set(config, "plant")
     for w in params.reader_warnings:  # what a CPlantBox XML reader ignored
         ctx.warn(f"{config.plant}: {w}")
     confinement = make_confinement(config.confinement)
@@ -218,8 +269,21 @@ def estimate_memory(config: Config, age: float | None = None) -> "MemoryEstimate
     return MemoryEstimate(parts, "grid.resolution", suggest)
 
 
-def run(config: Config, ctx) -> "Products":
-    """Grow or read root systems; return them, RLD fields, figures and the summary."""
+def run(config: Config, ctx) -> Products:
+    """Grow or read root systems; return them, RLD fields, figures and the summary.
+
+    Parameters
+    ----------
+    config : Config
+        The validated scenario keys.
+    ctx : rhizoscale.outputs.RunContext
+        Seed, progress, warnings, resolved parameter sets and checkpointed simulations.
+
+    Returns
+    -------
+    rhizoscale.products.Products
+        What the run produced; ``rhizoscale run`` writes it, a pipeline hands it on.
+    """
     import xarray as xr
 
     from ..products import Products
@@ -260,11 +324,11 @@ def run(config: Config, ctx) -> "Products":
         if chosen:
             out.info["chosen_parameters"] = chosen
     out.root_systems["root_system.rsml"] = rs
-    if config.vtk:
+    if config.outputs.vtk:
         from ..io.vtk import write_root_system_vtk
         out.exports["root_system.vtp"] = lambda path: write_root_system_vtk(rs, path)
     if config.grid is not None:
-        from ..grid import half_mean_interroot_distance, root_length_density
+        from ..core.grid import half_mean_interroot_distance, root_length_density
         grid = make_grid(config.grid)
         with ctx.task("root length density", total=len(times)) as cb:
             rld = []
@@ -282,7 +346,7 @@ def run(config: Config, ctx) -> "Products":
         out.info["length_inside_grid_cm"] = inside
         if inside < 0.999 * rs.total_length():
             ctx.warn(f"{rs.total_length() - inside:.1f} cm of roots lie outside the grid")
-    if config.figures:
+    if config.outputs.figures:
         from .figures import plot_depth_profile, plot_root_system
         out.figures["root_system.png"] = (plot_root_system(rs))
         labels = [f"seed {seed + k}" for k in range(len(systems))] if len(systems) > 1 else None

@@ -5,7 +5,8 @@ superposed over roots; exact point evaluation by quadrature and fast voxel-avera
 grid fields; hotspot analyses.
 """
 
-from .analysis import hotspot_duration_update, hotspot_volume, overlap_share, straight_root_system
+from ..plant.generators import straight_root_system
+from .analysis import hotspot_duration_update, hotspot_volume, overlap_share
 from .field import (FieldDiscretisation, FieldSnapshot, concentration_points, default_direct_age,
                     heat_propagate, released_mass, rhizodeposition_fields)
 from .green import (RootPaths, concentration_at, green_function, peclet_number, root_paths,

@@ -62,7 +62,26 @@ def _concentration_image(ax, cut, ext, vmax, vmin_fraction, aspect="equal"):
 
 def vertical_cut_figure(fields: dict, grid, title: str = "", y: float | None = None, vmin_fraction=1e-4):
     """x-z cuts of concentration [µg cm⁻³], log colour scale, one panel per exudate, all
-    through one plane (Fig. 3a,b)."""
+    through one plane (Fig. 3a,b).
+
+    Parameters
+    ----------
+    fields : dict of str to ndarray (z, y, x)
+        Liquid concentration [µg cm⁻³] per exudate name.
+    grid : RegularGrid
+        The grid of the fields.
+    title : str
+        What the figure shows (plant, seed, day); the plane is added.
+    y : float, optional
+        y [cm] of the cut (default: the plane where the fields, each relative to its
+        maximum, are largest together).
+    vmin_fraction : float
+        Lower end of the colour scale relative to each panel's maximum.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     import matplotlib.pyplot as plt
     n = len(fields)
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n + 0.6, 6), squeeze=False, sharex=True, sharey=True,
@@ -85,8 +104,23 @@ def hotspot_map_figure(durations: dict, grid, title: str = "", thresholds: dict 
     """Hotspot duration [d] projected onto the x-z plane (maximum over y) (Fig. 3c,d).
 
     A panel whose exudate never exceeded its threshold says so instead of showing an
-    empty map with a meaningless colour bar. ``thresholds``: exudate -> threshold
-    [µg cm⁻³ liquid], named in the panel titles.
+    empty map with a meaningless colour bar.
+
+    Parameters
+    ----------
+    durations : dict of str to ndarray (z, y, x)
+        Days above the threshold per exudate name (see
+        :func:`~rhizoscale.rhizodeposition.hotspot_duration_update`).
+    grid : RegularGrid
+        The grid of the fields.
+    title : str
+        What the figure shows (plant, seed, days).
+    thresholds : dict of str to float, optional
+        Threshold [µg cm⁻³ liquid] per exudate, named in the panel titles.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     import matplotlib.pyplot as plt
     n = len(durations)
@@ -119,9 +153,21 @@ def hotspot_map_figure(durations: dict, grid, title: str = "", thresholds: dict 
 def single_root_panel(cuts: dict, extent, threshold: float, title: str = ""):
     """Concentration around single straight roots at several elongation rates (Fig. 4).
 
-    ``cuts`` maps a velocity [cm d⁻¹] to an x-z cut [µg cm⁻³] over ``extent`` = [x0, x1,
-    z0, z1] (NaN where it was not computed); the hotspot threshold [µg cm⁻³] is contoured
-    and named in the legend.
+    Parameters
+    ----------
+    cuts : dict of float to ndarray (z, x)
+        An x-z cut of the liquid concentration [µg cm⁻³] per elongation rate [cm d⁻¹]
+        (NaN where it was not computed).
+    extent : 4 floats
+        ``(x_min, x_max, z_min, z_max)`` of the cuts [cm]; only z <= 0 is drawn.
+    threshold : float
+        Hotspot threshold [µg cm⁻³], contoured and named in the legend.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -159,7 +205,28 @@ def single_root_panel(cuts: dict, extent, threshold: float, title: str = ""):
 
 
 def hotspot_vs_rate_figure(rates, volumes: dict, title: str = ""):
-    """Hotspot volume [cm³] against root elongation rate [cm d⁻¹], one line per exudate."""
+    """Hotspot volume [cm³] against root elongation rate [cm d⁻¹], one line per exudate.
+
+    Parameters
+    ----------
+    rates : sequence of float
+        Elongation rates [cm d⁻¹].
+    volumes : dict of str to sequence of float
+        Hotspot volume [cm³] at each rate, per exudate name.
+    title : str
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from rhizoscale.rhizodeposition.figures import hotspot_vs_rate_figure
+    >>> fig = hotspot_vs_rate_figure([0.1, 0.2, 0.5, 1.0], {"mucilage": [0.062, 0.066, 0.061, 0.050]})
+    >>> fig.axes[0].get_xlabel()
+    'elongation rate [cm d⁻¹]'
+    """
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
     fig, ax = plt.subplots(figsize=(5.2, 4), layout="constrained")

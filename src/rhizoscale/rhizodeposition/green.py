@@ -1,12 +1,12 @@
 """Green's function of retarded, decaying diffusion and exact integrals over root tips.
 
-Transport of a rhizodeposit in the liquid phase (Landl et al. 2021):
+Transport of a rhizodeposit in the liquid phase (Landl et al. 2021)::
 
     theta R dc/dt = theta D lap(c) - theta k c + q(x, t),   c(x, 0) = 0, infinite soil.
 
 Total mass moves with ``D' = D / R`` and decays at ``k' = k / R``. An instantaneous unit
 mass released at the origin at time 0, spread initially over an isotropic Gaussian of
-standard deviation ``w`` (the *source width*; ``w = 0`` is the exact point release), gives
+standard deviation ``w`` (the *source width*; ``w = 0`` is the exact point release), gives::
 
     G(x, tau) = exp(-k' tau) / (theta R) * (2 pi s^2)^(-3/2) * exp(-|x|^2 / (2 s^2)),
     s^2 = w^2 + 2 D' tau.
@@ -51,6 +51,9 @@ __all__ = [
 def green_function(x, tau, params: ExudateParameters):
     """Concentration [ug cm-3 per ug] at distance vector(s) ``x`` a time ``tau`` after a unit release.
 
+    ``G = exp(-k' tau) / (theta R) (2 pi s^2)^(-3/2) exp(-|x|^2 / (2 s^2))`` with
+    ``s^2 = w^2 + 2 D' tau``, ``D' = D/R``, ``k' = k/R`` and ``w`` the source width.
+
     Parameters
     ----------
     x : (..., 3) array
@@ -58,10 +61,26 @@ def green_function(x, tau, params: ExudateParameters):
     tau : float or array
         Time since release [d], > 0 (or >= 0 when ``params.source_width > 0``).
     params : ExudateParameters
+        Transport parameters (``D``, ``theta``, ``R``, ``k``, ``source_width``).
+
+    Returns
+    -------
+    float or ndarray
+        Liquid-phase concentration per unit released mass [ug cm-3 ug-1] (shape of
+        ``x`` without its last axis, broadcast with ``tau``).
 
     References
     ----------
-    Carslaw & Jaeger (1959), §10.2.
+    Carslaw, H. S., & Jaeger, J. C. (1959). Conduction of Heat in Solids, 2nd ed.
+    Oxford University Press, §10.2.
+
+    Examples
+    --------
+    >>> from rhizoscale.parameters import load_parameter_set
+    >>> from rhizoscale.rhizodeposition import ExudateParameters, green_function
+    >>> mucilage = load_parameter_set(ExudateParameters, "mucilage")
+    >>> round(float(green_function([0.0, 0.0, 0.0], 1.0, mucilage)), 1)   # at the release point, 1 d later
+    1790.5
     """
     x = np.asarray(x, float)
     tau = np.asarray(tau, float)
@@ -76,17 +95,29 @@ def peclet_number(velocity, radius, diffusivity):
 
     Parameters
     ----------
-    velocity : float
+    velocity : float or array
         Root elongation rate [cm d-1].
-    radius : float
+    radius : float or array
         Length scale, the rhizosphere or root radius [cm].
-    diffusivity : float
+    diffusivity : float or array
         Effective diffusion coefficient [cm2 d-1].
+
+    Returns
+    -------
+    float or ndarray
+        Péclet number [1]: advection by the moving tip over diffusion.
 
     References
     ----------
-    Landl et al. (2021): r = 1 mm, v = 2 cm d-1 gives 192.68 with D = 1.038e-3 cm2 d-1
-    (mucilage) and 1.17 with D = 0.171 cm2 d-1 (citrate).
+    Landl, M., et al. (2021), Front. Plant Sci.: r = 1 mm, v = 2 cm d-1 gives 192.68 with
+    D = 1.038e-3 cm2 d-1 (mucilage) and 1.17 with D = 0.171 cm2 d-1 (citrate); the
+    paper's labels are swapped (see DESIGN §2).
+
+    Examples
+    --------
+    >>> from rhizoscale.rhizodeposition import peclet_number
+    >>> round(float(peclet_number(2.0, 0.1, 1.038e-3)), 2), round(float(peclet_number(2.0, 0.1, 0.171)), 2)
+    (192.68, 1.17)
     """
     return np.asarray(velocity) * np.asarray(radius) / np.asarray(diffusivity)
 
@@ -100,16 +131,34 @@ def steady_state_moving_point_source(xi, rho, velocity, params: ExudateParameter
 
     Parameters
     ----------
-    xi : array
+    xi : float or array
         Coordinate along the direction of motion, relative to the tip [cm] (< 0 behind it).
-    rho : array
+    rho : float or array
         Distance from the line of motion [cm].
     velocity : float
         Tip speed [cm d-1].
+    params : ExudateParameters
+        Release rate ``Q`` [ug d-1] and transport parameters.
+
+    Returns
+    -------
+    float or ndarray
+        Liquid-phase concentration [ug cm-3] (broadcast shape of ``xi`` and ``rho``).
 
     References
     ----------
-    Carslaw & Jaeger (1959), §10.7, eq. (4), with retardation and first-order decay.
+    Carslaw, H. S., & Jaeger, J. C. (1959). Conduction of Heat in Solids, 2nd ed., §10.7,
+    eq. (4), with retardation and first-order decay.
+
+    Examples
+    --------
+    1 cm behind a tip moving at 0.5 cm d-1, 0.5 mm from its path:
+
+    >>> from rhizoscale.parameters import load_parameter_set
+    >>> from rhizoscale.rhizodeposition import ExudateParameters, steady_state_moving_point_source
+    >>> mucilage = load_parameter_set(ExudateParameters, "mucilage")
+    >>> round(float(steady_state_moving_point_source(-1.0, 0.05, 0.5, mucilage)), 1)
+    4055.2
     """
     xi = np.asarray(xi, float)
     s = np.sqrt(xi ** 2 + np.asarray(rho, float) ** 2)
@@ -124,6 +173,20 @@ class RootPaths:
 
     Root ``i`` has path nodes ``ptr[i]:ptr[i+1]`` with times ``time`` [d] (non-decreasing),
     positions ``pos`` [cm] and cumulative arc length ``arc`` [cm] from the root's base.
+    Made by :func:`root_paths`; every function that takes a root system also takes this.
+
+    Parameters
+    ----------
+    ptr : (R + 1,) int array
+        Offsets of each root's path nodes.
+    time : (N,) float array
+        Time the tip passed each path node [d].
+    pos : (N, 3) float array
+        Path node positions [cm].
+    arc : (N,) float array
+        Arc length from the root's base [cm].
+    age : float
+        Age of the root system [d] (the latest time a field can be asked for).
     """
 
     ptr: np.ndarray
@@ -145,6 +208,23 @@ def root_paths(root_system) -> RootPaths:
     """Tip path of every root of a :class:`~rhizoscale.plant.RootSystem` (see :class:`RootPaths`).
 
     Roots with a single node or zero length release nothing and get a one-node path.
+    Computing the paths once saves time when fields of several exudates are wanted.
+
+    Parameters
+    ----------
+    root_system : RootSystem
+        A timed root system (node creation times give the tip's path in time).
+
+    Returns
+    -------
+    RootPaths
+
+    Examples
+    --------
+    >>> from rhizoscale.rhizodeposition import root_paths, straight_root_system
+    >>> paths = root_paths(straight_root_system(0.5, 10.0))   # 5 cm in 10 d
+    >>> paths.n_roots, paths.age, float(paths.arc[-1])
+    (1, 10.0, 5.0)
     """
     ptr, times, pos, arc = [0], [], [], []
     for i in range(root_system.n_roots):
@@ -217,19 +297,51 @@ def concentration_at(root_system, points, T: float, params: ExudateParameters, *
     Parameters
     ----------
     root_system : RootSystem or RootPaths
+        The growing root system.
     points : (n, 3) array
         Where to evaluate [cm].
     T : float
         Time [d]; must not exceed the root system's age.
     params : ExudateParameters
+        Release and transport parameters of the exudate.
     epsrel : float
         Relative tolerance of each quadrature.
     roots : sequence of int, optional
         Only these roots (default: all).
 
+    Returns
+    -------
+    (n,) ndarray
+        Liquid-phase concentration [ug cm-3] at each point.
+
+    Raises
+    ------
+    InputError
+        ``T`` beyond the root system's age.
+
+    Warns
+    -----
+    RuntimeWarning
+        When QUADPACK reached its limits and the estimated relative error exceeds
+        ``max(10 epsrel, 1e-6)``.
+
     References
     ----------
     Carslaw & Jaeger (1959), §10.7; Landl et al. (2021).
+
+    Examples
+    --------
+    Far behind the tip of a root that grew straight at 0.5 cm d-1 for 10 days the field
+    equals the steady moving-source solution:
+
+    >>> from rhizoscale.parameters import load_parameter_set
+    >>> from rhizoscale.rhizodeposition import (ExudateParameters, concentration_at,
+    ...                                         steady_state_moving_point_source, straight_root_system)
+    >>> mucilage = load_parameter_set(ExudateParameters, "mucilage")
+    >>> root = straight_root_system(0.5, 10.0)             # tip at z = -5 cm on day 10
+    >>> c = concentration_at(root, [[0.05, 0.0, -4.0]], 10.0, mucilage, epsrel=1e-6)
+    >>> round(float(c[0]), 1), round(float(steady_state_moving_point_source(-1.0, 0.05, 0.5, mucilage)), 1)
+    (4055.2, 4055.2)
     """
     paths = root_system if isinstance(root_system, RootPaths) else root_paths(root_system)
     if T > paths.age + 1e-12:

@@ -23,10 +23,33 @@ THRESHOLD_UNITS = ("ug cm-3", "mg g-1", "ug g-1", "umol g-1")
 class ExudateParameters(ParameterSet):
     """Release, transport and hotspot threshold of one rhizodeposit.
 
+    Read from the ``rhizodeposition`` section of a substance file (``citrate``) or from
+    the top level of a file that holds only this model (``mucilage``).
+
     ``Q`` is per root tip for a point source and per cm of release zone for a line
     source. ``D`` is the effective diffusion coefficient in soil (impedance included).
     Decay acts on the dissolved phase, so the effective rate on total mass is ``k / R``.
+    Shipped sets: ``mucilage`` (point source) and ``citrate`` (line source over the last
+    5 cm), from the Landl et al. (2021) scripts in CPlantBox (unverified against the paper).
+
+    References
+    ----------
+    Landl, M., et al. (2021). Front. Plant Sci. (case study 1).
+
+    Examples
+    --------
+    >>> from rhizoscale.parameters import load_parameter_set
+    >>> from rhizoscale.rhizodeposition import ExudateParameters
+    >>> citrate = load_parameter_set(ExudateParameters, "citrate")
+    >>> citrate.release, citrate.Q, citrate.units("Q")
+    ('line', 18.4, 'ug d-1 (per tip) or ug cm-1 d-1 (line)')
+    >>> round(citrate.threshold_liquid, 1)         # 5 umol g-1 of soil as a liquid concentration
+    222.7
+    >>> citrate.with_overrides({"threshold": 55, "threshold_units": "ug cm-3"}).threshold_liquid
+    55.0
     """
+
+    SECTION = "rhizodeposition"
 
     release: Literal["point", "line"] = "point"
     Q: float = quantity(33.38, units="ug d-1 (per tip) or ug cm-1 d-1 (line)",
@@ -100,6 +123,24 @@ def threshold_to_liquid(value: float, units: str, *, theta: float, R: float, bul
         Dry bulk density [g cm-3].
     molar_mass : float
         Molar mass [g mol-1] (= ug umol-1).
+
+    Returns
+    -------
+    float
+        Liquid-phase concentration [ug cm-3].
+
+    Raises
+    ------
+    InputError
+        Unknown units, or ``umol g-1`` without a molar mass.
+
+    Examples
+    --------
+    The mucilage threshold of Landl et al. (2021), 0.33 mg per g of dry soil:
+
+    >>> from rhizoscale.rhizodeposition import threshold_to_liquid
+    >>> threshold_to_liquid(0.33, "mg g-1", theta=0.3, R=1.0, bulk_density=1.18)
+    1298.0
     """
     if units == "ug cm-3":
         return float(value)

@@ -26,22 +26,27 @@ in ``summary.json``.
 
 from __future__ import annotations
 
-from typing import Literal, Optional, Union
+from pathlib import Path
+from typing import Literal, Optional, TYPE_CHECKING, Union
 
 import numpy as np
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..errors import InputError
-from ..grid import RegularGrid
+from ..core.grid import RegularGrid
 from ..memory import MemoryEstimate, check_memory, record_estimate
 from ..parameters import load_parameter_set
 from ..plant.scenario import check_grid_box, check_grid_resolution, scenario_file
 from ..scenario import CaseConfig
+from ..plant.generators import straight_root_system
 from . import analysis, figures
 from .field import rhizodeposition_fields
 from .green import peclet_number, root_paths
 from .parameters import ExudateParameters
+
+if TYPE_CHECKING:  # the run's return type
+    from ..products import Products
 
 __all__ = ["Config", "run"]
 
@@ -64,6 +69,13 @@ class StraightRootConfig(BaseModel):
 
 
 class Config(CaseConfig):
+    """Keys of a ``cs1-rhizodeposition`` scenario (see the module docstring for an example).
+
+    A root system (grown, read from RSML, or one straight root), the exudates (shipped
+    parameter sets with ``overrides``), the grid and the output times. Lengths in cm,
+    times in d.
+    """
+
     plant: Optional[str] = Field("vicia_faba", description="plant parameter set, YAML or CPlantBox XML")
     days: float = Field(21.0, gt=0, le=365, description="simulated time [d]")
     rsml: Optional[str] = Field(None, description="RSML file to read instead of growing")
@@ -81,8 +93,6 @@ class Config(CaseConfig):
                                      description="rates shown in the Fig. 4 panel and checked for convergence")
     memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]; "
                                              "default: the memory available when the run starts")
-    figures: bool = True
-    vtk: bool = True
 
     @field_validator("rsml")
     @classmethod
@@ -108,6 +118,13 @@ class Config(CaseConfig):
         # shipped set names pass through; files are resolved next to the scenario
         return [scenario_file(v, info, suffixes=(".yaml", ".yml")) for v in value]
 
+    def parameter_sets(self) -> dict:
+        sets = {Path(name).stem: _exudate_loader(self, name) for name in self.exudates}
+        if self.straight_root is None and self.rsml is None and self.plant is not None:
+            from ..plant import load_plant_parameters
+            sets["plant"] = lambda: load_plant_parameters(self.plant)
+        return sets
+
     @model_validator(mode="after")
     def _parameters_load(self):
         # load the exudate sets and apply the overrides now, so that a bad name or value is
@@ -123,14 +140,23 @@ class Config(CaseConfig):
         return self
 
 
-def _exudate_parameters(config: Config) -> dict[str, ExudateParameters]:
-    out = {}
+def _exudate_loader(config: Config, name: str):
+    def load():
+        p = load_parameter_set(ExudateParameters, name)
+        return p.with_overrides(config.overrides.get(name), source=f"overrides.{name}")
+    return load
+
+
+def _exudate_parameters(config: Config, ctx=None) -> dict[str, ExudateParameters]:
+    """The exudate parameter sets by name (as the scenario resolved them, with ``ctx``)."""
     unknown = set(config.overrides) - set(config.exudates)
     if unknown:
         raise InputError(f"overrides for exudates not simulated: {sorted(unknown)}", field="overrides")
+    out = {}
     for name in config.exudates:
-        p = load_parameter_set(ExudateParameters, name)
-        out[p.name] = p.with_overrides(config.overrides.get(name), source=f"overrides.{name}")
+        slot = Path(name).stem
+        p = ctx.parameter_set(config, slot) if ctx is not None else _exudate_loader(config, name)()
+        out[p.name] = p
     return out
 
 
@@ -139,7 +165,7 @@ def _root_system(config: Config, seed: int, ctx=None):
     warn = ctx.warn if ctx is not None else (lambda text: None)
     if config.straight_root is not None:
         sr = config.straight_root
-        return analysis.straight_root_system(sr.velocity, sr.days, radius=sr.radius)
+        return straight_root_system(sr.velocity, sr.days, radius=sr.radius)
     if config.rsml is not None:
         from ..io.rsml import read_rsml
         rs = read_rsml(config.rsml, age=config.age)
@@ -147,7 +173,7 @@ def _root_system(config: Config, seed: int, ctx=None):
             warn(f"{config.rsml}: {w}")
         return rs
     from ..plant import grow_root_system, load_plant_parameters
-    params = load_plant_parameters(config.plant)
+    params = ctx.parameter_set(config, "plant") if ctx is not None else load_plant_parameters(config.plant)
     for w in params.reader_warnings:
         warn(f"{config.plant}: {w}")
     return grow_root_system(params, config.days, seed=seed)
@@ -191,7 +217,7 @@ def _hotspot_of_straight_root(v, days, p, h):
     The grid only needs to cover the hotspot (voxel values are exact infinite-soil voxel
     averages whatever the domain): a box 3 diffusion lengths (at least 2 mm) around the path.
     """
-    rs = analysis.straight_root_system(v, days)
+    rs = straight_root_system(v, days)
     g = _straight_root_grid(v, days, p, h)
     snap = list(rhizodeposition_fields(rs, g, p, [days]))[-1]
     c = snap.concentration
@@ -236,7 +262,7 @@ def _single_root_study(config, params, ctx, out):
             out.add_scalar(f"rate_of_largest_hotspot_{name}", rates[i], "cm d-1",
                            f"{name}: single-root elongation rate with the largest hotspot volume")
     out.info["hotspot_volume_vs_rate"] = summary
-    if config.figures:
+    if config.outputs.figures:
         out.figures["hotspot_volume_vs_rate.png"] = figures.hotspot_vs_rate_figure(
             rates, vols, title=f"single straight roots, day {days:g}, {10 * h:g} mm voxels")
         for name, p in params.items():
@@ -267,17 +293,18 @@ _CELL_BYTES_CURRENT = 44
 _CELL_BYTES_SINGLE_ROOT = 20
 
 
-def estimate_memory(config: Config) -> MemoryEstimate:
+def estimate_memory(config: Config, params: dict | None = None) -> MemoryEstimate:
     """Peak memory of a ``cs1-rhizodeposition`` run, from the scenario alone.
 
     With ``N`` grid cells, ``E`` exudates and ``F`` saved field times, the run holds at
     its peak about ``N * max(E*(12 + 8F) + 8, (E-1)*(12 + 4F) + 4F + 44)`` bytes (the
     finished exudates' fields, the one being computed), plus, with ``growth_rates``, the
     largest single-root grid at 20 bytes per cell, plus 128 MiB for libraries and figures.
-    Calibrated against the measured peak resident memory (docs/memory.md).
+    Calibrated against the measured peak resident memory (docs/memory.md). ``params``:
+    the exudate parameter sets as the run resolved them (default: as the config names them).
     """
     from ..memory import BASE_ALLOWANCE, GIB, largest_fitting, round_nice
-    params = _exudate_parameters(config)
+    params = _exudate_parameters(config) if params is None else params
     n_ex = len(params)
     n_saved = len(config.field_output_times) if config.field_output_times is not None else 1
 
@@ -321,13 +348,26 @@ def estimate_memory(config: Config) -> MemoryEstimate:
     return MemoryEstimate(parts, field, suggest)
 
 
-def run(config: Config, ctx) -> "Products":
-    """Run case study 1: fields, hotspots, overlap share, durations, figures."""
+def run(config: Config, ctx) -> Products:
+    """Run case study 1: fields, hotspots, overlap share, durations, figures.
+
+    Parameters
+    ----------
+    config : Config
+        The validated scenario keys.
+    ctx : rhizoscale.outputs.RunContext
+        Seed, progress, warnings, resolved parameter sets and checkpointed simulations.
+
+    Returns
+    -------
+    rhizoscale.products.Products
+        What the run produced; ``rhizoscale run`` writes it, a pipeline hands it on.
+    """
     from ..products import Products
     seed = ctx.seed
     out = Products("cs1-rhizodeposition")
-    params = _exudate_parameters(config)
-    memory = estimate_memory(config)
+    params = _exudate_parameters(config, ctx)
+    memory = estimate_memory(config, params)
     check_memory(memory, config.memory_limit_gb, warn=ctx.warn)
     record_estimate(out, memory)
     g = config.grid
@@ -405,14 +445,14 @@ def run(config: Config, ctx) -> "Products":
                                                            units="d", long_name="days above the hotspot threshold")
     ds = xr.Dataset(variables)
     out.add_field("fields.nc", ds)
-    if config.vtk:
+    if config.outputs.vtk:
         # float32 like fields.nc: plenty for viewing, and compresses far better than float64
         from ..io.vtk import write_image_vtk
         cells = {**{n: last[n].astype(np.float32) for n in params},
                  **{f"{n}_hotspot_duration": np.asarray(durations[n], np.float32) for n in params}}
         out.exports["fields.vti"] = lambda path: write_image_vtk(cells, path, origin=grid.lower,
                                                                  spacing=tuple(grid.spacing))
-    if config.figures:
+    if config.outputs.figures:
         label = _root_system_label(config, rs, seed)
         out.figures["vertical_cut.png"] = figures.vertical_cut_figure(last, grid, title=f"{label}, day {times[-1]:g}")
         out.figures["hotspot_map.png"] = figures.hotspot_map_figure(

@@ -35,6 +35,10 @@ __all__ = ["Stencil"]
 class Stencil:
     """Matrix-free operator ``A = s W + G + K_faces`` on a voxel grid.
 
+    A 2D grid given as ``(1, n1, n2)`` is stored as ``(n1, 1, n2)``; :attr:`shape` is the
+    stored shape, and vectors passed to the kernels must have it
+    (``v.reshape(stencil.shape)`` is a view).
+
     Parameters
     ----------
     cx, cy, cz : float32 or float64 arrays (n0, n1, n2)
@@ -53,9 +57,36 @@ class Stencil:
         Store a ``(1, n1, n2)`` grid as ``(n1, 1, n2)`` (default; coarse multigrid levels
         keep their layout).
 
-    A 2D grid given as ``(1, n1, n2)`` is stored as ``(n1, 1, n2)``; :attr:`shape` is the
-    stored shape, and vectors passed to the kernels must have it
-    (``v.reshape(stencil.shape)`` is a view).
+    Raises
+    ------
+    TypeError
+        Conductances and ``g`` of different dtypes.
+
+    See Also
+    --------
+    rhizoscale.solvers.Multigrid : the preconditioner built on it.
+    rhizoscale.solvers.pcg : conjugate gradients with it.
+
+    Examples
+    --------
+    Diffusion with a uniform source in a closed box whose first x layer touches a face
+    held at 0, solved by multigrid-preconditioned CG and checked against a sparse direct
+    solve:
+
+    >>> import numpy as np
+    >>> from scipy.sparse.linalg import spsolve
+    >>> from rhizoscale.solvers import Multigrid, Stencil, pcg
+    >>> n = 16                                              # a closed 16^3 box of unit conductances
+    >>> cx, cy, cz = (np.ones((n, n, n)) for _ in range(3))
+    >>> cx[:, :, -1] = cy[:, -1, :] = cz[-1, :, :] = 0.0    # no face beyond the last voxel
+    >>> g = np.zeros((n, n, n))
+    >>> g[:, :, 0] = 2.0                                    # first x layer: Dirichlet face (c = 0)
+    >>> stencil = Stencil(cx, cy, cz, g, np.ones((n, n, n), np.uint8))
+    >>> b, x = np.ones((n, n, n)), np.zeros((n, n, n))      # uniform source, initial guess
+    >>> iterations = pcg(stencil, Multigrid(stencil), b, x, rtol=1e-10, maxiter=100)
+    >>> exact = spsolve(stencil.to_csr().tocsc(), b.ravel())
+    >>> iterations < 20, bool(np.allclose(x.ravel(), exact, rtol=1e-8))
+    (True, True)
     """
 
     def __init__(self, cx, cy, cz, g, w, periodic=(False, False, False), *,

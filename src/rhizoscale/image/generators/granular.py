@@ -58,18 +58,33 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from ...errors import InputError
-from .._image import Image, Phase
+from ...core.image import Image, Phase
 
 __all__ = ["AIR", "SOLID", "WATER", "MUCILAGE", "granular_phases", "GranularPacking",
            "sand_packing", "local_pore_size", "neck_gap", "liquid_configuration"]
 
+#: labels of the phases of granular images (see :func:`granular_phases`)
 AIR, SOLID, WATER, MUCILAGE = 0, 1, 2, 3
 
 
 def granular_phases(d_water: float = 1.0, d_mucilage: float = 0.5) -> tuple[Phase, ...]:
     """Phase table of a granular image: air and solid (D = 0), water, mucilage.
 
-    Defaults are relative diffusivities (DESIGN §5: water 1, mucilage 0.5).
+    Parameters
+    ----------
+    d_water, d_mucilage : float
+        Diffusivities of water and mucilage (relative to free water by default: 1 and 0.5).
+
+    Returns
+    -------
+    tuple of Phase
+        Labels ``AIR`` = 0, ``SOLID`` = 1, ``WATER`` = 2, ``MUCILAGE`` = 3.
+
+    Examples
+    --------
+    >>> from rhizoscale.image.generators.granular import granular_phases
+    >>> [(p.name, p.label, p.diffusivity) for p in granular_phases()]
+    [('air', 0, 0.0), ('solid', 1, 0.0), ('water', 2, 1.0), ('mucilage', 3, 0.5)]
     """
     return (Phase("air", AIR, 0.0, "air"), Phase("solid", SOLID, 0.0, "solid"),
             Phase("water", WATER, float(d_water), "water"),
@@ -79,6 +94,8 @@ def granular_phases(d_water: float = 1.0, d_mucilage: float = 0.5) -> tuple[Phas
 @dataclass(frozen=True, eq=False)
 class GranularPacking:
     """A periodic packing of discs/spheres and its voxel image.
+
+    Made by :func:`sand_packing`; :func:`liquid_configuration` fills its pores.
 
     Attributes
     ----------
@@ -90,6 +107,8 @@ class GranularPacking:
         Grain radii after the porosity adjustment [cm].
     box : (ndim,) array
         Box edge lengths [cm].
+    info : dict
+        Generator details (seed, target and achieved porosity, radius adjustment).
     """
 
     image: Image
@@ -126,6 +145,10 @@ def sand_packing(shape, voxel_size, porosity: float = 0.41, mean_radius: float =
                  max_failures: int = 2000) -> GranularPacking:
     """A periodic sand packing (discs in 2D, spheres in 3D) at an exact voxel porosity.
 
+    Grains are placed by random sequential addition (largest first, overlap at most
+    ``overlap`` times the sum of the radii), then all grown or shrunk by one distance
+    so that the voxel porosity matches ``porosity``.
+
     Parameters
     ----------
     shape : tuple of int
@@ -148,6 +171,19 @@ def sand_packing(shape, voxel_size, porosity: float = 0.41, mean_radius: float =
     Returns
     -------
     GranularPacking
+        The grains and their image (solid and water-filled pores).
+
+    Raises
+    ------
+    InputError
+        Bad shape, porosity outside (0, 1), or bad radius parameters.
+
+    Examples
+    --------
+    >>> from rhizoscale.image.generators import sand_packing
+    >>> packing = sand_packing((100, 100), 1e-3, porosity=0.41, mean_radius=0.01, seed=0)   # 1 x 1 mm
+    >>> packing.porosity, len(packing.radii) > 10
+    (0.41, True)
     """
     shape = tuple(int(n) for n in shape)
     if len(shape) not in (2, 3) or min(shape) < 1:
@@ -208,6 +244,9 @@ def local_pore_size(pore: np.ndarray, voxel_size=1.0, periodic: bool = True,
                     levels: int = 64) -> np.ndarray:
     """Local thickness: radius of the largest inscribed disc/sphere covering each pore voxel.
 
+    The basis of the ``"drainage"`` liquid rule (Hilpert & Miller 2001): at a capillary
+    pressure, water fills the pores whose local thickness is below the matching radius.
+
     Parameters
     ----------
     pore : bool array
@@ -223,6 +262,23 @@ def local_pore_size(pore: np.ndarray, voxel_size=1.0, periodic: bool = True,
     -------
     float array
         ``R(x)`` [cm] in pore voxels, 0 elsewhere.
+
+    References
+    ----------
+    Hilpert, M., & Miller, C. T. (2001). Pore-morphology-based simulation of drainage in
+    totally wetting porous media. Adv. Water Resour., 24, 243–255.
+
+    Examples
+    --------
+    A slit 5 voxels wide. Radii are distances between voxel centres (the distance transform),
+    so the largest is 3 voxels, half a voxel more than the slit's geometric half-width:
+
+    >>> import numpy as np
+    >>> from rhizoscale.image.generators import local_pore_size
+    >>> pore = np.zeros((20, 20), bool)
+    >>> pore[5:10, :] = True
+    >>> float(local_pore_size(pore, voxel_size=1.0).max())
+    3.0
     """
     pore = np.asarray(pore, dtype=bool)
     h = np.broadcast_to(np.asarray(voxel_size, dtype=float), (pore.ndim,))
@@ -251,7 +307,28 @@ def local_pore_size(pore: np.ndarray, voxel_size=1.0, periodic: bool = True,
 
 
 def neck_gap(packing: GranularPacking) -> np.ndarray:
-    """Neck gap ``w = s1 + s2`` [cm] of every voxel: distances to the two nearest grain surfaces."""
+    """Neck gap ``w = s1 + s2`` [cm] of every voxel: distances to the two nearest grain surfaces.
+
+    Mucilage bridges are placed where this gap is smallest (the narrowest necks between
+    grains); see :func:`liquid_configuration`.
+
+    Parameters
+    ----------
+    packing : GranularPacking
+        The grains.
+
+    Returns
+    -------
+    float array
+        Gap [cm] per voxel, the image's shape.
+
+    Examples
+    --------
+    >>> from rhizoscale.image.generators import neck_gap, sand_packing
+    >>> packing = sand_packing((60, 60), 1e-3, mean_radius=0.01, seed=0)
+    >>> neck_gap(packing).shape
+    (60, 60)
+    """
     img = packing.image
     points = _voxel_centres(img.shape, img.voxel_size)
     s = _surface_distances(points, packing.centers, packing.radii, packing.box, k=12)
@@ -282,7 +359,9 @@ def liquid_configuration(packing: GranularPacking, water_content: float,
     mucilage_fraction : float
         Share of the liquid that is mucilage, placed as bridges at the necks [-].
     rule : {"film", "drainage"}
-        How the water is placed (module docstring).
+        How the water is placed (module docstring): ``"film"`` — the pore voxels nearest
+        to a grain (wetting films); ``"drainage"`` — the voxels of smallest local pore
+        size (capillary equilibrium).
     d_water, d_mucilage : float
         Phase diffusivities written into the phase table.
     pore_size : array, optional
@@ -294,6 +373,20 @@ def liquid_configuration(packing: GranularPacking, water_content: float,
     Image
         Labels ``AIR``, ``SOLID``, ``WATER``, ``MUCILAGE``; metadata record the rule and the
         achieved contents (exact to one voxel).
+
+    Raises
+    ------
+    InputError
+        Water content above the porosity or negative, mucilage share outside [0, 1], or an
+        unknown rule.
+
+    Examples
+    --------
+    >>> from rhizoscale.image.generators import liquid_configuration, sand_packing
+    >>> packing = sand_packing((100, 100), 1e-3, porosity=0.41, mean_radius=0.01, seed=0)
+    >>> image = liquid_configuration(packing, 0.2, mucilage_fraction=0.1)
+    >>> {name: round(f, 3) for name, f in image.volume_fractions().items()}
+    {'air': 0.21, 'solid': 0.59, 'water': 0.18, 'mucilage': 0.02}
     """
     img = packing.image
     pore = img.labels != SOLID

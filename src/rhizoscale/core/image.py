@@ -28,7 +28,19 @@ class Phase:
         Diffusion coefficient in this phase [cm^2 s^-1 or relative units]; 0 for phases
         that do not conduct.
     role : str
-        What the phase is physically (one of ``ROLES``); solvers select by role.
+        What the phase is physically (one of ``ROLES``: pore, solid, air, root, hair,
+        water, mucilage, other); solvers select by role.
+
+    Raises
+    ------
+    InputError
+        Unknown role, or a negative or non-finite diffusivity.
+
+    Examples
+    --------
+    >>> from rhizoscale import Phase
+    >>> Phase("aggregate", 1, diffusivity=2.88e-7, role="pore")
+    Phase(name='aggregate', label=1, diffusivity=2.88e-07, role='pore')
     """
 
     name: str
@@ -60,10 +72,36 @@ class Image:
     metadata : dict
         Provenance (file, generator and its seed, units).
     origin : sequence of floats, optional
-        Position of the first voxel's outer corner along each array axis [cm] (default 0),
-        so that an image cut from a larger scene keeps its place: voxel ``i`` along an
-        axis spans ``origin + [i, i + 1] * voxel_size``, centre ``origin + (i + 1/2) * voxel_size``
-        (the convention of :class:`rhizoscale.grid.RegularGrid` cell centres).
+        The outer corner of the first voxel, a point in space written like
+        :attr:`RegularGrid.lower <rhizoscale.core.grid.RegularGrid>`: ``(x, y, z)``
+        (2D: ``(x, y)``) [cm], default 0. Arrays are indexed ``(z, y, x)`` as grids are,
+        so array axis ``k`` runs along physical axis ``ndim - 1 - k``; voxel centres are
+        ``origin + (i + 1/2) * voxel_size`` along each axis (:meth:`centers`), the cell
+        centres of :meth:`to_grid`.
+
+    Raises
+    ------
+    InputError
+        Labels not 2D/3D integers, a label missing from the phase table, duplicate
+        labels, or a bad voxel size.
+
+    See Also
+    --------
+    rhizoscale.image.io.read_image : read labels from TIFF, NumPy or raw files.
+    rhizoscale.image.generators : synthetic images.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhizoscale import Image, Phase
+    >>> phases = (Phase("air", 0, 0.0, "air"), Phase("soil", 1, 2.88e-7, "pore"), Phase("root", 2, 0.0, "root"))
+    >>> image = Image(np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 1, 1]]), 0.1, phases)   # 1 mm pixels
+    >>> image
+    Image(3 x 4 voxels of 0.1 x 0.1 cm, phases ['air', 'soil', 'root'])
+    >>> image.volume_fractions()["soil"], image.mask("root").sum(), image.voxel_volume
+    (0.5, np.int64(2), 0.010000000000000002)
+    >>> image.diffusivity()[0]                   # per voxel, from the phase table
+    array([0.00e+00, 0.00e+00, 2.88e-07, 2.88e-07])
     """
 
     labels: np.ndarray
@@ -129,6 +167,8 @@ class Image:
         return float(np.prod(self.voxel_size))
 
     def phase(self, name: str) -> Phase:
+        """The phase called ``name`` (an :class:`InputError` when there is none).
+        """
         for p in self.phases:
             if p.name == name:
                 return p
@@ -161,9 +201,37 @@ class Image:
         """Other voxels, same voxel size and phases."""
         return Image(labels, self.voxel_size, self.phases, {**self.metadata, **metadata}, self.origin)
 
-    def centres(self, axis: int) -> np.ndarray:
-        """Voxel-centre coordinates along array axis ``axis`` [cm]."""
-        return self.origin[axis] + (np.arange(self.shape[axis]) + 0.5) * self.voxel_size[axis]
+    def centers(self, axis: str | int) -> np.ndarray:
+        """Voxel-centre coordinates along ``axis`` [cm]: ``"x"``, ``"y"``, ``"z"`` as for
+        :meth:`RegularGrid.centers <rhizoscale.core.grid.RegularGrid.centers>`, or an
+        array axis number (0 is z in 3D, y in 2D)."""
+        if isinstance(axis, str):
+            names = ("z", "y", "x")[-self.ndim:]
+            if axis not in names:
+                raise InputError(f"axis must be one of {names}, got {axis!r}", field="axis")
+            axis = names.index(axis)
+        start = self.origin[self.ndim - 1 - axis]
+        return start + (np.arange(self.shape[axis]) + 0.5) * self.voxel_size[axis]
+
+    def to_grid(self):
+        """The :class:`~rhizoscale.core.grid.RegularGrid` of a 3D image's voxels (same
+        cells, same coordinates), for fields computed on the image.
+
+        >>> import numpy as np
+        >>> im = Image(np.zeros((2, 3, 4), np.uint8), (0.1, 0.2, 0.3), (Phase("a", 0, 1.0, "pore"),),
+        ...            origin=(1.0, 2.0, 3.0))
+        >>> g = im.to_grid()
+        >>> g.shape, g.lower, [round(v, 9) for v in g.upper]
+        ((2, 3, 4), (1.0, 2.0, 3.0), [2.2, 2.6, 3.2])
+        >>> bool(np.allclose(g.centers("z"), im.centers("z")))
+        True
+        """
+        from .grid import RegularGrid
+        if self.ndim != 3:
+            raise InputError("only a 3D image has a 3D grid", source=self.metadata.get("source", "image"))
+        extent = np.asarray(self.shape[::-1], float) * np.asarray(self.voxel_size[::-1])
+        lower = np.asarray(self.origin, float)
+        return RegularGrid(tuple(lower), tuple(lower + extent), self.shape)
 
     def __repr__(self) -> str:
         size = " x ".join(f"{n}" for n in self.shape)

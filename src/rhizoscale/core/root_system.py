@@ -65,6 +65,23 @@ class RootSystem:
         Plant of each root (several plants per scene in RSML); zeros by default.
     metadata : dict
         Free-form provenance (software, parameter set, seed, units).
+
+    See Also
+    --------
+    RootSystem.from_polylines : build one from one polyline per root.
+    rhizoscale.plant.grow_root_system : grow one.
+    rhizoscale.io.rsml.read_rsml : read one from RSML.
+
+    Examples
+    --------
+    >>> from rhizoscale.plant import grow_root_system
+    >>> rs = grow_root_system("vicia_faba", days=10, seed=1)
+    >>> rs
+    RootSystem(78 roots, 735 segments, 130.7 cm, age 10 d)
+    >>> rs.at(5.0)                                 # the same system on day 5
+    RootSystem(1 roots, 74 segments, 10.4 cm, age 5 d)
+    >>> rs.summary()["roots_per_order"]
+    [1, 48, 29]
     """
 
     nodes: np.ndarray
@@ -195,6 +212,34 @@ class RootSystem:
             Root type per root; defaults to ``order + 1``.
         time : float, optional
             Age at observation [d].
+
+        plants : list of int, optional
+            Plant of each root (several plants per scene); zeros by default.
+        metadata : dict, optional
+            Provenance.
+
+        Returns
+        -------
+        RootSystem
+
+        Raises
+        ------
+        InputError
+            Inconsistent lengths, non-finite values, a parent after its lateral, or node times
+            that decrease from base to tip.
+
+        Examples
+        --------
+        A taproot growing 1 cm d-1 with one lateral from its node at 2 cm (day 2):
+
+        >>> import numpy as np
+        >>> from rhizoscale import RootSystem
+        >>> tap = np.array([[0, 0, 0], [0, 0, -1], [0, 0, -2], [0, 0, -3]], float)
+        >>> lateral = np.array([[0.5, 0, -2], [1.0, 0, -2]])
+        >>> rs = RootSystem.from_polylines([tap, lateral], [np.array([0., 1., 2., 3.]), np.array([2.5, 3.0])],
+        ...                                [0.05, 0.02], parents=[-1, 0], parent_nodes=[None, 2])
+        >>> rs.n_roots, rs.total_length(), rs.root_order.tolist()
+        (2, 4.0, [0, 1])
         """
         r = len(polylines)
         parents = [-1] * r if parents is None else list(parents)
@@ -398,6 +443,14 @@ class RootSystem:
         Nodes created at or before ``t`` are kept; a root tip growing at ``t`` gets one extra
         node, interpolated between its last node and the next, so length grows continuously
         in time. Roots that had not emerged by ``t`` are left out.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from rhizoscale import RootSystem
+        >>> root = RootSystem.from_polylines([np.array([[0, 0, 0], [0, 0, -2.0]])], [np.array([0.0, 2.0])], 0.05)
+        >>> root.at(0.5).total_length()                 # the tip is interpolated between nodes
+        0.5
         """
         t = float(t)
         if t >= self.node_time.max(initial=0.0):

@@ -1,0 +1,28 @@
+"""Parameters of case study 3 (root hairs and exudate diffusion), with their sources.
+
+The shipped set ``maize_root_hairs`` holds the numbers of the paper's maize sample (the
+design brief, §4); a scenario's keys default to them (``literature: maize_root_hairs``).
+Units: cm, s, µg.
+"""
+
+from __future__ import annotations
+
+from ..parameters import ParameterSet, quantity
+
+__all__ = ["RootHairSampleParameters"]
+
+
+class RootHairSampleParameters(ParameterSet):
+    """Exudate diffusion around a root with hairs: transport, source and sample geometry."""
+
+    diffusivity: float = quantity(..., units="cm2 s-1", description="D in the soil micropores", gt=0)
+    c_in: float = quantity(..., units="ug cm-3", description="concentration at the root-soil contact", gt=0)
+    duration: float = quantity(..., units="s", description="simulated time", gt=0)
+    root_radius: float = quantity(..., units="cm", description="root radius", gt=0)
+    porosity: float = quantity(..., units="1", description="macropore fraction of the soil", ge=0, lt=1)
+    aggregate_size: float = quantity(..., units="cm", description="aggregate correlation length", gt=0)
+    contact_fraction: float = quantity(..., units="1", description="epidermis touching soil", ge=0, le=1)
+    hair_contact_fraction: float = quantity(..., units="1",
+                                            description="(root + hair)-soil contact / epidermis", ge=0, le=1)
+    hair_length: float = quantity(..., units="cm", description="root hair length", gt=0)
+    hair_radius: float = quantity(..., units="cm", description="root hair radius", gt=0)

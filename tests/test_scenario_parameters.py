@@ -1,0 +1,110 @@
+"""The scenario's ``parameters:`` section: any value by a dotted path, checked when read."""
+
+from __future__ import annotations
+
+import pytest
+
+from rhizoscale.errors import InputError
+from rhizoscale.outputs import scenario_hash
+from rhizoscale.plant import grow_root_system, load_plant_parameters
+from rhizoscale.scenario import run_products, scenario_from_dict, scenario_record
+from small_examples import small_example
+
+
+def _plant(**extra):
+    return {"case": "plant-growth", "days": 6, "figures": False, "vtk": False, **extra}
+
+
+def test_a_value_inside_a_parameter_set_changes_the_run_as_the_library_does():
+    sc = scenario_from_dict(_plant(parameters={"plant.root_types.0.r": 4.0}), source="s.yaml")
+    assert sc.parameter_sets["plant"].root_types[0].r == 4.0
+    got = run_products(sc).scalars["total_length"].value
+    p = load_plant_parameters("vicia_faba")
+    p = p.model_copy(update={"root_types": [p.root_types[0].model_copy(update={"r": 4.0}),
+                                            *p.root_types[1:]]})
+    assert got == grow_root_system(p, 6, seed=1).total_length()
+    base = run_products(scenario_from_dict(_plant(), source="s.yaml")).scalars["total_length"].value
+    assert got > base            # a faster taproot makes a longer root system
+
+
+def test_set_overrides_equal_the_case_specific_override_keys():
+    data = small_example("cs2-oilseed-rape")
+    data.update(days=1.0, compare_without_exudation=False, write_vtk=False)
+    a = run_products(scenario_from_dict({**data, "parameters": {"citrate.decay_rate": 3.0e-5,
+                                                                "soil.initial_phosphate": 0.01}},
+                                        source="a.yaml"))
+    b = run_products(scenario_from_dict({**data, "citrate_overrides": {"decay_rate": 3.0e-5},
+                                         "soil_overrides": {"initial_phosphate": 0.01}}, source="b.yaml"))
+    assert a.scalars["p_uptake_with_exudation"].value == b.scalars["p_uptake_with_exudation"].value
+    assert a.scalars["citrate_decayed"].value == b.scalars["citrate_decayed"].value
+    assert a.info["parameters"]["citrate"]["decay_rate"] == 3.0e-5
+
+
+def test_scenario_keys_are_reached_by_the_same_paths():
+    sc = scenario_from_dict({**small_example("cs2-oilseed-rape"),
+                             "parameters": {"rhizotron.width": 20.0, "dt_hours": 3.0}}, source="s.yaml")
+    assert sc.config.rhizotron.width == 20.0 and sc.config.dt_hours == 3.0
+    ref = scenario_from_dict(small_example("cs2-oilseed-rape"), source="s.yaml")
+    assert scenario_hash(scenario_record(sc)) != scenario_hash(scenario_record(ref))
+
+
+@pytest.mark.parametrize("parameters, field, words", [
+    ({"plant.root_types.9.r": 1.0}, "parameters.plant.root_types.9.r", "indices 0..2"),
+    ({"plant.root_types.0.rr": 1.0}, "parameters.plant.root_types.0.rr", "no parameter"),
+    ({"plant.root_types.0.r": "fast"}, "parameters.plant.root_types.0.r", "valid number"),
+    ({"plant.root_types.0.r": -2.0}, "parameters.plant.root_types.0.r", "greater than"),
+    ({"nosuch": 3}, "nosuch", "Extra inputs"),
+    ({"days": -1}, "parameters.days", "greater than 0"),
+    ({"grid.resolution": 0}, "parameters.grid.resolution", "greater than 0"),
+])
+def test_bad_overrides_name_the_file_and_the_path(parameters, field, words):
+    with pytest.raises(InputError) as err:
+        scenario_from_dict(_plant(parameters=parameters, grid={"lower": [-5, -5, -5], "upper": [5, 5, 0],
+                                                               "resolution": 1.0}), source="s.yaml")
+    text = str(err.value)
+    assert text.startswith("s.yaml: ") and field in text and words in text, text
+
+
+def test_a_parameters_section_that_is_no_mapping_and_unknown_sets_are_refused_when_read():
+    with pytest.raises(InputError, match="s.yaml: parameters: must map dotted paths"):
+        scenario_from_dict(_plant(parameters=[1, 2]), source="s.yaml")
+    with pytest.raises(InputError, match="s.yaml: soil.*no parameter set named 'nosuch'"):
+        scenario_from_dict({**small_example("cs2-oilseed-rape"), "soil": "nosuch"}, source="s.yaml")
+
+
+def test_the_outputs_section_is_shared_and_old_keys_still_read(tmp_path):
+    from rhizoscale.scenario import run_scenario
+    off = {"vtk": False, "tiff": False, "figures": False}
+    for example, old in (("cs3-root-hairs", {"write_vtk": False, "write_tiff": False, "outputs": {"figures": False}}),
+                         ("cs2-oilseed-rape", {"write_vtk": False, "outputs": {"figures": False, "tiff": False}}),
+                         ("demo", {"vtk": False, "figures": False, "outputs": {"tiff": False}})):
+        data = small_example(example)
+        new = scenario_from_dict({**data, "outputs": off}, source="new.yaml")
+        legacy = scenario_from_dict({**data, **old}, source="old.yaml")
+        assert new.config.outputs.model_dump() == legacy.config.outputs.model_dump() == off, example
+        summary = run_scenario(new, tmp_path / example)
+        assert not [f for f in summary["files"] if f.endswith((".png", ".vtp", ".vti", ".tif"))], example
+    with pytest.raises(InputError, match="outputs.pdf"):
+        scenario_from_dict({**data, "outputs": {"pdf": True}}, source="s.yaml")
+
+
+def test_case_3_and_4_literature_values_come_from_parameter_sets_with_sources(tmp_path):
+    from rhizoscale.diffusion.parameters import RootHairSampleParameters
+    from rhizoscale.homogenization.parameters import GranularMediumParameters
+    from rhizoscale.parameters import load_parameter_set
+    cs3 = load_parameter_set(RootHairSampleParameters, "maize_root_hairs")
+    cs4 = load_parameter_set(GranularMediumParameters, "sand_mucilage_2d")
+    sc3 = scenario_from_dict({"case": "cs3-root-hairs"}, source="s.yaml").config
+    sc4 = scenario_from_dict({"case": "cs4-homogenisation"}, source="s.yaml").config
+    assert (sc3.diffusivity, sc3.c_in, sc3.sample.hair_radius) == (cs3.diffusivity, cs3.c_in, cs3.hair_radius)
+    assert (sc4.porosity, sc4.water_content, sc4.d_mucilage) == (cs4.porosity, cs4.water_content, cs4.d_mucilage)
+    for pset in (cs3, cs4):       # every value has a source; chosen ones say so
+        assert set(pset.sources) == set(type(pset).model_fields) - {"name", "sources"}
+        assert pset.chosen()
+    # a key in the scenario wins over the set; so does a parameters: override
+    sc = scenario_from_dict({"case": "cs3-root-hairs", "c_in": 500.0,
+                             "parameters": {"sample.hair_radius": 1.5e-3}}, source="s.yaml").config
+    assert sc.c_in == 500.0 and sc.sample.hair_radius == 1.5e-3 and sc.sample.root_radius == cs3.root_radius
+    products = run_products(scenario_from_dict(small_example("cs3-root-hairs"), source="s.yaml"))
+    assert products.info["literature"]["set"] == "maize_root_hairs"
+    assert "Keyes" in products.info["literature"]["sources"]["c_in"]
