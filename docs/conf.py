@@ -88,7 +88,7 @@ API_SECTIONS = (
     ("Data model and shared pieces",
      "The objects every case study uses: grids, images, root systems, parameters, files.",
      ("rhizoscale", "rhizoscale.core", "rhizoscale.errors", "rhizoscale.grid", "rhizoscale.parameters",
-      "rhizoscale.io", "rhizoscale.progress")),
+      "rhizoscale.io", "rhizoscale.progress", "rhizoscale.memory")),
     ("Plant scale: root architecture", "", ("rhizoscale.plant",)),
     ("Case study 1: rhizodeposition", "", ("rhizoscale.rhizodeposition",)),
     ("Case study 2: phosphate uptake", "", ("rhizoscale.nutrients",)),

@@ -152,3 +152,24 @@ def test_estimate_matches_the_measured_peak(tmp_path):
     assert res.returncode == 0, res.stderr
     got = json.loads(res.stdout.strip().splitlines()[-1])
     assert 0.8 * got["peak"] <= got["estimate"] <= 1.6 * got["peak"], got
+
+
+def test_image_files_tell_their_size_before_they_are_read(tmp_path):
+    """CS3 estimates from the file headers (TIFF, .npy, raw shape), not by reading."""
+    import numpy as np
+    import tifffile
+
+    from rhizoscale.diffusion.scenario import estimate_memory
+    from rhizoscale.image.io import image_shape
+    lab = np.zeros((6, 7, 8), np.uint8)
+    np.save(tmp_path / "a.npy", lab)
+    tifffile.imwrite(tmp_path / "b.tif", lab)
+    assert image_shape(tmp_path / "a.npy") == (6, 7, 8)
+    assert image_shape(tmp_path / "b.tif") == (6, 7, 8)
+    assert image_shape(tmp_path / "c.raw", shape=(2, 3, 4)) == (2, 3, 4)
+    assert image_shape(tmp_path / "c.raw") is None
+    cfg = scenario_from_dict({"case": "cs3-root-hairs", "images": {
+        "with_hairs": str(tmp_path / "a.npy"), "without_hairs": str(tmp_path / "b.tif"),
+        "voxel_size": [1e-3, 1e-3, 1e-3], "labels": {"soil": 0, "root": 1}}}).config
+    est = estimate_memory(cfg)
+    assert est.field == "images" and est.parts["images and results"] == 12 * 6 * 7 * 8

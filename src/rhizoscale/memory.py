@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .core.units import GIB
 from .errors import ResourceError
 
 __all__ = ["GIB", "MIB", "MemoryEstimate", "available_memory", "check_memory", "record_estimate",
            "largest_fitting", "round_nice"]
 
-GIB = 2**30
 MIB = 2**20
 
 #: libraries loaded during a run (matplotlib, the figures, numba's runtime) [bytes];

@@ -15,8 +15,26 @@ ROOT_AGE_CMAP = "viridis_r"
 
 
 def plant_label(root_system) -> str:
-    """What a figure title says about a root system: ``"Vicia faba, seed 1"`` for a grown
-    one, the file name for one read from RSML, ``""`` when nothing is known."""
+    """What a figure title says about a root system.
+
+    Parameters
+    ----------
+    root_system : RootSystem
+        Its metadata name the parameter set and seed (grown) or the file (read).
+
+    Returns
+    -------
+    str
+        ``"Vicia faba, seed 1"`` for a grown system, the file name for one read from
+        RSML, ``""`` when nothing is known.
+
+    Examples
+    --------
+    >>> from rhizoscale.plant import grow_root_system
+    >>> from rhizoscale.plant.figures import plant_label
+    >>> plant_label(grow_root_system("vicia_faba", 2, seed=3))
+    'Vicia faba, seed 3'
+    """
     from pathlib import Path
     meta = root_system.metadata or {}
     name = meta.get("parameters")
