@@ -52,12 +52,20 @@ def _soil_only(values_zx, grid):
     return values_zx[rows], [grid.lower[0], grid.upper[0], z_edges[rows[0]], z_edges[rows[-1] + 1]]
 
 
+def _to_surface(ax, ext):
+    """Stop the view at the soil surface when the top cells straddle it."""
+    if ext[2] < 0.0 < ext[3]:
+        ax.set_ylim(ext[2], 0.0)
+
+
 def _concentration_image(ax, cut, ext, vmax, vmin_fraction, aspect="equal"):
     from matplotlib.colors import LogNorm
     vmin = vmax * vmin_fraction
     shown = np.where(np.isfinite(cut), np.maximum(cut, vmin), np.nan)
-    return ax.imshow(shown, origin="lower", extent=ext, aspect=aspect,
-                     norm=LogNorm(vmin=vmin, vmax=vmax), cmap="viridis", interpolation="nearest")
+    im = ax.imshow(shown, origin="lower", extent=ext, aspect=aspect,
+                   norm=LogNorm(vmin=vmin, vmax=vmax), cmap="viridis", interpolation="nearest")
+    _to_surface(ax, ext)
+    return im
 
 
 def vertical_cut_figure(fields: dict, grid, title: str = "", y: float | None = None, vmin_fraction=1e-4):
@@ -138,10 +146,11 @@ def hotspot_map_figure(durations: dict, grid, title: str = "", thresholds: dict 
         if np.any(proj > 0):
             im = ax.imshow(np.where(proj > 0, proj, np.nan), origin="lower", extent=ext, aspect="equal",
                            cmap="magma_r", vmin=0.0, vmax=longest, interpolation="nearest")
+            _to_surface(ax, ext)
             fig.colorbar(im, ax=ax, label="hotspot duration [d]", shrink=0.85)
         else:
             ax.set_xlim(ext[0], ext[1])
-            ax.set_ylim(ext[2], ext[3])
+            ax.set_ylim(ext[2], min(ext[3], 0.0) if ext[2] < 0.0 else ext[3])
             ax.set_aspect("equal", adjustable="box")
             ax.text(0.5, 0.5, "no voxel above\nthe threshold", transform=ax.transAxes,
                     ha="center", va="center", fontsize=11, color="0.3")
