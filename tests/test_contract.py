@@ -438,3 +438,14 @@ def test_ctrl_c_stops_the_command_line_run_and_resume_finishes_it_identically(tm
                          text=True, env=env, timeout=300)
     assert res.returncode == 0, res.stderr
     _assert_same_outputs(tmp_path / "full", tmp_path / "cut")
+
+
+def test_a_run_that_failed_before_writing_anything_does_not_block_its_folder(tmp_path):
+    from rhizoscale.errors import ResourceError
+    big = scenario_from_dict({"case": "plant-growth", "days": 2, "figures": False, "vtk": False,
+                              "grid": {"lower": [-50, -50, -100], "upper": [50, 50, 0], "resolution": 0.01},
+                              "memory_limit_gb": 0.5}, source="big.yaml")
+    with pytest.raises(ResourceError):
+        run_scenario(big, tmp_path / "o")
+    summary = run_scenario(_tiny_scenario("a"), tmp_path / "o")      # no --overwrite needed
+    assert summary["run"]["status"] == "complete"

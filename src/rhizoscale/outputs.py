@@ -196,6 +196,10 @@ class OutputFolder:
             with contextlib.suppress(OSError):
                 shutil.rmtree(part) if part.is_dir() else part.unlink()
         old = self._previous()
+        if old is not None and old.get("status") == "failed" and not old.get("files"):
+            # a run refused or failed before writing anything leaves nothing to protect
+            shutil.rmtree(self.path / CHECKPOINTS, ignore_errors=True)
+            old = None
         if old is not None:
             same = old.get("scenario_hash") == self.hash
             if self.resume and old.get("status") == "complete":
