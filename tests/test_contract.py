@@ -447,5 +447,9 @@ def test_a_run_that_failed_before_writing_anything_does_not_block_its_folder(tmp
                               "memory_limit_gb": 0.5}, source="big.yaml")
     with pytest.raises(ResourceError):
         run_scenario(big, tmp_path / "o")
+    assert not (tmp_path / "o").exists()          # nothing that looks like a result is left
+    (tmp_path / "o").mkdir()
+    with pytest.raises(ResourceError):
+        run_scenario(big, tmp_path / "o")         # a folder the user made stays, marked failed
     summary = run_scenario(_tiny_scenario("a"), tmp_path / "o")      # no --overwrite needed
     assert summary["run"]["status"] == "complete"

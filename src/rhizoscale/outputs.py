@@ -177,6 +177,7 @@ class OutputFolder:
         """Check, lock and prepare the folder before any computation."""
         p = self.path
         where = str(p)
+        self.created = not p.exists()
         if p.exists() and not p.is_dir():
             raise InputError("exists and is not a folder", source=where, field="--out")
         try:
@@ -311,9 +312,16 @@ class OutputFolder:
         return to_jsonable(summary)
 
     def abandon(self, status: str) -> None:
-        """Mark the run interrupted or failed (checkpoints stay); release the lock."""
+        """Mark the run interrupted or failed (checkpoints stay); release the lock.
+
+        A run that failed before writing anything in a folder it created removes the
+        folder: nothing is left that looks like a result.
+        """
         self._write_manifest(status)
         self._unlock()
+        if status == "failed" and getattr(self, "created", False) and not self.files \
+                and not any(self.checkpoint_dir.glob("*.npz")):
+            shutil.rmtree(self.path, ignore_errors=True)
 
 
 def write_products(products: Products, folder: OutputFolder) -> dict:
