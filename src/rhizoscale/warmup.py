@@ -30,12 +30,13 @@ KERNEL_MODULES: dict[str, tuple[str, ...]] = {
                             "rhizoscale.rhizodeposition.single_root", "rhizoscale.rhizodeposition.heat_kernel",
                             "rhizoscale.rhizodeposition.release", "rhizoscale.rhizodeposition.field"),
     "CS2 phosphate uptake": ("rhizoscale.nutrients.sorption", "rhizoscale.nutrients.rhizosphere",
-                             "rhizoscale.nutrients.soil3d"),
-    "CS3 root hairs": ("rhizoscale.diffusion.matrix_free", "rhizoscale.diffusion.finite_volume",
+                             "rhizoscale.nutrients.soil3d", "rhizoscale.solvers.voxel_operator"),
+    "CS3 root hairs": ("rhizoscale.diffusion.matrix_free", "rhizoscale.solvers.voxel_operator",
                        "rhizoscale.solvers.stencil", "rhizoscale.solvers.multigrid",
                        "rhizoscale.solvers.krylov"),
-    "CS4 homogenisation": ("rhizoscale.homogenization._kernels", "rhizoscale.solvers.stencil",
-                           "rhizoscale.solvers.multigrid", "rhizoscale.solvers.krylov"),
+    "CS4 homogenisation": ("rhizoscale.homogenization._kernels", "rhizoscale.solvers.voxel_operator",
+                           "rhizoscale.solvers.stencil", "rhizoscale.solvers.multigrid",
+                           "rhizoscale.solvers.krylov"),
 }
 
 #: typical first-run compile time per case study [s], cold cache: benchmarks/bench_warmup.py
