@@ -521,6 +521,7 @@ def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "
                     chi = np.zeros(d3.size)
                     chi[kept3.ravel()] = x
                 q = K.mirrored_plane_fluxes(kept3, d3, chi.reshape(d3.shape), hs, a)
+                del chi      # not held while the next direction is set up and solved
                 n_a = d3.shape[a]
                 n_cross = d3.size // n_a
                 # plane average matching the mirrored cell (outer planes count half)
