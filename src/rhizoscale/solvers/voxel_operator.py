@@ -315,26 +315,8 @@ def _conductances_py(d, unknown, source, factor, bc, cx, cy, cz, g):
                 g[i0, i1, i2] = gp
 
 
-@numba.njit(cache=True, inline="always")
-def _row_entry(kind, c, index, q0, q1, q2, cols, vals, faces, k, n_faces, gp):
-    """Add one face to the row being gathered; returns the new ``(k, n_faces, g)``."""
-    if kind == _TO_FIXED:
-        gp += c
-    elif kind == _TO_UNKNOWN and c != 0.0:
-        faces[n_faces] = c
-        n_faces += 1
-        col = index[q0, q1, q2]
-        found = -1
-        for m in range(1, k):
-            if cols[m] == col:                     # periodic axis of length 2
-                found = m
-        if found >= 0:
-            vals[found] -= c
-        else:
-            cols[k] = col
-            vals[k] = -c
-            k += 1
-    return k, n_faces, gp
+#: faces in the order of ascending columns (when none wraps around), diagonal as -1
+_ROW_ORDER = (5, 3, 1, -1, 0, 2, 4)
 
 
 def _csr_rows_py(d, unknown, source, factor, bc, index, indptr, indices, data, fixed,
@@ -355,7 +337,9 @@ def _csr_rows_py(d, unknown, source, factor, bc, index, indptr, indices, data, f
         i0 = np.int64(i0u)
         cols = np.empty(7, dtype=np.int64)
         vals = np.empty(7)
-        faces = np.empty(6)
+        kinds = np.empty(6, dtype=np.int64)        # the faces +x, -x, +y, -y, +z, -z:
+        cond = np.empty(6)                         # kind, conductance and column
+        col_of = np.empty(6, dtype=np.int64)
         zp, zm = _across(i0, n0, 1, b0), _across(i0, n0, -1, b0)
         for i1 in range(n1):
             yp, ym = _across(i1, n1, 1, b1), _across(i1, n1, -1, b1)
@@ -365,28 +349,52 @@ def _csr_rows_py(d, unknown, source, factor, bc, index, indptr, indices, data, f
                 xp, xm = _across(i2, n2, 1, b2), _across(i2, n2, -1, b2)
                 r = index[i0, i1, i2]
                 dp = d[i0, i1, i2]
-                cols[0] = r
-                k, nf, gp = 1, 0, 0.0
-                kind, c = _face(d, unknown, source, b2, f2, xp, i0, i1, xp, dp, True)
-                k, nf, gp = _row_entry(kind, c, index, i0, i1, xp, cols, vals, faces, k, nf, gp)
-                kind, c = _face(d, unknown, source, b2, f2, xm, i0, i1, xm, dp, False)
-                k, nf, gp = _row_entry(kind, c, index, i0, i1, xm, cols, vals, faces, k, nf, gp)
-                kind, c = _face(d, unknown, source, b1, f1, yp, i0, yp, i2, dp, True)
-                k, nf, gp = _row_entry(kind, c, index, i0, yp, i2, cols, vals, faces, k, nf, gp)
-                kind, c = _face(d, unknown, source, b1, f1, ym, i0, ym, i2, dp, False)
-                k, nf, gp = _row_entry(kind, c, index, i0, ym, i2, cols, vals, faces, k, nf, gp)
-                kind, c = _face(d, unknown, source, b0, f0, zp, zp, i1, i2, dp, True)
-                k, nf, gp = _row_entry(kind, c, index, zp, i1, i2, cols, vals, faces, k, nf, gp)
-                kind, c = _face(d, unknown, source, b0, f0, zm, zm, i1, i2, dp, False)
-                k, nf, gp = _row_entry(kind, c, index, zm, i1, i2, cols, vals, faces, k, nf, gp)
+                kinds[0], cond[0] = _face(d, unknown, source, b2, f2, xp, i0, i1, xp, dp, True)
+                col_of[0] = index[i0, i1, xp] if kinds[0] == _TO_UNKNOWN else -1
+                kinds[1], cond[1] = _face(d, unknown, source, b2, f2, xm, i0, i1, xm, dp, False)
+                col_of[1] = index[i0, i1, xm] if kinds[1] == _TO_UNKNOWN else -1
+                kinds[2], cond[2] = _face(d, unknown, source, b1, f1, yp, i0, yp, i2, dp, True)
+                col_of[2] = index[i0, yp, i2] if kinds[2] == _TO_UNKNOWN else -1
+                kinds[3], cond[3] = _face(d, unknown, source, b1, f1, ym, i0, ym, i2, dp, False)
+                col_of[3] = index[i0, ym, i2] if kinds[3] == _TO_UNKNOWN else -1
+                kinds[4], cond[4] = _face(d, unknown, source, b0, f0, zp, zp, i1, i2, dp, True)
+                col_of[4] = index[zp, i1, i2] if kinds[4] == _TO_UNKNOWN else -1
+                kinds[5], cond[5] = _face(d, unknown, source, b0, f0, zm, zm, i1, i2, dp, False)
+                col_of[5] = index[zm, i1, i2] if kinds[5] == _TO_UNKNOWN else -1
+                k = 0
+                diag_slot = 0
+                for e in range(7):
+                    m = _ROW_ORDER[e]
+                    if m < 0:
+                        col, val = r, 0.0                  # the diagonal, summed below
+                        diag_slot = k
+                    elif kinds[m] == _TO_UNKNOWN and cond[m] != 0.0:
+                        col, val = col_of[m], -cond[m]
+                    else:
+                        continue
+                    found = -1
+                    for t in range(k):
+                        if cols[t] == col:                 # periodic axis of length 2
+                            found = t
+                    if found >= 0:
+                        vals[found] += val
+                    else:
+                        cols[k] = col
+                        vals[k] = val
+                        k += 1
                 if counting:
                     indptr[r + 1] = k
                     continue
+                gp = 0.0                                   # sums in face order
+                for m in range(6):
+                    if kinds[m] == _TO_FIXED:
+                        gp += cond[m]
                 diag = gp
-                for m in range(nf):
-                    diag += faces[m]
-                vals[0] = diag
-                for m in range(1, k):                      # insertion sort (k <= 7)
+                for m in range(6):
+                    if kinds[m] == _TO_UNKNOWN and cond[m] != 0.0:
+                        diag += cond[m]
+                vals[diag_slot] = diag
+                for m in range(1, k):                      # sorted unless a face wraps
                     cc = cols[m]
                     vv = vals[m]
                     t = m - 1
