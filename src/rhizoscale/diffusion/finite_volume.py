@@ -10,21 +10,24 @@ sits on the face, half a voxel from the cell centre). Faces with non-conducting 
 the face area and the centre-to-centre distance along the face normal, so anisotropic
 voxels are exact for this two-point flux.
 
-The matrix is assembled by a Numba kernel in one pass over the voxels, producing CSR
-rows with sorted columns; :func:`assemble_reference` is the readable COO version it is
-tested against.
+The operator itself (face conductances, Dirichlet faces, CSR assembly) is the shared
+one of :mod:`rhizoscale.solvers.voxel_operator` (also used by case studies 2 and 4);
+this module decides what conducts and what is a source, drops unreachable clusters and
+keeps the Dirichlet face area. :func:`assemble_reference` is the readable version
+(NumPy specification of the shared operator) the assembly is tested against.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 import scipy.sparse as sp
 from scipy import ndimage
 
 from ..errors import InputError, ResourceError
+from ..solvers.voxel_operator import (CLOSED, assemble_csr, csr_from_faces,
+                                      face_conductances_reference)
 
 __all__ = ["VoxelDiffusionOperator", "assemble_voxel_diffusion", "assemble_reference",
            "estimate_memory"]
@@ -92,88 +95,6 @@ def estimate_memory(n_voxels: int, conducting_fraction: float = 1.0) -> int:
     return int(8 * n_voxels + n * (7 * 12 * 2.6 + 8 * 10) + 2 * n_voxels)
 
 
-@numba.njit(cache=True)
-def _count_row_lengths(index, nz, ny, nx):
-    counts = np.zeros(nz * ny * nx, dtype=np.int64)
-    strides = (ny * nx, nx, 1)
-    for z in range(nz):
-        for y in range(ny):
-            for x in range(nx):
-                p = (z * ny + y) * nx + x
-                r = index[p]
-                if r < 0:
-                    continue
-                k = 1
-                if z > 0 and index[p - strides[0]] >= 0:
-                    k += 1
-                if z < nz - 1 and index[p + strides[0]] >= 0:
-                    k += 1
-                if y > 0 and index[p - strides[1]] >= 0:
-                    k += 1
-                if y < ny - 1 and index[p + strides[1]] >= 0:
-                    k += 1
-                if x > 0 and index[p - 1] >= 0:
-                    k += 1
-                if x < nx - 1 and index[p + 1] >= 0:
-                    k += 1
-                counts[r] = k
-    return counts
-
-
-@numba.njit(cache=True)
-def _fill_rows(index, diff, source, nz, ny, nx, coef, indptr, indices, data, g, diagpos):
-    """Fill CSR rows (columns ascending: -z, -y, -x, diag, +x, +y, +z) and Dirichlet g.
-
-    ``coef[a] = A_a / h_a`` for axis a (face area over centre distance, [cm]).
-    """
-    strides = (ny * nx, nx, 1)
-    for z in range(nz):
-        for y in range(ny):
-            for x in range(nx):
-                p = (z * ny + y) * nx + x
-                r = index[p]
-                if r < 0:
-                    continue
-                di = diff[p]
-                pos = indptr[r]
-                diag = 0.0
-                gi = 0.0
-                # neighbours in ascending flat order: -z, -y, -x, +x, +y, +z
-                for k in range(6):
-                    if k == 0:
-                        a, ok, q = 0, z > 0, p - strides[0]
-                    elif k == 1:
-                        a, ok, q = 1, y > 0, p - strides[1]
-                    elif k == 2:
-                        a, ok, q = 2, x > 0, p - 1
-                    elif k == 3:
-                        a, ok, q = 2, x < nx - 1, p + 1
-                    elif k == 4:
-                        a, ok, q = 1, y < ny - 1, p + strides[1]
-                    else:
-                        a, ok, q = 0, z < nz - 1, p + strides[0]
-                    if k == 3:
-                        diagpos[r] = pos
-                        pos += 1
-                    if not ok:
-                        continue
-                    if index[q] >= 0:
-                        dj = diff[q]
-                        w = coef[a] * 2.0 * di * dj / (di + dj)
-                        indices[pos] = index[q]
-                        data[pos] = -w
-                        diag += w
-                        pos += 1
-                    elif source[q]:
-                        w = coef[a] * 2.0 * di
-                        gi += w
-                        diag += w
-                d = diagpos[r]
-                indices[d] = r
-                data[d] = diag
-                g[r] = gi
-
-
 def _prepare(diffusivity, source, voxel_size, keep_unreachable):
     diffusivity = np.asarray(diffusivity, dtype=float)
     source = np.asarray(source, dtype=bool)
@@ -202,6 +123,12 @@ def _prepare(diffusivity, source, voxel_size, keep_unreachable):
         reached = reached[reached > 0]
         conducting = np.isin(lab, reached)
     return diffusivity, source, conducting, h
+
+
+def face_geometry(h):
+    """Face area normal to each array axis [cm^2] and area over centre distance [cm]."""
+    area = np.array([h[1] * h[2], h[0] * h[2], h[0] * h[1]])
+    return area, area / h
 
 
 def dirichlet_face_area(conducting: np.ndarray, source: np.ndarray, area) -> float:
@@ -253,65 +180,31 @@ def assemble_voxel_diffusion(diffusivity: np.ndarray, source: np.ndarray, voxel_
                 "interest or coarsen it (rhizoscale.image.transform.crop / coarsen)")
     diffusivity, source, conducting, h = _prepare(diffusivity, source, voxel_size,
                                                   keep_unreachable)
-    nz, ny, nx = diffusivity.shape
-    index = np.full(diffusivity.size, -1, dtype=np.int64)
+    # every axis closed; clusters that touch no source were dropped by _prepare, so no
+    # face of an unknown reaches a conducting voxel that is not one
+    area, factor = face_geometry(h)
+    op = assemble_csr(diffusivity, factor, conducting, source, CLOSED, fixed=True,
+                      diagonal_position=True)
     unknowns = np.flatnonzero(conducting.ravel())
-    index[unknowns] = np.arange(unknowns.size)
-    area = np.array([h[1] * h[2], h[0] * h[2], h[0] * h[1]])
-    coef = area / h
-    counts = _count_row_lengths(index, nz, ny, nx)[: unknowns.size]
-    indptr = np.zeros(unknowns.size + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    nnz = int(indptr[-1])
-    idx_dtype = np.int32 if nnz < 2**31 - 1 else np.int64
-    indices = np.empty(nnz, dtype=np.int64)
-    data = np.empty(nnz, dtype=float)
-    g = np.zeros(unknowns.size)
-    diagpos = np.empty(unknowns.size, dtype=np.int64)
-    _fill_rows(index, diffusivity.ravel(), source.ravel(), nz, ny, nx, coef,
-               indptr, indices, data, g, diagpos)
-    K = sp.csr_matrix((data, indices.astype(idx_dtype), indptr.astype(idx_dtype)),
-                      shape=(unknowns.size, unknowns.size))
-    K.has_sorted_indices = True
     area_dirichlet = dirichlet_face_area(conducting, source, area)
     return VoxelDiffusionOperator(
-        shape=diffusivity.shape, unknowns=unknowns, stiffness=K, dirichlet_conductance=g,
-        voxel_volume=float(np.prod(h)), dirichlet_area=float(area_dirichlet),
-        diagonal_position=diagpos,
+        shape=diffusivity.shape, unknowns=unknowns, stiffness=op.matrix,
+        dirichlet_conductance=op.fixed, voxel_volume=float(np.prod(h)),
+        dirichlet_area=float(area_dirichlet), diagonal_position=op.diagonal_position,
     )
 
 
 def assemble_reference(diffusivity, source, voxel_size, *, keep_unreachable=False):
-    """Readable COO assembly of the same operator (the specification of the kernel).
+    """Readable assembly of the same operator (the specification of the kernel).
 
+    The face conductances of
+    :func:`rhizoscale.solvers.voxel_operator.face_conductances_reference` (NumPy) made
+    into a matrix by :func:`~rhizoscale.solvers.voxel_operator.csr_from_faces`.
     Returns ``(K, g, unknowns)`` as in :class:`VoxelDiffusionOperator`.
     """
     diffusivity, source, conducting, h = _prepare(diffusivity, source, voxel_size,
                                                   keep_unreachable)
-    index = np.full(diffusivity.shape, -1, dtype=np.int64)
-    unknowns = np.flatnonzero(conducting.ravel())
-    index.ravel()[unknowns] = np.arange(unknowns.size)
-    area = np.array([h[1] * h[2], h[0] * h[2], h[0] * h[1]])
-    rows, cols, vals = [], [], []
-    g = np.zeros(unknowns.size)
-    for a in range(3):
-        lo = [slice(None)] * 3
-        hi = [slice(None)] * 3
-        lo[a], hi[a] = slice(None, -1), slice(1, None)
-        lo, hi = tuple(lo), tuple(hi)
-        d1, d2 = diffusivity[lo], diffusivity[hi]
-        both = conducting[lo] & conducting[hi]
-        w = area[a] / h[a] * 2 * d1[both] * d2[both] / (d1[both] + d2[both])
-        i, j = index[lo][both], index[hi][both]
-        rows += [i, j, i, j]
-        cols += [j, i, i, j]
-        vals += [-w, -w, w, w]
-        for c_sl, s_sl in ((lo, hi), (hi, lo)):
-            touch = conducting[c_sl] & source[s_sl]
-            np.add.at(g, index[c_sl][touch], area[a] / h[a] * 2 * diffusivity[c_sl][touch])
-    rows.append(np.arange(unknowns.size))
-    cols.append(np.arange(unknowns.size))
-    vals.append(g)
-    K = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                      shape=(unknowns.size, unknowns.size)).tocsr()
-    return K, g, unknowns
+    _, factor = face_geometry(h)
+    cx, cy, cz, g = face_conductances_reference(diffusivity, factor, conducting, source, CLOSED)
+    K = csr_from_faces(cx, cy, cz, g, conducting)
+    return K, g[conducting], np.flatnonzero(conducting.ravel())

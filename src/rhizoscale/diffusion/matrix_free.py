@@ -1,7 +1,8 @@
 """Matrix-free voxel diffusion operator and transient solve (the fast path).
 
 The finite-volume operator of :mod:`rhizoscale.diffusion.finite_volume` is stored as a
-:class:`rhizoscale.solvers.Stencil` on the full voxel grid: one face conductance per
+:class:`rhizoscale.solvers.Stencil` on the full voxel grid (conductances from the shared
+:func:`rhizoscale.solvers.voxel_operator.face_conductances`): one face conductance per
 voxel and axis (0 where the face does not conduct; every axis closed), the summed
 source-face (Dirichlet) conductance ``g`` and the weight ``w`` (1 on unknowns). The
 implicit step's ``a0 V / dt`` is the stencil's shift ``s``, so changing the step costs
@@ -25,7 +26,8 @@ import numpy as np
 from ..errors import ResourceError
 from ..solvers import Multigrid, PCGWorkspace, Stencil, pcg
 from ..solvers._numba import threaded_kernel
-from .finite_volume import _prepare, dirichlet_face_area
+from ..solvers.voxel_operator import CLOSED, face_conductances
+from .finite_volume import _prepare, dirichlet_face_area, face_geometry
 from .transient import TransientResult, check_time_steps, integrate_source_diffusion
 
 __all__ = ["VoxelStencil", "voxel_stencil", "solve_transient_multigrid", "MultigridSystem",
@@ -90,46 +92,6 @@ def estimate_memory_multigrid(n_voxels: int) -> int:
     return int(n_voxels * ((21 + 64 + 8) + 32 / 7 + 30))
 
 
-@numba.njit(cache=True, inline="always")
-def _harmonic(coef, d, dj):
-    return coef * 2.0 * d * dj / (d + dj)
-
-
-@numba.njit(cache=True, parallel=True)
-def _face_conductances(diff, source, conducting, coef, cx, cy, cz, g):
-    """Fill cx, cy, cz (face to the + neighbour; 0 on the last voxel: closed) and g."""
-    nz, ny, nx = diff.shape
-    for z in numba.prange(nz):
-        for y in range(ny):
-            for x in range(nx):
-                if not conducting[z, y, x]:
-                    continue
-                d = diff[z, y, x]
-                gi = 0.0
-                if x + 1 < nx:
-                    if conducting[z, y, x + 1]:
-                        cx[z, y, x] = _harmonic(coef[2], d, diff[z, y, x + 1])
-                    elif source[z, y, x + 1]:
-                        gi += 2.0 * coef[2] * d
-                if x > 0 and source[z, y, x - 1]:
-                    gi += 2.0 * coef[2] * d
-                if y + 1 < ny:
-                    if conducting[z, y + 1, x]:
-                        cy[z, y, x] = _harmonic(coef[1], d, diff[z, y + 1, x])
-                    elif source[z, y + 1, x]:
-                        gi += 2.0 * coef[1] * d
-                if y > 0 and source[z, y - 1, x]:
-                    gi += 2.0 * coef[1] * d
-                if z + 1 < nz:
-                    if conducting[z + 1, y, x]:
-                        cz[z, y, x] = _harmonic(coef[0], d, diff[z + 1, y, x])
-                    elif source[z + 1, y, x]:
-                        gi += 2.0 * coef[0] * d
-                if z > 0 and source[z - 1, y, x]:
-                    gi += 2.0 * coef[0] * d
-                g[z, y, x] = gi
-
-
 def voxel_stencil(diffusivity: np.ndarray, source: np.ndarray, voxel_size, *,
                   dtype=np.float32, memory_limit: float | None = 4 * 2**30) -> VoxelStencil:
     """Face conductances of the voxel finite-volume operator (matrix-free form).
@@ -149,11 +111,9 @@ def voxel_stencil(diffusivity: np.ndarray, source: np.ndarray, voxel_size, *,
                 f"(limit {memory_limit / 2**30:.1f} GiB); crop the image to the region of "
                 "interest or coarsen it (rhizoscale.image.transform.crop / coarsen)")
     diffusivity, source, conducting, h = _prepare(diffusivity, source, voxel_size, False)
-    area = np.array([h[1] * h[2], h[0] * h[2], h[0] * h[1]])
-    coef = area / h
+    area, factor = face_geometry(h)
     shape = diffusivity.shape
-    cx, cy, cz, g = (np.zeros(shape, dtype) for _ in range(4))
-    _face_conductances(diffusivity, source, conducting, coef, cx, cy, cz, g)
+    cx, cy, cz, g = face_conductances(diffusivity, factor, conducting, source, CLOSED, dtype)
     area_dirichlet = dirichlet_face_area(conducting, source, area)
     st = Stencil(cx, cy, cz, g, conducting.astype(np.uint8))
     return VoxelStencil(stencil=st, image_shape=shape, voxel_volume=float(np.prod(h)),

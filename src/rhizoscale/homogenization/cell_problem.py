@@ -8,7 +8,8 @@ and ``D_eff,ij = < D (delta_ij + d chi_j / d y_i) >`` (average over the whole ce
 solid and air included, so ``D_eff`` is per unit bulk area/volume).
 
 Discretisation: cell-centred finite volumes on the voxels, two-point fluxes with the
-harmonic mean of the two voxels' diffusivities as face conductance. The harmonic mean
+harmonic mean of the two voxels' diffusivities as face conductance (the shared operator
+of :mod:`rhizoscale.solvers.voxel_operator`, per unit volume). The harmonic mean
 is the exact conductance of two half-voxels in series, so a layered medium gives the
 exact harmonic mean across layers and the exact arithmetic mean along them for any
 number of voxels per layer; it is zero when either voxel does not conduct, so the solid
@@ -60,6 +61,7 @@ import scipy.sparse.linalg as spla
 from ..errors import InputError, RhizoscaleError
 from ..image import Image
 from ..solvers import Multigrid, PCGWorkspace, Stencil, pcg
+from ..solvers.voxel_operator import assemble_csr, face_conductances
 from . import _kernels as K
 from .connectivity import periodic_clusters, spanning_clusters
 
@@ -219,19 +221,27 @@ def _as3d(d, h):
     return d, np.asarray(h, float), np.array([True, True, True])
 
 
+def _operator_arguments(hs, bc, active):
+    """Face factor and boundaries of the cell problem for the shared voxel operator.
+
+    The cell problem is written per unit volume: a face normal to axis ``a`` conducts
+    ``D_face / hs_a^2``. An inactive axis (the third of a 2D image) has no faces.
+    """
+    factor = 1.0 / np.asarray(hs, dtype=float) ** 2
+    return factor, np.where(np.asarray(active, bool), np.asarray(bc, np.int64), K.CLOSED)
+
+
+def _csr_operator(d3, unknown3, hs, bc, active):
+    """The cell problem's matrix on the unknowns (C order); anchors pinned to 0."""
+    factor, boundary = _operator_arguments(hs, bc, active)
+    return assemble_csr(d3, factor, unknown3, None, boundary).matrix
+
+
 def _assemble(index, d3, hs, bc, active, n_unknowns):
-    hs2 = hs**2
-    counts = K.row_lengths(index, d3, hs2, bc, active)
-    indptr = np.zeros(n_unknowns + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    nnz = int(indptr[-1])
-    idx_dtype = np.int32 if nnz < 2**31 - 1 else np.int64
-    indices = np.empty(nnz, dtype=idx_dtype)  # filled in place: no int64 temporary
-    data = np.empty(nnz, dtype=np.float64)
-    K.fill_rows(index, d3, hs2, bc, active, indptr, indices, data)
-    A = sp.csr_matrix((n_unknowns, n_unknowns), dtype=np.float64)
-    A.data, A.indices, A.indptr = data, indices, indptr.astype(idx_dtype, copy=False)
-    A.has_sorted_indices = True
+    """:func:`_csr_operator` for unknowns given by their row ``index`` (-1 elsewhere,
+    rows in C order)."""
+    A = _csr_operator(d3, index >= 0, hs, bc, active)
+    assert A.shape[0] == n_unknowns
     return A
 
 
@@ -322,10 +332,8 @@ class _MultigridSolver:
         t0 = time.perf_counter()
         self.d3, self.unknown3, self.hs, self.bc = d3, unknown3, hs, bc
         self.rtol, self.maxiter = rtol, maxiter
-        shape = d3.shape
-        cx, cy, cz, g = (np.zeros(shape) for _ in range(4))
-        K.face_conductances(d3, unknown3, np.asarray(hs, float) ** 2, np.asarray(bc, np.int64),
-                            np.asarray(active), cx, cy, cz, g)
+        factor, boundary = _operator_arguments(hs, bc, active)
+        cx, cy, cz, g = face_conductances(d3, factor, unknown3, None, boundary)
         periodic = tuple(bool(b == K.PERIODIC) for b in bc)
         self.stencil = Stencil(cx, cy, cz, g, unknown3.view(np.uint8), periodic)
         # W-cycle: the box-coarsened operator of a binary medium misses blocked paths
@@ -457,10 +465,7 @@ def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "
                 lin = _MultigridSolver(d3, unknown3, hs, bc, active, rtol, maxiter)
                 info["assembly_s"] = 0.0
             else:
-                index = np.full(d3.shape, -1,
-                                dtype=np.int32 if d3.size < 2**31 - 1 else np.int64)
-                index.ravel()[unknown] = np.arange(n_unknowns, dtype=index.dtype)
-                A = _assemble(index, d3, hs, bc, active, n_unknowns)
+                A = _csr_operator(d3, unknown3, hs, bc, active)
                 info["assembly_s"] = time.perf_counter() - t_asm
                 lin = _Solver(A, rtol, maxiter, ndim == 2, solver) if n_unknowns else None
             info["setup_s"] = lin.setup_time if lin is not None else 0.0
@@ -509,16 +514,14 @@ def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "
                     del lin
                     info["solver"].append("pcg-multigrid")
                 else:
-                    index = np.full(d3.shape, -1,
-                                    dtype=np.int32 if d3.size < 2**31 - 1 else np.int64)
-                    index[kept3] = np.arange(n_unknowns, dtype=index.dtype)
-                    A = _assemble(index, d3, hs, bc, active, n_unknowns)
+                    A = _csr_operator(d3, kept3, hs, bc, active)
                     lin = _Solver(A, rtol, maxiter, ndim == 2, solver)
                     x, it = lin.solve(_rhs(kept3, d3, hs, bc, a))
                     info["solver"].append("direct" if lin.direct else "pcg-amg")
                     chi = np.zeros(d3.size)
                     chi[kept3.ravel()] = x
                 q = K.mirrored_plane_fluxes(kept3, d3, chi.reshape(d3.shape), hs, a)
+                del chi      # not held while the next direction is set up and solved
                 n_a = d3.shape[a]
                 n_cross = d3.size // n_a
                 # plane average matching the mirrored cell (outer planes count half)

@@ -32,6 +32,7 @@ import scipy.sparse.linalg as spla
 from ..errors import InputError
 from ..core.grid import RegularGrid
 from ..soil import millington_quirk
+from ..solvers.voxel_operator import CLOSED, assemble_csr
 from .sorption import (competitive_langmuir_jacobian, langmuir_jacobian_2, langmuir_total_2,
                        total_concentration)
 
@@ -64,42 +65,21 @@ def face_transmissibilities(grid: RegularGrid, diffusivity) -> sp.csr_matrix:
 
     ``diffusivity`` as accepted by :class:`SoilModel3D` after evaluation [cm2 s-1]. Faces
     between cells carry ``D_face * area / spacing`` (harmonic mean of cell values);
-    outer faces carry nothing (no-flux boundaries).
+    outer faces carry nothing (no-flux boundaries). The operator is the shared voxel
+    operator of :mod:`rhizoscale.solvers.voxel_operator` on every cell of the grid; a
+    diagonal tensor (one value per axis) goes into its per-axis face factor.
     """
     comps = _diffusivity_components(diffusivity, grid, "diffusivity")
-    nz, ny, nx = grid.shape
-    n = grid.n_cells
-    idx = np.arange(n).reshape(grid.shape)
     hx, hy, hz = grid.spacing
-    rows, cols, vals = [], [], []
-    diag = np.zeros(n)
-    for axis, (h, area, comp) in enumerate(zip((hx, hy, hz), (hy * hz, hx * hz, hx * hy), comps)):
-        ax = 2 - axis  # array axis (z, y, x)
-        if grid.shape[ax] < 2:
-            continue
-        sl_a = [slice(None)] * 3
-        sl_b = [slice(None)] * 3
-        sl_a[ax] = slice(0, -1)
-        sl_b[ax] = slice(1, None)
-        a = idx[tuple(sl_a)].ravel()
-        b = idx[tuple(sl_b)].ravel()
-        if np.ndim(comp) == 0:
-            dface = np.full(len(a), comp)
-        else:
-            da = comp[tuple(sl_a)].ravel()
-            db = comp[tuple(sl_b)].ravel()
-            with np.errstate(divide="ignore", invalid="ignore"):
-                dface = np.where(da + db > 0, 2 * da * db / np.where(da + db > 0, da + db, 1), 0.0)
-        t = dface * area / h
-        rows += [a, b]
-        cols += [b, a]
-        vals += [-t, -t]
-        np.add.at(diag, a, t)
-        np.add.at(diag, b, t)
-    rows.append(np.arange(n))
-    cols.append(np.arange(n))
-    vals.append(diag)
-    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    spacing = np.array([hz, hy, hx])                        # array axes (z, y, x)
+    area = np.array([hx * hy, hx * hz, hy * hz])
+    if all(np.ndim(comp) == 0 for comp in comps):
+        field = np.ones(grid.shape)                         # harmonic mean of 1 and 1 is 1
+        factor = np.array([comps[2 - ax] * area[ax] / spacing[ax] for ax in range(3)])
+    else:
+        field = comps[0]                                    # one field for every axis
+        factor = area / spacing
+    return assemble_csr(field, factor, np.ones(grid.shape, dtype=bool), None, CLOSED).matrix
 
 
 class SoilModel3D:

@@ -1,5 +1,9 @@
-"""Shared matrix-free solvers for voxel diffusion problems (case studies 3 and 4).
+"""Shared numerics for voxel diffusion problems (case studies 2, 3 and 4).
 
+- :mod:`.voxel_operator` — the finite-volume diffusion operator on voxels, once:
+  harmonic-mean face conductances (:func:`face_conductances`), Dirichlet (source) faces,
+  pinned voxels, closed / periodic / Dirichlet axes, and the CSR matrix
+  (:func:`assemble_csr`), each with its NumPy specification.
 - :class:`Stencil` — the finite-volume operator ``A = s W + G + K_faces`` on a voxel
   grid: face conductances per axis, periodic or closed axes, extra diagonal ``g``, shift
   ``s`` (float32 or float64 storage).
@@ -7,12 +11,15 @@
   coarsening, dense coarsest solve), a symmetric positive-definite preconditioner.
 - :func:`pcg` — conjugate gradients with fused vector kernels.
 
-The physics (conductances from an image, Dirichlet faces, pinned voxels, fluxes) stays
-in :mod:`rhizoscale.diffusion` and :mod:`rhizoscale.homogenization`.
+The physics (what conducts, what is a source or an anchor, right-hand sides, fluxes)
+stays in :mod:`rhizoscale.diffusion`, :mod:`rhizoscale.homogenization` and
+:mod:`rhizoscale.nutrients`.
 """
 
 from .krylov import ConvergenceError, PCGWorkspace, pcg
 from .multigrid import Multigrid
 from .stencil import Stencil
+from .voxel_operator import assemble_csr, face_conductances
 
-__all__ = ["Stencil", "Multigrid", "pcg", "PCGWorkspace", "ConvergenceError"]
+__all__ = ["Stencil", "Multigrid", "pcg", "PCGWorkspace", "ConvergenceError",
+           "face_conductances", "assemble_csr"]

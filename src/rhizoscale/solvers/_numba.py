@@ -43,22 +43,41 @@ def use_threads(n_voxels: int) -> bool:
     return n_voxels >= PARALLEL_MIN_VOXELS and numba.get_num_threads() > 1
 
 
-def threaded_kernel(fn):
+def threaded_kernel(fn, *, single_build: bool = False, **options):
     """Compile ``fn`` threaded and serial; the returned function picks one by grid size.
 
     The size is that of the first argument (an array). The builds are kept as the
-    ``parallel`` and ``serial`` attributes of the returned function.
+    ``parallel`` and ``serial`` attributes of the returned function. ``options`` replace
+    entries of :data:`JIT` (e.g. ``fastmath=False`` for kernels whose results must equal
+    their NumPy specification bit for bit). ``single_build``: compile only the threaded
+    build and run it on one thread for small grids (``serial`` is then None), for
+    kernels whose serial build is slower (Numba keeps reference counting of the arrays
+    passed to inlined helpers in serial code, and drops it in threaded loop bodies).
     """
-    par = numba.njit(parallel=True, **JIT)(fn)
-    serial_fn = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial",
-                                   fn.__defaults__, fn.__closure__)
-    serial_fn.__qualname__ = fn.__qualname__ + "_serial"
-    serial_fn.__doc__ = fn.__doc__
-    ser = numba.njit(**JIT)(serial_fn)
+    options = {**JIT, **options}
+    par = numba.njit(parallel=True, **options)(fn)
+    if single_build:
+        ser = None
+
+        def run_serial(*args):
+            threads = numba.get_num_threads()
+            if threads == 1:
+                return par(*args)
+            numba.set_num_threads(1)
+            try:
+                return par(*args)
+            finally:
+                numba.set_num_threads(threads)
+    else:
+        serial_fn = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial",
+                                       fn.__defaults__, fn.__closure__)
+        serial_fn.__qualname__ = fn.__qualname__ + "_serial"
+        serial_fn.__doc__ = fn.__doc__
+        ser = run_serial = numba.njit(**options)(serial_fn)
 
     def kernel(*args):
         if not use_threads(args[0].size):
-            return ser(*args)
+            return run_serial(*args)
         old = numba.set_parallel_chunksize(PARALLEL_CHUNK)
         try:
             return par(*args)

@@ -28,6 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._numba import JIT, threaded_kernel
+from .voxel_operator import csr_from_faces
 
 __all__ = ["Stencil"]
 
@@ -146,32 +147,8 @@ class Stencil:
         The readable specification the kernels are tested against; also used for the
         coarsest multigrid level.
         """
-        shape = self.shape
-        n = int(np.prod(shape))
-        idx = np.full(n, -1, np.int64)
-        unk = self.unknowns()
-        idx[unk] = np.arange(unk.size)
-        w = self.w.ravel().astype(float)
-        diag = shift * w + self.g.ravel().astype(float)
-        rows, cols, vals = [], [], []
-        flat = np.arange(n).reshape(shape)
-        for axis, c in ((2, self.cx), (1, self.cy), (0, self.cz)):
-            c = c.ravel().astype(float)
-            nb = np.roll(flat, -1, axis=axis).ravel()   # + neighbour, wrapping
-            face = np.flatnonzero(c)
-            p, q, cf = face, nb[face], c[face]
-            np.add.at(diag, p, cf)
-            np.add.at(diag, q, cf)
-            rows += [idx[p], idx[q]]
-            cols += [idx[q], idx[p]]
-            vals += [-cf, -cf]
-        rows.append(idx[unk])
-        cols.append(idx[unk])
-        vals.append(diag[unk])
-        A = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(unk.size, unk.size)).tocsr()
-        A.sum_duplicates()
-        return A
+        diagonal = shift * self.w.astype(float) + self.g.astype(float)
+        return csr_from_faces(self.cx, self.cy, self.cz, diagonal, self.w != 0)
 
 
 # --------------------------------------------------------------------------- row helpers
