@@ -72,22 +72,7 @@ class Stencil:
     --------
     Diffusion with a uniform source in a closed box whose first x layer touches a face
     held at 0, solved by multigrid-preconditioned CG and checked against a sparse direct
-    solve:
-
-    >>> import numpy as np
-    >>> from scipy.sparse.linalg import spsolve
-    >>> from rhizoscale.solvers import Multigrid, Stencil, pcg
-    >>> n = 16                                              # a closed 16^3 box of unit conductances
-    >>> cx, cy, cz = (np.ones((n, n, n)) for _ in range(3))
-    >>> cx[:, :, -1] = cy[:, -1, :] = cz[-1, :, :] = 0.0    # no face beyond the last voxel
-    >>> g = np.zeros((n, n, n))
-    >>> g[:, :, 0] = 2.0                                    # first x layer: Dirichlet face (c = 0)
-    >>> stencil = Stencil(cx, cy, cz, g, np.ones((n, n, n), np.uint8))
-    >>> b, x = np.ones((n, n, n)), np.zeros((n, n, n))      # uniform source, initial guess
-    >>> iterations = pcg(stencil, Multigrid(stencil), b, x, rtol=1e-10, maxiter=100)
-    >>> exact = spsolve(stencil.to_csr().tocsc(), b.ravel())
-    >>> iterations < 20, bool(np.allclose(x.ravel(), exact, rtol=1e-8))
-    (True, True)
+    solve: see the runnable example of :func:`rhizoscale.solvers.pcg`.
     """
 
     def __init__(self, cx, cy, cz, g, w, periodic=(False, False, False), *,
