@@ -108,3 +108,37 @@ def test_case_3_and_4_literature_values_come_from_parameter_sets_with_sources(tm
     products = run_products(scenario_from_dict(small_example("cs3-root-hairs"), source="s.yaml"))
     assert products.info["literature"]["set"] == "maize_root_hairs"
     assert "Keyes" in products.info["literature"]["sources"]["c_in"]
+
+
+def test_one_root_system_section_in_every_case_that_uses_roots(tmp_path):
+    """root_system: {plant | rsml (+ age) | straight} means the same in plant-growth, CS1 and
+    CS2; the old top-level keys still work, giving both is refused."""
+    from rhizoscale.io.rsml import write_rsml
+    from rhizoscale.plant import Rhizotron
+    flat = scenario_from_dict(_plant(plant="brassica_napus"), source="s.yaml").config
+    sec = scenario_from_dict({**_plant(), "root_system": {"plant": "brassica_napus"}}, source="s.yaml").config
+    assert sec.plant == flat.plant == "brassica_napus"
+    cs1 = scenario_from_dict({"case": "cs1-rhizodeposition", "root_system": {"straight": {"velocity": 2.0}}},
+                             source="s.yaml").config
+    assert cs1.straight_root.velocity == 2.0
+    with pytest.raises(InputError, match="root_system.plant: also given as 'plant'"):
+        scenario_from_dict({**_plant(plant="vicia_faba"), "root_system": {"plant": "vicia_faba"}}, source="s.yaml")
+    with pytest.raises(InputError, match="root_system.straight: not a root-system key of this case"):
+        scenario_from_dict({**small_example("cs2-oilseed-rape"), "root_system": {"straight": {}}}, source="s.yaml")
+    with pytest.raises(InputError, match="uses no root system"):
+        scenario_from_dict({"case": "cs4-homogenisation", "root_system": {"plant": "x"}}, source="s.yaml")
+    # CS2 from an RSML file: the root system grown in the rhizotron, written and read back,
+    # gives the uptake of growing it in the run (RSML keeps the coordinates to its precision)
+    data = small_example("cs2-oilseed-rape")
+    data.update(days=1.0, compare_without_exudation=False, outputs={"vtk": False, "figures": False})
+    rz = data["rhizotron"]
+    rs = grow_root_system("brassica_napus", 1.0, seed=1, confinement=Rhizotron(
+        rz["width"], rz["thickness"], rz["depth"], rz["angle_deg"], origin=(0.0, 0.0, -rz["seed_depth"])))
+    write_rsml(rs, tmp_path / "roots.rsml")
+    grown = run_products(scenario_from_dict(data, source="g.yaml"))
+    read = run_products(scenario_from_dict({**data, "root_system": {"rsml": str(tmp_path / "roots.rsml")}},
+                                           source="r.yaml"))
+    assert "plant" not in scenario_from_dict({**data, "root_system": {"rsml": str(tmp_path / "roots.rsml")}},
+                                             source="r.yaml").parameter_sets
+    a, b = grown.value("p_uptake_with_exudation"), read.value("p_uptake_with_exudation")
+    assert b == pytest.approx(a, rel=1e-6) and a > 0

@@ -101,6 +101,34 @@ class CaseConfig(Section):
         """Slot name -> zero-argument loader of the parameter set this scenario uses."""
         return {}
 
+    #: keys of the shared ``root_system:`` section this case understands -> its own keys
+    #: (``plant``: grow from a parameter set, YAML or CPlantBox XML; ``rsml`` and ``age``:
+    #: read a file; ``straight``: one straight root; ``backend``: growth model)
+    ROOT_SYSTEM_KEYS: ClassVar[dict] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _root_system_section(cls, data):
+        if not isinstance(data, dict) or "root_system" not in data:
+            return data
+        section = data["root_system"]
+        if not cls.ROOT_SYSTEM_KEYS:
+            raise ValueError("root_system: this case study uses no root system")
+        if not isinstance(section, dict):
+            raise ValueError("root_system: expected a mapping such as {plant: vicia_faba}, {rsml: roots.rsml} "
+                             "or {straight: {velocity: 1.0, days: 10}}")
+        data = dict(data)
+        data.pop("root_system")
+        for key, value in section.items():
+            if key not in cls.ROOT_SYSTEM_KEYS:
+                raise ValueError(f"root_system.{key}: not a root-system key of this case "
+                                 f"(it takes {', '.join(cls.ROOT_SYSTEM_KEYS)})")
+            flat = cls.ROOT_SYSTEM_KEYS[key]
+            if flat in data:
+                raise ValueError(f"root_system.{key}: also given as {flat!r}; give it once")
+            data[flat] = value
+        return data
+
     #: ``(ParameterSet class, default set name, {set field: dotted scenario key})``: a
     #: case whose literature values live in a parameter set takes the defaults of those
     #: keys from the set named by its ``literature`` key (keys given in the scenario win)

@@ -401,8 +401,12 @@ class Simulation:
                         f"t = {self.time:g} (iteration {self.iteration}){where}")
         except KeyboardInterrupt:
             cp = self.checkpointer
-            where = (f"; last checkpoint {cp.path} at t = {cp.last_time:g}" if cp is not None
-                     and cp.last_time is not None else "; no checkpoint was written yet")
+            if cp is not None and cp.last_time is not None:
+                where = f"; last checkpoint {cp.path} at t = {cp.last_time:g}"
+            elif cp is not None and cp.path.is_file():   # interrupted right after writing it
+                where = f"; last checkpoint {cp.path}"
+            else:
+                where = "; no checkpoint was written yet"
             raise RunInterrupted(f"{self.name} interrupted at t = {self.time:g} "
                                  f"(iteration {self.iteration}){where}") from None
         self.finished = True

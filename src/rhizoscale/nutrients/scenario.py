@@ -21,6 +21,7 @@ import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..core.grid import RegularGrid
+from ..errors import InputError
 from ..core.root_system import RootSystem
 from ..scenario import CaseConfig, scenario_path
 from .coupling import SECONDS_PER_DAY, CoupledUptakeModel
@@ -89,7 +90,12 @@ def diffusivity_function(cfg: SoilDiffusivityConfig):
 class Config(CaseConfig):
     """Case study 2 scenario."""
 
+    ROOT_SYSTEM_KEYS = {"plant": "plant", "rsml": "rsml", "age": "age"}
+
     plant: str = Field("brassica_napus", description="root architecture parameter set")
+    rsml: Optional[str] = Field(None, description="read this RSML file (world frame, seed at the top "
+                                "edge of the rhizotron) instead of growing")
+    age: Optional[float] = Field(None, gt=0, description="age of the RSML root system [d]")
     days: float = Field(16.0, gt=0, le=120, description="simulated time [d]")
     rhizotron: RhizotronConfig = Field(default_factory=RhizotronConfig)
     soil: str = Field("cs2_soil_medium_sorption", description="soil parameter set")
@@ -116,13 +122,18 @@ class Config(CaseConfig):
     def parameter_sets(self) -> dict:
         from ..plant import load_plant_parameters
         return {
-            "plant": lambda: load_plant_parameters(self.plant),
+            **({} if self.rsml is not None else {"plant": lambda: load_plant_parameters(self.plant)}),
             "soil": lambda: load_soil(self.soil).with_overrides(self.soil_overrides, source="soil_overrides"),
             "phosphate": lambda: load_phosphate(self.phosphate).with_overrides(
                 self.phosphate_overrides, source="phosphate_overrides"),
             "citrate": lambda: load_citrate(self.citrate).with_overrides(self.citrate_overrides,
                                                                          source="citrate_overrides"),
         }
+
+    @field_validator("rsml")
+    @classmethod
+    def _rsml_file(cls, value, info: ValidationInfo):
+        return scenario_path(value, info)
 
     @field_validator("plant")
     @classmethod
@@ -489,14 +500,24 @@ def run(config: Config, ctx) -> Products:
         ctx.warn(f"the effective-diffusivity table was computed for porosity {deff_fn.porosity:.3f}, "
                  f"the soil has {soil.porosity:.3f}")
     rz = config.rhizotron
-    plant = ctx.parameter_set(config, "plant")
-    for w in plant.reader_warnings:  # what a CPlantBox XML reader ignored
-        ctx.warn(f"{config.plant}: {w}")
-    with ctx.task("growing roots", total=config.days) as cb:
-        rs_world = grow_root_system(plant, config.days, seed=seed,
-                                    confinement=Rhizotron(rz.width, rz.thickness, rz.depth, rz.angle_deg,
-                                                          origin=(0.0, 0.0, -rz.seed_depth)),
-                                    callback=cb)
+    if config.rsml is not None:
+        from ..io.rsml import read_rsml
+        rs_world = read_rsml(config.rsml, age=config.age)
+        for w in rs_world.metadata.get("warnings", []):
+            ctx.warn(f"{config.rsml}: {w}")
+        if rs_world.time + 1e-9 < config.days:
+            raise InputError(f"the root system is {rs_world.time:g} d old, less than days = {config.days:g}",
+                             source=config.rsml, field="age")
+        rs_world = rs_world.at(config.days) if rs_world.time > config.days + 1e-9 else rs_world
+    else:
+        plant = ctx.parameter_set(config, "plant")
+        for w in plant.reader_warnings:  # what a CPlantBox XML reader ignored
+            ctx.warn(f"{config.plant}: {w}")
+        with ctx.task("growing roots", total=config.days) as cb:
+            rs_world = grow_root_system(plant, config.days, seed=seed,
+                                        confinement=Rhizotron(rz.width, rz.thickness, rz.depth, rz.angle_deg,
+                                                              origin=(0.0, 0.0, -rz.seed_depth)),
+                                        callback=cb)
     rs = to_rhizotron_frame(rs_world, rz)
     grid = _soil_grid(config)
     dt = config.dt_hours * 3600.0

@@ -110,6 +110,8 @@ class Config(CaseConfig):
     Lengths in cm, times in d. ``rhizoscale example demo`` writes a commented example.
     """
 
+    ROOT_SYSTEM_KEYS = {"plant": "plant", "rsml": "rsml", "age": "age", "backend": "backend"}
+
     plant: Optional[str] = Field("vicia_faba", description="parameter set name, YAML or CPlantBox XML")
     rsml: Optional[str] = Field(None, description="read this RSML file instead of growing")
     age: Optional[float] = Field(None, gt=0, description="time of measurement of the RSML [d]")

@@ -76,6 +76,8 @@ class Config(CaseConfig):
     times in d.
     """
 
+    ROOT_SYSTEM_KEYS = {"plant": "plant", "rsml": "rsml", "age": "age", "straight": "straight_root"}
+
     plant: Optional[str] = Field("vicia_faba", description="plant parameter set, YAML or CPlantBox XML")
     days: float = Field(21.0, gt=0, le=365, description="simulated time [d]")
     rsml: Optional[str] = Field(None, description="RSML file to read instead of growing")
