@@ -14,7 +14,7 @@ import xarray as xr
 from pydantic import Field
 
 from rhizoscale.errors import InputError
-from rhizoscale.outputs import OutputFolder, RunContext
+from rhizoscale.outputs import OutputFolder
 from rhizoscale.products import Products, TabulatedRelation, check_units
 from rhizoscale.scenario import (CaseConfig, register_case, run_products, run_scenario,
                                  scenario_from_dict)

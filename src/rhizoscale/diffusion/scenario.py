@@ -14,7 +14,8 @@ from ..errors import InputError
 from ..scenario import CaseConfig, Section, scenario_path
 from .parameters import RootHairSampleParameters
 
-if TYPE_CHECKING:  # the run's return type
+if TYPE_CHECKING:  # annotations only
+    from ..memory import MemoryEstimate
     from ..products import Products
 
 __all__ = ["Config", "run"]

@@ -23,7 +23,8 @@ from .figures import phases_and_principal_directions, property_table_figure, thi
 from .property_table import effective_property_table, property_table_csv
 from .random_media import lognormal_thickness_study
 
-if TYPE_CHECKING:  # the run's return type
+if TYPE_CHECKING:  # annotations only
+    from ..memory import MemoryEstimate
     from ..products import Products
 
 __all__ = ["Config", "run"]

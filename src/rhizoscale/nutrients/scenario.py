@@ -29,7 +29,8 @@ from .parameters import load_citrate, load_phosphate, load_soil
 from .rhizosphere import rhizosphere_peclet
 from .sorption import competitive_langmuir_jacobian
 
-if TYPE_CHECKING:  # the run's return type
+if TYPE_CHECKING:  # annotations only
+    from ..memory import MemoryEstimate
     from ..products import Products
 
 __all__ = ["Config", "RhizotronConfig", "run", "to_rhizotron_frame"]

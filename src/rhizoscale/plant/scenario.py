@@ -28,7 +28,8 @@ from ..errors import InputError
 from ..memory import check_memory, record_estimate
 from ..scenario import CaseConfig, scenario_path
 
-if TYPE_CHECKING:  # the run's return type
+if TYPE_CHECKING:  # annotations only
+    from ..memory import MemoryEstimate
     from ..products import Products
 
 __all__ = ["Config", "ConfinementConfig", "GridConfig", "run", "make_confinement", "make_grid"]

@@ -45,7 +45,7 @@ from .field import rhizodeposition_fields
 from .green import peclet_number, root_paths
 from .parameters import ExudateParameters
 
-if TYPE_CHECKING:  # the run's return type
+if TYPE_CHECKING:  # annotations only
     from ..products import Products
 
 __all__ = ["Config", "run"]
