@@ -7,8 +7,8 @@ grid fields; hotspot analyses.
 
 from ..plant.generators import straight_root_system
 from .analysis import hotspot_duration_update, hotspot_volume, overlap_share
-from .field import (FieldDiscretisation, FieldSnapshot, concentration_points, default_direct_age,
-                    heat_propagate, released_mass, rhizodeposition_fields)
+from .field import (FieldDiscretisation, FieldSnapshot, RhizodepositionModel, concentration_points,
+                    default_direct_age, heat_propagate, released_mass, rhizodeposition_fields)
 from .green import (RootPaths, concentration_at, green_function, peclet_number, root_paths,
                     steady_state_moving_point_source)
 from .parameters import ExudateParameters, threshold_to_liquid
@@ -17,7 +17,7 @@ __all__ = [
     "ExudateParameters", "threshold_to_liquid",
     "green_function", "peclet_number", "steady_state_moving_point_source", "concentration_at",
     "RootPaths", "root_paths",
-    "FieldDiscretisation", "FieldSnapshot", "rhizodeposition_fields", "concentration_points",
+    "FieldDiscretisation", "FieldSnapshot", "RhizodepositionModel", "rhizodeposition_fields", "concentration_points",
     "released_mass", "heat_propagate", "default_direct_age",
     "hotspot_volume", "overlap_share", "hotspot_duration_update", "straight_root_system",
 ]

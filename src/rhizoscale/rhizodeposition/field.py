@@ -65,6 +65,7 @@ __all__ = [
     "FieldSnapshot",
     "released_mass",
     "rhizodeposition_fields",
+    "RhizodepositionModel",
     "default_direct_age",
     "heat_propagate",
     "single_root_maximum",
@@ -205,49 +206,96 @@ def rhizodeposition_fields(root_system, grid: RegularGrid, params: ExudateParame
     5.0 101.2 101.2 0.0596
     10.0 134.9 133.9 0.0597
     """
-    paths = root_system if isinstance(root_system, RootPaths) else root_paths(root_system)
     times = np.asarray(times, float).reshape(-1)
     if len(times) == 0:
         return
-    if np.any(np.diff(times) <= 0) or times[0] < 0:
-        raise InputError("output times must be non-negative and increasing", field="times")
-    if times[-1] > paths.age + 1e-9:
-        raise InputError(f"output time {times[-1]:g} d is beyond the root system's age "
-                         f"{paths.age:g} d", field="times")
-    if direct_age is None:
-        direct_age = default_direct_age(params, grid)
-    old = None
-    cut_prev = -np.inf
-    t_prev = None
-    t_first = paths.time.min() if len(paths.time) else 0.0
+    model = RhizodepositionModel(root_system, grid, params, single_root_threshold=single_root_threshold,
+                                 direct_age=direct_age, discretisation=discretisation)
+    model.check_times(times)
     for n, T in enumerate(times):
-        cut = T - direct_age
-        if np.isfinite(cut) and cut > t_first:
-            old = np.zeros(grid.shape) if old is None else heat_propagate(old, grid, T - t_prev, params,
-                                                                          discretisation.n_sigma)
-            grad = _particles(paths, T, params, discretisation, t_lo=cut_prev, t_hi=cut)
-            _deposit(grad, T, params, grid, discretisation, old)
-            cut_prev = cut
+        model.advance_to(T)
+        yield model.snapshot
+        if callback is not None:
+            callback(n + 1, len(times))
+
+
+class RhizodepositionModel:
+    """Case study 1 as a model: the field of one exudate, advanced from output time to
+    output time (the loop of :func:`rhizodeposition_fields`, whose parameters it takes).
+
+    State: the propagated field of mass older than ``direct_age`` (the semigroup part),
+    the release time up to which it holds mass, and the last output time; ``advance_to(T)``
+    computes the exact voxel-averaged field at ``T`` into :attr:`snapshot`. Under a
+    :class:`~rhizoscale.simulation.Simulation` with ``time_steps`` = the output times, a
+    run checkpoints and resumes bit-identically.
+    """
+
+    def __init__(self, root_system, grid: RegularGrid, params: ExudateParameters, *,
+                 single_root_threshold: float | None = None, direct_age: float | None = np.inf,
+                 discretisation: FieldDiscretisation = FieldDiscretisation()):
+        self.paths = root_system if isinstance(root_system, RootPaths) else root_paths(root_system)
+        self.grid, self.params, self.discretisation = grid, params, discretisation
+        self.single_root_threshold = single_root_threshold
+        self.direct_age = default_direct_age(params, grid) if direct_age is None else direct_age
+        self.t_first = self.paths.time.min() if len(self.paths.time) else 0.0
+        self.old = None
+        self.cut_prev = -np.inf
+        self.t_prev = None
+        self.time = -np.inf          # before the first output time (which may be 0)
+        self.snapshot: FieldSnapshot | None = None
+
+    def check_times(self, times) -> None:
+        """InputError unless the output times are non-negative, increasing and within the age."""
+        times = np.asarray(times, float).reshape(-1)
+        if np.any(np.diff(times) <= 0) or (len(times) and times[0] < 0):
+            raise InputError("output times must be non-negative and increasing", field="times")
+        if len(times) and times[-1] > self.paths.age + 1e-9:
+            raise InputError(f"output time {times[-1]:g} d is beyond the root system's age "
+                             f"{self.paths.age:g} d", field="times")
+
+    def advance_to(self, T: float) -> None:
+        """The field at output time ``T`` [d] (after the previous one) into :attr:`snapshot`."""
+        paths, grid, params, disc = self.paths, self.grid, self.params, self.discretisation
+        old = self.old
+        cut = T - self.direct_age
+        if np.isfinite(cut) and cut > self.t_first:
+            old = np.zeros(grid.shape) if old is None else heat_propagate(old, grid, T - self.t_prev, params,
+                                                                          disc.n_sigma)
+            grad = _particles(paths, T, params, disc, t_lo=self.cut_prev, t_hi=cut)
+            _deposit(grad, T, params, grid, disc, old)
+            self.cut_prev = cut
         elif old is not None:
-            old = heat_propagate(old, grid, T - t_prev, params, discretisation.n_sigma)
+            old = heat_propagate(old, grid, T - self.t_prev, params, disc.n_sigma)
+        self.old = old
         total = np.zeros(grid.shape) if old is None else old.copy()
-        young = _particles(paths, T, params, discretisation, t_lo=cut_prev, t_hi=np.inf)
-        _deposit(young, T, params, grid, discretisation, total)
+        young = _particles(paths, T, params, disc, t_lo=self.cut_prev, t_hi=np.inf)
+        _deposit(young, T, params, grid, disc, total)
         mass = float(total.sum() * params.theta * params.R * grid.cell_volume)
         rootmax = None
-        if single_root_threshold is not None:
+        if self.single_root_threshold is not None:
             rootmax = np.zeros(grid.shape)
-            hot = np.argwhere(total > single_root_threshold)
-            rootmax[tuple(hot.T)] = single_root_maximum(paths, grid, params, T, hot, discretisation)
-        yield FieldSnapshot(
+            hot = np.argwhere(total > self.single_root_threshold)
+            rootmax[tuple(hot.T)] = single_root_maximum(paths, grid, params, T, hot, disc)
+        self.snapshot = FieldSnapshot(
             time=float(T), concentration=total, single_root_max=rootmax,
             released=released_mass(paths, T, params, decay=False),
             expected_mass=released_mass(paths, T, params, decay=True),
             mass_in_domain=mass,
         )
-        t_prev = T
-        if callback is not None:
-            callback(n + 1, len(times))
+        self.t_prev = T
+        self.time = float(T)
+
+    def checkpoint_state(self) -> dict:
+        return {"time": self.time, "t_prev": np.nan if self.t_prev is None else self.t_prev,
+                "cut_prev": self.cut_prev, "has_old": self.old is not None,
+                "old": np.zeros(0) if self.old is None else self.old}
+
+    def restore_state(self, s: dict) -> None:
+        self.time = float(s["time"])
+        self.t_prev = None if np.isnan(float(s["t_prev"])) else float(s["t_prev"])
+        self.cut_prev = float(s["cut_prev"])
+        self.old = np.array(s["old"]).reshape(self.grid.shape) if bool(s["has_old"]) else None
+        self.snapshot = None
 
 
 @numba.njit(cache=True)

@@ -41,7 +41,8 @@ from ..plant.scenario import check_grid_box, check_grid_resolution, scenario_fil
 from ..scenario import CaseConfig
 from ..plant.generators import straight_root_system
 from . import analysis, figures
-from .field import rhizodeposition_fields
+from ..simulation import IterationInterval, Simulation
+from .field import RhizodepositionModel, rhizodeposition_fields
 from .green import peclet_number, root_paths
 from .parameters import ExudateParameters
 
@@ -209,6 +210,55 @@ def _straight_root_grid(v, days, p, h) -> RegularGrid:
     h = max(h, half / 40)  # wide plumes (citrate) need no sub-millimetre voxels
     half = np.ceil(half / h) * h
     return RegularGrid.from_resolution((-half, -half, -length - half), (half, half, half), h)
+
+
+class HotspotRecorder:
+    """Callback of a CS1 run: per output time the hotspot figures, the hotspot duration,
+    the saved fields and the last field (checkpointable, so a run resumes)."""
+
+    KEYS = ("time_d", "hotspot_volume_cm3", "overlap_share", "max_concentration_ug_cm3",
+            "mass_in_domain_ug", "mass_present_ug", "mass_outside_ug", "released_ug")
+
+    def __init__(self, grid, threshold: float, field_times):
+        self.grid, self.threshold = grid, float(threshold)
+        self.field_times = np.asarray(field_times, float)
+        self.duration = np.zeros(grid.shape, dtype=np.float32)
+        self.per_day, self.saved, self.last, self.t_prev = [], [], None, 0.0
+
+    def __call__(self, sim) -> None:
+        snap, thr = sim.model.snapshot, self.threshold
+        c = snap.concentration
+        analysis.hotspot_duration_update(self.duration, c, thr, snap.time - self.t_prev)
+        self.t_prev = snap.time
+        self.per_day.append({
+            "time_d": snap.time,
+            "hotspot_volume_cm3": analysis.hotspot_volume(c, thr, self.grid.cell_volume),
+            "overlap_share": analysis.overlap_share(c, snap.single_root_max, thr),
+            "max_concentration_ug_cm3": float(c.max()),
+            "mass_in_domain_ug": snap.mass_in_domain,
+            "mass_present_ug": snap.expected_mass,
+            "mass_outside_ug": snap.mass_outside,
+            "released_ug": snap.released,
+        })
+        if np.any(np.isclose(snap.time, self.field_times)):
+            self.saved.append(c.astype(np.float32))
+        self.last = c
+
+    def checkpoint_state(self) -> dict:
+        st = {"duration": self.duration, "t_prev": self.t_prev,
+              "per_day": {k: np.asarray([r[k] for r in self.per_day], float) for k in self.KEYS},
+              "saved": np.stack(self.saved) if self.saved else np.zeros((0,) + self.grid.shape, np.float32),
+              "has_last": self.last is not None}
+        st["last"] = self.last if self.last is not None else np.zeros(0)
+        return st
+
+    def restore_state(self, st: dict) -> None:
+        self.duration = np.array(st["duration"], dtype=np.float32)
+        self.t_prev = float(st["t_prev"])
+        cols = {k: np.atleast_1d(st["per_day"][k]) for k in self.KEYS}
+        self.per_day = [{k: float(cols[k][i]) for k in self.KEYS} for i in range(len(cols["time_d"]))]
+        self.saved = [np.array(a) for a in st["saved"]]
+        self.last = np.array(st["last"]) if bool(st["has_last"]) else None
 
 
 def _hotspot_of_straight_root(v, days, p, h):
@@ -397,28 +447,14 @@ def run(config: Config, ctx) -> Products:
         thr = p.threshold_liquid
         direct = {"auto": None, "all": np.inf}.get(config.direct_age, config.direct_age) \
             if isinstance(config.direct_age, str) else float(config.direct_age)
-        duration = np.zeros(grid.shape, dtype=np.float32)
-        t_prev = 0.0
-        with ctx.task(f"{name} fields", len(times)) as cb:
-            for snap in rhizodeposition_fields(paths, grid, p, times, direct_age=direct,
-                                               single_root_threshold=thr, callback=cb):
-                c = snap.concentration
-                analysis.hotspot_duration_update(duration, c, thr, snap.time - t_prev)
-                t_prev = snap.time
-                per_day[name].append({
-                    "time_d": snap.time,
-                    "hotspot_volume_cm3": analysis.hotspot_volume(c, thr, grid.cell_volume),
-                    "overlap_share": analysis.overlap_share(c, snap.single_root_max, thr),
-                    "max_concentration_ug_cm3": float(c.max()),
-                    "mass_in_domain_ug": snap.mass_in_domain,
-                    "mass_present_ug": snap.expected_mass,
-                    "mass_outside_ug": snap.mass_outside,
-                    "released_ug": snap.released,
-                })
-                if np.any(np.isclose(snap.time, field_times)):
-                    saved[name].append(c.astype(np.float32))
-                last[name] = c
-        durations[name] = duration
+        model = RhizodepositionModel(paths, grid, p, direct_age=direct, single_root_threshold=thr)
+        model.check_times(times)
+        sim = Simulation(model, stop_time=float(times[-1]), time_steps=times, name=f"cs1-{name}")
+        rec = HotspotRecorder(grid, thr, field_times)
+        sim.add_callback("record", rec, IterationInterval(1))
+        ctx.simulate(sim, description=f"{name} fields", progress_units=" d")
+        per_day[name], saved[name], last[name] = rec.per_day, rec.saved, rec.last
+        durations[name] = duration = rec.duration
         final = per_day[name][-1]
         out.add_scalar(f"hotspot_volume_{name}", final["hotspot_volume_cm3"], "cm3",
                        f"{name} hotspot volume (c above the threshold) at {times[-1]:g} d")
