@@ -371,7 +371,13 @@ def scenario_record(scenario: Scenario) -> dict:
 
 def run_products(scenario: Scenario, ctx=None):
     """Run a validated scenario in memory and return its :class:`~rhizoscale.products.Products`
-    (nothing is written; for pipelines and notebooks)."""
+    (nothing is written; for pipelines and notebooks).
+
+    Every case module's ``run(config, ctx)`` is called the same way: ``config`` is its
+    validated ``Config``, ``ctx`` a :class:`rhizoscale.outputs.RunContext` (seed, progress,
+    warnings, resolved parameter sets, checkpointed simulations); it returns the products,
+    which ``rhizoscale run`` writes and a pipeline hands on.
+    """
     from .outputs import RunContext
     module = _case_module(scenario.case, scenario.source)
     return module.run(scenario.config, ctx or RunContext(seed=scenario.seed,

@@ -134,17 +134,10 @@ def run(config: Config, ctx) -> Products:
     """Run the case study; return images, tensors, the D_eff(theta, mucilage) relation,
     figures and summary quantities.
 
-    Parameters
-    ----------
-    config : Config
-        The validated scenario keys.
-    ctx : rhizoscale.outputs.RunContext
-        Seed, progress, warnings, resolved parameter sets and checkpointed simulations.
 
-    Returns
-    -------
-    rhizoscale.products.Products
-        What the run produced; ``rhizoscale run`` writes it, a pipeline hands it on.
+    The case's side of the contract (:func:`rhizoscale.scenario.run_products`):
+    ``config`` is this module's :class:`Config`, ``ctx`` a
+    :class:`rhizoscale.outputs.RunContext`; returns :class:`rhizoscale.products.Products`.
     """
     from ..products import Products, TabulatedRelation
     from ..memory import check_memory, record_estimate

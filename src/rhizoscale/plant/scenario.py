@@ -275,17 +275,10 @@ def estimate_memory(config: Config, age: float | None = None) -> "MemoryEstimate
 def run(config: Config, ctx) -> Products:
     """Grow or read root systems; return them, RLD fields, figures and the summary.
 
-    Parameters
-    ----------
-    config : Config
-        The validated scenario keys.
-    ctx : rhizoscale.outputs.RunContext
-        Seed, progress, warnings, resolved parameter sets and checkpointed simulations.
 
-    Returns
-    -------
-    rhizoscale.products.Products
-        What the run produced; ``rhizoscale run`` writes it, a pipeline hands it on.
+    The case's side of the contract (:func:`rhizoscale.scenario.run_products`):
+    ``config`` is this module's :class:`Config`, ``ctx`` a
+    :class:`rhizoscale.outputs.RunContext`; returns :class:`rhizoscale.products.Products`.
     """
     import xarray as xr
 

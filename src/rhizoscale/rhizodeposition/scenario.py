@@ -403,17 +403,10 @@ def estimate_memory(config: Config, params: dict | None = None) -> MemoryEstimat
 def run(config: Config, ctx) -> Products:
     """Run case study 1: fields, hotspots, overlap share, durations, figures.
 
-    Parameters
-    ----------
-    config : Config
-        The validated scenario keys.
-    ctx : rhizoscale.outputs.RunContext
-        Seed, progress, warnings, resolved parameter sets and checkpointed simulations.
 
-    Returns
-    -------
-    rhizoscale.products.Products
-        What the run produced; ``rhizoscale run`` writes it, a pipeline hands it on.
+    The case's side of the contract (:func:`rhizoscale.scenario.run_products`):
+    ``config`` is this module's :class:`Config`, ``ctx`` a
+    :class:`rhizoscale.outputs.RunContext`; returns :class:`rhizoscale.products.Products`.
     """
     from ..products import Products
     seed = ctx.seed
