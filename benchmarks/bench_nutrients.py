@@ -27,11 +27,16 @@ from pathlib import Path
 
 import yaml
 
-from rhizoscale.scenario import example_text, run_scenario, scenario_from_dict
+from rhizoscale.scenario import example_text, run_scenario, scenario_from_dict, time_in
 
 
 def run_variant(label: str, **overrides) -> dict:
     data = yaml.safe_load(example_text("cs2-oilseed-rape"))
+    # the example's shared time section, in the keys the overrides use
+    time_keys = {"stop": ("days", "d"), "dt": ("dt_hours", "h"), "outputs": ("profile_days", "d")}
+    for key, value in data.pop("time", {}).items():
+        flat, unit = time_keys[key]
+        data[flat] = [time_in(v, unit) for v in value] if isinstance(value, list) else time_in(value, unit)
     data.update(overrides)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

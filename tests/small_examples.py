@@ -13,22 +13,22 @@ import yaml
 from rhizoscale.scenario import available_examples, example_text
 
 SMALL = {
-    "demo": {"days": 5, "replicates": 2,
+    "demo": {"time": {"stop": 5}, "replicates": 2,
              "grid": {"lower": [-6, -6, -16], "upper": [6, 6, 0], "resolution": 2.0}},
     "cs1-single-root": {"straight_root": {"velocity": 1.0, "days": 3},
                         "grid": {"lower": [-1, -1, -4], "upper": [1, 1, 0.5], "resolution": 0.2},
                         "growth_rates": [0.5, 1.0], "single_root_resolution": 0.05,
                         "panel_rates": [0.5, 1.0]},
-    "cs1-vicia-faba": {"days": 4, "grid": {"lower": [-5, -5, -12], "upper": [5, 5, 0],
+    "cs1-vicia-faba": {"time": {"stop": "4 d", "outputs": [2, 4]}, "grid": {"lower": [-5, -5, -12], "upper": [5, 5, 0],
                                            "resolution": 0.25},
-                       "field_output_times": [2, 4], "memory_limit_gb": 2},
-    "cs2-oilseed-rape": {"days": 2, "resolution_cm": 1.0, "profile_days": [1, 2],
-                         "dt_hours": 2.0},
+                       "memory_limit_gb": 2},
+    "cs2-oilseed-rape": {"time": {"stop": 2, "dt": "2 h", "outputs": [1, 2]},
+                         "resolution_cm": 1.0},
     "cs3-root-hairs": {"sample": {"shape": [24, 40, 40], "voxel_size": 4.0e-3,
                                   "root_radius": 0.03, "porosity": 0.46,
                                   "contact_fraction": 0.061, "hair_contact_fraction": 0.177,
                                   "hair_length": 0.03, "hair_radius": 2.0e-3},
-                       "duration": 600.0},
+                       "time": {"stop": "600 s"}},
     "cs4-mucilage-diffusion": {"shape": [120, 120], "table_water_contents": [0.1, 0.19],
                                "random_media_width": 16, "random_media_realisations": 1},
 }

@@ -137,7 +137,7 @@ def _assert_same_outputs(a, b):
 def test_interrupted_run_resumes_bit_identically(tmp_path, name):
     data = small_example(name)
     if name == "cs2-oilseed-rape":
-        data.update(days=1.0, profile_days=[0.5, 1.0], output_interval_days=0.5)
+        data.update(time={"stop": 1.0, "dt": "2 h", "outputs": [0.5, 1.0]}, output_interval_days=0.5)
     if name == "cs1-vicia-faba":      # old mass by the heat-kernel semigroup: state to resume
         data.update(direct_age=1.0)
     sc = scenario_from_dict(data, source=name)
@@ -411,7 +411,7 @@ def test_ctrl_c_stops_the_command_line_run_and_resume_finishes_it_identically(tm
 
     import yaml
     data = small_example("cs2-oilseed-rape")
-    data.update(days=3.0, dt_hours=0.5, resolution_cm=0.5, compare_without_exudation=False,
+    data.update(time={"stop": 3.0, "dt": "30 min", "outputs": [1, 2]}, resolution_cm=0.5, compare_without_exudation=False,
                 outputs={"figures": False, "vtk": False})
     sc = tmp_path / "s.yaml"
     sc.write_text(yaml.safe_dump(data))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from rhizoscale.errors import InputError
@@ -29,7 +31,8 @@ def test_a_value_inside_a_parameter_set_changes_the_run_as_the_library_does():
 
 def test_set_overrides_equal_the_case_specific_override_keys():
     data = small_example("cs2-oilseed-rape")
-    data.update(days=1.0, compare_without_exudation=False, write_vtk=False)
+    data["time"]["stop"] = 1.0
+    data.update(compare_without_exudation=False, write_vtk=False)
     a = run_products(scenario_from_dict({**data, "parameters": {"citrate.decay_rate": 3.0e-5,
                                                                 "soil.initial_phosphate": 0.01}},
                                         source="a.yaml"))
@@ -42,7 +45,7 @@ def test_set_overrides_equal_the_case_specific_override_keys():
 
 def test_scenario_keys_are_reached_by_the_same_paths():
     sc = scenario_from_dict({**small_example("cs2-oilseed-rape"),
-                             "parameters": {"rhizotron.width": 20.0, "dt_hours": 3.0}}, source="s.yaml")
+                             "parameters": {"rhizotron.width": 20.0, "time.dt": "3 h"}}, source="s.yaml")
     assert sc.config.rhizotron.width == 20.0 and sc.config.dt_hours == 3.0
     ref = scenario_from_dict(small_example("cs2-oilseed-rape"), source="s.yaml")
     assert scenario_hash(scenario_record(sc)) != scenario_hash(scenario_record(ref))
@@ -130,7 +133,8 @@ def test_one_root_system_section_in_every_case_that_uses_roots(tmp_path):
     # CS2 from an RSML file: the root system grown in the rhizotron, written and read back,
     # gives the uptake of growing it in the run (RSML keeps the coordinates to its precision)
     data = small_example("cs2-oilseed-rape")
-    data.update(days=1.0, compare_without_exudation=False, outputs={"vtk": False, "figures": False})
+    data["time"]["stop"] = 1.0
+    data.update(compare_without_exudation=False, outputs={"vtk": False, "figures": False})
     rz = data["rhizotron"]
     rs = grow_root_system("brassica_napus", 1.0, seed=1, confinement=Rhizotron(
         rz["width"], rz["thickness"], rz["depth"], rz["angle_deg"], origin=(0.0, 0.0, -rz["seed_depth"])))
@@ -142,3 +146,48 @@ def test_one_root_system_section_in_every_case_that_uses_roots(tmp_path):
                                              source="r.yaml").parameter_sets
     a, b = grown.value("p_uptake_with_exudation"), read.value("p_uptake_with_exudation")
     assert b == pytest.approx(a, rel=1e-6) and a > 0
+
+
+# ------------------------------------------------------------------ shared time section
+def test_time_section_means_the_same_in_every_case():
+    """``time: {stop, dt, outputs}`` with units fills each case's own keys, in its units."""
+    cs2 = scenario_from_dict({**small_example("cs2-oilseed-rape"),
+                              "time": {"stop": "36 h", "dt": "30 min", "outputs": ["12 h", 1.5]}}, source="s.yaml")
+    assert (cs2.config.days, cs2.config.dt_hours, cs2.config.profile_days) == (1.5, 0.5, [0.5, 1.5])
+    cs3 = scenario_from_dict({**small_example("cs3-root-hairs"), "time": {"stop": "10 min"}}, source="s.yaml")
+    assert cs3.config.duration == 600.0                      # seconds in CS3, days given
+    plain = scenario_from_dict({**small_example("cs3-root-hairs"), "time": {"stop": 1 / 144}}, source="s.yaml")
+    assert plain.config.duration == pytest.approx(600.0, rel=1e-12)   # a bare number is days
+    cs1 = scenario_from_dict({**small_example("cs1-vicia-faba"), "time": {"stop": "4 d", "outputs": [1, "48 h"]}},
+                             source="s.yaml")
+    assert (cs1.config.days, cs1.config.field_output_times) == (4.0, [1.0, 2.0])
+    # the same run written with the case's own keys has the same configuration
+    flat = small_example("cs2-oilseed-rape")
+    flat.pop("time")
+    flat.update(days=1.5, dt_hours=0.5, profile_days=[0.5, 1.5])
+    assert scenario_from_dict(flat, source="f.yaml").config == cs2.config
+    # a sensitivity analysis reaches the section by dotted path
+    sc = scenario_from_dict({**small_example("cs2-oilseed-rape"), "parameters": {"time.stop": "2 d"}}, source="s.yaml")
+    assert sc.config.days == 2.0
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"time": {"stop": "2 weeks"}}, "time.stop: '2 weeks' is not a time"),
+    ({"time": {"stop": "x d"}}, "time.stop: 'x d' is not a time"),
+    ({"time": {"stop": True}}, "time.stop: True is not a time"),
+    ({"time": {"start": 1}}, "time.start: not a time key of this case"),
+    ({"time": {"stop": 1}, "days": 1}, "time.stop: also given as 'days'"),
+    ({"time": [1, 2]}, "time: expected a mapping"),
+    ({"time": {"stop": -1}}, "days"),
+])
+def test_time_section_errors_name_the_key(data, message):
+    base = small_example("cs2-oilseed-rape")
+    base.pop("time")
+    with pytest.raises(InputError, match=re.escape(message)) as err:
+        scenario_from_dict({**base, **data}, source="s.yaml")
+    assert "s.yaml" in str(err.value)
+
+
+def test_steady_case_refuses_a_time_section():
+    with pytest.raises(InputError, match="time: this case study has no time axis"):
+        scenario_from_dict({**small_example("cs4-mucilage-diffusion"), "time": {"stop": 1}}, source="s.yaml")

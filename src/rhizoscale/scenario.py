@@ -8,7 +8,12 @@ model. Errors name the file and the field::
     name: vicia-faba-21d
     seed: 1
     plant: vicia_faba
-    days: 21
+    time: {stop: 21 d}
+
+Shared sections mean the same in every case: ``outputs:`` (optional files),
+``parameters:`` (dotted-path overrides), ``root_system:`` (cases with roots) and
+``time: {stop, dt, outputs}`` (time-stepping cases; numbers in days or strings with a
+unit such as ``"6 h"``, converted to the case's own keys and units).
 
 Each case study lives in its own module, which defines ``Config`` (a pydantic model)
 and ``run(config, ctx) -> Products`` (``ctx``: a :class:`rhizoscale.outputs.RunContext`).
@@ -28,13 +33,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from .errors import InputError, ResourceError
 from .parameters._base import load_yaml, raise_input_error
 
 __all__ = ["CASES", "CaseConfig", "Section", "OutputsConfig", "Scenario", "load_scenario", "run_scenario", "register_case",
-           "case_names", "available_examples", "example_text", "scenario_path"]
+           "case_names", "available_examples", "example_text", "scenario_path", "time_in"]
 
 #: case name -> module with ``Config`` and ``run``
 CASES: dict[str, str] = {
@@ -44,6 +51,43 @@ CASES: dict[str, str] = {
     "cs3-root-hairs": "rhizoscale.diffusion.scenario",
     "cs4-homogenisation": "rhizoscale.homogenization.scenario",
 }
+
+
+#: seconds per unit of the ``time:`` section
+TIME_UNITS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def time_in(value: Any, unit: str) -> float:
+    """A time of the ``time:`` section in ``unit`` (s, min, h or d).
+
+    ``value`` is a number, read in days (the project's time unit), or a string
+    ``"<number> <unit>"`` such as ``"90 min"`` or ``"21 d"``.
+
+    Examples
+    --------
+    >>> time_in("1 h", "s")
+    3600.0
+    >>> time_in(0.5, "h")
+    12.0
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a time")
+    if isinstance(value, (int, float)):
+        number, given = float(value), "d"
+    elif isinstance(value, str):
+        parts = value.split()
+        if len(parts) != 2 or parts[1] not in TIME_UNITS:
+            raise ValueError(f"{value!r} is not a time; write a number of days or e.g. '6 h' "
+                             f"(units: {', '.join(TIME_UNITS)})")
+        try:
+            number, given = float(parts[0]), parts[1]
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time") from None
+    else:
+        raise ValueError(f"{value!r} is not a time")
+    if not np.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite time")
+    return number * TIME_UNITS[given] / TIME_UNITS[unit]
 
 
 class OutputsConfig(BaseModel):
@@ -163,6 +207,41 @@ class CaseConfig(Section):
             return None
         from .parameters import load_parameter_set
         return load_parameter_set(self.LITERATURE[0], getattr(self, "literature", self.LITERATURE[1]))
+
+    #: keys of the shared ``time:`` section this case understands -> ``(its own key, the
+    #: unit of that key)``; ``stop`` (simulated time), ``dt`` (time step), ``outputs``
+    #: (times at which fields are written). A steady case study has none.
+    TIME_KEYS: ClassVar[dict[str, tuple[str, str]]] = {}
+
+    # defined after ``_literature_defaults``: pydantic runs "before" validators last-defined
+    # first, so the section is expanded before defaults fill the case's own keys
+    @model_validator(mode="before")
+    @classmethod
+    def _time_section(cls, data):
+        if not isinstance(data, dict) or "time" not in data:
+            return data
+        section = data["time"]
+        if not cls.TIME_KEYS:
+            raise ValueError("time: this case study has no time axis (it is steady or one-shot)")
+        if not isinstance(section, dict):
+            raise ValueError("time: expected a mapping such as {stop: 21 d, dt: 1 h, outputs: [7 d, 14 d]}")
+        data = dict(data)
+        data.pop("time")
+        for key, value in section.items():
+            if key not in cls.TIME_KEYS:
+                raise ValueError(f"time.{key}: not a time key of this case "
+                                 f"(it takes {', '.join(cls.TIME_KEYS)})")
+            flat, unit = cls.TIME_KEYS[key]
+            if flat in data:
+                raise ValueError(f"time.{key}: also given as {flat!r}; give it once")
+            try:
+                if isinstance(value, (list, tuple)):
+                    data[flat] = [time_in(v, unit) for v in value]
+                else:
+                    data[flat] = time_in(value, unit)
+            except ValueError as err:
+                raise ValueError(f"time.{key}: {err}") from None
+        return data
 
 
 def scenario_path(value, info: ValidationInfo, *, must_exist: bool = True,

@@ -72,6 +72,8 @@ class Config(CaseConfig):
         **{k: f"sample.{k}" for k in ("root_radius", "porosity", "aggregate_size", "contact_fraction",
                                       "hair_contact_fraction", "hair_length", "hair_radius")}})
 
+    TIME_KEYS = {"stop": ("duration", "s")}
+
     literature: str = Field("maize_root_hairs", description="parameter set holding the paper's values "
                             "(with sources); the keys below default to them")
     diffusivity: float = Field(..., gt=0, description="D in the soil micropores [cm2 s-1]")

@@ -92,6 +92,7 @@ class Config(CaseConfig):
     """Case study 2 scenario."""
 
     ROOT_SYSTEM_KEYS = {"plant": "plant", "rsml": "rsml", "age": "age"}
+    TIME_KEYS = {"stop": ("days", "d"), "dt": ("dt_hours", "h"), "outputs": ("profile_days", "d")}
 
     plant: str = Field("brassica_napus", description="root architecture parameter set")
     rsml: Optional[str] = Field(None, description="read this RSML file (world frame, seed at the top "

@@ -112,6 +112,7 @@ class Config(CaseConfig):
     """
 
     ROOT_SYSTEM_KEYS = {"plant": "plant", "rsml": "rsml", "age": "age", "backend": "backend"}
+    TIME_KEYS = {"stop": ("days", "d"), "outputs": ("output_times", "d")}
 
     plant: Optional[str] = Field("vicia_faba", description="parameter set name, YAML or CPlantBox XML")
     rsml: Optional[str] = Field(None, description="read this RSML file instead of growing")

@@ -78,6 +78,7 @@ class Config(CaseConfig):
     """
 
     ROOT_SYSTEM_KEYS = {"plant": "plant", "rsml": "rsml", "age": "age", "straight": "straight_root"}
+    TIME_KEYS = {"stop": ("days", "d"), "outputs": ("field_output_times", "d")}
 
     plant: Optional[str] = Field("vicia_faba", description="plant parameter set, YAML or CPlantBox XML")
     days: float = Field(21.0, gt=0, le=365, description="simulated time [d]")
