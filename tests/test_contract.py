@@ -455,3 +455,59 @@ def test_a_run_that_failed_before_writing_anything_does_not_block_its_folder(tmp
         run_scenario(big, tmp_path / "o")         # a folder the user made stays, marked failed
     summary = run_scenario(_tiny_scenario("a"), tmp_path / "o")      # no --overwrite needed
     assert summary["run"]["status"] == "complete"
+
+
+# ------------------------------------------------------------------------- model state
+def _assert_units_everywhere(ds):
+    for name, var in {**ds.data_vars, **ds.coords}.items():
+        assert var.attrs.get("units"), f"no units on {name}"
+
+
+def test_stepping_models_expose_their_state_with_units():
+    """state() of CS1, CS2 and CS3 models: a Dataset with units, equal to the model's own
+    arrays, and (CS1) the same after a checkpoint/restore as before it."""
+    from rhizoscale.core.grid import RegularGrid
+    from rhizoscale.diffusion.exudates import ExudateDiffusionModel
+    from rhizoscale.image.generators import rhizosphere_sample
+    from rhizoscale.nutrients.coupling import CoupledUptakeModel
+    from rhizoscale.nutrients.parameters import load_citrate, load_phosphate, load_soil
+    from rhizoscale.parameters import load_parameter_set
+    from rhizoscale.plant.generators import straight_root_system
+    from rhizoscale.rhizodeposition import ExudateParameters, RhizodepositionModel
+
+    roots = straight_root_system(1.0, 3.0, start=(0.5, 0.5, -0.1))
+    grid = RegularGrid.from_resolution((0, 0, -4), (1, 1, 0), 0.1)
+    cs1 = RhizodepositionModel(roots, grid, load_parameter_set(ExudateParameters, "mucilage"))
+    with pytest.raises(InputError, match="first output time"):
+        cs1.state()
+    cs1.advance_to(2.0)
+    st = cs1.state()
+    _assert_units_everywhere(st)
+    assert float(st["time"]) == 2.0 and st["concentration"].dims == ("z", "y", "x")
+    assert np.array_equal(st["concentration"].values, cs1.snapshot.concentration)
+    assert float(st["mass_in_domain"]) > 0
+    saved = cs1.checkpoint_state()
+    again = RhizodepositionModel(roots, grid, load_parameter_set(ExudateParameters, "mucilage"))
+    again.restore_state(saved)
+    xr.testing.assert_identical(again.state(), st)
+
+    cs2 = CoupledUptakeModel(roots, RegularGrid.from_resolution((0, 0, -4), (1, 1, 0), 0.5), load_soil(),
+                             load_phosphate(), load_citrate(), n_radial_cells=6)
+    for _ in range(8):
+        cs2.step(3 * 3600.0)
+    st = cs2.state()
+    _assert_units_everywhere(st)
+    assert float(st["time"]) == pytest.approx(1.0)
+    assert np.array_equal(st["phosphate"].values.ravel(), cs2.soil3d.c[0])
+    assert float(st["cumulative_uptake"]) == cs2.cum_uptake > 0
+
+    image = rhizosphere_sample((12, 16, 16), 3e-3, root_radius=0.008, contact_fraction=0.2,
+                               hair_contact_fraction=0.3, hair_length=0.01, hair_radius=2e-3, seed=1).with_hairs
+    cs3 = ExudateDiffusionModel(image, t_end=60.0)
+    cs3.advance_to(cs3.time_steps[0])
+    st = cs3.state()
+    _assert_units_everywhere(st)
+    assert st["concentration"].shape == image.shape
+    assert np.allclose(st["x"].values, image.centers("x"))
+    soil_mass = np.nansum(st["concentration"].values) * np.prod(image.voxel_size)
+    assert float(st["mass_in_soil"]) == pytest.approx(soil_mass, rel=1e-9)

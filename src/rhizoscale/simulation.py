@@ -62,7 +62,15 @@ __all__ = ["Model", "Simulation", "Callback", "TimeInterval", "SpecifiedTimes",
 
 
 class Model(Protocol):
-    """What :class:`Simulation` needs from a case study's model (see the module docs)."""
+    """What :class:`Simulation` needs from a case study's model (see the module docs).
+
+    Every case model also offers ``state() -> xarray.Dataset``: its state now, with units
+    on every variable and coordinate and ``time`` as a scalar coordinate (CS1
+    :class:`~rhizoscale.rhizodeposition.RhizodepositionModel`, CS2
+    :class:`~rhizoscale.nutrients.coupling.CoupledUptakeModel`, CS3
+    :class:`~rhizoscale.diffusion.exudates.ExudateDiffusionModel`); the Simulation itself
+    needs only the members below.
+    """
 
     time: float
 

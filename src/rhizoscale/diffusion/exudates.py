@@ -156,6 +156,21 @@ class ExudateDiffusionModel:
         conc[self.soil & np.isnan(conc)] = 0.0
         return conc[0] if self.image.ndim == 2 else conc
 
+    def state(self) -> "xr.Dataset":
+        """The model's state now as a Dataset with units: the concentration on the image
+        [µg cm-3] (NaN outside the soil) with voxel-centre coordinates [cm] and the mass in
+        the soil [µg]; ``time`` [s] as a scalar coordinate."""
+        import xarray as xr
+        im = self.image
+        dims = ("z", "y", "x")[-im.ndim:]
+        coords = {d: (d, im.centers(d), {"units": "cm"}) for d in dims}
+        mass = self.diffusion.mass_in_domain[-1] if self.diffusion.mass_in_domain else 0.0
+        return xr.Dataset(
+            {"concentration": (dims, self.concentration_image(), {"units": "ug cm-3",
+                                                                  "long_name": "exudate concentration"}),
+             "mass_in_soil": ((), float(mass), {"units": "ug"})},
+            coords={**coords, "time": ((), self.time, {"units": "s"})})
+
     def result(self, snapshots=None) -> ExudateDiffusion:
         image = self.image
         roles = {p.role for p in image.phases}

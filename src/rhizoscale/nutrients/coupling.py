@@ -460,6 +460,27 @@ class CoupledUptakeModel:
         self.soil3d.newton_iterations = int(s["soil"]["newton_iterations"])
         self.soil3d.linear_sweeps = int(s["soil"]["linear_sweeps"])
 
+    def state(self) -> "xr.Dataset":
+        """The model's state now as a Dataset with units: solution and total (dissolved +
+        sorbed) concentrations of phosphate and citrate on the 3D grid [µmol cm-3], the
+        cumulative uptake and exudation [µmol]; ``time`` [d] as a scalar coordinate."""
+        import xarray as xr
+        dims, shape = ("z", "y", "x"), self.grid.shape
+        c, tot = self.soil3d.c, self.soil3d.totals()
+        return xr.Dataset(
+            {"phosphate": (dims, c[0].reshape(shape), {"units": "umol cm-3",
+                                                       "long_name": "phosphate in soil solution"}),
+             "citrate": (dims, c[1].reshape(shape), {"units": "umol cm-3",
+                                                     "long_name": "citrate in soil solution"}),
+             "phosphate_total": (dims, tot[0].reshape(shape), {"units": "umol cm-3",
+                                                               "long_name": "phosphate, dissolved + sorbed"}),
+             "citrate_total": (dims, tot[1].reshape(shape), {"units": "umol cm-3",
+                                                             "long_name": "citrate, dissolved + sorbed"}),
+             "cumulative_uptake": ((), self.cum_uptake, {"units": "umol", "long_name": "P taken up"}),
+             "cumulative_exudation": ((), self.cum_exudation, {"units": "umol",
+                                                               "long_name": "citrate exuded"})},
+            coords={**self.grid.coords(), "time": ((), self.time / SECONDS_PER_DAY, {"units": "d"})})
+
     # ------------------------------------------------------------------ outputs
     def profiles(self) -> dict[str, np.ndarray]:
         """Per-segment radial profiles of the active models: ``r`` (n, N+1) [cm],

@@ -267,7 +267,14 @@ class RhizodepositionModel:
         elif old is not None:
             old = heat_propagate(old, grid, T - self.t_prev, params, disc.n_sigma)
         self.old = old
-        total = np.zeros(grid.shape) if old is None else old.copy()
+        self.t_prev = T
+        self.time = float(T)
+        self.snapshot = self._snapshot()
+
+    def _snapshot(self) -> FieldSnapshot:
+        """The field at :attr:`time`: the old mass plus the young releases deposited exactly."""
+        paths, grid, params, disc, T = self.paths, self.grid, self.params, self.discretisation, self.time
+        total = np.zeros(grid.shape) if self.old is None else self.old.copy()
         young = _particles(paths, T, params, disc, t_lo=self.cut_prev, t_hi=np.inf)
         _deposit(young, T, params, grid, disc, total)
         mass = float(total.sum() * params.theta * params.R * grid.cell_volume)
@@ -276,14 +283,31 @@ class RhizodepositionModel:
             rootmax = np.zeros(grid.shape)
             hot = np.argwhere(total > self.single_root_threshold)
             rootmax[tuple(hot.T)] = single_root_maximum(paths, grid, params, T, hot, disc)
-        self.snapshot = FieldSnapshot(
-            time=float(T), concentration=total, single_root_max=rootmax,
+        return FieldSnapshot(
+            time=T, concentration=total, single_root_max=rootmax,
             released=released_mass(paths, T, params, decay=False),
             expected_mass=released_mass(paths, T, params, decay=True),
             mass_in_domain=mass,
         )
-        self.t_prev = T
-        self.time = float(T)
+
+    def state(self) -> "xr.Dataset":
+        """The field at the model's time as a Dataset with units: the voxel-averaged
+        liquid concentration [µg cm-3] on the grid, the mass in the domain and the mass
+        released (without decay) [µg]; ``time`` [d] as a scalar coordinate. Defined from
+        the first output time on (recomputed after a restore)."""
+        import xarray as xr
+        if not np.isfinite(self.time):
+            raise InputError("the field is defined from the first output time on; advance the model first",
+                             field="time")
+        if self.snapshot is None:
+            self.snapshot = self._snapshot()
+        snap = self.snapshot
+        return xr.Dataset(
+            {"concentration": (("z", "y", "x"), snap.concentration,
+                               {"units": "ug cm-3", "long_name": f"{self.params.name} in the soil liquid"}),
+             "mass_in_domain": ((), snap.mass_in_domain, {"units": "ug"}),
+             "released": ((), snap.released, {"units": "ug", "long_name": "released, without decay"})},
+            coords={**self.grid.coords(), "time": ((), snap.time, {"units": "d"})})
 
     def checkpoint_state(self) -> dict:
         return {"time": self.time, "t_prev": np.nan if self.t_prev is None else self.t_prev,
