@@ -31,17 +31,18 @@ import copy
 import importlib
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Optional, Union
 
 import numpy as np
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from .errors import InputError, ResourceError
 from .parameters._base import load_yaml, raise_input_error
 
 __all__ = ["CASES", "CaseConfig", "Section", "OutputsConfig", "Scenario", "load_scenario", "run_scenario", "register_case",
-           "case_names", "available_examples", "example_text", "scenario_path", "time_in"]
+           "case_names", "available_examples", "example_text", "scenario_path", "time_in", "ImageSection"]
 
 #: case name -> module with ``Config`` and ``run``
 CASES: dict[str, str] = {
@@ -266,6 +267,102 @@ def scenario_path(value, info: ValidationInfo, *, must_exist: bool = True,
     if must_exist and not p.is_file():
         raise ValueError(f"file {str(p)!r} not found")
     return type(value)(p) if isinstance(value, Path) else str(p)
+
+
+class ImageSection(Section):
+    """The ``image:`` section, the same in every case that reads a segmented image.
+
+    ``file``: a TIFF stack or folder of slices, ``.npy``, raw binary (with ``shape`` and
+    ``dtype``) or a NetCDF image written by rhizoscale (which carries its voxel size,
+    origin and labels, so the other keys may be left out). ``labels`` maps the phase
+    names the case asks for to voxel values; ``voxel_size`` is one edge or one per array
+    axis (z, y, x) [cm]; ``origin`` the (x, y, z) corner [cm]. Paths are relative to the
+    scenario file.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     np.save(Path(tmp) / "soil.npy", np.array([[0, 1], [2, 2]], np.uint8))
+    ...     section = ImageSection.model_validate(
+    ...         {"file": "soil.npy", "voxel_size": 1e-3, "labels": {"solid": 0, "water": 1, "air": 2}},
+    ...         context={"base_dir": tmp})
+    ...     image = section.load({"solid": ("solid", 0.0), "water": ("water", 1.0), "air": ("air", 0.0)})
+    >>> image.shape, image.volume_fractions()["water"]
+    ((2, 2), 0.25)
+    """
+
+    file: Path = Field(..., description="segmented image (TIFF, folder of TIFF slices, .npy, raw, NetCDF)")
+    voxel_size: Optional[Union[float, list[float]]] = Field(None, description="voxel edge [cm], one or per axis (z, y, x)")
+    labels: Optional[dict[str, int]] = Field(None, description="phase name -> voxel value")
+    origin: Optional[list[float]] = Field(None, description="(x, y, z) of the image corner [cm]")
+    shape: Optional[list[int]] = Field(None, description="raw files only: array shape (z, y, x)")
+    dtype: Optional[str] = Field(None, description="raw files only, e.g. uint8")
+
+    @field_validator("file")
+    @classmethod
+    def _relative_to_scenario(cls, value, info: ValidationInfo):
+        p = scenario_path(value, info, must_exist=False)
+        if not p.exists():
+            raise ValueError(f"image {str(p)!r} not found")
+        return p
+
+    @field_validator("voxel_size")
+    @classmethod
+    def _positive(cls, value):
+        sizes = [value] if isinstance(value, (int, float)) else value
+        if sizes is not None and (not sizes or any(not (v > 0) for v in sizes)):
+            raise ValueError(f"voxel sizes must be positive, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _needs_labels(self):
+        if self.file.suffix.lower() not in (".nc", ".nc4"):
+            if self.voxel_size is None:
+                raise ValueError("voxel_size: needed for a file that does not carry it (only NetCDF does)")
+            if self.labels is None:
+                raise ValueError("labels: needed for a file that does not carry them (only NetCDF does)")
+        return self
+
+    def load(self, phases: dict[str, tuple[str, float]], *, required: tuple[str, ...] = (),
+             ndim: Optional[int] = None, field: str = "image"):
+        """Read the image with the case's phase table.
+
+        ``phases`` maps each phase name the case understands to ``(role, diffusivity)``;
+        names in ``labels`` (or in the NetCDF's ``flag_meanings``) outside it, and
+        ``required`` names missing from it, are refused naming ``image.labels``.
+        """
+        from .core.image import Image, Phase
+        from .image.io import read_labels
+        if self.file.suffix.lower() in (".nc", ".nc4"):
+            import xarray as xr
+            from .products import image_from_dataset
+            with xr.open_dataset(self.file) as ds:
+                stored = image_from_dataset(ds.load(), source=str(self.file))
+            labels_array, names = stored.labels, {p.name: p.label for p in stored.phases}
+            names = {**names, **(self.labels or {})}
+            voxel = stored.voxel_size if self.voxel_size is None else self.voxel_size
+            origin = stored.origin if self.origin is None else self.origin
+        else:
+            labels_array = read_labels(self.file, shape=self.shape, dtype=self.dtype, ndim=ndim,
+                                       field=f"{field}.file")
+            names, voxel, origin = dict(self.labels), self.voxel_size, self.origin
+        unknown = sorted(set(names) - set(phases))
+        if unknown:
+            raise InputError(f"unknown phase names {unknown}; this case reads {sorted(phases)}",
+                             source=str(self.file), field=f"{field}.labels")
+        missing = [n for n in required if n not in names]
+        if missing:
+            raise InputError(f"the image has no {' / '.join(missing)} label; give it in labels",
+                             source=str(self.file), field=f"{field}.labels")
+        table = tuple(Phase(n, int(v), float(phases[n][1]), phases[n][0]) for n, v in names.items())
+        kwargs = {} if origin is None else {"origin": tuple(origin)}
+        try:
+            return Image(labels_array, voxel if not isinstance(voxel, list) else tuple(voxel), table,
+                         {"source": str(self.file)}, **kwargs)
+        except InputError as err:
+            raise InputError(err.message, source=str(self.file), field=f"{field}.{err.field or 'labels'}") from None
 
 
 class Scenario(BaseModel):

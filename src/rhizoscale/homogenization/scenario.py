@@ -15,7 +15,7 @@ import xarray as xr
 from pydantic import Field, model_validator
 
 from ..image.generators.granular import MUCILAGE, WATER, liquid_configuration, sand_packing
-from ..scenario import CaseConfig
+from ..scenario import CaseConfig, ImageSection
 from .parameters import GranularMediumParameters
 from ..soil import SOIL_DIFFUSION_MODELS
 from .cell_problem import effective_diffusion_tensor
@@ -62,6 +62,9 @@ class Config(CaseConfig):
     random_media_realisations: int = Field(3, ge=1)
     memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]; "
                                              "default: the memory available when the run starts")
+    image: Optional[ImageSection] = Field(None, description="a segmented image (phases solid, water, mucilage, "
+                                          "air; e.g. a µCT image or a liquid configuration) instead of the "
+                                          "generated sand section; the generation keys are then not used")
 
     @model_validator(mode="after")
     def _check(self):
@@ -101,6 +104,18 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
     resident memory (docs/memory.md).
     """
     from ..memory import GIB, KERNEL_ALLOWANCE as BASE_ALLOWANCE, MemoryEstimate, round_nice
+    if config.image is not None:
+        from ..image.io import image_shape
+        shape = image_shape(config.image.file, shape=config.image.shape)
+        if shape is None and config.image.file.suffix.lower() in (".nc", ".nc4"):
+            import xarray as xr
+            with xr.open_dataset(config.image.file) as ds:
+                shape = ds["labels"].shape
+        per_voxel = 200.0 * 1.5          # cell problems (about 200) and the image itself
+        voxels = float(np.prod(shape, dtype=float)) if shape else 0.0
+        return MemoryEstimate({"image and cell problems": voxels * per_voxel,
+                               "libraries and figures": float(BASE_ALLOWANCE)}, "image",
+                              lambda limit: "use a sub-volume of the image")
     ndim = len(config.shape)
     per_voxel = _VOXEL_BYTES[ndim] + (_VOXEL_BYTES_DRAINAGE if config.liquid_rule == "drainage"
                                       and config.table_water_contents else 0)
@@ -146,6 +161,8 @@ def run(config: Config, ctx) -> Products:
     memory = estimate_memory(config)
     check_memory(memory, config.memory_limit_gb, warn=ctx.warn)
     record_estimate(out, memory)
+    if config.image is not None:
+        return _run_on_image(config, ctx, out)
     with ctx.task("sand packing", 1) as cb:
         packing = sand_packing(config.shape, config.voxel_size, config.porosity,
                                config.mean_grain_radius, config.grain_radius_cv,
@@ -245,4 +262,55 @@ def run(config: Config, ctx) -> Products:
                        f"mean principal effective diffusivity / d_water, {key}")
         out.add_scalar(f"d_eff_min_{slug}", float(np.min(vals)), "1",
                        f"smallest principal effective diffusivity / d_water, {key}")
+    return out
+
+
+def _run_on_image(config: Config, ctx, out: "Products") -> "Products":
+    """Effective diffusion tensors of a given segmented image (phases solid, water,
+    mucilage, air), with both periodisations, the saturated tensor (every non-solid voxel
+    water) and Millington–Quirk at the image's liquid content for comparison."""
+    from ..products import image_to_dataset
+    phases = {"solid": ("solid", 0.0), "water": ("water", config.d_water),
+              "mucilage": ("mucilage", config.d_mucilage), "air": ("air", 0.0)}
+    image = config.image.load(phases, field="image")
+    names = {p.name for p in image.phases}
+    if not ({"water", "mucilage"} & names):
+        from ..errors import InputError
+        raise InputError("the image has no water or mucilage label: nothing conducts",
+                         source=str(config.image.file), field="image.labels")
+    fractions = image.volume_fractions()
+    phi = 1.0 - fractions.get("solid", 0.0)
+    theta = fractions.get("water", 0.0) + fractions.get("mucilage", 0.0)
+    if phi <= 0:
+        from ..errors import InputError
+        raise InputError("the image has no pore space (every voxel is solid)",
+                         source=str(config.image.file), field="image")
+    saturated = {n: (config.d_water if n != "solid" else 0.0) for n in names}
+    results = {}
+    with ctx.task("cell problems", len(config.periodisations) + 1) as cb:
+        sat = effective_diffusion_tensor(image, diffusivity=saturated)
+        cb(1, len(config.periodisations) + 1)
+        for k, per in enumerate(config.periodisations):
+            results[per] = effective_diffusion_tensor(image, periodisation=per)
+            cb(k + 2, len(config.periodisations) + 1)
+    out.add_field("image.nc", image_to_dataset(image))
+    mq = SOIL_DIFFUSION_MODELS["millington_quirk_1961"](theta, phi, d_water=config.d_water)
+    out.info.update({"image": str(config.image.file), "porosity": phi, "water_content": theta,
+                     "mucilage_content": fractions.get("mucilage", 0.0),
+                     "saturated_tensor_xyz": sat.in_xyz(),
+                     "tensors": {per: _tensor_summary(r) for per, r in results.items()},
+                     "millington_quirk": mq})
+    out.add_scalar("porosity", phi, "1", "non-solid fraction of the image")
+    out.add_scalar("water_content", theta, "1", "liquid (water + mucilage) fraction of the image")
+    out.add_scalar("millington_quirk", mq, "1", "Millington-Quirk D_eff / D_water at the image's liquid content")
+    for per, res in results.items():
+        vals, _ = res.principal_directions_xyz()
+        out.add_scalar(f"d_eff_mean_{per}", float(np.mean(vals)), "1",
+                       f"mean principal effective diffusivity / d_water, {per} periodisation")
+        out.add_scalar(f"d_eff_min_{per}", float(np.min(vals)), "1",
+                       f"smallest principal effective diffusivity / d_water, {per} periodisation")
+    if image.ndim == 2 and config.outputs.figures:
+        out.figures["phases_principal_directions.png"] = phases_and_principal_directions(
+            {"image": image}, {f"image/{per}": r for per, r in results.items()},
+            title=f"{config.image.file.name}: porosity {phi:.2f}, θ = {theta:.3f}")
     return out
