@@ -45,7 +45,26 @@ LOCK = ".rhizoscale.lock"
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Convert NumPy scalars/arrays and paths to plain JSON types (NaN becomes null)."""
+    """Convert NumPy scalars/arrays and paths to plain JSON types (NaN becomes null).
+
+    Parameters
+    ----------
+    obj : object
+        Nested dicts, lists and tuples of NumPy scalars and arrays, floats, paths, ...
+
+    Returns
+    -------
+    object
+        The same structure with dict keys as strings, arrays and tuples as lists, NumPy
+        numbers as Python numbers, non-finite floats as ``None`` and paths as strings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pathlib import Path
+    >>> to_jsonable({"c": np.array([1.0, np.nan]), 1: np.int64(3), "out": Path("run")})
+    {'c': [1.0, None], '1': 3, 'out': 'run'}
+    """
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -65,7 +84,29 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def scenario_hash(record: dict) -> str:
-    """SHA-256 (first 16 hex digits) of a scenario's case, seed and validated config."""
+    """SHA-256 (first 16 hex digits) of a scenario's case, seed and validated config.
+
+    Two runs with the same hash computed the same thing (whatever the scenario's name,
+    file or output folder); ``summary.json`` records it.
+
+    Parameters
+    ----------
+    record : dict
+        The validated scenario record; its ``case``, ``seed``, ``config`` and
+        ``parameters`` entries are hashed (other keys are ignored).
+
+    Returns
+    -------
+    str
+        16 hexadecimal digits.
+
+    Examples
+    --------
+    >>> scenario_hash({"case": "cs3-root-hairs", "seed": 1, "config": {"n": 2}})
+    '3132459e17ce10ce'
+    >>> scenario_hash({"case": "cs3-root-hairs", "seed": 1, "config": {"n": 2}, "name": "x"})
+    '3132459e17ce10ce'
+    """
     key = {k: record.get(k) for k in ("case", "seed", "config", "parameters")}
     text = json.dumps(to_jsonable(key), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -89,6 +130,30 @@ class RunContext:
         Seconds after which the whole run checkpoints and stops.
     checkpoint_interval : float
         Wall-clock seconds between checkpoints.
+    parameters : dict, optional
+        Parameter sets by slot, as the scenario resolved them (see :meth:`parameter_set`).
+
+    Examples
+    --------
+    A simulation run through the context is checkpointed in ``checkpoint_dir`` under
+    its name (and resumed from there when ``resume=True``):
+
+    >>> import tempfile, pathlib
+    >>> from rhizoscale.simulation import Simulation
+    >>> class Clock:
+    ...     time = 0.0
+    ...     def step(self, dt): self.time += dt
+    ...     def checkpoint_state(self): return {"time": self.time}
+    ...     def restore_state(self, s): self.time = float(s["time"])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     ctx = RunContext(seed=3, checkpoint_dir=pathlib.Path(tmp))
+    ...     sim = ctx.simulate(Simulation(Clock(), stop_time=2.0, dt=0.5, name="clock"))
+    ...     files = sorted(p.name for p in pathlib.Path(tmp).iterdir())
+    >>> sim.iteration, files
+    (4, ['clock.npz'])
+    >>> ctx.warn("coarse grid")           # goes to summary.json
+    >>> ctx.seed, ctx.warnings
+    (3, ['coarse grid'])
     """
 
     def __init__(self, *, seed: int = 1, progress: ProgressReporter | None = None,
@@ -159,6 +224,22 @@ class OutputFolder:
         Replace a previous run in the folder (its files are removed first).
     resume : bool
         Continue a previous, unfinished run of the same scenario in the folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from rhizoscale.products import Products
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = OutputFolder(pathlib.Path(tmp) / "run",
+    ...                           {"case": "toy", "name": "demo", "seed": 1, "config": {}}).open()
+    ...     products = Products("toy")
+    ...     products.add_text("table.csv", "theta,d_eff")
+    ...     summary = folder.finish(write_products(products, folder))
+    ...     on_disk = sorted(p.name for p in folder.path.iterdir())
+    >>> summary["files"], summary["run"]["status"]
+    (['table.csv', 'summary.json'], 'complete')
+    >>> on_disk                           # plus the hidden manifest
+    ['.rhizoscale-run.json', 'summary.json', 'table.csv']
     """
 
     def __init__(self, path: str | Path, scenario: dict, *, overwrite: bool = False, resume: bool = False):
@@ -325,7 +406,42 @@ class OutputFolder:
 
 
 def write_products(products: Products, folder: OutputFolder) -> dict:
-    """Write every product into ``folder``; return the summary sections they give."""
+    """Write every product into ``folder``; return the summary sections they give.
+
+    Fields, images and boundary series go to NetCDF, root systems to RSML, figures to
+    the format their name's suffix gives, exports through their writer; every file is
+    written atomically and recorded in the folder's file list.
+
+    Parameters
+    ----------
+    products : Products
+        What the run produced.
+    folder : OutputFolder
+        An opened output folder.
+
+    Returns
+    -------
+    dict
+        ``quantities`` (the scalars with units), ``relations`` (their descriptions) and
+        ``details`` (``products.info``), for ``summary.json``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np, xarray as xr
+    >>> from rhizoscale.products import Products
+    >>> products = Products("toy")
+    >>> products.add_scalar("uptake", np.float64(1.5), "umol", "cumulative P uptake")
+    >>> products.add_field("c.nc", xr.Dataset(
+    ...     {"c": ("x", np.ones(2), {"units": "umol cm-3"})},
+    ...     coords={"x": ("x", [0.5, 1.5], {"units": "cm"})}))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = OutputFolder(tmp, {"case": "toy", "seed": 1, "config": {}}).open()
+    ...     sections = write_products(products, folder)
+    ...     _ = folder.finish(sections)
+    >>> sections["quantities"], folder.files
+    ({'uptake': {'value': 1.5, 'units': 'umol', 'description': 'cumulative P uptake'}}, ['c.nc'])
+    """
     from .io.netcdf import write_netcdf
     for name, rs in products.root_systems.items():
         from .io.rsml import write_rsml

@@ -41,7 +41,25 @@ __all__ = ["Scalar", "Products", "BoundarySeries", "TabulatedRelation", "check_u
 
 @dataclass(frozen=True)
 class Scalar:
-    """A named quantity with units (``"1"`` for dimensionless, ``"count"`` for counts)."""
+    """A named quantity with units (``"1"`` for dimensionless, ``"count"`` for counts).
+
+    Parameters
+    ----------
+    value : float or int
+        The value, in ``units``.
+    units : str
+        Its units (non-empty; ``"1"`` when dimensionless).
+    description : str
+        What it is, for ``summary.json``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Scalar(np.float64(2.5), "umol cm-1", "P uptake per root length").as_dict()
+    {'value': 2.5, 'units': 'umol cm-1', 'description': 'P uptake per root length'}
+    >>> Scalar(float("nan"), "1").as_dict()["value"] is None     # JSON has no NaN
+    True
+    """
 
     value: float
     units: str
@@ -65,6 +83,30 @@ def check_units(ds: xr.Dataset | xr.DataArray, source: str = "field") -> None:
 
     Label and index variables carry ``units: "1"``; flag (label) variables may carry
     ``flag_values`` instead.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset or xarray.DataArray
+        The field to check (variables and coordinates).
+    source : str
+        Named in the message.
+
+    Raises
+    ------
+    ValueError
+        Listing every variable and coordinate without units.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> ds = xr.Dataset({"c": ("x", np.zeros(3), {"units": "umol cm-3"})},
+    ...                 coords={"x": ("x", [0.5, 1.5, 2.5])})
+    >>> check_units(ds, "soil")
+    Traceback (most recent call last):
+    ...
+    ValueError: soil: no units on x
+    >>> ds["x"].attrs["units"] = "cm"
+    >>> check_units(ds, "soil")          # passes silently
     """
     ds = ds.to_dataset(name=ds.name or "value") if isinstance(ds, xr.DataArray) else ds
     missing = [str(n) for n, v in {**ds.data_vars, **ds.coords}.items()
@@ -77,11 +119,29 @@ def image_to_dataset(image) -> xr.Dataset:
     """An :class:`~rhizoscale.image.Image` as a Dataset: labels with CF ``flag_values`` /
     ``flag_meanings``, the phase table, voxel-centre coordinates [cm] from the origin.
 
+    Parameters
+    ----------
+    image : rhizoscale.image.Image
+        Labels (z, y, x) or (y, x), voxel size [cm], origin [cm] and phase table.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``labels`` (units ``"1"``, with the phase table as attributes) and voxel-centre
+        coordinates [cm]; ``voxel_size_cm`` and ``origin_cm`` as dataset attributes.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> from rhizoscale.image import Image, Phase
     >>> im = Image(np.array([[0, 1]], np.uint8), 0.5, (Phase("air", 0, 0.0, "air"),
     ...            Phase("water", 1, 1.0, "pore")), origin=(0.0, 2.0))
-    >>> image_from_dataset(image_to_dataset(im)).origin
+    >>> ds = image_to_dataset(im)
+    >>> ds["x"].values, ds["y"].values            # origin and points are (x, y, z)
+    (array([0.25, 0.75]), array([2.25]))
+    >>> ds["labels"].attrs["flag_meanings"]
+    'air water'
+    >>> image_from_dataset(ds).origin
     (0.0, 2.0)
     """
     dims = ("z", "y", "x")[-image.ndim:]
@@ -99,7 +159,34 @@ def image_to_dataset(image) -> xr.Dataset:
 
 
 def image_from_dataset(ds: xr.Dataset, source: str = "image"):
-    """Inverse of :func:`image_to_dataset` (voxel size, origin and phase table kept)."""
+    """Inverse of :func:`image_to_dataset` (voxel size, origin and phase table kept).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        As written by :func:`image_to_dataset` (e.g. read back from NetCDF).
+    source : str
+        Provenance recorded in the image's metadata and named in errors.
+
+    Returns
+    -------
+    rhizoscale.image.Image
+
+    Raises
+    ------
+    InputError
+        When ``labels`` lacks the phase-table attributes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhizoscale.image import Image, Phase
+    >>> im = Image(np.array([[0, 1], [1, 1]], np.uint8), 0.1,
+    ...            (Phase("solid", 0, 0.0, "solid"), Phase("water", 1, 1.0, "pore")))
+    >>> back = image_from_dataset(image_to_dataset(im))
+    >>> [p.name for p in back.phases], back.voxel_size, int(back.labels.sum())
+    (['solid', 'water'], (0.1, 0.1), 3)
+    """
     from .image import Image, Phase
     lab = ds["labels"]
     try:
@@ -126,6 +213,16 @@ class BoundarySeries:
     quantity : {"concentration", "flux"}
     location : str
         Where the series applies (e.g. ``"root surface"``).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> flux = xr.DataArray([0.0, 2.0, 4.0], dims="time", name="flux",
+    ...                     coords={"time": ("time", [0.0, 1.0, 2.0], {"units": "d"})},
+    ...                     attrs={"units": "umol cm-2 d-1"})
+    >>> series = BoundarySeries(flux, "flux", "root surface")
+    >>> series(0.5), series(5.0)          # linear in time, constant beyond the end
+    (array(1.), array(4.))
     """
 
     data: xr.DataArray
@@ -172,11 +269,23 @@ class TabulatedRelation:
     component : str
         Which tabulated quantity this is (e.g. ``"d_eff"``).
 
-    Example
-    -------
+    References
+    ----------
+    .. [1] Millington, R. J., & Quirk, J. P. (1961). Permeability of porous solids.
+       Transactions of the Faraday Society, 57, 1200-1207 (the closed-form relation this
+       table replaces).
+
+    Examples
+    --------
     >>> rel = TabulatedRelation([0.1, 0.2], [0.01, 0.03], porosity=0.4)
     >>> round(rel(0.15, d_water=2.0), 6)
     0.04
+    >>> rel(0.05)                         # linear to 0 below the first entry
+    0.005
+    >>> rel(0.3)
+    Traceback (most recent call last):
+    ...
+    rhizoscale.errors.InputError: table: theta: water content outside the table range [0, 0.2]
     """
 
     def __init__(self, theta, values, porosity, source="table", component="d_eff"):
@@ -221,7 +330,44 @@ class TabulatedRelation:
 
 def read_relation(path: str | Path, *, mucilage_fraction: float = 0.0,
                   component: str = "d_eff") -> TabulatedRelation:
-    """Read an effective-property table (NetCDF) as a :class:`TabulatedRelation`."""
+    """Read an effective-property table (NetCDF) as a :class:`TabulatedRelation`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A NetCDF table with dims ``theta`` [cm3 cm-3] and ``mucilage_fraction`` [1], as
+        written by case study 4 (:func:`rhizoscale.homogenization.effective_diffusivity_table`).
+    mucilage_fraction : float
+        Which column to use (must be tabulated).
+    component : {"d_eff", "d_min", "d_max"}
+        Which tabulated relative diffusivity [1].
+
+    Returns
+    -------
+    TabulatedRelation
+
+    Raises
+    ------
+    InputError
+        When the file is missing, not NetCDF, not such a table, or lacks the column.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np, xarray as xr
+    >>> from rhizoscale.io.netcdf import write_netcdf
+    >>> table = xr.Dataset(
+    ...     {"d_eff": (("theta", "mucilage_fraction"), [[0.01], [0.03]], {"units": "1"})},
+    ...     coords={"theta": ("theta", [0.1, 0.2], {"units": "cm3 cm-3"}),
+    ...             "mucilage_fraction": ("mucilage_fraction", [0.0], {"units": "1"})},
+    ...     attrs={"porosity": 0.4})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp) / "table.nc"
+    ...     _ = write_netcdf(table, path)
+    ...     rel = read_relation(path)
+    >>> round(rel(0.15), 12), rel.porosity
+    (0.02, 0.4)
+    """
     from .io.netcdf import read_netcdf
     path = Path(path)
     if not path.is_file():
@@ -262,6 +408,20 @@ class Products:
     info : dict
         Free-form details for ``summary.json`` (parameters used, timings, notes).
     warnings : list of str
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> p = Products("toy")
+    >>> p.add_scalar("uptake", 1.5, "umol", "cumulative P uptake")
+    >>> p.add_field("c", xr.Dataset({"c": ("x", np.ones(2), {"units": "umol cm-3"})},
+    ...                             coords={"x": ("x", [0.5, 1.5], {"units": "cm"})}))
+    >>> p.value("uptake"), list(p.fields)
+    (1.5, ['c'])
+    >>> p.value("flux")
+    Traceback (most recent call last):
+    ...
+    KeyError: "toy has no quantity 'flux'; available: uptake"
     """
 
     case: str

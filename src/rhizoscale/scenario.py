@@ -64,6 +64,23 @@ def time_in(value: Any, unit: str) -> float:
     ``value`` is a number, read in days (the project's time unit), or a string
     ``"<number> <unit>"`` such as ``"90 min"`` or ``"21 d"``.
 
+    Parameters
+    ----------
+    value : float or str
+        A number of days, or ``"<number> <unit>"`` with unit s, min, h or d.
+    unit : {"s", "min", "h", "d"}
+        The unit of the result.
+
+    Returns
+    -------
+    float
+        The time in ``unit``.
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not a finite time (the scenario layer names the field).
+
     Examples
     --------
     >>> time_in("1 h", "s")
@@ -95,6 +112,20 @@ class OutputsConfig(BaseModel):
     """The ``outputs:`` section, the same in every case: which optional files to write.
 
     NetCDF fields and ``summary.json`` are always written; these switch the rest.
+
+    Parameters
+    ----------
+    figures : bool
+        Write figures (PNG).
+    vtk : bool
+        Write VTK files for ParaView.
+    tiff : bool
+        Write TIFF stacks of images (case study 3).
+
+    Examples
+    --------
+    >>> OutputsConfig(vtk=False)
+    OutputsConfig(figures=True, vtk=False, tiff=True)
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -109,7 +140,23 @@ LEGACY_OUTPUT_KEYS = {"figures": "figures", "vtk": "vtk", "write_vtk": "vtk", "w
 
 
 class Section(BaseModel):
-    """A section of a scenario: unknown keys and NaN are errors."""
+    """A section of a scenario: unknown keys and NaN are errors.
+
+    Case studies derive their nested sections (grids, samples, ...) from it.
+
+    Examples
+    --------
+    >>> class Grid(Section):
+    ...     resolution: float = 1.0
+    >>> Grid(resolution=0.5)
+    Grid(resolution=0.5)
+    >>> Grid.model_validate({"resolution": float("nan")})
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for Grid
+    resolution
+      Input should be a finite number ...
+    """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
@@ -124,6 +171,30 @@ class CaseConfig(Section):
     A case that reads named parameter sets lists them in :meth:`parameter_sets`, so that
     the scenario's ``parameters:`` section can reach any value in them by a dotted path
     (``plant.root_types.0.r``) and a bad set name is found when the scenario is read.
+
+    Parameters
+    ----------
+    outputs : OutputsConfig
+        Which optional files to write.
+
+    Examples
+    --------
+    A case's ``Config`` with one own key and the shared ``time:`` section mapped to its
+    ``days`` key (a string with a unit is converted; a legacy top-level ``figures`` key
+    lands in ``outputs``):
+
+    >>> class Config(CaseConfig):
+    ...     TIME_KEYS = {"stop": ("days", "d")}
+    ...     rate: float = 1.0
+    ...     days: float = 10.0
+    >>> Config.model_validate({"rate": 2.0, "time": {"stop": "36 h"}, "figures": False})
+    Config(outputs=OutputsConfig(figures=False, vtk=True, tiff=True), rate=2.0, days=1.5)
+    >>> Config.model_validate({"rat": 2.0})
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for Config
+    rat
+      Extra inputs are not permitted ...
     """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -253,6 +324,41 @@ def scenario_path(value, info: ValidationInfo, *, must_exist: bool = True,
     ``suffixes``, only names ending in one of them are treated as files (others, such as
     the name of a shipped parameter set, are returned unchanged). A missing file raises
     ``ValueError``, which the scenario loader reports with the file and field name.
+
+    Parameters
+    ----------
+    value : str, pathlib.Path or None
+        The name as written in the scenario.
+    info : pydantic.ValidationInfo
+        The validator's info; its context's ``base_dir`` is the scenario file's folder.
+    must_exist : bool
+        Require an existing file.
+    suffixes : tuple of str, optional
+        Lower-case suffixes (with the dot) of the names treated as files.
+
+    Returns
+    -------
+    str, pathlib.Path or None
+        The resolved path, of the type given.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from pydantic import field_validator
+    >>> class Config(CaseConfig):
+    ...     rsml: str | None = None
+    ...     @field_validator("rsml")
+    ...     @classmethod
+    ...     def _file(cls, v, info):
+    ...         return scenario_path(v, info, suffixes=(".rsml",))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = (pathlib.Path(tmp) / "roots.rsml").write_text("<rsml/>")
+    ...     cfg = Config.model_validate({"rsml": "roots.rsml"}, context={"base_dir": tmp})
+    ...     found = cfg.rsml == str(pathlib.Path(tmp) / "roots.rsml")
+    >>> found
+    True
+    >>> Config.model_validate({"rsml": "vicia_faba"}).rsml     # not a file name: unchanged
+    'vicia_faba'
     """
     if value is None:
         return None
@@ -366,7 +472,37 @@ class ImageSection(Section):
 
 
 class Scenario(BaseModel):
-    """A validated scenario: the case, its name and seed, and the case's config."""
+    """A validated scenario: the case, its name and seed, and the case's config.
+
+    Made by :func:`load_scenario` or :func:`scenario_from_dict`, not directly.
+
+    Attributes
+    ----------
+    case : str
+        The case study (a key of :func:`case_names`).
+    name : str
+        The scenario's name (default: the file's stem).
+    seed : int
+        Seed of every random process of the run.
+    config : CaseConfig
+        The case's validated ``Config``.
+    source : str
+        Where it came from (file name), for messages.
+    parameters : dict
+        The scenario's dotted ``parameters:`` overrides, as given.
+    parameter_sets : dict
+        Slot -> resolved :class:`~rhizoscale.parameters.ParameterSet` (overrides applied).
+
+    Examples
+    --------
+    >>> s = scenario_from_dict({"case": "plant-growth", "name": "short", "plant": "vicia_faba",
+    ...                         "time": {"stop": "12 h"},
+    ...                         "parameters": {"plant.root_types.0.r": 2.5}})
+    >>> s.case, s.name, s.seed, s.config.days
+    ('plant-growth', 'short', 1, 0.5)
+    >>> s.parameter_sets["plant"].root_types[0].r     # [cm d-1], the override applied
+    2.5
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -384,7 +520,37 @@ _REGISTERED: dict[str, Any] = {}
 
 def register_case(name: str, case: Any) -> None:
     """Register a case study: ``case`` is a module (or module path, or any object) with
-    ``Config`` (a :class:`CaseConfig` subclass) and ``run(config, ctx) -> Products``."""
+    ``Config`` (a :class:`CaseConfig` subclass) and ``run(config, ctx) -> Products``.
+
+    Parameters
+    ----------
+    name : str
+        The ``case:`` value that selects it (it takes precedence over a built-in case of
+        the same name).
+    case : module, str or object
+        The case module, its import path, or any object with ``Config`` and ``run``.
+
+    Raises
+    ------
+    TypeError
+        When ``case`` lacks ``Config`` or a callable ``run``.
+
+    Examples
+    --------
+    >>> import types
+    >>> from rhizoscale.products import Products
+    >>> class Config(CaseConfig):
+    ...     rate: float = 1.0
+    >>> def run(config, ctx):
+    ...     out = Products("example-decay")
+    ...     out.add_scalar("half_life", 0.693147 / config.rate, "d", "ln 2 / rate")
+    ...     return out
+    >>> register_case("example-decay", types.SimpleNamespace(Config=Config, run=run))
+    >>> "example-decay" in case_names()
+    True
+    >>> run_products(scenario_from_dict({"case": "example-decay", "rate": 2.0})).value("half_life")
+    0.3465735
+    """
     if isinstance(case, str):
         case = importlib.import_module(case)
     if not (hasattr(case, "Config") and callable(getattr(case, "run", None))):
@@ -401,7 +567,18 @@ def _entry_point_cases() -> dict[str, Any]:
 
 
 def case_names() -> list[str]:
-    """Every case study available: built in, from entry points, registered."""
+    """Every case study available: built in, from entry points, registered.
+
+    Returns
+    -------
+    list of str
+        Case names, built-in ones first.
+
+    Examples
+    --------
+    >>> case_names()[:5]
+    ['plant-growth', 'cs1-rhizodeposition', 'cs2-phosphate-uptake', 'cs3-root-hairs', 'cs4-homogenisation']
+    """
     return list(dict.fromkeys([*CASES, *_entry_point_cases(), *_REGISTERED]))
 
 
@@ -533,7 +710,33 @@ def scenario_from_dict(data: Any, source: object = "scenario", base_dir: Path | 
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario YAML file; relative paths in it are relative to the file."""
+    """Read and validate a scenario YAML file; relative paths in it are relative to the file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The scenario file (YAML).
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    InputError
+        One line naming the file and the field, for any bad or missing value.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, yaml
+    >>> text = yaml.safe_dump({"case": "plant-growth", "plant": "vicia_faba", "time": {"stop": "2 d"}})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp) / "short.yaml"
+    ...     _ = path.write_text(text)
+    ...     s = load_scenario(path)
+    >>> s.name, s.config.plant, s.config.days
+    ('short', 'vicia_faba', 2.0)
+    """
     path = Path(path)
     return scenario_from_dict(load_yaml(path), source=path, base_dir=path.parent)
 
@@ -569,6 +772,41 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, progress=None, *, over
     ``resume``) and locked before any computation; see :class:`rhizoscale.outputs.OutputFolder`.
     With ``resume``, simulations continue from their checkpoints; ``wall_time_limit``
     [s] stops the run at a checkpoint (:class:`~rhizoscale.simulation.WallTimeLimitReached`).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario (:func:`load_scenario`, :func:`scenario_from_dict`).
+    out_dir : str or pathlib.Path
+        The run's output folder (created if needed).
+    progress : rhizoscale.progress.ProgressReporter, optional
+        Where progress goes (nothing by default).
+    overwrite : bool
+        Replace a previous run in ``out_dir``.
+    resume : bool
+        Continue an unfinished run of the same scenario from its checkpoints.
+    wall_time_limit : float, optional
+        Wall-clock seconds after which the run checkpoints and stops.
+    checkpoint_interval : float
+        Wall-clock seconds between checkpoints.
+
+    Returns
+    -------
+    dict
+        The summary, as written to ``summary.json`` (``run``, ``scenario``,
+        ``quantities`` with units, ``files``, ``warnings``, ...).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> s = scenario_from_dict({"case": "plant-growth", "plant": "vicia_faba", "time": {"stop": 2},
+    ...                         "outputs": {"figures": False, "vtk": False}})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     summary = run_scenario(s, pathlib.Path(tmp) / "out")
+    >>> summary["files"]
+    ['root_system.rsml', 'summary.json']
+    >>> summary["quantities"]["total_length"]["units"]
+    'cm'
     """
     from .outputs import run_with_outputs
     module = _case_module(scenario.case, scenario.source)
@@ -595,12 +833,45 @@ def _examples_dir():
 
 
 def available_examples() -> list[str]:
-    """Names of the example scenarios shipped with rhizoscale."""
+    """Names of the example scenarios shipped with rhizoscale.
+
+    Returns
+    -------
+    list of str
+        Sorted names (``rhizoscale example NAME`` writes one).
+
+    Examples
+    --------
+    >>> "demo" in available_examples()
+    True
+    """
     return sorted(p.name[:-5] for p in _examples_dir().iterdir() if p.name.endswith(".yaml"))
 
 
 def example_text(name: str) -> str:
-    """The YAML text of a shipped example scenario."""
+    """The YAML text of a shipped example scenario.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`available_examples`.
+
+    Returns
+    -------
+    str
+        The YAML text.
+
+    Raises
+    ------
+    InputError
+        When there is no such example (the message lists the available ones).
+
+    Examples
+    --------
+    >>> import yaml
+    >>> yaml.safe_load(example_text("demo"))["case"]
+    'plant-growth'
+    """
     res = _examples_dir() / f"{name}.yaml"
     if not res.is_file():
         raise InputError(f"no example named {name!r}; available: {', '.join(available_examples())}",

@@ -70,6 +70,24 @@ class Model(Protocol):
     :class:`~rhizoscale.nutrients.coupling.CoupledUptakeModel`, CS3
     :class:`~rhizoscale.diffusion.exudates.ExudateDiffusionModel`); the Simulation itself
     needs only the members below.
+
+    A structural type: any object with these members (and ``step(dt)`` or
+    ``advance_to(t)``) is a model; nothing needs to inherit from it.
+
+    Attributes
+    ----------
+    time : float
+        The model's current time (its own units, e.g. s or d).
+
+    Examples
+    --------
+    >>> class Clock:
+    ...     time = 0.0
+    ...     def advance_to(self, t): self.time = t
+    ...     def checkpoint_state(self): return {"time": self.time}
+    ...     def restore_state(self, s): self.time = float(s["time"])
+    >>> Simulation(Clock(), stop_time=3.0, dt=1.0).run().time
+    3.0
     """
 
     time: float
@@ -89,7 +107,21 @@ class WallTimeLimitReached(RunInterrupted):
 
 # ---------------------------------------------------------------------------- schedules
 class TimeInterval:
-    """Due at ``0, interval, 2 interval, ...`` (model time units); steps land on them."""
+    """Due at ``0, interval, 2 interval, ...`` (model time units); steps land on them.
+
+    Parameters
+    ----------
+    interval : float
+        Spacing of the due times (model time units, > 0).
+    start : float
+        First due time (model time units).
+
+    Examples
+    --------
+    >>> every = TimeInterval(0.5)
+    >>> every.next_time(0.0), every.next_time(0.7), every.next_time(1.0)
+    (0.5, 1.0, 1.5)
+    """
 
     aligns = True
 
@@ -109,7 +141,21 @@ class TimeInterval:
 
 
 class SpecifiedTimes:
-    """Due at the given times (model time units); steps land on them."""
+    """Due at the given times (model time units); steps land on them.
+
+    Parameters
+    ----------
+    times : sequence of float
+        Due times (model time units); sorted and made unique.
+
+    Examples
+    --------
+    >>> times = SpecifiedTimes([2.0, 0.5, 2.0])
+    >>> times.times
+    array([0.5, 2. ])
+    >>> times.next_time(0.5), times.next_time(2.0)
+    (2.0, inf)
+    """
 
     aligns = True
 
@@ -125,7 +171,31 @@ class SpecifiedTimes:
 
 
 class IterationInterval:
-    """Due every ``n`` steps (and at iteration 0 when ``at_start``)."""
+    """Due every ``n`` steps (and at iteration 0 when ``at_start``).
+
+    Steps are not shortened for it (it does not align the clock).
+
+    Parameters
+    ----------
+    n : int
+        Number of steps between due iterations (>= 1).
+    at_start : bool
+        Also due at iteration 0, before the first step.
+
+    Examples
+    --------
+    >>> class Clock:
+    ...     time = 0.0
+    ...     def step(self, dt): self.time += dt
+    ...     def checkpoint_state(self): return {"time": self.time}
+    ...     def restore_state(self, s): self.time = float(s["time"])
+    >>> sim = Simulation(Clock(), stop_time=5.0, dt=1.0)
+    >>> seen = []
+    >>> sim.add_callback("every 2", lambda s: seen.append(s.iteration), IterationInterval(2))
+    >>> _ = sim.run()
+    >>> seen
+    [2, 4]
+    """
 
     aligns = False
 
@@ -142,7 +212,22 @@ class IterationInterval:
 
 
 class WallTimeInterval:
-    """Due when ``seconds`` of wall-clock time have passed since it was last due."""
+    """Due when ``seconds`` of wall-clock time have passed since it was last due.
+
+    Used for checkpoints of long runs (never at iteration 0; does not align the clock).
+
+    Parameters
+    ----------
+    seconds : float
+        Wall-clock time between due calls (s).
+
+    Examples
+    --------
+    >>> WallTimeInterval(600.0).seconds
+    600.0
+    >>> Checkpointer("run.npz").schedule.seconds      # the default checkpoint schedule
+    60.0
+    """
 
     aligns = False
 
@@ -164,6 +249,21 @@ class Callback:
 
     A callback that keeps state (a recorder of outputs) exposes ``checkpoint_state`` and
     ``restore_state`` on ``func`` so that resumed runs keep what it recorded.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(simulation)``; its return value is ignored.
+    schedule : TimeInterval, SpecifiedTimes, IterationInterval or WallTimeInterval
+        When it is due (any object with ``due(simulation) -> bool``).
+
+    Examples
+    --------
+    >>> cb = Callback(print, TimeInterval(1.0))
+    >>> cb.schedule.interval
+    1.0
+
+    Usually made by :meth:`Simulation.add_callback` rather than directly.
     """
 
     func: Callable[["Simulation"], Any]
@@ -172,7 +272,33 @@ class Callback:
 
 # ---------------------------------------------------------------------------- checkpoints
 def flatten_state(state: dict, prefix: str = "") -> dict[str, np.ndarray]:
-    """Nested dict of arrays/scalars/strings -> flat ``{"a/b": ndarray}`` (no objects)."""
+    """Nested dict of arrays/scalars/strings -> flat ``{"a/b": ndarray}`` (no objects).
+
+    Parameters
+    ----------
+    state : dict
+        Nested dicts whose leaves are arrays, numbers or strings.
+    prefix : str
+        Prepended to every key.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        One entry per leaf, keyed by its ``/``-joined path.
+
+    Raises
+    ------
+    TypeError
+        When a leaf is not plain data (its array would have dtype ``object``).
+
+    Examples
+    --------
+    >>> flat = flatten_state({"model": {"c": [1.0, 2.0], "time": 0.5}, "name": "run"})
+    >>> sorted(flat)
+    ['model/c', 'model/time', 'name']
+    >>> flat["model/c"]
+    array([1., 2.])
+    """
     out = {}
     for key, value in state.items():
         name = f"{prefix}{key}"
@@ -187,7 +313,27 @@ def flatten_state(state: dict, prefix: str = "") -> dict[str, np.ndarray]:
 
 
 def unflatten_state(flat: dict, prefix: str = "") -> dict:
-    """Inverse of :func:`flatten_state` for the keys under ``prefix``."""
+    """Inverse of :func:`flatten_state` for the keys under ``prefix``.
+
+    Parameters
+    ----------
+    flat : dict of str to numpy.ndarray
+        Flat ``{"a/b": array}`` mapping.
+    prefix : str
+        Only keys starting with it are kept (and it is stripped).
+
+    Returns
+    -------
+    dict
+        Nested dicts of the arrays.
+
+    Examples
+    --------
+    >>> unflatten_state({"model/c": 1.0, "model/time": 0.5, "name": "run"})
+    {'model': {'c': 1.0, 'time': 0.5}, 'name': 'run'}
+    >>> unflatten_state({"model/c": 1.0, "name": "run"}, prefix="model/")
+    {'c': 1.0}
+    """
     out: dict = {}
     for key, arr in flat.items():
         if not key.startswith(prefix):
@@ -201,7 +347,28 @@ def unflatten_state(flat: dict, prefix: str = "") -> dict:
 
 
 def save_checkpoint(path: str | Path, state: dict) -> Path:
-    """Write a nested dict of plain arrays to ``path`` (``.npz``), atomically."""
+    """Write a nested dict of plain arrays to ``path`` (``.npz``), atomically.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The checkpoint file (``.npz``); replaced only once completely written.
+    state : dict
+        Nested dict of arrays, numbers and strings (see :func:`flatten_state`).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = save_checkpoint(pathlib.Path(tmp) / "run.npz", {"model": {"c": [1.0, 2.0]}})
+    ...     load_checkpoint(path)
+    {'model': {'c': array([1., 2.])}}
+    """
     from .io.atomic import atomic_path
     path = Path(path)
     flat = flatten_state(state)
@@ -212,7 +379,32 @@ def save_checkpoint(path: str | Path, state: dict) -> Path:
 
 
 def load_checkpoint(path: str | Path) -> dict:
-    """Read a checkpoint written by :func:`save_checkpoint` (never unpickles)."""
+    """Read a checkpoint written by :func:`save_checkpoint` (never unpickles).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A ``.npz`` file written by :func:`save_checkpoint`.
+
+    Returns
+    -------
+    dict
+        The nested dict of arrays (scalars come back as 0-d arrays).
+
+    Raises
+    ------
+    InputError
+        When the file is missing, not an ``.npz`` or would need unpickling.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = save_checkpoint(pathlib.Path(tmp) / "run.npz", {"time": 2.5, "name": "cs3"})
+    ...     state = load_checkpoint(path)
+    >>> float(state["time"]), str(state["name"])
+    (2.5, 'cs3')
+    """
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -223,7 +415,34 @@ def load_checkpoint(path: str | Path) -> dict:
 
 
 class Checkpointer:
-    """Writes the simulation's state to ``path`` on a schedule, at a limit and at the end."""
+    """Writes the simulation's state to ``path`` on a schedule, at a limit and at the end.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The checkpoint file (``.npz``), overwritten each time.
+    schedule : optional
+        When to write during the run; default every 60 s of wall-clock time
+        (:class:`WallTimeInterval`).
+
+    Examples
+    --------
+    A run checkpointed at its end and a second run resumed from that file:
+
+    >>> import tempfile, pathlib
+    >>> class Clock:
+    ...     time = 0.0
+    ...     def step(self, dt): self.time += dt
+    ...     def checkpoint_state(self): return {"time": self.time}
+    ...     def restore_state(self, s): self.time = float(s["time"])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     cp = Checkpointer(pathlib.Path(tmp) / "run.npz", IterationInterval(2))
+    ...     _ = Simulation(Clock(), stop_time=3.0, dt=1.0, checkpoint=cp).run()
+    ...     again = Simulation(Clock(), stop_time=5.0, dt=1.0)
+    ...     resumed = again.resume_from(cp.path)
+    >>> cp.last_time, resumed, again.time, again.iteration
+    (3.0, True, 3.0, 3)
+    """
 
     def __init__(self, path: str | Path, schedule=None):
         self.path = Path(path)
@@ -241,6 +460,37 @@ class ConservationGuard:
     ``error(simulation) -> float`` returns the current relative balance error (or NaN
     when a state turned non-finite); a run above ``tolerance`` stops with the value,
     instead of carrying a wrong number to its outputs.
+
+    Parameters
+    ----------
+    error : callable
+        ``error(simulation) -> float``, the relative error (dimensionless).
+    tolerance : float
+        Largest accepted ``abs(error)`` (dimensionless).
+    what : str
+        What is checked, for the message.
+
+    Attributes
+    ----------
+    worst : float
+        Largest ``abs(error)`` seen so far.
+
+    Examples
+    --------
+    >>> class Leaky:                   # loses 1 % of its mass per step
+    ...     time, mass = 0.0, 1.0
+    ...     def step(self, dt): self.time += dt; self.mass *= 0.99
+    ...     def checkpoint_state(self): return {"time": self.time, "mass": self.mass}
+    ...     def restore_state(self, s): pass
+    >>> sim = Simulation(Leaky(), stop_time=10.0, dt=1.0)
+    >>> guard = ConservationGuard(lambda s: 1.0 - s.model.mass, tolerance=0.025)
+    >>> sim.add_callback("mass", guard, IterationInterval(1))
+    >>> sim.run()
+    Traceback (most recent call last):
+    ...
+    rhizoscale.errors.RhizoscaleError: mass balance error 0.0297 exceeds 0.03 at t = 3 (iteration 3); the run was stopped
+    >>> round(guard.worst, 4)
+    0.0199
     """
 
     def __init__(self, error: Callable[["Simulation"], float], tolerance: float, what: str = "mass balance"):
@@ -280,6 +530,37 @@ class Simulation:
         ``progress(time, stop_time)`` after every step.
     name : str
         What this run is called in messages.
+
+    Attributes
+    ----------
+    time : float
+        The model's time (model units).
+    iteration : int
+        Number of steps taken.
+    callbacks : dict of str to Callback
+        The callbacks, by name.
+
+    References
+    ----------
+    .. [1] Ramadhan, A., Wagner, G. L., Hill, C., et al. (2020). Oceananigans.jl: Fast and
+       friendly geophysical fluid dynamics on GPUs. Journal of Open Source Software, 5(53),
+       2018. https://doi.org/10.21105/joss.02018 (the model / simulation split).
+
+    Examples
+    --------
+    Steps given as end times (e.g. geometrically growing ones); outputs are still hit:
+
+    >>> class Clock:
+    ...     time = 0.0
+    ...     def advance_to(self, t): self.time = t
+    ...     def checkpoint_state(self): return {"time": self.time}
+    ...     def restore_state(self, s): self.time = float(s["time"])
+    >>> sim = Simulation(Clock(), stop_time=8.0, time_steps=[1.0, 2.0, 4.0, 8.0])
+    >>> ends = []
+    >>> sim.add_callback("step ends", lambda s: ends.append(s.time), IterationInterval(1))
+    >>> sim.add_callback("output", lambda s: None, SpecifiedTimes([3.0]))
+    >>> sim.run().iteration, ends
+    (5, [1.0, 2.0, 3.0, 4.0, 8.0])
     """
 
     def __init__(self, model, *, stop_time: float, dt: float | None = None,
