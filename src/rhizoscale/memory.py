@@ -53,6 +53,15 @@ class MemoryEstimate:
     note : str
         What the estimate does not cover yet (e.g. parts known only once the root
         system has grown).
+
+    Examples
+    --------
+    >>> est = MemoryEstimate({"3D soil fields": 3 * GIB, "cylinders": 1 * GIB},
+    ...                      field="grid.resolution")
+    >>> est.total, est.gib
+    (4294967296.0, 4.0)
+    >>> est.describe()
+    '4 GiB (3D soil fields 3 GiB, cylinders 1 GiB)'
     """
 
     parts: dict[str, float]
@@ -96,6 +105,17 @@ def available_memory() -> int | None:
     Linux: ``MemAvailable`` of ``/proc/meminfo`` (free memory plus caches the kernel can
     drop), lowered to what a cgroup memory limit (containers, batch jobs) leaves. Other
     POSIX systems: free pages (``os.sysconf('SC_AVPHYS_PAGES')``).
+
+    Returns
+    -------
+    int or None
+        Bytes; None where the system does not tell.
+
+    Examples
+    --------
+    >>> free = available_memory()
+    >>> free is None or free >= 0
+    True
     """
     avail = None
     try:
@@ -131,10 +151,35 @@ def check_memory(estimate: MemoryEstimate, limit_gb: float | None = None, *,
     available now (:func:`available_memory`). A user's limit above the available memory
     is honoured (they may know better), with a warning.
 
+    Parameters
+    ----------
+    estimate : MemoryEstimate
+        The run's estimated peak.
+    limit_gb : float, optional
+        The scenario's limit [GiB]; None: the memory available now.
+    key : str
+        The scenario key of the limit, for messages.
+    warn : callable(str), optional
+        Receives the warning when a given limit exceeds the available memory.
+    available : int, optional
+        Available memory [bytes] (default: :func:`available_memory`; for tests).
+
     Raises
     ------
     ResourceError
         Naming ``estimate.field``, with the estimate, the limit and a suggestion.
+
+    Examples
+    --------
+    >>> est = MemoryEstimate({"3D soil fields": 3 * GIB}, field="grid.resolution",
+    ...                      suggest=lambda limit: "use grid.resolution: 0.5")
+    >>> check_memory(est, limit_gb=8)          # fits: returns quietly
+    >>> check_memory(est, limit_gb=2)
+    Traceback (most recent call last):
+    ...
+    rhizoscale.errors.ResourceError: grid.resolution: the run needs about 3 GiB (3D soil fields 3 GiB) of memory, more than the memory_limit_gb of 2 GiB; use grid.resolution: 0.5
+    >>> check_memory(est, limit_gb=8, available=2 * GIB, warn=print)
+    the run needs about 3 GiB and only 2 GiB are available now; it goes ahead because memory_limit_gb allows 8 GiB
     """
     available = available_memory() if available is None else available
     if limit_gb is not None:
@@ -158,7 +203,23 @@ def check_memory(estimate: MemoryEstimate, limit_gb: float | None = None, *,
 
 def record_estimate(products, estimate: MemoryEstimate) -> None:
     """Put the estimate into a run's products: the scalar ``memory_estimate`` [GiB] and, in
-    the details of ``summary.json``, ``memory_estimate_gib`` with its parts."""
+    the details of ``summary.json``, ``memory_estimate_gib`` with its parts.
+
+    Parameters
+    ----------
+    products : rhizoscale.products.Products
+        The run's products (changed in place).
+    estimate : MemoryEstimate
+        The estimate the run was checked against.
+
+    Examples
+    --------
+    >>> from rhizoscale.products import Products
+    >>> products = Products("toy")
+    >>> record_estimate(products, MemoryEstimate({"fields": 0.5 * GIB, "figures": 0.25 * GIB}, "n"))
+    >>> products.value("memory_estimate"), products.info["memory_estimate_parts_gib"]
+    (0.75, {'fields': 0.5, 'figures': 0.25})
+    """
     products.add_scalar("memory_estimate", estimate.gib, "GiB",
                         "estimated peak memory of the run (checked before it started)")
     products.info["memory_estimate_gib"] = estimate.gib
@@ -173,6 +234,35 @@ def largest_fitting(make_estimate: Callable[[float], float], limit: float, start
     False) whose estimate [bytes] fits ``limit``; None if none within ``steps``.
 
     For suggestions: the coarsest resolution or the smallest sample that would fit.
+
+    Parameters
+    ----------
+    make_estimate : callable(float) -> float
+        Estimated peak [bytes] for a value of the scenario field.
+    limit : float
+        Memory to fit in [bytes].
+    start : float
+        The scenario's value (not itself tried).
+    factor : float
+        Ratio between tried values (> 1).
+    up : bool
+        Try growing values (a coarser resolution) rather than shrinking ones (a smaller
+        sample).
+    steps : int
+        Most values tried.
+
+    Returns
+    -------
+    float or None
+
+    Examples
+    --------
+    The coarsest voxel size [cm] for which 8 bytes per voxel of a 10 cm cube fit in
+    10 kB (the exact answer is 0.928 cm; values grow by 2**(1/4)):
+
+    >>> h = largest_fitting(lambda h: 8 * (10 / h) ** 3, 1e4, start=0.1)
+    >>> round(h, 4), round(8 * (10 / h) ** 3)
+    (0.9514, 9291)
     """
     v = start
     for _ in range(steps):
@@ -187,7 +277,24 @@ _NICE = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
 
 def round_nice(value: float, up: bool = True) -> float:
     """``value`` rounded up (or down) to 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power
-    of ten (a value a user would type)."""
+    of ten (a value a user would type).
+
+    Parameters
+    ----------
+    value : float
+        Any positive value (others are returned unchanged).
+    up : bool
+        Round up (else down).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round_nice(0.23), round_nice(0.23, up=False), round_nice(3.1e6), round_nice(7.0, up=False)
+    (0.25, 0.2, 4000000.0, 6.0)
+    """
     import math
     if value <= 0:
         return value

@@ -16,6 +16,28 @@ Callback = Callable[[float, float], None]
 
 
 class ProgressReporter(Protocol):
+    """What runs report progress to: tasks with a ``callback(done, total)``, and messages.
+
+    A structural type: the command line's rich progress bars and :class:`NullProgress`
+    are reporters without inheriting from it.
+
+    Examples
+    --------
+    >>> import contextlib
+    >>> class Printer:
+    ...     @contextlib.contextmanager
+    ...     def task(self, description, total=None):
+    ...         yield lambda done, total=total: print(f"{description}: {done:g}/{total:g}")
+    ...     def message(self, text):
+    ...         print(text)
+    >>> reporter: ProgressReporter = Printer()
+    >>> with reporter.task("diffusion", total=2.0) as cb:
+    ...     cb(1.0)
+    ...     cb(2.0)
+    diffusion: 1/2
+    diffusion: 2/2
+    """
+
     def task(self, description: str, total: float | None = None) -> contextlib.AbstractContextManager[Callback]:
         """Context manager yielding a ``callback(done, total)`` for one step of a run."""
 
@@ -24,7 +46,15 @@ class ProgressReporter(Protocol):
 
 
 class NullProgress:
-    """Reports nothing (library use, tests)."""
+    """Reports nothing (library use, tests).
+
+    Examples
+    --------
+    >>> progress = NullProgress()
+    >>> with progress.task("solve", total=10) as cb:
+    ...     cb(5, 10)                     # does nothing
+    >>> progress.message("done")
+    """
 
     @contextlib.contextmanager
     def task(self, description: str, total: float | None = None) -> Iterator[Callback]:

@@ -60,7 +60,24 @@ def _dispatchers_in(obj) -> list:
 
 
 def numba_kernels(cases=None) -> dict[str, object]:
-    """The cached Numba kernels of some case studies (all by default), by qualified name."""
+    """The cached Numba kernels of some case studies (all by default), by qualified name.
+
+    Parameters
+    ----------
+    cases : list of str, optional
+        Keys of :data:`KERNEL_MODULES` (default: all).
+
+    Returns
+    -------
+    dict of str to numba dispatcher
+        ``"module.function"`` -> the ``cache=True`` kernel (imported, not compiled).
+
+    Examples
+    --------
+    >>> kernels = numba_kernels(["plant growth"])
+    >>> "rhizoscale.core.grid._segment_cell_lengths_kernel" in kernels
+    True
+    """
     out: dict[str, object] = {}
     for case in cases or KERNEL_MODULES:
         for name in KERNEL_MODULES[case]:
@@ -88,6 +105,22 @@ def cache_state(cases=None) -> tuple[int, int] | None:
     other kernels are compiled into their callers. So a warm cache never has every
     kernel cached, and a cold one (fresh install, new version, new ``NUMBA_CACHE_DIR``)
     has none.
+
+    Parameters
+    ----------
+    cases : list of str, optional
+        Keys of :data:`KERNEL_MODULES` (default: all).
+
+    Returns
+    -------
+    tuple of int or None
+        ``(cached, total)``; None when Numba's cache index cannot be read.
+
+    Examples
+    --------
+    >>> cached, total = cache_state(["plant growth"])
+    >>> 0 <= cached <= total
+    True
     """
     kernels = numba_kernels(cases)
     cached = 0
@@ -100,7 +133,23 @@ def cache_state(cases=None) -> tuple[int, int] | None:
 
 
 def cold_cases(cases=None) -> list[str]:
-    """The case studies none of whose kernels is in Numba's cache (they will compile)."""
+    """The case studies none of whose kernels is in Numba's cache (they will compile).
+
+    Parameters
+    ----------
+    cases : list of str, optional
+        Keys of :data:`KERNEL_MODULES` (default: all).
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> _ = warm_up(["plant growth"])
+    >>> cold_cases(["plant growth"])
+    []
+    """
     out = []
     for case in cases or KERNEL_MODULES:
         state = cache_state([case])
@@ -110,7 +159,24 @@ def cold_cases(cases=None) -> list[str]:
 
 
 def compile_note(cases=None) -> str | None:
-    """One line telling that a run is about to compile kernels, or None when they are cached."""
+    """One line telling that a run is about to compile kernels, or None when they are cached.
+
+    Parameters
+    ----------
+    cases : list of str, optional
+        Keys of :data:`KERNEL_MODULES` the run uses (default: all).
+
+    Returns
+    -------
+    str or None
+        The note, with the typical compile time [s] of the cold case studies.
+
+    Examples
+    --------
+    >>> _ = warm_up(["plant growth"])
+    >>> compile_note(["plant growth"]) is None
+    True
+    """
     try:
         cold = cold_cases(cases)
     except Exception:  # pragma: no cover - never stop a run for a hint
@@ -207,7 +273,28 @@ CASES: dict[str, Callable[[], None]] = {
 
 @dataclass
 class WarmupResult:
-    """What :func:`warm_up` did for one case study."""
+    """What :func:`warm_up` did for one case study.
+
+    Attributes
+    ----------
+    case : str
+        The case study (a key of :data:`CASES`).
+    seconds : float
+        Wall-clock time of its tiny problems [s], compiling included.
+    compiled : int
+        Kernel builds compiled now (then written to the cache).
+    loaded : int
+        Kernel builds found in the cache.
+    cached : int
+        Kernels of the case with a cache entry afterwards.
+    kernels : int
+        Kernels of the case (helpers are compiled into their callers).
+
+    Examples
+    --------
+    >>> WarmupResult("plant growth", seconds=0.6, compiled=0, loaded=4, cached=6, kernels=12)
+    WarmupResult(case='plant growth', seconds=0.6, compiled=0, loaded=4, cached=6, kernels=12)
+    """
 
     case: str
     seconds: float
@@ -239,6 +326,21 @@ def warm_up(cases=None, *, report: Callable[[WarmupResult], None] | None = None,
         Also compile the threaded builds of the solver kernels, which real runs use on
         grids of more than ``solvers._numba.PARALLEL_MIN_VOXELS`` voxels (the tiny
         problems are run once more with that threshold at 0).
+
+    Returns
+    -------
+    list of WarmupResult
+        One per case study, in order.
+
+    Examples
+    --------
+    Seconds with a warm cache, a few more the first time after installing:
+
+    >>> [result] = warm_up(["plant growth"])
+    >>> result.case, result.kernels
+    ('plant growth', 12)
+    >>> cold_cases(["plant growth"])
+    []
     """
     from .solvers import _numba
     results = []

@@ -24,10 +24,42 @@ GIB = 2 ** 30
 
 
 def to_gib(n_bytes: float) -> float:
-    """Bytes -> GiB."""
+    """Bytes -> GiB (``2**30`` bytes).
+
+    Parameters
+    ----------
+    n_bytes : float
+        A number of bytes.
+
+    Returns
+    -------
+    float
+        The same in GiB.
+
+    Examples
+    --------
+    >>> to_gib(3 * 2**30), to_gib(1e9)
+    (3.0, 0.9313225746154785)
+    """
     return float(n_bytes) / GIB
 
 
 def from_gib(gib: float) -> float:
-    """GiB -> bytes."""
+    """GiB -> bytes (``2**30`` bytes per GiB).
+
+    Parameters
+    ----------
+    gib : float
+        A memory size in GiB.
+
+    Returns
+    -------
+    float
+        The same in bytes.
+
+    Examples
+    --------
+    >>> from_gib(0.5)
+    536870912.0
+    """
     return float(gib) * GIB
