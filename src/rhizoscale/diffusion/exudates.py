@@ -39,8 +39,30 @@ class ExudateDiffusion:
     transient : TransientResult
         Mass in the soil and from the face fluxes over time [µg], flux [µg s^-1].
     c_in : float
+        Concentration held at the root-soil contact [µg cm^-3].
     contact : dict
         Contact areas and fractions (see :func:`rhizoscale.image.metrics.contact_fractions`).
+    soil : bool ndarray (image shape)
+        The conducting soil voxels.
+    source_area : float
+        Area of the faces between root or hairs and soil [cm^2] (length [cm] in 2D).
+
+    Examples
+    --------
+    See :func:`simulate_exudate_diffusion`, which returns one:
+
+    >>> import numpy as np
+    >>> from rhizoscale.image import Image, Phase
+    >>> labels = np.ones((4, 40), np.uint8)          # a 2D film of soil (label 1) ...
+    >>> labels[:, 0] = 2                             # ... along a root surface (label 2)
+    >>> phases = (Phase("soil", 1, 2.88e-7, "pore"), Phase("root", 2, 0.0, "root"))
+    >>> image = Image(labels, 2e-3, phases)          # 20 um pixels
+    >>> result = simulate_exudate_diffusion(image, t_end=600.0, solver="amg")
+    >>> round(result.mass_into_soil, 4), result.source_area    # [µg cm^-1], [cm] in 2D
+    (0.1237, 0.008)
+    >>> profile = result.profile()
+    >>> profile["mean"].values[:3].round(1), profile["mean"].attrs["units"]
+    (array([994.6, 909.1, 824.6]), 'ug cm-3')
     """
 
     image: Image
@@ -96,6 +118,36 @@ class ExudateDiffusionModel:
     :class:`~rhizoscale.simulation.Simulation` runs it with checkpoints.
     :meth:`result` gives the :class:`ExudateDiffusion`. Parameters as in
     :func:`simulate_exudate_diffusion`.
+
+    Parameters
+    ----------
+    image : Image
+        Segmented image (source phases: roles ``root`` and ``hair``).
+    c_in, t_end, first_step, growth, rtol, memory_limit, solver
+        As in :func:`simulate_exudate_diffusion` ([µg cm^-3], [s], [s], [1], [1],
+        [bytes]).
+
+    References
+    ----------
+    .. [1] Keyes et al.: image-based model of exudate diffusion around a maize root with
+       and without hairs (synchrotron µCT); values via the design brief §4.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhizoscale.image import Image, Phase
+    >>> labels = np.ones((4, 40), np.uint8)          # a 2D film of soil (label 1) ...
+    >>> labels[:, 0] = 2                             # ... along a root surface (label 2)
+    >>> phases = (Phase("soil", 1, 2.88e-7, "pore"), Phase("root", 2, 0.0, "root"))
+    >>> image = Image(labels, 2e-3, phases)          # 20 um pixels
+    >>> from rhizoscale.simulation import Simulation
+    >>> model = ExudateDiffusionModel(image, t_end=600.0, solver="amg")
+    >>> model.time_steps.size                        # 10 geometric BDF2 steps
+    10
+    >>> sim = Simulation(model, stop_time=600.0, time_steps=model.time_steps, name="cs3")
+    >>> _ = sim.run()
+    >>> model.time, round(model.result().distance_below(0.01), 4)     # [s], [cm]
+    (600.0, 0.048)
     """
 
     def __init__(self, image: Image, *, c_in: float = 1037.52, t_end: float = 3600.0,
@@ -229,6 +281,33 @@ def simulate_exudate_diffusion(image: Image, *, c_in: float = 1037.52, t_end: fl
         No conducting soil phase, no source phase, or no contact between them.
     ResourceError
         The solve would exceed ``memory_limit``.
+
+    References
+    ----------
+    .. [1] Keyes et al.: image-based model of exudate diffusion around a maize root with
+       and without hairs (synchrotron µCT); ``c_in`` via the design brief §4.
+    .. [2] Crank, J. (1975). The Mathematics of Diffusion, 2nd ed., §2.3 (the plane
+       solution of the example).
+
+    Examples
+    --------
+    A flat root surface and a film of soil: the exudates reach the distance where the
+    erfc solution of a plane falls to 1 % of ``c_in``, ``3.643 sqrt(D t)``:
+
+    >>> import numpy as np
+    >>> from rhizoscale.image import Image, Phase
+    >>> labels = np.ones((4, 40), np.uint8)          # a 2D film of soil (label 1) ...
+    >>> labels[:, 0] = 2                             # ... along a root surface (label 2)
+    >>> phases = (Phase("soil", 1, 2.88e-7, "pore"), Phase("root", 2, 0.0, "root"))
+    >>> image = Image(labels, 2e-3, phases)          # 20 um pixels
+    >>> result = simulate_exudate_diffusion(image, t_end=600.0, solver="amg")
+    >>> round(result.distance_below(0.01), 4)        # [cm]
+    0.048
+    >>> from rhizoscale.diffusion.analytic import plane_one_percent_distance
+    >>> round(float(plane_one_percent_distance(600.0, 2.88e-7)), 4)
+    0.0479
+    >>> result.transient.mass_balance_error < 1e-5
+    True
     """
     model = ExudateDiffusionModel(image, c_in=c_in, t_end=t_end, first_step=first_step,
                                   growth=growth, rtol=rtol, memory_limit=memory_limit, solver=solver)

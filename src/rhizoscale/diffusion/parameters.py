@@ -13,7 +13,30 @@ __all__ = ["RootHairSampleParameters"]
 
 
 class RootHairSampleParameters(ParameterSet):
-    """Exudate diffusion around a root with hairs: transport, source and sample geometry."""
+    """Exudate diffusion around a root with hairs: transport, source and sample geometry.
+
+    Each value carries its units and source (shipped set: ``maize_root_hairs``); the
+    ``cs3-root-hairs`` scenario takes its defaults from it.
+
+    Parameters
+    ----------
+    **fields
+        The fields listed below (units in brackets).
+
+    References
+    ----------
+    .. [1] Keyes et al.: image-based model of exudate diffusion around a maize root with
+       and without hairs (values via the design brief §4; unverified against the paper).
+
+    Examples
+    --------
+    >>> from rhizoscale.parameters import load_parameter_set
+    >>> p = load_parameter_set(RootHairSampleParameters, "maize_root_hairs")
+    >>> p.diffusivity, p.units("diffusivity"), p.c_in, p.units("c_in")
+    (2.88e-07, 'cm2 s-1', 1037.52, 'ug cm-3')
+    >>> sorted(p.chosen())                           # values not from the paper
+    ['aggregate_size', 'hair_length']
+    """
 
     diffusivity: float = quantity(..., units="cm2 s-1", description="D in the soil micropores", gt=0)
     c_in: float = quantity(..., units="ug cm-3", description="concentration at the root-soil contact", gt=0)

@@ -65,7 +65,27 @@ class ImageFiles(Section):
 
 
 class Config(CaseConfig):
-    """Case study 3: exudate diffusion around a root with and without hairs."""
+    """Case study 3: exudate diffusion around a root with and without hairs.
+
+    The keys of a ``cs3-root-hairs`` scenario; values not given come from the
+    parameter set named by ``literature`` (:class:`RootHairSampleParameters`).
+
+    Parameters
+    ----------
+    **fields
+        The scenario keys, listed with defaults and units in the Fields table.
+
+    Examples
+    --------
+    >>> from rhizoscale.scenario import scenario_from_dict
+    >>> scenario = scenario_from_dict({"case": "cs3-root-hairs", "time": {"stop": "10 min"},
+    ...                                "sample": {"shape": [24, 40, 40], "voxel_size": 4e-3}})
+    >>> config = scenario.config
+    >>> config.duration, config.c_in, config.sample.root_radius       # [s], [ug cm-3], [cm]
+    (600.0, 1037.52, 0.03)
+    >>> estimate_memory(config).describe()
+    '0.192 GiB (libraries and figures 0.188 GiB, diffusion solver 0.00456 GiB)'
+    """
 
     LITERATURE = (RootHairSampleParameters, "maize_root_hairs", {
         "diffusivity": "diffusivity", "c_in": "c_in", "duration": "duration",
@@ -276,7 +296,41 @@ def estimate_memory(config: Config, n_voxels: int | None = None) -> "MemoryEstim
 
 
 def run(config: Config, ctx) -> Products:
-    """Generate or read the samples, diffuse with and without hairs; return the products."""
+    """Generate or read the samples, diffuse with and without hairs; return the products.
+
+    The case's side of the contract (:func:`rhizoscale.scenario.run_products`):
+    ``config`` is this module's :class:`Config`, ``ctx`` a
+    :class:`rhizoscale.outputs.RunContext`; returns :class:`rhizoscale.products.Products`.
+
+    Parameters
+    ----------
+    config : Config
+        The validated scenario.
+    ctx : rhizoscale.outputs.RunContext
+        Seed (of the generated sample), progress, warnings, checkpointed simulations.
+
+    Returns
+    -------
+    rhizoscale.products.Products
+        Fields (concentration images, time series and profiles with units), the mass
+        into the soil [µg], the 1 % distance [cm] and contact fractions with and
+        without hairs, figures and exports.
+
+    Examples
+    --------
+    Even a small sample takes several seconds (the gallery example
+    ``docs/gallery/plot_cs3_root_hairs.py`` runs one); the scenario that would run:
+
+    >>> from rhizoscale.scenario import scenario_from_dict
+    >>> scenario = scenario_from_dict({"case": "cs3-root-hairs", "solver": "amg",
+    ...                                "time": {"stop": "5 min"},
+    ...                                "sample": {"shape": [8, 24, 24], "voxel_size": 4e-3}})
+    >>> scenario.config.solver, scenario.config.sample.shape
+    ('amg', (8, 24, 24))
+
+    ``rhizoscale.scenario.run_products(scenario)`` then returns the products (e.g.
+    ``products.value("mass_ratio_with_to_without_hairs")``).
+    """
     from ..image.io import write_tiff, write_vtk_image
     from ..products import BoundarySeries, Products
     from ..simulation import Simulation
