@@ -30,7 +30,33 @@ __all__ = [
 
 
 class SoilParameters(ParameterSet):
-    """Soil physical state and competitive Langmuir sorption of phosphate and citrate."""
+    """Soil physical state and competitive Langmuir sorption of phosphate and citrate.
+
+    Parameters
+    ----------
+    **fields
+        The fields listed below (units in brackets); the water content must not exceed
+        the porosity.
+
+    References
+    ----------
+    .. [1] Schnepf, A., Leitner, D., & Klepsch, S. (2012). Modeling phosphorus uptake by
+       a growing and exuding root system. Vadose Zone Journal, 11(3).
+    .. [2] Kirk, G. J. D. (1999). A model of phosphate solubilization by organic anion
+       excretion from plant roots. European Journal of Soil Science, 50, 369-378.
+
+    Examples
+    --------
+    >>> soil = load_soil("cs2_soil_medium_sorption")
+    >>> soil.water_content, soil.bulk_density, soil.units("bulk_density")
+    (0.3, 1.3, 'g cm-3')
+    >>> soil.source("bulk_density")
+    'chosen: (1 - porosity) x 2.65 g cm-3 particle density, rounded'
+    >>> soil.with_overrides({"water_content": 0.6})
+    Traceback (most recent call last):
+    ...
+    rhizoscale.errors.InputError: ...water content 0.6 exceeds porosity 0.5...
+    """
 
     water_content: float = quantity(0.3, units="cm3 cm-3", description="volumetric water content theta", gt=0, le=1)
     porosity: float = quantity(0.5, units="cm3 cm-3", description="total porosity phi", gt=0, le=1)
@@ -50,7 +76,24 @@ class SoilParameters(ParameterSet):
 
 
 class PhosphateParameters(ParameterSet):
-    """Phosphate diffusion in water and Michaelis–Menten uptake by the root surface."""
+    """Phosphate diffusion in water and Michaelis–Menten uptake by the root surface.
+
+    Parameters
+    ----------
+    **fields
+        The fields listed below (units in brackets).
+
+    References
+    ----------
+    .. [1] Schnepf, A., Leitner, D., & Klepsch, S. (2012). Modeling phosphorus uptake by
+       a growing and exuding root system. Vadose Zone Journal, 11(3).
+
+    Examples
+    --------
+    >>> p = load_phosphate("phosphate_brassica_napus")
+    >>> p.d_water, p.units("d_water"), p.imax, p.units("imax"), p.km, p.units("km")
+    (8.46e-06, 'cm2 s-1', 3.26e-06, 'umol cm-2 s-1', 0.0058, 'umol cm-3')
+    """
 
     d_water: float = quantity(8.46e-6, units="cm2 s-1", description="diffusion coefficient in free water", gt=0)
     imax: float = quantity(3.26e-6, units="umol cm-2 s-1", description="maximal uptake rate per root surface", ge=0)
@@ -62,6 +105,25 @@ class CitrateParameters(ParameterSet):
     """Citrate diffusion in water, exudation by the root surface and decomposition.
 
     Read from the ``uptake`` section of the substance file ``citrate``.
+
+    Parameters
+    ----------
+    **fields
+        The fields listed below (units in brackets).
+
+    References
+    ----------
+    .. [1] Schnepf, A., Leitner, D., & Klepsch, S. (2012). Modeling phosphorus uptake by
+       a growing and exuding root system. Vadose Zone Journal, 11(3).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> citrate = load_citrate("citrate")
+    >>> citrate.exudation_rate, citrate.units("exudation_rate")
+    (3e-06, 'umol cm-2 s-1')
+    >>> round(float(np.log(2) / citrate.decay_rate / 3600), 1)      # half-life [h]
+    11.7
     """
 
     SECTION = "uptake"
@@ -80,15 +142,61 @@ def _load(cls, name_or_path):
 
 
 def load_soil(name_or_path: str | Path = "cs2_soil_medium_sorption") -> SoilParameters:
-    """Load a soil set (shipped name or YAML path)."""
+    """Load a soil set (shipped name or YAML path).
+
+    Parameters
+    ----------
+    name_or_path : str or pathlib.Path
+        ``cs2_soil_low_sorption``, ``cs2_soil_medium_sorption``,
+        ``cs2_soil_high_sorption`` or a YAML file.
+
+    Returns
+    -------
+    SoilParameters
+
+    Examples
+    --------
+    >>> [load_soil(f"cs2_soil_{s}_sorption").smax_phosphate for s in ("low", "medium", "high")]
+    [1.5, 5.0, 15.0]
+    """
     return _load(SoilParameters, name_or_path)
 
 
 def load_phosphate(name_or_path: str | Path = "phosphate_brassica_napus") -> PhosphateParameters:
-    """Load a phosphate set (shipped name or YAML path)."""
+    """Load a phosphate set (shipped name or YAML path).
+
+    Parameters
+    ----------
+    name_or_path : str or pathlib.Path
+        A shipped set's name or a YAML file.
+
+    Returns
+    -------
+    PhosphateParameters
+
+    Examples
+    --------
+    >>> load_phosphate().cmin                       # [umol cm-3]
+    0.0002
+    """
     return _load(PhosphateParameters, name_or_path)
 
 
 def load_citrate(name_or_path: str | Path = "citrate") -> CitrateParameters:
-    """Load a citrate set (shipped name or YAML path)."""
+    """Load a citrate set (shipped name or YAML path).
+
+    Parameters
+    ----------
+    name_or_path : str or pathlib.Path
+        A shipped substance file's name (its ``uptake`` section) or a YAML file.
+
+    Returns
+    -------
+    CitrateParameters
+
+    Examples
+    --------
+    >>> load_citrate().d_water                      # [cm2 s-1]
+    6.2e-06
+    """
     return _load(CitrateParameters, name_or_path)
