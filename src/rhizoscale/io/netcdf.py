@@ -50,6 +50,29 @@ def deferred_interrupt() -> Iterator[Callable[[], None]]:
     hand a recorded signal to the handler that was installed before (Python's default
     raises ``KeyboardInterrupt``). Outside the main thread, or when SIGINT is ignored or
     not handled by Python, nothing is changed and ``check()`` does nothing.
+
+    Yields
+    ------
+    check : callable
+        ``check()`` delivers a held SIGINT to the previous handler (and clears it).
+
+    Examples
+    --------
+    A Ctrl-C that arrives while a file is open is handled at ``check()``, not where it
+    arrived (a handler that records it stands in for Python's ``KeyboardInterrupt``):
+
+    >>> import signal
+    >>> seen = []
+    >>> old = signal.signal(signal.SIGINT, lambda signum, frame: seen.append("Ctrl-C"))
+    >>> try:
+    ...     with deferred_interrupt() as check:
+    ...         signal.raise_signal(signal.SIGINT)      # arrives mid-block: only noted
+    ...         held = list(seen)
+    ...         check()                                 # a safe point: delivered here
+    ... finally:
+    ...     _ = signal.signal(signal.SIGINT, old)
+    >>> held, seen
+    ([], ['Ctrl-C'])
     """
     previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() \
         else None
@@ -202,6 +225,18 @@ def read_netcdf(path: str | Path) -> xr.Dataset:
     See Also
     --------
     write_netcdf : has an example that writes and reads a field.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import xarray as xr
+    >>> c = xr.Dataset({"c": ("x", [1.0, 0.5], {"units": "umol cm-3"})},
+    ...                coords={"x": ("x", [0.05, 0.15], {"units": "cm"})})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     back = read_netcdf(write_netcdf(c, Path(tmp) / "c.nc"))
+    >>> back["c"].values, back["c"].attrs["units"]      # usable after the file is gone
+    (array([1. , 0.5]), 'umol cm-3')
     """
     with deferred_interrupt():
         with xr.open_dataset(path, engine="netcdf4") as ds:

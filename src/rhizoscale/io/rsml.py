@@ -86,6 +86,18 @@ def write_rsml(root_system, path: str | Path, *, plant_labels: dict | None = Non
     See Also
     --------
     read_rsml : has a round-trip example.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from rhizoscale.plant import grow_root_system
+    >>> rs = grow_root_system("vicia_faba", 3, seed=1)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = write_rsml(rs, Path(tmp) / "roots.rsml")
+    ...     back = read_rsml(path)
+    >>> path.name, round(rs.total_length(), 3), back.total_length() == rs.total_length()
+    ('roots.rsml', 6.213, True)
     """
     rs = root_system
     root = ET.Element("rsml")

@@ -258,6 +258,35 @@ def read_vtk_arrays(path: str | Path) -> dict[str, np.ndarray]:
     Only the layout written here is understood (XML, appended raw data, UInt64 headers,
     zlib-compressed); it is meant for tests and quick checks, ParaView reads the files.
     Image data come back reshaped to ``[z, y, x]``; ``"Points"`` to ``(n, 3)``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A ``.vti`` or ``.vtp`` file written by :func:`write_image_vtk` or
+        :func:`write_root_system_vtk`.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Every data array by name (units as written).
+
+    Raises
+    ------
+    ValueError
+        For files of another layout.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = write_image_vtk({"c": np.arange(6.0).reshape(1, 2, 3)}, Path(tmp) / "c",
+    ...                            spacing=(0.1, 0.1, 0.1))
+    ...     arrays = read_vtk_arrays(path)
+    >>> path.name, arrays["c"]
+    ('c.vti', array([[[0., 1., 2.],
+            [3., 4., 5.]]]))
     """
     import xml.etree.ElementTree as ET
 
