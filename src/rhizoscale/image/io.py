@@ -116,6 +116,28 @@ def image_shape(path, *, shape: Sequence[int] | None = None) -> tuple[int, ...] 
     (for memory estimates before reading); None when it cannot be told.
 
     ``shape``: the shape given for a raw file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A TIFF file, a folder of 2D TIFF slices, a ``.npy`` file or a raw file.
+    shape : sequence of int, optional
+        The shape given for a raw file (returned as is).
+
+    Returns
+    -------
+    tuple of int or None
+        Voxels per array axis, e.g. (z, y, x).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     tif = write_tiff(np.zeros((3, 4, 5), np.uint8), Path(tmp) / "labels.tif")
+    ...     print(image_shape(tif), image_shape(Path(tmp) / "labels.raw", shape=(4, 4, 4)))
+    (3, 4, 5) (4, 4, 4)
     """
     path = Path(path)
     try:
@@ -220,6 +242,17 @@ def write_tiff(image: Image | np.ndarray, path) -> Path:
     See Also
     --------
     read_image : has an example that writes and reads a TIFF.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np, tifffile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     labels = tifffile.imread(write_tiff(np.array([[0, 1], [1, 1]]), Path(tmp) / "l.tif"))
+    ...     conc = tifffile.imread(write_tiff(np.linspace(0, 1, 4).reshape(2, 2), Path(tmp) / "c.tif"))
+    >>> labels.dtype, conc.dtype                     # labels shrink to uint8, floats to float32
+    (dtype('uint8'), dtype('float32'))
     """
     import json
 

@@ -109,6 +109,13 @@ class GranularPacking:
         Box edge lengths [cm].
     info : dict
         Generator details (seed, target and achieved porosity, radius adjustment).
+
+    Examples
+    --------
+    >>> from rhizoscale.image.generators import sand_packing
+    >>> packing = sand_packing((60, 60), 1e-3, porosity=0.41, mean_radius=0.01, seed=0)
+    >>> packing.porosity, packing.box, packing.centers.shape    # [1], [cm], 4 grains in 2D
+    (0.41, array([0.06, 0.06]), (4, 2))
     """
 
     image: Image

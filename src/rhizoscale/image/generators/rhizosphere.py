@@ -126,6 +126,16 @@ class RhizosphereSample:
         Number of hairs drawn.
     parameters : dict
         The generator's arguments and the tuned patch level.
+
+    Examples
+    --------
+    >>> from rhizoscale.image.generators import rhizosphere_sample
+    >>> sample = rhizosphere_sample((12, 24, 24), 2e-3, root_radius=0.01, hair_length=0.01, seed=1)
+    >>> sample.hair_count, int((sample.with_hairs.labels != sample.without_hairs.labels).sum())
+    (9, 20)
+    >>> without, with_ = sample.contact_without_hairs, sample.contact_with_hairs
+    >>> round(without["contact_fraction"], 3), round(with_["contact_fraction_with_hairs"], 3)
+    (0.06, 0.171)
     """
 
     with_hairs: Image
