@@ -55,6 +55,20 @@ class Successor(_Strict):
     ``subtypes`` with ``probabilities`` (a shortfall of the sum below 1 is the probability
     of no lateral), as in CPlantBox's ``successor`` parameters.
 
+    Parameters
+    ----------
+    subtypes : list of int
+        Lateral root types (CPlantBox ``subType``).
+    probabilities : list of float
+        Probability of each lateral type [1] (empty: equal shares).
+    number : int
+        Laterals per branching point (CPlantBox ``numLat``) [1].
+
+    References
+    ----------
+    Schnepf, A., Leitner, D., Landl, M., et al. (2018). CRootBox: a structural-functional
+    modelling framework for root systems. Annals of Botany, 121(5), 1033-1053.
+
     Examples
     --------
     >>> from rhizoscale.parameters import Successor
@@ -124,6 +138,12 @@ class RootTypeParameters(_Strict):
 class SeedParameters(_Strict):
     """Seed: start point and the roots other than the taproot that emerge from it.
 
+    Parameters
+    ----------
+    **fields
+        The fields listed below (CPlantBox ``SeedRandomParameter`` names; position [cm],
+        times [d]).
+
     Examples
     --------
     >>> from rhizoscale.plant import load_plant_parameters
@@ -150,6 +170,20 @@ class PlantParameters(ParameterSet):
 
     ``reader_warnings`` lists what a file reader ignored (e.g. the leaf and stem parameters
     of a CPlantBox XML file), so that it can be reported to the user.
+
+    Parameters
+    ----------
+    seed : SeedParameters
+        The seed.
+    root_types : list of RootTypeParameters
+        One entry per root type (``subType`` 1 is the taproot).
+    reader_warnings : list of str
+        What the reader ignored in the file.
+
+    References
+    ----------
+    Schnepf, A., Leitner, D., Landl, M., et al. (2018). CRootBox: a structural-functional
+    modelling framework for root systems. Annals of Botany, 121(5), 1033-1053.
 
     Examples
     --------

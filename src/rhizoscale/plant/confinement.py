@@ -61,7 +61,21 @@ def _signed_distance_many(kind, params, pts):
 
 
 class Confinement:
-    """Base class: a convex region that roots must not leave."""
+    """Base class: a convex region that roots must not leave.
+
+    Subclasses (:class:`Box`, :class:`Cylinder`, :class:`Rhizotron`) give the signed
+    distance kernel's kind and parameters; the growth kernels keep roots inside.
+
+    Examples
+    --------
+    >>> pot = Cylinder(radius=5.0, depth=20.0)
+    >>> isinstance(pot, Confinement)
+    True
+    >>> pot.signed_distance([[0, 0, -10], [6, 0, -10]])       # [cm], negative inside
+    array([-5.,  1.])
+    >>> bool(pot.contains([0, 0, 1]))                        # above the soil surface
+    False
+    """
 
     kind: int = KIND_NONE
 

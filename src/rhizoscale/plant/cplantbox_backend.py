@@ -69,6 +69,31 @@ def root_system_from_cplantbox(plant, time: float | None = None, metadata: dict 
     -------
     RootSystem
         Node coordinates [cm] and creation times [d] as CPlantBox stores them.
+
+    References
+    ----------
+    Schnepf A et al. (2018) CRootBox: a structural-functional modelling framework for root
+    systems. Annals of Botany 121(5): 1033-1053.
+
+    Examples
+    --------
+    With CPlantBox installed (``pip install "rhizoscale[cplantbox]"``):
+
+    >>> import importlib.util
+    >>> if importlib.util.find_spec("plantbox"):
+    ...     import plantbox as pb
+    ...     from rhizoscale.plant import load_plant_parameters
+    ...     from rhizoscale.parameters.cplantbox_xml import write_cplantbox_xml
+    ...     import tempfile, pathlib
+    ...     with tempfile.TemporaryDirectory() as tmp:
+    ...         xml = pathlib.Path(tmp) / "vicia_faba.xml"
+    ...         write_cplantbox_xml(load_plant_parameters("vicia_faba"), xml)
+    ...         plant = pb.Plant()
+    ...         plant.readParameters(str(xml))
+    ...     plant.initialize(False)
+    ...     plant.simulate(3.0, False)
+    ...     rs = root_system_from_cplantbox(plant, time=3.0)
+    ...     assert rs.time == 3.0 and rs.n_roots >= 1
     """
     organs = [o for o in plant.getOrgans(2) if o.getNumberOfNodes() > 1]
     index = {o.getId(): i for i, o in enumerate(organs)}
@@ -118,6 +143,26 @@ def grow_with_cplantbox(params: PlantParameters, days: float, seed: int = 1, con
     ------
     InputError
         CPlantBox is not installed, or a confinement was given.
+
+    References
+    ----------
+    Schnepf A et al. (2018) CRootBox: a structural-functional modelling framework for root
+    systems. Annals of Botany 121(5): 1033-1053.
+
+    Examples
+    --------
+    Where CPlantBox is installed this grows the root system; without it the backend says
+    how to install it:
+
+    >>> from rhizoscale.errors import InputError
+    >>> from rhizoscale.plant import load_plant_parameters
+    >>> try:
+    ...     rs = grow_with_cplantbox(load_plant_parameters("vicia_faba"), 3.0, seed=1)
+    ...     outcome = f"grown for {rs.time:g} d"
+    ... except InputError as err:
+    ...     outcome = str(err)
+    >>> outcome in ("grown for 3 d", 'backend: ' + INSTALL_HINT)
+    True
     """
     try:
         import plantbox as pb

@@ -41,6 +41,21 @@ class ConfinementConfig(BaseModel):
     ``type`` selects the keys that are needed: ``box`` (``lower``, ``upper``),
     ``cylinder`` (``radius``, ``depth``) or ``rhizotron`` (``width``, ``thickness``,
     ``depth``, ``angle_deg``); see :mod:`rhizoscale.plant.confinement`.
+
+    Parameters
+    ----------
+    **fields
+        The keys listed with defaults and units in the Fields table.
+
+    Examples
+    --------
+    >>> ConfinementConfig(type="box", lower=(-5, -5, -20), upper=(5, 5, 0)).type
+    'box'
+    >>> ConfinementConfig(type="cylinder", radius=5.0)
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for ConfinementConfig
+      Value error, a cylinder needs depth ...
     """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -94,6 +109,16 @@ def scenario_file(value, info: ValidationInfo, *, suffixes=None):
 
 class GridConfig(BaseModel):
     """Regular grid for fields (cm): box corners (x, y, z) and a cell size (one or three values).
+
+    Parameters
+    ----------
+    **fields
+        The keys listed with defaults and units in the Fields table.
+
+    Examples
+    --------
+    >>> GridConfig(lower=(-2, -2, -4), upper=(2, 2, 0), resolution=[1.0, 1.0, 0.5]).resolution
+    (1.0, 1.0, 0.5)
     """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -109,6 +134,20 @@ class Config(CaseConfig):
     """Keys of a ``plant-growth`` scenario (the ``demo`` example): grow or read root systems.
 
     Lengths in cm, times in d. ``rhizoscale example demo`` writes a commented example.
+
+    Parameters
+    ----------
+    **fields
+        The keys listed with defaults and units in the Fields table.
+
+    Examples
+    --------
+    >>> from rhizoscale.scenario import scenario_from_dict
+    >>> scenario = scenario_from_dict({"case": "plant-growth",
+    ...                                "root_system": {"plant": "vicia_faba"},
+    ...                                "time": {"stop": "3 d", "outputs": [1, 2, 3]}})
+    >>> scenario.config.plant, scenario.config.days, scenario.config.output_times
+    ('vicia_faba', 3.0, [1.0, 2.0, 3.0])
     """
 
     ROOT_SYSTEM_KEYS = {"plant": "plant", "rsml": "rsml", "age": "age", "backend": "backend"}
@@ -280,6 +319,32 @@ def run(config: Config, ctx) -> Products:
     The case's side of the contract (:func:`rhizoscale.scenario.run_products`):
     ``config`` is this module's :class:`Config`, ``ctx`` a
     :class:`rhizoscale.outputs.RunContext`; returns :class:`rhizoscale.products.Products`.
+
+    Parameters
+    ----------
+    config : Config
+        The validated scenario.
+    ctx : rhizoscale.outputs.RunContext
+        Seed (of the first replicate), progress, warnings, resolved parameter sets.
+
+    Returns
+    -------
+    rhizoscale.products.Products
+        The root system(s) (RSML), root length density fields [cm cm-3] on the grid,
+        figures, and root count, total length [cm] and rooting depth [cm].
+
+    Examples
+    --------
+    >>> from rhizoscale.scenario import run_products, scenario_from_dict
+    >>> scenario = scenario_from_dict({
+    ...     "case": "plant-growth", "plant": "vicia_faba", "time": {"stop": "3 d"},
+    ...     "grid": {"lower": [-5, -5, -10], "upper": [5, 5, 0], "resolution": 1.0},
+    ...     "outputs": {"figures": False, "vtk": False}})
+    >>> products = run_products(scenario)
+    >>> round(products.value("total_length"), 3), products.scalars["total_length"].units
+    (6.213, 'cm')
+    >>> list(products.fields), list(products.root_systems)
+    (['root_length_density.nc'], ['root_system.rsml'])
     """
     import xarray as xr
 
