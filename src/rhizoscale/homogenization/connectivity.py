@@ -46,6 +46,20 @@ class PeriodicClusters:
         Number of periodic clusters (islands included).
     n_kept : int
         Number of wrapping clusters.
+
+    Examples
+    --------
+    A horizontal channel that wraps around the cell (kept) and an island (dropped):
+
+    >>> import numpy as np
+    >>> conducting = np.zeros((4, 6), bool)
+    >>> conducting[1, :] = True
+    >>> conducting[3, 1:3] = True
+    >>> clusters = periodic_clusters(conducting)
+    >>> clusters.n_clusters, clusters.n_kept, clusters.anchors
+    (2, 1, array([6]))
+    >>> clusters.conducting_directions([0.4, 0.6])      # conducts along axis 1 only
+    array([[0., 1.]])
     """
 
     kept: np.ndarray

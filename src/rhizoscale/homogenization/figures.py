@@ -122,6 +122,23 @@ def property_table_figure(ds, title: str = ""):
     Returns
     -------
     matplotlib.figure.Figure
+
+    References
+    ----------
+    Millington, R. J., & Quirk, J. P. (1961). Permeability of porous solids. Transactions
+    of the Faraday Society, 57, 1200-1207.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from rhizoscale.homogenization import effective_property_table
+    >>> from rhizoscale.image.generators import sand_packing
+    >>> table = effective_property_table(sand_packing((60, 60), 1e-3, mean_radius=0.01, seed=0),
+    ...                                  [0.2, 0.41])
+    >>> fig = property_table_figure(table, "sand, seed 0")
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()][-1]
+    'Millington–Quirk (1961)'
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(5.8, 4.4), layout="constrained")
@@ -154,6 +171,19 @@ def thickness_study_figure(ds, title: str = ""):
     Returns
     -------
     matplotlib.figure.Figure
+
+    References
+    ----------
+    Matheron, G. (1967). Eléments pour une théorie des milieux poreux. Masson, Paris.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from rhizoscale.homogenization import lognormal_thickness_study
+    >>> fig = thickness_study_figure(lognormal_thickness_study([1, 16], width=16, realisations=1))
+    >>> fig.axes[0].get_ylabel()
+    'ratio to the geometric mean [–]'
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter

@@ -13,7 +13,25 @@ __all__ = ["GranularMediumParameters"]
 
 
 class GranularMediumParameters(ParameterSet):
-    """A sand packing with water films and mucilage bridges."""
+    """A sand packing with water films and mucilage bridges.
+
+    Diffusivities are relative to free water (``d_water = 1``); the shipped set
+    ``sand_mucilage_2d`` holds the 2D sand of case study 4 (design brief §5).
+
+    Parameters
+    ----------
+    **fields
+        The fields listed below (units in brackets).
+
+    Examples
+    --------
+    >>> from rhizoscale.parameters import load_parameter_set
+    >>> sand = load_parameter_set(GranularMediumParameters, "sand_mucilage_2d")
+    >>> sand.porosity, sand.water_content, sand.mucilage_fraction, sand.d_mucilage
+    (0.41, 0.19, 0.1, 0.5)
+    >>> sand.mean_grain_radius, sand.units("mean_grain_radius")
+    (0.012, 'cm')
+    """
 
     porosity: float = quantity(..., units="1", description="porosity", gt=0, lt=1)
     water_content: float = quantity(..., units="cm3 cm-3", description="liquid content theta", ge=0)

@@ -237,5 +237,19 @@ def effective_diffusivity_table(path: str | Path, mucilage_fraction: float = 0.0
     --------
     write_property_table : has an example that writes and reads a table.
     rhizoscale.soil.millington_quirk : the empirical model it replaces.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from rhizoscale.homogenization import effective_property_table, write_property_table
+    >>> from rhizoscale.image.generators import sand_packing
+    >>> table = effective_property_table(sand_packing((60, 60), 1e-3, mean_radius=0.01, seed=0),
+    ...                                  [0.2, 0.41])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     nc, _ = write_property_table(table, Path(tmp) / "d_eff.nc")
+    ...     d_eff = effective_diffusivity_table(nc)
+    >>> d_eff.component, bool(0 < d_eff(0.3) < 1)          # relative to free water
+    ('d_eff', True)
     """
     return read_relation(path, mucilage_fraction=mucilage_fraction, component=component)

@@ -38,6 +38,28 @@ def lognormal_field(shape, log_std: float, correlation_length: float, seed: int 
     study is dimensionless): ``correlation_length`` is in voxels; see there for the
     parameters and the construction.
 
+    Parameters
+    ----------
+    shape : tuple of int
+        Field shape (voxels), periodic along every axis.
+    log_std : float
+        sigma, standard deviation of ``ln D`` [1].
+    correlation_length : float
+        Correlation length of ``Y`` [voxels].
+    seed : int
+        Seed of the random field.
+    geometric_mean : float
+        G, the geometric mean of D (any units; the field has the same).
+
+    Returns
+    -------
+    numpy.ndarray
+        D, of shape ``shape``.
+
+    References
+    ----------
+    Matheron, G. (1967). Eléments pour une théorie des milieux poreux. Masson, Paris.
+
     Examples
     --------
     >>> import numpy as np
