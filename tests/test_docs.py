@@ -27,11 +27,21 @@ GALLERY = sorted((DOCS / "gallery").glob("plot_*.py"))
 
 #: packages and modules whose docstring examples are run (all their public submodules)
 DOCTEST_PACKAGES = (
+    "rhizoscale.core",
     "rhizoscale.grid",
+    "rhizoscale.simulation",
+    "rhizoscale.products",
+    "rhizoscale.outputs",
+    "rhizoscale.scenario",
+    "rhizoscale.memory",
+    "rhizoscale.progress",
+    "rhizoscale.warmup",
     "rhizoscale.io",
     "rhizoscale.parameters",
     "rhizoscale.plant",
     "rhizoscale.rhizodeposition",
+    "rhizoscale.diffusion",
+    "rhizoscale.nutrients",
     "rhizoscale.homogenization",
     "rhizoscale.image",
     "rhizoscale.soil",
