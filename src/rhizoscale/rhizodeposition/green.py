@@ -187,6 +187,15 @@ class RootPaths:
         Arc length from the root's base [cm].
     age : float
         Age of the root system [d] (the latest time a field can be asked for).
+
+    Examples
+    --------
+    >>> from rhizoscale.rhizodeposition import straight_root_system
+    >>> paths = root_paths(straight_root_system(0.5, 10.0))   # 0.5 cm d-1 for 10 d
+    >>> paths.n_roots, paths.ptr, paths.age
+    (1, array([ 0, 51]), 10.0)
+    >>> paths.time[:3], paths.arc[:3]                        # [d], [cm]
+    (array([0. , 0.2, 0.4]), array([0. , 0.1, 0.2]))
     """
 
     ptr: np.ndarray
