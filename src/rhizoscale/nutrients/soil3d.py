@@ -68,6 +68,28 @@ def face_transmissibilities(grid: RegularGrid, diffusivity) -> sp.csr_matrix:
     outer faces carry nothing (no-flux boundaries). The operator is the shared voxel
     operator of :mod:`rhizoscale.solvers.voxel_operator` on every cell of the grid; a
     diagonal tensor (one value per axis) goes into its per-axis face factor.
+
+    Parameters
+    ----------
+    grid : RegularGrid
+        The soil box [cm].
+    diffusivity : float, (3,), (3, 3) or per-cell array
+        Effective diffusivity [cm2 s-1] (isotropic, diagonal, full tensor or field).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix (n_cells, n_cells)
+        [cm3 s-1]; columns sum to zero (mass is conserved).
+
+    Examples
+    --------
+    Two 0.5 cm cells: ``D area / spacing = 1e-6 * 0.25 / 0.5``:
+
+    >>> from rhizoscale.grid import RegularGrid
+    >>> grid = RegularGrid.from_resolution((0, 0, 0), (1, 0.5, 0.5), 0.5)
+    >>> face_transmissibilities(grid, 1e-6).toarray()
+    array([[ 5.e-07, -5.e-07],
+           [-5.e-07,  5.e-07]])
     """
     comps = _diffusivity_components(diffusivity, grid, "diffusivity")
     hx, hy, hz = grid.spacing
@@ -103,6 +125,32 @@ class SoilModel3D:
         (scalar, (3,), (3, 3) or per-cell field); default Millington–Quirk.
     initial : pair of float or (2, nz, ny, nx) array
         Initial solution concentrations [µmol cm-3].
+
+    References
+    ----------
+    .. [1] Schnepf, A., Leitner, D., & Klepsch, S. (2012). Modeling phosphorus uptake by
+       a growing and exuding root system. Vadose Zone Journal, 11(3).
+
+    Examples
+    --------
+    A source of citrate in one corner cell for an hour: the amount in the box grows by
+    what was added less what decayed:
+
+    >>> import numpy as np
+    >>> from rhizoscale.grid import RegularGrid
+    >>> grid = RegularGrid.from_resolution((0, 0, 0), (1, 1, 1), 0.25)
+    >>> soil = SoilModel3D(grid, theta=0.3, porosity=0.5, bulk_density=1.3, smax=(5.0, 1.0),
+    ...                    affinity=(20.0, 10.0), d_water=(8.46e-6, 6.2e-6), decay=(0.0, 1.64e-5),
+    ...                    initial=(0.002, 0.0))
+    >>> before = soil.mass()                                           # [umol]
+    >>> source = np.zeros((2, grid.n_cells))
+    >>> source[1, 0] = 1e-6                                            # [umol s-1]
+    >>> info = soil.step(3600.0, source)
+    >>> added = soil.mass() - before
+    >>> added.round(6), info["decay"].round(9)
+    (array([0.      , 0.003594]), array([0.000e+00, 6.008e-06]))
+    >>> bool(abs(added[1] + info["decay"][1] - 3600 * 1e-6) < 1e-15)
+    True
     """
 
     def __init__(self, grid: RegularGrid, *, theta: float, porosity: float, bulk_density: float,
