@@ -135,9 +135,9 @@ def image_shape(path, *, shape: Sequence[int] | None = None) -> tuple[int, ...] 
     >>> from pathlib import Path
     >>> import numpy as np
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     tif = write_tiff(np.zeros((3, 4, 5), np.uint8), Path(tmp) / "labels.tif")
+    ...     tif = write_tiff(np.zeros((2, 5, 6), np.uint8), Path(tmp) / "labels.tif")
     ...     print(image_shape(tif), image_shape(Path(tmp) / "labels.raw", shape=(4, 4, 4)))
-    (3, 4, 5) (4, 4, 4)
+    (2, 5, 6) (4, 4, 4)
     """
     path = Path(path)
     try:
