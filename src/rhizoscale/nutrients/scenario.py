@@ -37,7 +37,23 @@ __all__ = ["Config", "RhizotronConfig", "run", "to_rhizotron_frame"]
 
 
 class RhizotronConfig(BaseModel):
-    """Flat rhizotron inclined from the vertical (cm, degrees)."""
+    """Flat rhizotron inclined from the vertical (cm, degrees).
+
+    Parameters
+    ----------
+    **fields
+        The keys listed with defaults and units in the Fields table.
+
+    References
+    ----------
+    .. [1] Schnepf, A., Leitner, D., & Klepsch, S. (2012). Modeling phosphorus uptake by
+       a growing and exuding root system. Vadose Zone Journal, 11(3).
+
+    Examples
+    --------
+    >>> RhizotronConfig(width=10, depth=20)
+    RhizotronConfig(width=10.0, thickness=2.0, depth=20.0, angle_deg=49.0, seed_depth=3.0)
+    """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
@@ -89,7 +105,33 @@ def diffusivity_function(cfg: SoilDiffusivityConfig):
 
 
 class Config(CaseConfig):
-    """Case study 2 scenario."""
+    """Case study 2 scenario.
+
+    Phosphate uptake by a Brassica napus root system growing in a rhizotron, with and
+    without citrate exudation (Schnepf et al. 2012).
+
+    Parameters
+    ----------
+    **fields
+        The keys listed with defaults and units in the Fields table.
+
+    References
+    ----------
+    .. [1] Schnepf, A., Leitner, D., & Klepsch, S. (2012). Modeling phosphorus uptake by
+       a growing and exuding root system. Vadose Zone Journal, 11(3).
+
+    Examples
+    --------
+    >>> from rhizoscale.scenario import scenario_from_dict
+    >>> scenario = scenario_from_dict({"case": "cs2-phosphate-uptake", "resolution_cm": 1.0,
+    ...                                "time": {"stop": 2, "dt": "2 h", "outputs": [1, 2]},
+    ...                                "outputs": {"figures": False, "vtk": False}})
+    >>> config = scenario.config
+    >>> config.days, config.dt_hours, config.profile_days, config.soil     # [d], [h], [d]
+    (2.0, 2.0, [1.0, 2.0], 'cs2_soil_medium_sorption')
+    >>> estimate_memory(config).describe()
+    '0.129 GiB (libraries, root system and figures 0.125 GiB, 3D soil models and fields 0.004 GiB)'
+    """
 
     ROOT_SYSTEM_KEYS = {"plant": "plant", "rsml": "rsml", "age": "age"}
     TIME_KEYS = {"stop": ("days", "d"), "dt": ("dt_hours", "h"), "outputs": ("profile_days", "d")}
@@ -151,6 +193,32 @@ def to_rhizotron_frame(rs: RootSystem, rhizotron: RhizotronConfig, tol: float = 
     ``(0, 0, -seed_depth)``, down-slope direction ``(0, sin a, -cos a)``) becomes the
     box ``[-width/2, width/2] x [0, thickness] x [-depth, 0]``. Nodes within ``tol`` cm
     outside a wall are moved onto it (round-off of the growth model's confinement).
+
+    Parameters
+    ----------
+    rs : RootSystem
+        Roots in the world frame [cm] (grown in :class:`rhizoscale.plant.Rhizotron`).
+    rhizotron : RhizotronConfig
+        The rhizotron.
+    tol : float
+        Distance [cm] within which nodes outside a wall are moved onto it.
+
+    Returns
+    -------
+    RootSystem
+        The same roots (lengths unchanged) in the rhizotron frame [cm].
+
+    Examples
+    --------
+    >>> from rhizoscale.plant import Rhizotron, grow_root_system
+    >>> rz = RhizotronConfig(width=10, thickness=2, depth=20)
+    >>> rs = grow_root_system("brassica_napus", 4, seed=1,
+    ...                       confinement=Rhizotron(10, 2, 20, 49, origin=(0, 0, -3)))
+    >>> local = to_rhizotron_frame(rs, rz)
+    >>> local.nodes.min(axis=0).round(3).tolist(), local.nodes.max(axis=0).round(3).tolist()
+    ([-1.085, 0.002, -15.921], [2.541, 1.761, 0.0])
+    >>> round(local.total_length(), 4) == round(rs.total_length(), 4)
+    True
     """
     a = math.radians(rhizotron.angle_deg)
     origin = np.array([0.0, 0.0, -rhizotron.seed_depth])
@@ -484,7 +552,47 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
 
 
 def run(config: Config, ctx) -> Products:
-    """Run case study 2 and return its products (see docs/cs2-phosphate-uptake.md)."""
+    """Run case study 2 and return its products (see docs/cs2-phosphate-uptake.md).
+
+    The case's side of the contract (:func:`rhizoscale.scenario.run_products`):
+    ``config`` is this module's :class:`Config`, ``ctx`` a
+    :class:`rhizoscale.outputs.RunContext`; returns :class:`rhizoscale.products.Products`.
+
+    Parameters
+    ----------
+    config : Config
+        The validated scenario.
+    ctx : rhizoscale.outputs.RunContext
+        Seed (of the root growth), progress, warnings, resolved parameter sets.
+
+    Returns
+    -------
+    rhizoscale.products.Products
+        Phosphate uptake with and without exudation [µmol], citrate exuded and decayed
+        [µmol], the mass-balance error [1], soil fields and depletion profiles, figures.
+
+    References
+    ----------
+    .. [1] Schnepf, A., Leitner, D., & Klepsch, S. (2012). Modeling phosphorus uptake by
+       a growing and exuding root system. Vadose Zone Journal, 11(3).
+
+    Examples
+    --------
+    Two days on a 1 cm grid (the gallery example ``docs/gallery/plot_cs2_phosphate_uptake.py``
+    runs a longer one):
+
+    >>> from rhizoscale.scenario import scenario_from_dict
+    >>> scenario = scenario_from_dict({"case": "cs2-phosphate-uptake", "resolution_cm": 1.0,
+    ...                                "time": {"stop": 2, "dt": "2 h", "outputs": [1, 2]},
+    ...                                "outputs": {"figures": False, "vtk": False}})
+    >>> from rhizoscale.scenario import run_products
+    >>> products = run_products(scenario)
+    >>> with_, without = (products.scalars[f"p_uptake_{k}_exudation"] for k in ("with", "without"))
+    >>> round(with_.value, 5), round(without.value, 5), with_.units
+    (0.02493, 0.01536, 'umol')
+    >>> products.value("max_relative_balance_error") < 1e-9
+    True
+    """
     from ..plant import Rhizotron, grow_root_system
     from ..products import Products
     seed = ctx.seed
