@@ -75,6 +75,27 @@ class Config(CaseConfig):
     A root system (grown, read from RSML, or one straight root), the exudates (shipped
     parameter sets with ``overrides``), the grid and the output times. Lengths in cm,
     times in d.
+
+    Parameters
+    ----------
+    **fields
+        The keys listed with defaults and units in the Fields table.
+
+    References
+    ----------
+    Landl, M., et al. (2021). Front. Plant Sci. (case study 1).
+
+    Examples
+    --------
+    >>> from rhizoscale.scenario import scenario_from_dict
+    >>> scenario = scenario_from_dict({
+    ...     "case": "cs1-rhizodeposition", "root_system": {"straight": {"velocity": 1.0, "days": 3}},
+    ...     "grid": {"lower": [-1, -1, -4], "upper": [1, 1, 0.5], "resolution": 0.2},
+    ...     "growth_rates": [0.5, 1.0], "panel_rates": [0.5, 1.0], "single_root_resolution": 0.05,
+    ...     "outputs": {"figures": False, "vtk": False}})
+    >>> config = scenario.config
+    >>> config.straight_root.velocity, config.exudates, config.grid.resolution
+    (1.0, ['mucilage', 'citrate'], 0.2)
     """
 
     ROOT_SYSTEM_KEYS = {"plant": "plant", "rsml": "rsml", "age": "age", "straight": "straight_root"}
@@ -408,6 +429,41 @@ def run(config: Config, ctx) -> Products:
     The case's side of the contract (:func:`rhizoscale.scenario.run_products`):
     ``config`` is this module's :class:`Config`, ``ctx`` a
     :class:`rhizoscale.outputs.RunContext`; returns :class:`rhizoscale.products.Products`.
+
+    Parameters
+    ----------
+    config : Config
+        The validated scenario.
+    ctx : rhizoscale.outputs.RunContext
+        Seed (of the root growth), progress, warnings, checkpointed simulations.
+
+    Returns
+    -------
+    rhizoscale.products.Products
+        Per exudate: concentration fields [µg cm-3], hotspot volume [cm3] and duration
+        [d], overlap share [1], mass in the domain [µg]; the single-root study and figures.
+
+    References
+    ----------
+    Landl, M., et al. (2021). Front. Plant Sci. (case study 1).
+
+    Examples
+    --------
+    Even a 3-day single root takes a few seconds (the gallery example
+    ``docs/gallery/plot_cs1_rhizodeposition.py`` runs one); the scenario that would run
+    and its memory estimate:
+
+    >>> from rhizoscale.scenario import scenario_from_dict
+    >>> scenario = scenario_from_dict({
+    ...     "case": "cs1-rhizodeposition", "root_system": {"straight": {"velocity": 1.0, "days": 3}},
+    ...     "grid": {"lower": [-1, -1, -4], "upper": [1, 1, 0.5], "resolution": 0.2},
+    ...     "growth_rates": [0.5, 1.0], "panel_rates": [0.5, 1.0], "single_root_resolution": 0.05,
+    ...     "outputs": {"figures": False, "vtk": False}})
+    >>> estimate_memory(scenario.config).gib < 0.5                        # [GiB]
+    True
+
+    ``rhizoscale.scenario.run_products(scenario)`` then returns the products (e.g.
+    ``products.value("mass_in_domain_mucilage")`` in µg).
     """
     from ..products import Products
     seed = ctx.seed
