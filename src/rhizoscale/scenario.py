@@ -385,6 +385,11 @@ class ImageSection(Section):
     axis (z, y, x) [cm]; ``origin`` the (x, y, z) corner [cm]. Paths are relative to the
     scenario file.
 
+    Parameters
+    ----------
+    **fields
+        The keys listed with defaults and units in the Fields table.
+
     Examples
     --------
     >>> import tempfile, numpy as np
