@@ -632,6 +632,26 @@ def resolve_parameter_sets(config, overrides: dict, source: object) -> dict:
 
     Paths start with a slot of :meth:`CaseConfig.parameter_sets`; errors name
     ``parameters.PATH``. Returns slot -> :class:`~rhizoscale.parameters.ParameterSet`.
+
+    Parameters
+    ----------
+    config : CaseConfig
+        A case's validated config.
+    overrides : dict
+        Dotted paths into the sets (``plant.root_types.0.r``) -> values.
+    source : object
+        The scenario (file), named in errors.
+
+    Returns
+    -------
+    dict of str to ParameterSet
+
+    Examples
+    --------
+    >>> s = scenario_from_dict({"case": "plant-growth", "plant": "vicia_faba"})
+    >>> sets = resolve_parameter_sets(s.config, {"plant.root_types.0.r": 3.0}, "demo.yaml")
+    >>> sets["plant"].root_types[0].r                   # taproot elongation rate [cm d-1]
+    3.0
     """
     loaders = config.parameter_sets() if hasattr(config, "parameter_sets") else {}
     sets = {}
@@ -665,6 +685,36 @@ def scenario_from_dict(data: Any, source: object = "scenario", base_dir: Path | 
     * ``rhizotron.width: 20`` — any other scenario key, nested sections included.
 
     Every named set is loaded and every override validated here, before any work.
+
+    Parameters
+    ----------
+    data : dict
+        The scenario mapping.
+    source : object
+        Where it came from (its file), named in errors and used as the default name.
+    base_dir : pathlib.Path, optional
+        Folder that relative file names in the scenario are relative to.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    InputError
+        One line naming the source and the field, for any bad key or value.
+
+    Examples
+    --------
+    >>> s = scenario_from_dict({"case": "plant-growth", "plant": "vicia_faba", "time": {"stop": 2},
+    ...                         "parameters": {"plant.root_types.0.r": 2.5, "replicates": 2}},
+    ...                        source="demo.yaml")
+    >>> s.name, s.config.replicates, s.parameter_sets["plant"].root_types[0].r
+    ('demo', 2, 2.5)
+    >>> scenario_from_dict({"case": "plant-growth", "days": 0}, source="demo.yaml")
+    Traceback (most recent call last):
+    ...
+    rhizoscale.errors.InputError: demo.yaml: days: Input should be greater than 0 (got 0)
     """
     if not isinstance(data, dict):
         raise InputError("a scenario must be a mapping with at least a 'case' key", source=source)
@@ -747,7 +797,25 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def scenario_record(scenario: Scenario) -> dict:
-    """The scenario as plain data (stored in ``summary.json``; hashed for resuming)."""
+    """The scenario as plain data (stored in ``summary.json``; hashed for resuming).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario.
+
+    Returns
+    -------
+    dict
+        ``case``, ``name``, ``seed``, ``source``, ``config`` (JSON types) and
+        ``parameters``.
+
+    Examples
+    --------
+    >>> record = scenario_record(scenario_from_dict({"case": "plant-growth", "time": {"stop": 2}}))
+    >>> sorted(record), record["config"]["days"]
+    (['case', 'config', 'name', 'parameters', 'seed', 'source'], 2.0)
+    """
     return {"case": scenario.case, "name": scenario.name, "seed": scenario.seed,
             "source": scenario.source, "config": scenario.config.model_dump(mode="json"),
             "parameters": scenario.parameters}
@@ -761,6 +829,25 @@ def run_products(scenario: Scenario, ctx=None):
     validated ``Config``, ``ctx`` a :class:`rhizoscale.outputs.RunContext` (seed, progress,
     warnings, resolved parameter sets, checkpointed simulations); it returns the products,
     which ``rhizoscale run`` writes and a pipeline hands on.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario.
+    ctx : rhizoscale.outputs.RunContext, optional
+        Default: the scenario's seed and resolved parameter sets, no progress, no
+        checkpoints.
+
+    Returns
+    -------
+    rhizoscale.products.Products
+
+    Examples
+    --------
+    >>> products = run_products(scenario_from_dict({"case": "plant-growth", "plant": "vicia_faba",
+    ...                                             "time": {"stop": 2}}))
+    >>> products.case, round(products.value("total_length"), 3), products.scalars["total_length"].units
+    ('plant-growth', 4.142, 'cm')
     """
     from .outputs import RunContext
     module = _case_module(scenario.case, scenario.source)
