@@ -261,6 +261,26 @@ def estimate_memory(config: Config, n_voxels: int | None = None) -> "MemoryEstim
     other sample's result 12 more; plus 192 MiB for libraries, kernels and figures. Calibrated
     against the measured peak resident memory (docs/memory.md). ``n_voxels`` overrides
     the size (images whose files do not tell it before they are read).
+
+    Parameters
+    ----------
+    config : Config
+        The validated scenario.
+    n_voxels : int, optional
+        The image size, when the scenario does not tell it.
+
+    Returns
+    -------
+    rhizoscale.memory.MemoryEstimate
+        Parts [bytes] and the scenario field that changes them most.
+
+    Examples
+    --------
+    >>> from rhizoscale.scenario import scenario_from_dict
+    >>> config = scenario_from_dict({"case": "cs3-root-hairs", "sample": {"shape": [70, 65, 90]}}).config
+    >>> estimate = estimate_memory(config)
+    >>> estimate.field, round(estimate.gib, 3)                # [GiB]
+    ('sample.shape', 0.241)
     """
     from ..memory import GIB, KERNEL_ALLOWANCE as BASE_ALLOWANCE, MemoryEstimate
     from .finite_volume import estimate_memory as estimate_amg

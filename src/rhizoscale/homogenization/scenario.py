@@ -121,6 +121,23 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
     its ``random_media_width``² field; plus 192 MiB for libraries, kernels and figures. The parts
     run one after the other, so the larger counts. Calibrated against the measured peak
     resident memory (docs/memory.md).
+
+    Parameters
+    ----------
+    config : Config
+        The validated scenario.
+
+    Returns
+    -------
+    rhizoscale.memory.MemoryEstimate
+        Parts [bytes] and the scenario field that changes them most.
+
+    Examples
+    --------
+    >>> from rhizoscale.scenario import scenario_from_dict
+    >>> estimate = estimate_memory(scenario_from_dict({"case": "cs4-homogenisation"}).config)
+    >>> estimate.field, round(estimate.gib, 2)                # the shipped defaults [GiB]
+    ('shape', 0.29)
     """
     from ..memory import GIB, KERNEL_ALLOWANCE as BASE_ALLOWANCE, MemoryEstimate, round_nice
     if config.image is not None:

@@ -518,6 +518,23 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
     cylinder sampling weights cover the soil within r1 of the roots, whose volume is at
     most the rooted part of the box, so they scale with the 3D grid and are counted in
     the 560. Calibrated against the measured peak resident memory (docs/memory.md).
+
+    Parameters
+    ----------
+    config : Config
+        The validated scenario.
+
+    Returns
+    -------
+    rhizoscale.memory.MemoryEstimate
+        Parts [bytes] and the scenario field that changes them most.
+
+    Examples
+    --------
+    >>> from rhizoscale.scenario import scenario_from_dict
+    >>> estimate = estimate_memory(scenario_from_dict({"case": "cs2-phosphate-uptake"}).config)
+    >>> estimate.field, round(estimate.gib, 3)                # the shipped defaults [GiB]
+    ('resolution_cm', 0.641)
     """
     from ..memory import BASE_ALLOWANCE, GIB, MemoryEstimate, largest_fitting, round_nice
     runs = 2 if config.compare_without_exudation else 1

@@ -281,6 +281,27 @@ def estimate_memory(config: Config, age: float | None = None) -> "MemoryEstimate
     libraries, the root systems and the figures. ``age``: the root system's age [d]
     (default ``days``; for an RSML file, its age once read). Calibrated against the
     measured peak resident memory (docs/memory.md).
+
+    Parameters
+    ----------
+    config : Config
+        The validated scenario.
+    age : float, optional
+        The root system's age [d] (default ``days``).
+
+    Returns
+    -------
+    rhizoscale.memory.MemoryEstimate
+        Parts [bytes] and the scenario field that changes them most.
+
+    Examples
+    --------
+    >>> from rhizoscale.scenario import scenario_from_dict
+    >>> config = scenario_from_dict({"case": "plant-growth", "time": {"stop": 21}, "grid": {
+    ...     "lower": [-10, -10, -40], "upper": [10, 10, 0], "resolution": 0.5}}).config
+    >>> estimate = estimate_memory(config)
+    >>> estimate.field, round(estimate.gib, 3)                # [GiB]
+    ('grid.resolution', 0.168)
     """
     from ..memory import BASE_ALLOWANCE, GIB, MemoryEstimate, largest_fitting, round_nice
     age = config.days if age is None else age

@@ -376,6 +376,25 @@ def estimate_memory(config: Config, params: dict | None = None) -> MemoryEstimat
     largest single-root grid at 20 bytes per cell, plus 128 MiB for libraries and figures.
     Calibrated against the measured peak resident memory (docs/memory.md). ``params``:
     the exudate parameter sets as the run resolved them (default: as the config names them).
+
+    Parameters
+    ----------
+    config : Config
+        The validated scenario.
+    params : dict, optional
+        Exudate name -> :class:`~rhizoscale.rhizodeposition.ExudateParameters`.
+
+    Returns
+    -------
+    rhizoscale.memory.MemoryEstimate
+        Parts [bytes] and the scenario field that changes them most.
+
+    Examples
+    --------
+    >>> from rhizoscale.scenario import scenario_from_dict
+    >>> estimate = estimate_memory(scenario_from_dict({"case": "cs1-rhizodeposition"}).config)
+    >>> estimate.field, round(estimate.gib, 1)                # the shipped defaults [GiB]
+    ('grid.resolution', 1.2)
     """
     from ..memory import BASE_ALLOWANCE, GIB, largest_fitting, round_nice
     params = _exudate_parameters(config) if params is None else params
