@@ -160,7 +160,24 @@ def _prepare(diffusivity, source, voxel_size, keep_unreachable):
 
 
 def face_geometry(h):
-    """Face area normal to each array axis [cm^2] and area over centre distance [cm]."""
+    """Face area normal to each array axis [cm^2] and area over centre distance [cm].
+
+    Parameters
+    ----------
+    h : (3,) float array
+        Voxel edge along each array axis (z, y, x) [cm].
+
+    Returns
+    -------
+    area, factor : (3,) arrays
+        [cm^2] and [cm].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> face_geometry(np.array([0.01, 0.01, 0.02]))
+    (array([0.0002, 0.0002, 0.0001]), array([0.02 , 0.02 , 0.005]))
+    """
     area = np.array([h[1] * h[2], h[0] * h[2], h[0] * h[1]])
     return area, area / h
 
@@ -169,6 +186,28 @@ def dirichlet_face_area(conducting: np.ndarray, source: np.ndarray, area) -> flo
     """Total area [cm^2] of the faces between conducting voxels and Dirichlet (source) voxels.
 
     ``area`` holds the face area normal to each array axis (z, y, x).
+
+    Parameters
+    ----------
+    conducting, source : bool arrays (nz, ny, nx)
+        The unknowns and the source voxels.
+    area : (3,) float array
+        Face area normal to each array axis [cm^2].
+
+    Returns
+    -------
+    float
+        [cm^2].
+
+    Examples
+    --------
+    A source voxel inside a 3x3 film has four faces to it:
+
+    >>> import numpy as np
+    >>> source = np.zeros((1, 3, 3), bool)
+    >>> source[0, 1, 1] = True
+    >>> dirichlet_face_area(~source, source, np.array([1e-4, 1e-2, 1e-2]))
+    0.04
     """
     total = 0.0
     for a in range(3):

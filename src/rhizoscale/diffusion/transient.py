@@ -208,7 +208,28 @@ def _amg(A, op):
 
 
 def check_time_steps(times, c_dirichlet: float) -> np.ndarray:
-    """The output times as a float array; InputError unless increasing and positive."""
+    """The output times as a float array; InputError unless increasing and positive.
+
+    Parameters
+    ----------
+    times : sequence of float
+        Step end times [s].
+    c_dirichlet : float
+        Source concentration [µg cm^-3] (must be finite).
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> check_time_steps([1, 2, 4], 1.0)
+    array([1., 2., 4.])
+    >>> check_time_steps([1, 1], 1.0)
+    Traceback (most recent call last):
+    ...
+    rhizoscale.errors.InputError: time steps: times must be positive and strictly increasing
+    """
     times = np.asarray(times, dtype=float)
     if times.ndim != 1 or times.size == 0 or np.any(np.diff(np.r_[0.0, times]) <= 0):
         raise InputError("times must be positive and strictly increasing", source="time steps")
@@ -223,6 +244,32 @@ def bdf2_coefficients(dt: float, dt_prev: float | None) -> tuple[float, float, f
 
     ``a0 c_n + a1 c_{n-1} + a2 c_{n-2} = dt f(c_n)``; the initial guess of the step is
     ``c_{n-1} + extrapolation (c_{n-1} - c_{n-2})``.
+
+    Parameters
+    ----------
+    dt : float
+        This step [s].
+    dt_prev : float or None
+        The previous step [s]; None for the first step (backward Euler).
+
+    Returns
+    -------
+    tuple of float
+        ``(a0, a1, a2, extrapolation)``.
+
+    References
+    ----------
+    Hairer, E., & Wanner, G. (1996). Solving Ordinary Differential Equations II, 2nd ed.,
+    Springer (variable-step BDF).
+
+    Examples
+    --------
+    Backward Euler, constant-step BDF2 (3/2, -2, 1/2) and a step twice the previous one:
+
+    >>> bdf2_coefficients(1.0, None), bdf2_coefficients(1.0, 1.0)
+    ((1.0, -1.0, 0.0, 0.0), (1.5, -2.0, 0.5, 1.0))
+    >>> [round(v, 4) for v in bdf2_coefficients(2.0, 1.0)]
+    [1.6667, -3.0, 1.3333, 2.0]
     """
     if dt_prev is None:
         return 1.0, -1.0, 0.0, 0.0

@@ -156,6 +156,33 @@ def clip_segments_to_box(a, b, lower, upper):
     A segment meets a box in one interval of its parameter (the box is convex), found
     by clipping against the three slabs (Liang–Barsky). Segments that miss the box come
     back with both ends at the same point.
+
+    Parameters
+    ----------
+    a, b : (n, 3) arrays
+        Segment end points (x, y, z) [cm].
+    lower, upper : 3 floats
+        Box corners [cm].
+
+    Returns
+    -------
+    a, b : (n, 3) arrays
+        End points of the parts inside [cm].
+
+    References
+    ----------
+    Liang, Y.-D., & Barsky, B. A. (1984). A new concept and method for line clipping.
+    ACM Transactions on Graphics, 3(1), 1-22.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.array([[-1.0, 0.5, -0.5], [5.0, 5.0, 5.0]])
+    >>> b = np.array([[2.0, 0.5, -0.5], [6.0, 6.0, 6.0]])    # the second misses the box
+    >>> clip_segments_to_box(a, b, (0, 0, -1), (1, 1, 0))
+    (array([[ 0. ,  0.5, -0.5],
+           [ 5. ,  5. ,  5. ]]), array([[ 1. ,  0.5, -0.5],
+           [ 5. ,  5. ,  5. ]]))
     """
     a = np.asarray(a, float)
     d = np.asarray(b, float) - a
