@@ -191,3 +191,14 @@ def test_time_section_errors_name_the_key(data, message):
 def test_steady_case_refuses_a_time_section():
     with pytest.raises(InputError, match="time: this case study has no time axis"):
         scenario_from_dict({**small_example("cs4-mucilage-diffusion"), "time": {"stop": 1}}, source="s.yaml")
+
+
+def test_grid_section_reaches_cs2_resolution():
+    base = small_example("cs2-oilseed-rape")
+    base.pop("resolution_cm")
+    sc = scenario_from_dict({**base, "grid": {"resolution": 0.5}}, source="s.yaml")
+    assert sc.config.resolution_cm == 0.5
+    with pytest.raises(InputError, match=r"grid.lower: not a grid key of this case"):
+        scenario_from_dict({**base, "grid": {"lower": [0, 0, 0]}}, source="s.yaml")
+    with pytest.raises(InputError, match=r"grid.resolution: also given as 'resolution_cm'"):
+        scenario_from_dict({**base, "resolution_cm": 1.0, "grid": {"resolution": 0.5}}, source="s.yaml")

@@ -316,6 +316,30 @@ class CaseConfig(Section):
         return data
 
 
+    #: a case whose grid is not a full ``grid: {lower, upper, resolution}`` section of its
+    #: own (CS2: the rhizotron sets the box) maps the ``grid:`` keys it takes to its keys
+    GRID_KEYS: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _grid_section(cls, data):
+        if not cls.GRID_KEYS or not isinstance(data, dict) or "grid" not in data:
+            return data
+        section = data["grid"]
+        if not isinstance(section, dict):
+            raise ValueError(f"grid: expected a mapping such as {{{next(iter(cls.GRID_KEYS))}: ...}}")
+        data = dict(data)
+        data.pop("grid")
+        for key, value in section.items():
+            if key not in cls.GRID_KEYS:
+                raise ValueError(f"grid.{key}: not a grid key of this case (it takes "
+                                 f"{', '.join(cls.GRID_KEYS)}; the box comes from the case's geometry)")
+            flat = cls.GRID_KEYS[key]
+            if flat in data:
+                raise ValueError(f"grid.{key}: also given as {flat!r}; give it once")
+            data[flat] = value
+        return data
+
 def scenario_path(value, info: ValidationInfo, *, must_exist: bool = True,
                   suffixes: tuple[str, ...] | None = None):
     """Resolve a file named in a scenario relative to the scenario file's folder.

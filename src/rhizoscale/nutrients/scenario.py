@@ -135,6 +135,7 @@ class Config(CaseConfig):
 
     ROOT_SYSTEM_KEYS = {"plant": "plant", "rsml": "rsml", "age": "age"}
     TIME_KEYS = {"stop": ("days", "d"), "dt": ("dt_hours", "h"), "outputs": ("profile_days", "d")}
+    GRID_KEYS = {"resolution": "resolution_cm"}
 
     plant: str = Field("brassica_napus", description="root architecture parameter set")
     rsml: Optional[str] = Field(None, description="read this RSML file (world frame, seed at the top "
