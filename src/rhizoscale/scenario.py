@@ -200,6 +200,12 @@ class CaseConfig(Section):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     outputs: OutputsConfig = Field(default_factory=OutputsConfig)
+    #: not part of the scenario record or hash: the thread count changes no result
+    #: beyond rounding, and a run may resume on another machine
+    threads: int | None = Field(
+        None, ge=1, exclude=True,
+        description="[-] Numba threads of the run's kernels (default: all cores, or "
+                    "NUMBA_NUM_THREADS); small multigrid levels use fewer")
 
     @model_validator(mode="before")
     @classmethod
@@ -874,9 +880,11 @@ def run_products(scenario: Scenario, ctx=None):
     ('plant-growth', 4.142, 'cm')
     """
     from .outputs import RunContext
+    from .solvers import thread_limit
     module = _case_module(scenario.case, scenario.source)
-    return module.run(scenario.config, ctx or RunContext(seed=scenario.seed,
-                                                         parameters=scenario.parameter_sets))
+    with thread_limit(getattr(scenario.config, "threads", None)):
+        return module.run(scenario.config, ctx or RunContext(seed=scenario.seed,
+                                                             parameters=scenario.parameter_sets))
 
 
 def run_scenario(scenario: Scenario, out_dir: str | Path, progress=None, *, overwrite: bool = False,
@@ -925,11 +933,15 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, progress=None, *, over
     'cm'
     """
     from .outputs import run_with_outputs
+    from .solvers import thread_limit
     module = _case_module(scenario.case, scenario.source)
     try:
-        return run_with_outputs(module, scenario.config, scenario_record(scenario), out_dir,
-                                parameters=scenario.parameter_sets, progress=progress, overwrite=overwrite, resume=resume,
-                                wall_time_limit=wall_time_limit, checkpoint_interval=checkpoint_interval)
+        with thread_limit(getattr(scenario.config, "threads", None)):
+            return run_with_outputs(module, scenario.config, scenario_record(scenario), out_dir,
+                                    parameters=scenario.parameter_sets, progress=progress,
+                                    overwrite=overwrite, resume=resume,
+                                    wall_time_limit=wall_time_limit,
+                                    checkpoint_interval=checkpoint_interval)
     except (InputError, ResourceError) as err:
         raise _naming_scenario(err, scenario.source) from None
 

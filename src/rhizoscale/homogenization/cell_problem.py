@@ -60,7 +60,7 @@ import scipy.sparse.linalg as spla
 
 from ..errors import InputError, RhizoscaleError
 from ..image import Image
-from ..solvers import Multigrid, PCGWorkspace, Stencil, pcg
+from ..solvers import Multigrid, PCGWorkspace, Stencil, pcg, thread_limit
 from ..solvers.voxel_operator import assemble_csr, face_conductances
 from . import _kernels as K
 from .connectivity import periodic_clusters, spanning_clusters
@@ -366,8 +366,8 @@ def _use_multigrid(solver, n_unknowns, planar):
 def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "translation",
                                diffusivity: Mapping | None = None, rtol: float = 1e-6,
                                maxiter: int = 500, solver: str = "auto",
-                               callback: Callable[[int, int], None] | None = None
-                               ) -> EffectiveDiffusionTensor:
+                               callback: Callable[[int, int], None] | None = None,
+                               threads: int | None = None) -> EffectiveDiffusionTensor:
     """Effective diffusion tensor of an image by periodic homogenisation.
 
     Parameters
@@ -398,6 +398,10 @@ def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "
         ``"auto"`` (default): direct for small systems, multigrid otherwise.
     callback : callable, optional
         ``callback(done, total)`` after each direction.
+    threads : int, optional
+        Numba threads of the solver kernels (default: the current setting, all cores
+        unless ``NUMBA_NUM_THREADS`` or :func:`rhizoscale.solvers.thread_limit` says
+        otherwise); small multigrid levels use fewer.
 
     Returns
     -------
@@ -424,6 +428,15 @@ def effective_diffusion_tensor(image, voxel_size=None, *, periodisation: str = "
     >>> np.round(np.diag(res.tensor), 4)  # arithmetic along the layers, harmonic across
     array([0.625, 0.4  ])
     """
+    if threads is not None and int(threads) < 1:
+        raise InputError(f"threads must be at least 1, got {threads}", field="threads")
+    with thread_limit(threads):
+        return _effective_diffusion_tensor(image, voxel_size, periodisation, diffusivity,
+                                           rtol, maxiter, solver, callback)
+
+
+def _effective_diffusion_tensor(image, voxel_size, periodisation, diffusivity, rtol, maxiter,
+                                solver, callback):
     t0 = time.perf_counter()
     if solver not in SOLVERS:
         raise InputError(f"unknown solver {solver!r}; use one of {SOLVERS}", field="solver")

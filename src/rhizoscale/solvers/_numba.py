@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import types
+from contextlib import contextmanager
 
 # OpenMP worker threads spin after each parallel region by default; between the many
 # short threaded sweeps of a V-cycle they then steal the core that the main thread needs
@@ -26,13 +27,22 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numba  # noqa: E402
 
-__all__ = ["JIT", "threaded_kernel", "use_threads", "PARALLEL_MIN_VOXELS", "PARALLEL_CHUNK"]
+__all__ = ["JIT", "threaded_kernel", "use_threads", "level_threads", "thread_limit",
+           "PARALLEL_MIN_VOXELS", "VOXELS_PER_THREAD", "PARALLEL_CHUNK"]
 
-#: grids with at least this many voxels run the threaded build (when threads > 1)
-PARALLEL_MIN_VOXELS = 1 << 20
+#: voxels per thread of a threaded kernel call: a grid of n voxels runs on
+#: min(threads, n // VOXELS_PER_THREAD) threads, so coarse multigrid levels use fewer
+#: threads than fine ones and the coarsest run serially (environment variable
+#: ``RHIZOSCALE_VOXELS_PER_THREAD`` overrides it)
+VOXELS_PER_THREAD = int(os.environ.get("RHIZOSCALE_VOXELS_PER_THREAD", 1 << 15))
+#: grids with at least this many voxels run the threaded build (when threads > 1);
+#: environment variable ``RHIZOSCALE_PARALLEL_MIN_VOXELS`` overrides it
+PARALLEL_MIN_VOXELS = int(os.environ.get("RHIZOSCALE_PARALLEL_MIN_VOXELS",
+                                         2 * VOXELS_PER_THREAD))
 #: dynamic scheduling in small chunks: on a shared machine a thread that loses its core
 #: leaves its remaining planes to the others instead of stalling all
-PARALLEL_CHUNK = 2
+#: (``RHIZOSCALE_PARALLEL_CHUNK`` overrides it; 0: Numba's static division)
+PARALLEL_CHUNK = int(os.environ.get("RHIZOSCALE_PARALLEL_CHUNK", 2))
 
 #: compilation options of every solver kernel
 JIT = dict(cache=True, fastmath=True, boundscheck=False, error_model="numpy")
@@ -41,6 +51,42 @@ JIT = dict(cache=True, fastmath=True, boundscheck=False, error_model="numpy")
 def use_threads(n_voxels: int) -> bool:
     """Whether a kernel on a grid of ``n_voxels`` runs its threaded build."""
     return n_voxels >= PARALLEL_MIN_VOXELS and numba.get_num_threads() > 1
+
+
+def level_threads(n_voxels: int) -> int:
+    """Threads a threaded kernel uses on a grid of ``n_voxels``: about
+    :data:`VOXELS_PER_THREAD` voxels each, at most the current Numba thread count."""
+    return max(1, min(numba.get_num_threads(), n_voxels // VOXELS_PER_THREAD))
+
+
+@contextmanager
+def thread_limit(threads: int | None):
+    """Run the enclosed solver calls on at most ``threads`` Numba threads.
+
+    ``None`` leaves the current setting. The count is capped at the size of Numba's
+    thread pool (``NUMBA_NUM_THREADS``, by default the number of cores); the previous
+    count is restored on exit (it is per calling thread).
+
+    Examples
+    --------
+    >>> import numba
+    >>> from rhizoscale.solvers import thread_limit
+    >>> before = numba.get_num_threads()
+    >>> with thread_limit(1):
+    ...     numba.get_num_threads()
+    1
+    >>> numba.get_num_threads() == before
+    True
+    """
+    if threads is None:
+        yield
+        return
+    old = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(old)
 
 
 def threaded_kernel(fn, *, single_build: bool = False, **options):
@@ -76,13 +122,20 @@ def threaded_kernel(fn, *, single_build: bool = False, **options):
         ser = run_serial = numba.njit(**options)(serial_fn)
 
     def kernel(*args):
-        if not use_threads(args[0].size):
+        n = args[0].size
+        if not use_threads(n):
             return run_serial(*args)
+        total = numba.get_num_threads()
+        threads = level_threads(n)
         old = numba.set_parallel_chunksize(PARALLEL_CHUNK)
+        if threads < total:
+            numba.set_num_threads(threads)
         try:
             return par(*args)
         finally:
             numba.set_parallel_chunksize(old)
+            if threads < total:
+                numba.set_num_threads(total)
 
     name = fn.__name__[:-3] if fn.__name__.endswith("_py") else fn.__name__
     kernel.__name__ = kernel.__qualname__ = name

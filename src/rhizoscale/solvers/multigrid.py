@@ -38,7 +38,7 @@ import numba
 import numpy as np
 import scipy.linalg as sla
 
-from ._numba import JIT, threaded_kernel, use_threads
+from ._numba import JIT, level_threads, threaded_kernel, use_threads
 from .krylov import dot
 from .stencil import Stencil, apply_row, inverse_diagonal, wrap_minus, wrap_plus
 
@@ -287,6 +287,21 @@ def _convert_dot_py(src, dst, r):
     return acc
 
 
+@numba.njit(**JIT)
+def _coarse_solve(inv, idx, b, x):
+    """x = 0 except x[idx] = inv @ b[idx] (flat views; serial: a few hundred unknowns)."""
+    n = idx.size
+    rhs = np.empty(n)
+    for k in range(n):
+        rhs[k] = b[idx[k]]
+    x[:] = 0.0
+    for k in range(n):
+        acc = 0.0
+        for m in range(n):
+            acc += inv[k, m] * rhs[m]
+        x[idx[k]] = acc
+
+
 _convert = threaded_kernel(_convert_py)
 _convert_dot = threaded_kernel(_convert_dot_py)
 _rb_sweep = threaded_kernel(_rb_sweep_py)
@@ -307,11 +322,14 @@ def coarsen(st: Stencil, dtype=None) -> Stencil:
 
 
 def _sweep_block(n0: int, n_voxels: int) -> int:
-    """Planes per block of :func:`_rb_sweep`: all when run serially, else enough blocks
-    (about 8 per thread) to balance the threads on a shared machine."""
-    if use_threads(n_voxels):
-        return max(8, n0 // (8 * numba.get_num_threads()))
-    return n0
+    """Planes per block of :func:`_rb_sweep`: all when run serially, else an equal share
+    of about 2 blocks per thread of the level (about 8 when axis 0 is long enough), so
+    that no thread gets one block more than the others."""
+    if not use_threads(n_voxels):
+        return n0
+    threads = level_threads(n_voxels)
+    per_thread = max(1, min(8, n0 // (4 * threads)))
+    return max(2, -(-n0 // (threads * per_thread)))
 
 
 class _Level:
@@ -427,11 +445,17 @@ class Multigrid:
             st = lv.st
             inverse_diagonal(lv.inv, st.cx, st.cy, st.cz, st.g, st.w, shift)
         if len(self.levels) > 1:
+            # The coarsest level is solved by its explicit (pseudo-)inverse, applied by a
+            # serial Numba product: a LAPACK solve there (visited 2^(levels-1) times per
+            # W-cycle) woke the BLAS thread pool, whose spinning threads then competed
+            # with the solver's own threads (16 threads ran 3x slower than 2)
             A = self.levels[-1].st.to_csr(shift).toarray()
             try:
-                self._chol, self._pinv = sla.cho_factor(A), None
+                chol = sla.cho_factor(A)
+                self._coarse_inv = sla.cho_solve(chol, np.eye(A.shape[0]))
             except np.linalg.LinAlgError:  # a coarse cluster without pinning
-                self._chol, self._pinv = None, np.linalg.pinv(A, hermitian=True)
+                self._coarse_inv = np.linalg.pinv(A, hermitian=True)
+            self._coarse_inv = np.ascontiguousarray(self._coarse_inv)
 
     def apply(self, r: np.ndarray, out: np.ndarray) -> float:
         """``out = B r``: one symmetric V-cycle from zero; returns ``r . out``.
@@ -456,10 +480,7 @@ class Multigrid:
         lv = self.levels[k]
         st = lv.st
         if k == len(self.levels) - 1:
-            rhs = b.ravel()[self._coarse_idx].astype(np.float64)
-            sol = sla.cho_solve(self._chol, rhs) if self._chol is not None else self._pinv @ rhs
-            x[...] = 0.0
-            x.ravel()[self._coarse_idx] = sol
+            _coarse_solve(self._coarse_inv, self._coarse_idx, b.ravel(), x.ravel())
             return 0.0
         for it in range(self.smoothing):        # red then black: must end on black
             lv.sweep(x, b, 0, False, it == 0 and from_zero, False)
