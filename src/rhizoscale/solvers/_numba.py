@@ -34,7 +34,7 @@ __all__ = ["JIT", "threaded_kernel", "use_threads", "level_threads", "thread_lim
 #: min(threads, n // VOXELS_PER_THREAD) threads, so coarse multigrid levels use fewer
 #: threads than fine ones and the coarsest run serially (environment variable
 #: ``RHIZOSCALE_VOXELS_PER_THREAD`` overrides it)
-VOXELS_PER_THREAD = int(os.environ.get("RHIZOSCALE_VOXELS_PER_THREAD", 1 << 15))
+VOXELS_PER_THREAD = int(os.environ.get("RHIZOSCALE_VOXELS_PER_THREAD", 1 << 16))
 #: grids with at least this many voxels run the threaded build (when threads > 1);
 #: environment variable ``RHIZOSCALE_PARALLEL_MIN_VOXELS`` overrides it
 PARALLEL_MIN_VOXELS = int(os.environ.get("RHIZOSCALE_PARALLEL_MIN_VOXELS",
