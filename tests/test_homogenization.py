@@ -364,3 +364,27 @@ def test_thin_periodic_slab_multigrid_equals_amg():
     mg = effective_diffusion_tensor(img, solver="multigrid", rtol=1e-9)
     ref = effective_diffusion_tensor(img, solver="amg", rtol=1e-9)
     np.testing.assert_allclose(mg.tensor, ref.tensor, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("phases", [(0.0, 1.0), (0.25, 1.0)], ids=["binary", "two-phase"])
+def test_thread_count_changes_no_figure(phases):
+    """One thread and all threads (coarse levels threaded too) give the same tensor to
+    rounding; on binary images CG then runs on the float32 conductances (exact there),
+    on other media on float64 ones: both against the assembled-matrix reference."""
+    from rhizoscale.solvers import _numba
+    rng = np.random.default_rng(11)
+    labels = ndimage.gaussian_filter(rng.random((36, 34, 32)), 2.0, mode="wrap")
+    d = np.where(labels < np.quantile(labels, 0.45), phases[1], phases[0])
+    ref = effective_diffusion_tensor(d, solver="amg", rtol=1e-10).tensor
+    old = _numba.VOXELS_PER_THREAD, _numba.PARALLEL_MIN_VOXELS
+    _numba.VOXELS_PER_THREAD, _numba.PARALLEL_MIN_VOXELS = 2000, 4000
+    try:
+        one = effective_diffusion_tensor(d, solver="multigrid", rtol=1e-10, threads=1)
+        many = effective_diffusion_tensor(d, solver="multigrid", rtol=1e-10, threads=64)
+    finally:
+        _numba.VOXELS_PER_THREAD, _numba.PARALLEL_MIN_VOXELS = old
+    assert one.iterations == many.iterations
+    np.testing.assert_allclose(many.tensor, one.tensor, rtol=1e-11, atol=1e-14)
+    np.testing.assert_allclose(one.tensor, ref, rtol=1e-8, atol=1e-12)
+    with pytest.raises(InputError, match="threads"):
+        effective_diffusion_tensor(d, threads=0)

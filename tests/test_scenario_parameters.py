@@ -202,3 +202,17 @@ def test_grid_section_reaches_cs2_resolution():
         scenario_from_dict({**base, "grid": {"lower": [0, 0, 0]}}, source="s.yaml")
     with pytest.raises(InputError, match=r"grid.resolution: also given as 'resolution_cm'"):
         scenario_from_dict({**base, "resolution_cm": 1.0, "grid": {"resolution": 0.5}}, source="s.yaml")
+
+
+def test_threads_key_is_shared_and_not_part_of_the_record():
+    import yaml
+
+    from rhizoscale.scenario import example_text, scenario_from_dict, scenario_record
+    data = yaml.safe_load(example_text("cs4-mucilage-diffusion"))
+    plain = scenario_from_dict(dict(data), "plain.yaml")
+    threaded = scenario_from_dict({**data, "threads": 1}, "threaded.yaml")
+    assert threaded.config.threads == 1 and plain.config.threads is None
+    # the thread count changes no result: resuming on another machine keeps the hash
+    assert scenario_record(threaded)["config"] == scenario_record(plain)["config"]
+    with pytest.raises(InputError, match="threads"):
+        scenario_from_dict({**data, "threads": 0}, "bad.yaml")

@@ -202,3 +202,73 @@ def test_serial_build_is_serial(tmp_path):
     assert b"do_scheduling" not in serial[0] and b"do_scheduling" in threaded[0]
     second = subprocess.run(run, capture_output=True, text=True, env=env, check=True).stdout
     assert second.split() == ["1", "1"]                   # each loaded from its own entry
+
+
+# --------------------------------------------------------------------------- threads
+def test_thread_limit_sets_caps_and_restores():
+    import numba
+
+    from rhizoscale.solvers import thread_limit
+    before = numba.get_num_threads()
+    with thread_limit(1):
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+    with thread_limit(10_000):                       # capped at the size of the pool
+        assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS
+    with thread_limit(None):
+        assert numba.get_num_threads() == before
+    with pytest.raises(RuntimeError), thread_limit(1):
+        raise RuntimeError("restored on error too")
+    assert numba.get_num_threads() == before
+
+
+def test_level_threads_shrink_with_the_grid(monkeypatch):
+    import numba
+
+    from rhizoscale.solvers import _numba
+    monkeypatch.setattr(_numba, "VOXELS_PER_THREAD", 1000)
+    with _numba.thread_limit(numba.config.NUMBA_NUM_THREADS):
+        total = numba.get_num_threads()
+        assert _numba.level_threads(10 ** 9) == total
+        assert _numba.level_threads(999) == 1
+        assert _numba.level_threads(1000 * total - 1) == max(1, total - 1)
+
+
+@pytest.mark.parametrize("periodic", [(True, True, True), (False, False, False)])
+def test_threaded_coarse_levels_give_the_serial_solution(monkeypatch, periodic):
+    """Every level threaded, on 1 to 2 threads each (tiny VOXELS_PER_THREAD), against
+    every level serial: the same preconditioner, so the same iterations and solution up
+    to the rounding of the parallel sums."""
+    import numba
+
+    from rhizoscale.solvers import _numba
+    st = random_stencil((30, 26, 28), periodic, seed=3)
+    b = np.random.default_rng(4).standard_normal(st.shape) * st.w
+    results = []
+    for threaded in (False, True):
+        monkeypatch.setattr(_numba, "PARALLEL_MIN_VOXELS", 0 if threaded else 10 ** 12)
+        monkeypatch.setattr(_numba, "VOXELS_PER_THREAD", 4000)
+        with _numba.thread_limit(numba.config.NUMBA_NUM_THREADS):
+            mg = Multigrid(st, coarsest=50, cycles=2, coarse_dtype=np.float64)
+            x = np.zeros(st.shape)
+            it = pcg(st, mg, b.copy(), x, rtol=1e-10, maxiter=100)
+        results.append((it, x))
+    assert results[0][0] == results[1][0]
+    np.testing.assert_allclose(results[1][1], results[0][1], rtol=0, atol=1e-9)
+
+
+def test_coarsest_solve_is_exact():
+    """The explicit inverse of the coarsest level solves it: one cycle of a two-level
+    hierarchy whose coarse level is the whole problem's aggregate gives A_c^{-1} r_c."""
+    st = random_stencil((6, 6, 6), (True, True, True), seed=5)
+    mg = Multigrid(st, coarsest=1000)            # one level: never uses the coarse solve
+    assert len(mg.levels) == 1
+    mg = Multigrid(st, coarsest=27)
+    coarse = mg.levels[-1].st
+    A = coarse.to_csr(0.0).toarray()
+    rhs = np.random.default_rng(6).standard_normal(coarse.shape) * (coarse.w != 0)
+    x = np.full(coarse.shape, 7.0)
+    mg._cycle(len(mg.levels) - 1, rhs, x)
+    idx = coarse.unknowns()
+    np.testing.assert_allclose(A @ x.ravel()[idx], rhs.ravel()[idx], atol=1e-10)
+    assert not x.ravel()[np.setdiff1d(np.arange(x.size), idx)].any()
