@@ -5,10 +5,19 @@ Usage: python benchmarks/bench_diffusion.py [N] [--solver multigrid|amg] [--grow
 multigrid setup and CG, CG iterations per step, peak memory (ru_maxrss) and the mass
 balance. The target setting is 2 cores: NUMBA_NUM_THREADS=2 (taskset -c 0,1); on a
 shared machine NUMBA_NUM_THREADS=1 can be faster (threads waiting for each other).
+Peak memory is also given per voxel (peak RSS minus the RSS after imports and the sample).
+
+``--threads 1,2,4,8,16``: the run once per thread count, each in a fresh process with
+``NUMBA_NUM_THREADS`` set (after one untimed run that compiles what the cache lacks), and a
+table of time and speed-up.
 """
 
 import argparse
+import os
+import re
 import resource
+import subprocess
+import sys
 import time
 
 import numba
@@ -22,8 +31,31 @@ ap.add_argument("--solver", default="multigrid", choices=["multigrid", "amg"])
 ap.add_argument("--growth", type=float, default=1.5)
 ap.add_argument("--first", type=float, default=36.0, help="first step [s]")
 ap.add_argument("--rtol", type=float, default=1e-6)
+ap.add_argument("--threads", help="comma-separated thread counts: strong-scaling table")
 args = ap.parse_args()
 n = args.n
+if args.threads:
+    base_cmd = [sys.executable, __file__, str(n), "--solver", args.solver, "--growth",
+                str(args.growth), "--first", str(args.first), "--rtol", str(args.rtol)]
+    counts = [int(t) for t in args.threads.split(",")]
+    subprocess.run([sys.executable, __file__, "24"], capture_output=True,
+                   env={**os.environ, "NUMBA_NUM_THREADS": str(max(counts))})
+    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}; {n}^3 voxels")
+    print(f"{'threads':>7s} {'total [s]':>9s} {'CG [s]':>8s} {'speed-up':>8s} {'B/voxel':>8s}")
+    first = None
+    for t in counts:
+        out = subprocess.run(base_cmd, capture_output=True, text=True,
+                             env={**os.environ, "NUMBA_NUM_THREADS": str(t)}).stdout
+        m = re.search(r"total ([\d.]+) s.*?\(CG\) ([\d.]+) s", out)
+        b = re.search(r"\(([\d.]+) B/voxel", out)
+        if not m:
+            print(f"{t:7d} failed")
+            continue
+        total = float(m.group(1))
+        first = first or total
+        print(f"{t:7d} {total:9.2f} {float(m.group(2)):8.2f} {first / total:7.2f}x "
+              f"{float(b.group(1)) if b else float('nan'):8.1f}")
+    sys.exit(0)
 h = 0.14 / n                      # paper-like ROI: 1.4 mm along the root
 t0 = time.perf_counter()
 s = rhizosphere_sample((n, n, n), h, root_radius=0.03, hair_length=0.05,
@@ -33,6 +65,8 @@ print(f"{n}^3 voxels of {h * 1e4:.2f} um; sample generated in {t1 - t0:.1f} s "
       f"({s.hair_count} hairs, contact {s.contact_without_hairs['contact_fraction']:.3f} / "
       f"{s.contact_with_hairs['contact_fraction_with_hairs']:.3f}); solver {args.solver}, "
       f"{numba.get_num_threads()} Numba threads")
+with open("/proc/self/statm") as f:
+    base_rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 t0 = time.perf_counter()
 r = simulate_exudate_diffusion(s.with_hairs, t_end=3600.0, solver=args.solver,
                                growth=args.growth, first_step=args.first, rtol=args.rtol)
@@ -44,4 +78,6 @@ print(f"with hairs: total {t1 - t0:.1f} s = assembly/masks/output {other:.1f} s 
       f"{st['unknowns']:,} unknowns, {st['steps']} steps, "
       f"{int(r.transient.iterations.sum())} CG iterations {list(map(int, r.transient.iterations))}; "
       f"mass {r.mass_into_soil:.5f} ug, balance error {r.transient.mass_balance_error:.1e}")
-print(f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(f"peak memory {peak / 1e9:.2f} GB ({(peak - base_rss) / n ** 3:.1f} B/voxel above the "
+      f"imports and the sample)")

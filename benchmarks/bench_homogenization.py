@@ -11,6 +11,11 @@ layer in the main environment), so it can run from a separate interpreter given 
 
     PYTHONPATH=src python benchmarks/bench_homogenization.py --n3d 300 --n2d 2048
     PYTHONPATH=src python benchmarks/bench_homogenization.py --n3d 100 --skip-taufactor --skip-porespy
+    PYTHONPATH=src python benchmarks/bench_homogenization.py --n3d 200 --n2d 0 --threads 1,2,4,8,16
+
+``--threads 1,2,...`` runs the 3D translation tensor once per thread count (each in a
+fresh process with ``NUMBA_NUM_THREADS`` set) and prints a table of time and speed-up.
+Peak memory is also given per voxel: peak RSS minus the RSS after imports and the image.
 """
 
 from __future__ import annotations
@@ -27,16 +32,30 @@ import numpy as np
 
 
 def blobs(shape, seed=1):
-    import porespy as ps
     # 2D blobs at porosity 0.4 do not percolate (continuum threshold ~0.5): the tensor is
     # 0 after the connectivity analysis alone, so 2D images use porosity 0.6
     porosity = 0.4 if len(shape) == 3 else 0.6
+    try:
+        import porespy as ps
+    except ImportError:   # the same construction: Gaussian-filtered noise cut at a quantile
+        from scipy import ndimage
+        noise = np.random.default_rng(seed).random(shape, dtype=np.float32)
+        smooth = ndimage.gaussian_filter(noise, sigma=np.mean(shape) / 40.0)
+        return smooth < np.quantile(smooth, porosity)
     return ps.generators.blobs(list(shape), porosity=porosity, blobiness=1, seed=seed)
+
+
+def _current_rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def worker(tool: str, shape, periodisation: str, solver: str = "auto") -> dict:
     im = blobs(shape)
     out = {"tool": tool, "shape": list(shape), "porosity": float(im.mean())}
+    if tool == "rhizoscale":
+        from rhizoscale.homogenization import effective_diffusion_tensor  # noqa: F401
+    base = _current_rss()
     t0 = time.perf_counter()
     if tool == "rhizoscale":
         from rhizoscale.homogenization import effective_diffusion_tensor
@@ -56,7 +75,9 @@ def worker(tool: str, shape, periodisation: str, solver: str = "auto") -> dict:
         ff = getattr(r, "formation_factor", None)
         out.update(d_rel_axis0=(1.0 / ff) if ff else None, tau=float(r.tortuosity))
     out["wall_s"] = time.perf_counter() - t0
-    out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    out["peak_rss_gb"] = peak / 1e9
+    out["bytes_per_voxel"] = (peak - base) / int(np.prod(shape))
     return out
 
 
@@ -66,12 +87,15 @@ SOLVER = "auto"
 PORESPY_PYTHON = sys.executable
 
 
-def spawn(tool, shape, periodisation="translation", timeout=1800):
+def spawn(tool, shape, periodisation="translation", timeout=1800, threads=None):
     python = PORESPY_PYTHON if tool == "porespy" else sys.executable
     cmd = [python, __file__, "--worker", tool, "--shape", ",".join(map(str, shape)),
            "--periodisation", periodisation, "--solver", SOLVER]
+    env = dict(os.environ)
+    if threads is not None:
+        env["NUMBA_NUM_THREADS"] = str(threads)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=os.environ)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return {"tool": tool, "shape": list(shape), "error": f"timed out after {timeout} s"}
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -92,6 +116,8 @@ def main():
     ap.add_argument("--periodisation", default="translation")
     ap.add_argument("--solver", default="auto",
                     help="auto (matrix-free multigrid), multigrid, amg (pyamg reference)")
+    ap.add_argument("--threads", help="comma-separated thread counts: a strong-scaling table "
+                    "of the 3D translation tensor instead of the comparison")
     ap.add_argument("--porespy-python", default=sys.executable,
                     help="interpreter with porespy + openpnm for the tortuosity_fd run")
     args = ap.parse_args()
@@ -103,6 +129,9 @@ def main():
         print(json.dumps(worker(args.worker, shape, args.periodisation, args.solver)))
         return
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
+    if args.threads:
+        thread_sweep([int(t) for t in args.threads.split(",")], (args.n3d,) * 3)
+        return
     rows = []
     if args.n2d:
         rows.append(spawn("rhizoscale", (args.n2d, args.n2d)))
@@ -130,7 +159,24 @@ def main():
     for r in rows:
         if r["tool"] == "rhizoscale" and "error" not in r:
             print(f"rhizoscale {r['periodisation']:11s} {'x'.join(map(str, r['shape'])):>12s}: "
-                  f"{r['wall_s']:.1f} s, peak RSS {r['peak_rss_gb']:.2f} GB, iterations {r['iterations']}")
+                  f"{r['wall_s']:.1f} s, peak RSS {r['peak_rss_gb']:.2f} GB "
+                  f"({r['bytes_per_voxel']:.0f} B/voxel), iterations {r['iterations']}")
+
+
+def thread_sweep(threads, shape):
+    """Time of the translation tensor per thread count (fresh process each; the first
+    process compiles what the cache lacks, so a warm-up run comes first)."""
+    spawn("rhizoscale", (24, 24, 24), threads=max(threads))
+    rows = [spawn("rhizoscale", shape, threads=t) for t in threads]
+    print(f"{'threads':>7s} {'wall [s]':>9s} {'speed-up':>8s} {'cpu [s]':>8s} {'B/voxel':>8s} "
+          f"iterations")
+    ok = [r for r in rows if "error" not in r]
+    for t, r in zip(threads, rows):
+        if "error" in r:
+            print(f"{t:7d} failed: {r['error'][-300:]}")
+            continue
+        print(f"{r['threads']:7d} {r['wall_s']:9.2f} {ok[0]['wall_s'] / r['wall_s']:7.2f}x "
+              f"{r['cpu_s']:8.1f} {r['bytes_per_voxel']:8.1f} {r['iterations']}")
 
 
 if __name__ == "__main__":

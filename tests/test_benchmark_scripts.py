@@ -20,6 +20,8 @@ CASES = {
     "nutrients": (["bench_nutrients.py", "--days", "1"], "max |balance error|"),
     "diffusion": (["bench_diffusion.py", "24"], "balance error"),
     "warmup": (["bench_warmup.py", "--case", "plant"], "warm cache"),
+    "scaling": (["scaling_sweep.py", "--threads", "1", "--cases", "tensor:20,diffusion:20"],
+                "time never increases"),
     "homogenization": (["bench_homogenization.py", "--n3d", "20", "--n2d", "48", "--skip-taufactor",
                         "--skip-porespy"], "rhizoscale mirror"),
 }
@@ -28,8 +30,6 @@ CASES = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_benchmark_script_runs(name):
     args, expected = CASES[name]
-    if name == "homogenization":
-        pytest.importorskip("porespy")  # its images are porespy blobs
     env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, str(BENCH / args[0]), *args[1:]], capture_output=True,
                           text=True, timeout=300, env=env)
