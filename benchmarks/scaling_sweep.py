@@ -20,7 +20,11 @@ after imports and the input image, per voxel.
     PYTHONPATH=src python benchmarks/scaling_sweep.py --threads 1,2 --cases tensor:96,diffusion:64
     PYTHONPATH=src python benchmarks/scaling_sweep.py --profile ...    # + time per kernel and level
 
-On 16 cores the default sweep takes about 3-5 minutes.
+Several sizes of one case (``--cases tensor:64,tensor:128,tensor:256``) also print the
+cost growth: time and memory per voxel and iterations versus N (flat for an O(N^3)
+solver). On 16 cores the default sweep takes about 4-5 minutes (measured: tensor 300^3
+1->16 threads 35, 31, 15, 9.9, 7.5 s; diffusion 200^3 28, 16, 12, 8.8, 7.5 s, plus input
+generation 23 s and the compile-once warm-up).
 """
 
 from __future__ import annotations
@@ -168,6 +172,8 @@ def main():
     ap.add_argument("--cases", default="tensor:300,diffusion:200")
     ap.add_argument("--profile", action="store_true", help="time per kernel and grid size")
     ap.add_argument("--json", help="also write the rows to this file")
+    ap.add_argument("--no-warmup", action="store_true",
+                    help="skip the untimed run that compiles the kernels first")
     ap.add_argument("--worker", nargs=2, metavar=("CASE", "PATH"))
     args = ap.parse_args()
     if args.worker:
@@ -178,6 +184,17 @@ def main():
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}", flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        if not args.no_warmup:
+            # compile (or load) the serial and threaded builds once, untimed: on a fresh
+            # install the first threaded run would otherwise include the compilation
+            t = time.perf_counter()
+            for case in sorted({c for c, _ in cases}):
+                path = prepare(case, 64, Path(tmp))
+                subprocess.run([sys.executable, __file__, "--worker", case, path],
+                               capture_output=True, text=True,
+                               env={**os.environ, "NUMBA_NUM_THREADS": str(max(threads))})
+            print(f"warm-up (compile or load the kernels): {time.perf_counter() - t:.1f} s",
+                  flush=True)
         for case, n in cases:
             t = time.perf_counter()
             path = prepare(case, n, Path(tmp))
@@ -202,7 +219,7 @@ def main():
                     print(f"        {k:32s} {s:8.3f} s  {c:6d} calls  {1e3 * s / c:8.3f} ms/call")
     print()
     print(f"{'case':>10s} {'N':>5s} {'threads':>7s} {'wall [s]':>9s} {'speed-up':>8s} "
-          f"{'cpu [s]':>8s} {'iterations':>14s} {'B/voxel':>8s}")
+          f"{'cpu [s]':>8s} {'iterations':>14s} {'B/voxel':>8s} {'ns/voxel':>9s}")
     for case, n in cases:
         sel = [r for r in rows if r["case"] == case and r["n"] == n]
         if not sel:
@@ -211,12 +228,23 @@ def main():
             speedup = sel[0]["wall_s"] / r["wall_s"]
             it = r["iterations"] if isinstance(r["iterations"], int) else sum(r["iterations"])
             print(f"{case:>10s} {n:5d} {r['threads']:7d} {r['wall_s']:9.2f} "
-                  f"{speedup:7.2f}x {r['cpu_s']:8.1f} {it:14d} {r['bytes_per_voxel']:8.1f}")
+                  f"{speedup:7.2f}x {r['cpu_s']:8.1f} {it:14d} {r['bytes_per_voxel']:8.1f} "
+                  f"{1e9 * r['wall_s'] / r['n_voxels']:9.1f}")
         walls = [r["wall_s"] for r in sel]
         mono = all(b <= a * 1.05 for a, b in zip(walls, walls[1:]))
         print(f"{case:>10s} {n:5d}: time never increases with threads (5 % noise): {mono}; "
               f"speed-up {sel[0]['threads']} -> {sel[-1]['threads']} threads: "
               f"{walls[0] / walls[-1]:.2f}x")
+    sizes = {}
+    for r in rows:
+        if r["threads"] == max(threads):
+            sizes.setdefault(r["case"], []).append(r)
+    for case, sel in sizes.items():
+        if len(sel) > 1:   # cost growth: O(N^3) when ns/voxel and iterations stay flat
+            print(f"{case} on {max(threads)} threads, growth with size: " + ", ".join(
+                f"N={r['n']}: {1e9 * r['wall_s'] / r['n_voxels']:.0f} ns/voxel, "
+                f"{r['bytes_per_voxel']:.0f} B/voxel, iterations {r['iterations']}"
+                for r in sel))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
 
