@@ -203,7 +203,7 @@ class CaseConfig(Section):
     #: not part of the scenario record or hash: the thread count changes no result
     #: beyond rounding, and a run may resume on another machine
     threads: int | None = Field(
-        None, ge=1, exclude=True,
+        None, ge=1, exclude=True, repr=False,
         description="[-] Numba threads of the run's kernels (default: all cores, or "
                     "NUMBA_NUM_THREADS); small multigrid levels use fewer")
 
