@@ -1,0 +1,18 @@
+"""Case study 4, mucilage: a bead-spring polymer network in a drying liquid bridge.
+
+* :mod:`.bridge` — pendular bridge between two equal spheres (toroidal approximation,
+  Willett's force, Lian's rupture);
+* :mod:`.network` — beads, bonds, tethers, forces (NumPy specification and Numba kernels),
+  integrators;
+* :mod:`.drying` — :class:`MucilageBridgeModel`, the drying bridge with its network,
+  stepped by :class:`rhizoscale.simulation.Simulation`;
+* :mod:`.structure` — the final mucilage as an :class:`~rhizoscale.core.Image`.
+"""
+
+from .bridge import (PendularBridge, lian_rupture_distance, lian_rupture_volume, toroidal_bridge,
+                     toroidal_volume, willett_force, willett_rupture_distance)
+from .network import BeadNetwork, Meniscus, NetworkParameters, network_forces, potential_energy
+
+__all__ = ["PendularBridge", "lian_rupture_distance", "lian_rupture_volume", "toroidal_bridge",
+           "toroidal_volume", "willett_force", "willett_rupture_distance", "BeadNetwork", "Meniscus",
+           "NetworkParameters", "network_forces", "potential_energy"]
