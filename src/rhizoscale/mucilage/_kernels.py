@@ -52,12 +52,13 @@ def _cell_list(pos, cell):
             upper[d] = max(upper[d], pos[i, d])
     dims = np.ones(3, np.int64)
     if n > 0 and np.isfinite(cell):
-        # at most ~8 cells per bead: widen the cells of a sparse cloud (pair search stays exact)
+        # at most ~64 cells per bead: widen the cells of a sparse cloud (the pair search
+        # stays exact; a bridge's disc-shaped cloud leaves most cells of its box empty)
         volume = 1.0
         for d in range(3):
             volume *= (upper[d] - lower[d]) / cell + 1.0
-        if volume > 8.0 * n + 27.0:
-            cell *= (volume / (8.0 * n + 27.0)) ** (1.0 / 3.0)
+        if volume > 64.0 * n + 27.0:
+            cell *= (volume / (64.0 * n + 27.0)) ** (1.0 / 3.0)
         for d in range(3):
             dims[d] = max(1, int((upper[d] - lower[d]) / cell) + 1)
     ncell = dims[0] * dims[1] * dims[2]

@@ -160,7 +160,7 @@ def toroidal_bridge(volume: float, separation: float, radius: float, contact_ang
         raise InputError(f"volume {volume:.4g} um3 exceeds the pendular range ({vmax:.4g} um3 at "
                          f"this separation)", field="volume")
     beta = brentq(lambda b: float(toroidal_volume(b, separation, radius, contact_angle)) - volume,
-                  1e-12, hi, xtol=1e-15, rtol=1e-14, maxiter=200)
+                  1e-6, hi, xtol=1e-15, rtol=1e-14, maxiter=200)
     r1, r2, x = _profile(beta, separation, radius, contact_angle)
     if r2 <= 0:
         raise InputError(f"no pendular bridge of volume {volume:.4g} um3 spans a gap of {separation:.4g} um",

@@ -163,9 +163,9 @@ class BeadNetwork:
         self.pos = np.ascontiguousarray(self.pos, float).reshape(-1, 3)
         n = len(self.pos)
         self.vel = np.zeros((n, 3)) if self.vel is None else np.ascontiguousarray(self.vel, float)
-        self.polymer = np.ascontiguousarray(np.broadcast_to(self.polymer, (n,)), float)
-        self.water = np.ascontiguousarray(np.broadcast_to(self.water, (n,)), float)
-        self.radius = np.ascontiguousarray(np.broadcast_to(self.radius, (n,)), float)
+        self.polymer = np.array(np.broadcast_to(self.polymer, (n,)), float)
+        self.water = np.array(np.broadcast_to(self.water, (n,)), float)
+        self.radius = np.array(np.broadcast_to(self.radius, (n,)), float)
 
     @property
     def n(self) -> int:
@@ -184,7 +184,8 @@ class BeadNetwork:
 
     def adhere(self, centres: np.ndarray, pradius: np.ndarray, reach: float) -> int:
         """Tether every untethered bead within ``reach`` [µm] of a particle surface to the
-        nearest surface point (its anchor); returns the number of new tethers."""
+        nearest particle, anchored where the bead is now (no initial tether force; the
+        anchor moves with the particle); returns the number of new tethers."""
         centres = np.asarray(centres, float)
         rel = self.pos[:, None, :] - centres[None, :, :]
         dist = np.linalg.norm(rel, axis=2)
@@ -196,8 +197,7 @@ class BeadNetwork:
         tethered[self.tether_bead[self.tether_alive.astype(bool)]] = True
         new = np.flatnonzero(near & ~tethered)
         p = nearest[new]
-        unit = rel[new, p] / np.maximum(dist[new, p], 1e-300)[:, None]
-        anchor = unit * np.asarray(pradius)[p][:, None]
+        anchor = rel[new, p]
         self.tether_bead = np.concatenate([self.tether_bead, new.astype(np.int64)])
         self.tether_particle = np.concatenate([self.tether_particle, p.astype(np.int64)])
         self.tether_anchor = np.concatenate([self.tether_anchor, anchor]).reshape(-1, 3)
