@@ -305,7 +305,7 @@ def test_resume_refuses_another_scenario(tmp_path):
 
 
 # ---------------------------------------------------------------------------- layout
-CASE_PACKAGES = ("rhizodeposition", "nutrients", "diffusion", "homogenization")
+CASE_PACKAGES = ("rhizodeposition", "nutrients", "diffusion", "homogenization", "mucilage")
 RUN_LAYER = ("cli", "outputs", "scenario")
 
 

@@ -51,6 +51,7 @@ CASES: dict[str, str] = {
     "cs2-phosphate-uptake": "rhizoscale.nutrients.scenario",
     "cs3-root-hairs": "rhizoscale.diffusion.scenario",
     "cs4-homogenisation": "rhizoscale.homogenization.scenario",
+    "cs4-mucilage-bridge": "rhizoscale.mucilage.scenario",
 }
 
 

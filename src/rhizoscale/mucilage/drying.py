@@ -33,7 +33,7 @@ from ..errors import InputError, RhizoscaleError
 from .bridge import lian_rupture_volume, toroidal_bridge, meniscus_distance, largest_toroidal_volume
 from .network import FENE, BeadNetwork, Meniscus, NetworkParameters, bonds_within
 
-__all__ = ["MucilageBridgeModel", "mucilage_properties"]
+__all__ = ["MucilageBridgeModel", "DryingRecorder", "mucilage_properties"]
 
 #: 1 Pa s = 1e-6 µN s µm-2; 1 Pa = 1e-6 µN µm-2
 PA = 1e-6
@@ -283,9 +283,13 @@ class MucilageBridgeModel:
         stiff = max(self.mech.k_wall, self.mech.k_rep, self.mech.k_adh, 4 * np.pi * self.surface_tension)
         dt = 0.1 * friction.min() / stiff
         men = self.meniscus()
+        before = net.pos.copy()
         net.overdamped(self.relax_steps, dt, friction, self.mech, self.centres, self.pradius, men)
-        if not np.all(np.isfinite(net.pos)):
-            raise RhizoscaleError(f"the mucilage network exploded (non-finite positions) at t = {self.time:g} s")
+        jump = np.max(np.linalg.norm(net.pos - before, axis=1), initial=0.0) if np.all(np.isfinite(net.pos)) else np.inf
+        if not jump <= self.radius:
+            raise RhizoscaleError(f"the mucilage network exploded at t = {self.time:g} s (drying step ending "
+                                  f"there): a bead moved {jump:.3g} um, more than the particle radius; "
+                                  "lower the repulsion or adhesion stiffness")
         if men.active:
             s, _ = meniscus_distance(net.pos, self._bridge, self.centres)
             self.wet = (s < 0).astype(np.uint8)
@@ -349,3 +353,54 @@ class MucilageBridgeModel:
     def state(self) -> xr.Dataset:
         """The current observables as a Dataset with units."""
         return xr.Dataset({k: ((), v, {"units": self.OBSERVABLE_UNITS[k]}) for k, v in self.observables().items()})
+
+
+class DryingRecorder:
+    """Records a model's observables after every step and its beads at snapshot times.
+
+    A callback of :class:`~rhizoscale.simulation.Simulation`: call it as ``recorder(sim)``
+    (observables) and ``recorder.snapshot(sim)`` (bead positions, wet flags and the
+    bridge); it keeps plain arrays and checkpoints them, so a resumed run keeps what was
+    recorded.
+    """
+
+    def __init__(self):
+        self.rows: list[list[float]] = []
+        self.snap_times: list[float] = []
+        self.snap_pos: list[np.ndarray] = []
+        self.snap_wet: list[np.ndarray] = []
+        self.snap_bridge: list[np.ndarray] = []
+
+    NAMES = tuple(MucilageBridgeModel.OBSERVABLE_UNITS)
+
+    def __call__(self, sim) -> None:
+        obs = sim.model.observables()
+        self.rows.append([obs[k] for k in self.NAMES])
+
+    def snapshot(self, sim) -> None:
+        m = sim.model
+        b = m._bridge
+        self.snap_times.append(m.time)
+        self.snap_pos.append(m.network.pos.copy())
+        self.snap_wet.append(m.wet.copy())
+        self.snap_bridge.append(np.array([float(m.bridge_intact), b.r1, b.r2, b.half_length, b.beta]))
+
+    def series(self) -> dict[str, np.ndarray]:
+        arr = np.array(self.rows, float).reshape(-1, len(self.NAMES))
+        return {k: arr[:, i] for i, k in enumerate(self.NAMES)}
+
+    def checkpoint_state(self) -> dict:
+        n = np.array([len(p) for p in self.snap_pos], np.int64)
+        return {"rows": np.array(self.rows, float).reshape(-1, len(self.NAMES)),
+                "snap_times": np.array(self.snap_times, float), "snap_counts": n,
+                "snap_pos": np.concatenate(self.snap_pos).reshape(-1, 3) if self.snap_pos else np.zeros((0, 3)),
+                "snap_wet": np.concatenate(self.snap_wet) if self.snap_wet else np.zeros(0, np.uint8),
+                "snap_bridge": np.array(self.snap_bridge, float).reshape(-1, 5)}
+
+    def restore_state(self, s: dict) -> None:
+        self.rows = [list(r) for r in np.asarray(s["rows"], float)]
+        self.snap_times = [float(t) for t in np.asarray(s["snap_times"])]
+        cuts = np.cumsum(np.asarray(s["snap_counts"], np.int64))[:-1]
+        self.snap_pos = list(np.split(np.asarray(s["snap_pos"], float).reshape(-1, 3), cuts)) if len(self.snap_times) else []
+        self.snap_wet = list(np.split(np.asarray(s["snap_wet"], np.uint8), cuts)) if len(self.snap_times) else []
+        self.snap_bridge = [np.asarray(b, float) for b in np.asarray(s["snap_bridge"], float).reshape(-1, 5)]
