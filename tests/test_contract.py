@@ -133,9 +133,11 @@ def _assert_same_outputs(a, b):
     assert qa == qb
 
 
-@pytest.mark.parametrize("name", ["cs1-vicia-faba", "cs2-oilseed-rape", "cs3-root-hairs"])
+@pytest.mark.parametrize("name", ["cs1-vicia-faba", "cs2-oilseed-rape", "cs3-root-hairs", "cs4-mucilage-bridge"])
 def test_interrupted_run_resumes_bit_identically(tmp_path, name):
     data = small_example(name)
+    if name == "cs4-mucilage-bridge":   # drying through the bridge's rupture in few steps
+        data.update(time={"stop": "10 s", "dt": "2 s", "outputs": ["0 s", "10 s"]}, outputs={"figures": False})
     if name == "cs2-oilseed-rape":
         data.update(time={"stop": 1.0, "dt": "2 h", "outputs": [0.5, 1.0]}, output_interval_days=0.5)
     if name == "cs1-vicia-faba":      # old mass by the heat-kernel semigroup: state to resume
