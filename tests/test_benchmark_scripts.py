@@ -24,6 +24,8 @@ CASES = {
                 "time never increases"),
     "homogenization": (["bench_homogenization.py", "--n3d", "20", "--n2d", "48", "--skip-taufactor",
                         "--skip-porespy"], "rhizoscale mirror"),
+    "mucilage": (["bench_mucilage.py", "--beads", "1500", "--steps", "5", "--curve-concentration", "3",
+                  "--curve-steps", "6", "--relax-steps", "10"], "M bead-steps/s"),
 }
 
 

@@ -43,6 +43,7 @@ DOCTEST_PACKAGES = (
     "rhizoscale.diffusion",
     "rhizoscale.nutrients",
     "rhizoscale.homogenization",
+    "rhizoscale.mucilage",
     "rhizoscale.image",
     "rhizoscale.soil",
     "rhizoscale.solvers",

@@ -8,9 +8,13 @@ Argument layout shared by the kernels (all float64 unless said):
 
 * ``pos, vel, force``: (n, 3) bead positions [µm], velocities [µm s-1], forces [µN];
 * ``radius``: (n,) bead radius [µm]; ``external``: (n, 3) applied force [µN];
-* ``bond_i, bond_j`` (int64), ``bond_rest`` [µm], ``bond_k`` [µN µm-1], ``bond_alive`` (uint8);
-* ``tether_bead, tether_particle`` (int64), ``tether_anchor``: (m, 3) anchor offsets from
-  the particle centre [µm], ``tether_alive`` (uint8);
+* bonds per bead as adjacency lists: bead ``i``'s bonds are ``bond_index[bond_start[i]:
+  bond_start[i + 1]]`` with other ends ``bond_other[...]`` (int64), rest lengths
+  ``bond_rest[...]`` [µm] and stiffnesses ``bond_k[...]`` [µN µm-1] in the same (adjacency)
+  order, so that a bead reads its bonds contiguously; ``bond_alive[bond]`` (uint8) per bond;
+* tethers per bead likewise (``tether_start``, ``tether_index``); per tether
+  ``tether_particle`` (int64), ``tether_anchor``: (m, 3) anchor offsets from the particle
+  centre [µm], ``tether_alive`` (uint8);
 * ``centres`` (p, 3), ``pradius`` (p,) [µm];
 * ``law``: 0 harmonic, 1 FENE on the extension; ``fene_max``: maximal extension / rest length;
   ``break_strain``: bonds break above this |extension| / rest length;
@@ -81,68 +85,123 @@ def _cell_list(pos, cell):
     return counts, order, lower, dims, cell
 
 
-@numba.njit(**_OPTS)
-def _bond_and_tether_forces(pos, force, bond_i, bond_j, bond_rest, bond_k, bond_alive, law, fene_max,
-                            break_strain, tether_bead, tether_particle, tether_anchor, tether_alive,
-                            centres, k_adh, f_adh):
-    for b in range(bond_i.shape[0]):
-        if bond_alive[b] == 0:
-            continue
-        i = bond_i[b]
-        j = bond_j[b]
-        dx = pos[j, 0] - pos[i, 0]
-        dy = pos[j, 1] - pos[i, 1]
-        dz = pos[j, 2] - pos[i, 2]
-        length = math.sqrt(dx * dx + dy * dy + dz * dz)
-        rest = bond_rest[b]
-        ext = length - rest
-        if abs(ext) > break_strain * rest or (law == 1 and abs(ext) >= fene_max * rest):
-            bond_alive[b] = 0
-            continue
-        if law == 0:
-            f = bond_k[b] * ext
-        else:
-            q = ext / (fene_max * rest)
-            f = bond_k[b] * ext / (1.0 - q * q)
-        if length > 0:
-            f /= length
-        force[i, 0] += f * dx
-        force[i, 1] += f * dy
-        force[i, 2] += f * dz
-        force[j, 0] -= f * dx
-        force[j, 1] -= f * dy
-        force[j, 2] -= f * dz
-    for t in range(tether_bead.shape[0]):
-        if tether_alive[t] == 0:
-            continue
-        i = tether_bead[t]
-        p = tether_particle[t]
-        dx = centres[p, 0] + tether_anchor[t, 0] - pos[i, 0]
-        dy = centres[p, 1] + tether_anchor[t, 1] - pos[i, 1]
-        dz = centres[p, 2] + tether_anchor[t, 2] - pos[i, 2]
-        if k_adh * math.sqrt(dx * dx + dy * dy + dz * dz) > f_adh:
-            tether_alive[t] = 0
-            continue
-        force[i, 0] += k_adh * dx
-        force[i, 1] += k_adh * dy
-        force[i, 2] += k_adh * dz
-
-
 @numba.njit(parallel=True, **_OPTS)
-def _bead_forces(pos, radius, force, external, centres, pradius, k_wall, k_rep, excluded, meniscus):
+def _neighbour_list(pos, radius, excluded, skin):
+    """Verlet list: for each bead the beads within ``excluded (r_i + r_max) + skin`` [µm]
+    (cell list of that size; two passes, count then fill, both over beads in parallel).
+    Returns ``(start, neighbours)``; empty lists when beads do not repel."""
     n = pos.shape[0]
     rmax = 0.0
     for i in range(n):
         rmax = max(rmax, radius[i])
-    pairs = excluded * rmax > 0 and k_rep > 0
-    cell = 2.0 * excluded * rmax if pairs else np.inf
-    start, order, lower, dims, cell = _cell_list(pos, cell)
+    start = np.zeros(n + 1, np.int64)
+    if not (excluded * rmax > 0) or n == 0:
+        return start, np.zeros(0, np.int64)
+    reach = 2.0 * excluded * rmax + skin
+    cells, order, lower, dims, cell = _cell_list(pos, reach)
+    counts = np.zeros(n, np.int64)
+    for sweep in range(2):
+        if sweep == 1:
+            for i in range(n):
+                start[i + 1] = start[i] + counts[i]
+            nbr = np.empty(start[n], np.int64)
+        else:
+            nbr = np.empty(0, np.int64)
+        for i in numba.prange(n):
+            cut = excluded * (radius[i] + rmax) + skin
+            cut2 = cut * cut
+            cx = min(int((pos[i, 0] - lower[0]) / cell), dims[0] - 1)
+            cy = min(int((pos[i, 1] - lower[1]) / cell), dims[1] - 1)
+            cz = min(int((pos[i, 2] - lower[2]) / cell), dims[2] - 1)
+            k = start[i]
+            c_count = 0
+            for kz in range(max(cz - 1, 0), min(cz + 2, dims[2])):
+                for ky in range(max(cy - 1, 0), min(cy + 2, dims[1])):
+                    for kx in range(max(cx - 1, 0), min(cx + 2, dims[0])):
+                        c = (kz * dims[1] + ky) * dims[0] + kx
+                        for m in range(cells[c], cells[c + 1]):
+                            j = order[m]
+                            if j == i:
+                                continue
+                            dx = pos[j, 0] - pos[i, 0]
+                            dy = pos[j, 1] - pos[i, 1]
+                            dz = pos[j, 2] - pos[i, 2]
+                            if dx * dx + dy * dy + dz * dz <= cut2:
+                                if sweep == 1:
+                                    nbr[k] = j
+                                    k += 1
+                                else:
+                                    c_count += 1
+            if sweep == 0:
+                counts[i] = c_count
+    return start, nbr
+
+
+@numba.njit(parallel=True, **_OPTS)
+def _max_displacement(pos, ref):
+    n = pos.shape[0]
+    d2 = np.zeros(n)
+    for i in numba.prange(n):
+        dx = pos[i, 0] - ref[i, 0]
+        dy = pos[i, 1] - ref[i, 1]
+        dz = pos[i, 2] - ref[i, 2]
+        d2[i] = dx * dx + dy * dy + dz * dz
+    return math.sqrt(d2.max()) if n else 0.0
+
+
+@numba.njit(parallel=True, **_OPTS)
+def _bead_forces(pos, radius, force, external, bond_start, bond_index, bond_other, bond_rest, bond_k, bond_alive,
+                 law, fene_max, break_strain, tether_start, tether_index, tether_particle, tether_anchor,
+                 tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded, meniscus, nb_start, nb_list):
+    """Every force on bead ``i`` in one pass (``prange`` over beads, no write conflicts):
+    its bonds (both ends evaluate a bond, with the same breaking decision) and tethers
+    through per-bead adjacency lists, particles, capillary pull, neighbours (Verlet list)."""
+    n = pos.shape[0]
+    pairs = k_rep > 0
     active = meniscus[0] > 0
     for i in numba.prange(n):
         fx = external[i, 0]
         fy = external[i, 1]
         fz = external[i, 2]
         ri = radius[i]
+        for m in range(bond_start[i], bond_start[i + 1]):
+            b = bond_index[m]
+            if bond_alive[b] == 0:
+                continue
+            j = bond_other[m]
+            dx = pos[j, 0] - pos[i, 0]
+            dy = pos[j, 1] - pos[i, 1]
+            dz = pos[j, 2] - pos[i, 2]
+            length = math.sqrt(dx * dx + dy * dy + dz * dz)
+            rest = bond_rest[m]
+            ext = length - rest
+            if abs(ext) > break_strain * rest or (law == 1 and abs(ext) >= fene_max * rest):
+                bond_alive[b] = 0          # both ends write the same value
+                continue
+            if law == 0:
+                f = bond_k[m] * ext
+            else:
+                q = ext / (fene_max * rest)
+                f = bond_k[m] * ext / (1.0 - q * q)
+            if length > 0:
+                f /= length
+            fx += f * dx
+            fy += f * dy
+            fz += f * dz
+        for m in range(tether_start[i], tether_start[i + 1]):
+            tt = tether_index[m]
+            if tether_alive[tt] == 0:
+                continue
+            p = tether_particle[tt]
+            dx = centres[p, 0] + tether_anchor[tt, 0] - pos[i, 0]
+            dy = centres[p, 1] + tether_anchor[tt, 1] - pos[i, 1]
+            dz = centres[p, 2] + tether_anchor[tt, 2] - pos[i, 2]
+            if k_adh * math.sqrt(dx * dx + dy * dy + dz * dz) > f_adh:
+                tether_alive[tt] = 0
+                continue
+            fx += k_adh * dx
+            fy += k_adh * dy
+            fz += k_adh * dz
         inside_particle = False
         for p in range(centres.shape[0]):
             dx = pos[i, 0] - centres[p, 0]
@@ -182,69 +241,91 @@ def _bead_forces(pos, radius, force, external, centres, pradius, k_wall, k_rep, 
                     fx += f * nx
                     fy += f * ny
                     fz += f * nz
-        if not pairs:
-            force[i, 0] += fx
-            force[i, 1] += fy
-            force[i, 2] += fz
-            continue
-        cx = min(int((pos[i, 0] - lower[0]) / cell), dims[0] - 1)
-        cy = min(int((pos[i, 1] - lower[1]) / cell), dims[1] - 1)
-        cz = min(int((pos[i, 2] - lower[2]) / cell), dims[2] - 1)
-        for kz in range(max(cz - 1, 0), min(cz + 2, dims[2])):
-            for ky in range(max(cy - 1, 0), min(cy + 2, dims[1])):
-                for kx in range(max(cx - 1, 0), min(cx + 2, dims[0])):
-                    c = (kz * dims[1] + ky) * dims[0] + kx
-                    for m in range(start[c], start[c + 1]):
-                        j = order[m]
-                        if j == i:
-                            continue
-                        dx = pos[j, 0] - pos[i, 0]
-                        dy = pos[j, 1] - pos[i, 1]
-                        dz = pos[j, 2] - pos[i, 2]
-                        d = math.sqrt(dx * dx + dy * dy + dz * dz)
-                        overlap = excluded * (ri + radius[j]) - d
-                        if overlap > 0 and d > 0:
-                            f = k_rep * overlap / d
-                            fx -= f * dx
-                            fy -= f * dy
-                            fz -= f * dz
-        force[i, 0] += fx
-        force[i, 1] += fy
-        force[i, 2] += fz
+        if pairs:
+            for m in range(nb_start[i], nb_start[i + 1]):
+                j = nb_list[m]
+                dx = pos[j, 0] - pos[i, 0]
+                dy = pos[j, 1] - pos[i, 1]
+                dz = pos[j, 2] - pos[i, 2]
+                d = math.sqrt(dx * dx + dy * dy + dz * dz)
+                overlap = excluded * (ri + radius[j]) - d
+                if overlap > 0 and d > 0:
+                    f = k_rep * overlap / d
+                    fx -= f * dx
+                    fy -= f * dy
+                    fz -= f * dz
+        force[i, 0] = fx
+        force[i, 1] = fy
+        force[i, 2] = fz
 
 
 @numba.njit(**_OPTS)
-def network_forces_kernel(pos, radius, force, external, bond_i, bond_j, bond_rest, bond_k, bond_alive, law,
-                          fene_max, break_strain, tether_bead, tether_particle, tether_anchor, tether_alive,
-                          centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded, meniscus):
+def network_forces_kernel(pos, radius, force, external, bond_start, bond_index, bond_other, bond_rest, bond_k,
+                          bond_alive, law, fene_max, break_strain, tether_start, tether_index, tether_particle,
+                          tether_anchor, tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded,
+                          meniscus):
     """Total force on every bead into ``force`` (bonds and tethers that break are marked)."""
-    force[:] = 0.0
-    _bond_and_tether_forces(pos, force, bond_i, bond_j, bond_rest, bond_k, bond_alive, law, fene_max,
-                            break_strain, tether_bead, tether_particle, tether_anchor, tether_alive,
-                            centres, k_adh, f_adh)
-    _bead_forces(pos, radius, force, external, centres, pradius, k_wall, k_rep, excluded, meniscus)
+    nb_start, nb_list = _neighbour_list(pos, radius, excluded, 0.0)
+    _bead_forces(pos, radius, force, external, bond_start, bond_index, bond_other, bond_rest, bond_k, bond_alive,
+                 law, fene_max, break_strain, tether_start, tether_index, tether_particle, tether_anchor,
+                 tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded, meniscus, nb_start, nb_list)
 
 
 @numba.njit(**_OPTS)
-def overdamped_kernel(steps, dt, pos, friction, radius, force, external, bond_i, bond_j, bond_rest, bond_k,
-                      bond_alive, law, fene_max, break_strain, tether_bead, tether_particle, tether_anchor,
-                      tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded, meniscus):
+def _listed_forces(pos, radius, force, external, bond_start, bond_index, bond_other, bond_rest, bond_k, bond_alive,
+                   law, fene_max, break_strain, tether_start, tether_index, tether_particle, tether_anchor,
+                   tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded, meniscus, lists, ref, skin):
+    """Forces with a Verlet list kept across calls: rebuilt (and ``ref`` reset) when a bead
+    moved more than half the skin since the last build, so no pair within range is missed."""
+    if lists[0].shape[0] != pos.shape[0] + 1 or _max_displacement(pos, ref) > 0.5 * skin:
+        lists = _neighbour_list(pos, radius, excluded, skin)
+        ref[:] = pos
+    _bead_forces(pos, radius, force, external, bond_start, bond_index, bond_other, bond_rest, bond_k, bond_alive,
+                 law, fene_max, break_strain, tether_start, tether_index, tether_particle, tether_anchor,
+                 tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded, meniscus, lists[0], lists[1])
+    return lists
+
+
+@numba.njit(**_OPTS)
+def overdamped_kernel(steps, dt, pos, friction, radius, force, external, bond_start, bond_index, bond_other,
+                      bond_rest, bond_k, bond_alive, law, fene_max, break_strain, tether_start, tether_index,
+                      tether_particle, tether_anchor, tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep,
+                      excluded, meniscus):
     """``steps`` overdamped (explicit Euler) steps ``x += dt F(x) / friction``."""
+    skin = _skin(radius, excluded)
+    lists = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    ref = pos.copy()
     for _ in range(steps):
-        network_forces_kernel(pos, radius, force, external, bond_i, bond_j, bond_rest, bond_k, bond_alive,
-                              law, fene_max, break_strain, tether_bead, tether_particle, tether_anchor,
-                              tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded, meniscus)
-        for i in range(pos.shape[0]):
-            g = dt / friction[i]
-            pos[i, 0] += g * force[i, 0]
-            pos[i, 1] += g * force[i, 1]
-            pos[i, 2] += g * force[i, 2]
+        lists = _listed_forces(pos, radius, force, external, bond_start, bond_index, bond_other, bond_rest, bond_k,
+                               bond_alive, law, fene_max, break_strain, tether_start, tether_index, tether_particle,
+                               tether_anchor, tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded,
+                               meniscus, lists, ref, skin)
+        _move(pos, force, friction, dt)
 
 
 @numba.njit(**_OPTS)
-def verlet_kernel(steps, dt, damping, pos, vel, mass, radius, force, external, bond_i, bond_j, bond_rest,
-                  bond_k, bond_alive, law, fene_max, break_strain, tether_bead, tether_particle, tether_anchor,
-                  tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded, meniscus):
+def _skin(radius, excluded):
+    """Verlet-list skin [µm]: 30 % of the largest repulsion range."""
+    rmax = 0.0
+    for i in range(radius.shape[0]):
+        rmax = max(rmax, radius[i])
+    return 0.6 * excluded * rmax
+
+
+@numba.njit(parallel=True, **_OPTS)
+def _move(pos, force, friction, dt):
+    for i in numba.prange(pos.shape[0]):
+        g = dt / friction[i]
+        pos[i, 0] += g * force[i, 0]
+        pos[i, 1] += g * force[i, 1]
+        pos[i, 2] += g * force[i, 2]
+
+
+@numba.njit(**_OPTS)
+def verlet_kernel(steps, dt, damping, pos, vel, mass, radius, force, external, bond_start, bond_index, bond_other,
+                  bond_rest, bond_k, bond_alive, law, fene_max, break_strain, tether_start, tether_index,
+                  tether_particle, tether_anchor, tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep,
+                  excluded, meniscus):
     """``steps`` velocity-Verlet steps; ``force`` holds F(x) on entry and on exit.
 
     Viscous damping ``-friction v`` enters as the exact factor ``exp(-damping_i dt)``
@@ -252,15 +333,19 @@ def verlet_kernel(steps, dt, damping, pos, vel, mass, radius, force, external, b
     in the damping; without damping the scheme is the symplectic, second-order Verlet).
     """
     n = pos.shape[0]
+    skin = _skin(radius, excluded)
+    lists = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    ref = pos.copy()
     for _ in range(steps):
         for i in range(n):
             h = 0.5 * dt / mass[i]
             for d in range(3):
                 vel[i, d] += h * force[i, d]
                 pos[i, d] += dt * vel[i, d]
-        network_forces_kernel(pos, radius, force, external, bond_i, bond_j, bond_rest, bond_k, bond_alive,
-                              law, fene_max, break_strain, tether_bead, tether_particle, tether_anchor,
-                              tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded, meniscus)
+        lists = _listed_forces(pos, radius, force, external, bond_start, bond_index, bond_other, bond_rest, bond_k,
+                               bond_alive, law, fene_max, break_strain, tether_start, tether_index, tether_particle,
+                               tether_anchor, tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded,
+                               meniscus, lists, ref, skin)
         for i in range(n):
             h = 0.5 * dt / mass[i]
             e = math.exp(-damping[i] * dt)

@@ -89,9 +89,13 @@ class MucilageBridgeModel:
     >>> from rhizoscale.parameters import load_parameter_set
     >>> from rhizoscale.mucilage.parameters import MucilageNetworkParameters
     >>> p = load_parameter_set(MucilageNetworkParameters, "mucilage_network")
-    >>> m = MucilageBridgeModel(0.0, 2e4, 20.0, p, evaporation_rate=100.0)
-    >>> m.advance_to(150.0); m.connected, round(m.total_water(), 6)
-    (True, 5000.0)
+    >>> m = MucilageBridgeModel(0.0, 2e4, 20.0, p, evaporation_rate=100.0)   # water only
+    >>> round(m.rupture_volume_lian)          # Lian et al.: (0.2 R)^3 at a gap of 0.2 R
+    8000
+    >>> m.advance_to(100.0); m.connected, m.bridge_intact
+    (True, True)
+    >>> m.advance_to(150.0); m.connected, round(float(m.films.sum()), 6)   # ruptured: water to the films
+    (False, 5000.0)
     """
 
     def __init__(self, concentration: float, liquid_volume: float, separation: float, params, *,
@@ -133,6 +137,9 @@ class MucilageBridgeModel:
         bridge = toroidal_bridge(liquid_volume, self.separation, self.radius, self.contact_angle,
                                  self.surface_tension)
         pos = self._sample_liquid(bridge, n, np.random.default_rng(seed))
+        # beads in cell order (cells of the bond length): neighbours sit close in memory
+        cell = np.floor((pos - pos.min(axis=0, initial=0.0)) / p.bond_length).astype(np.int64) if n else pos
+        pos = pos[np.lexsort((cell[:, 0], cell[:, 1], cell[:, 2]))] if n else pos
         held = min(1.0, p.water_holding * c) * water0
         mass = np.full(n, polymer / n) if n else np.zeros(0)
         water = np.full(n, held / n) if n else np.zeros(0)

@@ -224,13 +224,35 @@ class BeadNetwork:
         return BeadNetwork.from_state(self.state())
 
     # ------------------------------------------------------------------ forces and steps
+    def adjacency(self):
+        """Per-bead lists of bonds and tethers (CSR: start offsets, indices, other bond ends),
+        built once per bond/tether set and reused while only their flags change."""
+        key = (id(self.bond_i), id(self.bond_j), len(self.bond_i), id(self.tether_bead), len(self.tether_bead), self.n)
+        if getattr(self, "_adjacency_key", None) != key:
+            ends = np.concatenate([self.bond_i, self.bond_j])
+            order = np.argsort(ends, kind="stable")
+            nb = len(self.bond_i)
+            bond_index = (order % max(nb, 1)).astype(np.int64)
+            other = np.concatenate([self.bond_j, self.bond_i])[order].astype(np.int64)
+            bond_start = np.zeros(self.n + 1, np.int64)
+            np.cumsum(np.bincount(ends, minlength=self.n), out=bond_start[1:])
+            torder = np.argsort(self.tether_bead, kind="stable").astype(np.int64)
+            tether_start = np.zeros(self.n + 1, np.int64)
+            np.cumsum(np.bincount(self.tether_bead, minlength=self.n), out=tether_start[1:])
+            self._adjacency = (bond_start, bond_index, other, tether_start, torder)
+            self._adjacency_key = key
+        return self._adjacency
+
     def _args(self, params: NetworkParameters, centres, pradius, meniscus: Meniscus | None, external):
         ext = np.zeros((self.n, 3)) if external is None else np.ascontiguousarray(
             np.broadcast_to(external, (self.n, 3)), float)
         men = (meniscus or Meniscus.none()).packed()
-        return (ext, self.bond_i, self.bond_j, self.bond_rest, self.bond_k, self.bond_alive, int(params.law),
-                float(params.fene_max), float(params.break_strain), self.tether_bead, self.tether_particle,
-                self.tether_anchor, self.tether_alive, np.ascontiguousarray(centres, float).reshape(-1, 3),
+        bond_start, bond_index, other, tether_start, tether_index = self.adjacency()
+        return (ext, bond_start, bond_index, other, self.bond_rest[bond_index], self.bond_k[bond_index],
+                self.bond_alive, int(params.law),
+                float(params.fene_max), float(params.break_strain), tether_start, tether_index,
+                self.tether_particle, self.tether_anchor, self.tether_alive,
+                np.ascontiguousarray(centres, float).reshape(-1, 3),
                 np.ascontiguousarray(pradius, float).reshape(-1), float(params.k_adh), float(params.f_adh),
                 float(params.k_wall), float(params.k_rep), float(params.excluded), men)
 
