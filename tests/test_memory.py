@@ -32,6 +32,7 @@ HUGE = {
     "cs2-phosphate-uptake": ({"resolution_cm": 0.002}, "resolution_cm"),
     "cs3-root-hairs": ({"sample": {"shape": [5000, 5000, 5000]}}, "sample.shape"),
     "cs4-homogenisation": ({"shape": [2000, 2000, 2000]}, "shape"),
+    "cs4-mucilage-bridge": ({"liquid_volume": 1.0e12, "concentrations": [50.0]}, "liquid_volume"),
 }
 
 
@@ -68,7 +69,8 @@ def _small(case):
             "cs1-rhizodeposition": {"grid": {"resolution": 0.5}},
             "cs2-phosphate-uptake": {},
             "cs3-root-hairs": {},
-            "cs4-homogenisation": {"shape": [100, 100]}}[case]
+            "cs4-homogenisation": {"shape": [100, 100]},
+            "cs4-mucilage-bridge": {}}[case]
 
 
 def test_the_suggested_value_fits():

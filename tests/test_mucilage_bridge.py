@@ -176,3 +176,18 @@ def test_bad_model_input_is_refused():
         MucilageBridgeModel(1.0, 2e4, 0.0, PARAMS, evaporation_rate=1.0)
     with pytest.raises(InputError, match="liquid_volume|pendular"):
         MucilageBridgeModel(1.0, 100.0, 15.0, PARAMS, evaporation_rate=1.0)
+
+
+def test_an_exploding_network_stops_with_the_step():
+    from rhizoscale.errors import RhizoscaleError
+    m = model(3.0, steps=1)
+    m.network.pos[5] = np.nan                    # what an unstable integration leaves behind
+    with pytest.raises(RhizoscaleError, match=r"exploded at t = 2 s"):
+        m.advance_to(2.0)
+
+
+def test_state_is_a_dataset_with_units():
+    ds = model(3.0, steps=1).state()
+    assert set(ds.data_vars) == set(MucilageBridgeModel.OBSERVABLE_UNITS)
+    assert all(v.attrs["units"] for v in ds.data_vars.values())
+    assert float(ds["polymer"]) > 0
