@@ -12,7 +12,7 @@ toroidal bridge) — ``rhizoscale.mucilage``.
 
 # %%
 # The liquid surface: a toroidal bridge, checked against Willett et al. (2000)
-# ---------------------------------------------------------------------------
+# ----------------------------------------------------------------------------
 # The capillary force of the toroidal bridge (gorge method) stays within 10 % of
 # Willett's fit to Young–Laplace solutions up to close to rupture.
 import matplotlib.pyplot as plt

@@ -41,6 +41,19 @@ PARALLEL_MIN_BEADS = 20_000
 _OPTS = {**JIT, "fastmath": False}
 
 
+@numba.njit(cache=True, fastmath=False, inline="always")
+def _cell_of(v, lo, cell, dim):
+    """Cell index of coordinate ``v``, clamped to the grid; non-finite coordinates (a
+    network that blew up) go to cell 0, so the kernels never index out of bounds and the
+    caller reports the blow-up."""
+    x = (v - lo) / cell
+    if not (x >= 0.0):           # negative or NaN
+        return 0
+    if x >= dim:                 # beyond the grid or +inf
+        return dim - 1
+    return int(x)
+
+
 @numba.njit(cache=True, fastmath=False)
 def _cell_list(pos, cell):
     """Beads sorted by cell (counting sort, stable): (start, order, lower, dims)."""
@@ -52,8 +65,13 @@ def _cell_list(pos, cell):
         upper[d] = -np.inf
     for i in range(n):
         for d in range(3):
-            lower[d] = min(lower[d], pos[i, d])
-            upper[d] = max(upper[d], pos[i, d])
+            if math.isfinite(pos[i, d]):
+                lower[d] = min(lower[d], pos[i, d])
+                upper[d] = max(upper[d], pos[i, d])
+    for d in range(3):
+        if lower[d] > upper[d]:          # no finite coordinate
+            lower[d] = 0.0
+            upper[d] = 0.0
     dims = np.ones(3, np.int64)
     if n > 0 and np.isfinite(cell):
         # at most ~64 cells per bead: widen the cells of a sparse cloud (the pair search
@@ -69,9 +87,9 @@ def _cell_list(pos, cell):
     index = np.empty(n, np.int64)
     counts = np.zeros(ncell + 1, np.int64)
     for i in range(n):
-        cx = min(int((pos[i, 0] - lower[0]) / cell), dims[0] - 1)
-        cy = min(int((pos[i, 1] - lower[1]) / cell), dims[1] - 1)
-        cz = min(int((pos[i, 2] - lower[2]) / cell), dims[2] - 1)
+        cx = _cell_of(pos[i, 0], lower[0], cell, dims[0])
+        cy = _cell_of(pos[i, 1], lower[1], cell, dims[1])
+        cz = _cell_of(pos[i, 2], lower[2], cell, dims[2])
         c = (cz * dims[1] + cy) * dims[0] + cx
         index[i] = c
         counts[c + 1] += 1
@@ -110,9 +128,9 @@ def _neighbour_list(pos, radius, excluded, skin):
         for i in numba.prange(n):
             cut = excluded * (radius[i] + rmax) + skin
             cut2 = cut * cut
-            cx = min(int((pos[i, 0] - lower[0]) / cell), dims[0] - 1)
-            cy = min(int((pos[i, 1] - lower[1]) / cell), dims[1] - 1)
-            cz = min(int((pos[i, 2] - lower[2]) / cell), dims[2] - 1)
+            cx = _cell_of(pos[i, 0], lower[0], cell, dims[0])
+            cy = _cell_of(pos[i, 1], lower[1], cell, dims[1])
+            cz = _cell_of(pos[i, 2], lower[2], cell, dims[2])
             k = start[i]
             c_count = 0
             for kz in range(max(cz - 1, 0), min(cz + 2, dims[2])):
