@@ -1,0 +1,479 @@
+"""The individual-based bacteria model of case study 5 (a Model of the run contract).
+
+Units: µm, h, fg C (concentrations fg C µm^-3); the output Dataset states them.
+
+State: per voxel, DOC (dissolved organic carbon, water voxels only), necromass and the
+CO2 respired there [fg C]; per POM voxel, particulate organic carbon [fg C]; per cell, the
+arrays of :mod:`rhizoscale.microbes.kernels`. One step of length ``h`` (operator
+splitting, in this order):
+
+1. hydrolysis, exact over the step: POM loses ``P (1 - exp(-k h))`` with
+   ``k = k_pom (1 + a B / (K_B + B))`` (``B``: active biomass in the water voxels the POM
+   voxel releases into; ``a = 0``: no priming), shared equally among those voxels;
+   necromass returns to DOC at ``k_necro`` in its voxel;
+2. exudation: the integral of the flux density over the step times the root-water face
+   area of each water voxel touching the root;
+3. DOC diffusion in water (:class:`~rhizoscale.microbes.diffusion.DOCDiffusion`, backward
+   Euler on the shared voxel operator);
+4. every cell (:func:`~rhizoscale.microbes.kernels.agent_step`): uptake shared
+   order-free, maintenance, growth, respiration, dormancy, resuscitation, death,
+   motility, attachment;
+5. dead cells removed (their carbon is necromass), dividing cells split (mother share
+   ``0.5 +- division_split``, uniform, from the cell's own random stream; daughters get
+   new ids in the order of their mothers' ids, so the result does not depend on rows).
+
+``step(dt)`` cuts ``dt`` into equal sub-steps no longer than ``max_step`` (default: a
+tenth of the shortest ``1 / q_max``, so that no cell takes up more than about 10 % of its
+mass in a sub-step and the explicit uptake stays accurate). Uptake can never exceed a
+voxel's DOC (sharing), so no pool goes negative whatever the step.
+
+Carbon balance (checked every step by :meth:`carbon_balance_error`):
+POM + DOC + active + dormant biomass + necromass + CO2 = initial + exuded.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import xarray as xr
+
+from ..errors import InputError
+from .diffusion import DOCDiffusion
+from .kernels import (ATTACHED, DEAD, DIVIDE, DORMANT, STREAM_SPLIT, TRAIT_COLUMNS, agent_step,
+                      uniform)
+from .lattice import MicrobeLattice
+from .parameters import SoilBacteriaParameters, SpeciesTraits, trait_table
+
+__all__ = ["Agents", "RootExudation", "MicrobeModel", "radial_doc", "AGENT_BYTES"]
+
+#: bytes per cell held by the model: id 8, voxel 4, mass 8, species 1, state 1, starve 4,
+#: lag 4 (30) and the kernel's two float64 scratch values (16)
+AGENT_BYTES = 46
+
+_AGENT_FIELDS = (("id", np.int64), ("voxel", np.int32), ("mass", np.float64),
+                 ("species", np.uint8), ("state", np.uint8), ("starve", np.float32),
+                 ("lag", np.float32))
+
+
+class Agents:
+    """Bacteria as a structure of arrays (one row per cell; see :mod:`.kernels`).
+
+    Examples
+    --------
+    >>> a = Agents.new(voxel=[3, 3], mass=[30.0, 40.0], species=[0, 0])
+    >>> len(a), a.id.tolist(), a.mass.sum()
+    (2, [0, 1], np.float64(70.0))
+    """
+
+    fields = tuple(name for name, _ in _AGENT_FIELDS)
+
+    def __init__(self, **arrays):
+        for name, dtype in _AGENT_FIELDS:
+            setattr(self, name, np.ascontiguousarray(arrays[name], dtype=dtype))
+        n = {getattr(self, f).shape for f in self.fields}
+        if len(n) != 1:
+            raise InputError("agent arrays must all have one length", field="agents")
+
+    @classmethod
+    def new(cls, voxel, mass, species, first_id: int = 0) -> "Agents":
+        voxel = np.asarray(voxel)
+        n = voxel.size
+        return cls(id=np.arange(first_id, first_id + n), voxel=voxel, mass=mass, species=species,
+                   state=np.zeros(n), starve=np.zeros(n), lag=np.zeros(n))
+
+    def __len__(self) -> int:
+        return int(self.mass.size)
+
+    def take(self, index) -> "Agents":
+        return Agents(**{f: getattr(self, f)[index] for f in self.fields})
+
+    def append(self, other: "Agents") -> None:
+        for f in self.fields:
+            setattr(self, f, np.concatenate([getattr(self, f), getattr(other, f)]))
+
+    def as_dict(self) -> dict:
+        return {f: getattr(self, f) for f in self.fields}
+
+    @property
+    def nbytes(self) -> int:
+        return sum(getattr(self, f).nbytes for f in self.fields)
+
+
+class RootExudation:
+    """Carbon flux density through the root surface versus time (piecewise linear).
+
+    Parameters
+    ----------
+    times : array [h]
+    flux : array [fg C µm^-2 h^-1]
+        Flux density into the water at each time; constant beyond the ends.
+
+    Examples
+    --------
+    >>> ex = RootExudation([0.0, 2.0], [0.0, 1.0])
+    >>> ex.amount(0.0, 2.0), ex.amount(2.0, 4.0)          # per µm^2 of root surface
+    (1.0, 2.0)
+    """
+
+    def __init__(self, times, flux):
+        self.times = np.atleast_1d(np.asarray(times, float))
+        self.flux = np.atleast_1d(np.asarray(flux, float))
+        if self.times.shape != self.flux.shape or self.times.size == 0:
+            raise InputError("exudation times and fluxes must be 1D arrays of one length",
+                             field="exudation")
+        if np.any(np.diff(self.times) <= 0):
+            raise InputError("exudation times must increase", field="exudation.time")
+        if np.any(self.flux < 0) or not np.all(np.isfinite(self.flux)):
+            raise InputError("exudation flux must be finite and >= 0 (uptake by the root is not "
+                             "modelled)", field="exudation.flux")
+
+    @classmethod
+    def constant(cls, flux: float) -> "RootExudation":
+        return cls([0.0], [flux])
+
+    @classmethod
+    def from_boundary_series(cls, series, scale: float = 1.0) -> "RootExudation":
+        """From a flux :class:`~rhizoscale.products.BoundarySeries` (e.g. case study 3's
+        ``root_surface_flux_*``), converting its units (µg cm^-2 s^-1 or d^-1, fg µm^-2
+        h^-1; the exudate mass is taken as carbon mass) and scaling by ``scale``."""
+        if series.quantity != "flux":
+            raise InputError(f"exudation needs a flux series, got a {series.quantity} series",
+                             field="exudation")
+        data = series.data
+        if "point" in data.dims:
+            data = data.mean("point")
+        units = data.attrs.get("units", "")
+        factors = {"ug cm-2 s-1": 1e9 / 1e8 * 3600.0, "ug cm-2 d-1": 1e9 / 1e8 / 24.0,
+                   "fg um-2 h-1": 1.0}
+        if units not in factors:
+            raise InputError(f"exudation flux units {units!r} not understood (use one of "
+                             f"{', '.join(factors)})", field="exudation")
+        t_units = data["time"].attrs.get("units", "")
+        t_factors = {"s": 1 / 3600.0, "h": 1.0, "d": 24.0}
+        if t_units not in t_factors:
+            raise InputError(f"exudation time units {t_units!r} not understood (s, h or d)",
+                             field="exudation")
+        return cls(np.asarray(data["time"].values, float) * t_factors[t_units],
+                   np.asarray(data.values, float) * factors[units] * scale)
+
+    def __call__(self, t):
+        return np.interp(t, self.times, self.flux)
+
+    def amount(self, t0: float, t1: float) -> float:
+        """Integral of the flux density over ``[t0, t1]`` [fg C µm^-2] (exact)."""
+        inner = self.times[(self.times > t0) & (self.times < t1)]
+        t = np.concatenate([[t0], inner, [t1]])
+        f = self(t)
+        return float(np.sum(0.5 * (f[1:] + f[:-1]) * np.diff(t)))
+
+
+def radial_doc(lattice: MicrobeLattice, c_surface: float, decay_length: float) -> np.ndarray:
+    """A static radial DOC gradient: ``c_surface exp(-d / decay_length)`` in water voxels
+    at distance ``d`` from the root surface, as mass per voxel [fg C].
+
+    Parameters
+    ----------
+    c_surface : float [fg C µm^-3]
+    decay_length : float [µm]
+    """
+    c = c_surface * np.exp(-lattice.distance_to_root / decay_length)
+    return np.where(lattice.water, c * lattice.voxel_volume, 0.0)
+
+
+class MicrobeModel:
+    """Bacteria, DOC, POM, necromass and CO2 on a pore-scale lattice (µm, h, fg C).
+
+    Parameters
+    ----------
+    lattice : MicrobeLattice
+    species : list of SpeciesTraits
+    agents : Agents
+        Initial cells (voxels must be water).
+    doc_diffusivity : float [µm^2 h^-1]
+    pom_hydrolysis, necromass_hydrolysis : float [h^-1]
+    priming_factor : float [1]; priming_half_biomass : float [fg C]
+    doc : array, optional
+        Initial DOC per voxel [fg C] (0 off water).
+    pom : array, optional
+        Initial POM per voxel [fg C].
+    exudation : RootExudation, optional
+        Flux density through the root-water faces.
+    seed : int
+    max_step : float, optional
+        Longest sub-step [h].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhizoscale.microbes import MicrobeLattice, MicrobeModel, Agents, load_bacteria
+    >>> lat = MicrobeLattice(np.ones((4, 4, 4), bool), voxel_size=10.0)
+    >>> p = load_bacteria()
+    >>> cells = Agents.new(voxel=np.arange(64), mass=np.full(64, 30.0), species=np.zeros(64))
+    >>> m = MicrobeModel(lat, p.species, cells, doc_diffusivity=p.doc_diffusivity,
+    ...                  pom_hydrolysis=0.0, necromass_hydrolysis=0.0,
+    ...                  doc=np.full((4, 4, 4), 50.0), seed=1)
+    >>> m.step(1.0)
+    >>> bool(abs(m.carbon_balance_error()) < 1e-12), bool(m.co2_total > 0)
+    (True, True)
+    """
+
+    def __init__(self, lattice: MicrobeLattice, species, agents: Agents, *, doc_diffusivity: float,
+                 pom_hydrolysis: float = 0.0, necromass_hydrolysis: float = 0.0,
+                 priming_factor: float = 0.0, priming_half_biomass: float = 100.0,
+                 doc=None, pom=None, exudation: RootExudation | None = None, seed: int = 0,
+                 max_step: float | None = None):
+        self.lattice = lattice
+        self.species = [s if isinstance(s, SpeciesTraits) else SpeciesTraits(**s) for s in species]
+        self.traits = trait_table(self.species)
+        self.split = np.array([s.division_split for s in self.species])
+        self.seed = int(seed)
+        shape = lattice.shape
+        self.doc = np.zeros(shape) if doc is None else np.array(doc, dtype=np.float64)
+        if self.doc.shape != shape:
+            raise InputError(f"initial DOC has shape {self.doc.shape}, the lattice {shape}", field="doc")
+        if np.any(self.doc < 0) or np.any(self.doc[~lattice.water] != 0):
+            raise InputError("initial DOC must be >= 0 and only in water voxels", field="doc")
+        pom_grid = np.zeros(shape) if pom is None else np.asarray(pom, dtype=np.float64)
+        if pom_grid.shape != shape or np.any(pom_grid < 0):
+            raise InputError("initial POM must be a non-negative array of the lattice's shape",
+                             field="pom")
+        self.pom_voxels, self.pom_indptr, self.pom_targets = lattice.pom_targets(pom_grid)
+        self.pom = pom_grid.ravel()[self.pom_voxels].copy()
+        counts = np.diff(self.pom_indptr)
+        self._pom_owner = np.repeat(np.arange(self.pom_voxels.size), counts)
+        self._pom_count = counts
+        self.necro = np.zeros(shape)
+        self.co2 = np.zeros(shape)
+        if np.any(agents.species >= len(self.species)):
+            raise InputError("an agent's species is not in the species table", field="agents.species")
+        if len(agents) and not np.all(lattice.water.ravel()[agents.voxel]):
+            raise InputError("every initial cell must sit in a water voxel", field="agents.voxel")
+        if np.any(agents.mass <= 0):
+            raise InputError("cell carbon must be positive", field="agents.mass")
+        self.agents = agents
+        self.next_id = int(agents.id.max()) + 1 if len(agents) else 0
+        self.k_pom, self.k_necro = float(pom_hydrolysis), float(necromass_hydrolysis)
+        self.priming_factor, self.priming_half_biomass = float(priming_factor), float(priming_half_biomass)
+        for name, v in (("pom_hydrolysis", self.k_pom), ("necromass_hydrolysis", self.k_necro),
+                        ("priming_factor", self.priming_factor), ("doc_diffusivity", doc_diffusivity)):
+            if not (math.isfinite(v) and v >= 0):
+                raise InputError(f"must be finite and >= 0, got {v}", field=name)
+        self.exudation = exudation
+        self._exu_voxels = np.flatnonzero(lattice.root_faces.ravel() > 0)
+        self._exu_area = lattice.root_faces.ravel()[self._exu_voxels] * lattice.face_area
+        if exudation is not None and self._exu_voxels.size == 0:
+            raise InputError("exudation needs a root: no water voxel touches a root voxel",
+                             field="exudation")
+        self.diffusion = DOCDiffusion(lattice.water, lattice.voxel_size, doc_diffusivity)
+        shortest = 1.0 / float(self.traits[:, TRAIT_COLUMNS.index("q_max")].max())
+        self.max_step = 0.1 * shortest if max_step is None else float(max_step)
+        if not (self.max_step > 0 and math.isfinite(self.max_step)):
+            raise InputError(f"max_step must be positive, got {max_step}", field="max_step")
+        self._water_u8 = lattice.water.ravel().astype(np.uint8)
+        self._root_adj_u8 = (lattice.root_faces.ravel() > 0).astype(np.uint8)
+        self._ws: dict = {}
+        self.time = 0.0
+        self.iteration = 0
+        self.exuded_total = 0.0
+        self.co2_total = 0.0
+        self.initial_carbon = self.total_carbon()
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_parameters(cls, lattice: MicrobeLattice, params: SoilBacteriaParameters, *, seed: int = 0,
+                        n_cells: int | None = None, **kwargs) -> "MicrobeModel":
+        """Cells placed by the calibrated Thomas process (:mod:`.placement`), species by
+        their ``initial_share``, masses uniform in ``[0.5, 1) m_div``; ``n_cells``
+        replaces the count the density gives (same clustering)."""
+        agents = initial_cells(lattice, params, seed=seed, n_cells=n_cells)
+        return cls(lattice, params.species, agents, doc_diffusivity=params.doc_diffusivity,
+                   pom_hydrolysis=params.pom_hydrolysis, necromass_hydrolysis=params.necromass_hydrolysis,
+                   priming_factor=params.priming_factor, priming_half_biomass=params.priming_half_biomass,
+                   seed=seed, **kwargs)
+
+    # ------------------------------------------------------------------ accounting
+    def biomass(self, dormant: bool | None = None) -> float:
+        a = self.agents
+        if dormant is None:
+            return float(a.mass.sum())
+        sel = ((a.state & DORMANT) != 0) == dormant
+        return float(a.mass[sel].sum())
+
+    def total_carbon(self) -> float:
+        """POM + DOC + biomass + necromass + CO2 [fg C]."""
+        return (float(self.pom.sum()) + float(self.doc.sum()) + self.biomass()
+                + float(self.necro.sum()) + self.co2_total)
+
+    def carbon_balance_error(self) -> float:
+        """(total - initial - exuded) / (initial + exuded) [1]."""
+        ref = self.initial_carbon + self.exuded_total
+        return (self.total_carbon() - ref) / ref if ref > 0 else 0.0
+
+    # ------------------------------------------------------------------ stepping
+    def step(self, dt: float) -> None:
+        """Advance by ``dt`` [h] in equal sub-steps of at most ``max_step``."""
+        if not (dt > 0 and math.isfinite(dt)):
+            raise InputError(f"time step must be positive, got {dt}", field="dt")
+        n = max(1, math.ceil(dt / self.max_step * (1 - 1e-12)))
+        t0 = self.time
+        for k in range(n):
+            t1 = t0 + dt * (k + 1) / n
+            self._substep(t1 - self.time)
+            self.time = t1
+
+    def _hydrolysis(self, h: float) -> None:
+        doc = self.doc.ravel()
+        if self.pom.size and self.k_pom > 0:
+            k = np.full(self.pom.size, self.k_pom)
+            if self.priming_factor > 0 and len(self.agents):
+                a = self.agents
+                active = (a.state & DORMANT) == 0
+                b = np.bincount(a.voxel[active], weights=a.mass[active], minlength=doc.size)
+                near = np.bincount(self._pom_owner, weights=b[self.pom_targets],
+                                   minlength=self.pom.size)
+                k *= 1.0 + self.priming_factor * near / (self.priming_half_biomass + near)
+            released = self.pom * -np.expm1(-k * h)
+            released[self._pom_count == 0] = 0.0            # no water contact, no enzymes
+            self.pom -= released
+            share = released / np.maximum(self._pom_count, 1)
+            parts = share[self._pom_owner]
+            last = self.pom_indptr[1:][self._pom_count > 0] - 1
+            rest = released[self._pom_count > 0] - share[self._pom_count > 0] * (self._pom_count[self._pom_count > 0] - 1)
+            parts[last] = rest                              # the shares sum to the release
+            np.add.at(doc, self.pom_targets, parts)
+        if self.k_necro > 0:
+            released = self.necro * -np.expm1(-self.k_necro * h)
+            self.necro -= released
+            self.doc += released
+
+    def _substep(self, h: float) -> None:
+        self._hydrolysis(h)
+        if self.exudation is not None:
+            amount = self.exudation.amount(self.time, self.time + h)
+            if amount > 0:
+                added = amount * self._exu_area
+                self.doc.ravel()[self._exu_voxels] += added
+                self.exuded_total += float(added.sum())
+        self.doc = self.diffusion.step(self.doc, h)
+        a = self.agents
+        if len(a):
+            up, resp, nec = agent_step(a.id, a.voxel, a.mass, a.species, a.state, a.starve, a.lag,
+                                       self.traits, self.doc.ravel(), self._water_u8,
+                                       self._root_adj_u8, self.co2.ravel(), self.necro.ravel(),
+                                       self.lattice.shape, self.lattice.voxel_size, h, self.seed,
+                                       self.iteration, self._ws)
+            self.co2_total += resp
+            self._deaths_and_divisions()
+        self.iteration += 1
+
+    def _deaths_and_divisions(self) -> None:
+        a = self.agents
+        dead = (a.state & DEAD) != 0
+        if dead.any():
+            a = self.agents = a.take(~dead)
+        divide = np.flatnonzero(a.state & DIVIDE)
+        if divide.size:
+            order = divide[np.argsort(a.id[divide], kind="stable")]
+            u = uniform(self.seed, a.id[order], self.iteration, STREAM_SPLIT)
+            share = 0.5 + self.split[a.species[order]] * (2.0 * u - 1.0)
+            m = a.mass[order]
+            mother = share * m
+            daughters = a.take(order)
+            daughters.mass = m - mother
+            daughters.id = np.arange(self.next_id, self.next_id + order.size, dtype=np.int64)
+            daughters.starve[:] = 0.0
+            self.next_id += order.size
+            a.mass[order] = mother
+            a.state[order] &= np.uint8(~DIVIDE & 0xFF)
+            daughters.state &= np.uint8(~DIVIDE & 0xFF)
+            a.append(daughters)
+
+    # ------------------------------------------------------------------ contract
+    def checkpoint_state(self) -> dict:
+        state = {f"agents_{k}": v.copy() for k, v in self.agents.as_dict().items()}
+        state.update(doc=self.doc.copy(), pom=self.pom.copy(), necro=self.necro.copy(),
+                     co2=self.co2.copy(), time=self.time, iteration=self.iteration,
+                     next_id=self.next_id, exuded_total=self.exuded_total,
+                     co2_total=self.co2_total, initial_carbon=self.initial_carbon, seed=self.seed)
+        return state
+
+    def restore_state(self, state: dict) -> None:
+        self.agents = Agents(**{f: np.asarray(state[f"agents_{f}"]) for f in Agents.fields})
+        self.doc = np.array(state["doc"], dtype=np.float64)
+        self.pom = np.array(state["pom"], dtype=np.float64)
+        self.necro = np.array(state["necro"], dtype=np.float64)
+        self.co2 = np.array(state["co2"], dtype=np.float64)
+        self.time = float(state["time"])
+        self.iteration = int(state["iteration"])
+        self.next_id = int(state["next_id"])
+        self.exuded_total = float(state["exuded_total"])
+        self.co2_total = float(state["co2_total"])
+        self.initial_carbon = float(state["initial_carbon"])
+        self.seed = int(state["seed"])
+
+    def state(self) -> xr.Dataset:
+        """Fields and totals with units (µm, h, fg C)."""
+        lat = self.lattice
+        V = lat.voxel_volume
+        a = self.agents
+        n = lat.water.size
+        dormant = (a.state & DORMANT) != 0
+        biomass = np.bincount(a.voxel, weights=a.mass, minlength=n).reshape(lat.shape)
+        active = np.bincount(a.voxel[~dormant], weights=a.mass[~dormant], minlength=n).reshape(lat.shape)
+        cells = np.bincount(a.voxel, minlength=n).reshape(lat.shape)
+        coords = {ax: (ax, (np.arange(k) + 0.5) * lat.voxel_size, {"units": "um"})
+                  for ax, k in zip(("z", "y", "x"), lat.shape)}
+        dims = ("z", "y", "x")
+        ds = xr.Dataset({
+            "doc": (dims, self.doc / V, {"units": "fg um-3", "long_name": "dissolved organic carbon concentration"}),
+            "pom": (dims, self._pom_grid(), {"units": "fg", "long_name": "particulate organic carbon per voxel"}),
+            "biomass": (dims, biomass, {"units": "fg", "long_name": "bacterial carbon per voxel"}),
+            "active_biomass": (dims, active, {"units": "fg", "long_name": "active bacterial carbon per voxel"}),
+            "cells": (dims, cells.astype(np.int32), {"units": "1", "long_name": "cells per voxel"}),
+            "necromass": (dims, self.necro, {"units": "fg", "long_name": "necromass carbon per voxel"}),
+            "co2": (dims, self.co2, {"units": "fg", "long_name": "CO2-C respired in the voxel since the start"}),
+        }, coords=coords, attrs={"time": self.time, "time_units": "h", "units_system": "um, h, fg C"})
+        for name, value, desc in (
+                ("total_doc", float(self.doc.sum()), "DOC"), ("total_pom", float(self.pom.sum()), "POM"),
+                ("total_biomass", self.biomass(), "bacterial carbon"),
+                ("dormant_biomass", self.biomass(True), "dormant bacterial carbon"),
+                ("total_necromass", float(self.necro.sum()), "necromass"),
+                ("co2_total", self.co2_total, "CO2-C respired"), ("exuded_total", self.exuded_total, "exuded carbon")):
+            ds[name] = ((), value, {"units": "fg", "long_name": desc})
+        ds["n_cells"] = ((), len(a), {"units": "1"})
+        ds["n_dormant"] = ((), int(dormant.sum()), {"units": "1"})
+        ds["n_attached"] = ((), int(((a.state & ATTACHED) != 0).sum()), {"units": "1"})
+        return ds
+
+    def _pom_grid(self) -> np.ndarray:
+        g = np.zeros(self.lattice.water.size)
+        g[self.pom_voxels] = self.pom
+        return g.reshape(self.lattice.shape)
+
+    @property
+    def nbytes_agents(self) -> int:
+        """Bytes held per cell (arrays and kernel scratch) times the cells."""
+        return AGENT_BYTES * len(self.agents)
+
+
+def initial_cells(lattice: MicrobeLattice, params: SoilBacteriaParameters, *, seed: int = 0,
+                  n_cells: int | None = None) -> Agents:
+    """Cells of a calibrated Thomas process moved into water (:mod:`.placement`)."""
+    from .placement import place_in_water, thomas_parameters, thomas_points
+    rng = np.random.default_rng(seed)
+    density = params.cell_density * params.bulk_density * 1e-12          # cells per µm^3
+    kappa, mu = thomas_parameters(density, params.neighbours_within, params.neighbour_distance,
+                                  params.cluster_radius)
+    box = np.array(lattice.shape, float) * lattice.voxel_size
+    if n_cells is not None:
+        kappa *= n_cells / (density * np.prod(box))
+    pts = thomas_points(box, kappa, mu, params.cluster_radius, rng)
+    voxel = place_in_water(pts, lattice.water, lattice.voxel_size)
+    shares = np.array([s.initial_share for s in params.species], float)
+    if shares.sum() <= 0:
+        raise InputError("at least one species needs a positive initial_share", field="species")
+    species = rng.choice(len(shares), size=voxel.size, p=shares / shares.sum()).astype(np.uint8)
+    m_div = np.array([s.m_div for s in params.species])[species]
+    mass = m_div * (0.5 + 0.5 * rng.random(voxel.size))
+    return Agents.new(voxel, mass, species)

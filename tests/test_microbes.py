@@ -1,0 +1,355 @@
+"""Case study 5 (individual-based bacteria): oracles of the model core.
+
+Units: µm, h, fg C.
+"""
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from rhizoscale.errors import InputError
+from rhizoscale.microbes import (Agents, DOCDiffusion, MicrobeLattice, MicrobeModel, RootExudation,
+                                 SoilBacteriaParameters, SpeciesTraits, initial_cells, load_bacteria,
+                                 trait_table)
+from rhizoscale.microbes.kernels import ATTACHED, DORMANT, agent_step, agent_step_reference
+from rhizoscale.microbes.placement import neighbours_within, thomas_parameters, thomas_points
+from rhizoscale.simulation import Simulation
+
+H = 10.0          # voxel edge [µm]
+V = H ** 3
+
+
+def species(**kw):
+    base = dict(name="s", mu_max=0.4, k_s=0.005, cell_yield=0.5, maintenance=0.01, m_div=60.0,
+                m_min=10.0, mortality=0.0, t_dormancy=100.0, c_resuscitation=0.001,
+                dormant_maintenance=0.01, lag=0.0)
+    base.update(kw)
+    return SpeciesTraits(**base)
+
+
+def porous_lattice(shape=(8, 9, 10), seed=0, root=True):
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(3, size=shape, p=[0.6, 0.25, 0.15])     # 0 water, 1 solid, 2 air
+    rootmask = np.zeros(shape, bool)
+    if root:
+        rootmask[:, :2, :] = True
+        labels[rootmask] = 3
+    return MicrobeLattice(labels == 0, H, rootmask), labels
+
+
+def random_agents(lat, n, rng, n_species=2):
+    voxel = rng.choice(lat.water_flat, size=n)
+    a = Agents.new(voxel, rng.uniform(15, 65, n), rng.integers(0, n_species, n))
+    a.state[:] = rng.choice([0, DORMANT, ATTACHED], size=n, p=[0.7, 0.2, 0.1])
+    a.starve[:] = rng.uniform(0, 3, n).astype(np.float32)
+    a.lag[:] = np.where(rng.random(n) < 0.3, rng.uniform(0, 1, n), 0).astype(np.float32)
+    return a
+
+
+def test_kernel_equals_numpy_specification():
+    lat, _ = porous_lattice()
+    rng = np.random.default_rng(3)
+    sp = [species(mortality=0.05, t_dormancy=1.0, motility=2000.0, chemotaxis=0.5, attachment=1.0),
+          species(name="b", mu_max=0.1, k_s=0.02, maintenance=0.05, mortality=0.01, lag=0.5,
+                  motility=500.0, t_dormancy=0.5)]
+    traits = trait_table(sp)
+    a = random_agents(lat, 3000, rng)
+    doc = np.where(lat.water, rng.uniform(0, 2.0, lat.shape), 0.0).ravel()
+    doc[rng.random(doc.size) < 0.3] = 1e-3          # depleted voxels: demand is shared
+    runs = []
+    for fn in (agent_step_reference, agent_step):
+        b = Agents(**{k: v.copy() for k, v in a.as_dict().items()})
+        d, co2, nec = doc.copy(), np.zeros(doc.size), np.zeros(doc.size)
+        tot = fn(b.id, b.voxel, b.mass, b.species, b.state, b.starve, b.lag, traits, d,
+                 lat.water.ravel().astype(np.uint8), (lat.root_faces.ravel() > 0).astype(np.uint8),
+                 co2, nec, lat.shape, H, 0.3, 7, 11)
+        runs.append((b, d, co2, nec, tot))
+    (b0, d0, c0, n0, t0), (b1, d1, c1, n1, t1) = runs
+    for f in Agents.fields:
+        np.testing.assert_array_equal(getattr(b0, f), getattr(b1, f), err_msg=f)
+    for x, y in ((d0, d1), (c0, c1), (n0, n1)):
+        np.testing.assert_array_equal(x, y)
+    np.testing.assert_allclose(t0, t1, rtol=1e-12)
+    # the case is not trivial: shared voxels, deaths, moves, dormancy, attachment happened
+    assert (b1.voxel != a.voxel).sum() > 50
+    assert ((b1.state & DORMANT) != (a.state & DORMANT)).sum() > 10
+    assert n1.sum() > 0 and np.any((d0 == 0) & (doc > 0))
+
+
+def full_model(seed=1, n=400, priming=1.0):
+    lat, labels = porous_lattice(seed=seed)
+    rng = np.random.default_rng(seed)
+    pom = np.zeros(lat.shape)
+    solid = np.flatnonzero(labels.ravel() == 1)
+    pom.ravel()[rng.choice(solid, 20, replace=False)] = 500.0
+    pom.ravel()[rng.choice(lat.water_flat, 5, replace=False)] = 800.0
+    sp = [species(mortality=0.05, t_dormancy=0.5, motility=2000.0, chemotaxis=0.3, attachment=1.0),
+          species(name="b", mu_max=0.2, maintenance=0.03, lag=0.3)]
+    a = random_agents(lat, n, rng)
+    doc = np.where(lat.water, 5.0, 0.0)
+    return MicrobeModel(lat, sp, a, doc_diffusivity=2.4e4, pom_hydrolysis=0.05,
+                        necromass_hydrolysis=0.1, priming_factor=priming, doc=doc, pom=pom,
+                        exudation=RootExudation([0.0, 1.0, 3.0], [0.0, 0.2, 0.05]), seed=seed,
+                        max_step=0.1), lat
+
+
+def test_carbon_balance_every_step_and_no_doc_off_water():
+    model, lat = full_model()
+    for _ in range(30):
+        model.step(0.1)
+        assert abs(model.carbon_balance_error()) < 1e-12
+        assert np.all(model.doc[~lat.water] == 0.0)
+        assert model.doc.min() >= 0 and model.pom.min() >= 0 and model.agents.mass.min() > 0
+    assert model.exuded_total > 0 and model.co2_total > 0 and model.necro.sum() > 0
+    n_dead_or_born = len(model.agents) != 400
+    assert n_dead_or_born
+
+
+def test_first_order_hydrolysis_is_exponential():
+    water = np.ones((7, 7, 7), bool)
+    water[2:5, 2:5, 2:5] = False                   # a solid block
+    lat = MicrobeLattice(water, H)
+    pom = np.zeros(lat.shape)
+    pom[0, 0, 0] = 100.0                           # in water
+    pom[2, 3, 3] = 50.0                            # solid, one water face
+    pom[3, 3, 3] = 70.0                            # solid, no water contact: not hydrolysed
+    none = Agents.new(np.zeros(0), np.zeros(0), np.zeros(0))
+    m = MicrobeModel(lat, [species()], none, doc_diffusivity=1e4, pom_hydrolysis=0.3, pom=pom)
+    m.step(2.0)
+    m.step(3.0)
+    decay = np.exp(-0.3 * 5.0)
+    got = m.state()["pom"].values
+    np.testing.assert_allclose([got[0, 0, 0], got[2, 3, 3], got[3, 3, 3]],
+                               [100 * decay, 50 * decay, 70.0], rtol=1e-12)
+    assert m.doc.sum() == pytest.approx(150 * (1 - decay), rel=1e-12)
+    assert abs(m.carbon_balance_error()) < 1e-13
+
+
+def test_monod_pirt_batch_growth_matches_ode():
+    """N cells in one well-mixed voxel vs dB/dt = (Y (q - m_s) - k_d) B, dS/dt = -q B.
+
+    Error budget: explicit uptake over dt = 0.01 h (first order: < 0.5 %) and the
+    binomial deaths (k_d = 0.02 h^-1, N = 3000 cells, 6 h: relative standard deviation of
+    the surviving biomass about 0.6 %); tolerance 3 %.
+    """
+    lat = MicrobeLattice(np.ones((1, 1, 1), bool), H)
+    sp = species(mortality=0.02, maintenance=0.02, m_min=5.0)
+    n = 3000
+    rng = np.random.default_rng(5)
+    a = Agents.new(np.zeros(n), rng.uniform(30, 60, n), np.zeros(n))
+    S0, B0 = 1.5 * a.mass.sum(), a.mass.sum()          # DOC for most of a doubling
+    m = MicrobeModel(lat, [sp], a, doc_diffusivity=1.0, doc=np.full((1, 1, 1), S0), seed=2,
+                     max_step=0.01)
+
+    def rhs(t, y):
+        S, B = max(y[0], 0.0), y[1]
+        c = S / V
+        q = sp.q_max * c / (sp.k_s + c)
+        growth = sp.cell_yield * (q - sp.maintenance) if q >= sp.maintenance else -(sp.maintenance - q)
+        return [-q * B, growth * B - sp.mortality * B]
+
+    times = np.arange(0.5, 6.01, 0.5)
+    ode = solve_ivp(rhs, (0, 6), [S0, B0], t_eval=times, rtol=1e-9, atol=1e-9, method="LSODA")
+    for k, t in enumerate(times):
+        m.step(t - m.time)
+        assert abs(m.biomass() / ode.y[1, k] - 1) < 0.03, (t, m.biomass(), ode.y[1, k])
+        assert abs(m.doc.sum() - ode.y[0, k]) < 0.03 * S0
+    assert m.biomass() > 1.1 * B0 and len(m.agents) > n           # it grew and divided
+
+
+def test_division_conserves_mass_with_stated_split():
+    lat = MicrobeLattice(np.ones((2, 2, 2), bool), H)
+    sp = species(maintenance=0.0, division_split=0.05)
+    a = Agents.new(np.arange(8).repeat(50), np.full(400, 61.0), np.zeros(400))
+    m = MicrobeModel(lat, [sp], a, doc_diffusivity=1.0, seed=4)
+    m.step(0.01)
+    assert len(m.agents) == 800
+    assert m.biomass() == pytest.approx(400 * 61.0, rel=1e-14)
+    share = m.agents.mass / 61.0
+    assert share.min() >= 0.45 - 1e-12 and share.max() <= 0.55 + 1e-12
+    assert len(np.unique(m.agents.id)) == 800
+    # daughters are appended in the order of their mothers' ids (here the row order)
+    np.testing.assert_allclose(m.agents.mass[:400] + m.agents.mass[400:], 61.0, rtol=1e-14)
+
+
+def test_dormancy_and_resuscitation_thresholds():
+    lat = MicrobeLattice(np.ones((1, 1, 2), bool), H)
+    sp = species(t_dormancy=1.0, c_resuscitation=0.01, lag=0.5, maintenance=0.02)
+    a = Agents.new([0, 0, 0], [30.0, 30.0, 30.0], [0, 0, 0])
+    m = MicrobeModel(lat, [sp], a, doc_diffusivity=1e-9, seed=1, max_step=0.1)
+    for _ in range(9):                   # 0.9 h without DOC: still active
+        m.step(0.1)
+    assert not np.any(m.agents.state & DORMANT)
+    m.step(0.1)                          # 1.0 h: dormant
+    assert np.all(m.agents.state & DORMANT)
+    m.doc[0, 0, 0] = 0.009 * V           # below the resuscitation threshold: stays dormant
+    m.initial_carbon += 0.009 * V
+    m.step(0.1)
+    assert np.all(m.agents.state & DORMANT)
+    m.doc[0, 0, 0] += 0.002 * V          # above: active, in lag
+    m.initial_carbon += 0.002 * V
+    m.step(0.1)
+    assert not np.any(m.agents.state & DORMANT)
+    np.testing.assert_allclose(m.agents.lag, 0.5)
+    before = m.agents.mass.copy()
+    m.step(0.1)                          # lag: uptake covers maintenance, no growth
+    np.testing.assert_allclose(m.agents.mass, before, rtol=1e-12)
+    for _ in range(6):
+        m.step(0.1)
+    assert np.all(m.agents.mass > before)     # lag over: growth
+    assert abs(m.carbon_balance_error()) < 1e-12
+
+
+def test_doc_diffusion_in_water_box_matches_gaussian():
+    """A Gaussian (variance s0^2 per axis) spreads to variance s0^2 + 2 D t: backward Euler
+    on the voxel Laplacian adds exactly 2 D dt per step (up to the far walls), and the
+    profile converges to the analytic Gaussian at first order in dt (measured: 5.5 % of
+    the peak at D dt / s0^2 = 0.056, 3.2 % at half the step, a spatial floor near 1 %)."""
+    n = 51
+    D, s0 = 1.0e4, 30.0
+    x = (np.arange(n) - n // 2) * H
+    r2 = x[:, None, None] ** 2 + x[None, :, None] ** 2 + x[None, None, :] ** 2
+    dif = DOCDiffusion(np.ones((n, n, n), bool), H, D)
+    errors = []
+    for dt, steps in ((0.005, 20), (0.0025, 40)):
+        m = np.exp(-r2 / (2 * s0 ** 2))
+        m *= 1.0e6 / m.sum()
+        var0 = float((m.sum(axis=(0, 1)) * x ** 2).sum() / m.sum())
+        for _ in range(steps):
+            m = dif.step(m, dt)
+        t = dt * steps
+        var_x = float((m.sum(axis=(0, 1)) * x ** 2).sum() / m.sum())
+        assert var_x - var0 == pytest.approx(2 * D * t, rel=1e-4)
+        assert m.sum() == pytest.approx(1.0e6, rel=1e-13)
+        s2 = s0 ** 2 + 2 * D * t
+        gauss = 1.0e6 / (2 * np.pi * s2) ** 1.5 * np.exp(-r2 / (2 * s2)) * V
+        errors.append(np.max(np.abs(m - gauss)) / gauss.max())
+    assert errors[1] < 0.65 * errors[0] and errors[1] < 0.04
+
+
+def test_backward_euler_variance_is_exact_in_a_long_box():
+    water = np.ones((1, 1, 301), bool)
+    dif = DOCDiffusion(water, H, 3.0e3)
+    m = np.zeros(water.shape)
+    m[0, 0, 150] = 1.0
+    for dt in (0.01, 0.03, 0.02):
+        m = dif.step(m, dt)
+    x = (np.arange(301) - 150) * H
+    assert float((m[0, 0] * x ** 2).sum()) == pytest.approx(2 * 3.0e3 * 0.06, rel=1e-9)
+
+
+def test_diffusion_stays_in_water_and_keeps_mass():
+    lat, _ = porous_lattice(shape=(12, 12, 12))
+    dif = DOCDiffusion(lat.water, H, 5e4)
+    m = np.zeros(lat.shape)
+    m.ravel()[lat.water_flat[:5]] = 100.0
+    for _ in range(5):
+        m = dif.step(m, 0.5)
+    assert np.all(m[~lat.water] == 0) and m.min() >= 0
+    assert m.sum() == pytest.approx(500.0, rel=1e-13)
+
+
+def test_uptake_never_exceeds_the_voxel_and_steps_are_substepped():
+    lat = MicrobeLattice(np.ones((1, 1, 1), bool), H)
+    a = Agents.new(np.zeros(1000), np.full(1000, 50.0), np.zeros(1000))
+    m = MicrobeModel(lat, [species(mu_max=2.0, maintenance=0.0)], a, doc_diffusivity=1.0,
+                     doc=np.full((1, 1, 1), 1.0), seed=1)
+    assert m.max_step == pytest.approx(0.1 / (2.0 / 0.5))
+    m.step(5.0)                          # 5 h in sub-steps of 0.025 h
+    assert m.iteration == 200
+    assert m.doc.min() >= 0.0 and abs(m.carbon_balance_error()) < 1e-12
+    assert m.doc.sum() < 1e-12           # the little DOC was shared out, never overdrawn
+
+
+def test_same_seed_same_numbers_and_another_seed_differs():
+    p = load_bacteria()
+    lat, _ = porous_lattice(shape=(10, 10, 10))
+    out = []
+    for seed in (3, 3, 4):
+        m = MicrobeModel.from_parameters(lat, p, seed=seed, n_cells=300,
+                                         doc=np.where(lat.water, 2.0, 0.0), max_step=0.1)
+        m.step(1.0)
+        out.append(m.checkpoint_state())
+    for k in out[0]:
+        np.testing.assert_array_equal(out[0][k], out[1][k], err_msg=k)
+    assert not np.array_equal(out[0]["agents_mass"], out[2]["agents_mass"])
+
+
+def test_results_do_not_depend_on_agent_order():
+    runs = []
+    for permute in (False, True):
+        model, _ = full_model(seed=2, n=500)
+        if permute:
+            order = np.random.default_rng(9).permutation(len(model.agents))
+            model.agents = model.agents.take(order)
+        for _ in range(10):
+            model.step(0.1)
+        a = model.agents.take(np.argsort(model.agents.id))
+        runs.append((a, model))
+    (a0, m0), (a1, m1) = runs
+    np.testing.assert_array_equal(a0.id, a1.id)
+    np.testing.assert_array_equal(a0.voxel, a1.voxel)
+    np.testing.assert_array_equal(a0.state, a1.state)
+    np.testing.assert_allclose(a0.mass, a1.mass, rtol=1e-12)
+    np.testing.assert_allclose(m0.doc, m1.doc, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(m0.co2, m1.co2, rtol=1e-10, atol=1e-12)
+
+
+def test_resume_from_checkpoint_is_bit_identical():
+    a, _ = full_model(seed=3)
+    Simulation(a, stop_time=2.0, dt=0.25).run()
+    b, _ = full_model(seed=3)
+    Simulation(b, stop_time=1.0, dt=0.25).run()
+    saved = b.checkpoint_state()
+    c, _ = full_model(seed=3)
+    c.restore_state({k: np.asarray(v) for k, v in saved.items()})
+    for _ in range(4):
+        c.step(0.25)
+    sa, sc = a.checkpoint_state(), c.checkpoint_state()
+    for k in sa:
+        np.testing.assert_array_equal(sa[k], sc[k], err_msg=k)
+
+
+def test_thomas_process_reproduces_the_neighbour_count():
+    density, target, r, sigma = 1.3e-4, 120.0, 20.0, 10.0
+    kappa, mu = thomas_parameters(density, target, r, sigma)
+    box = (400.0, 400.0, 400.0)
+    pts = thomas_points(box, kappa, mu, sigma, np.random.default_rng(0))
+    assert len(pts) / np.prod(box) == pytest.approx(density, rel=0.25)     # ~30 clusters
+    got = neighbours_within(pts, r, box)
+    assert got == pytest.approx(target, rel=0.15)
+    poisson = density * 4 / 3 * np.pi * r ** 3
+    assert got > 10 * poisson
+
+
+def test_initial_cells_sit_in_water_and_follow_the_shares():
+    lat, _ = porous_lattice(shape=(20, 20, 20))
+    p = load_bacteria()
+    a = initial_cells(lat, p, seed=1, n_cells=2000)
+    assert np.all(lat.water.ravel()[a.voxel])
+    assert abs(len(a) - 2000) < 2000 * 0.6
+    assert set(np.unique(a.species)) == {0, 1, 2}
+
+
+def test_bad_input_names_the_field():
+    from rhizoscale.parameters import parameter_set_from_dict
+    with pytest.raises(InputError, match="image"):
+        MicrobeLattice(np.zeros((3, 3, 3), bool), H)
+    from rhizoscale.core.image import Image, Phase
+    im = Image(np.zeros((3, 3, 3), np.uint8), 1e-3, (Phase("water", 0, 1.0, "water"),))
+    with pytest.raises(InputError, match="root"):
+        MicrobeLattice.from_image(im, require_root=True)
+    data = load_bacteria().model_dump()
+    data["species"][0]["mu_max"] = -0.1
+    with pytest.raises(InputError, match="mu_max"):
+        parameter_set_from_dict(SoilBacteriaParameters, data)
+    data["species"][0]["mu_max"] = 0.4
+    data["species"][0]["m_min"] = 40.0
+    with pytest.raises(InputError, match="m_min"):
+        parameter_set_from_dict(SoilBacteriaParameters, data)
+    lat = MicrobeLattice(np.ones((2, 2, 2), bool), H)
+    none = Agents.new(np.zeros(0), np.zeros(0), np.zeros(0))
+    with pytest.raises(InputError, match="dt"):
+        MicrobeModel(lat, [species()], none, doc_diffusivity=1.0).step(-1.0)
+    with pytest.raises(InputError, match="exudation"):
+        MicrobeModel(lat, [species()], none, doc_diffusivity=1.0, exudation=RootExudation.constant(1.0))
