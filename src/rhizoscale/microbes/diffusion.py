@@ -43,7 +43,9 @@ class DOCDiffusion:
     diffusivity : float
         DOC diffusion coefficient in water [µm^2 h^-1].
     rtol : float
-        Relative residual of the CG solve.
+        Relative residual of the CG solve (relative to ``V c_old / dt``: the concentration
+        error it leaves is about ``rtol`` times the concentrations; the mass balance is
+        exact whatever ``rtol``).
 
     Examples
     --------
@@ -62,7 +64,7 @@ class DOCDiffusion:
     """
 
     def __init__(self, water: np.ndarray, voxel_size: float, diffusivity: float, *,
-                 rtol: float = 1e-10, max_iterations: int = 500):
+                 rtol: float = 1e-8, max_iterations: int = 1000):
         self.water = np.ascontiguousarray(water, dtype=bool)
         self.h = float(voxel_size)
         self.D = float(diffusivity)
@@ -78,7 +80,7 @@ class DOCDiffusion:
 
     def _multigrid(self) -> Multigrid:
         if self._mg is None:
-            self._mg = Multigrid(self.stencil, coarse_dtype=np.float32,
+            self._mg = Multigrid(self.stencil, fine_dtype=np.float32, coarse_dtype=np.float32,
                                  fine_vector_dtype=np.float32, cycles=2)
             st = self.stencil.shape
             self._rhs, self._x, self._ax = np.zeros(st), np.zeros(st), np.zeros(st)

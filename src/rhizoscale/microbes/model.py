@@ -34,6 +34,7 @@ POM + DOC + active + dormant biomass + necromass + CO2 = initial + exuded.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import xarray as xr
@@ -50,6 +51,9 @@ __all__ = ["Agents", "RootExudation", "MicrobeModel", "radial_doc", "AGENT_BYTES
 #: bytes per cell held by the model: id 8, voxel 4, mass 8, species 1, state 1, starve 4,
 #: lag 4 (30) and the kernel's two float64 scratch values (16)
 AGENT_BYTES = 46
+
+#: sub-steps between sorts of the cells by voxel (cache locality)
+SORT_INTERVAL = 16
 
 _AGENT_FIELDS = (("id", np.int64), ("voxel", np.int32), ("mass", np.float64),
                  ("species", np.uint8), ("state", np.uint8), ("starve", np.float32),
@@ -202,6 +206,8 @@ class MicrobeModel:
     seed : int
     max_step : float, optional
         Longest sub-step [h].
+    diffusion_rtol : float
+        CG tolerance of the diffusion step (:class:`DOCDiffusion`).
 
     Examples
     --------
@@ -222,7 +228,7 @@ class MicrobeModel:
                  pom_hydrolysis: float = 0.0, necromass_hydrolysis: float = 0.0,
                  priming_factor: float = 0.0, priming_half_biomass: float = 100.0,
                  doc=None, pom=None, exudation: RootExudation | None = None, seed: int = 0,
-                 max_step: float | None = None):
+                 max_step: float | None = None, diffusion_rtol: float = 1e-8):
         self.lattice = lattice
         self.species = [s if isinstance(s, SpeciesTraits) else SpeciesTraits(**s) for s in species]
         self.traits = trait_table(self.species)
@@ -265,7 +271,8 @@ class MicrobeModel:
         if exudation is not None and self._exu_voxels.size == 0:
             raise InputError("exudation needs a root: no water voxel touches a root voxel",
                              field="exudation")
-        self.diffusion = DOCDiffusion(lattice.water, lattice.voxel_size, doc_diffusivity)
+        self.diffusion = DOCDiffusion(lattice.water, lattice.voxel_size, doc_diffusivity,
+                                      rtol=diffusion_rtol)
         shortest = 1.0 / float(self.traits[:, TRAIT_COLUMNS.index("q_max")].max())
         self.max_step = 0.1 * shortest if max_step is None else float(max_step)
         if not (self.max_step > 0 and math.isfinite(self.max_step)):
@@ -273,6 +280,9 @@ class MicrobeModel:
         self._water_u8 = lattice.water.ravel().astype(np.uint8)
         self._root_adj_u8 = (lattice.root_faces.ravel() > 0).astype(np.uint8)
         self._ws: dict = {}
+        #: wall-clock seconds spent per part (not part of the state)
+        self.timings = {"carbon pools": 0.0, "diffusion": 0.0, "agents": 0.0}
+        self.agent_steps = 0
         self.time = 0.0
         self.iteration = 0
         self.exuded_total = 0.0
@@ -348,6 +358,7 @@ class MicrobeModel:
             self.doc += released
 
     def _substep(self, h: float) -> None:
+        t0 = time.perf_counter()
         self._hydrolysis(h)
         if self.exudation is not None:
             amount = self.exudation.amount(self.time, self.time + h)
@@ -355,7 +366,9 @@ class MicrobeModel:
                 added = amount * self._exu_area
                 self.doc.ravel()[self._exu_voxels] += added
                 self.exuded_total += float(added.sum())
+        t1 = time.perf_counter()
         self.doc = self.diffusion.step(self.doc, h)
+        t2 = time.perf_counter()
         a = self.agents
         if len(a):
             up, resp, nec = agent_step(a.id, a.voxel, a.mass, a.species, a.state, a.starve, a.lag,
@@ -365,6 +378,16 @@ class MicrobeModel:
                                        self.iteration, self._ws)
             self.co2_total += resp
             self._deaths_and_divisions()
+            if self.iteration % SORT_INTERVAL == 0:
+                # rows in voxel order: the kernel's voxel reads become nearly sequential
+                # (2x faster at 1e6 cells on 128^3); results do not depend on row order
+                order = np.argsort(self.agents.voxel, kind="stable")
+                self.agents = self.agents.take(order)
+        t3 = time.perf_counter()
+        self.timings["carbon pools"] += t1 - t0
+        self.timings["diffusion"] += t2 - t1
+        self.timings["agents"] += t3 - t2
+        self.agent_steps += len(self.agents)
         self.iteration += 1
 
     def _deaths_and_divisions(self) -> None:
