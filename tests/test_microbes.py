@@ -168,8 +168,9 @@ def test_division_conserves_mass_with_stated_split():
     share = m.agents.mass / 61.0
     assert share.min() >= 0.45 - 1e-12 and share.max() <= 0.55 + 1e-12
     assert len(np.unique(m.agents.id)) == 800
-    # daughters are appended in the order of their mothers' ids (here the row order)
-    np.testing.assert_allclose(m.agents.mass[:400] + m.agents.mass[400:], 61.0, rtol=1e-14)
+    # daughters get new ids in the order of their mothers' ids: id k + 400 is k's daughter
+    by_id = m.agents.mass[np.argsort(m.agents.id)]
+    np.testing.assert_allclose(by_id[:400] + by_id[400:], 61.0, rtol=1e-14)
 
 
 def test_dormancy_and_resuscitation_thresholds():
