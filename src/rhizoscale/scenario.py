@@ -52,6 +52,7 @@ CASES: dict[str, str] = {
     "cs3-root-hairs": "rhizoscale.diffusion.scenario",
     "cs4-homogenisation": "rhizoscale.homogenization.scenario",
     "cs4-mucilage-bridge": "rhizoscale.mucilage.scenario",
+    "cs5-microbes": "rhizoscale.microbes.scenario",
 }
 
 

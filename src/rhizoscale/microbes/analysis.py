@@ -1,0 +1,121 @@
+"""What a microbiologist measures in a run: totals over time, profiles versus distance from
+the root surface, agent tables. Units: µm, h, fg C (concentrations fg C µm^-3).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .kernels import ATTACHED, DORMANT
+
+__all__ = ["TOTALS", "totals", "distance_profiles", "MicrobeRecorder", "agent_table"]
+
+#: recorded totals: name -> (units, description)
+TOTALS = {
+    "co2": ("fg", "CO2-C respired since the start"),
+    "biomass": ("fg", "bacterial carbon (active and dormant)"),
+    "active_biomass": ("fg", "carbon of active cells"),
+    "cells": ("1", "number of cells"),
+    "active_cells": ("1", "number of active cells"),
+    "doc": ("fg", "dissolved organic carbon"),
+    "pom": ("fg", "particulate organic carbon"),
+    "necromass": ("fg", "necromass carbon"),
+    "exuded": ("fg", "carbon exuded since the start"),
+    "balance_error": ("1", "relative carbon balance error"),
+}
+
+
+def totals(model) -> dict:
+    """The :data:`TOTALS` of a :class:`~rhizoscale.microbes.MicrobeModel` now."""
+    a = model.agents
+    active = (a.state & DORMANT) == 0
+    return {"co2": model.co2_total, "biomass": float(a.mass.sum()),
+            "active_biomass": float(a.mass[active].sum()), "cells": float(len(a)),
+            "active_cells": float(active.sum()), "doc": float(model.doc.sum()),
+            "pom": float(model.pom.sum()), "necromass": float(model.necro.sum()),
+            "exuded": model.exuded_total, "balance_error": model.carbon_balance_error()}
+
+
+def distance_profiles(model, edges) -> dict:
+    """Per distance bin from the root surface: water volume [µm^3], biomass, active biomass,
+    CO2 respired so far [fg C], DOC [fg C] and cells.
+
+    Parameters
+    ----------
+    edges : array [µm]
+        Bin edges of the distance from the root surface (voxel centres binned).
+    """
+    lat = model.lattice
+    edges = np.asarray(edges, float)
+    nb = edges.size - 1
+    dist = lat.distance_to_root.ravel()
+    bin_of = np.digitize(dist, edges) - 1
+    bin_of[(bin_of < 0) | (bin_of >= nb)] = nb            # outside: an overflow bin
+    water = lat.water.ravel()
+    out = {"water_volume": np.bincount(bin_of[water], minlength=nb + 1)[:nb] * lat.voxel_volume,
+           "doc": np.bincount(bin_of, weights=model.doc.ravel(), minlength=nb + 1)[:nb],
+           "co2": np.bincount(bin_of, weights=model.co2.ravel(), minlength=nb + 1)[:nb]}
+    a = model.agents
+    b = bin_of[a.voxel]
+    active = (a.state & DORMANT) == 0
+    out["biomass"] = np.bincount(b, weights=a.mass, minlength=nb + 1)[:nb]
+    out["active_biomass"] = np.bincount(b[active], weights=a.mass[active], minlength=nb + 1)[:nb]
+    out["cells"] = np.bincount(b, minlength=nb + 1)[:nb].astype(float)
+    return out
+
+
+class MicrobeRecorder:
+    """Callback of :class:`~rhizoscale.simulation.Simulation`: totals (and, with ``edges``,
+    distance profiles) at each call; checkpointable (resumed runs keep the record)."""
+
+    def __init__(self, edges=None):
+        self.edges = None if edges is None else np.asarray(edges, float)
+        self.times: list[float] = []
+        self.rows: list[list[float]] = []
+        self.profiles: list[dict] = []
+
+    def __call__(self, sim) -> None:
+        m = sim.model
+        self.times.append(float(m.time))
+        t = totals(m)
+        self.rows.append([t[k] for k in TOTALS])
+        if self.edges is not None:
+            self.profiles.append(distance_profiles(m, self.edges))
+
+    def series(self) -> dict:
+        rows = np.array(self.rows, float).reshape(len(self.times), len(TOTALS))
+        return {"time": np.array(self.times), **{k: rows[:, i] for i, k in enumerate(TOTALS)}}
+
+    def profile_arrays(self) -> dict:
+        if not self.profiles:
+            return {}
+        return {k: np.array([p[k] for p in self.profiles]) for k in self.profiles[0]}
+
+    def checkpoint_state(self) -> dict:
+        state = {"times": np.array(self.times), "rows": np.array(self.rows, float).reshape(-1, len(TOTALS))}
+        for k, v in self.profile_arrays().items():
+            state[f"profile_{k}"] = v
+        return state
+
+    def restore_state(self, state: dict) -> None:
+        self.times = [float(t) for t in np.asarray(state["times"])]
+        self.rows = [list(r) for r in np.asarray(state["rows"])]
+        keys = [k[len("profile_"):] for k in state if k.startswith("profile_")]
+        n = len(self.times)
+        self.profiles = [{k: np.asarray(state[f"profile_{k}"])[i] for k in keys} for i in range(n)] if keys else []
+
+
+def agent_table(model) -> str:
+    """The cells as CSV text (pandas and ParaView read it): centre of the voxel ``x, y, z``
+    [µm], carbon [fg], species name, dormant, attached."""
+    lat = model.lattice
+    a = model.agents
+    z, y, x = np.unravel_index(a.voxel, lat.shape)
+    h = lat.voxel_size
+    import pandas as pd
+    names = np.array([s.name for s in model.species])
+    table = pd.DataFrame({"id": a.id, "x_um": (x + 0.5) * h, "y_um": (y + 0.5) * h,
+                          "z_um": (z + 0.5) * h, "carbon_fg": a.mass, "species": names[a.species],
+                          "dormant": ((a.state & DORMANT) != 0).astype(np.uint8),
+                          "attached": ((a.state & ATTACHED) != 0).astype(np.uint8)})
+    return table.to_csv(index=False, float_format="%.6g")

@@ -1,0 +1,343 @@
+"""Scenario runner of case study 5 ("cs5-microbes"): individual-based bacteria on a
+pore-scale lattice. Units of the scenario keys: µm, h, fg C unless a key says otherwise
+(exudate additions in µg C g^-1 soil, exudation flux in µg C cm^-2 d^-1, as measured).
+
+Two experiments:
+
+* ``respiration`` (the paper's Fig. 13): exudate carbon added at t = 0, uniformly to the
+  water of bare soil, in increasing amounts; respiration rate and biomass over time. An
+  addition "gives growth" when the peak biomass exceeds the initial one by more than
+  ``growth_threshold`` (default 10 %); otherwise it gives a respiration pulse without
+  growth.
+* ``rhizosphere``: a root (half cylinder on the x = 0 face, along z) exuding at a constant
+  flux or a boundary series (e.g. case study 3's ``root_surface_flux_*.nc``) into a sand
+  packing at several water saturations; biomass, active fraction and respiration versus
+  distance from the root surface over time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Optional, TYPE_CHECKING
+
+import numpy as np
+import xarray as xr
+from pydantic import Field, ValidationInfo, field_validator
+
+from ..errors import InputError
+from ..scenario import CaseConfig, Section, scenario_path
+
+if TYPE_CHECKING:  # annotations only
+    from ..memory import MemoryEstimate
+    from ..products import Products
+
+__all__ = ["Config", "run", "estimate_memory"]
+
+
+class LatticeSection(Section):
+    """A generated sand packing with water films (``image.generators``)."""
+
+    shape: tuple[int, int, int] = Field((32, 48, 48), description="voxels (z along the root, y, x)")
+    voxel_size: float = Field(10.0, gt=0, le=200, description="voxel edge [um]")
+    porosity: float = Field(0.4, gt=0.05, lt=0.9, description="pore fraction [1]")
+    grain_radius: float = Field(60.0, gt=0, description="mean grain radius [um]")
+    root_radius: float = Field(100.0, gt=0, description="root radius [um] (rhizosphere)")
+
+    @field_validator("shape")
+    @classmethod
+    def _big_enough(cls, value):
+        if min(value) < 4:
+            raise ValueError(f"every size must be at least 4 voxels, got {list(value)}")
+        return value
+
+
+class Config(CaseConfig):
+    """Case study 5: individual-based bacteria, carbon from exudation and POM."""
+
+    experiment: Literal["respiration", "rhizosphere"] = Field(..., description="which experiment")
+    literature: str = Field("soil_bacteria", description="parameter set of traits and carbon "
+                            "parameters (override values by parameters: bacteria.PATH)")
+    lattice: LatticeSection = Field(default_factory=LatticeSection)
+    duration: float = Field(24.0, gt=0, le=24 * 365, description="simulated time [h]")
+    dt: float = Field(0.25, gt=0, description="simulation step [h] (cut into sub-steps no "
+                      "longer than a tenth of the fastest cell's 1/q_max)")
+    record_interval: float = Field(1.0, gt=0, description="totals and profiles every [h]")
+    n_cells: Optional[int] = Field(None, gt=0, description="initial cells (default: from the "
+                                   "cell density of the parameter set and the lattice volume)")
+    saturations: list[float] = Field([1.0, 0.5, 0.25], min_length=1, description="water "
+                                     "saturations of the pore space [1] (respiration: the first)")
+    additions: list[float] = Field([0.4, 0.8, 8.0, 32.0], min_length=1,
+                                   description="exudate carbon added at t = 0 [ug C g-1 soil] (respiration)")
+    growth_threshold: float = Field(0.1, gt=0, description="peak biomass increase that counts as growth [1]")
+    exudation_flux: float = Field(5.0, ge=0, description="constant exudation flux density "
+                                  "[ug C cm-2 d-1] (rhizosphere, when no boundary_series)")
+    boundary_series: Optional[Path] = Field(None, description="NetCDF flux series on the root "
+                                            "surface (a BoundarySeries product, e.g. case study 3's)")
+    exudation_scale: float = Field(1.0, ge=0, description="factor on the exudation (e.g. C per exudate mass) [1]")
+    pom_fragments: int = Field(0, ge=0, description="POM fragments (3x3x3 voxels) placed in the solid")
+    pom_mass: float = Field(0.0, ge=0, description="carbon per POM fragment [ug]")
+    profile_bin: float = Field(50.0, gt=0, description="fine distance bins [um]")
+    coarse_bin: float = Field(3000.0, gt=0, description="coarse bin like a 3 mm rhizosphere sampling [um]")
+    diffusion_rtol: float = Field(1e-6, gt=0, lt=1e-2, description="CG tolerance of the DOC diffusion")
+    memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]")
+
+    @field_validator("saturations")
+    @classmethod
+    def _saturations(cls, value):
+        for s in value:
+            if not 0 < s <= 1:
+                raise ValueError(f"a saturation must be in (0, 1], got {s}")
+        return value
+
+    @field_validator("boundary_series")
+    @classmethod
+    def _series_path(cls, value, info: ValidationInfo):
+        return None if value is None else scenario_path(value, info)
+
+    def parameter_sets(self):
+        from . import load_bacteria
+        return {"bacteria": lambda: load_bacteria(self.literature)}
+
+
+# --------------------------------------------------------------------------- lattices
+def _lattice_image(cfg: Config, saturation: float, seed: int, with_root: bool):
+    from ..core.image import Image, Phase
+    from ..image.generators import liquid_configuration, sand_packing
+    lat = cfg.lattice
+    h_cm = lat.voxel_size * 1e-4
+    pk = sand_packing(lat.shape, h_cm, porosity=lat.porosity, mean_radius=lat.grain_radius * 1e-4,
+                      seed=seed)
+    image = pk.image if saturation >= 1 else liquid_configuration(pk, saturation * pk.porosity)
+    if not with_root:
+        return image
+    labels = image.labels.copy()
+    nz, ny, nx = labels.shape
+    y = (np.arange(ny) + 0.5) * lat.voxel_size - 0.5 * ny * lat.voxel_size
+    x = (np.arange(nx) + 0.5) * lat.voxel_size
+    root = (x[None, :] ** 2 + y[:, None] ** 2) < lat.root_radius ** 2
+    labels[:, root] = 4
+    phases = tuple(image.phases) + (Phase("root", 4, 0.0, "root"),)
+    return Image(labels, image.voxel_size, phases, {**image.metadata, "root_radius_um": lat.root_radius})
+
+
+def _pom(cfg: Config, lattice, rng) -> np.ndarray | None:
+    if cfg.pom_fragments == 0 or cfg.pom_mass == 0:
+        return None
+    pom = np.zeros(lattice.shape)
+    solid = ~lattice.water & ~lattice.root
+    # fragment centres in solid voxels that touch water (POM at pore walls)
+    touching = np.flatnonzero((solid & (np.pad(lattice.water, 1)[2:, 1:-1, 1:-1] | np.pad(lattice.water, 1)[:-2, 1:-1, 1:-1]
+                                        | np.pad(lattice.water, 1)[1:-1, 2:, 1:-1] | np.pad(lattice.water, 1)[1:-1, :-2, 1:-1]
+                                        | np.pad(lattice.water, 1)[1:-1, 1:-1, 2:] | np.pad(lattice.water, 1)[1:-1, 1:-1, :-2])).ravel())
+    if touching.size == 0:
+        raise InputError("no solid voxel touches water: nowhere to put POM", field="pom_fragments")
+    centres = rng.choice(touching, size=min(cfg.pom_fragments, touching.size), replace=False)
+    for c in np.stack(np.unravel_index(centres, lattice.shape), 1):        # few fragments
+        sl = tuple(slice(max(k - 1, 0), k + 2) for k in c)
+        block = solid[sl]
+        pom[sl][block] += cfg.pom_mass * 1e9 / max(int(block.sum()), 1)
+    return pom
+
+
+def _exudation(cfg: Config):
+    from ..products import BoundarySeries
+    from .model import RootExudation
+    if cfg.boundary_series is None:
+        # ug cm-2 d-1 -> fg um-2 h-1: 1e9 fg / 1e8 um2 / 24 h
+        return RootExudation.constant(cfg.exudation_flux * cfg.exudation_scale * 1e9 / 1e8 / 24.0)
+    try:
+        ds = xr.open_dataset(cfg.boundary_series)
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot read the boundary series ({err})", field="boundary_series") from None
+    with ds:
+        if "flux" not in ds:
+            raise InputError("the boundary series has no 'flux' variable", field="boundary_series")
+        series = BoundarySeries(ds["flux"].load(), "flux", ds.attrs.get("location", "root surface"))
+    return RootExudation.from_boundary_series(series, cfg.exudation_scale)
+
+
+def _n_voxels(cfg: Config) -> int:
+    return int(np.prod(cfg.lattice.shape))
+
+
+def _expected_cells(cfg: Config, params=None) -> int:
+    if cfg.n_cells is not None:
+        return cfg.n_cells
+    density = 1e8 * 1.3 if params is None else params.cell_density * params.bulk_density
+    return int(density * 1e-12 * _n_voxels(cfg) * cfg.lattice.voxel_size ** 3) + 1
+
+
+def estimate_memory(config: Config) -> "MemoryEstimate":
+    """Peak memory of a ``cs5-microbes`` run [bytes], from the scenario alone.
+
+    Per voxel about 200 bytes: DOC, necromass, CO2 and distance (float64), the float64
+    stencil and its float32 smoother copy, multigrid levels, six float64 CG and step
+    vectors, the packing's labels and distance maps while the lattice is built; per cell
+    46 bytes (:data:`~rhizoscale.microbes.model.AGENT_BYTES`) with room for 4x growth; plus
+    the libraries. One lattice at a time (the saturations run one after the other).
+    """
+    from ..memory import KERNEL_ALLOWANCE, MemoryEstimate
+    from .model import AGENT_BYTES
+    n = _n_voxels(config)
+    parts = {"libraries and figures": float(KERNEL_ALLOWANCE),
+             "lattice, carbon pools and diffusion solver": 200.0 * n,
+             "cells (room for 4x growth)": 4.0 * AGENT_BYTES * _expected_cells(config)}
+
+    def suggest(limit: float) -> str:
+        f = max((limit - KERNEL_ALLOWANCE) / (200.0 * n + 4 * AGENT_BYTES * _expected_cells(config)), 0) ** (1 / 3)
+        return f"use a smaller lattice.shape, e.g. {[max(4, int(k * f)) for k in config.lattice.shape]}"
+
+    return MemoryEstimate(parts, "lattice.shape", suggest)
+
+
+# --------------------------------------------------------------------------- run
+def _simulate(ctx, model, cfg: Config, name: str, edges=None):
+    from ..simulation import Simulation, TimeInterval
+    from .analysis import MicrobeRecorder
+    rec = MicrobeRecorder(edges)
+    sim = Simulation(model, stop_time=cfg.duration, dt=cfg.dt, name=name)
+    sim.add_callback("record", rec, TimeInterval(cfg.record_interval))
+    ctx.simulate(sim, description=name, progress_units=" h")
+    return rec
+
+
+def _soil_mass_g(model, params) -> float:
+    volume_cm3 = model.lattice.water.size * model.lattice.voxel_volume * 1e-12
+    return volume_cm3 * params.bulk_density
+
+
+def run(config: Config, ctx) -> "Products":
+    """Run the experiment; see :func:`rhizoscale.scenario.run_products` for the contract."""
+    from ..memory import check_memory, record_estimate
+    from ..products import Products
+    from .analysis import TOTALS, agent_table
+    from .lattice import MicrobeLattice
+    from .model import MicrobeModel
+    params = ctx.parameter_set(config, "bacteria")
+    memory = estimate_memory(config)
+    check_memory(memory, config.memory_limit_gb, warn=ctx.warn)
+    seed = ctx.seed
+    out = Products("cs5-microbes")
+    record_estimate(out, memory)
+    runs = {}
+    rhizo = config.experiment == "rhizosphere"
+    if rhizo:
+        labels = [f"saturation_{s:g}" for s in config.saturations]
+        exudation = _exudation(config)
+        edges = np.arange(0.0, np.hypot(*config.lattice.shape[1:]) * config.lattice.voxel_size
+                          + config.profile_bin, config.profile_bin)
+        settings = [(lab, s, None) for lab, s in zip(labels, config.saturations)]
+    else:
+        labels = [f"addition_{a:g}" for a in config.additions]
+        exudation, edges = None, None
+        settings = [(lab, config.saturations[0], a) for lab, a in zip(labels, config.additions)]
+    image_cache = {}
+    for label, saturation, addition in settings:
+        if saturation not in image_cache:
+            with ctx.task(f"building the lattice (saturation {saturation:g})", None):
+                image_cache[saturation] = _lattice_image(config, saturation, seed, rhizo)
+        image = image_cache[saturation]
+        lattice = MicrobeLattice.from_image(image, require_root=rhizo)
+        rng = np.random.default_rng(seed)
+        pom = _pom(config, lattice, rng)
+        doc = None
+        model_probe_mass = lattice.water.size * lattice.voxel_volume * 1e-12 * params.bulk_density
+        if addition is not None:
+            total_fg = addition * model_probe_mass * 1e9                  # ug C g-1 -> fg
+            doc = np.where(lattice.water, total_fg / lattice.n_water, 0.0)
+        model = MicrobeModel.from_parameters(lattice, params, seed=seed, n_cells=config.n_cells,
+                                             doc=doc, pom=pom, exudation=exudation,
+                                             diffusion_rtol=config.diffusion_rtol)
+        rec = _simulate(ctx, model, config, f"cs5-{label}", edges)
+        runs[label] = (model, rec, saturation, addition)
+    # ------------------------------------------------------------------ products
+    first = next(iter(runs.values()))[0]
+    soil_g = _soil_mass_g(first, params)
+    per_g = 1e-9 / soil_g                                   # fg in the domain -> ug C g-1 soil
+    run_dim = "run"
+    ts = xr.Dataset(coords={run_dim: (run_dim, labels, {"units": "1"}),
+                            "time": ("time", np.asarray(runs[labels[0]][1].series()["time"]), {"units": "h"})})
+    for key, (units, desc) in TOTALS.items():
+        data = np.array([rec.series()[key] for _, rec, _, _ in runs.values()])
+        ts[key] = ((run_dim, "time"), data, {"units": units, "long_name": desc})
+    co2 = ts["co2"].values
+    rate = np.gradient(co2, ts["time"].values, axis=1) * per_g if co2.shape[1] > 1 else np.zeros_like(co2)
+    ts["respiration_rate"] = ((run_dim, "time"), rate, {"units": "ug g-1 h-1",
+                                                        "long_name": "CO2-C respiration rate per gram of soil"})
+    ts["biomass_per_g"] = ((run_dim, "time"), ts["biomass"].values * per_g,
+                           {"units": "ug g-1", "long_name": "bacterial carbon per gram of soil"})
+    ts["saturation"] = ((run_dim,), [r[2] for r in runs.values()], {"units": "1"})
+    if not rhizo:
+        ts["addition"] = ((run_dim,), config.additions, {"units": "ug g-1",
+                                                         "long_name": "exudate carbon added at t = 0"})
+    ts.attrs.update(case="cs5-microbes", experiment=config.experiment, units_system="um, h, fg C",
+                    soil_mass_g=soil_g)
+    out.add_field("cs5_timeseries.nc", ts)
+    worst = float(np.max(np.abs(ts["balance_error"].values)))
+    out.add_scalar("max_carbon_balance_error", worst, "1",
+                   "largest relative carbon balance error over all records and runs")
+    summary = {"units": "um, h, fg C (per-gram figures in ug C g-1 soil)", "soil_mass_g": soil_g,
+               "cells_initial": {k: int(ts["cells"].sel(run=k).values[0]) for k in labels}}
+    if not rhizo:
+        increase = ts["biomass"].values.max(axis=1) / ts["biomass"].values[:, 0] - 1
+        grows = increase > config.growth_threshold
+        summary["peak_biomass_increase"] = dict(zip(labels, increase.tolist()))
+        summary["grows"] = dict(zip(labels, grows.tolist()))
+        summary["criterion"] = (f"growth: peak biomass > (1 + {config.growth_threshold:g}) x initial; "
+                                "otherwise a respiration pulse without growth")
+        for lab, inc, add in zip(labels, increase, config.additions):
+            out.add_scalar(f"peak_biomass_increase_{lab}", float(inc), "1",
+                           f"peak / initial biomass - 1 after adding {add:g} ug C g-1")
+            out.add_scalar(f"respired_{lab}", float(ts["co2"].sel(run=lab).values[-1] * per_g), "ug g-1",
+                           f"CO2-C respired in {config.duration:g} h after adding {add:g} ug C g-1")
+        out.add_scalar("additions_with_growth", int(grows.sum()), "1",
+                       "additions whose peak biomass passes the growth criterion")
+    else:
+        prof = {}
+        for lab, (model, rec, _, _) in runs.items():
+            prof[lab] = rec.profile_arrays()
+        centres = 0.5 * (edges[1:] + edges[:-1])
+        pds = xr.Dataset(coords={run_dim: (run_dim, labels, {"units": "1"}),
+                                 "time": ("time", ts["time"].values, {"units": "h"}),
+                                 "distance": ("distance", centres, {"units": "um",
+                                                                    "long_name": "distance from the root surface (bin centre)"})})
+        for key, units, desc in (("biomass", "fg", "bacterial carbon"), ("active_biomass", "fg", "active bacterial carbon"),
+                                 ("co2", "fg", "CO2-C respired since the start"), ("doc", "fg", "DOC"),
+                                 ("cells", "1", "cells"), ("water_volume", "um3", "water volume")):
+            pds[key] = ((run_dim, "time", "distance"), np.array([prof[lab][key] for lab in labels]),
+                        {"units": units, "long_name": f"{desc} per distance bin"})
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pds["active_fraction"] = (pds["active_biomass"] / pds["biomass"]).assign_attrs(units="1")
+            pds["biomass_density"] = (pds["biomass"] / pds["water_volume"]).assign_attrs(
+                units="fg um-3", long_name="bacterial carbon per water volume")
+        pds.attrs.update(coarse_bin_um=config.coarse_bin, profile_bin_um=config.profile_bin)
+        out.add_field("cs5_profiles.nc", pds)
+        near = float(config.profile_bin)
+        for lab in labels:
+            b = pds["biomass"].sel(run=lab).values[-1]
+            w = pds["water_volume"].sel(run=lab).values[-1]
+            inner = centres < 2 * near
+            dens_in = b[inner].sum() / max(w[inner].sum(), 1)
+            dens_out = b[~inner].sum() / max(w[~inner].sum(), 1)
+            out.add_scalar(f"rhizosphere_enrichment_{lab}", float(dens_in / dens_out) if dens_out > 0 else None,
+                           "1", f"biomass per water volume within {2 * near:g} um of the root / beyond, at the end")
+            out.add_scalar(f"exuded_{lab}", float(ts["exuded"].sel(run=lab).values[-1] * per_g), "ug g-1",
+                           "carbon exuded into the domain per gram of soil")
+    # fields at the end (one lattice shape for all runs)
+    dss = [model.state() for model, _, _, _ in runs.values()]
+    fields = xr.concat([d[["doc", "pom", "biomass", "active_biomass", "necromass", "co2"]] for d in dss],
+                       dim=xr.DataArray(labels, dims=run_dim, attrs={"units": "1"}))
+    fields.attrs.update(time=config.duration, time_units="h", units_system="um, h, fg C")
+    out.add_field("cs5_fields.nc", fields)
+    for lab, (model, _, _, _) in runs.items():
+        out.add_text(f"cs5_agents_{lab}.csv", agent_table(model))
+    out.info["cs5"] = summary
+    out.info["literature"] = {"set": params.name, "chosen": params.chosen()}
+    out.info["seed"] = seed
+    if config.outputs.figures:
+        from .figures import respiration_figures, rhizosphere_figures
+        if rhizo:
+            out.figures.update(rhizosphere_figures(ts, out.fields["cs5_profiles.nc"], config))
+        else:
+            out.figures.update(respiration_figures(ts, config))
+    return out
