@@ -133,7 +133,8 @@ def _assert_same_outputs(a, b):
     assert qa == qb
 
 
-@pytest.mark.parametrize("name", ["cs1-vicia-faba", "cs2-oilseed-rape", "cs3-root-hairs", "cs4-mucilage-bridge"])
+@pytest.mark.parametrize("name", ["cs1-vicia-faba", "cs2-oilseed-rape", "cs3-root-hairs", "cs4-mucilage-bridge",
+                                  "cs5-respiration"])
 def test_interrupted_run_resumes_bit_identically(tmp_path, name):
     data = small_example(name)
     if name == "cs4-mucilage-bridge":   # drying through the bridge's rupture in few steps

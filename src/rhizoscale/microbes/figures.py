@@ -56,8 +56,9 @@ def rhizosphere_figures(ts, prof, config) -> dict:
                              squeeze=False, sharex=True)
     for j, lab in enumerate(runs):
         p = prof.sel(run=lab)
-        w = p["water_volume"].values
+        w_all = p["water_volume"].values
         for i in pick:
+            w = w_all[i]
             c = plt.cm.plasma(i / max(times.size - 1, 1))
             with np.errstate(invalid="ignore", divide="ignore"):
                 axes[0, j].plot(d, p["biomass"].values[i] / w, color=c, label=f"{times[i]:g} h")
