@@ -22,6 +22,8 @@ CASES = {
     "warmup": (["bench_warmup.py", "--case", "plant"], "warm cache"),
     "scaling": (["scaling_sweep.py", "--threads", "1", "--cases", "tensor:20,diffusion:20"],
                 "time never increases"),
+    "microbes": (["bench_microbes.py", "--n", "24", "--cells", "2000", "--hours", "0.2"],
+                 "agent-steps per second including DOC diffusion"),
     "homogenization": (["bench_homogenization.py", "--n3d", "20", "--n2d", "48", "--skip-taufactor",
                         "--skip-porespy"], "rhizoscale mirror"),
     "mucilage": (["bench_mucilage.py", "--beads", "1500", "--steps", "5", "--curve-concentration", "3",

@@ -33,6 +33,8 @@ HUGE = {
     "cs3-root-hairs": ({"sample": {"shape": [5000, 5000, 5000]}}, "sample.shape"),
     "cs4-homogenisation": ({"shape": [2000, 2000, 2000]}, "shape"),
     "cs4-mucilage-bridge": ({"liquid_volume": 1.0e12, "concentrations": [50.0]}, "liquid_volume"),
+    "cs5-microbes": ({"experiment": "respiration", "lattice": {"shape": [4000, 4000, 4000]}},
+                     "lattice.shape"),
 }
 
 
@@ -70,7 +72,8 @@ def _small(case):
             "cs2-phosphate-uptake": {},
             "cs3-root-hairs": {},
             "cs4-homogenisation": {"shape": [100, 100]},
-            "cs4-mucilage-bridge": {}}[case]
+            "cs4-mucilage-bridge": {},
+            "cs5-microbes": {"experiment": "respiration"}}[case]
 
 
 def test_the_suggested_value_fits():

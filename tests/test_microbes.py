@@ -354,3 +354,55 @@ def test_bad_input_names_the_field():
         MicrobeModel(lat, [species()], none, doc_diffusivity=1.0).step(-1.0)
     with pytest.raises(InputError, match="exudation"):
         MicrobeModel(lat, [species()], none, doc_diffusivity=1.0, exudation=RootExudation.constant(1.0))
+
+
+# --------------------------------------------------------------------------- scenario layer
+def _small_rhizosphere(**kw):
+    data = {"case": "cs5-microbes", "experiment": "rhizosphere",
+            "lattice": {"shape": [4, 16, 16], "root_radius": 60.0}, "saturations": [1.0],
+            "duration": 1.0, "dt": 0.5, "record_interval": 0.5, "n_cells": 300,
+            "outputs": {"figures": False}}
+    data.update(kw)
+    return data
+
+
+def test_exudation_from_a_case_study_3_flux_series(tmp_path):
+    """A flux series written as case study 3 writes it (ug cm-2 s-1 over s) drives the
+    exudation; the carbon exuded equals the integral of the flux over the root-water faces."""
+    import xarray as xr
+    from rhizoscale.products import BoundarySeries
+    from rhizoscale.scenario import run_products, scenario_from_dict
+    t = np.array([0.0, 1800.0, 3600.0])
+    flux = xr.DataArray(np.array([0.0, 2e-9, 2e-9]), dims="time",
+                        coords={"time": ("time", t, {"units": "s"})}, attrs={"units": "ug cm-2 s-1"})
+    series = BoundarySeries(flux, "flux", "root-soil contact")
+    ex = RootExudation.from_boundary_series(series)
+    assert ex.amount(0.0, 1.0) == pytest.approx(0.5 * 2e-9 * 36000 * 0.5 + 2e-9 * 36000 * 0.5)
+    path = tmp_path / "flux.nc"
+    series.to_dataset().to_netcdf(path)
+    sc = scenario_from_dict(_small_rhizosphere(boundary_series=str(path)), source=tmp_path / "s.yaml")
+    out = run_products(sc)
+    ts = out.fields["cs5_timeseries.nc"]
+    from rhizoscale.microbes.scenario import _lattice_image
+    lat = MicrobeLattice.from_image(_lattice_image(sc.config, 1.0, out.info["seed"], True))
+    faces_area = lat.root_faces.sum() * lat.face_area                     # um^2
+    assert ts["exuded"].values[0, -1] == pytest.approx(ex.amount(0.0, 1.0) * faces_area, rel=1e-12)
+    assert abs(ts["balance_error"].values).max() < 1e-12
+
+
+def test_scenario_outputs_read_back_and_bad_overrides_name_the_field(tmp_path):
+    import pandas as pd
+    from rhizoscale.scenario import run_scenario, scenario_from_dict
+    summary = run_scenario(scenario_from_dict(_small_rhizosphere(), source=tmp_path / "s.yaml"),
+                           tmp_path / "out")
+    table = pd.read_csv(tmp_path / "out" / "cs5_agents_saturation_1.csv")
+    assert {"x_um", "y_um", "z_um", "carbon_fg", "species", "dormant"} <= set(table.columns)
+    assert len(table) > 100 and table["carbon_fg"].min() > 0
+    assert summary["quantities"]["carbon_balance_error_bound"]["value"] <= 1e-12
+    bad = _small_rhizosphere(parameters={"bacteria.species.0.mu_max": -1.0})
+    with pytest.raises(InputError, match="mu_max"):
+        scenario_from_dict(bad, source=tmp_path / "s.yaml")
+    with pytest.raises(InputError, match="saturations"):
+        scenario_from_dict(_small_rhizosphere(saturations=[0.0]), source=tmp_path / "s.yaml")
+    with pytest.raises(InputError, match="lattice"):
+        scenario_from_dict(_small_rhizosphere(lattice={"shape": [2, 16, 16]}), source=tmp_path / "s.yaml")
