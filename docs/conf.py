@@ -95,6 +95,7 @@ API_SECTIONS = (
     ("Case study 3: images and exudate diffusion", "", ("rhizoscale.image", "rhizoscale.diffusion")),
     ("Case study 4: homogenisation and soil diffusion models", "",
      ("rhizoscale.homogenization", "rhizoscale.soil")),
+    ("Case study 5: individual-based bacteria", "", ("rhizoscale.microbes",)),
     ("Solvers", "", ("rhizoscale.solvers",)),
     ("Scenarios and runs", "", ("rhizoscale.scenario", "rhizoscale.simulation", "rhizoscale.products",
                                 "rhizoscale.outputs")),

@@ -308,7 +308,7 @@ def test_resume_refuses_another_scenario(tmp_path):
 
 
 # ---------------------------------------------------------------------------- layout
-CASE_PACKAGES = ("rhizodeposition", "nutrients", "diffusion", "homogenization", "mucilage")
+CASE_PACKAGES = ("rhizodeposition", "nutrients", "diffusion", "homogenization", "mucilage", "microbes")
 RUN_LAYER = ("cli", "outputs", "scenario")
 
 

@@ -44,6 +44,7 @@ DOCTEST_PACKAGES = (
     "rhizoscale.nutrients",
     "rhizoscale.homogenization",
     "rhizoscale.mucilage",
+    "rhizoscale.microbes",
     "rhizoscale.image",
     "rhizoscale.soil",
     "rhizoscale.solvers",
