@@ -59,7 +59,7 @@ class DOCDiffusion:
     >>> for _ in range(10):
     ...     m = dif.step(m, 0.5)
     >>> x = np.arange(81) - 40.0
-    >>> round(float((m[0, 0] * x**2).sum()), 8), round(float(m.sum()), 12)
+    >>> round(float((m[0, 0] * x**2).sum()), 6), round(float(m.sum()), 12)
     (10.0, 1.0)
     """
 
