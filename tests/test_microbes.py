@@ -406,3 +406,26 @@ def test_scenario_outputs_read_back_and_bad_overrides_name_the_field(tmp_path):
         scenario_from_dict(_small_rhizosphere(saturations=[0.0]), source=tmp_path / "s.yaml")
     with pytest.raises(InputError, match="lattice"):
         scenario_from_dict(_small_rhizosphere(lattice={"shape": [2, 16, 16]}), source=tmp_path / "s.yaml")
+
+
+def test_a_users_image_and_the_time_section(tmp_path):
+    """The rhizosphere runs on a user's segmented image (.npy with a label table); the shared
+    time section sets duration and step; an image without a root label is refused."""
+    from rhizoscale.scenario import run_products, scenario_from_dict
+    lab = np.full((4, 12, 12), 2, np.uint8)          # water
+    lab[:, :, 6:] = 1                                # solid half
+    lab[:, :3, :2] = 3                               # root
+    np.save(tmp_path / "pores.npy", lab)
+    data = _small_rhizosphere(image={"file": "pores.npy", "voxel_size": 1e-3,
+                                     "labels": {"water": 2, "solid": 1, "root": 3}},
+                              time={"stop": "30 min", "dt": "15 min"})
+    data.pop("duration"), data.pop("dt")
+    sc = scenario_from_dict(data, source=tmp_path / "s.yaml", base_dir=tmp_path)
+    assert sc.config.duration == 0.5 and sc.config.dt == 0.25
+    out = run_products(sc)
+    ts = out.fields["cs5_timeseries.nc"]
+    assert list(ts["run"].values) == ["image"] and ts["exuded"].values[0, -1] > 0
+    assert out.fields["cs5_fields.nc"]["doc"].values[0][lab != 2].max() == 0
+    data["image"]["labels"] = {"water": 2, "solid": 1}
+    with pytest.raises(InputError, match="image.labels"):
+        run_products(scenario_from_dict(data, source=tmp_path / "s.yaml", base_dir=tmp_path))

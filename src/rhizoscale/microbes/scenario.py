@@ -25,7 +25,7 @@ import xarray as xr
 from pydantic import Field, ValidationInfo, field_validator
 
 from ..errors import InputError
-from ..scenario import CaseConfig, Section, scenario_path
+from ..scenario import CaseConfig, ImageSection, Section, scenario_path
 
 if TYPE_CHECKING:  # annotations only
     from ..memory import MemoryEstimate
@@ -54,7 +54,13 @@ class LatticeSection(Section):
 class Config(CaseConfig):
     """Case study 5: individual-based bacteria, carbon from exudation and POM."""
 
+    TIME_KEYS = {"stop": ("duration", "h"), "dt": ("dt", "h")}
+
     experiment: Literal["respiration", "rhizosphere"] = Field(..., description="which experiment")
+    image: Optional[ImageSection] = Field(None, description="a segmented image instead of the "
+                                          "generated packing (labels: water, mucilage, solid, air, "
+                                          "root, hair; the rhizosphere needs root); saturations are "
+                                          "then not used")
     literature: str = Field("soil_bacteria", description="parameter set of traits and carbon "
                             "parameters (override values by parameters: bacteria.PATH)")
     lattice: LatticeSection = Field(default_factory=LatticeSection)
@@ -118,6 +124,11 @@ def _lattice_image(cfg: Config, saturation: float, seed: int, with_root: bool):
     labels[:, root] = 4
     phases = tuple(image.phases) + (Phase("root", 4, 0.0, "root"),)
     return Image(labels, image.voxel_size, phases, {**image.metadata, "root_radius_um": lat.root_radius})
+
+
+#: phases a user's image may name -> (role, relative diffusivity; the model uses roles only)
+IMAGE_PHASES = {"water": ("water", 1.0), "mucilage": ("mucilage", 1.0), "solid": ("solid", 0.0),
+                "air": ("air", 0.0), "root": ("root", 0.0), "hair": ("hair", 0.0)}
 
 
 def _pom(cfg: Config, lattice, rng) -> np.ndarray | None:
@@ -232,12 +243,29 @@ def run(config: Config, ctx) -> "Products":
         exudation, edges = None, None
         settings = [(lab, config.saturations[0], a) for lab, a in zip(labels, config.additions)]
     image_cache = {}
+    if config.image is not None:
+        user = config.image.load(IMAGE_PHASES, ndim=3,
+                                 required=("water", "root") if rhizo else ("water",))
+        water = int(user.mask("water", "mucilage").sum())
+        sat = water / max(water + int(user.mask("air").sum()), 1)      # of the pore space
+        if rhizo:
+            labels = ["image"]
+            settings = [("image", sat, None)]
+        else:
+            settings = [(lab, sat, a) for lab, _, a in settings]
+        image_cache = {sat: user}
     for label, saturation, addition in settings:
         if saturation not in image_cache:
             with ctx.task(f"building the lattice (saturation {saturation:g})", None):
                 image_cache[saturation] = _lattice_image(config, saturation, seed, rhizo)
         image = image_cache[saturation]
-        lattice = MicrobeLattice.from_image(image, require_root=rhizo)
+        try:
+            lattice = MicrobeLattice.from_image(image, require_root=rhizo)
+        except InputError as err:
+            if config.image is None:
+                raise
+            raise InputError(err.message, source=str(config.image.file),
+                             field=f"image.{err.field or 'labels'}") from None
         rng = np.random.default_rng(seed)
         pom = _pom(config, lattice, rng)
         doc = None
