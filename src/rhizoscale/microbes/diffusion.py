@@ -13,6 +13,16 @@ growth needs steps of minutes. Backward Euler is unconditionally stable and keep
 ``c >= 0`` (its matrix is an M-matrix), so the step is chosen for the biology; its error
 is first order in ``dt`` and small where diffusion equilibrates a pore within a step.
 
+Preconditioner: the shared multigrid V/W-cycle plus an exact coarse space of the water
+clusters. Partly saturated pore space falls apart into many clusters (293 at 128^3 and half
+saturation); for each connected cluster ``k`` the indicator ``1_k`` is an exact eigenvector,
+``A 1_k = (V/dt) 1_k`` (closed walls, every face flux cancels), with an eigenvalue far
+below the others when ``D dt / h^2 >> 1``, and box-coarsening multigrid, which merges
+neighbouring clusters, represents these modes badly. Adding the exact coarse solve on
+them, ``z += sum_k(r) / (n_k V/dt) 1_k`` (an additive two-level preconditioner, still
+symmetric positive definite), cut the CG iterations from 73 to 20 at 128^3 (from 45 to 17
+at 64^3) in the benchmark packing.
+
 Mass to round-off: the implicit solution ``x`` is found by multigrid-preconditioned CG
 (:func:`rhizoscale.solvers.pcg`) to a relative residual ``rtol``; the new masses are then
 evaluated in flux form, ``m_new = m_old - dt A x``, whose sum equals the old sum to
@@ -24,11 +34,43 @@ residual may leave (of order ``rtol`` times the largest mass) are set to 0 and t
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from ..solvers import Multigrid, PCGWorkspace, Stencil, pcg
 from ..solvers.voxel_operator import CLOSED, face_conductances
 
-__all__ = ["DOCDiffusion"]
+__all__ = ["DOCDiffusion", "ClusterCorrectedMultigrid"]
+
+
+class ClusterCorrectedMultigrid:
+    """Multigrid plus the exact coarse solve on the connected water clusters (see the
+    module docs): ``apply(r, out)`` writes ``z = MG(r) + sum_k 1_k (1_k . r) / (s n_k)``
+    and returns ``r . z``.
+
+    Parameters
+    ----------
+    mg : rhizoscale.solvers.Multigrid
+    water : bool array (the stencil's stored shape or the image shape, same C order)
+    """
+
+    def __init__(self, mg: Multigrid, water: np.ndarray):
+        self.mg = mg
+        labels, n = ndimage.label(water)               # face connectivity, as the operator
+        self.labels = labels.ravel()
+        self.sizes = np.bincount(self.labels, minlength=n + 1).astype(float)
+        self.sizes[0] = np.inf                          # not water: no correction
+        self.n_clusters = int(n)
+        self.shift = None
+
+    def set_shift(self, shift: float) -> None:
+        self.mg.set_shift(shift)
+        self.shift = float(shift)
+
+    def apply(self, r: np.ndarray, out: np.ndarray) -> float:
+        self.mg.apply(r, out)
+        sums = np.bincount(self.labels, weights=r.ravel(), minlength=self.sizes.size)
+        out += (sums / (self.shift * self.sizes))[self.labels].reshape(out.shape)
+        return float(np.vdot(r, out))
 
 
 class DOCDiffusion:
@@ -54,7 +96,7 @@ class DOCDiffusion:
 
     >>> import numpy as np
     >>> water = np.ones((1, 1, 81), bool)
-    >>> dif = DOCDiffusion(water, voxel_size=1.0, diffusivity=1.0)
+    >>> dif = DOCDiffusion(water, voxel_size=1.0, diffusivity=1.0, rtol=1e-12)
     >>> m = np.zeros(water.shape); m[0, 0, 40] = 1.0
     >>> for _ in range(10):
     ...     m = dif.step(m, 0.5)
@@ -78,10 +120,11 @@ class DOCDiffusion:
         self.iterations = 0
         self.shape = self.water.shape
 
-    def _multigrid(self) -> Multigrid:
+    def _multigrid(self) -> ClusterCorrectedMultigrid:
         if self._mg is None:
-            self._mg = Multigrid(self.stencil, fine_dtype=np.float32, coarse_dtype=np.float32,
-                                 fine_vector_dtype=np.float32, cycles=2)
+            mg = Multigrid(self.stencil, fine_dtype=np.float32, coarse_dtype=np.float32,
+                           fine_vector_dtype=np.float32, cycles=2)
+            self._mg = ClusterCorrectedMultigrid(mg, self.water)
             st = self.stencil.shape
             self._rhs, self._x, self._ax = np.zeros(st), np.zeros(st), np.zeros(st)
             self._ws = PCGWorkspace(st)
