@@ -394,7 +394,7 @@ def test_exudation_from_a_case_study_3_flux_series(tmp_path):
 
 def test_scenario_outputs_read_back_and_bad_overrides_name_the_field(tmp_path):
     import pandas as pd
-    from rhizoscale.scenario import run_scenario, scenario_from_dict
+    from rhizoscale.scenario import run_products, run_scenario, scenario_from_dict
     summary = run_scenario(scenario_from_dict(_small_rhizosphere(), source=tmp_path / "s.yaml"),
                            tmp_path / "out")
     table = pd.read_csv(tmp_path / "out" / "cs5_agents_saturation_1.csv")
@@ -404,6 +404,10 @@ def test_scenario_outputs_read_back_and_bad_overrides_name_the_field(tmp_path):
     bad = _small_rhizosphere(parameters={"bacteria.species.0.mu_max": -1.0})
     with pytest.raises(InputError, match="mu_max"):
         scenario_from_dict(bad, source=tmp_path / "s.yaml")
+    gradient = run_products(scenario_from_dict(_small_rhizosphere(radial_doc=0.01, exudation_flux=0.0),
+                                               source=tmp_path / "s.yaml"))
+    doc0 = gradient.fields["cs5_timeseries.nc"]["doc"].values[0, 0]
+    assert doc0 > 0 and gradient.fields["cs5_timeseries.nc"]["exuded"].values.max() == 0
     with pytest.raises(InputError, match="saturations"):
         scenario_from_dict(_small_rhizosphere(saturations=[0.0]), source=tmp_path / "s.yaml")
     with pytest.raises(InputError, match="lattice"):

@@ -79,6 +79,10 @@ class Config(CaseConfig):
                                   "[ug C cm-2 d-1] (rhizosphere, when no boundary_series)")
     boundary_series: Optional[Path] = Field(None, description="NetCDF flux series on the root "
                                             "surface (a BoundarySeries product, e.g. case study 3's)")
+    radial_doc: float = Field(0.0, ge=0, description="static radial gradient: initial DOC at the "
+                              "root surface [fg um-3] (rhizosphere; 0: none)")
+    radial_doc_length: float = Field(100.0, gt=0, description="decay length of the radial "
+                                     "gradient, c = radial_doc exp(-d / length) [um]")
     exudation_scale: float = Field(1.0, ge=0, description="factor on the exudation (e.g. C per exudate mass) [1]")
     pom_fragments: int = Field(0, ge=0, description="POM fragments (3x3x3 voxels) placed in the solid")
     pom_mass: float = Field(0.0, ge=0, description="carbon per POM fragment [ug]")
@@ -273,6 +277,9 @@ def run(config: Config, ctx) -> "Products":
         if addition is not None:
             total_fg = addition * model_probe_mass * 1e9                  # ug C g-1 -> fg
             doc = np.where(lattice.water, total_fg / lattice.n_water, 0.0)
+        elif rhizo and config.radial_doc > 0:
+            from .model import radial_doc
+            doc = radial_doc(lattice, config.radial_doc, config.radial_doc_length)
         model = MicrobeModel.from_parameters(lattice, params, seed=seed, n_cells=config.n_cells,
                                              doc=doc, pom=pom, exudation=exudation,
                                              diffusion_rtol=config.diffusion_rtol)
