@@ -26,7 +26,19 @@ TOTALS = {
 
 
 def totals(model) -> dict:
-    """The :data:`TOTALS` of a :class:`~rhizoscale.microbes.MicrobeModel` now."""
+    """The :data:`TOTALS` of a :class:`~rhizoscale.microbes.MicrobeModel` now [fg C, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhizoscale.microbes import Agents, MicrobeLattice, MicrobeModel, load_bacteria
+    >>> lat = MicrobeLattice(np.ones((2, 2, 2), bool), voxel_size=10.0)
+    >>> cells = Agents.new(voxel=[0, 7], mass=[30.0, 40.0], species=[0, 0])
+    >>> m = MicrobeModel(lat, load_bacteria().species, cells, doc_diffusivity=1e4)
+    >>> t = totals(m)
+    >>> t["biomass"], t["cells"], t["co2"]
+    (70.0, 2.0, 0.0)
+    """
     a = model.agents
     active = (a.state & DORMANT) == 0
     return {"co2": model.co2_total, "biomass": float(a.mass.sum()),
@@ -44,6 +56,22 @@ def distance_profiles(model, edges) -> dict:
     ----------
     edges : array [µm]
         Bin edges of the distance from the root surface (voxel centres binned).
+
+    Returns
+    -------
+    dict of str -> array (n_bins,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhizoscale.microbes import Agents, MicrobeLattice, MicrobeModel, load_bacteria
+    >>> water = np.ones((1, 1, 6), bool); water[0, 0, 0] = False
+    >>> lat = MicrobeLattice(water, voxel_size=10.0, root=~water)
+    >>> cells = Agents.new(voxel=[1, 5], mass=[30.0, 40.0], species=[0, 0])
+    >>> m = MicrobeModel(lat, load_bacteria().species, cells, doc_diffusivity=1e4)
+    >>> p = distance_profiles(m, [0.0, 20.0, 60.0])
+    >>> p["biomass"].tolist(), p["water_volume"].tolist()      # [fg], [um^3]
+    ([30.0, 40.0], [2000.0, 3000.0])
     """
     lat = model.lattice
     edges = np.asarray(edges, float)
@@ -107,7 +135,17 @@ class MicrobeRecorder:
 
 def agent_table(model) -> str:
     """The cells as CSV text (pandas and ParaView read it): centre of the voxel ``x, y, z``
-    [µm], carbon [fg], species name, dormant, attached."""
+    [µm], carbon [fg], species name, dormant, attached.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhizoscale.microbes import Agents, MicrobeLattice, MicrobeModel, load_bacteria
+    >>> lat = MicrobeLattice(np.ones((1, 1, 2), bool), voxel_size=10.0)
+    >>> m = MicrobeModel(lat, load_bacteria().species, Agents.new([1], [30.0], [0]), doc_diffusivity=1e4)
+    >>> print(agent_table(m).splitlines()[1])
+    0,15,5,5,30,competitive,0,0
+    """
     lat = model.lattice
     a = model.agents
     z, y, x = np.unravel_index(a.voxel, lat.shape)

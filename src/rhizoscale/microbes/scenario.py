@@ -190,6 +190,25 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
     vectors, the packing's labels and distance maps while the lattice is built; per cell
     46 bytes (:data:`~rhizoscale.microbes.model.AGENT_BYTES`) with room for 4x growth; plus
     the libraries. One lattice at a time (the saturations run one after the other).
+
+    Parameters
+    ----------
+    config : Config
+        The validated scenario.
+
+    Returns
+    -------
+    rhizoscale.memory.MemoryEstimate
+        Parts [bytes] and the field that sets the size (``lattice.shape``).
+
+    Examples
+    --------
+    >>> from rhizoscale.scenario import scenario_from_dict
+    >>> config = scenario_from_dict({"case": "cs5-microbes", "experiment": "respiration",
+    ...                              "lattice": {"shape": [128, 128, 128]}}).config
+    >>> estimate = estimate_memory(config)
+    >>> estimate.field, estimate.gib > 0.4                  # [GiB]
+    ('lattice.shape', True)
     """
     from ..memory import KERNEL_ALLOWANCE, MemoryEstimate
     from .model import AGENT_BYTES
@@ -222,7 +241,29 @@ def _soil_mass_g(model, params) -> float:
 
 
 def run(config: Config, ctx) -> "Products":
-    """Run the experiment; see :func:`rhizoscale.scenario.run_products` for the contract."""
+    """Run the experiment; see :func:`rhizoscale.scenario.run_products` for the contract.
+
+    Parameters
+    ----------
+    config : Config
+    ctx : rhizoscale.outputs.RunContext
+
+    Returns
+    -------
+    rhizoscale.products.Products
+        ``cs5_timeseries.nc``, ``cs5_fields.nc`` (and ``cs5_profiles.nc``), agent tables
+        ``cs5_agents_RUN.csv``, figures and the key figures.
+
+    Examples
+    --------
+    >>> from rhizoscale.scenario import run_products, scenario_from_dict
+    >>> sc = scenario_from_dict({"case": "cs5-microbes", "experiment": "respiration",
+    ...                          "lattice": {"shape": [6, 12, 12]}, "additions": [0.4, 32.0], "n_cells": 200,
+    ...                          "time": {"stop": "1 h", "dt": "30 min"}, "outputs": {"figures": False}})
+    >>> out = run_products(sc)
+    >>> out.value("carbon_balance_error_bound") <= 1e-12, out.value("additions_with_growth") <= 2
+    (True, True)
+    """
     from ..memory import check_memory, record_estimate
     from ..products import Products
     from .analysis import TOTALS, agent_table
@@ -317,7 +358,8 @@ def run(config: Config, ctx) -> "Products":
     summary.update({"units": "um, h, fg C (per-gram figures in ug C g-1 soil)", "soil_mass_g": soil_g,
                     "cells_initial": {k: int(ts["cells"].sel(run=k).values[0]) for k in labels}})
     if not rhizo:
-        increase = ts["biomass"].values.max(axis=1) / ts["biomass"].values[:, 0] - 1
+        with np.errstate(invalid="ignore", divide="ignore"):      # no cells: no growth
+            increase = np.nan_to_num(ts["biomass"].values.max(axis=1) / ts["biomass"].values[:, 0] - 1)
         grows = increase > config.growth_threshold
         summary["peak_biomass_increase"] = dict(zip(labels, increase.tolist()))
         summary["grows"] = dict(zip(labels, grows.tolist()))
