@@ -173,12 +173,28 @@ def test_every_example_gives_products_with_units_and_unchanged_key_figures(tmp_p
     for q, rec in summary["quantities"].items():
         assert isinstance(rec["units"], str) and rec["units"], q
         assert rec["description"], q
+    from rhizoscale.link import declared_products
+    sc = scenario_from_dict(small_example(name), source=name)
+    declared = declared_products(sc) if sc.case != "pipeline" else None
+    if declared is not None:        # what pipelines and sensitivity analyses check against
+        made = {k: ("scalar", v["units"]) for k, v in summary["quantities"].items()}
+        made.update({k: ("relation", "1") for k in summary["relations"]})
+        made.update({f: ("field", None) for f in summary["files"] if f.endswith(".nc")})
+        assert made == {k: v for k, v in declared.items() if k in made or v[0] != "field"}
+        assert {f for f, v in declared.items() if v[0] == "field"} <= set(summary["files"])
     got = {k: v["value"] for k, v in summary["quantities"].items()}
-    # the memory estimate is checked before the run starts (tests/test_memory.py)
-    memory = summary["quantities"]["memory_estimate"]
-    assert memory["units"] == "GiB" and 0 < memory["value"] < 2, memory
-    assert summary["details"]["memory_estimate_gib"] == memory["value"]
-    got.pop("memory_estimate")
+    # the memory estimate is checked before the run starts (tests/test_memory.py); a
+    # pipeline has one per step (STEP.memory_estimate), each step's details in STEP/
+    pipeline = summary["scenario"]["case"] == "pipeline"
+    steps = [s["id"] for s in summary["steps"]] if pipeline else [None]
+    for step in steps:
+        key = f"{step}.memory_estimate" if step else "memory_estimate"
+        memory = summary["quantities"][key]
+        assert memory["units"] == "GiB" and 0 < memory["value"] < 2, memory
+        details = json.loads((tmp_path / step / "summary.json").read_text())["details"] if step \
+            else summary["details"]
+        assert details["memory_estimate_gib"] == memory["value"]
+        got.pop(key)
     assert set(got) == set(GOLDEN[name])
     for k, v in GOLDEN[name].items():
         if v is None:
@@ -190,6 +206,10 @@ def test_every_example_gives_products_with_units_and_unchanged_key_figures(tmp_p
     listed = set(summary["files"])
     present = {p.name for p in Path(tmp_path).iterdir() if not p.name.startswith(".")}
     assert listed == present
+    for step in steps if pipeline else []:
+        inner = json.loads((tmp_path / step / "summary.json").read_text())
+        assert inner["details"]["pipeline"]["step"] == step and inner["run"]["status"] == "complete"
+        assert set(inner["files"]) == {p.name for p in (tmp_path / step).iterdir() if not p.name.startswith(".")}
 
 
 def test_field_without_units_is_refused():
@@ -310,6 +330,8 @@ def test_resume_refuses_another_scenario(tmp_path):
 # ---------------------------------------------------------------------------- layout
 CASE_PACKAGES = ("rhizodeposition", "nutrients", "diffusion", "homogenization", "mucilage", "microbes")
 RUN_LAYER = ("cli", "outputs", "scenario")
+#: packages that drive scenarios (pipelines, sensitivity studies): run layer too
+RUN_LAYER_PACKAGES = ("link", "sensitivity")
 
 
 def _imports(path: Path) -> set[str]:
@@ -344,7 +366,8 @@ def test_no_case_package_imports_another_and_physics_never_imports_the_run_layer
         if top in CASE_PACKAGES:
             others = {i.split(".")[0] for i in imports} & (set(CASE_PACKAGES) - {top})
             assert not others, f"{rel} imports case package(s) {others}"
-        if rel.name != "scenario.py" and rel.stem not in RUN_LAYER and rel.name != "__main__.py":
+        if rel.name != "scenario.py" and rel.stem not in RUN_LAYER and rel.name != "__main__.py" \
+                and top not in RUN_LAYER_PACKAGES:
             bad = {i for i in imports if i.split(".")[0] in RUN_LAYER}
             assert not bad, f"{rel} (physics) imports the run layer: {bad}"
 

@@ -36,7 +36,9 @@ import xarray as xr
 from .errors import InputError
 
 __all__ = ["Scalar", "Products", "BoundarySeries", "TabulatedRelation", "check_units",
-           "read_relation", "image_to_dataset", "image_from_dataset"]
+           "read_relation", "image_to_dataset", "image_from_dataset", "PRODUCT_SCHEME",
+           "is_product_reference", "product_reference", "provided_products", "resolve_product",
+           "relation_to_dataset", "relation_from_dataset"]
 
 
 @dataclass(frozen=True)
@@ -328,9 +330,82 @@ class TabulatedRelation:
                    component=component)
 
 
+def relation_to_dataset(rel: TabulatedRelation) -> xr.Dataset:
+    """A :class:`TabulatedRelation` as plain data (NetCDF), inverse :func:`relation_from_dataset`."""
+    return xr.Dataset({"value": ("theta", rel.values, {"units": "1", "long_name": f"{rel.component} / D_water"})},
+                      coords={"theta": ("theta", rel.theta, {"units": "cm3 cm-3",
+                                                             "long_name": "volumetric liquid content"})},
+                      attrs={"product": "relation", "porosity": rel.porosity, "source": rel.source,
+                             "component": rel.component})
+
+
+def relation_from_dataset(ds: xr.Dataset, source: str | None = None) -> TabulatedRelation:
+    """Inverse of :func:`relation_to_dataset`."""
+    return TabulatedRelation(ds["theta"].values, ds["value"].values, float(ds.attrs["porosity"]),
+                             source=source or str(ds.attrs.get("source", "relation")),
+                             component=str(ds.attrs.get("component", "d_eff")))
+
+
+# ------------------------------------------------------------------ products handed on in memory
+#: a scenario key that names a file (a relation table, an image, a boundary series) may
+#: instead hold ``product:STEP.NAME@KEY``: the product NAME of pipeline step STEP whose
+#: cached run has the key KEY. The scenario stays plain data (hashable, recorded), the
+#: product itself crosses in memory while the pipeline runs the step.
+PRODUCT_SCHEME = "product:"
+_PROVIDED: dict[str, Any] = {}
+
+
+def is_product_reference(value) -> bool:
+    """True for a string ``product:STEP.NAME[@KEY]`` (see :data:`PRODUCT_SCHEME`)."""
+    return isinstance(value, str) and value.startswith(PRODUCT_SCHEME)
+
+
+def product_reference(step: str, name: str, key: str | None = None) -> str:
+    """``product:STEP.NAME@KEY``, the value a pipeline puts in a scenario key.
+
+    >>> product_reference("pore", "d_eff_mucilage_0", "ab12")
+    'product:pore.d_eff_mucilage_0@ab12'
+    """
+    return f"{PRODUCT_SCHEME}{step}.{name}" + (f"@{key}" if key else "")
+
+
+class provided_products:
+    """Context manager making products available to :func:`resolve_product` by reference.
+
+    >>> rel = TabulatedRelation([0.1, 0.2], [0.01, 0.03], porosity=0.4)
+    >>> with provided_products({"product:a.d@k": rel}):
+    ...     resolve_product("product:a.d@k") is rel
+    True
+    """
+
+    def __init__(self, products: dict[str, Any]):
+        self.products = dict(products)
+
+    def __enter__(self):
+        _PROVIDED.update(self.products)
+        return self
+
+    def __exit__(self, *exc):
+        for k in self.products:
+            _PROVIDED.pop(k, None)
+        return False
+
+
+def resolve_product(ref: str, *, source: object = None, field: str | None = None):
+    """The product a reference names while a pipeline provides it (InputError otherwise)."""
+    if ref in _PROVIDED:
+        return _PROVIDED[ref]
+    raise InputError(f"{ref!r} is a pipeline product reference, available only while a pipeline "
+                     "runs this step (case: pipeline)", source=source, field=field)
+
+
 def read_relation(path: str | Path, *, mucilage_fraction: float = 0.0,
                   component: str = "d_eff") -> TabulatedRelation:
     """Read an effective-property table (NetCDF) as a :class:`TabulatedRelation`.
+
+    ``path`` may also be a product reference (``product:STEP.NAME@KEY``) that a pipeline
+    provides: a relation handed on in memory is returned as it is; an effective-property
+    table (a field product) gives its ``component`` column at ``mucilage_fraction``.
 
     Parameters
     ----------
@@ -369,6 +444,14 @@ def read_relation(path: str | Path, *, mucilage_fraction: float = 0.0,
     (0.02, 0.4)
     """
     from .io.netcdf import read_netcdf
+    if is_product_reference(path):
+        obj = resolve_product(str(path))
+        if isinstance(obj, xr.Dataset):
+            return TabulatedRelation.from_table(obj, mucilage_fraction=mucilage_fraction,
+                                                component=component, source=str(path))
+        if not callable(obj):
+            raise InputError(f"{path} is not a relation (got {type(obj).__name__})", source=path)
+        return obj
     path = Path(path)
     if not path.is_file():
         raise InputError("no such effective-diffusivity table", source=path)

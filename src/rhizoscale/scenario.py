@@ -394,6 +394,10 @@ def scenario_path(value, info: ValidationInfo, *, must_exist: bool = True,
     """
     if value is None:
         return None
+    from .products import is_product_reference
+    if is_product_reference(value):
+        # handed on in memory by a pipeline (rhizoscale.products.PRODUCT_SCHEME)
+        return value
     p = Path(value)
     if suffixes is not None and p.suffix.lower() not in suffixes:
         return value
@@ -705,7 +709,7 @@ def resolve_parameter_sets(config, overrides: dict, source: object) -> dict:
     return sets
 
 
-def scenario_from_dict(data: Any, source: object = "scenario", base_dir: Path | None = None) -> Scenario:
+def scenario_from_dict(data: Any, source: object = "scenario", base_dir: Path | None = None):
     """Validate a scenario mapping (as read from YAML).
 
     Besides ``case``, ``name``, ``seed`` and the case's own keys, a scenario may hold a
@@ -717,6 +721,8 @@ def scenario_from_dict(data: Any, source: object = "scenario", base_dir: Path | 
     * ``rhizotron.width: 20`` — any other scenario key, nested sections included.
 
     Every named set is loaded and every override validated here, before any work.
+    ``case: pipeline`` gives a :class:`rhizoscale.link.Pipeline` (steps linked by
+    their products), checked the same way.
 
     Parameters
     ----------
@@ -762,6 +768,10 @@ def scenario_from_dict(data: Any, source: object = "scenario", base_dir: Path | 
     if not isinstance(overrides, dict) or not all(isinstance(k, str) and k for k in overrides):
         raise InputError("must map dotted paths (e.g. plant.root_types.0.r) to values", source=source,
                          field="parameters")
+    if case == "pipeline":
+        from .link.pipeline import pipeline_from_dict
+        return pipeline_from_dict({"case": case, "name": name, "seed": seed, "parameters": overrides, **data},
+                                  source=source, base_dir=base_dir)
     module = _case_module(str(case), source)
     config = _validate_config(module, data, source, base_dir)
     slots = set(config.parameter_sets()) if hasattr(config, "parameter_sets") else set()
@@ -883,6 +893,8 @@ def run_products(scenario: Scenario, ctx=None):
     """
     from .outputs import RunContext
     from .solvers import thread_limit
+    if scenario.case == "pipeline":
+        return scenario.run(progress=getattr(ctx, "progress", None)).as_products()
     module = _case_module(scenario.case, scenario.source)
     with thread_limit(getattr(scenario.config, "threads", None)):
         return module.run(scenario.config, ctx or RunContext(seed=scenario.seed,
@@ -936,6 +948,8 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, progress=None, *, over
     """
     from .outputs import run_with_outputs
     from .solvers import thread_limit
+    if scenario.case == "pipeline":
+        return scenario.run(out_dir=out_dir, progress=progress, overwrite=overwrite, resume=resume)
     module = _case_module(scenario.case, scenario.source)
     try:
         with thread_limit(getattr(scenario.config, "threads", None)):

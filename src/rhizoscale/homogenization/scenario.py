@@ -181,6 +181,25 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
     return MemoryEstimate(parts, "shape", suggest)
 
 
+def declared_products(config: Config) -> dict:
+    """The products a run of ``config`` makes, ``{name: (kind, units)}``, known before it
+    runs (what a pipeline checks its inputs and a sensitivity analysis its quantities
+    against; tests/test_contract.py checks them against every example's products)."""
+    out = {"images.nc": ("field", None), "porosity": ("scalar", "1"), "n_grains": ("scalar", "1"),
+           "millington_quirk": ("scalar", "1"), "memory_estimate": ("scalar", "GiB")}
+    for key in ("water_only", "with_mucilage_bridges"):
+        for per in config.periodisations:
+            out[f"d_eff_mean_{key}_{per}"] = ("scalar", "1")
+            out[f"d_eff_min_{key}_{per}"] = ("scalar", "1")
+    if config.table_water_contents:
+        out["effective_diffusivity_table.nc"] = ("field", None)
+        for m in config.table_mucilage_fractions:
+            out[f"d_eff_mucilage_{m:g}"] = ("relation", "1")
+    if config.random_media:
+        out["lognormal_thickness_study.nc"] = ("field", None)
+    return out
+
+
 def run(config: Config, ctx) -> Products:
     """Run the case study; return images, tensors, the D_eff(theta, mucilage) relation,
     figures and summary quantities.

@@ -75,7 +75,8 @@ class SoilDiffusivityConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     model: Literal["millington-quirk", "table"] = "millington-quirk"
-    table: Optional[str] = Field(None, description="NetCDF table (relative to the scenario file)")
+    table: Optional[str] = Field(None, description="NetCDF table (relative to the scenario file), or a "
+                                 "relation product handed on by a pipeline", json_schema_extra={"product": "relation"})
     mucilage_fraction: float = Field(0.0, ge=0, le=1, description="which tabulated mucilage share to use")
     component: Literal["d_eff", "d_min", "d_max"] = Field(
         "d_eff", description="isotropic equivalent (mean principal value) or smallest/largest principal value")
@@ -567,6 +568,21 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
                 f"({n_out} field outputs now), or compare_without_exudation: false")
 
     return MemoryEstimate(parts, "resolution_cm", suggest)
+
+
+def declared_products(config: Config) -> dict:
+    """The products a run of ``config`` makes, ``{name: (kind, units)}``, known before it
+    runs (what a pipeline checks its inputs and a sensitivity analysis its quantities
+    against; tests/test_contract.py checks them against every example's products)."""
+    out = {"fields.nc": ("field", None), "rhizosphere_profiles.nc": ("field", None),
+           "uptake_timeseries.nc": ("field", None), "memory_estimate": ("scalar", "GiB"),
+           "p_uptake_with_exudation": ("scalar", "umol"), "citrate_exuded": ("scalar", "umol"),
+           "citrate_decayed": ("scalar", "umol"), "max_relative_balance_error": ("scalar", "1"),
+           "root_length": ("scalar", "cm"), "phosphate_peclet_taproot": ("scalar", "1")}
+    if config.compare_without_exudation:
+        out["p_uptake_without_exudation"] = ("scalar", "umol")
+        out["uptake_ratio_with_to_without"] = ("scalar", "1")
+    return out
 
 
 def run(config: Config, ctx) -> Products:

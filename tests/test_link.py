@@ -1,0 +1,212 @@
+"""Linked pipelines: dependency order, products handed on (scalars by value, relations in
+memory), caching by hash (what reruns after a change, counted), provenance, and bad
+pipelines refused before anything runs."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Optional
+
+import pytest
+from pydantic import Field
+
+from rhizoscale.errors import InputError
+from rhizoscale.link import pipeline_from_dict
+from rhizoscale.link.pipeline import RUN_COUNTS
+from rhizoscale.products import Products, TabulatedRelation, read_relation
+from rhizoscale.scenario import CaseConfig, register_case, run_products, run_scenario, scenario_from_dict
+
+
+# ---------------------------------------------------------------------------- toy cases
+class SourceConfig(CaseConfig):
+    length: float = Field(1.0, gt=0, description="a length [cm]")
+    slope: float = Field(0.1, gt=0, description="slope of the relation [1]")
+
+
+class SourceCase:
+    """Makes a scalar (2 * length, cm) and a relation y(theta) = slope * theta."""
+    Config = SourceConfig
+
+    @staticmethod
+    def run(config, ctx):
+        out = Products("toy-source")
+        out.add_scalar("double_length", 2 * config.length, "cm", "twice the length")
+        out.add_scalar("seconds", 60.0, "s", "a time")
+        out.relations["rel"] = TabulatedRelation([0.1, 0.5], [0.1 * config.slope, 0.5 * config.slope],
+                                                 porosity=0.5, source="toy-source")
+        return out
+
+    @staticmethod
+    def declared_products(config):
+        return {"double_length": ("scalar", "cm"), "seconds": ("scalar", "s"), "rel": ("relation", "1")}
+
+
+class SinkConfig(CaseConfig):
+    size: float = Field(1.0, gt=0, description="a size [cm]")
+    table: Optional[str] = Field(None, description="relation", json_schema_extra={"product": "relation"})
+    theta: float = Field(0.3, gt=0, description="water content [1]")
+    factor: float = Field(1.0, description="multiplier [1]")
+
+
+class SinkCase:
+    """out = factor * size * rel(theta) (rel = 1 without a table)."""
+    Config = SinkConfig
+
+    @staticmethod
+    def run(config, ctx):
+        d = 1.0 if config.table is None else read_relation(config.table)(config.theta)
+        out = Products("toy-sink")
+        out.add_scalar("out", config.factor * config.size * d, "cm", "factor * size * rel(theta)")
+        return out
+
+
+register_case("toy-source", SourceCase)
+register_case("toy-sink", SinkCase)
+
+
+def _pipeline(**kw):
+    data = {"case": "pipeline", "name": "toy", "steps": [
+        {"id": "b", "case": "toy-sink", "factor": kw.get("factor_b", 1.0),
+         "inputs": {"size": "a.double_length", "table": "a.rel"}},
+        {"id": "a", "case": "toy-source", "length": kw.get("length", 1.5)},
+        {"id": "c", "case": "toy-sink", "factor": kw.get("factor_c", 3.0), "inputs": {"size": "b.out"}},
+        {"id": "other", "case": "toy-source", "length": 7.0}]}
+    data.update(kw.get("extra", {}))
+    return scenario_from_dict(data, source="toy.yaml")
+
+
+def test_steps_run_in_dependency_order_and_products_cross_by_value_and_in_memory():
+    pipe = _pipeline()
+    assert [s.id for s in pipe.steps] == ["a", "b", "c", "other"]
+    res = pipe.run()
+    # b: size = 2 * 1.5 cm, table = a's relation (slope 0.1) at theta 0.3
+    assert res.products["b"].value("out") == pytest.approx(3.0 * 0.03, rel=1e-12)
+    assert res.products["c"].value("out") == pytest.approx(3.0 * 3.0 * 0.03, rel=1e-12)
+    prods = run_products(pipe)
+    assert prods.value("c.out") == pytest.approx(0.27, rel=1e-12)
+    assert res.steps[1]["inputs"]["table"]["from"] == "a.rel"
+
+
+def test_a_changed_step_reruns_itself_and_what_depends_on_it_nothing_else(tmp_path):
+    cache = tmp_path / "cache"
+
+    def counts(pipe):
+        before = dict(RUN_COUNTS)
+        res = pipe.run(cache=cache)
+        return {k: RUN_COUNTS.get(k, 0) - before.get(k, 0) for k in ("a", "b", "c", "other")}, res
+
+    first, r1 = counts(_pipeline())
+    assert first == {"a": 1, "b": 1, "c": 1, "other": 1}
+    again, r2 = counts(_pipeline())               # a new process would see the same: a fresh Pipeline
+    assert again == {"a": 0, "b": 0, "c": 0, "other": 0}
+    assert r2.products["c"].value("out") == r1.products["c"].value("out")
+    assert {s["products_from"] for s in r2.steps} == {"stored"}
+    downstream, _ = counts(_pipeline(factor_c=4.0))
+    assert downstream == {"a": 0, "b": 0, "c": 1, "other": 0}
+    middle, _ = counts(_pipeline(factor_c=4.0, factor_b=2.0))
+    assert middle == {"a": 0, "b": 1, "c": 1, "other": 0}
+    upstream, r5 = counts(_pipeline(factor_c=4.0, factor_b=2.0, length=2.0))
+    assert upstream == {"a": 1, "b": 1, "c": 1, "other": 0}
+    assert r5.products["c"].value("out") == pytest.approx(4.0 * 2.0 * 4.0 * 0.03, rel=1e-12)
+    # a pipeline-level override of one step is a change of that step
+    over, _ = counts(_pipeline(factor_c=4.0, factor_b=2.0, length=2.0,
+                               extra={"parameters": {"other.slope": 0.2}}))
+    assert over == {"a": 0, "b": 0, "c": 0, "other": 1}
+    # the cache is plain data: JSON and NetCDF, no pickles
+    suffixes = {p.suffix for p in cache.rglob("*") if p.is_file()}
+    assert suffixes <= {".json", ".nc", ".lock"}, suffixes
+
+
+def test_run_into_a_folder_records_provenance_and_reuses_unchanged_steps(tmp_path):
+    out = tmp_path / "out"
+    summary = run_scenario(_pipeline(), out)
+    assert set(summary["files"]) >= {"a", "b", "c", "other", "summary.json"}
+    step_b = json.loads((out / "b" / "summary.json").read_text())
+    prov = step_b["details"]["pipeline"]
+    assert prov["step"] == "b" and prov["inputs"]["size"]["from"] == "a.double_length"
+    assert prov["inputs"]["table"]["upstream_key"] == summary["steps"][0]["cache_key"]
+    assert (out / "a" / "relation_rel.nc").is_file()
+    assert summary["products"]["a.rel"]["used_by"] == ["b.table"]
+    assert summary["quantities"]["c.out"]["units"] == "cm"
+    with pytest.raises(InputError, match="--overwrite"):
+        run_scenario(_pipeline(factor_c=5.0), out)
+    before = dict(RUN_COUNTS)
+    again = run_scenario(_pipeline(factor_c=5.0), out, overwrite=True)
+    assert {k: RUN_COUNTS.get(k, 0) - before.get(k, 0) for k in "abc"} == {"a": 0, "b": 0, "c": 1}
+    assert [s["products_from"] for s in again["steps"]] == ["memory", "memory", "computed", "memory"] or \
+        [s["products_from"] for s in again["steps"]] == ["stored", "stored", "computed", "stored"]
+    assert again["quantities"]["c.out"]["value"] == pytest.approx(5.0 * 3.0 * 0.03)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["steps"][1].update(inputs={"length": "b.out"}), "cycle: a -> b -> a|cycle: b -> a -> b"),
+    (lambda d: d["steps"][0]["inputs"].update(size="b.out"), "cannot feed itself"),
+    (lambda d: d["steps"][0]["inputs"].update(size="x.out"), "unresolved input x.out"),
+    (lambda d: d["steps"][0]["inputs"].update(size="a.nothing"), "makes no product 'nothing'"),
+    (lambda d: d["steps"][0]["inputs"].update(sise="a.double_length"), "no key 'sise'"),
+    (lambda d: d["steps"][0]["inputs"].update(size="a.seconds"), r"units of a.seconds \[s\] do not match"),
+    (lambda d: d["steps"][0]["inputs"].update(size="a.rel"), "a.rel is a relation; 'size' does not take"),
+    (lambda d: d["steps"][0]["inputs"].update(table="a.double_length"), "is a scalar; 'table' takes a relation"),
+    (lambda d: d["steps"][1].update(length=-1.0), "length"),
+    (lambda d: d.update(parameters={"a.lenth": 2.0}), "lenth"),
+])
+def test_bad_pipelines_are_refused_before_anything_runs(change, message):
+    data = {"case": "pipeline", "steps": [
+        {"id": "b", "case": "toy-sink", "inputs": {"size": "a.double_length"}},
+        {"id": "a", "case": "toy-source"}]}
+    change(data)
+    before = dict(RUN_COUNTS)
+    with pytest.raises(InputError, match=message) as info:
+        scenario_from_dict(data, source="linked.yaml")
+    assert str(info.value).startswith("linked.yaml") and "\n" not in str(info.value)
+    assert "steps." in str(info.value) or "parameters." in str(info.value)
+    assert RUN_COUNTS == before
+
+
+def test_a_product_reference_outside_a_pipeline_is_refused_in_one_line():
+    with pytest.raises(InputError, match="only while a pipeline"):
+        run_products(scenario_from_dict({"case": "toy-sink", "table": "product:a.rel@k"}, source="s.yaml"))
+
+
+def test_steps_from_files_and_file_relative_paths(tmp_path):
+    import yaml
+    (tmp_path / "src.yaml").write_text(yaml.safe_dump({"case": "toy-source", "length": 2.0}))
+    (tmp_path / "linked.yaml").write_text(yaml.safe_dump({"case": "pipeline", "steps": [
+        {"id": "a", "scenario": "src.yaml"},
+        {"id": "b", "scenario": {"case": "toy-sink"}, "inputs": {"size": "a.double_length"}}]}))
+    from rhizoscale.scenario import load_scenario
+    res = load_scenario(tmp_path / "linked.yaml").run()
+    assert res.products["b"].value("out") == 4.0
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump({"case": "pipeline", "steps": [
+        {"id": "a", "scenario": {"case": "toy-source", "length": "x"}}]}))
+    with pytest.raises(InputError, match=r"bad.yaml: steps.a.length"):
+        load_scenario(tmp_path / "bad.yaml")
+
+
+# ---------------------------------------------------------------------------- links of Fig. 15
+def test_cs4_relation_reaches_cs2_in_memory_exactly_as_through_its_file(tmp_path):
+    """CS4 -> CS2: the D_eff(theta) relation handed on in memory gives the same uptake, bit
+    for bit, as the table file a CS2 scenario names; and it is not Millington-Quirk's."""
+    from small_examples import small_example
+    data = small_example("linked")
+    pipe = scenario_from_dict(data, source="linked.yaml")
+    res = pipe.run(cache=tmp_path / "cache")
+    rel = res.products["pore"].relations["d_eff_mucilage_0.1"]
+    uptake = res.products["uptake"]
+    d_p = uptake.info["effective_diffusivity"]["phosphate_cm2_s"]
+    from rhizoscale.nutrients import load_phosphate
+    assert d_p == pytest.approx(load_phosphate("phosphate_brassica_napus").d_water * rel(0.3), rel=1e-12)
+    # the same through the file the pore step wrote
+    cs4 = dict(pipe.step("pore").data, **{k.split(".", 1)[1]: v for k, v in data["parameters"].items()
+                                          if k.startswith("pore.")})
+    run_scenario(scenario_from_dict(cs4, source="cs4.yaml"), tmp_path / "cs4")
+    cs2 = dict(pipe.step("uptake").data, **{k.split(".", 1)[1]: v for k, v in data["parameters"].items()
+                                            if k.startswith("uptake.")})
+    cs2["soil_diffusivity"] = {"model": "table", "mucilage_fraction": 0.1,
+                               "table": str(tmp_path / "cs4" / "effective_diffusivity_table.nc")}
+    direct = run_products(scenario_from_dict(cs2, source="cs2.yaml"))
+    assert direct.value("p_uptake_with_exudation") == uptake.value("p_uptake_with_exudation")
+    cs2["soil_diffusivity"] = {"model": "millington-quirk"}
+    mq = run_products(scenario_from_dict(cs2, source="cs2.yaml"))
+    assert mq.value("p_uptake_with_exudation") != uptake.value("p_uptake_with_exudation")
