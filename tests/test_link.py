@@ -60,6 +60,10 @@ class SinkCase:
         out.add_scalar("out", config.factor * config.size * d, "cm", "factor * size * rel(theta)")
         return out
 
+    @staticmethod
+    def declared_products(config):
+        return {"out": ("scalar", "cm")}
+
 
 register_case("toy-source", SourceCase)
 register_case("toy-sink", SinkCase)

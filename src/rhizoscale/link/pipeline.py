@@ -64,6 +64,9 @@ __all__ = ["Pipeline", "PipelineStep", "PipelineResult", "pipeline_from_dict", "
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 #: runs of each step id in this process (what the caching tests count)
 RUN_COUNTS: dict[str, int] = {}
+#: step products shared by the pipelines of one process with ``run(memo=True)`` (by key)
+_SHARED_MEMO: dict[str, Products] = {}
+_MEMO_SIZE = 8
 
 
 @dataclass
@@ -166,6 +169,10 @@ class Pipeline:
         self.parameters = dict(parameters or {})
         self.cache = cache
         self._memo: dict[str, Products] = {}
+        #: step id -> its scenario as checked (inputs from products as placeholders) and
+        #: the products its case declares (None: not declared); set by :meth:`check`
+        self.checked: dict[str, Any] = {}
+        self.declared: dict[str, dict | None] = {}
 
     # ------------------------------------------------------------------ scenarios
     def step(self, step_id: str) -> PipelineStep:
@@ -254,6 +261,8 @@ class Pipeline:
             for key, (up, name) in step.upstream.items():
                 self._check_input(step, key, up, name, sc, declared.get(up))
             declared[step.id] = declared_products(sc)
+            self.checked[step.id] = sc
+        self.declared = declared
 
     def _check_input(self, step, key, up, name, scenario, kinds, actual: tuple | None = None) -> None:
         where = dict(source=self.source, field=f"steps.{step.id}.inputs.{key}")
@@ -276,14 +285,17 @@ class Pipeline:
 
     # ------------------------------------------------------------------ running
     def run(self, *, out_dir: str | Path | None = None, cache: str | Path | None = None, progress=None,
-            overwrite: bool = False, resume: bool = False) -> "PipelineResult":
+            overwrite: bool = False, resume: bool = False, memo: bool = False) -> "PipelineResult":
         """Run every step in dependency order; return the products of each.
 
         ``out_dir``: each step's outputs in ``out_dir/STEP`` (which also serve as its cache)
         and the pipeline's ``summary.json``. ``cache``: a folder of cached step products
         (default: the scenario's ``cache:`` key; none: products are kept in memory only,
-        per process).
+        per process). ``memo``: share step products with every pipeline run in this
+        process (what a sensitivity worker does: steps no parameter reaches run once).
         """
+        if memo:
+            self._memo = _SHARED_MEMO
         if out_dir is not None:
             return self._run_into(Path(out_dir), progress=progress, overwrite=overwrite, resume=resume)
         cache = cache if cache is not None else self.cache
@@ -325,6 +337,8 @@ class Pipeline:
             elif folder is not None and _complete(folder, key):
                 products, reused = load_step_products(folder), "stored"
             if products is None:
+                if len(self._memo) >= _MEMO_SIZE:
+                    self._memo.pop(next(iter(self._memo)))
                 if progress is not None:
                     progress.message(f"step {step.id}: {scenario.case} (key {key})")
                 with provided_products(provided):

@@ -1,0 +1,95 @@
+"""Where a study keeps its samples and results: plain data, appended as samples finish.
+
+A study folder holds ``study.json`` (the specification and the hash of the design),
+``samples.npy`` (the design, float64; read with ``allow_pickle=False``) and
+``results.f64``: one fixed-size record of float64 per finished sample
+(``index, q_1, ..., q_k``), appended and flushed as each sample completes. A study that
+was killed resumes from the complete records (a torn last record is dropped) and
+computes only the samples that have none. Nothing in the folder is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+__all__ = ["SampleStore", "design_hash"]
+
+
+def design_hash(spec: dict, samples: np.ndarray) -> str:
+    """SHA-256 (16 hex digits) of a study's specification and design."""
+    h = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode())
+    h.update(np.ascontiguousarray(samples, dtype=np.float64).tobytes())
+    return h.hexdigest()[:16]
+
+
+class SampleStore:
+    """The results of one study in ``folder`` (see the module docs).
+
+    Parameters
+    ----------
+    folder : path-like
+    spec : dict
+        Plain-data specification (parameters, quantities, method, seed, ...).
+    samples : ndarray (n, d)
+        The design: parameter values of every sample.
+    quantities : list of str
+        Names of the quantities of interest (the record layout).
+    """
+
+    def __init__(self, folder, spec: dict, samples: np.ndarray, quantities: list[str]):
+        self.folder = Path(folder)
+        self.spec, self.samples, self.quantities = spec, np.asarray(samples, float), list(quantities)
+        self.hash = design_hash(spec, self.samples)
+        self.width = 1 + len(self.quantities)
+        self.path = self.folder / "results.f64"
+
+    def open(self) -> "SampleStore":
+        """Create the folder, or check that it holds this very study (same design hash)."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise InputError(f"cannot create the study folder ({err.strerror})", source=self.folder,
+                             field="--out") from None
+        meta = self.folder / "study.json"
+        if meta.is_file():
+            try:
+                old = json.loads(meta.read_text(encoding="utf-8"))
+            except ValueError:
+                old = {}
+            if old.get("design_hash") != self.hash:
+                raise InputError(f"holds another study (design {old.get('design_hash')}, this one {self.hash}); "
+                                 "choose another --out or remove it", source=self.folder, field="--out")
+        else:
+            np.save(self.folder / "samples.npy", self.samples, allow_pickle=False)
+            tmp = meta.with_suffix(".json.part")
+            tmp.write_text(json.dumps({"design_hash": self.hash, "quantities": self.quantities,
+                                       "n_samples": len(self.samples), **self.spec}, indent=2, default=str))
+            os.replace(tmp, meta)
+        return self
+
+    def done(self) -> dict[int, np.ndarray]:
+        """Finished samples: index -> quantity values (torn trailing bytes are cut off)."""
+        if not self.path.is_file():
+            return {}
+        raw = self.path.read_bytes()
+        n = len(raw) // (8 * self.width)
+        if n * 8 * self.width != len(raw):
+            with open(self.path, "r+b") as fh:
+                fh.truncate(n * 8 * self.width)
+        rec = np.frombuffer(raw[:n * 8 * self.width], dtype="<f8").reshape(n, self.width)
+        return {int(r[0]): r[1:].copy() for r in rec}
+
+    def append(self, indices, values) -> None:
+        """Store finished samples (flushed to disk before returning)."""
+        rec = np.column_stack([np.asarray(indices, float), np.atleast_2d(np.asarray(values, float))])
+        with open(self.path, "ab") as fh:
+            fh.write(rec.astype("<f8").tobytes())
+            fh.flush()
+            os.fsync(fh.fileno())

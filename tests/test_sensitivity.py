@@ -1,0 +1,189 @@
+"""Sensitivity analysis: Sobol' indices of the Ishigami and G functions against their
+exact values, Morris ranking, resuming a stopped study without recomputing stored
+samples, a worker killed mid-study, and scenario/pipeline studies checked before any
+sample runs. Runs on a real 2-worker LocalCluster."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+import cloudpickle
+import numpy as np
+import pytest
+
+from rhizoscale.errors import InputError
+from rhizoscale.sensitivity import (ScenarioModel, SensitivityStudy, StudyInterrupted, study_from_dict)
+from rhizoscale.sensitivity.functions import ishigami, ishigami_indices, sobol_g, sobol_g_indices
+from rhizoscale.sensitivity.store import SampleStore
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])      # the workers cannot import tests/
+PI = math.pi
+ISHIGAMI = {"x1": [-PI, PI], "x2": [-PI, PI], "x3": [-PI, PI]}
+
+
+@pytest.fixture(scope="module")
+def client():
+    from rhizoscale.sensitivity.cluster import connect
+    client, cluster = connect(n_workers=2)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def _within_interval(est, conf, exact, slack=0.01):
+    """|estimate - exact| within SALib's bootstrap 95 % half-width (+ 0.01 for the
+    interval's own sampling error); the interval must be narrow enough to mean something."""
+    est, conf, exact = map(np.asarray, (est, conf, exact))
+    assert np.all(conf < 0.12), conf
+    assert np.all(np.abs(est - exact) <= conf + slack), (est, exact, conf)
+
+
+def test_ishigami_indices_match_the_exact_values(client):
+    # N = 1024 base samples (8192 runs): bootstrap half-widths ~0.03-0.09 for S1/ST, ~0.1 for S2
+    res = SensitivityStudy(ishigami, ISHIGAMI, ["y"], n=1024, seed=3).run(client=client)
+    ind, exact = res.indices["y"], ishigami_indices()
+    _within_interval(ind["S1"], ind["S1_conf"], exact["S1"])
+    _within_interval(ind["ST"], ind["ST_conf"], exact["ST"])
+    _within_interval(ind["S2"][0, 2], ind["S2_conf"][0, 2], exact["S2"][0, 2])
+    _within_interval(ind["S2"][0, 1], ind["S2_conf"][0, 1], 0.0)
+    assert [(a, b) for a, b, _, _ in res.interactions("y")] == [("x1", "x3")]   # the one interaction
+    assert res.computed == 8192 and res.reused == 0
+
+
+def test_sobol_g_function_indices_match_the_analytic_ones(client):
+    a = (0.0, 1.0, 4.5, 9.0, 99.0, 99.0)
+    space = {f"x{i}": [0.0, 1.0] for i in range(6)}
+    res = SensitivityStudy(sobol_g, space, ["y"], n=1024, seed=1, second_order=True).run(client=client)
+    ind, exact = res.indices["y"], sobol_g_indices(a)
+    _within_interval(ind["S1"], ind["S1_conf"], exact["S1"])
+    _within_interval(ind["ST"], ind["ST_conf"], exact["ST"])
+    _within_interval(ind["S2"][0, 1], ind["S2_conf"][0, 1], exact["S2"][0, 1])
+
+
+def test_morris_ranks_the_g_function_inputs_by_their_importance(client):
+    space = {f"x{i}": [0.0, 1.0] for i in range(6)}
+    res = SensitivityStudy(sobol_g, space, ["y"], method="morris", n=40, seed=2).run(client=client)
+    mu = res.indices["y"]["mu_star"]
+    assert list(np.argsort(-mu)[:4]) == [0, 1, 2, 3]          # a = 0 < 1 < 4.5 < 9
+    assert mu[4] < 0.05 * mu[0] and mu[5] < 0.05 * mu[0]       # a = 99: negligible
+
+
+class Recording:
+    """Ishigami that appends every evaluated point to a file (counts evaluations)."""
+
+    def __init__(self, log):
+        self.log = str(log)
+
+    def __call__(self, **x):
+        with open(self.log, "a") as fh:
+            fh.write(json.dumps([x["x1"], x["x2"], x["x3"]]) + "\n")
+        return ishigami(**x)
+
+
+def _evaluated(log, samples):
+    rows = {tuple(r): i for i, r in enumerate(samples.tolist())}
+    if not Path(log).exists():
+        return []
+    return [rows[tuple(json.loads(line))] for line in Path(log).read_text().splitlines()]
+
+
+def test_a_stopped_study_resumes_without_recomputing_stored_samples(client, tmp_path):
+    study = SensitivityStudy(Recording(tmp_path / "log"), ISHIGAMI, ["y"], n=64, seed=5)
+    full = SensitivityStudy(ishigami, ISHIGAMI, ["y"], n=64, seed=5).run(client=client)
+    n = study.n_samples
+    with pytest.raises(StudyInterrupted, match="resume"):
+        study.run(tmp_path / "study", client=client, batch_size=16, stop_after=n // 2)
+    stored = SampleStore(tmp_path / "study", study.spec(), study.samples, ["y"]).done()
+    assert n // 2 <= len(stored) < n
+    first = _evaluated(tmp_path / "log", study.samples)
+    with open(tmp_path / "study" / "results.f64", "ab") as fh:      # a record torn by a kill
+        fh.write(b"\x00" * 12)
+    res = study.run(tmp_path / "study", client=client, batch_size=16)
+    second = _evaluated(tmp_path / "log", study.samples)[len(first):]
+    assert res.reused == len(stored) and res.computed == n - len(stored)
+    assert not set(second) & set(stored)                 # nothing stored is computed again
+    assert sorted(second) == sorted(set(range(n)) - set(stored))
+    assert np.array_equal(res.y, full.y)
+    for k in ("S1", "ST", "S2", "S1_conf"):
+        assert np.array_equal(res.indices["y"][k], full.indices["y"][k], equal_nan=True)
+    assert (tmp_path / "study" / "indices.nc").is_file()
+    # the folder holds this study only
+    other = SensitivityStudy(ishigami, ISHIGAMI, ["y"], n=64, seed=6)
+    with pytest.raises(InputError, match="holds another study"):
+        other.run(tmp_path / "study", client=client)
+    assert not [p for p in (tmp_path / "study").iterdir() if p.suffix in (".pkl", ".pickle")]
+
+
+class DiesOnce:
+    """Ishigami whose worker process dies the first time any worker evaluates x1 > 0."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __call__(self, **x):
+        if x["x1"] > 0:
+            try:
+                fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                os.close(fd)
+                os._exit(1)
+            except FileExistsError:
+                pass
+        return ishigami(**x)
+
+
+def test_a_worker_killed_mid_study_does_not_change_the_indices(client, tmp_path):
+    full = SensitivityStudy(ishigami, ISHIGAMI, ["y"], n=32, seed=7).run(client=client)
+    res = SensitivityStudy(DiesOnce(tmp_path / "died"), ISHIGAMI, ["y"], n=32, seed=7).run(
+        client=client, batch_size=8)
+    assert (tmp_path / "died").exists()
+    assert np.array_equal(res.y, full.y)
+    assert np.array_equal(res.indices["y"]["ST"], full.indices["y"]["ST"])
+
+
+# ---------------------------------------------------------------------------- scenarios
+def _toy_pipeline():
+    import test_link  # (registers the toy cases; a ScenarioModel takes them to the workers)
+    cloudpickle.register_pickle_by_value(test_link)
+    return {"case": "pipeline", "steps": [
+        {"id": "a", "case": "toy-source", "length": 1.0},
+        {"id": "b", "case": "toy-sink", "inputs": {"size": "a.double_length", "table": "a.rel"}}]}
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s["parameters"].update({"b.fctor": [0, 1]}), "parameters.b.fctor: no key or parameter 'fctor'"),
+    (lambda s: s["parameters"].update({"c.factor": [0, 1]}), "parameters.c.factor: a pipeline's parameters"),
+    (lambda s: s["parameters"].update({"a.length": [-1.0, 2.0]}), r"parameters.a.length: low end -1 .*greater than 0"),
+    (lambda s: s.update(quantities=["b.nothing"]), "quantities.b.nothing: step 'b' .*makes no quantity 'nothing'"),
+    (lambda s: s.update(quantities=["z.out"]), "quantities.z.out: no step 'z'"),
+    (lambda s: s.update(method="fast"), "method: unknown method"),
+    (lambda s: s.update(samples=100), "samples: Sobol' sequences need a power of 2"),
+])
+def test_bad_studies_are_refused_before_any_sample_runs(change, message):
+    spec = {"scenario": _toy_pipeline(), "parameters": {"a.length": [1, 2], "b.factor": [0.5, 1.5]},
+            "quantities": ["b.out"], "samples": 8}
+    change(spec)
+    with pytest.raises(InputError, match=message) as info:
+        study_from_dict(spec, source="spec.yaml")
+    assert str(info.value).startswith("spec.yaml") and "\n" not in str(info.value)
+
+
+def test_a_pipeline_study_runs_on_the_cluster_and_finds_the_product_structure(client, tmp_path):
+    """b.out = factor * (2 length) * slope * 0.3: log-additive, so a study in log space
+    has no interactions; in linear space S_i of a product of uniforms is known."""
+    spec = {"scenario": _toy_pipeline(), "samples": 256, "seed": 1,
+            "parameters": {"a.length": [1.0, 2.0], "b.factor": [1.0, 2.0], "a.slope": [0.1, 0.2]},
+            "quantities": ["b.out"]}
+    study = study_from_dict(spec, source="spec.yaml")
+    res = study.run(tmp_path / "s", client=client, batch_size=64)
+    ind = res.indices["b.out"]
+    # y = c x1 x2 x3 with x_i ~ U(1, 2) (scaled): V_i / V from E[x^2] = 7/3, E[x] = 3/2
+    m2, m1 = 7 / 3, 9 / 4
+    v = m2 ** 3 - m1 ** 3
+    s1 = (m2 - m1) * m1 ** 2 / v
+    _within_interval(ind["S1"], ind["S1_conf"], [s1] * 3)
+    summary = json.loads((tmp_path / "s" / "summary.json").read_text())
+    assert summary["computed"] == res.computed == study.n_samples
