@@ -32,6 +32,7 @@ SMALL = {
     "linked": {"parameters": {"pore.shape": [120, 120], "pore.table_water_contents": [0.1, 0.3],
                               "uptake.days": 1, "uptake.resolution_cm": 1.0, "uptake.profile_days": [1],
                               "uptake.dt_hours": 2.0, "uptake.compare_without_exudation": False}},
+    "sens-p-uptake": {"samples": 2, "second_order": False},
     "cs4-mucilage-diffusion": {"shape": [120, 120], "table_water_contents": [0.1, 0.19],
                                "random_media_width": 16, "random_media_realisations": 1},
     "cs4-mucilage-bridge": {"concentrations": [3.0], "liquid_volume": 4000.0, "separation": 8.0,

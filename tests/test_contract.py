@@ -169,6 +169,18 @@ def test_every_example_gives_products_with_units_and_unchanged_key_figures(tmp_p
     for nc in Path(tmp_path).glob("*.nc"):
         with xr.open_dataset(nc) as ds:
             check_units(ds, nc.name)
+    listed = set(summary["files"])
+    present = {p.name for p in Path(tmp_path).iterdir() if not p.name.startswith(".")}
+    assert listed == present
+    if summary["run"].get("case") == "sensitivity":
+        # a study: indices of every quantity, each parameter's S1 and ST as key figures
+        got = {f"{q}.{k}.{par}": v for q, rec in summary["quantities"].items()
+               for k in ("S1", "ST", "mu_star") if k in rec for par, v in rec[k].items()}
+        assert summary["computed"] + summary["reused"] == summary["n_samples"] > 0
+        assert set(got) == set(GOLDEN[name])
+        for k, v in GOLDEN[name].items():
+            assert got[k] == pytest.approx(v, rel=1e-7, abs=1e-12), k
+        return
     assert summary["quantities"], "a case study must name its quantities of interest"
     for q, rec in summary["quantities"].items():
         assert isinstance(rec["units"], str) and rec["units"], q
@@ -179,9 +191,11 @@ def test_every_example_gives_products_with_units_and_unchanged_key_figures(tmp_p
     if declared is not None:        # what pipelines and sensitivity analyses check against
         made = {k: ("scalar", v["units"]) for k, v in summary["quantities"].items()}
         made.update({k: ("relation", "1") for k in summary["relations"]})
-        made.update({f: ("field", None) for f in summary["files"] if f.endswith(".nc")})
-        assert made == {k: v for k, v in declared.items() if k in made or v[0] != "field"}
-        assert {f for f, v in declared.items() if v[0] == "field"} <= set(summary["files"])
+        assert {k: declared.get(k) for k in made} == made       # every product made was declared ...
+        files = {f for f in summary["files"] if f.endswith(".nc")}
+        assert files <= set(declared)
+        conditional = {k for k in declared if k.startswith("rate_of_largest_hotspot_")}  # data-dependent
+        assert set(declared) - conditional <= set(made) | files  # ... and every declared one made
     got = {k: v["value"] for k, v in summary["quantities"].items()}
     # the memory estimate is checked before the run starts (tests/test_memory.py); a
     # pipeline has one per step (STEP.memory_estimate), each step's details in STEP/

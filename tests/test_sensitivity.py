@@ -34,6 +34,25 @@ def client():
     cluster.close()
 
 
+def test_the_local_cluster_listens_on_loopback_only_and_splits_the_cores(client):
+    import psutil
+
+    from rhizoscale.sensitivity.cluster import available_cores
+
+    def listening():
+        p = psutil.Process()
+        conns = p.net_connections(kind="inet") if hasattr(p, "net_connections") else p.connections(kind="inet")
+        return sorted({c.laddr.ip for c in conns if c.status == psutil.CONN_LISTEN}), \
+            os.environ.get("NUMBA_NUM_THREADS")
+
+    per_worker = client.run(listening)
+    assert len(per_worker) == 2
+    for ips, threads in per_worker.values():
+        assert ips and set(ips) <= {"127.0.0.1"}, ips
+        assert threads == str(max(1, available_cores() // 2))
+    assert set(client.run_on_scheduler(lambda: listening()[0])) <= {"127.0.0.1"}
+
+
 def _within_interval(est, conf, exact, slack=0.01):
     """|estimate - exact| within SALib's bootstrap 95 % half-width (+ 0.01 for the
     interval's own sampling error); the interval must be narrow enough to mean something."""
@@ -187,3 +206,45 @@ def test_a_pipeline_study_runs_on_the_cluster_and_finds_the_product_structure(cl
     _within_interval(ind["S1"], ind["S1_conf"], [s1] * 3)
     summary = json.loads((tmp_path / "s" / "summary.json").read_text())
     assert summary["computed"] == res.computed == study.n_samples
+
+
+# ---------------------------------------------------------------------------- command line
+def test_command_line_refuses_bad_specifications_in_one_line(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from rhizoscale.cli import app
+    spec = {"scenario": {"case": "plant-growth", "days": 2}, "samples": 4,
+            "parameters": {"plant.root_types.0.rr": [1, 2]}, "quantities": ["total_length"]}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec))
+    res = CliRunner().invoke(app, ["sensitivity", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "s.yaml: parameters.plant.root_types.0.rr" in res.output, res.output
+    assert not (tmp_path / "o").exists()                       # nothing ran, nothing written
+    spec["parameters"] = {"plant.root_types.0.r": [-1, 2]}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec))
+    res = CliRunner().invoke(app, ["sensitivity", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "parameters.plant.root_types.0.r: low end -1" in res.output, res.output
+    spec["parameters"] = {"plant.root_types.0.r": [1, 2]}
+    spec["quantities"] = ["p_uptake"]
+    spec["case"] = "sensitivity"            # `rhizoscale run` takes a study too
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec))
+    res = CliRunner().invoke(app, ["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "quantities.p_uptake: plant-growth makes no quantity" in res.output, res.output
+
+
+def test_command_line_study_of_a_pipeline_runs_and_resumes(tmp_path):
+    """`rhizoscale sensitivity` on a local cluster; a second call finds every sample stored."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from rhizoscale.cli import app
+    spec = {"scenario": _toy_pipeline(), "samples": 8, "parameters": {"a.length": [1, 2], "b.factor": [1, 2]},
+            "quantities": ["b.out"], "method": "morris"}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec))
+    args = ["sensitivity", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o"), "--workers", "2"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "mu_star" in res.output and (tmp_path / "o" / "indices.nc").is_file()
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0 and "24 samples reused" in again.output and "0 computed" in again.output

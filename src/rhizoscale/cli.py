@@ -215,6 +215,55 @@ def run(scenario: Path = typer.Argument(..., help="Scenario YAML file"),
 
 
 @app.command()
+def sensitivity(spec: Path = typer.Argument(..., help="Sensitivity specification (YAML)"),
+                out: Path = typer.Option(Path("sensitivity"), "--out", "-o",
+                                         help="Study folder (samples stored as they finish; rerun to resume)"),
+                scheduler: Optional[str] = typer.Option(
+                    None, "--scheduler", help="Dask scheduler address (tcp://host:port or tls://...); "
+                                              "default: a local cluster on 127.0.0.1"),
+                workers: Optional[int] = typer.Option(None, "--workers", min=1,
+                                                      help="Workers of the local cluster (default: one per core)")
+                ) -> None:
+    """Global sensitivity analysis (Morris or Sobol') of a scenario or pipeline on Dask."""
+    from .sensitivity import StudyInterrupted, load_study
+    try:
+        study = load_study(spec)
+        console.print(f"[bold]rhizoscale[/bold] {__version__}: {study.method} study of "
+                      f"{len(study.space.names)} parameters, {study.n_samples} runs -> {out}"
+                      + (f" (scheduler {scheduler})" if scheduler else ""), highlight=False, soft_wrap=True)
+        progress = RichProgress(console)
+        with progress.task("samples", study.n_samples) as cb:
+            result = study.run(out, scheduler=scheduler, n_workers=workers, progress=cb)
+    except (StudyInterrupted, KeyboardInterrupt) as err:
+        console.print(Text.assemble(("stopped: ", "bold yellow"), str(err) or "interrupted"), soft_wrap=True)
+        console.print(f"the finished samples are stored in {out}; run the same command again to resume")
+        raise typer.Exit(code=3)
+    except RhizoscaleError as err:
+        _fail(err)
+    if result.reused:
+        console.print(f"{result.reused} samples reused from {out}, {result.computed} computed")
+    for q, ind in result.indices.items():
+        table = Table(title=q)
+        table.add_column("parameter")
+        keys = [k for k in ind if ind[k].ndim == 1 and not k.endswith("_conf")]
+        for k in keys:
+            table.add_column(k, justify="right")
+        for i, name in enumerate(result.names):
+            row = [name]
+            for k in keys:
+                conf = ind.get(f"{k}_conf")
+                row.append(f"{ind[k][i]:.3g}" + (f" ± {conf[i]:.2g}" if conf is not None else ""))
+            table.add_row(*row)
+        out_console.print(table)
+        pairs = result.interactions(q, significant=False)[:3]
+        for a, b, s2, c in pairs:
+            out_console.print(f"  interaction {a} x {b}: S2 = {s2:.3g} ± {c:.2g}"
+                              + ("" if s2 - c > 0 else " (interval includes 0)"), highlight=False)
+    console.print(f"[green]done[/green] in {result.wall_time_s:.1f} s; indices in {out / 'indices.nc'}",
+                  highlight=False)
+
+
+@app.command()
 def demo(out: Path = typer.Option(Path("rhizoscale-demo"), "--out", "-o", help="Output directory"),
          overwrite: bool = typer.Option(False, "--overwrite", help="Replace a previous demo run in --out")) -> None:
     """Run the default scenario (a minute or two): grow a root system and analyse it."""

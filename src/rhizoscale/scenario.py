@@ -722,7 +722,8 @@ def scenario_from_dict(data: Any, source: object = "scenario", base_dir: Path | 
 
     Every named set is loaded and every override validated here, before any work.
     ``case: pipeline`` gives a :class:`rhizoscale.link.Pipeline` (steps linked by
-    their products), checked the same way.
+    their products), ``case: sensitivity`` a :class:`rhizoscale.sensitivity.SensitivityStudy`,
+    checked the same way.
 
     Parameters
     ----------
@@ -760,6 +761,9 @@ def scenario_from_dict(data: Any, source: object = "scenario", base_dir: Path | 
     case = data.pop("case", None)
     if case is None:
         raise InputError("missing key (which case study to run)", source=source, field="case")
+    if case == "sensitivity":
+        from .sensitivity import study_from_dict
+        return study_from_dict({"case": case, **data}, source=source, base_dir=base_dir)
     name = data.pop("name", Path(str(source)).stem)
     seed = data.pop("seed", 1)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
@@ -950,6 +954,11 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, progress=None, *, over
     from .solvers import thread_limit
     if scenario.case == "pipeline":
         return scenario.run(out_dir=out_dir, progress=progress, overwrite=overwrite, resume=resume)
+    if scenario.case == "sensitivity":      # the study folder resumes by itself
+        if progress is None:
+            return scenario.run(out_dir).summary_with_files
+        with progress.task("samples", scenario.n_samples) as cb:
+            return scenario.run(out_dir, progress=cb).summary_with_files
     module = _case_module(scenario.case, scenario.source)
     try:
         with thread_limit(getattr(scenario.config, "threads", None)):

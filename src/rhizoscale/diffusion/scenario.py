@@ -315,6 +315,19 @@ def estimate_memory(config: Config, n_voxels: int | None = None) -> "MemoryEstim
     return MemoryEstimate(parts, field, suggest)
 
 
+def declared_products(config: Config) -> dict:
+    """The products a run of ``config`` may make, ``{name: (kind, units)}``, known before
+    it runs (what a pipeline checks its inputs and a sensitivity analysis its quantities
+    against; tests/test_contract.py checks every example's products against them)."""
+    out = {"memory_estimate": ("scalar", "GiB"), "cs3_timeseries_profiles.nc": ("field", None),
+           "cs3_fields.nc": ("field", None), "mass_ratio_with_to_without_hairs": ("scalar", "1")}
+    for name in LABELS:
+        out.update({f"mass_into_soil_{name}": ("scalar", "ug"), f"distance_1_percent_{name}": ("scalar", "cm"),
+                    f"contact_fraction_{name}": ("scalar", "1"), f"mass_balance_error_{name}": ("scalar", "1"),
+                    f"root_surface_flux_{name}.nc": ("series", "ug cm-2 s-1")})
+    return out
+
+
 def run(config: Config, ctx) -> Products:
     """Generate or read the samples, diffuse with and without hairs; return the products.
 

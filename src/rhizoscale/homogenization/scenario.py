@@ -195,6 +195,7 @@ def declared_products(config: Config) -> dict:
         out["effective_diffusivity_table.nc"] = ("field", None)
         for m in config.table_mucilage_fractions:
             out[f"d_eff_mucilage_{m:g}"] = ("relation", "1")
+        out["d_eff"] = ("relation", "1")
     if config.random_media:
         out["lognormal_thickness_study.nc"] = ("field", None)
     return out
@@ -327,6 +328,14 @@ def run(config: Config, ctx) -> Products:
         for m in table.mucilage_fraction.values:
             out.relations[f"d_eff_mucilage_{m:g}"] = TabulatedRelation.from_table(
                 table, mucilage_fraction=float(m), source=f"cs4-homogenisation (seed {seed})")
+        # D_eff(theta) at the scenario's own mucilage share, under one name whatever the
+        # share (what a pipeline links and a sensitivity analysis varies)
+        m = config.mucilage_fraction
+        at = table if np.any(np.isclose(table.mucilage_fraction.values, m, atol=1e-9)) else \
+            effective_property_table(packing, config.table_water_contents, [m], rule=config.liquid_rule,
+                                     d_mucilage=config.d_mucilage / config.d_water)
+        out.relations["d_eff"] = TabulatedRelation.from_table(
+            at, mucilage_fraction=m, source=f"cs4-homogenisation (seed {seed}, mucilage {m:g} of the liquid)")
 
     if config.random_media:
         thick = sorted({int(t) for t in np.unique(np.geomspace(1, config.random_media_width, 9).round())})

@@ -333,6 +333,18 @@ def estimate_memory(config: Config, age: float | None = None) -> "MemoryEstimate
     return MemoryEstimate(parts, "grid.resolution", suggest)
 
 
+def declared_products(config: Config) -> dict:
+    """The products a run of ``config`` may make, ``{name: (kind, units)}``, known before
+    it runs (what a pipeline checks its inputs and a sensitivity analysis its quantities
+    against; tests/test_contract.py checks every example's products against them)."""
+    out = {"memory_estimate": ("scalar", "GiB"), "n_roots": ("scalar", "1"), "total_length": ("scalar", "cm"),
+           "max_depth": ("scalar", "cm")}
+    if config.grid is not None:
+        out["root_length_density.nc"] = ("field", None)
+        out["length_inside_grid"] = ("scalar", "cm")
+    return out
+
+
 def run(config: Config, ctx) -> Products:
     """Grow or read root systems; return them, RLD fields, figures and the summary.
 

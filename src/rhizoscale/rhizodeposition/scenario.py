@@ -441,6 +441,19 @@ def estimate_memory(config: Config, params: dict | None = None) -> MemoryEstimat
     return MemoryEstimate(parts, field, suggest)
 
 
+def declared_products(config: Config) -> dict:
+    """The products a run of ``config`` may make, ``{name: (kind, units)}``, known before
+    it runs (what a pipeline checks its inputs and a sensitivity analysis its quantities
+    against; tests/test_contract.py checks every example's products against them)."""
+    out = {"memory_estimate": ("scalar", "GiB"), "fields.nc": ("field", None)}
+    for name in (Path(e).stem for e in config.exudates):
+        out.update({f"hotspot_volume_{name}": ("scalar", "cm3"), f"overlap_share_{name}": ("scalar", "1"),
+                    f"max_concentration_{name}": ("scalar", "ug cm-3"), f"mass_in_domain_{name}": ("scalar", "ug")})
+        if config.growth_rates:     # when some rate gives a hotspot at all
+            out[f"rate_of_largest_hotspot_{name}"] = ("scalar", "cm d-1")
+    return out
+
+
 def run(config: Config, ctx) -> Products:
     """Run case study 1: fields, hotspots, overlap share, durations, figures.
 

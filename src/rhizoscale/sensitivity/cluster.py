@@ -34,8 +34,10 @@ def local_cluster(n_workers: int | None = None):
     n = int(n_workers or cores)
     threads = str(max(1, cores // n))
     env = {k: threads for k in THREAD_VARIABLES}
+    # no dashboard; the scheduler's HTTP routes (health, metrics) on a free loopback port
     return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                        dashboard_address=None, env=env, silence_logs=logging.ERROR)
+                        dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                        env=env, silence_logs=logging.ERROR)
 
 
 def connect(scheduler: str | None = None, n_workers: int | None = None):

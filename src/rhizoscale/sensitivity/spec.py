@@ -64,6 +64,8 @@ def study_from_dict(data: dict, source: object = "sensitivity", base_dir: Path |
             kw[key] = data[key]
     study = SensitivityStudy(model, data.get("parameters"), quantities, method=str(data.get("method", "sobol")),
                              n=data.get("samples", 64), source=source, **kw)
+    if "name" in data:
+        study.name = str(data["name"])
     try:
         model.scenario()
     except InputError as err:

@@ -109,7 +109,11 @@ class SensitivityStudy:
         self.second_order, self.num_levels = bool(second_order), int(num_levels)
         self.num_resamples, self.conf_level = int(num_resamples), float(conf_level)
         self.source = source
+        self.name = "sensitivity" if source is None else Path(str(source)).stem
         self._unit = None
+
+    #: what ``rhizoscale run`` prints and dispatches on
+    case = "sensitivity"
 
     # ------------------------------------------------------------------ design
     @property
@@ -213,9 +217,11 @@ class SensitivityStudy:
         elapsed = time.perf_counter() - t0
         y = np.stack([results[i] for i in range(len(values))])
         result = SensitivityResult(self, y, computed=computed, reused=reused, wall_time_s=elapsed)
+        result.design_hash = store.hash if store is not None else None
         if out is not None:
             result.write(out)
         return result
+
 
     # ------------------------------------------------------------------ analysis
     def analyze(self, y: np.ndarray) -> dict:
@@ -259,6 +265,8 @@ class SensitivityResult:
         self.study, self.y = study, y
         self.computed, self.reused, self.wall_time_s = computed, reused, wall_time_s
         self.indices = study.analyze(y)
+        self.design_hash = None
+        self.summary_with_files = {**self.summary(), "wall_time_s": round(wall_time_s, 3), "files": []}
 
     @property
     def names(self) -> list[str]:
@@ -367,6 +375,11 @@ class SensitivityResult:
                 fig.savefig(tmp, dpi=130, format="png")
             plt.close(fig)
             files.append(name)
+        files = ["study.json", "samples.npy", "results.f64"] + files + ["summary.json"]
+        summary = {"run": {"status": "complete", "case": "sensitivity", "name": self.study.name,
+                           "design_hash": self.design_hash}, **self.summary(),
+                   "wall_time_s": round(self.wall_time_s, 3), "files": files}
         with atomic_write(out / "summary.json") as fh:
-            json.dump({**self.summary(), "files": files + ["summary.json"]}, fh, indent=2)
+            json.dump(summary, fh, indent=2)
+        self.summary_with_files = summary
         return files
