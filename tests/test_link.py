@@ -214,3 +214,51 @@ def test_cs4_relation_reaches_cs2_in_memory_exactly_as_through_its_file(tmp_path
     cs2["soil_diffusivity"] = {"model": "millington-quirk"}
     mq = run_products(scenario_from_dict(cs2, source="cs2.yaml"))
     assert mq.value("p_uptake_with_exudation") != uptake.value("p_uptake_with_exudation")
+
+
+def test_cs4_relation_sets_the_cs1_exudate_diffusion_coefficient_from_the_water_content():
+    """CS4 -> CS1: D = d_water D_eff(theta)/theta for each exudate (theta of its set), in
+    memory; a wetter-connected liquid (more D) spreads the exudate: lower peak."""
+    from small_examples import small_example
+    cs4 = small_example("cs4-mucilage-diffusion")
+    cs4.update(random_media=False, table_water_contents=[0.1, 0.2, 0.3], mucilage_fraction=0.1,
+               table_mucilage_fractions=[0.0], outputs={"figures": False, "vtk": False, "tiff": False})
+    cs1 = small_example("cs1-single-root")
+    cs1.update(growth_rates=None, exudates=["citrate"], outputs={"figures": False, "vtk": False, "tiff": False},
+               soil_diffusivity={"d_water": {"citrate": 0.536}})
+    pipe = scenario_from_dict({"case": "pipeline", "steps": [
+        {"id": "pore", "scenario": cs4},
+        {"id": "roots", "scenario": cs1, "inputs": {"soil_diffusivity.table": "pore.d_eff"}}]},
+        source="cs4-cs1.yaml")
+    res = pipe.run()
+    rel = res.products["pore"].relations["d_eff"]
+    got = res.products["roots"].info["citrate"]["parameters"]["D"]
+    assert got == pytest.approx(0.536 * rel(0.3) / 0.3, rel=1e-12)
+    del cs1["soil_diffusivity"]
+    default = run_products(scenario_from_dict(cs1, source="cs1.yaml"))
+    assert default.info["citrate"]["parameters"]["D"] == 0.171           # the set's fixed value
+    # a larger D spreads the same released mass: a lower peak concentration
+    assert (got > 0.171) == (res.products["roots"].value("max_concentration_citrate")
+                             < default.value("max_concentration_citrate"))
+
+
+def test_cs3_hair_effect_scales_cs2_exudation_exactly():
+    """CS3 -> CS2: the exudate mass ratio with/without hairs from an image-based run is an
+    effective exudation factor of CS2 (hairs included implicitly); exudation is linear in
+    the rate, so the exuded citrate scales by exactly that factor."""
+    from small_examples import small_example
+    cs3 = small_example("cs3-root-hairs")
+    cs3.update(outputs={"figures": False, "vtk": False, "tiff": False})
+    cs2 = small_example("cs2-oilseed-rape")
+    cs2.update(days=1, profile_days=[1], compare_without_exudation=False,
+               outputs={"figures": False, "vtk": False, "tiff": False})
+    pipe = scenario_from_dict({"case": "pipeline", "steps": [
+        {"id": "hairs", "scenario": cs3},
+        {"id": "uptake", "scenario": cs2, "inputs": {"exudation_factor": "hairs.mass_ratio_with_to_without_hairs"}}]},
+        source="cs3-cs2.yaml")
+    res = pipe.run()
+    factor = res.products["hairs"].value("mass_ratio_with_to_without_hairs")
+    assert factor > 1                                               # hairs release more
+    base = run_products(scenario_from_dict(cs2, source="cs2.yaml"))
+    assert res.products["uptake"].value("citrate_exuded") == pytest.approx(
+        factor * base.value("citrate_exuded"), rel=1e-10)

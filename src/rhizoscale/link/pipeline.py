@@ -210,7 +210,9 @@ class Pipeline:
         except InputError:
             return False
         ann = fields[first].annotation if first in fields else None
-        return isinstance(ann, type) and issubclass(ann, BaseModel)
+        import typing
+        options = typing.get_args(ann) or (ann,)      # Optional[Section] -> (Section, None)
+        return any(isinstance(a, type) and issubclass(a, BaseModel) for a in options)
 
     def step_scenario(self, step: PipelineStep, overrides: dict | None = None):
         """The step's validated :class:`~rhizoscale.scenario.Scenario` with ``overrides``

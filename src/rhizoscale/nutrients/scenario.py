@@ -151,6 +151,9 @@ class Config(CaseConfig):
     phosphate_overrides: dict = Field(default_factory=dict)
     citrate_overrides: dict = Field(default_factory=dict)
     soil_diffusivity: SoilDiffusivityConfig = Field(default_factory=SoilDiffusivityConfig)
+    exudation_factor: float = Field(1.0, gt=0, description="multiplies the citrate exudation rate: an effective "
+                                    "factor for what the 1D root surface does not resolve, e.g. root hairs and "
+                                    "partial root-soil contact from image-based runs (case study 3) [1]")
     resolution_cm: float = Field(0.25, gt=0, description="3D cell size [cm]")
     rld_support_cm: float = Field(1.0, gt=0, description="size of the fixed averaging cells for the root length "
                                                           "density that sets r1 [cm] (independent of resolution_cm)")
@@ -243,8 +246,13 @@ def to_rhizotron_frame(rs: RootSystem, rhizotron: RhizotronConfig, tol: float = 
 
 
 def _load_parameters(config: Config, ctx):
-    """Soil, phosphate and citrate sets as the scenario resolved them (overrides applied)."""
-    return tuple(ctx.parameter_set(config, slot) for slot in ("soil", "phosphate", "citrate"))
+    """Soil, phosphate and citrate sets as the scenario resolved them (overrides applied;
+    the citrate exudation rate times ``exudation_factor``)."""
+    soil, phosphate, citrate = (ctx.parameter_set(config, slot) for slot in ("soil", "phosphate", "citrate"))
+    if config.exudation_factor != 1.0:
+        citrate = citrate.with_overrides({"exudation_rate": citrate.exudation_rate * config.exudation_factor},
+                                         source="exudation_factor")
+    return soil, phosphate, citrate
 
 
 class UptakeRecorder:

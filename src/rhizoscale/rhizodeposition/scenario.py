@@ -34,6 +34,7 @@ import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..errors import InputError
+from ..products import is_product_reference, read_relation
 from ..core.grid import RegularGrid
 from ..memory import MemoryEstimate, check_memory, record_estimate
 from ..parameters import load_parameter_set
@@ -67,6 +68,39 @@ class StraightRootConfig(BaseModel):
     velocity: float = Field(1.0, gt=0, description="elongation rate [cm d-1]")
     days: float = Field(10.0, gt=0, description="growth time [d]")
     radius: float = Field(0.05, gt=0, description="root radius [cm]")
+
+
+class SoilDiffusivityConfig(BaseModel):
+    """Exudate diffusion coefficients from the soil's water content through a constitutive
+    relation ``D_eff(theta) / D_water`` (case study 4's homogenisation, e.g. with mucilage),
+    instead of each exudate set's fixed ``D``.
+
+    CS1's transport is ``theta R dc/dt = div(theta D grad c) ...`` with ``D`` the pore-water
+    coefficient with impedance, so the bulk effective diffusivity ``D_eff`` of the relation
+    gives ``D = d_water * relation(theta) / theta`` (Millington-Quirk read the same way:
+    ``D_w theta^(10/3) / phi^2 = theta D_w theta^(7/3) / phi^2``), ``theta`` being the
+    exudate set's water content.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    table: str = Field(..., description="NetCDF effective-property table, or a relation product handed on by "
+                       "a pipeline", json_schema_extra={"product": "relation"})
+    mucilage_fraction: float = Field(0.0, ge=0, le=1, description="which tabulated mucilage share (a table file)")
+    d_water: dict[str, float] = Field(..., description="free-water diffusion coefficient of each exudate [cm2 d-1]")
+
+    @field_validator("table")
+    @classmethod
+    def _relative(cls, value, info: ValidationInfo):
+        return scenario_file(value, info)
+
+    @field_validator("d_water")
+    @classmethod
+    def _positive(cls, value):
+        bad = [k for k, v in value.items() if not v > 0]
+        if bad:
+            raise ValueError(f"d_water.{bad[0]} must be > 0 cm2 d-1")
+        return value
 
 
 class Config(CaseConfig):
@@ -116,6 +150,12 @@ class Config(CaseConfig):
     single_root_resolution: float = Field(0.01, gt=0, description="cell size of the single-root grids [cm]")
     panel_rates: list[float] = Field(default_factory=lambda: [0.1, 0.5, 1.0, 2.0],
                                      description="rates shown in the Fig. 4 panel and checked for convergence")
+    exudation_factor: float = Field(1.0, gt=0, description="multiplies every exudate's release rate Q: an "
+                                    "effective factor for root hairs and partial root-soil contact from "
+                                    "image-based runs (case study 3) [1]")
+    soil_diffusivity: Optional[SoilDiffusivityConfig] = Field(
+        None, description="exudate D from the water content through a D_eff(theta) relation (default: each "
+                          "exudate set's D)")
     memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]; "
                                              "default: the memory available when the run starts")
 
@@ -182,6 +222,24 @@ def _exudate_parameters(config: Config, ctx=None) -> dict[str, ExudateParameters
         slot = Path(name).stem
         p = ctx.parameter_set(config, slot) if ctx is not None else _exudate_loader(config, name)()
         out[p.name] = p
+    if config.exudation_factor != 1.0:
+        out = {n: p.with_overrides({"Q": p.Q * config.exudation_factor}, source="exudation_factor")
+               for n, p in out.items()}
+    sd = config.soil_diffusivity
+    if sd is not None:
+        missing = [n for n in out if n not in sd.d_water]
+        if missing:
+            raise InputError(f"no free-water diffusion coefficient for {missing[0]!r}",
+                             field=f"soil_diffusivity.d_water.{missing[0]}")
+        if ctx is None and is_product_reference(sd.table):
+            return out          # handed on only while a pipeline runs: D is set then
+        rel = read_relation(sd.table, mucilage_fraction=sd.mucilage_fraction)
+        for n, p in out.items():
+            d = sd.d_water[n] * rel(p.theta) / p.theta
+            if not d > 0:
+                raise InputError(f"the relation gives D_eff = 0 at theta = {p.theta:g} (no connected liquid)",
+                                 field="soil_diffusivity.table")
+            out[n] = p.with_overrides({"D": d}, source="soil_diffusivity")
     return out
 
 
