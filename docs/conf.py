@@ -97,6 +97,7 @@ API_SECTIONS = (
      ("rhizoscale.homogenization", "rhizoscale.soil")),
     ("Case study 5: individual-based bacteria", "", ("rhizoscale.microbes",)),
     ("Solvers", "", ("rhizoscale.solvers",)),
+    ("Linking scales and sensitivity analysis", "", ("rhizoscale.link", "rhizoscale.sensitivity")),
     ("Scenarios and runs", "", ("rhizoscale.scenario", "rhizoscale.simulation", "rhizoscale.products",
                                 "rhizoscale.outputs")),
 )

@@ -24,6 +24,8 @@ CASES = {
                 "time never increases"),
     "microbes": (["bench_microbes.py", "--n", "24", "--cells", "2000", "--hours", "0.2"],
                  "agent-steps per second including DOC diffusion"),
+    "sensitivity": (["bench_sensitivity.py", "--samples", "8", "--work", "0.01", "--trivial", "8"],
+                    "throughput ratio 2 vs 1 workers"),
     "homogenization": (["bench_homogenization.py", "--n3d", "20", "--n2d", "48", "--skip-taufactor",
                         "--skip-porespy"], "rhizoscale mirror"),
     "mucilage": (["bench_mucilage.py", "--beads", "1500", "--steps", "5", "--curve-concentration", "3",

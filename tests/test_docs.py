@@ -48,6 +48,8 @@ DOCTEST_PACKAGES = (
     "rhizoscale.image",
     "rhizoscale.soil",
     "rhizoscale.solvers",
+    "rhizoscale.link",
+    "rhizoscale.sensitivity",
 )
 
 #: Sphinx warnings allowed for now: (source file pattern, message pattern). They come from

@@ -1,0 +1,86 @@
+"""Ensemble throughput on Dask: 1 vs 2 workers on CPU-bound samples, and the scheduling
+overhead per sample.
+
+Targets (issue 15): with CPU-bound samples, 2 workers on 2 cores give >= 1.8x the
+throughput of 1; the overhead per sample (a sample that does nothing, one task per
+sample, stored as it completes) is <= 50 ms.
+
+    python benchmarks/bench_sensitivity.py [--samples 40] [--work 0.25] [--trivial 400]
+
+The machine may be shared: run it when it is quiet, and read the ratio (measured back
+to back on the same machine) rather than the absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+import numpy as np
+
+
+class Busy:
+    """A CPU-bound sample: about ``seconds`` of single-threaded NumPy work (elementwise, so
+    no BLAS threads: with 1 worker, the worker's Numba/BLAS threads would otherwise use
+    every core and the comparison would measure threads, not processes)."""
+
+    def __init__(self, seconds: float):
+        x = np.linspace(0, 1, 100_000)
+        t0 = time.perf_counter()
+        for _ in range(20):
+            x = np.sin(x) + 1e-3
+        self.n = max(1, int(seconds / ((time.perf_counter() - t0) / 20)))
+
+    def __call__(self, **x):
+        y = np.linspace(0, 1, 100_000) * (1 + x["a"])
+        for _ in range(self.n):
+            y = np.sin(y) + 1e-3
+        return {"y": float(y.sum()) + x["b"]}
+
+
+def trivial(**x):
+    return {"y": x["a"] + x["b"]}
+
+
+def timed_study(model, n_samples: int, workers: int, batch_size: int = 1):
+    from rhizoscale.sensitivity import SensitivityStudy
+    from rhizoscale.sensitivity.cluster import connect
+    client, cluster = connect(n_workers=workers)
+    try:
+        client.submit(trivial, a=0.0, b=0.0).result()           # workers up and warm
+        n = max(2, 2 ** int(np.ceil(np.log2(max(n_samples / 4, 2)))))  # Sobol' N: n (d + 2) = 4n runs
+        study = SensitivityStudy(model, {"a": [0, 1], "b": [0, 1]}, ["y"], n=n, second_order=False)
+        with tempfile.TemporaryDirectory() as d:
+            t0 = time.perf_counter()
+            study.run(d, client=client, batch_size=batch_size)
+            return time.perf_counter() - t0, study.n_samples
+    finally:
+        client.close()
+        cluster.close()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=int, default=40, help="CPU-bound samples per run")
+    ap.add_argument("--work", type=float, default=0.25, help="seconds of work per CPU-bound sample")
+    ap.add_argument("--trivial", type=int, default=400, help="samples of the overhead run")
+    args = ap.parse_args()
+    from rhizoscale.sensitivity.cluster import available_cores
+    print(f"cores available: {available_cores()}")
+    busy = Busy(args.work)
+    t0 = time.perf_counter()
+    busy(a=0.5, b=0.5)
+    print(f"one CPU-bound sample in this process: {time.perf_counter() - t0:.3f} s")
+    t1, n = timed_study(busy, args.samples, 1)
+    t2, _ = timed_study(busy, args.samples, 2)
+    print(f"CPU-bound, {n} samples: 1 worker {t1:.2f} s ({n / t1:.2f} samples/s), "
+          f"2 workers {t2:.2f} s ({n / t2:.2f} samples/s)")
+    print(f"throughput ratio 2 vs 1 workers: {t1 / t2:.2f}x (target >= 1.8x)")
+    tt, nt = timed_study(trivial, args.trivial, 1)
+    print(f"scheduling overhead per sample (one task each, stored as it completes): "
+          f"{1e3 * tt / nt:.1f} ms over {nt} samples (target <= 50 ms)")
+
+
+if __name__ == "__main__":
+    main()
