@@ -8,6 +8,7 @@ import json
 import math
 from typing import Optional
 
+import numpy as np
 import pytest
 from pydantic import Field
 
@@ -262,3 +263,19 @@ def test_cs3_hair_effect_scales_cs2_exudation_exactly():
     base = run_products(scenario_from_dict(cs2, source="cs2.yaml"))
     assert res.products["uptake"].value("citrate_exuded") == pytest.approx(
         factor * base.value("citrate_exuded"), rel=1e-10)
+
+
+# ---------------------------------------------------------------------------- cross-scale oracle
+def test_fine_microstructure_and_homogenised_tensor_agree_better_as_cells_shrink():
+    """Transient filling of a strip of periodic cells (solid inclusions) from one face:
+    fine voxels (CS3 solver) vs the homogenised D_xx (CS4 cell problem). The difference
+    shrinks as the cells shrink relative to the strip (scale separation)."""
+    from rhizoscale.link.cross_scale import fine_versus_homogenised, inclusion_cell
+    cell = inclusion_cell(8)
+    errors = [fine_versus_homogenised(cell, n, steps=200)["error"] for n in (4, 8, 16)]
+    order = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert errors[0] > errors[1] > errors[2]
+    assert np.all(order > 1.0), (errors, order)                 # at least first order in eps / L
+    assert errors[-1] < 2e-3                                     # and small in absolute terms
+    r = fine_versus_homogenised(cell, 8, steps=200)
+    assert r["porosity"] == 0.75 and 0 < r["d_eff"] < r["porosity"]   # obstacles: D_xx < phi

@@ -2,6 +2,8 @@
 
 * :mod:`rhizoscale.link.pipeline` — ``case: pipeline`` scenarios: steps, inputs mapped
   from earlier steps' products, dependency order, caching by hash, provenance.
+* :mod:`rhizoscale.link.cross_scale` — the cross-scale oracle: transient diffusion on a
+  fine periodic microstructure versus the homogenised tensor.
 """
 
 from .pipeline import (Pipeline, PipelineResult, PipelineStep, declared_products, input_field,
