@@ -248,3 +248,31 @@ def test_command_line_study_of_a_pipeline_runs_and_resumes(tmp_path):
     assert "mu_star" in res.output and (tmp_path / "o" / "indices.nc").is_file()
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and "24 samples reused" in again.output and "0 computed" in again.output
+
+
+# ---------------------------------------------------------------------------- REV
+def test_rev_of_a_periodic_image_is_its_period(client):
+    """Subvolumes of a periodic image whose edge is a multiple of the period are, with
+    periodic (translation) cell problems, the same medium shifted: every one gives the
+    tensor of the cell (cv = 0 up to the solver); other sizes scatter. The REV is the
+    smallest size from which on every size is a multiple of the period."""
+    from rhizoscale.homogenization.cell_problem import effective_diffusion_tensor
+    from rhizoscale.link.cross_scale import inclusion_cell
+    from rhizoscale.link.rev import rev_analysis
+    cell = inclusion_cell(8)
+    image = np.tile(cell, (4, 4))
+    rev = rev_analysis(image, [6, 8, 12, 16], voxel_size=0.01, n_subvolumes=4,
+                       periodisation="translation", tolerance=1e-6, client="serial")
+    cv = dict(zip(rev.data["size"].values.tolist(), rev.data["cv"].values))
+    assert all(cv[s] < 1e-7 for s in (8, 16)), cv
+    assert cv[6] > 1e-3 and cv[12] > 1e-3, cv
+    assert rev.rev == 16 and rev.rev_bounds == (12, 16)
+    exact = np.trace(effective_diffusion_tensor(cell, 0.01, rtol=1e-10).tensor) / 2
+    assert rev.d_eff_at_rev[0] == pytest.approx(exact, rel=1e-6)
+    assert rev.d_eff_at_rev[1] <= rev.d_eff_at_rev[0] <= rev.d_eff_at_rev[2]
+    # the subvolumes on the cluster: the same numbers
+    on_dask = rev_analysis(image, [6, 12], voxel_size=0.01, n_subvolumes=2, periodisation="translation",
+                           client=client)
+    serial = rev_analysis(image, [6, 12], voxel_size=0.01, n_subvolumes=2, periodisation="translation",
+                          client="serial")
+    assert np.array_equal(on_dask.data["d_eff"].values, serial.data["d_eff"].values)

@@ -4,6 +4,8 @@
   from earlier steps' products, dependency order, caching by hash, provenance.
 * :mod:`rhizoscale.link.cross_scale` — the cross-scale oracle: transient diffusion on a
   fine periodic microstructure versus the homogenised tensor.
+* :mod:`rhizoscale.link.rev` — representative elementary volume of an image: effective
+  diffusivity versus subvolume size, subvolumes on Dask.
 """
 
 from .pipeline import (Pipeline, PipelineResult, PipelineStep, declared_products, input_field,
