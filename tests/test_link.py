@@ -251,7 +251,7 @@ def test_cs3_hair_effect_scales_cs2_exudation_exactly():
     cs3 = small_example("cs3-root-hairs")
     cs3.update(outputs={"figures": False, "vtk": False, "tiff": False})
     cs2 = small_example("cs2-oilseed-rape")
-    cs2.update(days=1, profile_days=[1], compare_without_exudation=False,
+    cs2.update(time={"stop": 1, "dt": "2 h", "outputs": [1]}, compare_without_exudation=False,
                outputs={"figures": False, "vtk": False, "tiff": False})
     pipe = scenario_from_dict({"case": "pipeline", "steps": [
         {"id": "hairs", "scenario": cs3},

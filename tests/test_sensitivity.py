@@ -214,7 +214,7 @@ def test_command_line_refuses_bad_specifications_in_one_line(tmp_path):
     from typer.testing import CliRunner
 
     from rhizoscale.cli import app
-    spec = {"scenario": {"case": "plant-growth", "days": 2}, "samples": 4,
+    spec = {"scenario": {"case": "plant-growth", "time": {"stop": 2}}, "samples": 4,
             "parameters": {"plant.root_types.0.rr": [1, 2]}, "quantities": ["total_length"]}
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec))
     res = CliRunner().invoke(app, ["sensitivity", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o")])

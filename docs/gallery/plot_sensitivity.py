@@ -52,9 +52,9 @@ def main():
                     "table_mucilage_fractions": [0.0], "periodisations": ["translation"], "random_media": False,
                     "outputs": {"figures": False, "vtk": False}}},
                 {"id": "uptake", "scenario": {
-                    "case": "cs2-phosphate-uptake", "days": 2, "resolution_cm": 1.0, "dt_hours": 4.0,
-                    "rhizotron": {"width": 10, "thickness": 2, "depth": 12, "angle_deg": 49},
-                    "output_interval_days": 2, "profile_days": [2], "compare_without_exudation": False,
+                    "case": "cs2-phosphate-uptake", "time": {"stop": "2 d", "dt": "4 h", "outputs": ["2 d"]},
+                    "resolution_cm": 1.0, "rhizotron": {"width": 10, "thickness": 2, "depth": 12, "angle_deg": 49},
+                    "output_interval_days": 2, "compare_without_exudation": False,
                     "soil_diffusivity": {"model": "table"}, "outputs": {"figures": False, "vtk": False}},
                  "inputs": {"soil_diffusivity.table": "pore.d_eff"}},
             ]}
