@@ -56,6 +56,8 @@ class SinkCase:
 
     @staticmethod
     def run(config, ctx):
+        if config.factor == -1.0:
+            raise RuntimeError("a step that fails")
         d = 1.0 if config.table is None else read_relation(config.table)(config.theta)
         out = Products("toy-sink")
         out.add_scalar("out", config.factor * config.size * d, "cm", "factor * size * rel(theta)")
@@ -142,6 +144,17 @@ def test_run_into_a_folder_records_provenance_and_reuses_unchanged_steps(tmp_pat
     assert [s["products_from"] for s in again["steps"]] == ["memory", "memory", "computed", "memory"] or \
         [s["products_from"] for s in again["steps"]] == ["stored", "stored", "computed", "stored"]
     assert again["quantities"]["c.out"]["value"] == pytest.approx(5.0 * 3.0 * 0.03)
+
+
+def test_a_failed_pipeline_keeps_its_finished_steps_for_the_next_run(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="a step that fails"):
+        run_scenario(_pipeline(factor_c=-1.0), out)
+    assert (out / "a" / "summary.json").is_file() and (out / "b" / "summary.json").is_file()
+    before = dict(RUN_COUNTS)
+    summary = run_scenario(_pipeline(factor_c=2.0), out, overwrite=True)
+    assert {k: RUN_COUNTS.get(k, 0) - before.get(k, 0) for k in "abc"} == {"a": 0, "b": 0, "c": 1}
+    assert summary["quantities"]["c.out"]["value"] == pytest.approx(2.0 * 3.0 * 0.03)
 
 
 @pytest.mark.parametrize("change, message", [

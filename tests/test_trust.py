@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "rhizoscale"
 
 # distribution name -> the module it is imported as
-_IMPORT_NAME = {"pyyaml": "yaml", "scikit-image": "skimage", "netcdf4": "netCDF4", "pyevtk": "pyevtk"}
+_IMPORT_NAME = {"pyyaml": "yaml", "scikit-image": "skimage", "netcdf4": "netCDF4", "pyevtk": "pyevtk",
+                "salib": "SALib"}
 
 
 def _imported_modules() -> set[str]:

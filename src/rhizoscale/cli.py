@@ -241,7 +241,8 @@ def sensitivity(spec: Path = typer.Argument(..., help="Sensitivity specification
     except RhizoscaleError as err:
         _fail(err)
     if result.reused:
-        console.print(f"{result.reused} samples reused from {out}, {result.computed} computed")
+        console.print(f"{result.reused} samples reused from {out}, {result.computed} computed", highlight=False,
+                      soft_wrap=True)
     for q, ind in result.indices.items():
         table = Table(title=q)
         table.add_column("parameter")

@@ -304,7 +304,8 @@ class Pipeline:
         return self._run_steps(lambda step, key: Path(cache) / f"{step.id}-{key}" if cache else None,
                                progress=progress)
 
-    def _run_steps(self, folder_of, progress=None, write_outputs: bool = False) -> "PipelineResult":
+    def _run_steps(self, folder_of, progress=None, write_outputs: bool = False,
+                   resume: bool = False) -> "PipelineResult":
         from ..outputs import scenario_hash
         from ..scenario import scenario_record
         from .. import __version__
@@ -345,14 +346,14 @@ class Pipeline:
                     progress.message(f"step {step.id}: {scenario.case} (key {key})")
                 with provided_products(provided):
                     products = self._run_one(step, scenario, record, key, folder, prov, progress,
-                                             write_outputs)
+                                             write_outputs, resume)
                 self._memo[key] = products
             result.add(step, scenario, key, products, reused, prov, time.perf_counter() - t0)
             if progress is not None and reused != "computed":
                 progress.message(f"step {step.id}: products reused ({reused}, key {key})")
         return result
 
-    def _run_one(self, step, scenario, record, key, folder, prov, progress, write_outputs):
+    def _run_one(self, step, scenario, record, key, folder, prov, progress, write_outputs, resume=False):
         from ..outputs import RunContext, run_with_outputs
         from ..scenario import _case_module, _naming_scenario
         from ..errors import ResourceError
@@ -365,8 +366,11 @@ class Pipeline:
             kept = {}
             provenance = {"pipeline": self.name, "pipeline_file": self.source, "step": step.id,
                           "cache_key": key, "inputs": prov}
+            # a step interrupted in an earlier run of this pipeline continues from its checkpoints
+            go_on = resume and _interrupted(folder, record)
             run_with_outputs(_StepModule(module, kept, provenance, write_outputs), scenario.config, record,
-                             folder, parameters=scenario.parameter_sets, progress=progress, overwrite=True)
+                             folder, parameters=scenario.parameter_sets, progress=progress,
+                             overwrite=not go_on, resume=go_on)
             return kept["products"]
         except (InputError, ResourceError) as err:
             raise _naming_scenario(err, step.source) from None
@@ -377,9 +381,13 @@ class Pipeline:
         folder = OutputFolder(out, record, overwrite=overwrite or resume, resume=False).open()
         t0 = time.perf_counter()
         try:
-            result = self._run_steps(lambda step, key: out / step.id, progress=progress, write_outputs=True)
-        except BaseException:
-            folder.abandon("failed")
+            result = self._run_steps(lambda step, key: out / step.id, progress=progress, write_outputs=True,
+                                     resume=resume)
+        except BaseException as err:
+            # finished (and interrupted) steps stay: a rerun with --resume or --overwrite reuses them
+            folder.files.extend(sorted(d.name for d in out.iterdir() if d.is_dir() and not d.name.startswith(".")))
+            from ..simulation import RunInterrupted
+            folder.abandon("interrupted" if isinstance(err, (RunInterrupted, KeyboardInterrupt)) else "failed")
             raise
         for stale in out.iterdir():          # step folders of steps no longer in the pipeline
             if stale.is_dir() and not stale.name.startswith(".") and stale.name not in result.keys \
@@ -426,6 +434,17 @@ def _set_key(data: dict, parts: list[str], value) -> None:
         node[part] = nxt = dict(nxt) if isinstance(nxt, dict) else {}
         node = nxt
     node[parts[-1]] = value
+
+
+def _interrupted(folder: Path, record: dict) -> bool:
+    """Does ``folder`` hold an interrupted run of this very step scenario?"""
+    from ..outputs import MANIFEST, scenario_hash
+    f = folder / MANIFEST
+    try:
+        run = json.loads(f.read_text(encoding="utf-8")).get("run", {})
+    except (OSError, ValueError):
+        return False
+    return run.get("status") == "interrupted" and run.get("scenario_hash") == scenario_hash(record)
 
 
 def _complete(folder: Path, key: str) -> bool:
