@@ -354,11 +354,18 @@ class Pipeline:
         return result
 
     def _run_one(self, step, scenario, record, key, folder, prov, progress, write_outputs, resume=False):
-        from ..outputs import RunContext, run_with_outputs
-        from ..scenario import _case_module, _naming_scenario
-        from ..errors import ResourceError
+        from ..scenario import _case_module
+        from ..solvers import thread_limit
         RUN_COUNTS[step.id] = RUN_COUNTS.get(step.id, 0) + 1
         module = _case_module(scenario.case, scenario.source)
+        with thread_limit(getattr(scenario.config, "threads", None)):   # the step's own threads key
+            return self._run_module(module, step, scenario, record, key, folder, prov, progress,
+                                    write_outputs, resume)
+
+    def _run_module(self, module, step, scenario, record, key, folder, prov, progress, write_outputs, resume):
+        from ..errors import ResourceError
+        from ..outputs import RunContext, run_with_outputs
+        from ..scenario import _naming_scenario
         try:
             if folder is None:
                 return module.run(scenario.config, RunContext(seed=scenario.seed, progress=progress,
