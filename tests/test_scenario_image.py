@@ -55,6 +55,13 @@ def test_netcdf_image_carries_voxel_size_and_labels(tmp_path):
         float(np.isin(image.labels, [2, 3]).mean()))
     ds = prod.fields["image.nc"]
     assert ds["labels"].attrs["flag_meanings"] and ds["x"].attrs["units"] == "cm"
+    # what a pipeline or a sensitivity analysis is told the run makes is what it makes
+    from rhizoscale.homogenization.scenario import declared_products
+    sc = _cs4(tmp_path, {"file": "liquid.nc"}, d_mucilage=0.5)
+    declared = declared_products(sc.config)
+    made = {k: ("scalar", s.units) for k, s in prod.scalars.items()}
+    assert {k: declared.get(k) for k in made} == made
+    assert set(declared) <= set(made) | set(prod.fields)
 
 
 @pytest.mark.parametrize("image, message", [

@@ -185,6 +185,13 @@ def declared_products(config: Config) -> dict:
     """The products a run of ``config`` makes, ``{name: (kind, units)}``, known before it
     runs (what a pipeline checks its inputs and a sensitivity analysis its quantities
     against; tests/test_contract.py checks them against every example's products)."""
+    if config.image is not None:          # a given image: its tensors only
+        out = {"image.nc": ("field", None), "porosity": ("scalar", "1"), "water_content": ("scalar", "1"),
+               "millington_quirk": ("scalar", "1"), "memory_estimate": ("scalar", "GiB")}
+        for per in config.periodisations:
+            out[f"d_eff_mean_{per}"] = ("scalar", "1")
+            out[f"d_eff_min_{per}"] = ("scalar", "1")
+        return out
     out = {"images.nc": ("field", None), "porosity": ("scalar", "1"), "n_grains": ("scalar", "1"),
            "millington_quirk": ("scalar", "1"), "memory_estimate": ("scalar", "GiB")}
     for key in ("water_only", "with_mucilage_bridges"):
