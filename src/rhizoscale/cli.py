@@ -429,6 +429,64 @@ def info() -> None:
     out_console.print(table)
 
 
+@app.command()
+def reproduce(out: Path = typer.Option(Path("report"), "--out", "-o", help="Report folder"),
+              quick: bool = typer.Option(False, "--quick",
+                                         help="Every study at a reduced size (verdicts marked quick)"),
+              overwrite: bool = typer.Option(False, "--overwrite", help="Replace a previous report in --out"),
+              only: Optional[list[str]] = typer.Option(
+                  None, "--only", help="Only this claim id or case study (CS1..CS5); repeat for more")) -> None:
+    """Run every quantitative claim of the paper; write report.html, claims.json and the scenarios.
+
+    Each claim is judged reproduced / partly / not reproduced / missing by the rule its row
+    states; docs/reproduce.md lists them. The full size takes tens of minutes.
+    """
+    from .errors import InputError
+    from .reproduce import collect
+    from .reproduce import reproduce as run_claims
+    from .reproduce.run import CLAIMS_JSON, REPORT, SCENARIOS
+    try:
+        registry = collect()
+        if only:
+            known = {c.id for c in registry.claims} | {c.case_study for c in registry.claims}
+            bad = [o for o in only if o not in known]
+            if bad:
+                raise InputError(f"no claim or case study {bad[0]!r} (see claims.json of a report for the ids)",
+                                 field="--only")
+        if out.exists() and not out.is_dir():
+            raise InputError("is a file, not a folder", source=out, field="--out")
+        if out.is_dir() and any(out.iterdir()):
+            if not overwrite:
+                raise InputError("folder is not empty (use --overwrite to replace a previous report)",
+                                 source=out, field="--out")
+            for name in (REPORT, CLAIMS_JSON):
+                (out / name).unlink(missing_ok=True)
+            for old in (out / SCENARIOS).glob("*.yaml") if (out / SCENARIOS).is_dir() else ():
+                old.unlink()
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise InputError(f"cannot create the folder ({err.strerror})", source=out, field="--out") from None
+        try:
+            from .warmup import compile_note
+            note = compile_note(list(dict.fromkeys(g for gs in CASE_KERNELS.values() for g in gs)))
+        except Exception:  # pragma: no cover - a hint must never stop a run
+            note = None
+        if note:
+            console.print(Text(note, style="yellow"), soft_wrap=True)
+        console.print(f"[bold]rhizoscale[/bold] {__version__}: {len(registry.claims)} claims"
+                      f"{' (quick)' if quick else ''} -> {out}")
+        t0 = time.perf_counter()
+        doc = run_claims(out, quick=quick, progress=RichProgress(console), only=only, registry=registry)
+    except RhizoscaleError as err:
+        _fail(err)
+    counts = ", ".join(f"{n} {v}" for v, n in doc["counts"].items())
+    failed = [s for s, st in doc["studies"].items() if st["error"]]
+    console.print(f"[green]done[/green] in {_duration(time.perf_counter() - t0)}: {counts}; "
+                  f"{out / REPORT}" + (f"; failed studies: {', '.join(failed)}" if failed else ""),
+                  highlight=False, soft_wrap=True)
+
+
 def main() -> None:  # entry point
     app()
 

@@ -43,10 +43,10 @@ class ExudateParameters(ParameterSet):
     >>> citrate = load_parameter_set(ExudateParameters, "citrate")
     >>> citrate.release, citrate.Q, citrate.units("Q")
     ('line', 18.4, 'ug d-1 (per tip) or ug cm-1 d-1 (line)')
-    >>> round(citrate.threshold_liquid, 1)         # 5 umol g-1 of soil as a liquid concentration
-    222.7
-    >>> citrate.with_overrides({"threshold": 55, "threshold_units": "ug cm-3"}).threshold_liquid
+    >>> citrate.threshold_liquid                    # the authors' analysis value (docs/reproduce.md)
     55.0
+    >>> round(citrate.with_overrides({"threshold": 5, "threshold_units": "umol g-1"}).threshold_liquid, 1)
+    222.7
     """
 
     SECTION = "rhizodeposition"
