@@ -100,6 +100,7 @@ API_SECTIONS = (
     ("Linking scales and sensitivity analysis", "", ("rhizoscale.link", "rhizoscale.sensitivity")),
     ("Scenarios and runs", "", ("rhizoscale.scenario", "rhizoscale.simulation", "rhizoscale.products",
                                 "rhizoscale.outputs")),
+    ("Reproducing the paper", "", ("rhizoscale.reproduce",)),
 )
 
 

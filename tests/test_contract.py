@@ -344,8 +344,10 @@ def test_resume_refuses_another_scenario(tmp_path):
 # ---------------------------------------------------------------------------- layout
 CASE_PACKAGES = ("rhizodeposition", "nutrients", "diffusion", "homogenization", "mucilage", "microbes")
 RUN_LAYER = ("cli", "outputs", "scenario")
-#: packages that drive scenarios (pipelines, sensitivity studies): run layer too
-RUN_LAYER_PACKAGES = ("link", "sensitivity")
+#: packages that drive scenarios (pipelines, sensitivity studies, the reproduce report): run layer too
+RUN_LAYER_PACKAGES = ("link", "sensitivity", "reproduce")
+#: run-layer files inside case packages: the scenario, and the claims of the paper it reproduces
+CASE_RUN_FILES = ("scenario.py", "claims.py")
 
 
 def _imports(path: Path) -> set[str]:
@@ -380,7 +382,7 @@ def test_no_case_package_imports_another_and_physics_never_imports_the_run_layer
         if top in CASE_PACKAGES:
             others = {i.split(".")[0] for i in imports} & (set(CASE_PACKAGES) - {top})
             assert not others, f"{rel} imports case package(s) {others}"
-        if rel.name != "scenario.py" and rel.stem not in RUN_LAYER and rel.name != "__main__.py" \
+        if rel.name not in CASE_RUN_FILES and rel.stem not in RUN_LAYER and rel.name != "__main__.py" \
                 and top not in RUN_LAYER_PACKAGES:
             bad = {i for i in imports if i.split(".")[0] in RUN_LAYER}
             assert not bad, f"{rel} (physics) imports the run layer: {bad}"

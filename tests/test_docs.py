@@ -50,6 +50,7 @@ DOCTEST_PACKAGES = (
     "rhizoscale.solvers",
     "rhizoscale.link",
     "rhizoscale.sensitivity",
+    "rhizoscale.reproduce",
 )
 
 #: Sphinx warnings allowed for now: (source file pattern, message pattern). They come from

@@ -33,6 +33,8 @@ def test_bound_absolute_trend_missing():
     assert Bound("above", 0.05).judge(2.0, Measured(1.95))[1] == "partly"
     assert Bound("above", 0.05).judge(2.0, Measured(1.8))[1] == "not reproduced"
     assert Bound("below").judge(1.0, Measured(0.5))[1] == "reproduced"
+    assert Bound("above").judge(0.5, Measured("no hotspot"))[1] == "not reproduced"
+    assert Bound("above").judge(0.5, Measured(None))[1] == "missing"
     assert AbsoluteTolerance(0.05, 0.1).judge(0.1, Measured(0.17))[1] == "partly"
     assert Trend("x").judge(None, Measured("a", holds=True))[1] == "reproduced"
     assert Trend("x").judge(None, Measured("a", holds=False, partly=True))[1] == "partly"

@@ -114,9 +114,11 @@ class AbsoluteTolerance:
                 + (f" ({self.why})" if self.why else ""))
 
     def judge(self, paper, m: Measured) -> tuple[float | None, str]:
-        p, o = _number(paper), _number(m.value)
-        if o is None:
+        if m.value is None:
             return None, "missing"
+        p, o = _number(paper), _number(m.value)
+        if o is None:  # ours is a statement ("no hotspot"): the paper's number does not hold
+            return None, "not reproduced"
         d = o - p
         return d, ("reproduced" if abs(d) <= self.reproduced else "partly" if abs(d) <= self.partly
                    else "not reproduced")
@@ -138,9 +140,11 @@ class Bound:
         return s + (f" ({self.why})" if self.why else "")
 
     def judge(self, paper, m: Measured) -> tuple[float | None, str]:
+        if m.value is None:
+            return None, "missing"
         p, o = _number(paper), _number(m.value)
         if o is None:
-            return None, "missing"
+            return None, "not reproduced"
         d = (o - p) / abs(p) if p else o - p
         ok = o > p if self.direction == "above" else o < p
         close = abs(d) <= self.partly

@@ -24,7 +24,7 @@ HAIR_SPEED, HAIR_RADIUS_PE = 0.144, 18e-4
 def _over_seeds(name, scale=1.0, units=""):
     def measure(p):
         vals = [p[s].scalars[name].value for s in _ALL]
-        got = [v * scale for v in vals if v is not None]
+        got = [v * scale for v in vals if v is not None and np.isfinite(v)]
         if len(got) < len(vals):
             return Measured(f"not reached inside the ROI in {len(vals) - len(got)} of {len(vals)} seeds", units,
                             note="the ROI's farthest soil is ~0.8 mm from the root surface")
@@ -32,6 +32,28 @@ def _over_seeds(name, scale=1.0, units=""):
         return Measured(float(a.mean()), units,
                         note=f"mean of seeds {', '.join(map(str, SEEDS))}: " + ", ".join(f"{v:.3g}" for v in a)
                              + f" (sd {a.std(ddof=1):.2g})")
+    return measure
+
+
+def _roi_volume_mm3(prod) -> float:
+    ds = prod.fields["cs3_fields.nc"]
+    return float(np.prod([ds[d].size * abs(float(ds[d][1] - ds[d][0])) for d in ("z", "y", "x")])) * 1e3
+
+
+def _geometry(what, units):
+    """A geometric quantity of the hairless sample over the seeds: a phase volume [mm³] or
+    the epidermis area [mm²]."""
+    def one(prod):
+        s = prod.info["cs3"]["without_hairs"]
+        if what == "epidermis":
+            return s["epidermis_area_cm2"] * 100.0
+        fractions = s["volume_fractions"]
+        return sum(fractions[k] for k in what) * _roi_volume_mm3(prod)
+
+    def measure(p):
+        a = np.asarray([one(p[s]) for s in _ALL])
+        return Measured(float(a.mean()), units, note=f"ROI {_roi_volume_mm3(p[_ALL[0]]):.2f} mm³ (paper 3.3 mm³); "
+                        f"seeds {', '.join(map(str, SEEDS))}: " + ", ".join(f"{v:.3g}" for v in a))
     return measure
 
 
@@ -43,7 +65,20 @@ def _hair_peclet(p):
 
 CALIBRATION = "a calibration target of the generator (an input), not a prediction"
 PREDICTION = "a prediction; 10 %: a hair's flux is converged to ~10 % at 20 µm voxels"
+GEOMETRY = "the paper's measured geometry, a calibration target the generator should meet (not a prediction)"
 CLAIMS = [
+    Claim("cs3-aggregate-volume", "CS3", "Soil aggregates in the ROI (1.8 x 1.3 x 1.4 mm): 1.3 mm³",
+          PaperValue(1.3, "mm³", SOURCE), RelativeTolerance(0.1, 0.3, GEOMETRY), _ALL,
+          _geometry(("aggregate",), "mm³")),
+    Claim("cs3-pore-volume", "CS3", "Macropores 1.1 mm³ plus air around the root 0.4 mm³: 1.5 mm³",
+          PaperValue(1.5, "mm³", SOURCE), RelativeTolerance(0.1, 0.3, GEOMETRY), _ALL,
+          _geometry(("macropore",), "mm³"), note="our macropore phase includes the air gap around the root"),
+    Claim("cs3-root-volume", "CS3", "Root in the ROI: 0.4 mm³",
+          PaperValue(0.4, "mm³", SOURCE), RelativeTolerance(0.1, 0.3, GEOMETRY), _ALL,
+          _geometry(("root",), "mm³")),
+    Claim("cs3-epidermis-area", "CS3", "Epidermis area in the ROI: 3.9 mm²",
+          PaperValue(3.9, "mm²", SOURCE), RelativeTolerance(0.1, 0.3, GEOMETRY), _ALL,
+          _geometry("epidermis", "mm²"), note="voxel face count (staircase surfaces over-count a smooth area)"),
     Claim("cs3-contact-without-hairs", "CS3", "Epidermis in contact with soil without hairs: 6.1 %",
           PaperValue(0.061, "1", SOURCE), RelativeTolerance(0.03, 0.1, CALIBRATION), _ALL,
           _over_seeds("contact_fraction_without_hairs")),
