@@ -72,7 +72,7 @@ def test_registry_has_every_listed_claim_and_valid_scenarios():
     reg = collect()
     ids = {c.id for c in reg.claims}
     for cid in ("cs1-peclet-mucilage", "cs1-peclet-citrate", "cs1-peclet-labels", "cs1-overlap-citrate",
-                "cs1-overlap-mucilage", "cs1-hotspot-vs-growth-rate", "cs1-long-hotspots-branching-zone",
+                "cs1-overlap-mucilage", "cs1-hotspot-vs-growth-rate-mucilage", "cs1-hotspot-vs-growth-rate-citrate", "cs1-long-hotspots-branching-zone",
                 "cs2-uptake-ratio", "cs2-uptake-ratio-extrapolated", "cs2-peclet-phosphate", "cs2-peclet-citrate",
                 "cs2-oldest-roots", "cs3-contact-without-hairs", "cs3-mass-ratio", "cs3-distance-with-hairs",
                 "cs3-peclet-root", "cs3-peclet-hair", "cs4-millington-quirk", "cs4-d2-mucilage-opens",

@@ -42,13 +42,18 @@ THRESHOLD_DECISION = (
 
 GAPS = [
     ("CS1 citrate hotspot threshold", "decided", THRESHOLD_DECISION),
-    ("CS1 growth-rate optimum", "open",
-     "The single-root mucilage hotspot volume peaks at 0.15–0.3 cm d⁻¹ (converged on 0.1 mm voxels), below "
-     "the 0.5–2 cm d⁻¹ range of the paper's Fig. 4 panels, where it decreases monotonically. The paper's "
-     "single-root set-up (CPlantBox straight_root, rates 0.1/0.5/1/2 cm d⁻¹, 4 x 4 x 25 cm box, root length "
-     "4 cm per its text) was found in the authors' scripts but not rerun here: with a root length capped at "
-     "4 cm, fast roots stop early and their volume would no longer fall with rate — a candidate explanation "
-     "that remains to be checked."),
+    ("CS1 growth-rate optimum", "open (mucilage) / reproduced (citrate)",
+     "Single straight roots, 10 d: the mucilage hotspot volume peaks at 0.2 cm d⁻¹ (0.0655 cm³, converged on "
+     "0.1 mm voxels), below the 0.5–2 cm d⁻¹ of the paper's Fig. 4 panels, where it decreases monotonically. "
+     "Citrate at the shipped threshold (55 µg cm⁻³) peaks at 0.5 cm d⁻¹ (0.18 cm³ at 0.34 mm voxels; 0.12 at "
+     "1, 0.047 at 2 cm d⁻¹), inside the panels' range. Two readings of the paper's single-root set-up were "
+     "checked (0.2 mm voxels): comparing roots at a common length of 4 cm (day 4/v) leaves the mucilage "
+     "volumes unchanged (0.058/0.063/0.066/0.064/0.060/0.050/0.038 cm³ at 0.05/0.1/0.2/0.3/0.5/1/2 cm d⁻¹: "
+     "the hot region is the recent path, in steady state) and makes citrate decrease monotonically; capping "
+     "the root at 4 cm and looking at day 10 makes every root faster than 0.4 cm d⁻¹ stop early and lose its "
+     "hotspots (0 cm³ at ≥ 0.7 cm d⁻¹ for both). Neither moves the mucilage maximum into 0.5–2 cm d⁻¹. "
+     "Not checked: the CPlantBox straight_root parameters of the authors' Fig. 4 script (lmax, radius) and its "
+     "coarse-grid quadrature, which over-estimates near-path values."),
     ("CS2 uptake-ratio convergence", "partly closed",
      "The ratio converges from below under 3D refinement (first order). The report extrapolates the 0.5 and "
      "0.25 cm runs (Richardson, formal order 1 and observed order 1.32 from the 8-day three-grid study) and "
