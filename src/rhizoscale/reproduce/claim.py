@@ -79,7 +79,7 @@ def _number(v) -> float | None:
 
 @dataclass(frozen=True)
 class RelativeTolerance:
-    """|ours − paper| / |paper| ≤ ``reproduced`` → reproduced, ≤ ``partly`` → partly."""
+    """abs(ours − paper) / abs(paper) ≤ ``reproduced`` → reproduced, ≤ ``partly`` → partly."""
 
     reproduced: float
     partly: float
@@ -103,7 +103,7 @@ class RelativeTolerance:
 
 @dataclass(frozen=True)
 class AbsoluteTolerance:
-    """|ours − paper| ≤ ``reproduced`` → reproduced, ≤ ``partly`` → partly (e.g. shares)."""
+    """abs(ours − paper) ≤ ``reproduced`` → reproduced, ≤ ``partly`` → partly (e.g. shares)."""
 
     reproduced: float
     partly: float

@@ -26,7 +26,7 @@ def _over_seeds(name, scale=1.0, units=""):
         vals = [p[s].scalars[name].value for s in _ALL]
         got = [v * scale for v in vals if v is not None and np.isfinite(v)]
         if len(got) < len(vals):
-            return Measured(f"not reached inside the ROI in {len(vals) - len(got)} of {len(vals)} seeds", units,
+            return Measured(f"not reached inside the ROI in {len(vals) - len(got)} of {len(vals)} seeds",
                             note="the ROI's farthest soil is ~0.8 mm from the root surface")
         a = np.asarray(got)
         return Measured(float(a.mean()), units,
