@@ -384,7 +384,7 @@ def test_no_case_package_imports_another_and_physics_never_imports_the_run_layer
             assert not others, f"{rel} imports case package(s) {others}"
         if rel.name not in CASE_RUN_FILES and rel.stem not in RUN_LAYER and rel.name != "__main__.py" \
                 and top not in RUN_LAYER_PACKAGES:
-            bad = {i for i in imports if i.split(".")[0] in RUN_LAYER}
+            bad = {i for i in imports if i.split(".")[0] in RUN_LAYER + RUN_LAYER_PACKAGES}
             assert not bad, f"{rel} (physics) imports the run layer: {bad}"
 
 
