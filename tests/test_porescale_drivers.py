@@ -1,0 +1,108 @@
+"""CS4 liquid configuration drivers: wetting calibration, drying bridge, target saturation."""
+
+import numpy as np
+import pytest
+
+from rhizoscale.errors import InputError
+from rhizoscale.image import Image, Phase
+from rhizoscale.image.generators import sand_packing
+from rhizoscale.image.generators.granular import AIR, SOLID, WATER
+from rhizoscale.porescale import CarnahanStarlingEOS, TwoPhaseLBM
+from rhizoscale.porescale.liquid_bridge import (bridge_clusters, dry_liquid_bridge,
+                                                lian_rupture_distance, lian_rupture_volume,
+                                                two_particles)
+from rhizoscale.porescale.saturation import drainage_state, water_at_saturation
+from rhizoscale.porescale.wetting import calibrate_wetting, coexistence, sessile_drop_angle
+
+EOS = CarnahanStarlingEOS(0.8)
+
+
+@pytest.mark.slow
+def test_contact_angle_matches_request_both_sides_of_90(tmp_path, monkeypatch):
+    monkeypatch.setenv("RHIZOSCALE_CACHE", str(tmp_path))
+    rg, rl = coexistence(EOS, "edm")
+    kw = dict(shape=(24, 56), radius=9.0, steps=2000)
+    cal = calibrate_wetting(EOS, densities=[0.06, 0.13, 0.2], **kw)
+    assert np.all(np.diff(cal.angle) < 0)              # more wall density, more wetting
+    assert min(cal.angle) < 90 < max(cal.angle)
+    for theta in (65.0, 115.0):
+        rw = cal.wall_density_for(theta)
+        measured = sessile_drop_angle(EOS, rw, **kw)
+        print(f"requested {theta} deg -> wall density {rw:.4f} -> measured {measured:.1f} deg")
+        assert measured == pytest.approx(theta, abs=6.0)
+    # cached: a second call reads the JSON instead of running
+    assert list(tmp_path.rglob("wetting-*.json"))
+    assert calibrate_wetting(EOS, densities=[0.06, 0.13, 0.2], **kw).angle == cal.angle
+    with pytest.raises(InputError, match="outside the calibrated range"):
+        cal.wall_density_for(1.0)
+
+
+def test_lian_formula_inverse():
+    for v, th in ((0.01, 0.0), (0.05, 0.3), (0.1, 0.7)):
+        assert lian_rupture_volume(lian_rupture_distance(v, th), th) == pytest.approx(v)
+    assert lian_rupture_distance(0.001, 0.0) == pytest.approx(0.1)
+
+
+def test_bridge_connectivity_detection():
+    lab = two_particles(5, 4, ndim=2, margin=3)
+    rho = np.full(lab.shape, 0.02)
+    rg, rl = 0.02, 0.3
+    assert not bridge_clusters(rho, lab, rg, rl)[0]
+    mid = lab.shape[0] // 2
+    xs = np.flatnonzero(lab[mid] == 1).max(), np.flatnonzero(lab[mid] == 2).min()
+    rho[mid - 1:mid + 2, xs[0] + 1:xs[1]] = rl
+    connected, mask = bridge_clusters(rho, lab, rg, rl)
+    assert connected and mask.sum() == 3 * (xs[1] - xs[0] - 1)
+
+
+def test_drying_bridge_2d_ruptures_and_loses_volume_monotonically():
+    rg, rl = coexistence(EOS, "edm")
+    lab = two_particles(8, 5, ndim=2, margin=5)
+
+    def factory(labels, rho):
+        return TwoPhaseLBM(labels, rho, EOS, wall_density={1: 0.15, 2: 0.15}, forcing="edm")
+
+    res = dry_liquid_bridge(factory, lab, initial_volume=90, rho_gas=rg, rho_liquid=rl,
+                            removal=0.35, relax_steps=300, first_relax=600, max_stages=12,
+                            radius=8, gap=5)
+    vols = [s.volume for s in res.stages]
+    masses = [s.mass for s in res.stages]
+    assert res.ruptured and not res.stages[-1].connected and res.stages[0].connected
+    assert np.all(np.diff(masses) < 0)
+    assert np.all(np.diff(vols[:-1]) <= 0)
+    assert 0 < res.rupture_volume < vols[0]
+
+
+def test_drainage_state_fills_smallest_pores_first():
+    pore = np.ones((20, 40), bool)
+    pore[:, :2] = False
+    pore[5:15, 20:] = False                        # a narrow slit (x >= 20) and a wide part
+    water = drainage_state(pore, 0.3)
+    assert water.sum() == round(0.3 * pore.sum())
+    assert water[:, 20:].sum() > water[:, 2:20].sum()
+
+
+def test_water_at_saturation_conserves_target_and_returns_labelled_image():
+    img = sand_packing((40, 40), 1e-3, porosity=0.5, mean_radius=0.006, seed=2).image
+    res = water_at_saturation(img, 0.5, eos=EOS, wall_density=0.12, check_every=200,
+                              max_steps=1200, u_tol=1.0, s_tol=1.0)
+    assert res.saturation == pytest.approx(0.5, abs=0.01)        # fixed liquid mass
+    assert set(np.unique(res.image.labels)) <= {AIR, SOLID, WATER}
+    assert (res.image.labels == SOLID).sum() == (img.labels == SOLID).sum()
+    pore = (res.image.labels != SOLID).sum()
+    assert 0.3 < (res.image.labels == WATER).sum() / pore < 0.7
+    assert "units" in res.density.density.attrs
+    assert res.converged                           # the loose criteria are met at once
+
+
+def test_saturation_bad_inputs_named():
+    img = sand_packing((20, 20), 1e-3, porosity=0.5, mean_radius=0.005, seed=0).image
+    solid = Image(np.ones((8, 8), np.uint8), 1e-3, (Phase("solid", 1, 0.0, "solid"),))
+    with pytest.raises(InputError, match="no pore space"):
+        water_at_saturation(solid, 0.5, eos=EOS, wall_density=0.1)
+    with pytest.raises(InputError, match="no phase named 'rock'"):
+        water_at_saturation(img, 0.5, eos=EOS, wall_density=0.1, solid_phases=["rock"])
+    with pytest.raises(InputError, match="saturation"):
+        water_at_saturation(img, 1.5, eos=EOS, wall_density=0.1)
+    with pytest.raises(InputError, match="wall density"):
+        water_at_saturation(img, 0.5, eos=EOS, wall_density={"other": 0.1})
