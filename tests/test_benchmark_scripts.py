@@ -26,6 +26,8 @@ CASES = {
                  "agent-steps per second including DOC diffusion"),
     "sensitivity": (["bench_sensitivity.py", "--samples", "8", "--work", "0.01", "--trivial", "8"],
                     "throughput ratio 2 vs 1 workers"),
+    "lbm": (["bench_lbm.py", "--sizes", "16", "--threads", "1", "--steps", "2", "--no-saturation",
+             "--skip-lbmpy"], "bytes per fluid node"),
     "homogenization": (["bench_homogenization.py", "--n3d", "20", "--n2d", "48", "--skip-taufactor",
                         "--skip-porespy"], "rhizoscale mirror"),
     "mucilage": (["bench_mucilage.py", "--beads", "1500", "--steps", "5", "--curve-concentration", "3",

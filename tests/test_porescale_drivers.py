@@ -22,7 +22,7 @@ def test_contact_angle_matches_request_both_sides_of_90(tmp_path, monkeypatch):
     monkeypatch.setenv("RHIZOSCALE_CACHE", str(tmp_path))
     rg, rl = coexistence(EOS, "edm")
     kw = dict(shape=(24, 56), radius=9.0, steps=2000)
-    cal = calibrate_wetting(EOS, densities=[0.06, 0.13, 0.2], **kw)
+    cal = calibrate_wetting(EOS, densities=[0.05, 0.1, 0.15, 0.2], **kw)
     assert np.all(np.diff(cal.angle) < 0)              # more wall density, more wetting
     assert min(cal.angle) < 90 < max(cal.angle)
     for theta in (65.0, 115.0):
@@ -32,7 +32,7 @@ def test_contact_angle_matches_request_both_sides_of_90(tmp_path, monkeypatch):
         assert measured == pytest.approx(theta, abs=6.0)
     # cached: a second call reads the JSON instead of running
     assert list(tmp_path.rglob("wetting-*.json"))
-    assert calibrate_wetting(EOS, densities=[0.06, 0.13, 0.2], **kw).angle == cal.angle
+    assert calibrate_wetting(EOS, densities=[0.05, 0.1, 0.15, 0.2], **kw).angle == cal.angle
     with pytest.raises(InputError, match="outside the calibrated range"):
         cal.wall_density_for(1.0)
 

@@ -19,6 +19,7 @@ import xarray as xr
 from ..errors import InputError, RhizoscaleError
 from .equation_of_state import EOS_KINDS, CarnahanStarlingEOS, ShanChenEOS
 from .lattice import CS2, Lattice, lattice as get_lattice
+from ._lattice_kernels import collide_d2q9, collide_d3q19
 from .stream_collide import (FORCINGS, collide_kernel, density_kernel, equilibrium, fluid_index,
                              moments_kernel, psi_of_density, step_reference)
 
@@ -56,8 +57,9 @@ class TwoPhaseLBM:
         Forcing scheme (see :mod:`.stream_collide`); ``"shift"`` needs BGK.
     dtype : numpy dtype
         Storage of the populations (float32 default; float64 for reference runs).
-    kernel : {"numba", "numpy"}
-        The fast kernel or its NumPy specification.
+    kernel : {"numba", "numba-generic", "numpy"}
+        The fast kernel (unrolled per lattice, :mod:`.kernel_codegen`), the generic Numba
+        kernel, or their NumPy specification.
 
     Examples
     --------
@@ -102,7 +104,7 @@ class TwoPhaseLBM:
                              field="forcing")
         if forcing == "shift" and collision != "bgk":
             raise InputError("the velocity-shift forcing is defined for BGK only", field="forcing")
-        if kernel not in ("numba", "numpy"):
+        if kernel not in ("numba", "numba-generic", "numpy"):
             raise InputError(f"unknown kernel {kernel!r}", field="kernel")
         if not isinstance(eos, (ShanChenEOS, CarnahanStarlingEOS)):
             raise InputError("eos must be a ShanChenEOS or a CarnahanStarlingEOS", field="eos")
@@ -138,6 +140,7 @@ class TwoPhaseLBM:
                      np.ascontiguousarray(self.lattice.weights, dtype=np.float64),
                      np.ascontiguousarray(self.lattice.opposite, dtype=np.int64))
         self.set_density_fluid(rho)
+        self._collide = {"D2Q9": collide_d2q9, "D3Q19": collide_d3q19}[self.lattice.name]
         self.time = 0.0
         self.iteration = 0
 
@@ -168,10 +171,15 @@ class TwoPhaseLBM:
                              field="dt")
         e, w, opp = self._lat
         for s in range(n):
-            if self.kernel == "numba":
+            if self.kernel == "numba-generic":
                 density_kernel(self.f, self.index, self.psi, e, opp, self.kind, self.params)
                 collide_kernel(self.f, self._fnew, self.index, self.psi, e, w, opp, self.G,
                                self.omega_plus, self.omega_minus, self.forcing)
+                self.f, self._fnew = self._fnew, self.f
+            elif self.kernel == "numba":
+                density_kernel(self.f, self.index, self.psi, e, opp, self.kind, self.params)
+                self._collide(self.f, self._fnew, self.index, self.psi, self.G,
+                              self.omega_plus, self.omega_minus, self.forcing)
                 self.f, self._fnew = self._fnew, self.f
             else:
                 self.f = step_reference(self.f, self.index, self.psi, self.lattice, self.G,
