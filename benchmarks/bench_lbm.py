@@ -48,9 +48,10 @@ def mlups(n, threads, steps, solid_fraction=0.0, seed=0):
     return m.n_fluid * steps / dt / 1e6, m.bytes_per_fluid_node(), dt / steps
 
 
-def copy_rate(n, reps=5):
+def copy_rate(n, reps=None):
     """Nodes per second of a plain copy of the D3Q19 float32 populations: the memory
     bandwidth bound of this machine (a stream-collide step moves at least as much)."""
+    reps = reps or max(5, int(2e7 // n**3))
     f = np.ones((19, n**3), np.float32)
     g = np.empty_like(f)
     np.copyto(g, f)

@@ -53,6 +53,7 @@ CASES: dict[str, str] = {
     "cs4-homogenisation": "rhizoscale.homogenization.scenario",
     "cs4-mucilage-bridge": "rhizoscale.mucilage.scenario",
     "cs5-microbes": "rhizoscale.microbes.scenario",
+    "cs4-liquid-configuration": "rhizoscale.porescale.scenario",
 }
 
 

@@ -1,0 +1,289 @@
+"""Scenario ``cs4-liquid-configuration``: drying liquid bridges and water at target saturations.
+
+One case with two modes (one fluid model, one set of keys for it; the shipped examples
+``cs4-liquid-bridge`` and ``cs4-water-distribution`` pick the mode):
+
+* ``mode: bridge`` — two spheres (or discs, ``ndim: 2``) with a pendular bridge, dried
+  quasi-statically until the bridge ruptures; rupture volume and Lian et al.'s (1993)
+  prediction; bridge sections at several stages.
+* ``mode: water-distribution`` — a seeded granular packing brought to each saturation of
+  ``saturations`` (morphological drainage + LBM relaxation at fixed mass); water/air/solid
+  images (NetCDF with flag meanings, TIFF/VTK on request) and the saturation curve. The
+  effective diffusion of these images is the homogenisation case's job: the chaining is in
+  ``docs/gallery/plot_cs4_liquid_configuration.py`` (a case package imports no other).
+
+Lattice units: lengths in voxels of ``voxel_size`` cm; the contact angle is calibrated
+(sessile drops, cached) to a wall density; densities and pressures stay in lattice units
+(physical calibration of surface tension and time scale is not implemented yet).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Literal, Optional
+
+import numpy as np
+import xarray as xr
+from pydantic import Field, model_validator
+
+from ..scenario import CaseConfig
+from .equation_of_state import CarnahanStarlingEOS
+from .liquid_bridge import dry_liquid_bridge, lian_rupture_distance, two_particles
+from .saturation import water_at_saturation
+from .two_phase import TwoPhaseLBM
+from .wetting import calibrate_wetting, coexistence
+
+if TYPE_CHECKING:  # annotations only
+    from ..memory import MemoryEstimate
+    from ..products import Products
+
+__all__ = ["Config", "run", "estimate_memory"]
+
+#: the reduced temperatures whose flat interfaces ran stable with each forcing (tests:
+#: T/Tc = 0.7 with EDM, density ratio 65; Guo diverged below about 0.78)
+_STABLE_T = {"edm": 0.7, "guo": 0.8}
+
+
+class Config(CaseConfig):
+    """Keys of a ``cs4-liquid-configuration`` scenario (lengths in voxels unless stated)."""
+
+    mode: Literal["bridge", "water-distribution"]
+    voxel_size: float = Field(1e-3, gt=0, description="voxel (lattice spacing) edge [cm]")
+    reduced_temperature: float = Field(0.8, ge=0.5, lt=1.0, description="Carnahan-Starling "
+                                       "T/Tc [-]; lower gives a larger liquid/gas density ratio")
+    forcing: Literal["edm", "guo"] = "edm"
+    tau: float = Field(1.0, gt=0.5, le=2.0, description="relaxation time [lattice]")
+    contact_angle: Optional[float] = Field(30.0, gt=0, lt=180, description="requested contact "
+                                           "angle [deg], calibrated by sessile drops")
+    wall_density: Optional[float] = Field(None, ge=0, description="virtual wall density "
+                                          "[lattice] instead of a contact angle")
+    calibration_steps: int = Field(2500, ge=200, description="lattice steps per sessile drop")
+    # bridge
+    ndim: Literal[2, 3] = 3
+    particle_radius: float = Field(12.0, ge=4, description="sphere radius [voxels]")
+    gap: float = Field(3.0, gt=0, description="surface-to-surface gap [voxels]")
+    initial_volume: float = Field(0.4, gt=0, description="bridge volume at the start / R^ndim [-]")
+    removal: float = Field(0.15, gt=0, lt=1, description="share of liquid mass removed per stage")
+    relax_steps: int = Field(400, ge=10, description="lattice steps after each removal")
+    first_relax: int = Field(1000, ge=10, description="lattice steps before the first removal")
+    max_stages: int = Field(30, ge=1)
+    # water distribution
+    shape: list[int] = Field([96, 96], min_length=2, max_length=3, description="image shape [voxels]")
+    porosity: float = Field(0.45, gt=0.1, lt=0.9, description="porosity of the packing [-]")
+    mean_grain_radius: float = Field(0.01, gt=0, description="mean grain radius [cm]")
+    saturations: list[float] = Field([0.9, 0.7, 0.5, 0.25], min_length=1,
+                                     description="target water saturations of the pore space [-]")
+    check_every: int = Field(200, ge=10, description="lattice steps between convergence checks")
+    max_steps: int = Field(6000, ge=10, description="most lattice steps per saturation")
+    u_tol: float = Field(5e-3, gt=0, description="largest speed at convergence [lattice]")
+    s_tol: float = Field(2e-3, gt=0, description="largest change of the liquid share per check [-]")
+
+    @model_validator(mode="after")
+    def _check(self):
+        t_min = _STABLE_T[self.forcing]
+        if self.reduced_temperature < t_min:
+            raise ValueError(
+                f"reduced_temperature {self.reduced_temperature} is below the stable range of "
+                f"the {self.forcing} forcing (>= {t_min}; density ratio at the limit: 65 for "
+                f"edm, 37 for guo): the run would diverge")
+        if any(not 0 < s < 1 for s in self.saturations):
+            raise ValueError("saturations must lie in (0, 1)")
+        if self.wall_density is None and self.contact_angle is None:
+            raise ValueError("give contact_angle or wall_density")
+        return self
+
+
+def estimate_memory(config: Config) -> "MemoryEstimate":
+    """Peak memory [bytes]: about 200 bytes per lattice node (two float32 D3Q19 population
+    sets, index and psi grids, density/velocity moments for output) plus the libraries."""
+    from ..memory import KERNEL_ALLOWANCE, MemoryEstimate
+    if config.mode == "bridge":
+        r, g = config.particle_radius, config.gap
+        nodes = (4 * r + g + 12) * (2 * r + 12) ** (config.ndim - 1)
+    else:
+        nodes = float(np.prod(config.shape, dtype=float))
+    parts = {"lattice populations and fields": 260.0 * nodes,
+             "libraries and figures": float(KERNEL_ALLOWANCE)}
+
+    def suggest(limit: float) -> str:
+        return "use a smaller shape or particle_radius"
+    return MemoryEstimate(parts, "shape" if config.mode != "bridge" else "particle_radius",
+                          suggest)
+
+
+def _wall_density(config: Config, eos, ctx) -> tuple[float, Optional[float]]:
+    if config.wall_density is not None:
+        return config.wall_density, None
+    with ctx.task("contact angle calibration (sessile drops, cached)", 1) as cb:
+        cal = calibrate_wetting(eos, forcing=config.forcing, tau=config.tau,
+                                steps=config.calibration_steps, shape=(24, 56), radius=9.0)
+        cb(1, 1)
+    return cal.wall_density_for(config.contact_angle), cal
+
+
+def run(config: Config, ctx) -> "Products":
+    """Run the case (see the module docs); returns products.
+
+    The case's side of the contract (:func:`rhizoscale.scenario.run_products`).
+    """
+    from ..memory import check_memory, record_estimate
+    from ..products import Products
+    out = Products("cs4-liquid-configuration")
+    memory = estimate_memory(config)
+    check_memory(memory, None, warn=ctx.warn)
+    record_estimate(out, memory)
+    eos = CarnahanStarlingEOS(config.reduced_temperature)
+    rg, rl = coexistence(eos, config.forcing)
+    rho_w, cal = _wall_density(config, eos, ctx)
+    out.info.update({"rho_gas": rg, "rho_liquid": rl, "density_ratio": rl / rg,
+                     "wall_density": rho_w, "forcing": config.forcing,
+                     "units": "lattice units; lengths in voxels of voxel_size cm"})
+    if cal is not None:
+        out.info["wetting_calibration"] = {"wall_density": cal.wall_density, "angle_deg": cal.angle}
+    out.add_scalar("wall_density", rho_w, "1", "virtual wall density of the solids (lattice)")
+    if config.mode == "bridge":
+        _run_bridge(config, eos, rg, rl, rho_w, out, ctx)
+    else:
+        _run_distribution(config, eos, rg, rl, rho_w, out, ctx)
+    return out
+
+
+def _run_bridge(config, eos, rg, rl, rho_w, out, ctx):
+    R = config.particle_radius
+    labels = two_particles(R, config.gap, ndim=config.ndim, margin=5)
+
+    def factory(lab, rho):
+        return TwoPhaseLBM(lab, rho, eos, wall_density={1: rho_w, 2: rho_w},
+                           forcing=config.forcing, tau=config.tau)
+
+    with ctx.task("drying bridge", config.max_stages) as cb:
+        res = dry_liquid_bridge(factory, labels, initial_volume=config.initial_volume * R**config.ndim,
+                                rho_gas=rg, rho_liquid=rl, removal=config.removal,
+                                relax_steps=config.relax_steps, first_relax=config.first_relax,
+                                max_stages=config.max_stages, radius=R, gap=config.gap)
+        cb(config.max_stages, config.max_stages)
+    theta = config.contact_angle if config.contact_angle is not None else float("nan")
+    dx = config.voxel_size
+    out.add_scalar("ruptured", float(res.ruptured), "1", "1 when the bridge ruptured")
+    out.add_scalar("stages", float(len(res.stages)), "1", "drying stages run")
+    if res.ruptured and math.isfinite(res.rupture_volume):
+        v = res.rupture_volume
+        out.add_scalar("rupture_volume", v * dx**config.ndim, "cm3" if config.ndim == 3 else "cm2",
+                       "bridge volume at the last connected stage")
+        out.add_scalar("rupture_volume_scaled", v / R**config.ndim, "1", "V_rup / R^ndim")
+        if config.ndim == 3:
+            d_lian = R * lian_rupture_distance(v / R**3, math.radians(theta))
+            out.add_scalar("lian_rupture_distance", d_lian * dx, "cm",
+                           "Lian et al. (1993) rupture gap for the measured rupture volume")
+            out.add_scalar("gap_over_lian", config.gap / d_lian, "1",
+                           "imposed gap / Lian's rupture gap (1 = agreement)")
+    else:
+        ctx.warn(f"the bridge did not rupture within {config.max_stages} stages")
+    out.add_scalar("gap", config.gap * dx, "cm", "surface-to-surface gap")
+    out.info["stages"] = [{"step": s.step, "volume_voxels": s.volume, "connected": s.connected}
+                          for s in res.stages]
+    # bridge sections (central plane) at the recorded stages
+    steps = [s for s, _ in res.snapshots]
+    sec = np.stack([r if r.ndim == 2 else r[r.shape[0] // 2] for _, r in res.snapshots])
+    ny, nx = sec.shape[1:]
+    ds = xr.Dataset({"density": (("stage", "y", "x"), sec.astype(np.float32),
+                                 {"units": "1", "long_name": "fluid density (lattice units), "
+                                  "central section"})},
+                    coords={"stage": ("stage", np.arange(len(steps)), {"units": "1"}),
+                            "lattice_step": ("stage", np.asarray(steps), {"units": "1"}),
+                            "y": ("y", (np.arange(ny) + 0.5) * dx, {"units": "cm"}),
+                            "x": ("x", (np.arange(nx) + 0.5) * dx, {"units": "cm"})})
+    out.add_field("bridge_sections.nc", ds)
+    if config.outputs.figures:
+        out.figures["bridge_stages.png"] = _bridge_figure(sec, steps, rg, rl)
+
+
+def _bridge_figure(sec, steps, rg, rl):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    idx = np.unique(np.linspace(0, len(steps) - 1, min(4, len(steps))).astype(int))
+    fig, axes = plt.subplots(1, len(idx), figsize=(3.2 * len(idx), 2.6), squeeze=False)
+    for a, i in zip(axes[0], idx):
+        a.imshow(np.nan_to_num(sec[i], nan=rl * 1.2), origin="lower", cmap="Blues",
+                 vmin=rg, vmax=rl * 1.2)
+        a.set_title(f"step {steps[i]}")
+        a.set_xticks([])
+        a.set_yticks([])
+    fig.suptitle("drying liquid bridge (central section; grains dark)")
+    fig.tight_layout()
+    return fig
+
+
+def _run_distribution(config, eos, rg, rl, rho_w, out, ctx):
+    from ..image.generators import sand_packing
+    from ..image.generators.granular import WATER
+    packing = sand_packing(config.shape, config.voxel_size, config.porosity,
+                           config.mean_grain_radius, seed=ctx.seed)
+    images, curve = {}, []
+    with ctx.task("saturations", len(config.saturations)) as cb:
+        for i, s in enumerate(config.saturations):
+            res = water_at_saturation(packing.image, s, eos=eos, wall_density=rho_w,
+                                      forcing=config.forcing, tau=config.tau,
+                                      check_every=config.check_every, max_steps=config.max_steps,
+                                      u_tol=config.u_tol, s_tol=config.s_tol)
+            images[s] = res.image
+            pore = res.image.labels != 1
+            curve.append({"target": s, "saturation": res.saturation,
+                          "water_voxel_share": float((res.image.labels == WATER).sum() / pore.sum()),
+                          "steps": res.steps, "max_speed": res.max_speed,
+                          "converged": res.converged})
+            if not res.converged:
+                ctx.warn(f"saturation {s}: criteria not met in {config.max_steps} steps "
+                         f"(max |u| = {res.max_speed:.2e})")
+            cb(i + 1, len(config.saturations))
+    dims = ("y", "x") if len(config.shape) == 2 else ("z", "y", "x")
+    coords = {d: (d, (np.arange(n) + 0.5) * config.voxel_size, {"units": "cm"})
+              for d, n in zip(dims, config.shape)}
+    labels = np.stack([images[s].labels for s in config.saturations])
+    ds = xr.Dataset({"phase": (("saturation",) + dims, labels, {
+        "flag_values": np.array([0, 1, 2, 3], dtype=labels.dtype),
+        "flag_meanings": "air solid water mucilage", "units": "1"})},
+        coords={**coords, "saturation": ("saturation", np.asarray(config.saturations),
+                                         {"units": "1", "long_name": "target saturation"})},
+        attrs={"porosity": packing.porosity, "seed": ctx.seed})
+    out.add_field("liquid_images.nc", ds)
+    for s in config.saturations:
+        out.images[f"water_S{int(round(100 * s)):02d}.nc"] = images[s]
+    if config.outputs.tiff:
+        from ..image.io import write_tiff
+        for s in config.saturations:
+            out.exports[f"water_S{int(round(100 * s)):02d}.tif"] = (
+                lambda path, im=images[s]: write_tiff(im, path))
+    if config.outputs.vtk and len(config.shape) == 3:
+        from ..image.io import write_vtk_image
+        cells = {f"phase_S{int(round(100 * s)):02d}": images[s].labels for s in config.saturations}
+        out.exports["liquid_images.vti"] = lambda path: write_vtk_image(
+            path, cells, (config.voxel_size,) * 3)
+    out.info["saturation_curve"] = curve
+    out.add_scalar("porosity", packing.porosity, "1", "porosity of the packing")
+    out.add_scalar("max_saturation_error",
+                   round(max(abs(c["saturation"] - c["target"]) for c in curve), 6), "1",
+                   "largest |achieved - target| saturation (mass-weighted; fixed by the "
+                   "conserved mass, so round-off), to 1e-6")
+    for c in curve:
+        out.add_scalar(f"water_voxel_share_S{int(round(100 * c['target'])):02d}",
+                       c["water_voxel_share"], "1",
+                       "share of pore voxels labelled water (rho above the mid-density)")
+    out.add_scalar("converged_share", float(np.mean([c["converged"] for c in curve])), "1",
+                   "share of saturations that met the equilibrium criteria")
+    if config.outputs.figures:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(4, 3.2))
+        ax.plot([c["target"] for c in curve], [c["saturation"] for c in curve], "o-",
+                label="mass-weighted")
+        ax.plot([c["target"] for c in curve], [c["water_voxel_share"] for c in curve], "s--",
+                label="water voxels")
+        ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+        ax.set_xlabel("target saturation")
+        ax.set_ylabel("achieved saturation")
+        ax.legend()
+        fig.tight_layout()
+        out.figures["saturation_curve.png"] = fig
