@@ -96,6 +96,8 @@ API_SECTIONS = (
     ("Case study 4: homogenisation and soil diffusion models", "",
      ("rhizoscale.homogenization", "rhizoscale.soil")),
     ("Case study 5: individual-based bacteria", "", ("rhizoscale.microbes",)),
+    ("Case study 4: liquid configuration (two-phase lattice Boltzmann)", "",
+     ("rhizoscale.porescale",)),
     ("Solvers", "", ("rhizoscale.solvers",)),
     ("Linking scales and sensitivity analysis", "", ("rhizoscale.link", "rhizoscale.sensitivity")),
     ("Scenarios and runs", "", ("rhizoscale.scenario", "rhizoscale.simulation", "rhizoscale.products",
