@@ -1,6 +1,7 @@
 """The two-phase LBM as a Model of the contract: Simulation, checkpoints, state()."""
 
 import numpy as np
+import pytest
 
 from rhizoscale.porescale import CarnahanStarlingEOS, TwoPhaseLBM, maxwell_construction
 from rhizoscale.simulation import Checkpointer, IterationInterval, Simulation, load_checkpoint
@@ -45,3 +46,32 @@ def test_state_dataset_has_units_and_conserves_mass():
     assert abs(float(np.nansum(ds.density)) / m0 - 1) < 1e-5
     assert ds.attrs["time"] == 40
     assert m.bytes_per_fluid_node() < 200
+
+
+@pytest.mark.slow
+def test_physical_units_predict_laplace_pressure_of_another_droplet(tmp_path, monkeypatch):
+    """Calibrate sigma on radii 9-13, then predict the physical Laplace pressure of an
+    R = 15 droplet in Pa from sigma = 0.072 N/m and dx = 10 um (a prediction, not a fit)."""
+    from rhizoscale.porescale.calibration import lattice_units, measure_surface_tension
+    from rhizoscale.porescale.measure import equivalent_radius, laplace_pressure, liquid_volume
+    from rhizoscale.porescale.wetting import coexistence
+    monkeypatch.setenv("RHIZOSCALE_CACHE", str(tmp_path))
+    eos = CarnahanStarlingEOS(0.8)
+    st = measure_surface_tension(eos, radii=(9, 11, 13), box=48, steps=1200)
+    rg, rl = coexistence(eos, "edm")
+    units = lattice_units(1e-3, 0.072, st.sigma, rl)
+    n = 48
+    y, x = np.indices((n, n))
+    m = TwoPhaseLBM(np.zeros((n, n), int), np.where((x - 24) ** 2 + (y - 24) ** 2 <= 15**2, rl, rg),
+                    eos, forcing="edm")
+    m.step(1200)
+    rho = m.density()
+    R_m = equivalent_radius(liquid_volume(rho, rho.min(), rho.max()), 2) * units.dx_m
+    dp_pa = float(units.pressure(laplace_pressure(rho, eos)[2]))
+    print(f"sigma_lu = {st.sigma:.4g}, dt = {units.dt_s:.3g} s, nu = "
+          f"{units.kinematic_viscosity(1.0):.3g} m2/s; dp = {dp_pa:.1f} Pa vs sigma/R = "
+          f"{0.072 / R_m:.1f} Pa")
+    assert dp_pa == pytest.approx(0.072 / R_m, rel=0.03)
+    ds = m.state(units)
+    assert ds.density.attrs["units"] == "kg m-3" and ds.x.attrs["units"] == "cm"
+    assert float(np.nanmax(ds.density)) == pytest.approx(998.0, rel=0.02)
