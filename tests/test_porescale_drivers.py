@@ -106,3 +106,15 @@ def test_saturation_bad_inputs_named():
         water_at_saturation(img, 1.5, eos=EOS, wall_density=0.1)
     with pytest.raises(InputError, match="wall density"):
         water_at_saturation(img, 0.5, eos=EOS, wall_density={"other": 0.1})
+
+
+def test_scenario_refuses_unstable_parameters_before_running():
+    from rhizoscale.scenario import scenario_from_dict
+    base = {"case": "cs4-liquid-configuration", "name": "x", "mode": "bridge"}
+    with pytest.raises(InputError, match="stable range"):
+        scenario_from_dict({**base, "reduced_temperature": 0.6}, source="x.yaml")
+    with pytest.raises(InputError, match="saturations"):
+        scenario_from_dict({**base, "mode": "water-distribution", "saturations": [1.2]},
+                           source="x.yaml")
+    with pytest.raises(InputError, match="tau"):
+        scenario_from_dict({**base, "tau": 0.5}, source="x.yaml")

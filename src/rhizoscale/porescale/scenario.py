@@ -58,6 +58,10 @@ class Config(CaseConfig):
     wall_density: Optional[float] = Field(None, ge=0, description="virtual wall density "
                                           "[lattice] instead of a contact angle")
     calibration_steps: int = Field(2500, ge=200, description="lattice steps per sessile drop")
+    surface_tension: Optional[float] = Field(None, gt=0, description="water surface tension "
+                                             "[N m-1]; sets the time step and the Pa scale "
+                                             "(Laplace-law calibration, cached)")
+    liquid_density: float = Field(998.0, gt=0, description="liquid density [kg m-3]")
     # bridge
     ndim: Literal[2, 3] = 3
     particle_radius: float = Field(12.0, ge=4, description="sphere radius [voxels]")
@@ -141,6 +145,20 @@ def run(config: Config, ctx) -> "Products":
     if cal is not None:
         out.info["wetting_calibration"] = {"wall_density": cal.wall_density, "angle_deg": cal.angle}
     out.add_scalar("wall_density", rho_w, "1", "virtual wall density of the solids (lattice)")
+    if config.surface_tension is not None:
+        from .calibration import lattice_units, measure_surface_tension
+        with ctx.task("surface tension calibration (Laplace law, cached)", 1) as cb:
+            st = measure_surface_tension(eos, forcing=config.forcing, tau=config.tau)
+            cb(1, 1)
+        units = lattice_units(config.voxel_size, config.surface_tension, st.sigma, rl,
+                              config.liquid_density)
+        out.add_scalar("time_step", units.dt_s, "s", "physical duration of a lattice step")
+        out.add_scalar("kinematic_viscosity", units.kinematic_viscosity(config.tau), "m2 s-1",
+                       "viscosity implied by the calibration (not imposed)")
+        out.add_scalar("surface_tension_lattice", st.sigma, "1",
+                       "measured lattice surface tension (Laplace slope)")
+        out.add_scalar("laplace_misfit", st.max_misfit, "1",
+                       "largest misfit of dp against 1/R, relative to the largest dp")
     if config.mode == "bridge":
         _run_bridge(config, eos, rg, rl, rho_w, out, ctx)
     else:
