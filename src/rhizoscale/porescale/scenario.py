@@ -81,6 +81,8 @@ class Config(CaseConfig):
     max_steps: int = Field(6000, ge=10, description="most lattice steps per saturation")
     u_tol: float = Field(5e-3, gt=0, description="largest speed at convergence [lattice]")
     s_tol: float = Field(2e-3, gt=0, description="largest change of the liquid share per check [-]")
+    memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to "
+                                             "need more [GiB]; default: the memory available")
 
     @model_validator(mode="after")
     def _check(self):
@@ -134,7 +136,7 @@ def run(config: Config, ctx) -> "Products":
     from ..products import Products
     out = Products("cs4-liquid-configuration")
     memory = estimate_memory(config)
-    check_memory(memory, None, warn=ctx.warn)
+    check_memory(memory, config.memory_limit_gb, warn=ctx.warn)
     record_estimate(out, memory)
     eos = CarnahanStarlingEOS(config.reduced_temperature)
     rg, rl = coexistence(eos, config.forcing)
