@@ -138,26 +138,6 @@ def test_laplace_law_2d_linear_in_curvature():
     assert np.ptp(sigma) < 0.05 * sigma.mean()
 
 
-@pytest.mark.slow
-def test_laplace_law_3d_linear_in_curvature():
-    eos = ShanChenEOS(G=-5.0)
-    rg, rl = mechanical_coexistence(eos)
-    inv_r, dp = [], []
-    for radius in (7, 8.5, 10):
-        m = TwoPhaseLBM(np.zeros((28, 28, 28), int), _droplet((28,) * 3, radius, rl, rg), eos)
-        m.step(1000)
-        rho = m.density()
-        R = equivalent_radius(liquid_volume(rho, rho.min(), rho.max()), 3)
-        inv_r.append(1 / R)
-        dp.append(laplace_pressure(rho, eos)[2])
-    slope, intercept = np.polyfit(inv_r, dp, 1)     # 3D: dp = 2 sigma / R
-    fit = slope * np.asarray(inv_r) + intercept
-    print(f"3D surface tension sigma = {slope / 2:.4g}")
-    assert slope > 0
-    assert np.max(np.abs(fit - dp)) < 0.03 * max(dp)
-    assert abs(intercept) < 0.15 * max(dp)
-
-
 def test_droplet_at_rest_stays_at_rest_spurious_current_bounded():
     eos = CarnahanStarlingEOS(0.8)
     rg, rl = maxwell_construction(eos)
