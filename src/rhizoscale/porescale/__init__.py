@@ -10,9 +10,9 @@
 
 from .equation_of_state import (CarnahanStarlingEOS, ShanChenEOS, maxwell_construction,
                                 mechanical_coexistence)
-from .lattice import D2Q9, D3Q19, Lattice, lattice
+from .lattice import D2Q9, D3Q19, Lattice, velocity_set
 from .two_phase import NonFiniteState, TwoPhaseLBM
 
 __all__ = ["CarnahanStarlingEOS", "ShanChenEOS", "maxwell_construction",
-           "mechanical_coexistence", "D2Q9", "D3Q19", "Lattice", "lattice", "NonFiniteState",
+           "mechanical_coexistence", "D2Q9", "D3Q19", "Lattice", "velocity_set", "NonFiniteState",
            "TwoPhaseLBM"]

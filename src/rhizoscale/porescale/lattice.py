@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["Lattice", "D2Q9", "D3Q19", "lattice", "CS2"]
+__all__ = ["Lattice", "D2Q9", "D3Q19", "velocity_set", "CS2"]
 
 #: squared lattice speed of sound of both sets [lattice units]
 CS2 = 1.0 / 3.0
@@ -80,12 +80,12 @@ _D3Q19_XYZ = ([(0, 0, 0)]
 D3Q19 = _make("D3Q19", 3, _D3Q19_XYZ, [1 / 3] + [1 / 18] * 6 + [1 / 36] * 12)
 
 
-def lattice(name_or_dim) -> Lattice:
+def velocity_set(name_or_dim) -> Lattice:
     """The velocity set by name (``"D2Q9"``, ``"D3Q19"``) or by dimension (2, 3).
 
     Examples
     --------
-    >>> lat = lattice("D3Q19")
+    >>> lat = velocity_set("D3Q19")
     >>> lat.q, float(lat.weights.sum())
     (19, 1.0)
     """

@@ -18,7 +18,7 @@ import xarray as xr
 
 from ..errors import InputError, RhizoscaleError
 from .equation_of_state import EOS_KINDS, CarnahanStarlingEOS, ShanChenEOS
-from .lattice import CS2, Lattice, lattice as get_lattice
+from .lattice import CS2, Lattice, velocity_set
 from ._lattice_kernels import collide_d2q9, collide_d3q19
 from .stream_collide import (FORCINGS, collide_kernel, density_kernel, equilibrium, fluid_index,
                              moments_kernel, psi_of_density, step_reference)
@@ -80,7 +80,7 @@ class TwoPhaseLBM:
         if walls.ndim not in (2, 3) or not np.issubdtype(walls.dtype, np.integer):
             raise InputError("walls must be a 2D or 3D integer label array", field="walls")
         self.ndim = walls.ndim
-        self.lattice: Lattice = get_lattice(lattice or self.ndim)
+        self.lattice: Lattice = velocity_set(lattice or self.ndim)
         if self.lattice.dim != self.ndim:
             raise InputError(f"lattice {self.lattice.name} does not fit a {self.ndim}D geometry",
                              field="lattice")
