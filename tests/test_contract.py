@@ -342,7 +342,7 @@ def test_resume_refuses_another_scenario(tmp_path):
 
 
 # ---------------------------------------------------------------------------- layout
-CASE_PACKAGES = ("rhizodeposition", "nutrients", "diffusion", "homogenization", "mucilage", "microbes")
+CASE_PACKAGES = ("rhizodeposition", "nutrients", "diffusion", "homogenization", "mucilage", "microbes", "porescale")
 RUN_LAYER = ("cli", "outputs", "scenario")
 #: packages that drive scenarios (pipelines, sensitivity studies, the reproduce report): run layer too
 RUN_LAYER_PACKAGES = ("link", "sensitivity", "reproduce")

@@ -45,6 +45,7 @@ DOCTEST_PACKAGES = (
     "rhizoscale.homogenization",
     "rhizoscale.mucilage",
     "rhizoscale.microbes",
+    "rhizoscale.porescale",
     "rhizoscale.image",
     "rhizoscale.soil",
     "rhizoscale.solvers",
