@@ -234,25 +234,9 @@ class CaseConfig(Section):
     @model_validator(mode="before")
     @classmethod
     def _root_system_section(cls, data):
-        if not isinstance(data, dict) or "root_system" not in data:
-            return data
-        section = data["root_system"]
-        if not cls.ROOT_SYSTEM_KEYS:
-            raise ValueError("root_system: this case study uses no root system")
-        if not isinstance(section, dict):
-            raise ValueError("root_system: expected a mapping such as {plant: vicia_faba}, {rsml: roots.rsml} "
-                             "or {straight: {velocity: 1.0, days: 10}}")
-        data = dict(data)
-        data.pop("root_system")
-        for key, value in section.items():
-            if key not in cls.ROOT_SYSTEM_KEYS:
-                raise ValueError(f"root_system.{key}: not a root-system key of this case "
-                                 f"(it takes {', '.join(cls.ROOT_SYSTEM_KEYS)})")
-            flat = cls.ROOT_SYSTEM_KEYS[key]
-            if flat in data:
-                raise ValueError(f"root_system.{key}: also given as {flat!r}; give it once")
-            data[flat] = value
-        return data
+        return _expand_section(
+            data, "root_system", cls.ROOT_SYSTEM_KEYS, "a root-system key", absent="this case study uses no root "
+            "system", example="{plant: vicia_faba}, {rsml: roots.rsml} or {straight: {velocity: 1.0, days: 10}}")
 
     #: ``(ParameterSet class, default set name, {set field: dotted scenario key})``: a
     #: case whose literature values live in a parameter set takes the defaults of those
@@ -299,31 +283,15 @@ class CaseConfig(Section):
     @model_validator(mode="before")
     @classmethod
     def _time_section(cls, data):
-        if not isinstance(data, dict) or "time" not in data:
-            return data
-        section = data["time"]
-        if not cls.TIME_KEYS:
-            raise ValueError("time: this case study has no time axis (it is steady or one-shot)")
-        if not isinstance(section, dict):
-            raise ValueError("time: expected a mapping such as {stop: 21 d, dt: 1 h, outputs: [7 d, 14 d]}")
-        data = dict(data)
-        data.pop("time")
-        for key, value in section.items():
-            if key not in cls.TIME_KEYS:
-                raise ValueError(f"time.{key}: not a time key of this case "
-                                 f"(it takes {', '.join(cls.TIME_KEYS)})")
-            flat, unit = cls.TIME_KEYS[key]
-            if flat in data:
-                raise ValueError(f"time.{key}: also given as {flat!r}; give it once")
-            try:
-                if isinstance(value, (list, tuple)):
-                    data[flat] = [time_in(v, unit) for v in value]
-                else:
-                    data[flat] = time_in(value, unit)
-            except ValueError as err:
-                raise ValueError(f"time.{key}: {err}") from None
-        return data
-
+        def convert(value, target):
+            flat_unit = target[1]
+            if isinstance(value, (list, tuple)):
+                return [time_in(v, flat_unit) for v in value]
+            return time_in(value, flat_unit)
+        return _expand_section(data, "time", {k: v[0] for k, v in cls.TIME_KEYS.items()}, "a time key",
+                               absent="this case study has no time axis (it is steady or one-shot)",
+                               example="{stop: 21 d, dt: 1 h, outputs: [7 d, 14 d]}",
+                               convert=lambda key, value: convert(value, cls.TIME_KEYS[key]))
 
     #: a case whose grid is not a full ``grid: {lower, upper, resolution}`` section of its
     #: own (CS2: the rhizotron sets the box) maps the ``grid:`` keys it takes to its keys
@@ -332,22 +300,39 @@ class CaseConfig(Section):
     @model_validator(mode="before")
     @classmethod
     def _grid_section(cls, data):
-        if not cls.GRID_KEYS or not isinstance(data, dict) or "grid" not in data:
+        if not cls.GRID_KEYS:           # the case's own grid section (or none): pydantic reads it
             return data
-        section = data["grid"]
-        if not isinstance(section, dict):
-            raise ValueError(f"grid: expected a mapping such as {{{next(iter(cls.GRID_KEYS))}: ...}}")
-        data = dict(data)
-        data.pop("grid")
-        for key, value in section.items():
-            if key not in cls.GRID_KEYS:
-                raise ValueError(f"grid.{key}: not a grid key of this case (it takes "
-                                 f"{', '.join(cls.GRID_KEYS)}; the box comes from the case's geometry)")
-            flat = cls.GRID_KEYS[key]
-            if flat in data:
-                raise ValueError(f"grid.{key}: also given as {flat!r}; give it once")
-            data[flat] = value
+        return _expand_section(data, "grid", cls.GRID_KEYS, "a grid key", absent="",
+                               example=f"{{{next(iter(cls.GRID_KEYS))}: ...}}",
+                               hint="; the box comes from the case's geometry")
+
+
+def _expand_section(data, name: str, keys: dict[str, str], what: str, *, absent: str, example: str,
+                    convert=None, hint: str = ""):
+    """Move a shared section's entries to the case's own keys (``keys``: section key ->
+    case key; ``convert(key, value)`` changes units), refusing unknown keys, keys given
+    twice, and the section in a case that has none of its keys (``absent``)."""
+    if not isinstance(data, dict) or name not in data:
         return data
+    section = data[name]
+    if not keys:
+        raise ValueError(f"{name}: {absent}")
+    if not isinstance(section, dict):
+        raise ValueError(f"{name}: expected a mapping such as {example}")
+    data = dict(data)
+    data.pop(name)
+    for key, value in section.items():
+        if key not in keys:
+            raise ValueError(f"{name}.{key}: not {what} of this case (it takes {', '.join(keys)}{hint})")
+        flat = keys[key]
+        if flat in data:
+            raise ValueError(f"{name}.{key}: also given as {flat!r}; give it once")
+        try:
+            data[flat] = value if convert is None else convert(key, value)
+        except ValueError as err:
+            raise ValueError(f"{name}.{key}: {err}") from None
+    return data
+
 
 def scenario_path(value, info: ValidationInfo, *, must_exist: bool = True,
                   suffixes: tuple[str, ...] | None = None):
