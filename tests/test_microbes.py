@@ -459,3 +459,12 @@ def test_cluster_coarse_space_speeds_up_cg_on_disconnected_water():
     (its0, x0), (its1, x1) = results
     np.testing.assert_allclose(x1, x0, rtol=1e-6, atol=1e-8)
     assert its1 < its0 / 2
+
+
+def test_a_negative_addition_is_refused_before_any_work():
+    from rhizoscale.scenario import scenario_from_dict
+    from small_examples import small_example
+    data = small_example("cs5-respiration")
+    data["additions"] = [0.4, -8]
+    with pytest.raises(InputError, match=r"additions\[1\]: Input should be greater than or equal to 0"):
+        scenario_from_dict(data, source="c.yaml")

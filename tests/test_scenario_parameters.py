@@ -156,8 +156,11 @@ def test_time_section_means_the_same_in_every_case():
     assert (cs2.config.days, cs2.config.dt_hours, cs2.config.profile_days) == (1.5, 0.5, [0.5, 1.5])
     cs3 = scenario_from_dict({**small_example("cs3-root-hairs"), "time": {"stop": "10 min"}}, source="s.yaml")
     assert cs3.config.duration == 600.0                      # seconds in CS3, days given
-    plain = scenario_from_dict({**small_example("cs3-root-hairs"), "time": {"stop": 1 / 144}}, source="s.yaml")
-    assert plain.config.duration == pytest.approx(600.0, rel=1e-12)   # a bare number is days
+    # a bare number means days; where the case counts in another unit it must carry one
+    with pytest.raises(InputError, match=r"time.stop: give the unit, e.g. '600 s'"):
+        scenario_from_dict({**small_example("cs3-root-hairs"), "time": {"stop": 600}}, source="s.yaml")
+    with pytest.raises(InputError, match=r"time.dt: give the unit, e.g. '0.5 h'"):
+        scenario_from_dict({**small_example("cs2-oilseed-rape"), "time": {"stop": 2, "dt": 0.5}}, source="s.yaml")
     cs1 = scenario_from_dict({**small_example("cs1-vicia-faba"), "time": {"stop": "4 d", "outputs": [1, "48 h"]}},
                              source="s.yaml")
     assert (cs1.config.days, cs1.config.field_output_times) == (4.0, [1.0, 2.0])

@@ -283,11 +283,19 @@ class CaseConfig(Section):
     @model_validator(mode="before")
     @classmethod
     def _time_section(cls, data):
+        def one(v, flat_unit):
+            # a bare number means days; where the case counts in another unit that is a
+            # trap (45 meant as seconds would be 45 days), so a unit is required there
+            if flat_unit != "d" and isinstance(v, (int, float)) and not isinstance(v, bool):
+                raise ValueError(f"give the unit, e.g. '{v:g} {flat_unit}': this case counts this time "
+                                 f"in {flat_unit}, and a bare number would mean days")
+            return time_in(v, flat_unit)
+
         def convert(value, target):
             flat_unit = target[1]
             if isinstance(value, (list, tuple)):
-                return [time_in(v, flat_unit) for v in value]
-            return time_in(value, flat_unit)
+                return [one(v, flat_unit) for v in value]
+            return one(value, flat_unit)
         return _expand_section(data, "time", {k: v[0] for k, v in cls.TIME_KEYS.items()}, "a time key",
                                absent="this case study has no time axis (it is steady or one-shot)",
                                example="{stop: 21 d, dt: 1 h, outputs: [7 d, 14 d]}",

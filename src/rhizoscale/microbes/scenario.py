@@ -18,7 +18,7 @@ Two experiments:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Optional, TYPE_CHECKING
+from typing import Annotated, Literal, Optional, TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -72,8 +72,9 @@ class Config(CaseConfig):
                                    "cell density of the parameter set and the lattice volume)")
     saturations: list[float] = Field([1.0, 0.5, 0.25], min_length=1, description="water "
                                      "saturations of the pore space [1] (respiration: the first)")
-    additions: list[float] = Field([0.4, 0.8, 8.0, 32.0], min_length=1,
-                                   description="exudate carbon added at t = 0 [ug C g-1 soil] (respiration)")
+    additions: list[Annotated[float, Field(ge=0)]] = Field(
+        [0.4, 0.8, 8.0, 32.0], min_length=1,
+        description="exudate carbon added at t = 0 [ug C g-1 soil] (respiration; each >= 0)")
     growth_threshold: float = Field(0.1, gt=0, description="peak biomass increase that counts as growth [1]")
     exudation_flux: float = Field(5.0, ge=0, description="constant exudation flux density "
                                   "[ug C cm-2 d-1] (rhizosphere, when no boundary_series)")
