@@ -57,7 +57,7 @@ def small_example(name: str) -> dict:
     """The example ``name`` as a mapping, with the small-size overrides applied."""
     data = yaml.safe_load(example_text(name))
     data = copy.deepcopy(data)
-    data.update(SMALL.get(name, {}))
+    data.update(copy.deepcopy(SMALL.get(name, {})))   # callers may change nested sections
     return data
 
 
