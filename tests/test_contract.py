@@ -90,6 +90,25 @@ def test_wall_time_limit_checkpoints_and_resume_is_bit_identical(tmp_path):
     assert c_res == c_full and rec_res == rec_full and it_res == it_full
 
 
+def test_a_model_that_is_done_ends_the_run_early_and_resumes_finished(tmp_path):
+    """A model with its own end condition (``done``) stops the run before stop_time; the
+    run counts as finished, and resuming its checkpoint takes no further step."""
+    class Settling(Decay):
+        @property
+        def done(self):
+            return self.c < 0.5
+
+    cp = Checkpointer(tmp_path / "settle.npz", IterationInterval(100))
+    sim = Simulation(Settling(1.0), stop_time=10.0, dt=0.25, checkpoint=cp, name="settle")
+    sim.run()
+    first_below = math.ceil(math.log(2.0) / 0.25)            # steps until exp(-t) < 1/2
+    assert sim.finished and sim.iteration == first_below and sim.time == 0.25 * first_below
+    again = Simulation(Settling(1.0), stop_time=10.0, dt=0.25, name="settle")
+    assert again.resume_from(cp.path)
+    again.run()
+    assert again.iteration == first_below and again.model.c == sim.model.c
+
+
 def test_checkpoints_are_plain_data_never_pickles(tmp_path):
     p = save_checkpoint(tmp_path / "c.npz", {"a": np.arange(3), "b": {"x": 1.5, "s": "text"}})
     back = load_checkpoint(p)
@@ -134,7 +153,7 @@ def _assert_same_outputs(a, b):
 
 
 @pytest.mark.parametrize("name", ["cs1-vicia-faba", "cs2-oilseed-rape", "cs3-root-hairs", "cs4-mucilage-bridge",
-                                  "cs5-respiration"])
+                                  "cs4-liquid-bridge", "cs4-water-distribution", "cs5-respiration"])
 def test_interrupted_run_resumes_bit_identically(tmp_path, name):
     data = small_example(name)
     if name == "cs4-mucilage-bridge":   # drying through the bridge's rupture in few steps
@@ -143,6 +162,8 @@ def test_interrupted_run_resumes_bit_identically(tmp_path, name):
         data.update(time={"stop": 1.0, "dt": "2 h", "outputs": [0.5, 1.0]}, output_interval_days=0.5)
     if name == "cs1-vicia-faba":      # old mass by the heat-kernel semigroup: state to resume
         data.update(direct_age=1.0)
+    if name in ("cs4-liquid-bridge", "cs4-water-distribution"):   # stops at stages / blocks
+        data.update(outputs={"figures": False})
     sc = scenario_from_dict(data, source=name)
     run_scenario(sc, tmp_path / "full")
     stops = 0

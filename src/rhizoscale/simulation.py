@@ -22,7 +22,10 @@ A model is any object with
 * ``step(dt)`` **or** ``advance_to(t)`` (preferred when present: the model then lands on
   ``t`` exactly, with no round-off from ``time + dt``),
 * ``checkpoint_state() -> dict`` and ``restore_state(dict)`` (arrays and scalars only)
-  to be checkpointed, and ``state() -> xarray.Dataset`` for output (optional here).
+  to be checkpointed, and ``state() -> xarray.Dataset`` for output (optional here),
+* optionally ``done`` (bool): a model with its own end condition (a drying bridge that
+  ruptured, a relaxation that settled) sets it, and the run stops there, before
+  ``stop_time``, as if finished.
 
 Example
 -------
@@ -95,6 +98,9 @@ class Model(Protocol):
     def checkpoint_state(self) -> dict: ...
 
     def restore_state(self, state: dict) -> None: ...
+
+    # optional: ``done: bool``, True once the model met its own end condition (the run
+    # then stops before ``stop_time``; see the module docs)
 
 
 class RunInterrupted(RhizoscaleError):
@@ -659,7 +665,7 @@ class Simulation:
             self.checkpointer(self)
 
     def run(self) -> "Simulation":
-        """Step to ``stop_time``; returns the simulation.
+        """Step to ``stop_time`` (or until the model is ``done``); returns the simulation.
 
         Raises
         ------
@@ -673,7 +679,8 @@ class Simulation:
             self._call_due()           # outputs at the initial time
             self._initialised = True
         try:
-            while not self.finished and self.time < self.stop_time * (1 - 1e-12) - 1e-300:
+            while not self.finished and not getattr(self.model, "done", False) and \
+                    self.time < self.stop_time * (1 - 1e-12) - 1e-300:
                 self._advance(self._next_target())
                 self.iteration += 1
                 self._call_due()

@@ -25,12 +25,14 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import xarray as xr
 from scipy import ndimage
 
 from ..errors import InputError
 
 __all__ = ["two_particles", "bridge_clusters", "lian_rupture_distance", "lian_rupture_volume",
-           "BridgeStage", "DryingBridgeResult", "dry_liquid_bridge"]
+           "BridgeStage", "DryingBridgeResult", "DryingBridgeModel", "bridge_model",
+           "dry_liquid_bridge"]
 
 
 def two_particles(radius: float, gap: float, ndim: int = 3, margin: int = 6) -> np.ndarray:
@@ -129,11 +131,168 @@ class DryingBridgeResult:
         return self.radius * lian_rupture_distance(self.scaled_rupture_volume(), theta)
 
 
+class DryingBridgeModel:
+    """Quasi-static drying of a liquid bridge, one stage per step (a Model of the contract).
+
+    Model time counts drying *stages* (dimensionless). The step to stage 1 relaxes the
+    placed bridge for ``first_relax`` lattice steps and measures it; every later step
+    removes the share ``removal`` of the liquid's excess mass from the liquid nodes,
+    relaxes ``relax_steps`` lattice steps and measures again. A measured stage whose
+    bridge no longer connects the particles ends the drying: :attr:`done` turns True (a
+    :class:`~rhizoscale.simulation.Simulation` then stops) and the rupture volume is the
+    bridge volume of the last connected stage.
+
+    Parameters
+    ----------
+    lbm : TwoPhaseLBM
+        The fluid model, holding the placed bridge (:func:`_initial_bridge` densities).
+    labels : int array
+        Geometry from :func:`two_particles` (1: left, 2: right particle).
+    rho_gas, rho_liquid : float
+        Coexistence densities [lattice]; their mean is the liquid level.
+    removal : float
+        Share of the liquid's excess mass removed per stage [-], in (0, 1).
+    relax_steps, first_relax : int
+        Lattice steps of relaxation after each removal / after placing the bridge.
+    snapshot_every : int
+        Keep the density field of every ``snapshot_every``-th stage (and the ruptured one).
+    radius, gap : float
+        Particle radius and surface gap [nodes], for the result.
+
+    Attributes
+    ----------
+    time : float
+        Stages measured so far [-].
+    done : bool
+        The bridge ruptured (no further stage is run).
+
+    Examples
+    --------
+    >>> from rhizoscale.porescale import CarnahanStarlingEOS, TwoPhaseLBM
+    >>> from rhizoscale.porescale.wetting import coexistence
+    >>> from rhizoscale.simulation import Simulation
+    >>> eos = CarnahanStarlingEOS(0.8); rg, rl = coexistence(eos, "edm")
+    >>> lab = two_particles(6, 3, ndim=2, margin=4)
+    >>> rho = np.where(_initial_bridge(lab, 40), rl, rg)
+    >>> lbm = TwoPhaseLBM(lab, rho, eos, wall_density=0.15, forcing="edm")
+    >>> model = DryingBridgeModel(lbm, lab, rho_gas=rg, rho_liquid=rl, removal=0.5,
+    ...                           relax_steps=100, first_relax=200)
+    >>> _ = Simulation(model, stop_time=10, dt=1).run()
+    >>> model.done, model.time < 10, model.result().stages[0].connected
+    (True, True, True)
+    """
+
+    def __init__(self, lbm, labels, *, rho_gas: float, rho_liquid: float, removal: float = 0.1,
+                 relax_steps: int = 600, first_relax: int = 1500, snapshot_every: int = 1,
+                 radius: float = math.nan, gap: float = math.nan):
+        if not 0 < removal < 1:
+            raise InputError("removal must be in (0, 1)", field="removal")
+        self.lbm = lbm
+        self.labels = np.asarray(labels)
+        self.rho_gas, self.rho_liquid = float(rho_gas), float(rho_liquid)
+        self.removal = float(removal)
+        self.relax_steps, self.first_relax = int(relax_steps), int(first_relax)
+        self.snapshot_every = int(snapshot_every)
+        self.radius, self.gap = float(radius), float(gap)
+        self.time = 0.0
+        self.done = False
+        self.stages: list[BridgeStage] = []
+        self.snapshots: list = []          # (lattice step, float32 density field)
+
+    @property
+    def level(self) -> float:
+        """Liquid level: the mid-density [lattice]."""
+        return 0.5 * (self.rho_gas + self.rho_liquid)
+
+    def _remove(self) -> None:
+        """Remove ``removal`` of the liquid's excess mass from the liquid nodes."""
+        rho = self.lbm.density()
+        liquid = np.nan_to_num(rho, nan=0.0) > self.level
+        excess = np.where(liquid, np.nan_to_num(rho) - self.rho_gas, 0.0)
+        factor = np.where(liquid, 1.0 - self.removal * excess / np.where(liquid, rho, 1.0), 1.0)
+        self.lbm.scale_populations(factor)
+
+    def _stage(self) -> None:
+        """One stage: (remove,) relax, measure."""
+        if self.stages:
+            self._remove()
+            self.lbm.step(self.relax_steps)
+        else:
+            self.lbm.step(self.first_relax)
+        rho = self.lbm.density()
+        connected, mask = bridge_clusters(rho, self.labels, self.rho_gas, self.rho_liquid)
+        n = len(self.stages)
+        self.stages.append(BridgeStage(int(self.lbm.iteration), float(mask.sum()),
+                                       self.lbm.mass(), connected))
+        if n % self.snapshot_every == 0 or not connected:
+            self.snapshots.append((int(self.lbm.iteration), rho.astype(np.float32)))
+        self.done = not connected
+        self.time = float(len(self.stages))
+
+    def advance_to(self, t: float) -> None:
+        """Run stages until ``t`` stages are measured or the bridge ruptured."""
+        while not self.done and self.time < round(t):
+            self._stage()
+
+    def step(self, dt: float = 1) -> None:
+        """Run ``dt`` more stages (fewer when the bridge ruptures)."""
+        self.advance_to(self.time + dt)
+
+    def result(self) -> "DryingBridgeResult":
+        """The stages, snapshots and rupture volume so far."""
+        res = DryingBridgeResult(self.radius, self.gap, self.labels.ndim, list(self.stages),
+                                 list(self.snapshots))
+        res.ruptured = self.done
+        connected = [s.volume for s in self.stages if s.connected]
+        if self.done and connected:
+            res.rupture_volume = connected[-1]
+        return res
+
+    # ------------------------------------------------------------------ state
+    def checkpoint_state(self) -> dict:
+        shape = self.labels.shape
+        return {"lbm": self.lbm.checkpoint_state(), "time": self.time, "done": self.done,
+                "stage_step": np.array([s.step for s in self.stages], dtype=np.int64),
+                "stage_volume": np.array([s.volume for s in self.stages], dtype=np.float64),
+                "stage_mass": np.array([s.mass for s in self.stages], dtype=np.float64),
+                "stage_connected": np.array([s.connected for s in self.stages], dtype=bool),
+                "snapshot_step": np.array([s for s, _ in self.snapshots], dtype=np.int64),
+                "snapshot_density": (np.stack([r for _, r in self.snapshots]) if self.snapshots
+                                     else np.zeros((0,) + shape, np.float32))}
+
+    def restore_state(self, state: dict) -> None:
+        self.lbm.restore_state(state["lbm"])
+        self.time = float(state["time"])
+        self.done = bool(state["done"])
+        self.stages = [BridgeStage(int(a), float(b), float(c), bool(d)) for a, b, c, d in zip(
+            state["stage_step"], state["stage_volume"], state["stage_mass"],
+            state["stage_connected"])]
+        self.snapshots = [(int(s), np.array(r, dtype=np.float32)) for s, r in zip(
+            state["snapshot_step"], state["snapshot_density"])]
+
+    def state(self) -> xr.Dataset:
+        """The fluid state (:meth:`TwoPhaseLBM.state`, lattice units) and the stage record."""
+        ds = self.lbm.state()
+        n = len(self.stages)
+        ds["bridge_volume"] = ("stage", np.array([s.volume for s in self.stages], dtype=float),
+                               {"units": "lattice nodes", "long_name": "bridge volume (nodes "
+                                "above the mid-density touching both particles)"})
+        ds["connected"] = ("stage", np.array([s.connected for s in self.stages], dtype=np.int8),
+                           {"units": "1", "long_name": "1 while the bridge connects the particles"})
+        ds = ds.assign_coords(stage=("stage", np.arange(1, n + 1), {"units": "1"}),
+                              lattice_step=("stage", np.array([s.step for s in self.stages],
+                                                              dtype=np.int64), {"units": "1"}),
+                              time=((), self.time, {"units": "1", "long_name": "drying stages"}))
+        return ds
+
+
 def dry_liquid_bridge(model_factory, labels, *, initial_volume: float, rho_gas: float,
                       rho_liquid: float, removal: float = 0.1, relax_steps: int = 600,
                       first_relax: int = 1500, max_stages: int = 40, snapshot_every: int = 1,
                       radius: float = math.nan, gap: float = math.nan) -> DryingBridgeResult:
-    """Dry a bridge stage by stage until it ruptures.
+    """Dry a bridge stage by stage until it ruptures (a :class:`DryingBridgeModel` run by a
+    :class:`~rhizoscale.simulation.Simulation`; case studies drive the model themselves to
+    get checkpoints).
 
     Parameters
     ----------
@@ -149,37 +308,31 @@ def dry_liquid_bridge(model_factory, labels, *, initial_volume: float, rho_gas: 
         Fraction of the liquid mass removed per stage [-].
     relax_steps, first_relax : int
         Lattice steps of relaxation after each removal / after placing the bridge.
+    max_stages : int
+        Most stages measured.
 
     Returns
     -------
     DryingBridgeResult
     """
-    if not 0 < removal < 1:
+    from ..simulation import Simulation
+    model = bridge_model(model_factory, labels, initial_volume=initial_volume, rho_gas=rho_gas,
+                         rho_liquid=rho_liquid, removal=removal, relax_steps=relax_steps,
+                         first_relax=first_relax, snapshot_every=snapshot_every, radius=radius,
+                         gap=gap)
+    Simulation(model, stop_time=max_stages, dt=1, name="drying bridge").run()
+    return model.result()
+
+
+def bridge_model(model_factory, labels, *, initial_volume: float, rho_gas: float,
+                 rho_liquid: float, **kw) -> DryingBridgeModel:
+    """A :class:`DryingBridgeModel` with a bridge of ``initial_volume`` [nodes] placed
+    between the particles (liquid at ``rho_liquid`` in gas at ``rho_gas``); ``kw`` go to
+    the model (``removal``, ``relax_steps``, ``first_relax``, ``snapshot_every``,
+    ``radius``, ``gap``)."""
+    if not 0 < kw.get("removal", 0.1) < 1:
         raise InputError("removal must be in (0, 1)", field="removal")
     bridge = _initial_bridge(labels, initial_volume)
     rho0 = np.where(bridge, rho_liquid, rho_gas)
-    model = model_factory(labels, rho0)
-    res = DryingBridgeResult(radius, gap, labels.ndim)
-    model.step(first_relax)
-    last_connected = None
-    for stage in range(max_stages):
-        rho = model.density()
-        connected, mask = bridge_clusters(rho, labels, rho_gas, rho_liquid)
-        vol = float(mask.sum())
-        res.stages.append(BridgeStage(int(model.iteration), vol, model.mass(), connected))
-        if stage % snapshot_every == 0 or not connected:
-            res.snapshots.append((int(model.iteration), rho.astype(np.float32)))
-        if not connected:
-            res.ruptured = True
-            break
-        last_connected = vol
-        # remove a fraction of the liquid's excess mass from the liquid nodes
-        level = 0.5 * (rho_gas + rho_liquid)
-        liquid = np.nan_to_num(rho, nan=0.0) > level
-        excess = np.where(liquid, np.nan_to_num(rho) - rho_gas, 0.0)
-        factor = np.where(liquid, 1.0 - removal * excess / np.where(liquid, rho, 1.0), 1.0)
-        model.scale_populations(factor)
-        model.step(relax_steps)
-    res.rupture_volume = last_connected if (res.ruptured and last_connected is not None) \
-        else math.nan
-    return res
+    return DryingBridgeModel(model_factory(labels, rho0), labels, rho_gas=rho_gas,
+                             rho_liquid=rho_liquid, **kw)

@@ -33,7 +33,8 @@ from .measure import liquid_volume, spurious_current
 from .two_phase import TwoPhaseLBM
 from .wetting import coexistence
 
-__all__ = ["drainage_state", "SaturationResult", "water_at_saturation", "solid_labels"]
+__all__ = ["drainage_state", "SaturationResult", "SaturationModel", "saturation_model",
+           "water_at_saturation", "solid_labels"]
 
 
 def solid_labels(image: Image, solid_phases=None) -> np.ndarray:
@@ -92,11 +93,166 @@ class SaturationResult:
     # (step, mass-weighted saturation, share of pore nodes above mid-density, max speed)
 
 
+class SaturationModel:
+    """Relaxation of a drainage state at fixed liquid mass (a Model of the contract).
+
+    Model time is in lattice steps; every step of a
+    :class:`~rhizoscale.simulation.Simulation` must be one block of ``check_every``
+    lattice steps, after which the criteria are checked: the largest speed below
+    ``u_tol`` and the share of pore nodes above the mid-density changed by less than
+    ``s_tol`` since the previous check. When both hold, :attr:`done` turns True and the
+    Simulation stops (``converged``); otherwise it runs to its stop time, at least
+    ``max_steps`` (:meth:`stop_time`).
+
+    Parameters
+    ----------
+    image : Image
+        The pore image (its solids are ``walls > 0``).
+    walls : int array
+        Wall labels of :func:`solid_labels`.
+    saturation : float
+        Target saturation [-] (the drainage state's).
+    eos, wall_density, forcing, tau, model_kw
+        The fluid model (:class:`TwoPhaseLBM`).
+    check_every, max_steps, u_tol, s_tol
+        The equilibrium criteria (see :func:`water_at_saturation`).
+
+    Attributes
+    ----------
+    time : float
+        Lattice steps run [-].
+    done : bool
+        The criteria are met.
+
+    Examples
+    --------
+    >>> from rhizoscale.image.generators import sand_packing
+    >>> from rhizoscale.porescale import CarnahanStarlingEOS
+    >>> from rhizoscale.simulation import Simulation
+    >>> img = sand_packing((32, 32), 1e-3, 0.45, 0.006, seed=3).image
+    >>> m = SaturationModel(img, solid_labels(img), 0.5, eos=CarnahanStarlingEOS(0.8),
+    ...                     wall_density=0.12, check_every=100, max_steps=200)
+    >>> _ = Simulation(m, stop_time=m.stop_time(), dt=m.check_every).run()
+    >>> res = m.result()          # the liquid mass is conserved: so is the saturation
+    >>> m.time, len(m.history), bool(abs(res.saturation - res.initial_saturation) < 1e-6)
+    (200.0, 2, True)
+    """
+
+    def __init__(self, image: Image, walls, saturation: float, *, eos, wall_density,
+                 forcing="edm", tau: float = 1.0, check_every: int = 200,
+                 max_steps: int = 20000, u_tol: float = 1e-3, s_tol: float = 1e-3,
+                 model_kw=None):
+        self.image = image
+        self.target = float(saturation)
+        self.pore = np.asarray(walls) == 0
+        self.rho_gas, self.rho_liquid = coexistence(eos, forcing)
+        water0 = drainage_state(self.pore, saturation, image.voxel_size)
+        rho0 = np.where(water0, self.rho_liquid, self.rho_gas)
+        self.lbm = TwoPhaseLBM(walls, rho0, eos, wall_density=wall_density, forcing=forcing,
+                               tau=tau, **(model_kw or {}))
+        self.n_pore = int(self.pore.sum())
+        self.check_every, self.max_steps = int(check_every), int(max_steps)
+        self.u_tol, self.s_tol = float(u_tol), float(s_tol)
+        rho, _ = self.lbm.moments()
+        self.initial_saturation = self._sat(rho)
+        self.s_prev = self._sat_sharp(rho)
+        self.history: list = []
+        self.done = False
+        self.max_speed = math.inf
+
+    @property
+    def time(self) -> float:
+        return float(self.lbm.time)
+
+    def stop_time(self) -> float:
+        """Lattice steps of the whole block sequence: ``max_steps`` rounded up to blocks."""
+        return float(math.ceil(self.max_steps / self.check_every) * self.check_every)
+
+    @property
+    def level(self) -> float:
+        return 0.5 * (self.rho_gas + self.rho_liquid)
+
+    def _sat(self, rho) -> float:
+        """Mass-weighted saturation: fixed by the conserved mass (the target)."""
+        return liquid_volume(np.where(self.pore, rho, np.nan), self.rho_gas,
+                             self.rho_liquid) / self.n_pore
+
+    def _sat_sharp(self, rho) -> float:
+        """Share of pore nodes above the mid-density: moves with the interfaces."""
+        return float((np.nan_to_num(rho) > self.level).sum()) / self.n_pore
+
+    def advance_to(self, t: float) -> None:
+        """Run blocks of ``check_every`` lattice steps to ``t`` (a whole number of blocks),
+        checking the criteria after each; stops early when they are met."""
+        n = int(round(t - self.time))
+        if n % self.check_every:
+            raise InputError(f"the saturation driver steps whole blocks of {self.check_every} "
+                             f"lattice steps, got {n}", field="dt")
+        for _ in range(n // self.check_every):
+            if self.done:
+                return
+            self.lbm.step(self.check_every)
+            rho, u = self.lbm.moments()
+            s_now = self._sat_sharp(rho)
+            self.max_speed = float(spurious_current(u))
+            self.history.append((int(self.lbm.iteration), float(self._sat(rho)), s_now,
+                                 self.max_speed))
+            if self.max_speed < self.u_tol and abs(s_now - self.s_prev) < self.s_tol:
+                self.done = True
+            else:
+                self.s_prev = s_now
+
+    def step(self, dt: float) -> None:
+        self.advance_to(self.time + dt)
+
+    def result(self) -> "SaturationResult":
+        """Water/air image, densities and the achieved saturation now."""
+        rho, _ = self.lbm.moments()
+        s = self._sat(rho)
+        labels = np.where(self.pore, np.where(np.nan_to_num(rho) > self.level, WATER, AIR),
+                          SOLID).astype(np.uint8)
+        image = self.image
+        out = Image(labels, image.voxel_size, granular_phases(), {
+            **image.metadata, "source": "porescale.water_at_saturation",
+            "target_saturation": self.target, "saturation": float(s),
+            "lattice_steps": int(self.lbm.iteration), "converged": bool(self.done)},
+            image.origin)
+        return SaturationResult(out, self.lbm.state(), float(s), float(self.initial_saturation),
+                                int(self.lbm.iteration), float(self.max_speed), self.done,
+                                {"u_tol": self.u_tol, "s_tol": self.s_tol,
+                                 "check_every": self.check_every, "max_steps": self.max_steps},
+                                list(self.history))
+
+    # ------------------------------------------------------------------ state
+    def checkpoint_state(self) -> dict:
+        return {"lbm": self.lbm.checkpoint_state(), "done": self.done, "s_prev": self.s_prev,
+                "max_speed": self.max_speed,
+                "history": np.array(self.history, dtype=np.float64).reshape(-1, 4)}
+
+    def restore_state(self, state: dict) -> None:
+        self.lbm.restore_state(state["lbm"])
+        self.done = bool(state["done"])
+        self.s_prev = float(state["s_prev"])
+        self.max_speed = float(state["max_speed"])
+        self.history = [(int(a), float(b), float(c), float(d)) for a, b, c, d in state["history"]]
+
+    def state(self) -> xr.Dataset:
+        """The fluid state (:meth:`TwoPhaseLBM.state`, lattice units) with the saturation."""
+        ds = self.lbm.state()
+        rho = ds["density"].values
+        ds["saturation"] = ((), self._sat(rho), {"units": "1", "long_name": "mass-weighted "
+                                                 "water saturation of the pore space"})
+        return ds.assign_coords(time=((), self.time, {"units": "lattice steps"}))
+
+
 def water_at_saturation(image: Image, saturation: float, *, eos, wall_density, forcing="edm",
                         tau: float = 1.0, solid_phases=None, check_every: int = 200,
                         max_steps: int = 20000, u_tol: float = 1e-3, s_tol: float = 1e-3,
                         model_kw=None) -> SaturationResult:
     """Water and air in ``image``'s pores at ``saturation``, relaxed by the two-phase LBM.
+
+    A :class:`SaturationModel` run by a :class:`~rhizoscale.simulation.Simulation` (case
+    studies drive the model themselves to get checkpoints).
 
     Parameters
     ----------
@@ -109,7 +265,7 @@ def water_at_saturation(image: Image, saturation: float, *, eos, wall_density, f
     wall_density : float or dict {solid phase name: float}
         Virtual wall density of the solids (see :mod:`.wetting`) [lattice density].
     check_every, max_steps : int
-        Lattice steps between convergence checks, and at most.
+        Lattice steps between convergence checks, and at most (rounded up to whole checks).
     u_tol : float
         Largest speed allowed at convergence [lattice units].
     s_tol : float
@@ -129,6 +285,21 @@ def water_at_saturation(image: Image, saturation: float, *, eos, wall_density, f
     >>> res = water_at_saturation(img, 0.5, eos=CarnahanStarlingEOS(0.7),
     ...                           wall_density=0.2)                 # doctest: +SKIP
     """
+    from ..simulation import Simulation
+    model = saturation_model(image, saturation, eos=eos, wall_density=wall_density,
+                             forcing=forcing, tau=tau, solid_phases=solid_phases,
+                             check_every=check_every, max_steps=max_steps, u_tol=u_tol,
+                             s_tol=s_tol, model_kw=model_kw)
+    Simulation(model, stop_time=model.stop_time(), dt=model.check_every,
+               name="water at saturation").run()
+    return model.result()
+
+
+def saturation_model(image: Image, saturation: float, *, wall_density, solid_phases=None,
+                     **kw) -> SaturationModel:
+    """A :class:`SaturationModel` of ``image`` at ``saturation``: the solids and their
+    wall densities resolved by name (see :func:`water_at_saturation`); ``kw`` go to the
+    model."""
     walls = solid_labels(image, solid_phases)
     if isinstance(wall_density, dict):
         solids = ([p for p in image.phases if p.role in ("solid", "root", "hair")]
@@ -140,47 +311,4 @@ def water_at_saturation(image: Image, saturation: float, *, eos, wall_density, f
         wd = {i + 1: float(wall_density[p.name]) for i, p in enumerate(solids)}
     else:
         wd = float(wall_density)
-    pore = walls == 0
-    rg, rl = coexistence(eos, forcing)
-    water0 = drainage_state(pore, saturation, image.voxel_size)
-    rho0 = np.where(water0, rl, rg)
-    model = TwoPhaseLBM(walls, rho0, eos, wall_density=wd, forcing=forcing, tau=tau,
-                        **(model_kw or {}))
-    n_pore = int(pore.sum())
-
-    level = 0.5 * (rg + rl)
-
-    def sat(rho):          # mass-weighted: fixed by the conserved mass (the target)
-        return liquid_volume(np.where(pore, rho, np.nan), rg, rl) / n_pore
-
-    def sat_sharp(rho):    # share of pore nodes above the mid-density: moves with interfaces
-        return float((np.nan_to_num(rho) > level).sum()) / n_pore
-
-    rho, _ = model.moments()
-    s_init = sat(rho)
-    s_prev = sat_sharp(rho)
-    history = []
-    converged = False
-    umax = math.inf
-    while model.iteration < max_steps:
-        model.step(check_every)
-        rho, u = model.moments()
-        s_now = sat_sharp(rho)
-        umax = spurious_current(u)
-        history.append((int(model.iteration), float(sat(rho)), s_now, float(umax)))
-        if umax < u_tol and abs(s_now - s_prev) < s_tol:
-            converged = True
-            break
-        s_prev = s_now
-    s = sat(rho)
-    labels = np.where(pore, np.where(np.nan_to_num(rho) > level, WATER, AIR), SOLID)
-    labels = labels.astype(np.uint8)
-    out = Image(labels, image.voxel_size, granular_phases(), {
-        **image.metadata, "source": "porescale.water_at_saturation",
-        "target_saturation": float(saturation), "saturation": float(s),
-        "lattice_steps": int(model.iteration), "converged": bool(converged)},
-        image.origin)
-    ds = model.state()
-    return SaturationResult(out, ds, float(s), float(s_init), int(model.iteration), float(umax),
-                            converged, {"u_tol": u_tol, "s_tol": s_tol, "check_every": check_every,
-                                        "max_steps": max_steps}, history)
+    return SaturationModel(image, walls, saturation, wall_density=wd, **kw)

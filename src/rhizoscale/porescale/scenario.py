@@ -28,8 +28,9 @@ from pydantic import Field, model_validator
 
 from ..scenario import CaseConfig
 from .equation_of_state import CarnahanStarlingEOS
-from .liquid_bridge import dry_liquid_bridge, lian_rupture_distance, two_particles
-from .saturation import water_at_saturation
+from ..simulation import Simulation
+from .liquid_bridge import bridge_model, lian_rupture_distance, two_particles
+from .saturation import saturation_model
 from .two_phase import TwoPhaseLBM
 from .wetting import calibrate_wetting, coexistence
 
@@ -176,12 +177,13 @@ def _run_bridge(config, eos, rg, rl, rho_w, out, ctx):
         return TwoPhaseLBM(lab, rho, eos, wall_density={1: rho_w, 2: rho_w},
                            forcing=config.forcing, tau=config.tau)
 
-    with ctx.task("drying bridge", config.max_stages) as cb:
-        res = dry_liquid_bridge(factory, labels, initial_volume=config.initial_volume * R**config.ndim,
-                                rho_gas=rg, rho_liquid=rl, removal=config.removal,
-                                relax_steps=config.relax_steps, first_relax=config.first_relax,
-                                max_stages=config.max_stages, radius=R, gap=config.gap)
-        cb(config.max_stages, config.max_stages)
+    model = bridge_model(factory, labels, initial_volume=config.initial_volume * R**config.ndim,
+                         rho_gas=rg, rho_liquid=rl, removal=config.removal,
+                         relax_steps=config.relax_steps, first_relax=config.first_relax,
+                         radius=R, gap=config.gap)
+    sim = Simulation(model, stop_time=config.max_stages, dt=1, name="cs4-drying-bridge")
+    ctx.simulate(sim, description="drying bridge (stages)")
+    res = model.result()
     theta = config.contact_angle if config.contact_angle is not None else float("nan")
     dx = config.voxel_size
     out.add_scalar("ruptured", float(res.ruptured), "1", "1 when the bridge ruptured")
@@ -243,10 +245,14 @@ def _run_distribution(config, eos, rg, rl, rho_w, out, ctx):
     images, curve = {}, []
     with ctx.task("saturations", len(config.saturations)) as cb:
         for i, s in enumerate(config.saturations):
-            res = water_at_saturation(packing.image, s, eos=eos, wall_density=rho_w,
-                                      forcing=config.forcing, tau=config.tau,
-                                      check_every=config.check_every, max_steps=config.max_steps,
-                                      u_tol=config.u_tol, s_tol=config.s_tol)
+            model = saturation_model(packing.image, s, eos=eos, wall_density=rho_w,
+                                     forcing=config.forcing, tau=config.tau,
+                                     check_every=config.check_every, max_steps=config.max_steps,
+                                     u_tol=config.u_tol, s_tol=config.s_tol)
+            sim = Simulation(model, stop_time=model.stop_time(), dt=model.check_every,
+                             name=f"cs4-saturation-{i}")
+            ctx.simulate(sim, description=f"saturation {s:g} (lattice steps)")
+            res = model.result()
             images[s] = res.image
             pore = res.image.labels != 1
             curve.append({"target": s, "saturation": res.saturation,
