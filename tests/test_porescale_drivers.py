@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from rhizoscale.errors import InputError
 from rhizoscale.image import Image, Phase
@@ -118,3 +119,43 @@ def test_scenario_refuses_unstable_parameters_before_running():
                            source="x.yaml")
     with pytest.raises(InputError, match="tau"):
         scenario_from_dict({**base, "tau": 0.5}, source="x.yaml")
+
+
+def test_driver_models_restore_their_state_and_expose_it_with_units():
+    """Both drivers as Models: a model restored from another's checkpoint mid-run ends
+    exactly where the uninterrupted one does; state() carries units everywhere."""
+    from rhizoscale.image.generators import sand_packing
+    from rhizoscale.porescale.liquid_bridge import bridge_model
+    from rhizoscale.porescale.saturation import saturation_model
+    from rhizoscale.simulation import Simulation
+    rg, rl = coexistence(EOS, "edm")
+    lab = two_particles(6, 3, ndim=2, margin=4)
+
+    def bridge():
+        return bridge_model(lambda labels, rho: TwoPhaseLBM(labels, rho, EOS, wall_density=0.15,
+                                                             forcing="edm"),
+                            lab, initial_volume=40, rho_gas=rg, rho_liquid=rl, removal=0.5,
+                            relax_steps=100, first_relax=200)
+
+    img = sand_packing((24, 24), 1e-3, 0.45, 0.004, seed=3).image
+
+    def saturation():
+        return saturation_model(img, 0.5, eos=EOS, wall_density=0.12, check_every=50,
+                                max_steps=150)
+
+    for make, dt, stop in ((bridge, 1, 20), (saturation, 50, 150)):
+        full = make()
+        Simulation(full, stop_time=stop, dt=dt).run()
+        first = make()
+        first.step(dt)
+        second = make()
+        second.restore_state(first.checkpoint_state())
+        Simulation(second, stop_time=stop, dt=dt).run()
+        xr.testing.assert_identical(second.state(), full.state())
+        assert np.array_equal(second.lbm.f, full.lbm.f)
+        for name, var in {**full.state().data_vars, **full.state().coords}.items():
+            assert var.attrs.get("units"), name
+    assert full.time == 150 and len(full.history) == 3
+    b = bridge()
+    Simulation(b, stop_time=20, dt=1).run()
+    assert b.done and b.time < 20 and b.result().ruptured        # ended by the rupture
