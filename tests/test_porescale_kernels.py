@@ -71,6 +71,38 @@ def test_numba_kernel_matches_numpy_specification(forcing, collision, ndim):
         np.testing.assert_allclose(a.psi, b.psi, rtol=1e-6)
 
 
+@pytest.mark.parametrize("ndim", [2, pytest.param(3, marks=pytest.mark.slow)])   # 3D: 26 s cold
+def test_threads_chosen_by_lattice_size_and_serial_build_equals_threaded_bit_for_bit(ndim):
+    """Small lattices run the serial build (more threads must never make a run slower;
+    threads wake for lattices of PARALLEL_MIN_VOXELS nodes and more, counted on the node
+    grid, not on the populations); whichever build runs, the populations are the same."""
+    import numba
+    from rhizoscale.porescale import _lattice_kernels as lk, stream_collide as sc
+    from rhizoscale.solvers._numba import PARALLEL_MIN_VOXELS, use_threads
+    rng = np.random.default_rng(5)
+    shape = (6, 8, 12)[3 - ndim:]
+    walls = np.where(rng.random(shape) < 0.2, 1, 0)
+    m = TwoPhaseLBM(walls, rng.uniform(0.05, 0.3, shape), CarnahanStarlingEOS(0.8),
+                    wall_density=0.15, forcing="edm")
+    m.step(3)
+    collide = {2: lk.collide_d2q9, 3: lk.collide_d3q19}[ndim]
+    e, w, opp = m._lat
+    out = {}
+    for build in ("serial", "parallel"):
+        psi, fnew = m.psi.copy(), np.zeros_like(m.f)
+        getattr(sc.density_kernel, build)(m.f, m.index, psi, e, opp, m.kind, m.params)
+        getattr(collide, build)(m.f, fnew, m.index, psi, m.G, m.omega_plus, m.omega_minus,
+                                m.forcing)
+        rho, u = np.empty(m.n_fluid), np.empty((m.n_fluid, 3))
+        getattr(sc.moments_kernel, build)(m.f, m.index, psi, e, w, opp, m.G, rho, u)
+        out[build] = (psi, fnew, rho, u)
+    for a, b in zip(out["serial"], out["parallel"]):
+        assert np.array_equal(a, b)
+    # 32^3 D3Q19 holds 19 * 32^3 = 6e5 populations but 3.3e4 nodes: serial
+    assert 19 * 32**3 >= PARALLEL_MIN_VOXELS > 32**3 and not use_threads(32**3)
+    assert use_threads(64**3) == (numba.get_num_threads() > 1)
+
+
 def test_generated_kernels_are_current():
     from rhizoscale.porescale import kernel_codegen
     assert kernel_codegen.TARGET.read_text() == kernel_codegen.generate()

@@ -4,13 +4,13 @@
 import numba
 import numpy as np
 
-from .stream_collide import _wrap
+from ..solvers._numba import threaded_kernel
+from .stream_collide import EXACT, _wrap
 
 __all__ = ["collide_d2q9", "collide_d3q19"]
 
 
-@numba.njit(cache=True, parallel=True)
-def collide_d2q9(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
+def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
     """D2Q9 pull-stream, Shan–Chen force and collision (generated; see
     ``stream_collide.collide_kernel`` for the generic version it must equal)."""
     nz, ny, nx = index.shape
@@ -168,8 +168,7 @@ def collide_d2q9(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             fnew[8, k] = f8 - omega_plus * sym + omega_minus * anti + se - so
 
 
-@numba.njit(cache=True, parallel=True)
-def collide_d3q19(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
+def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
     """D3Q19 pull-stream, Shan–Chen force and collision (generated; see
     ``stream_collide.collide_kernel`` for the generic version it must equal)."""
     nz, ny, nx = index.shape
@@ -457,3 +456,8 @@ def collide_d3q19(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             anti = 0.5 * (ni - no)
             fnew[17, k] = f17 - omega_plus * sym - omega_minus * anti + se + so
             fnew[18, k] = f18 - omega_plus * sym + omega_minus * anti + se - so
+
+
+# threads by lattice size (argument 2, the node grid): small lattices run serially
+collide_d2q9 = threaded_kernel(_collide_d2q9_py, size_arg=2, **EXACT)
+collide_d3q19 = threaded_kernel(_collide_d3q19_py, size_arg=2, **EXACT)

@@ -49,6 +49,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..solvers._numba import threaded_kernel
 from .lattice import CS2, Lattice
 
 __all__ = ["FORCINGS", "fluid_index", "pull_sources", "equilibrium", "psi_of_density",
@@ -57,6 +58,10 @@ __all__ = ["FORCINGS", "fluid_index", "pull_sources", "equilibrium", "psi_of_den
 
 #: forcing schemes and their kernel codes
 FORCINGS = {"shift": 0, "guo": 1, "edm": 2}
+
+#: compilation options of the lattice kernels: no fastmath, so that they equal their
+#: NumPy specification (and each other's builds) to round-off, every run the same
+EXACT = dict(fastmath=False, error_model="python")
 
 
 def fluid_index(solid: np.ndarray) -> np.ndarray:
@@ -190,8 +195,7 @@ def _wrap(a, n):
     return a
 
 
-@numba.njit(cache=True, parallel=True)
-def density_kernel(f, index, psi, e, opp, kind, params):
+def _density_kernel_py(f, index, psi, e, opp, kind, params):
     """Pull the populations, sum the density, store ``psi(rho)`` on fluid nodes.
 
     Rows ``(z, y)`` are processed in parallel; within a row, each direction is gathered
@@ -220,8 +224,11 @@ def density_kernel(f, index, psi, e, opp, kind, params):
                 psi[z, y, x] = _psi(rho[x], kind, params)
 
 
-@numba.njit(cache=True, parallel=True)
-def collide_kernel(f, fnew, index, psi, e, w, opp, G, omega_plus, omega_minus, forcing):
+#: threads by lattice size (argument 1, the node grid): small lattices run serially
+density_kernel = threaded_kernel(_density_kernel_py, size_arg=1, **EXACT)
+
+
+def _collide_kernel_py(f, fnew, index, psi, e, w, opp, G, omega_plus, omega_minus, forcing):
     """Pull, force from ``psi`` and collide every fluid node; write ``fnew``.
 
     Row-wise: every loop runs along ``x`` innermost (SIMD-friendly); directions are
@@ -342,6 +349,9 @@ def collide_kernel(f, fnew, index, psi, e, w, opp, G, omega_plus, omega_minus, f
                     fo_new[k] = buf[o, x] - omega_plus * sym + omega_minus * anti + s_even - s_odd
 
 
+collide_kernel = threaded_kernel(_collide_kernel_py, size_arg=2, **EXACT)
+
+
 def step_kernel(f, fnew, index, psi, lat_arrays, G, kind, params, omega_plus, omega_minus,
                 forcing):
     """One step by the Numba kernels (the fast path of :func:`step_reference`)."""
@@ -350,8 +360,7 @@ def step_kernel(f, fnew, index, psi, lat_arrays, G, kind, params, omega_plus, om
     collide_kernel(f, fnew, index, psi, e, w, opp, G, omega_plus, omega_minus, forcing)
 
 
-@numba.njit(cache=True, parallel=True)
-def moments_kernel(f, index, psi, e, w, opp, G, rho_out, u_out):
+def _moments_kernel_py(f, index, psi, e, w, opp, G, rho_out, u_out):
     """Density and physical velocity ``(j + F/2)/rho`` on every fluid node."""
     nz, ny, nx = index.shape
     q = e.shape[0]
@@ -386,3 +395,6 @@ def moments_kernel(f, index, psi, e, w, opp, G, rho_out, u_out):
                 u_out[k, 0] = (j0 + 0.5 * g * a0) / rho
                 u_out[k, 1] = (j1 + 0.5 * g * a1) / rho
                 u_out[k, 2] = (j2 + 0.5 * g * a2) / rho
+
+
+moments_kernel = threaded_kernel(_moments_kernel_py, size_arg=1, **EXACT)

@@ -89,10 +89,12 @@ def thread_limit(threads: int | None):
         numba.set_num_threads(old)
 
 
-def threaded_kernel(fn, *, single_build: bool = False, **options):
+def threaded_kernel(fn, *, single_build: bool = False, size_arg: int = 0, **options):
     """Compile ``fn`` threaded and serial; the returned function picks one by grid size.
 
-    The size is that of the first argument (an array). The builds are kept as the
+    The size is that of the first argument (an array), or of argument ``size_arg`` (e.g.
+    the node grid of a lattice-Boltzmann kernel whose first argument holds the
+    populations). The builds are kept as the
     ``parallel`` and ``serial`` attributes of the returned function. ``options`` replace
     entries of :data:`JIT` (e.g. ``fastmath=False`` for kernels whose results must equal
     their NumPy specification bit for bit). ``single_build``: compile only the threaded
@@ -122,7 +124,7 @@ def threaded_kernel(fn, *, single_build: bool = False, **options):
         ser = run_serial = numba.njit(**options)(serial_fn)
 
     def kernel(*args):
-        n = args[0].size
+        n = args[size_arg].size
         if not use_threads(n):
             return run_serial(*args)
         total = numba.get_num_threads()
