@@ -6,6 +6,9 @@
 - :mod:`.stream_collide` — the stream–collide step: NumPy specification and Numba kernel.
 - :mod:`.two_phase` — :class:`TwoPhaseLBM`, the model stepped by the shared Simulation.
 - :mod:`.measure` — Laplace pressure, droplet radius, contact angle, spurious currents.
+- :mod:`.liquid_bridge` — :class:`~.liquid_bridge.DryingBridgeModel`, a bridge dried stage
+  by stage to rupture; :mod:`.saturation` — :class:`~.saturation.SaturationModel`, water
+  at a target saturation relaxed to equilibrium (both Models for the shared Simulation).
 """
 
 from .equation_of_state import (CarnahanStarlingEOS, ShanChenEOS, maxwell_construction,
