@@ -12,9 +12,14 @@ One case with two modes (one fluid model, one set of keys for it; the shipped ex
   effective diffusion of these images is the homogenisation case's job: the chaining is in
   ``docs/gallery/plot_cs4_liquid_configuration.py`` (a case package imports no other).
 
-Lattice units: lengths in voxels of ``voxel_size`` cm; the contact angle is calibrated
-(sessile drops, cached) to a wall density; densities and pressures stay in lattice units
-(physical calibration of surface tension and time scale is not implemented yet).
+Lattice units: lengths in voxels of ``voxel_size`` cm; densities and pressures stay in
+lattice units. The contact angle is calibrated to a wall density by 2D sessile drops
+(cached; its transfer to 3D D3Q19 runs is not checked; at T/Tc = 0.8 with ``edm`` the
+reachable range is about 56-180 deg). With ``surface_tension`` [N m-1] (and
+``liquid_density`` [kg m-3]) the lattice surface tension is measured by the 2D Laplace law
+(cached) and the physical time step [s] and implied kinematic viscosity [m2 s-1] are
+reported; the fields are not converted and the lattice parameters are not chosen from
+physical ones.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from typing import TYPE_CHECKING, Literal, Optional
 
 import numpy as np
 import xarray as xr
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from ..errors import InputError
 
 from ..scenario import CaseConfig
 from .equation_of_state import CarnahanStarlingEOS
@@ -32,7 +39,7 @@ from ..simulation import Simulation
 from .liquid_bridge import bridge_model, lian_rupture_distance, two_particles
 from .saturation import saturation_model
 from .two_phase import TwoPhaseLBM
-from .wetting import calibrate_wetting, coexistence
+from .wetting import cached_calibration, calibrate_wetting, coexistence
 
 if TYPE_CHECKING:  # annotations only
     from ..memory import MemoryEstimate
@@ -54,8 +61,9 @@ class Config(CaseConfig):
                                        "T/Tc [-]; lower gives a larger liquid/gas density ratio")
     forcing: Literal["edm", "guo"] = "edm"
     tau: float = Field(1.0, gt=0.5, le=2.0, description="relaxation time [lattice]")
-    contact_angle: Optional[float] = Field(30.0, gt=0, lt=180, description="requested contact "
-                                           "angle [deg], calibrated by sessile drops")
+    contact_angle: Optional[float] = Field(70.0, gt=0, lt=180, description="requested contact "
+                                           "angle [deg], calibrated by sessile drops; at "
+                                           "T/Tc = 0.8 (edm) the scheme reaches 56-180 deg")
     wall_density: Optional[float] = Field(None, ge=0, description="virtual wall density "
                                           "[lattice] instead of a contact angle")
     calibration_steps: int = Field(2500, ge=200, description="lattice steps per sessile drop")
@@ -85,6 +93,13 @@ class Config(CaseConfig):
     memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to "
                                              "need more [GiB]; default: the memory available")
 
+    @field_validator("saturations")
+    @classmethod
+    def _saturations_in_0_1(cls, v):
+        if any(not 0 < s < 1 for s in v):
+            raise ValueError("must lie in (0, 1)")
+        return v
+
     @model_validator(mode="after")
     def _check(self):
         t_min = _STABLE_T[self.forcing]
@@ -93,8 +108,17 @@ class Config(CaseConfig):
                 f"reduced_temperature {self.reduced_temperature} is below the stable range of "
                 f"the {self.forcing} forcing (>= {t_min}; density ratio at the limit: 65 for "
                 f"edm, 37 for guo): the run would diverge")
-        if any(not 0 < s < 1 for s in self.saturations):
-            raise ValueError("saturations must lie in (0, 1)")
+        if self.mode == "water-distribution":
+            # a sample of fewer than two mean grain diameters along an axis holds at most
+            # one grain and no pore between grains: its saturation images and water shares
+            # describe no packing (the pore network needs grains on both sides of a pore)
+            d_vox = 2 * self.mean_grain_radius / self.voxel_size
+            if min(self.shape) < 2 * d_vox:
+                raise InputError(
+                    f"{list(self.shape)} is smaller than two mean grain diameters "
+                    f"({2 * d_vox:g} voxels: mean_grain_radius {self.mean_grain_radius:g} cm at "
+                    f"voxel_size {self.voxel_size:g} cm) along an axis; use a larger shape",
+                    field="shape")
         if self.wall_density is None and self.contact_angle is None:
             raise ValueError("give contact_angle or wall_density")
         return self
@@ -118,13 +142,22 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
                           suggest)
 
 
+def calibration_settings(config: Config) -> dict:
+    """Arguments of :func:`calibrate_wetting` (and :func:`cached_calibration`) for
+    ``config``: 2D sessile drops on a (24, 56) lattice, radius 9."""
+    return dict(forcing=config.forcing, tau=config.tau, steps=config.calibration_steps,
+                shape=(24, 56), radius=9.0)
+
+
 def _wall_density(config: Config, eos, ctx) -> tuple[float, Optional[float]]:
     if config.wall_density is not None:
         return config.wall_density, None
-    with ctx.task("contact angle calibration (sessile drops, cached)", 1) as cb:
-        cal = calibrate_wetting(eos, forcing=config.forcing, tau=config.tau,
-                                steps=config.calibration_steps, shape=(24, 56), radius=9.0)
-        cb(1, 1)
+    kw = calibration_settings(config)
+    cal = cached_calibration(eos, **kw)
+    if cal is None:     # the range is known only after the calibration: checked right after
+        with ctx.task("contact angle calibration (sessile drops, cached)", 1) as cb:
+            cal = calibrate_wetting(eos, **kw)
+            cb(1, 1)
     return cal.wall_density_for(config.contact_angle), cal
 
 
@@ -186,9 +219,17 @@ def _run_bridge(config, eos, rg, rl, rho_w, out, ctx):
     res = model.result()
     theta = config.contact_angle if config.contact_angle is not None else float("nan")
     dx = config.voxel_size
-    out.add_scalar("ruptured", float(res.ruptured), "1", "1 when the bridge ruptured")
+    # a bridge that was never connected (the liquid gone before the first measurement)
+    # did not rupture: there is no rupture volume
+    formed = any(s.connected for s in res.stages)
+    ruptured = bool(res.ruptured and formed)
+    out.add_scalar("ruptured", float(ruptured), "1", "1 when the bridge ruptured")
+    out.info["bridge_formed"] = formed
     out.add_scalar("stages", float(len(res.stages)), "1", "drying stages run")
-    if res.ruptured and math.isfinite(res.rupture_volume):
+    if not formed:
+        ctx.warn("the liquid was gone before a bridge formed (no stage connected the "
+                 "particles): no rupture volume; use a larger initial_volume")
+    elif ruptured and math.isfinite(res.rupture_volume):
         v = res.rupture_volume
         out.add_scalar("rupture_volume", v * dx**config.ndim, "cm3" if config.ndim == 3 else "cm2",
                        "bridge volume at the last connected stage")

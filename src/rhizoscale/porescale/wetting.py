@@ -35,7 +35,7 @@ from ..errors import InputError
 from .equation_of_state import maxwell_construction, mechanical_coexistence
 from .measure import sessile_contact_angle
 
-__all__ = ["sessile_drop_angle", "WettingCalibration", "calibrate_wetting",
+__all__ = ["sessile_drop_angle", "WettingCalibration", "calibrate_wetting", "cached_calibration",
            "wall_density_for_angle", "cache_dir", "coexistence"]
 
 
@@ -91,15 +91,26 @@ class WettingCalibration:
     angle: list
     settings: dict
 
+    def angle_range(self) -> tuple[float, float]:
+        """The smallest and largest angle [deg] the calibrated wall densities reach."""
+        return float(np.min(self.angle)), float(np.max(self.angle))
+
     def wall_density_for(self, theta: float) -> float:
-        """Wall density giving ``theta`` [deg] by monotone linear interpolation."""
+        """Wall density giving ``theta`` [deg] by monotone linear interpolation.
+
+        Raises
+        ------
+        InputError
+            (field ``contact_angle``) when ``theta`` lies outside :meth:`angle_range`.
+        """
         rw = np.asarray(self.wall_density)
         th = np.asarray(self.angle)
         order = np.argsort(th)
-        lo, hi = float(th.min()), float(th.max())
+        lo, hi = self.angle_range()
         if not lo <= theta <= hi:
             raise InputError(f"contact angle {theta:g} deg is outside the calibrated range "
-                             f"[{lo:.1f}, {hi:.1f}] deg of this fluid model", field="contact_angle")
+                             f"[{lo:.1f}, {hi:.1f}] deg of this fluid model (choose an angle "
+                             f"inside it or give wall_density)", field="contact_angle")
         return float(np.interp(theta, th[order], rw[order]))
 
 
@@ -130,9 +141,7 @@ def calibrate_wetting(eos, *, forcing: str = "edm", tau: float = 1.0, n: int = 5
     -------
     WettingCalibration
     """
-    rg, rl = coexistence(eos, forcing)
-    if densities is None:
-        densities = np.linspace(rg, rg + 0.6 * (rl - rg), n)
+    densities = _densities(eos, forcing, n, densities)
     key = _key(eos, forcing, tau, shape, radius, steps, ndim, densities)
     path = cache_dir() / f"wetting-{key}.json"
     if use_cache and path.is_file():
@@ -149,6 +158,32 @@ def calibrate_wetting(eos, *, forcing: str = "edm", tau: float = 1.0, n: int = 5
         tmp.write_text(json.dumps(asdict(cal), indent=1))
         tmp.replace(path)
     return cal
+
+
+def _densities(eos, forcing, n, densities):
+    if densities is None:
+        rg, rl = coexistence(eos, forcing)
+        densities = np.linspace(rg, rg + 0.6 * (rl - rg), n)
+    return densities
+
+
+def cached_calibration(eos, *, forcing: str = "edm", tau: float = 1.0, n: int = 5,
+                       densities=None, shape=(32, 72), radius: float = 13.0, steps: int = 3000,
+                       ndim: int = 2):
+    """The calibration :func:`calibrate_wetting` would return with these arguments when it
+    is cached already, else ``None`` (no lattice run: lets a scenario check a requested
+    angle against the reachable range before it spends time calibrating).
+
+    Examples
+    --------
+    >>> from rhizoscale.porescale import CarnahanStarlingEOS
+    >>> cal = cached_calibration(CarnahanStarlingEOS(0.8))   # None unless run before
+    """
+    densities = _densities(eos, forcing, n, densities)
+    path = cache_dir() / f"wetting-{_key(eos, forcing, tau, shape, radius, steps, ndim, densities)}.json"
+    if not path.is_file():
+        return None
+    return WettingCalibration(**json.loads(path.read_text()))
 
 
 def wall_density_for_angle(theta: float, eos, **kw) -> float:

@@ -1,0 +1,115 @@
+"""CS4 liquid configuration scenario: shipped examples valid as shipped, inputs refused
+with one line naming the field, consistent bridge summaries."""
+
+import numpy as np
+import pytest
+import yaml
+
+from rhizoscale.errors import InputError
+from rhizoscale.porescale import CarnahanStarlingEOS
+from rhizoscale.porescale.scenario import calibration_settings
+from rhizoscale.porescale.wetting import cached_calibration, calibrate_wetting, coexistence
+from rhizoscale.scenario import available_examples, example_text, run_scenario, scenario_from_dict
+
+CASE = "cs4-liquid-configuration"
+EXAMPLES = [n for n in available_examples() if yaml.safe_load(example_text(n))["case"] == CASE]
+
+
+def test_there_are_shipped_liquid_configuration_examples():
+    assert set(EXAMPLES) >= {"cs4-liquid-bridge", "cs4-water-distribution"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_shipped_example_wetting_lies_in_the_reachable_range(name):
+    """The example as shipped (no small-size overrides): its contact angle lies inside the
+    range the sessile-drop calibration (the run's own settings) reaches, or its wall
+    density between the coexisting gas and liquid densities. The calibration is cached
+    (about 20 s once, shared by both examples)."""
+    cfg = scenario_from_dict(yaml.safe_load(example_text(name)), source=name).config
+    eos = CarnahanStarlingEOS(cfg.reduced_temperature)
+    rg, rl = coexistence(eos, cfg.forcing)
+    if cfg.wall_density is not None:
+        assert rg <= cfg.wall_density <= rl
+        return
+    cal = calibrate_wetting(eos, **calibration_settings(cfg))
+    lo, hi = cal.angle_range()
+    assert lo <= cfg.contact_angle <= hi
+    assert rg <= cal.wall_density_for(cfg.contact_angle) <= rl
+
+
+def test_unreachable_angle_refused_before_calibrating_when_the_range_is_cached(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("RHIZOSCALE_CACHE", str(tmp_path / "cache"))
+    base = {"case": CASE, "name": "x", "mode": "bridge", "ndim": 2, "particle_radius": 6,
+            "calibration_steps": 200, "max_stages": 2}
+    cfg = scenario_from_dict(base, source="x").config
+    eos = CarnahanStarlingEOS(cfg.reduced_temperature)
+    assert cached_calibration(eos, **calibration_settings(cfg)) is None
+    cal = calibrate_wetting(eos, **calibration_settings(cfg))          # short, 2D: ~1 s
+    assert cached_calibration(eos, **calibration_settings(cfg)) == cal
+    lo, hi = cal.angle_range()
+    assert lo > 2
+
+    import rhizoscale.porescale.scenario as sc
+
+    def no_calibration(*a, **k):
+        raise AssertionError("calibrated although the range was known")
+    monkeypatch.setattr(sc, "calibrate_wetting", no_calibration)
+    bad = scenario_from_dict({**base, "contact_angle": lo / 2}, source="x.yaml")
+    with pytest.raises(InputError, match=r"contact_angle.*outside the calibrated range") as err:
+        run_scenario(bad, tmp_path / "out")
+    assert "\n" not in str(err.value)
+    assert f"[{lo:.1f}, {hi:.1f}]" in str(err.value)
+
+
+def test_bridge_summary_consistent_when_the_liquid_is_gone_at_the_first_stage(tmp_path):
+    """Too little liquid for the lattice: gone before the first measurement. The summary
+    must not claim a rupture nor 'did not rupture within N stages'."""
+    d = {"case": CASE, "name": "gone", "mode": "bridge", "ndim": 2, "particle_radius": 6,
+         "gap": 3, "initial_volume": 0.02, "first_relax": 300, "max_stages": 5,
+         "wall_density": 0.15, "contact_angle": None}
+    s = run_scenario(scenario_from_dict(d, source="gone"), tmp_path)
+    q = s["quantities"]
+    stages = s["details"]["stages"]
+    assert len(stages) == 1 and not stages[0]["connected"]
+    assert s["details"]["bridge_formed"] is False
+    assert q["ruptured"]["value"] == 0.0 and "rupture_volume" not in q
+    assert s["warnings"] == ["the liquid was gone before a bridge formed (no stage connected "
+                             "the particles): no rupture volume; use a larger initial_volume"]
+
+
+def test_bridge_summary_reports_a_rupture_with_its_volume(tmp_path):
+    d = {"case": CASE, "name": "rup", "mode": "bridge", "ndim": 2, "particle_radius": 8,
+         "gap": 5, "initial_volume": 1.2, "removal": 0.35, "relax_steps": 300,
+         "first_relax": 600, "max_stages": 12, "wall_density": 0.15, "contact_angle": None}
+    s = run_scenario(scenario_from_dict(d, source="rup"), tmp_path)
+    q = s["quantities"]
+    assert s["details"]["bridge_formed"] is True and q["ruptured"]["value"] == 1.0
+    assert 0 < q["rupture_volume_scaled"]["value"] < 1.2
+    assert not any("rupture" in w for w in s["warnings"])
+
+
+def _water(extra):
+    return {"case": CASE, "name": "x", "mode": "water-distribution", **extra}
+
+
+def test_bad_saturations_named_with_the_offending_list_only():
+    with pytest.raises(InputError) as err:
+        scenario_from_dict(_water({"saturations": [1.2, 0.5]}), source="x.yaml")
+    msg = str(err.value)
+    assert err.value.field == "saturations" and "saturations" in msg and "[1.2, 0.5]" in msg
+    assert "mode" not in msg and "{" not in msg and "\n" not in msg
+
+
+def test_domain_smaller_than_two_grain_diameters_refused_naming_shape():
+    # grain radius 10 voxels (0.01 cm at 1e-3 cm): diameter 20, two diameters 40
+    with pytest.raises(InputError, match="two mean grain diameters") as err:
+        scenario_from_dict(_water({"shape": [8, 8]}), source="x.yaml")
+    assert err.value.field == "shape" and "[8, 8]" in str(err.value)
+    with pytest.raises(InputError, match="shape"):
+        scenario_from_dict(_water({"shape": [96, 39]}), source="x.yaml")
+    scenario_from_dict(_water({"shape": [40, 40]}), source="x.yaml")          # accepted
+    # the bridge mode does not use shape
+    scenario_from_dict({"case": CASE, "name": "x", "mode": "bridge", "shape": [8, 8]},
+                       source="x.yaml")
