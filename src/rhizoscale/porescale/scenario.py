@@ -74,9 +74,9 @@ class Config(CaseConfig):
     # bridge
     ndim: Literal[2, 3] = 3
     particle_radius: float = Field(12.0, ge=4, description="sphere radius [voxels]")
-    gap: float = Field(3.0, gt=0, description="surface-to-surface gap [voxels]")
-    initial_volume: float = Field(0.4, gt=0, description="bridge volume at the start / R^ndim [-]")
-    removal: float = Field(0.15, gt=0, lt=1, description="share of liquid mass removed per stage")
+    gap: float = Field(5.0, gt=0, description="surface-to-surface gap [voxels]")
+    initial_volume: float = Field(3.0, gt=0, description="bridge volume at the start / R^ndim [-]")
+    removal: float = Field(0.35, gt=0, lt=1, description="share of liquid mass removed per stage")
     relax_steps: int = Field(400, ge=10, description="lattice steps after each removal")
     first_relax: int = Field(1000, ge=10, description="lattice steps before the first removal")
     max_stages: int = Field(30, ge=1)
