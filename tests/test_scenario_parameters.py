@@ -181,7 +181,10 @@ def test_time_section_means_the_same_in_every_case():
     ({"time": {"start": 1}}, "time.start: not a time key of this case"),
     ({"time": {"stop": 1}, "days": 1}, "time.stop: also given as 'days'"),
     ({"time": [1, 2]}, "time: expected a mapping"),
-    ({"time": {"stop": -1}}, "days"),
+    ({"time": {"stop": -1}}, "time.stop: Input should be greater than 0 (got -1)"),
+    ({"time": {"dt": "-30 min"}}, "time.dt: Input should be greater than 0 (got '-30 min')"),
+    ({"time": {"stop": "2 d"}, "parameters": {"time.stop": "0 d"}},
+     "parameters.time.stop: Input should be greater than 0 (got '0 d')"),
 ])
 def test_time_section_errors_name_the_key(data, message):
     base = small_example("cs2-oilseed-rape")
@@ -189,6 +192,20 @@ def test_time_section_errors_name_the_key(data, message):
     with pytest.raises(InputError, match=re.escape(message)) as err:
         scenario_from_dict({**base, **data}, source="s.yaml")
     assert "s.yaml" in str(err.value)
+
+
+def test_errors_on_keys_filled_from_a_shared_section_name_what_the_user_wrote():
+    # the checks run on the case's own keys (drying_step [s], days [d]); the message names
+    # the section key and the value as typed, not the converted internal one
+    with pytest.raises(InputError, match=re.escape("s.yaml: time.dt: Input should be greater than 0 (got '-1 s')")):
+        scenario_from_dict({**small_example("cs4-mucilage-bridge"), "time": {"dt": "-1 s"}}, source="s.yaml")
+    cs1 = small_example("cs1-vicia-faba")
+    with pytest.raises(InputError, match=re.escape("time.outputs: 30 d is after the end of the run")):
+        scenario_from_dict({**cs1, "time": {"stop": "21 d", "outputs": ["7 d", "30 d"]}}, source="s.yaml")
+    cs2 = small_example("cs2-oilseed-rape")
+    cs2.pop("resolution_cm")
+    with pytest.raises(InputError, match=re.escape("grid.resolution: Input should be greater than 0 (got 0)")):
+        scenario_from_dict({**cs2, "grid": {"resolution": 0}}, source="s.yaml")
 
 
 def test_steady_case_refuses_a_time_section():

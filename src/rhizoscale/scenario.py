@@ -650,11 +650,27 @@ def _set_path(data: dict, path: list[str], value: Any, source: object, field: st
     node[path[-1]] = value
 
 
+def _section_aliases(cls, data) -> dict[str, tuple[str, Any]]:
+    """Case key -> (``section.key`` as the user wrote it, the value as written), for the
+    entries of the shared ``time:``, ``grid:`` and ``root_system:`` sections in ``data``,
+    so that an error found on the case's own key names what the user typed."""
+    maps = {"time": {k: v[0] for k, v in getattr(cls, "TIME_KEYS", {}).items()},
+            "grid": getattr(cls, "GRID_KEYS", {}), "root_system": getattr(cls, "ROOT_SYSTEM_KEYS", {})}
+    aliases = {}
+    for name, keys in maps.items():
+        section = data.get(name) if isinstance(data, dict) else None
+        if isinstance(section, dict):
+            for key, value in section.items():
+                if key in keys:
+                    aliases[keys[key]] = (f"{name}.{key}", value)
+    return aliases
+
+
 def _validate_config(module, data, source, base_dir):
     try:
         return module.Config.model_validate(data, context={"base_dir": base_dir, "source": source})
     except ValidationError as err:
-        raise_input_error(err, source)
+        raise_input_error(err, source, aliases=_section_aliases(module.Config, data))
 
 
 def resolve_parameter_sets(config, overrides: dict, source: object) -> dict:
@@ -788,10 +804,14 @@ def scenario_from_dict(data: Any, source: object = "scenario", base_dir: Path | 
             config = module.Config.model_validate(data, context={"base_dir": base_dir, "source": source})
         except ValidationError as err:
             first = err.errors()[0]
-            loc = ".".join(str(x) for x in first.get("loc", ()))
+            aliases = _section_aliases(module.Config, data)
+            loc = [str(x) for x in first.get("loc", ())]
+            if loc and loc[0] in aliases:
+                loc[0] = aliases[loc[0]][0]
+            loc = ".".join(loc)
             hit = next((p for p in key_overrides if loc == p or loc.startswith(p + ".")), None)
             if hit is None:
-                raise_input_error(err, source)
+                raise_input_error(err, source, aliases=aliases)
             raise InputError(f"{first.get('msg', 'invalid value')} (got {key_overrides[hit]!r})",
                              source=source, field=f"parameters.{hit}") from None
         slots = set(config.parameter_sets()) if hasattr(config, "parameter_sets") else set()

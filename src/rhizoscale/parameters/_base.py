@@ -107,7 +107,7 @@ def format_location(loc: tuple) -> str:
 _FIELD_PATH = re.compile(r"[A-Za-z_]\w*(\[\d+\])*(\.[A-Za-z_]\w*(\[\d+\])*)*")
 
 
-def raise_input_error(err: ValidationError, source: object) -> None:
+def raise_input_error(err: ValidationError, source: object, aliases: dict | None = None) -> None:
     """Re-raise a pydantic ValidationError as one :class:`InputError` naming file and field.
 
     Parameters
@@ -116,6 +116,10 @@ def raise_input_error(err: ValidationError, source: object) -> None:
         The validation error (its first problem is reported, with a count of the others).
     source : object
         The file or object being read (named in the message).
+    aliases : dict, optional
+        Top-level key -> ``(name the user wrote, value as written)``: a key filled from a
+        shared scenario section (``time.dt`` -> a case's ``drying_step``) is reported
+        under the name and with the value the user typed.
 
     Raises
     ------
@@ -123,7 +127,11 @@ def raise_input_error(err: ValidationError, source: object) -> None:
         Always.
     """
     first = err.errors()[0]
-    loc = format_location(tuple(first.get("loc", ())))
+    where = tuple(first.get("loc", ()))
+    shown = first.get("input")
+    if aliases and len(where) == 1 and where[0] in aliases:
+        shown = aliases[where[0]][1]
+    loc = format_location(where)
     msg = first.get("msg", "invalid value")
     show_input = "input" in first and first.get("type") not in ("missing",)
     if first.get("type") == "value_error":
@@ -137,7 +145,12 @@ def raise_input_error(err: ValidationError, source: object) -> None:
     if first.get("type") == "extra_forbidden":
         msg = "unknown key (check the spelling; see the documentation for the allowed keys)"
     elif show_input:
-        msg = f"{msg} (got {first['input']!r})"
+        msg = f"{msg} (got {shown!r})"
+    if aliases and loc:
+        head, dot, rest = loc.partition(".")
+        head, bracket, index = head.partition("[")
+        if head in aliases:
+            loc = aliases[head][0] + bracket + index + dot + rest
     more = len(err.errors()) - 1
     if more:
         msg += f" [and {more} more problem{'s' if more > 1 else ''}]"

@@ -191,6 +191,17 @@ class Config(CaseConfig):
         return sets
 
     @model_validator(mode="after")
+    def _times_within_run(self):
+        # a grown root system is ``days`` old; outputs after that would only fail after
+        # the root system has grown (an RSML or straight root sets its own age)
+        if self.rsml is None and self.straight_root is None:
+            for key in ("output_times", "field_output_times"):
+                late = [t for t in (getattr(self, key) or ()) if t > self.days + 1e-9]
+                if late:
+                    raise ValueError(f"{key}: {late[0]:g} d is after the end of the run ({self.days:g} d)")
+        return self
+
+    @model_validator(mode="after")
     def _parameters_load(self):
         # load the exudate sets and apply the overrides now, so that a bad name or value is
         # reported with the scenario file, not minutes into the run
