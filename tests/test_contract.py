@@ -465,7 +465,9 @@ def test_an_installed_package_adds_a_case_through_its_entry_point(tmp_path, monk
 
 def test_ctrl_c_stops_the_command_line_run_and_resume_finishes_it_identically(tmp_path):
     """Ctrl-C (SIGINT) in the middle of `rhizoscale run`: exit 3 within seconds, a message
-    naming the checkpoint, no summary; `--resume` then gives the uninterrupted outputs."""
+    naming the checkpoint, no summary; `--resume` then gives the uninterrupted outputs.
+    SIGTERM (kill, a batch system ending the job) takes the same path: before, it ended the
+    process at once and left the folder marked "running"."""
     import os
     import signal
     import subprocess
@@ -483,26 +485,30 @@ def test_ctrl_c_stops_the_command_line_run_and_resume_finishes_it_identically(tm
     full = subprocess.run(cmd + ["--out", str(tmp_path / "full")], capture_output=True, text=True,
                           env=env, timeout=300)
     assert full.returncode == 0, full.stderr
-    proc = subprocess.Popen(cmd + ["--out", str(tmp_path / "cut")], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.time() + 120
-    while not list((tmp_path / "cut" / ".checkpoints").glob("*.npz")) and time.time() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    t0 = time.time()
-    out, err = proc.communicate(timeout=60)
-    assert time.time() - t0 < 10
-    if proc.returncode == 0:
-        pytest.skip("the run finished before the signal arrived")
-    assert proc.returncode == 3, err
-    assert "interrupted" in err and ".checkpoints" in err and "--resume" in err, err
-    assert "Traceback" not in err
-    assert not (tmp_path / "cut" / "summary.json").exists()
-    assert not list((tmp_path / "cut").glob(".*.part"))
-    res = subprocess.run(cmd + ["--out", str(tmp_path / "cut"), "--resume"], capture_output=True,
-                         text=True, env=env, timeout=300)
-    assert res.returncode == 0, res.stderr
-    _assert_same_outputs(tmp_path / "full", tmp_path / "cut")
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        cut = tmp_path / f"cut-{sig.name}"
+        proc = subprocess.Popen(cmd + ["--out", str(cut)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)
+        deadline = time.time() + 120
+        while not list((cut / ".checkpoints").glob("*.npz")) and time.time() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        t0 = time.time()
+        out, err = proc.communicate(timeout=60)
+        assert time.time() - t0 < 10
+        if proc.returncode == 0:
+            pytest.skip("the run finished before the signal arrived")
+        assert proc.returncode == 3, (sig, err)
+        assert "interrupted" in err and ".checkpoints" in err and "--resume" in err, err
+        assert "Traceback" not in err
+        assert not (cut / "summary.json").exists()
+        assert not list(cut.glob(".*.part"))
+        manifest = json.loads((cut / ".rhizoscale-run.json").read_text())
+        assert manifest["run"]["status"] == "interrupted", (sig, manifest["run"])
+        res = subprocess.run(cmd + ["--out", str(cut), "--resume"], capture_output=True,
+                             text=True, env=env, timeout=300)
+        assert res.returncode == 0, res.stderr
+        _assert_same_outputs(tmp_path / "full", cut)
 
 
 def test_a_run_that_failed_before_writing_anything_does_not_block_its_folder(tmp_path):

@@ -7,6 +7,7 @@ and exit with status 2; no traceback. Progress bars come from rich.
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 import time
 from pathlib import Path
@@ -487,7 +488,19 @@ def reproduce(out: Path = typer.Option(Path("report"), "--out", "-o", help="Repo
                   highlight=False, soft_wrap=True)
 
 
+def _terminate_as_interrupt() -> None:
+    """Treat SIGTERM (``kill``, a batch system's end of job, a container stop) as Ctrl-C.
+
+    Python's default SIGTERM action ends the process at once: no checkpoint note, the
+    output folder left marked "running" and locked. Re-raising it as SIGINT sends it
+    through the same path as Ctrl-C (held during file writes, then the run is marked
+    interrupted and can be resumed)."""
+    if hasattr(signal, "SIGTERM") and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, lambda signum, frame: signal.raise_signal(signal.SIGINT))
+
+
 def main() -> None:  # entry point
+    _terminate_as_interrupt()
     app()
 
 
