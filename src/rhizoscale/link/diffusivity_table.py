@@ -466,7 +466,7 @@ def d_eff_figure(table: xr.Dataset, title: str = ""):
     ...                 "millington_quirk": ("theta", [0.01, 0.2])},
     ...                coords={"theta": [0.1, 0.4], "mucilage_fraction": [0.0, 0.1]})
     >>> len(d_eff_figure(t).axes[0].lines)
-    4
+    3
     """
     import matplotlib
     matplotlib.use("Agg")
