@@ -166,3 +166,17 @@ def test_pipeline_links_the_table_to_cs2_and_bad_grids_are_refused():
         scenario_from_dict({"case": "cs4-diffusivity-table", "water_contents": [0.2, 0.1]})
     with pytest.raises(InputError, match="water_contents"):
         scenario_from_dict({"case": "cs4-diffusivity-table", "water_contents": [0.2, 0.5]})
+
+
+def test_lbm_liquid_runs_under_the_simulation_and_keeps_the_mucilage_volume_exact():
+    sc = scenario_from_dict({"case": "cs4-diffusivity-table", "seed": 1, "shape": [48, 48],
+                             "mean_grain_radius": 0.006, "liquid": "lbm", "water_contents": [0.2, 0.3],
+                             "mucilage_fractions": [0.0, 0.1], "water_content": 0.2,
+                             "lbm": {"max_steps": 200, "check_every": 100}, "outputs": {"figures": False}})
+    table = run_products(sc).fields["effective_diffusivity_table.nc"]
+    n = 48 * 48
+    for a, th in enumerate(table.theta.values):
+        expected = round(0.1 * round(th * n)) / n
+        assert table.mucilage_volume_fraction.values[a, 1] == pytest.approx(expected, abs=1e-12)
+    assert table.attrs["liquid_rule"] == "lbm"
+    assert np.all(table.d_eff.values[-1] > 0)
