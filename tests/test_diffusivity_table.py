@@ -180,3 +180,25 @@ def test_lbm_liquid_runs_under_the_simulation_and_keeps_the_mucilage_volume_exac
         assert table.mucilage_volume_fraction.values[a, 1] == pytest.approx(expected, abs=1e-12)
     assert table.attrs["liquid_rule"] == "lbm"
     assert np.all(table.d_eff.values[-1] > 0)
+
+
+def test_a_user_image_runs_through_the_chain_and_bad_images_are_refused(tmp_path):
+    p = sand_packing((120, 120), 1e-3, porosity=0.41, mean_radius=0.012, seed=2)
+    np.save(tmp_path / "sand.npy", np.where(p.image.labels == SOLID, 7, 0).astype(np.uint8))
+    base = {"case": "cs4-diffusivity-table", "water_contents": [0.19, 0.41], "mucilage_fractions": [0.0, 0.1],
+            "outputs": {"figures": False}}
+    sc = scenario_from_dict({**base, "image": {"file": str(tmp_path / "sand.npy"), "voxel_size": 1e-3,
+                                               "labels": {"solid": 7, "air": 0}}})
+    products = run_products(sc)
+    table = products.fields["effective_diffusivity_table.nc"]
+    assert products.value("porosity") == pytest.approx(0.41, abs=1e-4)
+    assert "sand.npy" in table.attrs["pore_image"]
+    assert np.all(table.d_eff.values[-1] > 0.1)                     # nearly saturated: conducts
+    assert table.mucilage_volume_fraction.values[0, 1] == pytest.approx(round(0.1 * round(0.19 * 14400)) / 14400)
+    np.save(tmp_path / "solid.npy", np.full((20, 20), 7, np.uint8))
+    with pytest.raises(InputError, match="solid and pore"):
+        run_products(scenario_from_dict({**base, "image": {"file": str(tmp_path / "solid.npy"), "voxel_size": 1e-3,
+                                                           "labels": {"solid": 7}}}))
+    with pytest.raises(InputError, match="image.labels"):
+        run_products(scenario_from_dict({**base, "image": {"file": str(tmp_path / "sand.npy"), "voxel_size": 1e-3,
+                                                           "labels": {"air": 0}}}))
