@@ -41,6 +41,8 @@ SMALL = {
                                "wall_density": 0.12, "contact_angle": None},
     "cs4-mucilage-diffusion": {"shape": [120, 120], "table_water_contents": [0.1, 0.19],
                                "random_media_width": 16, "random_media_realisations": 1},
+    "cs4-diffusivity-table": {"shape": [150, 150], "water_contents": [0.12, 0.19, 0.41],
+                              "mucilage_fractions": [0.0, 0.1]},
     "cs4-mucilage-bridge": {"concentrations": [3.0], "liquid_volume": 4000.0, "separation": 8.0,
                             "evaporation_rate": 400.0, "relax_steps": 20, "image_voxel_size": 4.0,
                             "time": {"stop": "10 s", "dt": "0.5 s", "outputs": ["0 s", "6 s", "10 s"]}},

@@ -32,6 +32,7 @@ HUGE = {
     "cs2-phosphate-uptake": ({"resolution_cm": 0.002}, "resolution_cm"),
     "cs3-root-hairs": ({"sample": {"shape": [5000, 5000, 5000]}}, "sample.shape"),
     "cs4-homogenisation": ({"shape": [2000, 2000, 2000]}, "shape"),
+    "cs4-diffusivity-table": ({"shape": [2000, 2000, 2000]}, "shape"),
     "cs4-mucilage-bridge": ({"liquid_volume": 1.0e12, "concentrations": [50.0]}, "liquid_volume"),
     "cs5-microbes": ({"experiment": "respiration", "lattice": {"shape": [4000, 4000, 4000]}},
                      "lattice.shape"),
@@ -72,6 +73,7 @@ def _small(case):
             "cs2-phosphate-uptake": {},
             "cs3-root-hairs": {},
             "cs4-homogenisation": {"shape": [100, 100]},
+            "cs4-diffusivity-table": {"shape": [100, 100]},
             "cs4-mucilage-bridge": {},
             "cs5-microbes": {"experiment": "respiration"}}[case]
 

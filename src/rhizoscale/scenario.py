@@ -54,6 +54,7 @@ CASES: dict[str, str] = {
     "cs4-mucilage-bridge": "rhizoscale.mucilage.scenario",
     "cs5-microbes": "rhizoscale.microbes.scenario",
     "cs4-liquid-configuration": "rhizoscale.porescale.scenario",
+    "cs4-diffusivity-table": "rhizoscale.link.diffusivity_table",
 }
 
 

@@ -24,8 +24,8 @@ overdamped explicit scheme ``x += dt F / friction``. Forces are computed by the 
 kernels in :mod:`._kernels`; :func:`network_forces` is their readable NumPy specification.
 The liquid surface is passed as a :class:`Meniscus`; the fast mode builds it from a
 toroidal pendular bridge (:mod:`.bridge`); a resolved liquid configuration (an image with
-a water label, e.g. from a lattice-Boltzmann run) can supply the same interface through
-:meth:`Meniscus.from_image` once that mode is built (not yet).
+a water label, e.g. from a lattice-Boltzmann run) supplies the same interface through
+:meth:`Meniscus.from_image` (the toroidal meridian fitted to the resolved bridge).
 
 Units: µm, s, µN, pg (1 µm3 of water = 1 pg).
 
@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-__all__ = ["Meniscus", "NetworkParameters", "BeadNetwork", "network_forces", "potential_energy",
+__all__ = ["Meniscus", "voxel_bridge", "NetworkParameters", "BeadNetwork", "network_forces", "potential_energy",
            "bonds_within", "HARMONIC", "FENE"]
 
 HARMONIC, FENE = 0, 1
@@ -79,14 +79,155 @@ class Meniscus:
                          self.half_length, self.surface_tension], dtype=float)
 
     @classmethod
-    def from_image(cls, image, water_label: str = "water"):
-        """A liquid surface from a resolved liquid configuration (resolved mode).
+    def from_image(cls, image, water_label: str = "water", surface_tension: float = 0.072,
+                   length_scale: float = 1e4) -> "Meniscus":
+        """The toroidal liquid surface fitted to a resolved liquid bridge image (resolved mode).
 
-        Not built yet: the fast mode uses the toroidal bridge; the lattice-Boltzmann
-        liquid configurations (an :class:`~rhizoscale.core.Image` with a water phase) will
-        enter here as a voxel interface with its own kernel.
+        Reads a 3D liquid configuration (e.g. a lattice-Boltzmann bridge: an
+        :class:`~rhizoscale.core.Image` with a solid phase and a water phase) between two
+        particles and returns the :class:`Meniscus` the network kernels use:
+
+        1. particles: the two largest connected solid clusters; centre = centroid, radius
+           = the largest inscribed distance less half a voxel (robust to clipped spheres);
+        2. bridge: the water cluster touching both particles (none: the bridge has
+           ruptured and :meth:`none` is returned);
+        3. profile: water voxel centres in axial/radial coordinates ``(x, rho)`` about the
+           line of centres; per axial voxel slab the outermost ``rho`` plus half a voxel
+           (the interface lies between the last water and the first air voxel), slabs
+           whose outermost voxel touches a particle dropped (contact region);
+        4. the circle ``rho = r1 + r2 - sqrt(r1^2 - x^2)`` (the toroidal meridian) fitted
+           to the profile by least squares; ``half_length`` where it meets the sphere.
+
+        The resolved surface thus enters the kernels through the same toroidal form as the
+        fast mode; an LBM meniscus that is not toroidal is approximated by its best circle.
+
+        Parameters
+        ----------
+        image : Image
+            3D labels with a phase of role ``solid`` and a phase named ``water_label``.
+        water_label : str
+            Name of the water phase.
+        surface_tension : float
+            [N m-1 = µN µm-1].
+        length_scale : float
+            µm per image length unit (images are in cm: 1e4).
+
+        Returns
+        -------
+        Meniscus
+            Lengths in µm.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from rhizoscale.core.image import Image
+        >>> from rhizoscale.image.generators.granular import granular_phases
+        >>> from rhizoscale.mucilage.bridge import toroidal_bridge
+        >>> from rhizoscale.mucilage.network import voxel_bridge
+        >>> b = toroidal_bridge(0.1 * 30.0**3, 3.0, 30.0)             # µm; one voxel = 1 µm
+        >>> labels = voxel_bridge(b, (48, 48, 133))
+        >>> m = Meniscus.from_image(Image(labels, (1e-4,) * 3, granular_phases()))   # voxels 1e-4 cm
+        >>> round(b.r1, 1), round(m.r1, 1), round(b.r2, 1), round(m.r2, 1)          # [µm]
+        (6.3, 6.8, 11.7, 12.2)
         """
-        raise NotImplementedError("the resolved mode (liquid surface from an image) is not built yet")
+        from scipy import ndimage
+        from scipy.optimize import brentq, least_squares
+        from ..errors import InputError
+        if image.ndim != 3:
+            raise InputError("the resolved meniscus needs a 3D image", field="image")
+        solid_labels = [p.label for p in image.phases if p.role == "solid"]
+        water = [p.label for p in image.phases if p.name == water_label]
+        if not solid_labels or not water:
+            raise InputError(f"the image needs a solid phase and a phase named {water_label!r}", field="image")
+        h = np.asarray(image.voxel_size, float) * length_scale
+        solid = np.isin(image.labels, solid_labels)
+        lab, n = ndimage.label(solid)
+        if n < 2:
+            raise InputError("fewer than two particles in the image", field="image")
+        sizes = ndimage.sum_labels(np.ones_like(lab), lab, index=np.arange(1, n + 1))
+        two = np.argsort(sizes, kind="stable")[::-1][:2] + 1
+        centres = np.array(ndimage.center_of_mass(np.ones_like(lab), lab, index=two)) * h + 0.5 * h
+        # radius: the largest inscribed distance (the image may clip the spheres), less half a
+        # voxel (distances run between voxel centres)
+        edt = ndimage.distance_transform_edt(solid, sampling=h)
+        radii = np.asarray(ndimage.maximum(edt, lab, index=two)) - 0.5 * float(h.min())
+        wlab, nw = ndimage.label(np.isin(image.labels, water))
+        near = [ndimage.binary_dilation(lab == k) for k in two]
+        both = set(np.unique(wlab[near[0]])) & set(np.unique(wlab[near[1]])) - {0}
+        if not both:
+            return cls.none()
+        bridge = np.isin(wlab, sorted(both))
+        axis = centres[1] - centres[0]
+        dist = float(np.linalg.norm(axis))
+        axis = axis / dist
+        mid = 0.5 * (centres[0] + centres[1])
+        pts = np.argwhere(bridge) * h + 0.5 * h - mid
+        x = pts @ axis
+        rho = np.linalg.norm(pts - np.outer(x, axis), axis=1)
+        step = float(h.min())
+        slab = np.round(x / step).astype(np.int64)
+        order = np.lexsort((rho, slab))
+        last = np.r_[np.flatnonzero(np.diff(slab[order])), len(order) - 1]
+        xs, rs = x[order][last], rho[order][last]
+        # drop slabs whose outermost water touches a particle (contact region, not free surface)
+        surface_pts = np.outer(xs, axis) + mid
+        free = np.ones(len(xs), bool)
+        for c, r in zip(centres, radii):
+            # the outermost water point of the slab, relative to the particle centre
+            ax = (surface_pts - c) @ axis
+            d = np.sqrt(ax**2 + rs**2)
+            free &= d > r + step
+        xs, rs = xs[free], rs[free] + 0.5 * step
+        if len(xs) < 3:
+            raise InputError("too few free-surface slabs to fit the meniscus (refine the image)", field="image")
+
+        def residual(q):
+            r1, r2 = q
+            return r1 + r2 - np.sqrt(np.maximum(r1**2 - xs**2, 0.0)) - rs
+
+        half_gap = 0.5 * (dist - radii.sum())
+        r1_0 = max(float(np.abs(xs).max()) * 1.2, half_gap, step)
+        fit = least_squares(residual, [r1_0, float(rs.min())],
+                            bounds=([float(np.abs(xs).max()), 0.0], [np.inf, np.inf]))
+        r1, r2 = (float(v) for v in fit.x)
+        radius = float(radii.mean())
+
+        def gap_to_sphere(t):          # torus profile minus sphere profile at axial distance t
+            sphere = np.sqrt(max(radius**2 - (t - half_gap - radius) ** 2, 0.0))
+            return r1 + r2 - np.sqrt(max(r1**2 - t**2, 0.0)) - sphere
+
+        # contact line: where the meridian first reaches the sphere (touching it for a zero
+        # contact angle, so the closest approach when a fitted circle does not cross it)
+        t = np.linspace(half_gap, min(r1, half_gap + radius), 2001)
+        f = np.array([gap_to_sphere(v) for v in t])
+        cross = np.flatnonzero(f <= 0)
+        if cross.size and cross[0] > 0:
+            k = cross[0]
+            half_length = float(brentq(gap_to_sphere, t[k - 1], t[k]))
+        else:
+            half_length = float(t[np.argmin(f)])
+        return cls(tuple(mid), tuple(axis), r1, r2, float(half_length), float(surface_tension))
+
+
+def voxel_bridge(bridge, shape) -> np.ndarray:
+    """Voxel labels (air 0, solid 1, water 2; 1 µm voxels) of a toroidal bridge between two
+    spheres along the last axis, centred in ``shape`` (z, y, x): the test image of
+    :meth:`Meniscus.from_image`.
+
+    >>> from rhizoscale.mucilage.bridge import toroidal_bridge
+    >>> labels = voxel_bridge(toroidal_bridge(400.0, 4.0, 20.0), (40, 40, 100))
+    >>> sorted(np.unique(labels).tolist())
+    [0, 1, 2]
+    """
+    zz, yy, xx = (np.indices(shape) + 0.5).astype(float)
+    cz, cy, cx = (np.asarray(shape) / 2.0)
+    x = xx - cx
+    rho = np.hypot(zz - cz, yy - cy)
+    off = 0.5 * bridge.separation + bridge.radius
+    solid = ((x - off) ** 2 + rho**2 < bridge.radius**2) | ((x + off) ** 2 + rho**2 < bridge.radius**2)
+    r1, r2 = bridge.r1, bridge.r2
+    inside = (np.abs(x) <= bridge.half_length) & (rho < r1 + r2 - np.sqrt(np.maximum(r1**2 - x**2, 0.0)))
+    return np.where(solid, 1, np.where(inside, 2, 0)).astype(np.uint8)
 
 
 @dataclass(frozen=True)
