@@ -10,12 +10,13 @@ from .stream_collide import EXACT, _wrap
 __all__ = ["collide_d2q9", "collide_d3q19"]
 
 
-def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
+def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing, sigma):
     """D2Q9 pull-stream, Shan–Chen force and collision (generated; see
     ``stream_collide.collide_kernel`` for the generic version it must equal)."""
     nz, ny, nx = index.shape
     cp = 1.0 - 0.5 * omega_plus
     cm = 1.0 - 0.5 * omega_minus
+    li2 = 2.0 * omega_plus * sigma * G * G
     for r in numba.prange(nz * ny):
         z = r // ny
         y = r - z * ny
@@ -51,9 +52,13 @@ def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             ks = src_0m[xm]
             f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
             g = -G * np.float64(psi[z, y, x])
-            Fz = g * 0.0
-            Fy = g * (0.1111111111111111 * psi_0p[x] - 0.1111111111111111 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] + 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp])
-            Fx = g * (0.1111111111111111 * psi_00[xp] - 0.1111111111111111 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp])
+            az = 0.0
+            ay = (0.1111111111111111 * psi_0p[x] - 0.1111111111111111 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] + 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp])
+            ax = (0.1111111111111111 * psi_00[xp] - 0.1111111111111111 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp])
+            Fz = g * az
+            Fy = g * ay
+            Fx = g * ax
+            li = li2 * (az * az + ay * ay + ax * ax) if forcing == 3 else 0.0
             rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
             jz = 0.0
             jy = (f2 - f4 + f5 + f6 - f7 - f8)
@@ -63,7 +68,7 @@ def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
                 uz = (jz + Fz / omega_plus) * inv
                 uy = (jy + Fy / omega_plus) * inv
                 ux = (jx + Fx / omega_plus) * inv
-            elif forcing == 1:
+            elif forcing == 1 or forcing == 3:
                 uz = (jz + 0.5 * Fz) * inv
                 uy = (jy + 0.5 * Fy) * inv
                 ux = (jx + 0.5 * Fx) * inv
@@ -79,8 +84,8 @@ def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             uF = uz * Fz + uy * Fy + ux * Fx
             feq_rest = 1.0 - 1.5 * uu
             feq = 0.4444444444444444 * rho * feq_rest
-            if forcing == 1:
-                s = 0.4444444444444444 * cp * (-3.0 * uF)
+            if forcing == 1 or forcing == 3:
+                s = 0.4444444444444444 * cp * (-3.0 * uF) + -1.3333333333333333 * li
             elif forcing == 2:
                 s = 0.4444444444444444 * rho * (-1.5 * vv + 1.5 * uu)
             else:
@@ -89,9 +94,9 @@ def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (ux)
             base = 0.1111111111111111 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.1111111111111111 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fx)
-                se = 0.1111111111111111 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.1111111111111111 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.16666666666666669 * li
                 so = 0.1111111111111111 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vx)
@@ -109,9 +114,9 @@ def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (uy)
             base = 0.1111111111111111 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.1111111111111111 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fy)
-                se = 0.1111111111111111 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.1111111111111111 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.16666666666666669 * li
                 so = 0.1111111111111111 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vy)
@@ -129,9 +134,9 @@ def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (uy + ux)
             base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fy + Fx)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.16666666666666669 * li
                 so = 0.027777777777777776 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vy + vx)
@@ -149,9 +154,9 @@ def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (uy - ux)
             base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fy - Fx)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.16666666666666669 * li
                 so = 0.027777777777777776 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vy - vx)
@@ -168,12 +173,13 @@ def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             fnew[8, k] = f8 - omega_plus * sym + omega_minus * anti + se - so
 
 
-def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
+def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing, sigma):
     """D3Q19 pull-stream, Shan–Chen force and collision (generated; see
     ``stream_collide.collide_kernel`` for the generic version it must equal)."""
     nz, ny, nx = index.shape
     cp = 1.0 - 0.5 * omega_plus
     cm = 1.0 - 0.5 * omega_minus
+    li2 = 2.0 * omega_plus * sigma * G * G
     for r in numba.prange(nz * ny):
         z = r // ny
         y = r - z * ny
@@ -241,9 +247,13 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             ks = src_pm[x]
             f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
             g = -G * np.float64(psi[z, y, x])
-            Fz = g * (0.05555555555555555 * psi_p0[x] - 0.05555555555555555 * psi_m0[x] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] - 0.027777777777777776 * psi_m0[xp] + 0.027777777777777776 * psi_p0[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] - 0.027777777777777776 * psi_mp[x] + 0.027777777777777776 * psi_pm[x])
-            Fy = g * (0.05555555555555555 * psi_0p[x] - 0.05555555555555555 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp] + 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] + 0.027777777777777776 * psi_mp[x] - 0.027777777777777776 * psi_pm[x])
-            Fx = g * (0.05555555555555555 * psi_00[xp] - 0.05555555555555555 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp] - 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] + 0.027777777777777776 * psi_m0[xp] - 0.027777777777777776 * psi_p0[xm])
+            az = (0.05555555555555555 * psi_p0[x] - 0.05555555555555555 * psi_m0[x] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] - 0.027777777777777776 * psi_m0[xp] + 0.027777777777777776 * psi_p0[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] - 0.027777777777777776 * psi_mp[x] + 0.027777777777777776 * psi_pm[x])
+            ay = (0.05555555555555555 * psi_0p[x] - 0.05555555555555555 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp] + 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] + 0.027777777777777776 * psi_mp[x] - 0.027777777777777776 * psi_pm[x])
+            ax = (0.05555555555555555 * psi_00[xp] - 0.05555555555555555 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp] - 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] + 0.027777777777777776 * psi_m0[xp] - 0.027777777777777776 * psi_p0[xm])
+            Fz = g * az
+            Fy = g * ay
+            Fx = g * ax
+            li = li2 * (az * az + ay * ay + ax * ax) if forcing == 3 else 0.0
             rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
             jz = (f5 - f6 + f11 - f12 - f13 + f14 + f15 - f16 - f17 + f18)
             jy = (f3 - f4 + f7 - f8 - f9 + f10 + f15 - f16 + f17 - f18)
@@ -253,7 +263,7 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
                 uz = (jz + Fz / omega_plus) * inv
                 uy = (jy + Fy / omega_plus) * inv
                 ux = (jx + Fx / omega_plus) * inv
-            elif forcing == 1:
+            elif forcing == 1 or forcing == 3:
                 uz = (jz + 0.5 * Fz) * inv
                 uy = (jy + 0.5 * Fy) * inv
                 ux = (jx + 0.5 * Fx) * inv
@@ -269,8 +279,8 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             uF = uz * Fz + uy * Fy + ux * Fx
             feq_rest = 1.0 - 1.5 * uu
             feq = 0.3333333333333333 * rho * feq_rest
-            if forcing == 1:
-                s = 0.3333333333333333 * cp * (-3.0 * uF)
+            if forcing == 1 or forcing == 3:
+                s = 0.3333333333333333 * cp * (-3.0 * uF) + -1.5 * li
             elif forcing == 2:
                 s = 0.3333333333333333 * rho * (-1.5 * vv + 1.5 * uu)
             else:
@@ -279,9 +289,9 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (ux)
             base = 0.05555555555555555 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.05555555555555555 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fx)
-                se = 0.05555555555555555 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.05555555555555555 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.0 * li
                 so = 0.05555555555555555 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vx)
@@ -299,9 +309,9 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (uy)
             base = 0.05555555555555555 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.05555555555555555 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fy)
-                se = 0.05555555555555555 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.05555555555555555 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.0 * li
                 so = 0.05555555555555555 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vy)
@@ -319,9 +329,9 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (uz)
             base = 0.05555555555555555 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.05555555555555555 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fz)
-                se = 0.05555555555555555 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.05555555555555555 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.0 * li
                 so = 0.05555555555555555 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vz)
@@ -339,9 +349,9 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (uy + ux)
             base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fy + Fx)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.125 * li
                 so = 0.027777777777777776 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vy + vx)
@@ -359,9 +369,9 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (-uy + ux)
             base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (-Fy + Fx)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.125 * li
                 so = 0.027777777777777776 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (-vy + vx)
@@ -379,9 +389,9 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (uz + ux)
             base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fz + Fx)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.125 * li
                 so = 0.027777777777777776 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vz + vx)
@@ -399,9 +409,9 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (-uz + ux)
             base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (-Fz + Fx)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.125 * li
                 so = 0.027777777777777776 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (-vz + vx)
@@ -419,9 +429,9 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (uz + uy)
             base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fz + Fy)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.125 * li
                 so = 0.027777777777777776 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vz + vy)
@@ -439,9 +449,9 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (-uz + uy)
             base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (-Fz + Fy)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.125 * li
                 so = 0.027777777777777776 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (-vz + vy)

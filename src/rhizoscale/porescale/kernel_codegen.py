@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from .lattice import D2Q9, D3Q19
 
 TARGET = Path(__file__).with_name("_lattice_kernels.py")
@@ -35,6 +37,11 @@ def _lin(coeffs, names):
     return f"({out})"
 
 
+def _shape(w, e, dim):
+    """Li et al.'s isotropic term per direction: ``w_i (|e_i|^2 - D c_s^2) / (2 c_s^4)``."""
+    return float(w) * (float((np.asarray(e) ** 2).sum()) - dim / 3.0) * 4.5
+
+
 def _row(a, b):
     def tag(v):
         return {-1: "m", 0: "0", 1: "p"}[int(v)]
@@ -49,12 +56,13 @@ def _kernel(lat) -> str:
     pairs = sorted({(int(a), int(b)) for a, b, _ in e})
     L = []
     A = L.append
-    A(f"def _collide_{name}_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):")
+    A(f"def _collide_{name}_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing, sigma):")
     A(f'    """{lat.name} pull-stream, Shan–Chen force and collision (generated; see')
     A('    ``stream_collide.collide_kernel`` for the generic version it must equal)."""')
     A("    nz, ny, nx = index.shape")
     A("    cp = 1.0 - 0.5 * omega_plus")
     A("    cm = 1.0 - 0.5 * omega_minus")
+    A("    li2 = 2.0 * omega_plus * sigma * G * G")
     A("    for r in numba.prange(nz * ny):")
     A("        z = r // ny")
     A("        y = r - z * ny")
@@ -92,9 +100,13 @@ def _kernel(lat) -> str:
         else:
             comps.append("0.0")
     A("            g = -G * np.float64(psi[z, y, x])")
-    A(f"            Fz = g * {comps[0]}")
-    A(f"            Fy = g * {comps[1]}")
-    A(f"            Fx = g * {comps[2]}")
+    A(f"            az = {comps[0]}")
+    A(f"            ay = {comps[1]}")
+    A(f"            ax = {comps[2]}")
+    A("            Fz = g * az")
+    A("            Fy = g * ay")
+    A("            Fx = g * ax")
+    A("            li = li2 * (az * az + ay * ay + ax * ax) if forcing == 3 else 0.0")
     A("            rho = " + " + ".join(f"f{i}" for i in range(q)))
     for ax, nm in enumerate(("jz", "jy", "jx")):
         A(f"            {nm} = " + _lin([int(e[i, ax]) for i in range(q)], [f"f{i}" for i in range(q)]))
@@ -103,7 +115,7 @@ def _kernel(lat) -> str:
     A("                uz = (jz + Fz / omega_plus) * inv")
     A("                uy = (jy + Fy / omega_plus) * inv")
     A("                ux = (jx + Fx / omega_plus) * inv")
-    A("            elif forcing == 1:")
+    A("            elif forcing == 1 or forcing == 3:")
     A("                uz = (jz + 0.5 * Fz) * inv")
     A("                uy = (jy + 0.5 * Fy) * inv")
     A("                ux = (jx + 0.5 * Fx) * inv")
@@ -127,8 +139,8 @@ def _kernel(lat) -> str:
         wi = repr(float(w[i]))
         if o == i:
             A(f"            feq = {wi} * rho * feq_rest")
-            A("            if forcing == 1:")
-            A(f"                s = {wi} * cp * (-3.0 * uF)")
+            A("            if forcing == 1 or forcing == 3:")
+            A(f"                s = {wi} * cp * (-3.0 * uF) + {_shape(w[i], e[i], lat.dim)!r} * li")
             A("            elif forcing == 2:")
             A(f"                s = {wi} * rho * (-1.5 * vv + 1.5 * uu)")
             A("            else:")
@@ -140,9 +152,9 @@ def _kernel(lat) -> str:
         A(f"            eu = {eu}")
         A(f"            base = {wi} * rho * (feq_rest + 4.5 * eu * eu)")
         A(f"            odd = {wi} * rho * 3.0 * eu")
-        A("            if forcing == 1:")
+        A("            if forcing == 1 or forcing == 3:")
         A(f"                eF = {_lin(ev, ['Fz', 'Fy', 'Fx'])}")
-        A(f"                se = {wi} * cp * (9.0 * eu * eF - 3.0 * uF)")
+        A(f"                se = {wi} * cp * (9.0 * eu * eF - 3.0 * uF) + {_shape(w[i], e[i], lat.dim)!r} * li")
         A(f"                so = {wi} * cm * 3.0 * eF")
         A("            elif forcing == 2:")
         A(f"                ev = {_lin(ev, ['vz', 'vy', 'vx'])}")
