@@ -86,11 +86,15 @@ def test_threads_chosen_by_lattice_size_and_serial_build_equals_threaded_bit_for
                     wall_density=0.15, forcing="edm")
     m.step(3)
     collide = {2: lk.collide_d2q9, 3: lk.collide_d3q19}[ndim]
+    density = {2: lk.density_d2q9, 3: lk.density_d3q19}[ndim]
     e, w, opp = m._lat
     out = {}
     for build in ("serial", "parallel"):
         psi, fnew = m.psi.copy(), np.zeros_like(m.f)
         getattr(sc.density_kernel, build)(m.f, m.index, psi, e, opp, m.kind, m.params)
+        psi_unrolled = m.psi.copy()           # the unrolled density pass: the same bits
+        getattr(density, build)(m.f, m.index, psi_unrolled, m.kind, m.params)
+        assert np.array_equal(psi_unrolled, psi)
         getattr(collide, build)(m.f, fnew, m.index, psi, m.G, m.omega_plus, m.omega_minus,
                                 m.forcing, m.sigma)
         rho, u = np.empty(m.n_fluid), np.empty((m.n_fluid, 3))

@@ -5,9 +5,9 @@ import numba
 import numpy as np
 
 from ..solvers._numba import threaded_kernel
-from .stream_collide import EXACT, _wrap
+from .stream_collide import EXACT, _psi, _wrap
 
-__all__ = ["collide_d2q9", "collide_d3q19"]
+__all__ = ["collide_d2q9", "collide_d3q19", "density_d2q9", "density_d3q19"]
 
 
 def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing, sigma):
@@ -468,6 +468,112 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing, 
             fnew[18, k] = f18 - omega_plus * sym + omega_minus * anti + se - so
 
 
+def _density_d2q9_py(f, index, psi, kind, params):
+    """D2Q9 pull and density pass (generated; see
+    ``stream_collide.density_kernel`` for the generic version it must equal)."""
+    nz, ny, nx = index.shape
+    for r in numba.prange(nz * ny):
+        z = r // ny
+        y = r - z * ny
+        own = index[z, y]
+        src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
+        src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
+        src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
+        for x in range(nx):
+            k = own[x]
+            if k < 0:
+                continue
+            xm = x - 1 if x > 0 else nx - 1
+            xp = x + 1 if x < nx - 1 else 0
+            ks = src_00[x]
+            f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+            ks = src_00[xm]
+            f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
+            ks = src_0p[x]
+            f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
+            ks = src_00[xp]
+            f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
+            ks = src_0m[x]
+            f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
+            ks = src_0p[xm]
+            f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
+            ks = src_0p[xp]
+            f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
+            ks = src_0m[xp]
+            f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
+            ks = src_0m[xm]
+            f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
+            rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+            psi[z, y, x] = _psi(rho, kind, params)
+
+
+def _density_d3q19_py(f, index, psi, kind, params):
+    """D3Q19 pull and density pass (generated; see
+    ``stream_collide.density_kernel`` for the generic version it must equal)."""
+    nz, ny, nx = index.shape
+    for r in numba.prange(nz * ny):
+        z = r // ny
+        y = r - z * ny
+        own = index[z, y]
+        src_mm = index[_wrap(z - -1, nz), _wrap(y - -1, ny)]
+        src_m0 = index[_wrap(z - -1, nz), _wrap(y - 0, ny)]
+        src_mp = index[_wrap(z - -1, nz), _wrap(y - 1, ny)]
+        src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
+        src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
+        src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
+        src_pm = index[_wrap(z - 1, nz), _wrap(y - -1, ny)]
+        src_p0 = index[_wrap(z - 1, nz), _wrap(y - 0, ny)]
+        src_pp = index[_wrap(z - 1, nz), _wrap(y - 1, ny)]
+        for x in range(nx):
+            k = own[x]
+            if k < 0:
+                continue
+            xm = x - 1 if x > 0 else nx - 1
+            xp = x + 1 if x < nx - 1 else 0
+            ks = src_00[x]
+            f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+            ks = src_00[xm]
+            f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
+            ks = src_00[xp]
+            f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
+            ks = src_0p[x]
+            f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
+            ks = src_0m[x]
+            f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
+            ks = src_p0[x]
+            f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
+            ks = src_m0[x]
+            f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
+            ks = src_0p[xm]
+            f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
+            ks = src_0m[xp]
+            f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
+            ks = src_0m[xm]
+            f9 = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
+            ks = src_0p[xp]
+            f10 = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
+            ks = src_p0[xm]
+            f11 = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
+            ks = src_m0[xp]
+            f12 = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
+            ks = src_m0[xm]
+            f13 = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
+            ks = src_p0[xp]
+            f14 = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
+            ks = src_pp[x]
+            f15 = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
+            ks = src_mm[x]
+            f16 = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
+            ks = src_mp[x]
+            f17 = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
+            ks = src_pm[x]
+            f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
+            rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+            psi[z, y, x] = _psi(rho, kind, params)
+
+
 # threads by lattice size (argument 2, the node grid): small lattices run serially
 collide_d2q9 = threaded_kernel(_collide_d2q9_py, size_arg=2, **EXACT)
 collide_d3q19 = threaded_kernel(_collide_d3q19_py, size_arg=2, **EXACT)
+density_d2q9 = threaded_kernel(_density_d2q9_py, size_arg=1, **EXACT)
+density_d3q19 = threaded_kernel(_density_d3q19_py, size_arg=1, **EXACT)

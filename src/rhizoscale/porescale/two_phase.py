@@ -19,7 +19,7 @@ import xarray as xr
 from ..errors import InputError, RhizoscaleError
 from .equation_of_state import EOS_KINDS, CarnahanStarlingEOS, ShanChenEOS, li_sigma
 from .lattice import CS2, Lattice, velocity_set
-from ._lattice_kernels import collide_d2q9, collide_d3q19
+from ._lattice_kernels import collide_d2q9, collide_d3q19, density_d2q9, density_d3q19
 from .stream_collide import (FORCINGS, collide_kernel, density_kernel, equilibrium, fluid_index,
                              moments_kernel, psi_of_density, step_reference)
 
@@ -156,6 +156,7 @@ class TwoPhaseLBM:
                      np.ascontiguousarray(self.lattice.opposite, dtype=np.int64))
         self.set_density_fluid(rho)
         self._collide = {"D2Q9": collide_d2q9, "D3Q19": collide_d3q19}[self.lattice.name]
+        self._density = {"D2Q9": density_d2q9, "D3Q19": density_d3q19}[self.lattice.name]
         self.time = 0.0
         self.iteration = 0
 
@@ -192,7 +193,7 @@ class TwoPhaseLBM:
                                self.omega_plus, self.omega_minus, self.forcing, self.sigma)
                 self.f, self._fnew = self._fnew, self.f
             elif self.kernel == "numba":
-                density_kernel(self.f, self.index, self.psi, e, opp, self.kind, self.params)
+                self._density(self.f, self.index, self.psi, self.kind, self.params)
                 self._collide(self.f, self._fnew, self.index, self.psi, self.G,
                               self.omega_plus, self.omega_minus, self.forcing, self.sigma)
                 self.f, self._fnew = self._fnew, self.f
