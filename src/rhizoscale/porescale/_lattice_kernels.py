@@ -5,17 +5,18 @@ import numba
 import numpy as np
 
 from ..solvers._numba import threaded_kernel
-from .stream_collide import EXACT, _wrap
+from .stream_collide import EXACT, _psi, _wrap
 
-__all__ = ["collide_d2q9", "collide_d3q19"]
+__all__ = ["collide_d2q9", "collide_d3q19", "density_d2q9", "density_d3q19"]
 
 
-def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
+def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing, sigma):
     """D2Q9 pull-stream, Shan–Chen force and collision (generated; see
     ``stream_collide.collide_kernel`` for the generic version it must equal)."""
     nz, ny, nx = index.shape
     cp = 1.0 - 0.5 * omega_plus
     cm = 1.0 - 0.5 * omega_minus
+    li2 = 2.0 * omega_plus * sigma * G * G
     for r in numba.prange(nz * ny):
         z = r // ny
         y = r - z * ny
@@ -51,9 +52,13 @@ def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             ks = src_0m[xm]
             f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
             g = -G * np.float64(psi[z, y, x])
-            Fz = g * 0.0
-            Fy = g * (0.1111111111111111 * psi_0p[x] - 0.1111111111111111 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] + 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp])
-            Fx = g * (0.1111111111111111 * psi_00[xp] - 0.1111111111111111 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp])
+            az = 0.0
+            ay = (0.1111111111111111 * psi_0p[x] - 0.1111111111111111 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] + 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp])
+            ax = (0.1111111111111111 * psi_00[xp] - 0.1111111111111111 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp])
+            Fz = g * az
+            Fy = g * ay
+            Fx = g * ax
+            li = li2 * (az * az + ay * ay + ax * ax) if forcing == 3 else 0.0
             rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
             jz = 0.0
             jy = (f2 - f4 + f5 + f6 - f7 - f8)
@@ -63,7 +68,7 @@ def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
                 uz = (jz + Fz / omega_plus) * inv
                 uy = (jy + Fy / omega_plus) * inv
                 ux = (jx + Fx / omega_plus) * inv
-            elif forcing == 1:
+            elif forcing == 1 or forcing == 3:
                 uz = (jz + 0.5 * Fz) * inv
                 uy = (jy + 0.5 * Fy) * inv
                 ux = (jx + 0.5 * Fx) * inv
@@ -79,8 +84,8 @@ def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             uF = uz * Fz + uy * Fy + ux * Fx
             feq_rest = 1.0 - 1.5 * uu
             feq = 0.4444444444444444 * rho * feq_rest
-            if forcing == 1:
-                s = 0.4444444444444444 * cp * (-3.0 * uF)
+            if forcing == 1 or forcing == 3:
+                s = 0.4444444444444444 * cp * (-3.0 * uF) + -1.3333333333333333 * li
             elif forcing == 2:
                 s = 0.4444444444444444 * rho * (-1.5 * vv + 1.5 * uu)
             else:
@@ -89,9 +94,9 @@ def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (ux)
             base = 0.1111111111111111 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.1111111111111111 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fx)
-                se = 0.1111111111111111 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.1111111111111111 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.16666666666666669 * li
                 so = 0.1111111111111111 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vx)
@@ -109,9 +114,9 @@ def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (uy)
             base = 0.1111111111111111 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.1111111111111111 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fy)
-                se = 0.1111111111111111 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.1111111111111111 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.16666666666666669 * li
                 so = 0.1111111111111111 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vy)
@@ -129,9 +134,9 @@ def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (uy + ux)
             base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fy + Fx)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.16666666666666669 * li
                 so = 0.027777777777777776 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vy + vx)
@@ -149,9 +154,9 @@ def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (uy - ux)
             base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fy - Fx)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.16666666666666669 * li
                 so = 0.027777777777777776 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vy - vx)
@@ -168,12 +173,13 @@ def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             fnew[8, k] = f8 - omega_plus * sym + omega_minus * anti + se - so
 
 
-def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
+def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing, sigma):
     """D3Q19 pull-stream, Shan–Chen force and collision (generated; see
     ``stream_collide.collide_kernel`` for the generic version it must equal)."""
     nz, ny, nx = index.shape
     cp = 1.0 - 0.5 * omega_plus
     cm = 1.0 - 0.5 * omega_minus
+    li2 = 2.0 * omega_plus * sigma * G * G
     for r in numba.prange(nz * ny):
         z = r // ny
         y = r - z * ny
@@ -241,9 +247,13 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             ks = src_pm[x]
             f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
             g = -G * np.float64(psi[z, y, x])
-            Fz = g * (0.05555555555555555 * psi_p0[x] - 0.05555555555555555 * psi_m0[x] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] - 0.027777777777777776 * psi_m0[xp] + 0.027777777777777776 * psi_p0[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] - 0.027777777777777776 * psi_mp[x] + 0.027777777777777776 * psi_pm[x])
-            Fy = g * (0.05555555555555555 * psi_0p[x] - 0.05555555555555555 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp] + 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] + 0.027777777777777776 * psi_mp[x] - 0.027777777777777776 * psi_pm[x])
-            Fx = g * (0.05555555555555555 * psi_00[xp] - 0.05555555555555555 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp] - 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] + 0.027777777777777776 * psi_m0[xp] - 0.027777777777777776 * psi_p0[xm])
+            az = (0.05555555555555555 * psi_p0[x] - 0.05555555555555555 * psi_m0[x] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] - 0.027777777777777776 * psi_m0[xp] + 0.027777777777777776 * psi_p0[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] - 0.027777777777777776 * psi_mp[x] + 0.027777777777777776 * psi_pm[x])
+            ay = (0.05555555555555555 * psi_0p[x] - 0.05555555555555555 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp] + 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] + 0.027777777777777776 * psi_mp[x] - 0.027777777777777776 * psi_pm[x])
+            ax = (0.05555555555555555 * psi_00[xp] - 0.05555555555555555 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp] - 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] + 0.027777777777777776 * psi_m0[xp] - 0.027777777777777776 * psi_p0[xm])
+            Fz = g * az
+            Fy = g * ay
+            Fx = g * ax
+            li = li2 * (az * az + ay * ay + ax * ax) if forcing == 3 else 0.0
             rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
             jz = (f5 - f6 + f11 - f12 - f13 + f14 + f15 - f16 - f17 + f18)
             jy = (f3 - f4 + f7 - f8 - f9 + f10 + f15 - f16 + f17 - f18)
@@ -253,7 +263,7 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
                 uz = (jz + Fz / omega_plus) * inv
                 uy = (jy + Fy / omega_plus) * inv
                 ux = (jx + Fx / omega_plus) * inv
-            elif forcing == 1:
+            elif forcing == 1 or forcing == 3:
                 uz = (jz + 0.5 * Fz) * inv
                 uy = (jy + 0.5 * Fy) * inv
                 ux = (jx + 0.5 * Fx) * inv
@@ -269,8 +279,8 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             uF = uz * Fz + uy * Fy + ux * Fx
             feq_rest = 1.0 - 1.5 * uu
             feq = 0.3333333333333333 * rho * feq_rest
-            if forcing == 1:
-                s = 0.3333333333333333 * cp * (-3.0 * uF)
+            if forcing == 1 or forcing == 3:
+                s = 0.3333333333333333 * cp * (-3.0 * uF) + -1.5 * li
             elif forcing == 2:
                 s = 0.3333333333333333 * rho * (-1.5 * vv + 1.5 * uu)
             else:
@@ -279,9 +289,9 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (ux)
             base = 0.05555555555555555 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.05555555555555555 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fx)
-                se = 0.05555555555555555 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.05555555555555555 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.0 * li
                 so = 0.05555555555555555 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vx)
@@ -299,9 +309,9 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (uy)
             base = 0.05555555555555555 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.05555555555555555 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fy)
-                se = 0.05555555555555555 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.05555555555555555 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.0 * li
                 so = 0.05555555555555555 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vy)
@@ -319,9 +329,9 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (uz)
             base = 0.05555555555555555 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.05555555555555555 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fz)
-                se = 0.05555555555555555 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.05555555555555555 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.0 * li
                 so = 0.05555555555555555 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vz)
@@ -339,9 +349,9 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (uy + ux)
             base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fy + Fx)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.125 * li
                 so = 0.027777777777777776 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vy + vx)
@@ -359,9 +369,9 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (-uy + ux)
             base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (-Fy + Fx)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.125 * li
                 so = 0.027777777777777776 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (-vy + vx)
@@ -379,9 +389,9 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (uz + ux)
             base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fz + Fx)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.125 * li
                 so = 0.027777777777777776 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vz + vx)
@@ -399,9 +409,9 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (-uz + ux)
             base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (-Fz + Fx)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.125 * li
                 so = 0.027777777777777776 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (-vz + vx)
@@ -419,9 +429,9 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (uz + uy)
             base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (Fz + Fy)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.125 * li
                 so = 0.027777777777777776 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (vz + vy)
@@ -439,9 +449,9 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             eu = (-uz + uy)
             base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
             odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1:
+            if forcing == 1 or forcing == 3:
                 eF = (-Fz + Fy)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF)
+                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.125 * li
                 so = 0.027777777777777776 * cm * 3.0 * eF
             elif forcing == 2:
                 ev = (-vz + vy)
@@ -458,6 +468,112 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):
             fnew[18, k] = f18 - omega_plus * sym + omega_minus * anti + se - so
 
 
+def _density_d2q9_py(f, index, psi, kind, params):
+    """D2Q9 pull and density pass (generated; see
+    ``stream_collide.density_kernel`` for the generic version it must equal)."""
+    nz, ny, nx = index.shape
+    for r in numba.prange(nz * ny):
+        z = r // ny
+        y = r - z * ny
+        own = index[z, y]
+        src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
+        src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
+        src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
+        for x in range(nx):
+            k = own[x]
+            if k < 0:
+                continue
+            xm = x - 1 if x > 0 else nx - 1
+            xp = x + 1 if x < nx - 1 else 0
+            ks = src_00[x]
+            f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+            ks = src_00[xm]
+            f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
+            ks = src_0p[x]
+            f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
+            ks = src_00[xp]
+            f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
+            ks = src_0m[x]
+            f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
+            ks = src_0p[xm]
+            f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
+            ks = src_0p[xp]
+            f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
+            ks = src_0m[xp]
+            f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
+            ks = src_0m[xm]
+            f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
+            rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+            psi[z, y, x] = _psi(rho, kind, params)
+
+
+def _density_d3q19_py(f, index, psi, kind, params):
+    """D3Q19 pull and density pass (generated; see
+    ``stream_collide.density_kernel`` for the generic version it must equal)."""
+    nz, ny, nx = index.shape
+    for r in numba.prange(nz * ny):
+        z = r // ny
+        y = r - z * ny
+        own = index[z, y]
+        src_mm = index[_wrap(z - -1, nz), _wrap(y - -1, ny)]
+        src_m0 = index[_wrap(z - -1, nz), _wrap(y - 0, ny)]
+        src_mp = index[_wrap(z - -1, nz), _wrap(y - 1, ny)]
+        src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
+        src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
+        src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
+        src_pm = index[_wrap(z - 1, nz), _wrap(y - -1, ny)]
+        src_p0 = index[_wrap(z - 1, nz), _wrap(y - 0, ny)]
+        src_pp = index[_wrap(z - 1, nz), _wrap(y - 1, ny)]
+        for x in range(nx):
+            k = own[x]
+            if k < 0:
+                continue
+            xm = x - 1 if x > 0 else nx - 1
+            xp = x + 1 if x < nx - 1 else 0
+            ks = src_00[x]
+            f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+            ks = src_00[xm]
+            f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
+            ks = src_00[xp]
+            f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
+            ks = src_0p[x]
+            f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
+            ks = src_0m[x]
+            f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
+            ks = src_p0[x]
+            f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
+            ks = src_m0[x]
+            f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
+            ks = src_0p[xm]
+            f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
+            ks = src_0m[xp]
+            f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
+            ks = src_0m[xm]
+            f9 = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
+            ks = src_0p[xp]
+            f10 = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
+            ks = src_p0[xm]
+            f11 = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
+            ks = src_m0[xp]
+            f12 = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
+            ks = src_m0[xm]
+            f13 = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
+            ks = src_p0[xp]
+            f14 = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
+            ks = src_pp[x]
+            f15 = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
+            ks = src_mm[x]
+            f16 = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
+            ks = src_mp[x]
+            f17 = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
+            ks = src_pm[x]
+            f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
+            rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+            psi[z, y, x] = _psi(rho, kind, params)
+
+
 # threads by lattice size (argument 2, the node grid): small lattices run serially
 collide_d2q9 = threaded_kernel(_collide_d2q9_py, size_arg=2, **EXACT)
 collide_d3q19 = threaded_kernel(_collide_d3q19_py, size_arg=2, **EXACT)
+density_d2q9 = threaded_kernel(_density_d2q9_py, size_arg=1, **EXACT)
+density_d3q19 = threaded_kernel(_density_d3q19_py, size_arg=1, **EXACT)

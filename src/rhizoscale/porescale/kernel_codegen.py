@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from .lattice import D2Q9, D3Q19
 
 TARGET = Path(__file__).with_name("_lattice_kernels.py")
@@ -35,6 +37,11 @@ def _lin(coeffs, names):
     return f"({out})"
 
 
+def _shape(w, e, dim):
+    """Li et al.'s isotropic term per direction: ``w_i (|e_i|^2 - D c_s^2) / (2 c_s^4)``."""
+    return float(w) * (float((np.asarray(e) ** 2).sum()) - dim / 3.0) * 4.5
+
+
 def _row(a, b):
     def tag(v):
         return {-1: "m", 0: "0", 1: "p"}[int(v)]
@@ -49,12 +56,13 @@ def _kernel(lat) -> str:
     pairs = sorted({(int(a), int(b)) for a, b, _ in e})
     L = []
     A = L.append
-    A(f"def _collide_{name}_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing):")
+    A(f"def _collide_{name}_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing, sigma):")
     A(f'    """{lat.name} pull-stream, Shan–Chen force and collision (generated; see')
     A('    ``stream_collide.collide_kernel`` for the generic version it must equal)."""')
     A("    nz, ny, nx = index.shape")
     A("    cp = 1.0 - 0.5 * omega_plus")
     A("    cm = 1.0 - 0.5 * omega_minus")
+    A("    li2 = 2.0 * omega_plus * sigma * G * G")
     A("    for r in numba.prange(nz * ny):")
     A("        z = r // ny")
     A("        y = r - z * ny")
@@ -92,9 +100,13 @@ def _kernel(lat) -> str:
         else:
             comps.append("0.0")
     A("            g = -G * np.float64(psi[z, y, x])")
-    A(f"            Fz = g * {comps[0]}")
-    A(f"            Fy = g * {comps[1]}")
-    A(f"            Fx = g * {comps[2]}")
+    A(f"            az = {comps[0]}")
+    A(f"            ay = {comps[1]}")
+    A(f"            ax = {comps[2]}")
+    A("            Fz = g * az")
+    A("            Fy = g * ay")
+    A("            Fx = g * ax")
+    A("            li = li2 * (az * az + ay * ay + ax * ax) if forcing == 3 else 0.0")
     A("            rho = " + " + ".join(f"f{i}" for i in range(q)))
     for ax, nm in enumerate(("jz", "jy", "jx")):
         A(f"            {nm} = " + _lin([int(e[i, ax]) for i in range(q)], [f"f{i}" for i in range(q)]))
@@ -103,7 +115,7 @@ def _kernel(lat) -> str:
     A("                uz = (jz + Fz / omega_plus) * inv")
     A("                uy = (jy + Fy / omega_plus) * inv")
     A("                ux = (jx + Fx / omega_plus) * inv")
-    A("            elif forcing == 1:")
+    A("            elif forcing == 1 or forcing == 3:")
     A("                uz = (jz + 0.5 * Fz) * inv")
     A("                uy = (jy + 0.5 * Fy) * inv")
     A("                ux = (jx + 0.5 * Fx) * inv")
@@ -127,8 +139,8 @@ def _kernel(lat) -> str:
         wi = repr(float(w[i]))
         if o == i:
             A(f"            feq = {wi} * rho * feq_rest")
-            A("            if forcing == 1:")
-            A(f"                s = {wi} * cp * (-3.0 * uF)")
+            A("            if forcing == 1 or forcing == 3:")
+            A(f"                s = {wi} * cp * (-3.0 * uF) + {_shape(w[i], e[i], lat.dim)!r} * li")
             A("            elif forcing == 2:")
             A(f"                s = {wi} * rho * (-1.5 * vv + 1.5 * uu)")
             A("            else:")
@@ -140,9 +152,9 @@ def _kernel(lat) -> str:
         A(f"            eu = {eu}")
         A(f"            base = {wi} * rho * (feq_rest + 4.5 * eu * eu)")
         A(f"            odd = {wi} * rho * 3.0 * eu")
-        A("            if forcing == 1:")
+        A("            if forcing == 1 or forcing == 3:")
         A(f"                eF = {_lin(ev, ['Fz', 'Fy', 'Fx'])}")
-        A(f"                se = {wi} * cp * (9.0 * eu * eF - 3.0 * uF)")
+        A(f"                se = {wi} * cp * (9.0 * eu * eF - 3.0 * uF) + {_shape(w[i], e[i], lat.dim)!r} * li")
         A(f"                so = {wi} * cm * 3.0 * eF")
         A("            elif forcing == 2:")
         A(f"                ev = {_lin(ev, ['vz', 'vy', 'vx'])}")
@@ -160,17 +172,56 @@ def _kernel(lat) -> str:
     return "\n".join(L) + "\n"
 
 
+def _density(lat) -> str:
+    """The density pass unrolled: pull, sum in direction order (the generic kernel's
+    order, so the sums are equal bit for bit), store ``psi(rho)``."""
+    e = lat.velocities
+    q = lat.q
+    name = lat.name.lower()
+    pairs = sorted({(int(a), int(b)) for a, b, _ in e})
+    L = []
+    A = L.append
+    A(f"def _density_{name}_py(f, index, psi, kind, params):")
+    A(f'    """{lat.name} pull and density pass (generated; see')
+    A('    ``stream_collide.density_kernel`` for the generic version it must equal)."""')
+    A("    nz, ny, nx = index.shape")
+    A("    for r in numba.prange(nz * ny):")
+    A("        z = r // ny")
+    A("        y = r - z * ny")
+    A("        own = index[z, y]")
+    for a, b in pairs:
+        A(f"        src_{_row(a, b)} = index[_wrap(z - {a}, nz), _wrap(y - {b}, ny)]")
+    A("        for x in range(nx):")
+    A("            k = own[x]")
+    A("            if k < 0:")
+    A("                continue")
+    A("            xm = x - 1 if x > 0 else nx - 1")
+    A("            xp = x + 1 if x < nx - 1 else 0")
+    xs = {-1: "xp", 0: "x", 1: "xm"}
+    for i in range(q):
+        a, b, c = (int(v) for v in e[i])
+        o = int(lat.opposite[i])
+        A(f"            ks = src_{_row(a, b)}[{xs[c]}]")
+        A(f"            f{i} = np.float64(f[{i}, ks]) if ks >= 0 else np.float64(f[{o}, k])")
+    A("            rho = " + " + ".join(f"f{i}" for i in range(q)))
+    A("            psi[z, y, x] = _psi(rho, kind, params)")
+    return "\n".join(L) + "\n"
+
+
 def generate() -> str:
     head = ('"""Generated by ``kernel_codegen.py`` — do not edit; rerun\n'
             '``python -m rhizoscale.porescale.kernel_codegen``."""\n\n'
             "import numba\nimport numpy as np\n\n"
             "from ..solvers._numba import threaded_kernel\n"
-            "from .stream_collide import EXACT, _wrap\n\n"
-            '__all__ = ["collide_d2q9", "collide_d3q19"]\n\n\n')
+            "from .stream_collide import EXACT, _psi, _wrap\n\n"
+            '__all__ = ["collide_d2q9", "collide_d3q19", "density_d2q9", "density_d3q19"]\n\n\n')
     tail = ("\n\n# threads by lattice size (argument 2, the node grid): small lattices run serially\n"
             "collide_d2q9 = threaded_kernel(_collide_d2q9_py, size_arg=2, **EXACT)\n"
-            "collide_d3q19 = threaded_kernel(_collide_d3q19_py, size_arg=2, **EXACT)\n")
-    return head + _kernel(D2Q9) + "\n\n" + _kernel(D3Q19) + tail
+            "collide_d3q19 = threaded_kernel(_collide_d3q19_py, size_arg=2, **EXACT)\n"
+            "density_d2q9 = threaded_kernel(_density_d2q9_py, size_arg=1, **EXACT)\n"
+            "density_d3q19 = threaded_kernel(_density_d3q19_py, size_arg=1, **EXACT)\n")
+    return (head + _kernel(D2Q9) + "\n\n" + _kernel(D3Q19) + "\n\n" + _density(D2Q9) + "\n\n"
+            + _density(D3Q19) + tail)
 
 
 if __name__ == "__main__":

@@ -90,7 +90,8 @@ class SaturationResult:
     converged: bool
     criteria: dict
     history: list = field(default_factory=list)
-    # (step, mass-weighted saturation, share of pore nodes above mid-density, max speed)
+    # (step, mass-weighted saturation, share of pore nodes above mid-density, max speed,
+    #  largest change of a node's velocity since the previous check)
 
 
 class SaturationModel:
@@ -98,9 +99,16 @@ class SaturationModel:
 
     Model time is in lattice steps; every step of a
     :class:`~rhizoscale.simulation.Simulation` must be one block of ``check_every``
-    lattice steps, after which the criteria are checked: the largest speed below
-    ``u_tol`` and the share of pore nodes above the mid-density changed by less than
-    ``s_tol`` since the previous check. When both hold, :attr:`done` turns True and the
+    lattice steps, after which the criteria are checked: no node's velocity changed by
+    ``u_tol`` or more since the previous check, and the share of pore nodes above the
+    mid-density changed by less than ``s_tol``.
+
+    The criterion is on the *change* of the velocity, not its size: the pseudopotential
+    model keeps stationary spurious currents at interfaces and, largest, at wall corners
+    (a one-voxel crevice of the 128² example packing holds max |u| = 5.1e-2 from step 200
+    to 6000, unchanged to 3 digits, while every other node settles and the density field
+    stops changing to 1e-6 of the density jump); a bound on max |u| is never met there.
+    The largest speed is reported (``max_speed``) as the spurious-current magnitude. When both hold, :attr:`done` turns True and the
     Simulation stops (``converged``); otherwise it runs to its stop time, at least
     ``max_steps`` (:meth:`stop_time`).
 
@@ -156,9 +164,11 @@ class SaturationModel:
         rho, _ = self.lbm.moments()
         self.initial_saturation = self._sat(rho)
         self.s_prev = self._sat_sharp(rho)
+        self.u_prev = np.zeros((self.lbm.n_fluid, 3))
         self.history: list = []
         self.done = False
         self.max_speed = math.inf
+        self.max_change = math.inf
 
     @property
     def time(self) -> float:
@@ -195,9 +205,13 @@ class SaturationModel:
             rho, u = self.lbm.moments()
             s_now = self._sat_sharp(rho)
             self.max_speed = float(spurious_current(u))
+            u_now = u.reshape(-1, u.shape[-1])[~self.lbm.solid.ravel()]
+            u_now = np.pad(u_now, ((0, 0), (3 - u_now.shape[1], 0)))
+            self.max_change = float(np.sqrt(((u_now - self.u_prev) ** 2).sum(axis=1)).max())
+            self.u_prev = u_now
             self.history.append((int(self.lbm.iteration), float(self._sat(rho)), s_now,
-                                 self.max_speed))
-            if self.max_speed < self.u_tol and abs(s_now - self.s_prev) < self.s_tol:
+                                 self.max_speed, self.max_change))
+            if self.max_change < self.u_tol and abs(s_now - self.s_prev) < self.s_tol:
                 self.done = True
             else:
                 self.s_prev = s_now
@@ -220,21 +234,26 @@ class SaturationModel:
         return SaturationResult(out, self.lbm.state(), float(s), float(self.initial_saturation),
                                 int(self.lbm.iteration), float(self.max_speed), self.done,
                                 {"u_tol": self.u_tol, "s_tol": self.s_tol,
+                                 "max_velocity_change": self.max_change,
                                  "check_every": self.check_every, "max_steps": self.max_steps},
                                 list(self.history))
 
     # ------------------------------------------------------------------ state
     def checkpoint_state(self) -> dict:
         return {"lbm": self.lbm.checkpoint_state(), "done": self.done, "s_prev": self.s_prev,
-                "max_speed": self.max_speed,
-                "history": np.array(self.history, dtype=np.float64).reshape(-1, 4)}
+                "max_speed": self.max_speed, "max_change": self.max_change,
+                "u_prev": self.u_prev.copy(),
+                "history": np.array(self.history, dtype=np.float64).reshape(-1, 5)}
 
     def restore_state(self, state: dict) -> None:
         self.lbm.restore_state(state["lbm"])
         self.done = bool(state["done"])
         self.s_prev = float(state["s_prev"])
         self.max_speed = float(state["max_speed"])
-        self.history = [(int(a), float(b), float(c), float(d)) for a, b, c, d in state["history"]]
+        self.max_change = float(state["max_change"])
+        self.u_prev = np.asarray(state["u_prev"], dtype=np.float64).copy()
+        self.history = [(int(a), float(b), float(c), float(d), float(e))
+                        for a, b, c, d, e in state["history"]]
 
     def state(self) -> xr.Dataset:
         """The fluid state (:meth:`TwoPhaseLBM.state`, lattice units) with the saturation."""
@@ -267,7 +286,8 @@ def water_at_saturation(image: Image, saturation: float, *, eos, wall_density, f
     check_every, max_steps : int
         Lattice steps between convergence checks, and at most (rounded up to whole checks).
     u_tol : float
-        Largest speed allowed at convergence [lattice units].
+        Largest change of any node's velocity between two checks at convergence [lattice
+        units] (see :class:`SaturationModel`: stationary spurious currents stay).
     s_tol : float
         Largest saturation change between two checks at convergence [-].
 

@@ -24,7 +24,16 @@ One step, from the post-collision populations ``f*`` of the previous step:
      ``(1 - w/2) w_i [(e_i - u)/c_s^2 + (e_i.u) e_i/c_s^4] . F`` split into its symmetric
      and antisymmetric parts (Guo, Zheng & Shi 2002);
    - ``"edm"``: exact difference, ``feq(rho, j/rho + F/rho) - feq(rho, j/rho)`` added
-     after relaxing to ``feq(rho, j/rho)`` (Kupershtokh, Medvedev & Karpov 2009).
+     after relaxing to ``feq(rho, j/rho)`` (Kupershtokh, Medvedev & Karpov 2009);
+   - ``"li"``: Guo's source plus the isotropic second-moment term of Li, Luo & Li (2013),
+     ``2 w+ sigma |F|^2/psi^2 w_i (|e_i|^2 - D c_s^2) / (2 c_s^4)`` (no mass, no
+     momentum; second moment ``2 w+ sigma |F|^2/psi^2 I``). Relaxed with ``w+`` it adds
+     ``2 sigma |F|^2/psi^2 I`` to the momentum flux whatever ``tau`` (Li et al.'s
+     ``12 sigma |F|^2 / (psi^2 (tau_e - 1/2))`` in the energy moment of D2Q9 MRT, written
+     for TRT on any lattice), which moves the flat-interface coexistence to
+     ``epsilon = -8 G sigma`` in :func:`.equation_of_state.mechanical_coexistence`;
+     ``sigma`` is chosen so that it meets the Maxwell construction
+     (:func:`.equation_of_state.li_sigma`).
 
 The physical velocity is ``u = (j + F/2) / rho`` for every forcing.
 
@@ -35,6 +44,8 @@ References
 Shan, X., & Chen, H. (1993). Phys. Rev. E, 47, 1815–1819.
 Guo, Z., Zheng, C., & Shi, B. (2002). Discrete lattice effects on the forcing term in the
 lattice Boltzmann method. Phys. Rev. E, 65, 046308.
+Li, Q., Luo, K. H., & Li, X. J. (2013). Lattice Boltzmann modeling of multiphase flows at
+large density ratio with an improved pseudopotential model. Phys. Rev. E, 87, 053301.
 Kupershtokh, A. L., Medvedev, D. A., & Karpov, D. I. (2009). On equations of state in a
 lattice Boltzmann method. Comput. Math. Appl., 58, 965–974.
 Ginzburg, I. (2008). Two-relaxation-time lattice Boltzmann scheme. Commun. Comput. Phys.,
@@ -57,7 +68,7 @@ __all__ = ["FORCINGS", "fluid_index", "pull_sources", "equilibrium", "psi_of_den
            "moments_kernel"]
 
 #: forcing schemes and their kernel codes
-FORCINGS = {"shift": 0, "guo": 1, "edm": 2}
+FORCINGS = {"shift": 0, "guo": 1, "edm": 2, "li": 3}
 
 #: compilation options of the lattice kernels: no fastmath, so that they equal their
 #: NumPy specification (and each other's builds) to round-off, every run the same
@@ -115,13 +126,19 @@ def _pulled(f, src, lat):
     return fp
 
 
-def _force(psi_grid, index, lat, G):
+def _neighbour_sum(psi_grid, index, lat):
+    """``sum_i w_i psi(x + e_i) e_i`` on every fluid node (so ``F = -G psi(x) times it``)."""
     fluid = index >= 0
     acc = np.zeros((int(fluid.sum()), 3))
     for i, e in enumerate(lat.velocities):            # psi(x + e_i)
         nb = np.roll(psi_grid, shift=tuple(-e), axis=(0, 1, 2))[fluid].astype(np.float64)
         acc += lat.weights[i] * nb[:, None] * e[None, :]
-    return -G * psi_grid[fluid].astype(np.float64)[:, None] * acc
+    return acc
+
+
+def _force(psi_grid, index, lat, G):
+    fluid = index >= 0
+    return -G * psi_grid[fluid].astype(np.float64)[:, None] * _neighbour_sum(psi_grid, index, lat)
 
 
 def moments_reference(f, index, psi_grid, lat: Lattice, G: float):
@@ -138,10 +155,12 @@ def moments_reference(f, index, psi_grid, lat: Lattice, G: float):
 
 
 def step_reference(f, index, psi_grid, lat: Lattice, G: float, kind: int, params,
-                   omega_plus: float, omega_minus: float, forcing: int) -> np.ndarray:
+                   omega_plus: float, omega_minus: float, forcing: int,
+                   sigma: float = 0.0) -> np.ndarray:
     """One stream–collide step (the specification of :func:`step_kernel`).
 
     ``psi_grid`` is updated in place on fluid nodes (solid nodes keep the wall's value).
+    ``sigma`` is Li et al.'s (2013) parameter of the ``"li"`` forcing (code 3).
     Returns the new post-collision populations (same dtype as ``f``).
     """
     fluid = index >= 0
@@ -154,7 +173,7 @@ def step_reference(f, index, psi_grid, lat: Lattice, G: float, kind: int, params
     source = np.zeros_like(fp)
     if forcing == 0:
         u_eq = (j + F / omega_plus) / rho[:, None]
-    elif forcing == 1:
+    elif forcing in (1, 3):
         u_eq = (j + 0.5 * F) / rho[:, None]
         eu = u_eq @ e.T
         eF = F @ e.T
@@ -162,6 +181,12 @@ def step_reference(f, index, psi_grid, lat: Lattice, G: float, kind: int, params
         s_plus = lat.weights[None, :] * (eu * eF / CS2**2 - uF / CS2)
         s_minus = lat.weights[None, :] * eF / CS2
         source = ((1 - omega_plus / 2) * s_plus + (1 - omega_minus / 2) * s_minus).T
+        if forcing == 3:                  # |F|^2 / psi^2 = G^2 |sum_i w_i psi(x+e_i) e_i|^2
+            acc = _neighbour_sum(psi_grid, index, lat)
+            f2 = G * G * np.einsum("ka,ka->k", acc, acc)
+            e2 = (e * e).sum(axis=1)
+            shape = lat.weights * (e2 - lat.dim * CS2) / (2 * CS2**2)
+            source = source + 2.0 * omega_plus * sigma * shape[:, None] * f2[None, :]
     else:
         u_eq = j / rho[:, None]
         source = equilibrium(rho, u_eq + F / rho[:, None], lat) - equilibrium(rho, u_eq, lat)
@@ -228,7 +253,8 @@ def _density_kernel_py(f, index, psi, e, opp, kind, params):
 density_kernel = threaded_kernel(_density_kernel_py, size_arg=1, **EXACT)
 
 
-def _collide_kernel_py(f, fnew, index, psi, e, w, opp, G, omega_plus, omega_minus, forcing):
+def _collide_kernel_py(f, fnew, index, psi, e, w, opp, G, omega_plus, omega_minus, forcing,
+                       sigma):
     """Pull, force from ``psi`` and collide every fluid node; write ``fnew``.
 
     Row-wise: every loop runs along ``x`` innermost (SIMD-friendly); directions are
@@ -236,6 +262,12 @@ def _collide_kernel_py(f, fnew, index, psi, e, w, opp, G, omega_plus, omega_minu
     """
     nz, ny, nx = index.shape
     q = e.shape[0]
+    dim = 0
+    for a in range(3):
+        for i in range(q):
+            if e[i, a] != 0:
+                dim += 1
+                break
     for r in numba.prange(nz * ny):
         z = r // ny
         y = r - z * ny
@@ -281,10 +313,14 @@ def _collide_kernel_py(f, fnew, index, psi, e, w, opp, G, omega_plus, omega_minu
         Fz = np.zeros(nx)
         Fy = np.zeros(nx)
         Fx = np.zeros(nx)
+        li = np.zeros(nx)
         for x in range(nx):
             if own[x] < 0:
                 rho[x] = 1.0
                 continue
+            if forcing == 3:                 # 2 w+ sigma |F|^2 / psi^2
+                li[x] = 2.0 * omega_plus * sigma * G * G * (az[x] * az[x] + ay[x] * ay[x]
+                                                            + ax[x] * ax[x])
             g = -G * np.float64(psi[z, y, x])
             Fz[x] = g * az[x]
             Fy[x] = g * ay[x]
@@ -294,7 +330,7 @@ def _collide_kernel_py(f, fnew, index, psi, e, w, opp, G, omega_plus, omega_minu
                 uz[x] = (jz[x] + Fz[x] / omega_plus) * inv
                 uy[x] = (jy[x] + Fy[x] / omega_plus) * inv
                 ux[x] = (jx[x] + Fx[x] / omega_plus) * inv
-            elif forcing == 1:
+            elif forcing == 1 or forcing == 3:
                 uz[x] = (jz[x] + 0.5 * Fz[x]) * inv
                 uy[x] = (jy[x] + 0.5 * Fy[x]) * inv
                 ux[x] = (jx[x] + 0.5 * Fx[x]) * inv
@@ -313,6 +349,7 @@ def _collide_kernel_py(f, fnew, index, psi, e, w, opp, G, omega_plus, omega_minu
                 continue
             fz, fy, fx = np.float64(e[i, 0]), np.float64(e[i, 1]), np.float64(e[i, 2])
             wi = w[i]
+            shape = wi * (fz * fz + fy * fy + fx * fx - dim / 3.0) * 4.5
             fi_new = fnew[i]
             fo_new = fnew[o]
             for x in range(nx):
@@ -325,11 +362,13 @@ def _collide_kernel_py(f, fnew, index, psi, e, w, opp, G, omega_plus, omega_minu
                 odd = wi * rho[x] * 3.0 * eu
                 feq_i = base + odd
                 feq_o = base - odd
-                if forcing == 1:
+                if forcing == 1 or forcing == 3:
                     eF = fz * Fz[x] + fy * Fy[x] + fx * Fx[x]
                     uF = uz[x] * Fz[x] + uy[x] * Fy[x] + ux[x] * Fx[x]
                     s_even = wi * cp * (9.0 * eu * eF - 3.0 * uF)
                     s_odd = wi * cm * 3.0 * eF
+                    if forcing == 3:
+                        s_even += shape * li[x]
                 elif forcing == 2:
                     ev = fz * vz[x] + fy * vy[x] + fx * vx[x]
                     vv = vz[x] * vz[x] + vy[x] * vy[x] + vx[x] * vx[x]
@@ -353,11 +392,11 @@ collide_kernel = threaded_kernel(_collide_kernel_py, size_arg=2, **EXACT)
 
 
 def step_kernel(f, fnew, index, psi, lat_arrays, G, kind, params, omega_plus, omega_minus,
-                forcing):
+                forcing, sigma=0.0):
     """One step by the Numba kernels (the fast path of :func:`step_reference`)."""
     e, w, opp = lat_arrays
     density_kernel(f, index, psi, e, opp, kind, params)
-    collide_kernel(f, fnew, index, psi, e, w, opp, G, omega_plus, omega_minus, forcing)
+    collide_kernel(f, fnew, index, psi, e, w, opp, G, omega_plus, omega_minus, forcing, sigma)
 
 
 def _moments_kernel_py(f, index, psi, e, w, opp, G, rho_out, u_out):

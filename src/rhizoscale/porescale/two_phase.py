@@ -17,9 +17,9 @@ import numpy as np
 import xarray as xr
 
 from ..errors import InputError, RhizoscaleError
-from .equation_of_state import EOS_KINDS, CarnahanStarlingEOS, ShanChenEOS
+from .equation_of_state import EOS_KINDS, CarnahanStarlingEOS, ShanChenEOS, li_sigma
 from .lattice import CS2, Lattice, velocity_set
-from ._lattice_kernels import collide_d2q9, collide_d3q19
+from ._lattice_kernels import collide_d2q9, collide_d3q19, density_d2q9, density_d3q19
 from .stream_collide import (FORCINGS, collide_kernel, density_kernel, equilibrium, fluid_index,
                              moments_kernel, psi_of_density, step_reference)
 
@@ -53,8 +53,14 @@ class TwoPhaseLBM:
         Relaxation time of the symmetric moments (viscosity ``nu = c_s^2 (tau - 1/2)``).
     collision : {"trt", "bgk"}
         TRT with ``magic`` (default) or BGK.
-    forcing : {"guo", "edm", "shift"}
-        Forcing scheme (see :mod:`.stream_collide`); ``"shift"`` needs BGK.
+    forcing : {"guo", "edm", "li", "shift"}
+        Forcing scheme (see :mod:`.stream_collide`); ``"shift"`` needs BGK. ``"li"`` is
+        Guo's forcing with Li, Luo & Li's (2013) term that makes the flat-interface
+        coexistence densities thermodynamically consistent (Maxwell construction).
+    sigma : float, optional
+        Li et al.'s parameter of the ``"li"`` forcing [-]; default
+        :func:`.equation_of_state.li_sigma` of ``eos`` (the value whose predicted
+        coexistence meets the Maxwell construction). Ignored by the other forcings.
     dtype : numpy dtype
         Storage of the populations (float32 default; float64 for reference runs).
     kernel : {"numba", "numba-generic", "numpy"}
@@ -75,7 +81,7 @@ class TwoPhaseLBM:
     def __init__(self, walls, density, eos, *, wall_density=None, tau: float = 1.0,
                  collision: str = "trt", magic: float = TRT_MAGIC, forcing: str = "guo",
                  dtype=np.float32, kernel: str = "numba", lattice: str | None = None,
-                 check_interval: int = 100):
+                 check_interval: int = 100, sigma: float | None = None):
         walls = np.asarray(walls)
         if walls.ndim not in (2, 3) or not np.issubdtype(walls.dtype, np.integer):
             raise InputError("walls must be a 2D or 3D integer label array", field="walls")
@@ -117,6 +123,15 @@ class TwoPhaseLBM:
             self.omega_minus = self.omega_plus
         self.collision, self.forcing_name, self.kernel = collision, forcing, kernel
         self.forcing = FORCINGS[forcing]
+        if forcing != "li":
+            self.sigma = 0.0
+        elif sigma is None:
+            self.sigma = li_sigma(eos)
+        else:
+            if not (math.isfinite(sigma) and sigma >= 0):
+                raise InputError(f"sigma of the li forcing must be finite and >= 0, got {sigma}",
+                                 field="sigma")
+            self.sigma = float(sigma)
         self.kind = EOS_KINDS[eos.kind]
         self.params = np.asarray(eos.params, dtype=np.float64)
         self.G = float(eos.coupling)
@@ -141,6 +156,7 @@ class TwoPhaseLBM:
                      np.ascontiguousarray(self.lattice.opposite, dtype=np.int64))
         self.set_density_fluid(rho)
         self._collide = {"D2Q9": collide_d2q9, "D3Q19": collide_d3q19}[self.lattice.name]
+        self._density = {"D2Q9": density_d2q9, "D3Q19": density_d3q19}[self.lattice.name]
         self.time = 0.0
         self.iteration = 0
 
@@ -174,17 +190,17 @@ class TwoPhaseLBM:
             if self.kernel == "numba-generic":
                 density_kernel(self.f, self.index, self.psi, e, opp, self.kind, self.params)
                 collide_kernel(self.f, self._fnew, self.index, self.psi, e, w, opp, self.G,
-                               self.omega_plus, self.omega_minus, self.forcing)
+                               self.omega_plus, self.omega_minus, self.forcing, self.sigma)
                 self.f, self._fnew = self._fnew, self.f
             elif self.kernel == "numba":
-                density_kernel(self.f, self.index, self.psi, e, opp, self.kind, self.params)
+                self._density(self.f, self.index, self.psi, self.kind, self.params)
                 self._collide(self.f, self._fnew, self.index, self.psi, self.G,
-                              self.omega_plus, self.omega_minus, self.forcing)
+                              self.omega_plus, self.omega_minus, self.forcing, self.sigma)
                 self.f, self._fnew = self._fnew, self.f
             else:
                 self.f = step_reference(self.f, self.index, self.psi, self.lattice, self.G,
                                         self.kind, self.params, self.omega_plus,
-                                        self.omega_minus, self.forcing)
+                                        self.omega_minus, self.forcing, self.sigma)
             self.iteration += 1
             if self.check_interval and self.iteration % self.check_interval == 0:
                 self._check_finite()
@@ -317,6 +333,7 @@ class TwoPhaseLBM:
                        {"units": "1", "long_name": "solid label (0 fluid)"})},
             coords=coords, attrs={"time": t, "time_units": lu["t"], "lattice": self.lattice.name,
                                   "eos": self.eos.kind, "forcing": self.forcing_name,
+                                  "li_sigma": self.sigma,
                                   "collision": self.collision})
         for a, d in enumerate(dims):
             ds[f"velocity_{d}"] = (dims, u[..., a], {"units": lu["u"]})
