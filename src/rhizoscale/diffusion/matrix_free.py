@@ -100,11 +100,12 @@ def estimate_memory_multigrid(n_voxels: int) -> int:
     """Peak memory of :func:`solve_transient_multigrid` on a full grid [bytes].
 
     Per voxel: 3 float32 conductances, float32 ``g`` and inverse diagonal, uint8
-    weight (21 B), eight float64 vectors (CG: x, r, z, p, q; BDF2 history: two states;
-    right-hand side: 64 B) and the float32 iterate and residual of the cycle (8 B);
-    1/7 more for the float32 coarse levels (conductances, weight, inverse diagonal, two
-    vectors: 32 B); plus the assembly's temporaries (float64 diffusivity, masks,
-    labels: about 30 B).
+    weight (21 B), four float64 vectors (the solution, the BDF2 history's two states,
+    the right-hand side: 32 B) and CG's three float32 work vectors, on which the cycle
+    works in place (12 B); 1/7 more for the float32 coarse levels (conductances,
+    weight, inverse diagonal, two vectors: 32 B); plus the assembly's temporaries
+    (float64 diffusivity, masks, labels: about 30 B). Measured: 86 B per voxel at 96³
+    (``benchmarks/bench_diffusion.py``).
 
     Parameters
     ----------
@@ -119,9 +120,9 @@ def estimate_memory_multigrid(n_voxels: int) -> int:
     Examples
     --------
     >>> round(estimate_memory_multigrid(256**3) / 2**30, 2)        # [GiB]
-    1.99
+    1.56
     """
-    return int(n_voxels * ((21 + 64 + 8) + 32 / 7 + 30))
+    return int(n_voxels * ((21 + 32 + 12) + 32 / 7 + 30))
 
 
 def voxel_stencil(diffusivity: np.ndarray, source: np.ndarray, voxel_size, *,

@@ -255,7 +255,7 @@ def estimate_memory(config: Config, n_voxels: int | None = None) -> "MemoryEstim
     """Peak memory of a ``cs3-root-hairs`` run [bytes], from the scenario alone.
 
     One diffusion solve at a time on ``N`` voxels: the matrix-free multigrid solver needs
-    about 128 bytes per voxel (:func:`~rhizoscale.diffusion.matrix_free.estimate_memory_multigrid`;
+    about 100 bytes per voxel (:func:`~rhizoscale.diffusion.matrix_free.estimate_memory_multigrid`;
     the ``amg`` reference solver about 310,
     :func:`~rhizoscale.diffusion.finite_volume.estimate_memory`), the label images and the
     other sample's result 12 more; plus 192 MiB for libraries, kernels and figures. Calibrated

@@ -213,6 +213,7 @@ class SoilModel3D:
         #: "sgs" (fused Numba block symmetric Gauss–Seidel) or "jacobi" (NumPy reference)
         self.linear_solver = "sgs"
         self._faces = [face_arrays(grid, d) for d in self.effective_diffusivity]
+        self._bits = neighbour_bits(np.array(grid.shape, dtype=np.int64))
         self._diag_op = [o.diagonal() for o in self.operators]
 
     # ------------------------------------------------------------------ diagnostics
@@ -352,7 +353,7 @@ class SoilModel3D:
             return x.ravel()
         f0, f1 = self._faces
         shape = np.array(self.grid.shape, dtype=np.int64)
-        sweeps = _block_sgs_solve(f0, f1, shape, np.ascontiguousarray(jac[0, 0]), np.ascontiguousarray(jac[0, 1]),
+        sweeps = _block_sgs_solve(f0, f1, shape, self._bits, np.ascontiguousarray(jac[0, 0]), np.ascontiguousarray(jac[0, 1]),
                                   np.ascontiguousarray(jac[1, 0]), np.ascontiguousarray(jac[1, 1]),
                                   res[0], res[1], x[0], x[1], cells, rtol, max_sweeps)
         if sweeps < 0:
@@ -400,39 +401,57 @@ class SoilModel3D:
 
 
 @numba.njit(cache=True, inline="always")
-def _faces_at(f, x, k, i0, i1, i2, n0, n1, n2):
-    """Sum of the face conductances of cell ``k`` = (i0, i1, i2) and the sum of each
-    face's conductance times the neighbour's ``x`` (``f``: the (3, n) :func:`face_arrays`;
-    (A x)_k = diag x_k - off)."""
-    s1 = n2
-    s0 = n1 * n2
+def _faces_at(f, x, k, inner, s1, s0):
+    """Sum of the face conductances of cell ``k`` and the sum of each face's conductance
+    times the neighbour's ``x`` (``f``: the (3, n) :func:`face_arrays`; ``inner``: bits
+    1, 2 / 4, 8 / 16, 32 set when the cell has a ``+``, ``-`` neighbour along x / y / z;
+    ``s1``, ``s0``: the strides of y and z). ``(A x)_k = diag x_k - off``."""
     diag = 0.0
     off = 0.0
-    if i2 + 1 < n2:
+    if inner & 1:
         c = f[0, k]
         diag += c
         off += c * x[k + 1]
-    if i2 > 0:
+    if inner & 2:
         c = f[0, k - 1]
         diag += c
         off += c * x[k - 1]
-    if i1 + 1 < n1:
+    if inner & 4:
         c = f[1, k]
         diag += c
         off += c * x[k + s1]
-    if i1 > 0:
+    if inner & 8:
         c = f[1, k - s1]
         diag += c
         off += c * x[k - s1]
-    if i0 + 1 < n0:
+    if inner & 16:
         c = f[2, k]
         diag += c
         off += c * x[k + s0]
-    if i0 > 0:
+    if inner & 32:
         c = f[2, k - s0]
         diag += c
         off += c * x[k - s0]
     return diag, off
+
+
+@numba.njit(cache=True, inline="always")
+def _inner_bits(i0, i1, i2, n0, n1, n2):
+    """The ``inner`` bits of :func:`_faces_at` for cell (i0, i1, i2)."""
+    return ((i2 + 1 < n2) * 1 + (i2 > 0) * 2 + (i1 + 1 < n1) * 4 + (i1 > 0) * 8
+            + (i0 + 1 < n0) * 16 + (i0 > 0) * 32)
+
+
+@numba.njit(cache=True)
+def neighbour_bits(shape):
+    """The ``inner`` bits of :func:`_faces_at` of every cell (uint8, grid order)."""
+    n0, n1, n2 = shape[0], shape[1], shape[2]
+    out = np.empty(n0 * n1 * n2, np.uint8)
+    for i0 in range(n0):
+        for i1 in range(n1):
+            for i2 in range(n2):
+                out[(i0 * n1 + i1) * n2 + i2] = _inner_bits(i0, i1, i2, n0, n1, n2)
+    return out
 
 
 @numba.njit(cache=True, parallel=True)
@@ -452,8 +471,9 @@ def _residual_and_blocks(f0, f1, shape, c0, c1, told0, told1, src0, src1,
         for i1 in range(n1):
             for i2 in range(n2):
                 k = (i0 * n1 + i1) * n2 + i2
-                d0, o0 = _faces_at(f0, c0, k, i0, i1, i2, n0, n1, n2)
-                d1, o1 = _faces_at(f1, c1, k, i0, i1, i2, n0, n1, n2)
+                inner = _inner_bits(i0, i1, i2, n0, n1, n2)
+                d0, o0 = _faces_at(f0, c0, k, inner, n2, n1 * n2)
+                d1, o1 = _faces_at(f1, c1, k, inner, n2, n1 * n2)
                 a0 = d0 * c0[k] - o0
                 a1 = d1 * c1[k] - o1
                 t0, t1 = langmuir_total_2(c0[k], c1[k], theta, rho, smax0, k0, smax1, k1)
@@ -468,13 +488,13 @@ def _residual_and_blocks(f0, f1, shape, c0, c1, told0, told1, src0, src1,
 
 
 @numba.njit(cache=True)
-def _block_sgs_solve(f0, f1, shape, j00, j01, j10, j11, rhs0, rhs1, x0, x1, cells, rtol,
+def _block_sgs_solve(f0, f1, shape, bits, j00, j01, j10, j11, rhs0, rhs1, x0, x1, cells, rtol,
                      max_sweeps):
     """Solve ``(diag-blocks(J) + blockdiag(A0, A1)) x = rhs`` in place by block SGS.
 
     ``A0``/``A1`` are the diffusion operators of the two species given by their face
-    conductances ``f0``/``f1`` (:func:`face_arrays`) on the grid ``shape`` (z, y, x),
-    ``j..`` the per-cell 2x2 local (storage/sorption/decay) Jacobian blocks. One sweep is
+    conductances ``f0``/``f1`` (:func:`face_arrays`) on the grid ``shape`` (z, y, x)
+    (``bits``: :func:`neighbour_bits`), ``j..`` the per-cell 2x2 local (storage/sorption/decay) Jacobian blocks. One sweep is
     a forward then a backward Gauss–Seidel pass in which every cell's two unknowns are
     solved exactly from its 2x2 block with the neighbours' latest values. Only the cells
     listed in ``cells`` (sorted) are unknowns; the others keep their value in ``x`` (here
@@ -488,12 +508,8 @@ def _block_sgs_solve(f0, f1, shape, j00, j01, j10, j11, rhs0, rhs1, x0, x1, cell
         for direction in range(2):
             for kk in range(m):
                 k = cells[kk] if direction == 0 else cells[m - 1 - kk]
-                i0 = k // (n1 * n2)
-                rem = k - i0 * n1 * n2
-                i1 = rem // n2
-                i2 = rem - i1 * n2
-                d0, off0 = _faces_at(f0, x0, k, i0, i1, i2, n0, n1, n2)
-                d1, off1 = _faces_at(f1, x1, k, i0, i1, i2, n0, n1, n2)
+                d0, off0 = _faces_at(f0, x0, k, bits[k], n2, n1 * n2)
+                d1, off1 = _faces_at(f1, x1, k, bits[k], n2, n1 * n2)
                 a = j00[k] + d0
                 b = j01[k]
                 c = j10[k]
