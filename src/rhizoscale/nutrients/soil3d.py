@@ -115,9 +115,9 @@ def face_arrays(grid: RegularGrid, diffusivity) -> np.ndarray:
 
     Returns a (3, n_cells) array [cm3 s-1]: the conductance of each cell's face towards
     its ``+`` neighbour along array axes 2, 1, 0 (x, y, z; 0 on the last cell of an axis:
-    no-flux boundaries), the shared voxel operator's ``cx, cy, cz``. The Numba kernels
-    of :class:`SoilModel3D` read these (48 bytes per cell for both species, against
-    ~240 for the CSR matrices).
+    no-flux boundaries), the shared voxel operator's ``cx, cy, cz``. The residual kernel
+    of :class:`SoilModel3D` streams these over every cell (48 bytes per cell for both
+    species, against ~240 for the CSR matrices).
 
     Examples
     --------
@@ -212,8 +212,13 @@ class SoilModel3D:
         self.linear_sweeps = 0
         #: "sgs" (fused Numba block symmetric Gauss–Seidel) or "jacobi" (NumPy reference)
         self.linear_solver = "sgs"
+        # the residual kernel streams over every cell: face arrays (48 B per cell for both
+        # species); the block-SGS kernel visits a subset of cells: CSR rows (each row's
+        # entries together; the face arrays were slower there)
         self._faces = [face_arrays(grid, d) for d in self.effective_diffusivity]
-        self._bits = neighbour_bits(np.array(grid.shape, dtype=np.int64))
+        self._csr = [o.tocsr().astype(float) for o in self.operators]
+        for o in self._csr:
+            o.sort_indices()
         self._diag_op = [o.diagonal() for o in self.operators]
 
     # ------------------------------------------------------------------ diagnostics
@@ -351,9 +356,9 @@ class SoilModel3D:
         x = np.zeros((2, n))
         if len(cells) == 0:
             return x.ravel()
-        f0, f1 = self._faces
-        shape = np.array(self.grid.shape, dtype=np.int64)
-        sweeps = _block_sgs_solve(f0, f1, shape, self._bits, np.ascontiguousarray(jac[0, 0]), np.ascontiguousarray(jac[0, 1]),
+        o0, o1 = self._csr
+        sweeps = _block_sgs_solve(o0.indptr, o0.indices, o0.data, o1.indptr, o1.indices, o1.data,
+                                  np.ascontiguousarray(jac[0, 0]), np.ascontiguousarray(jac[0, 1]),
                                   np.ascontiguousarray(jac[1, 0]), np.ascontiguousarray(jac[1, 1]),
                                   res[0], res[1], x[0], x[1], cells, rtol, max_sweeps)
         if sweeps < 0:
@@ -442,18 +447,6 @@ def _inner_bits(i0, i1, i2, n0, n1, n2):
             + (i0 + 1 < n0) * 16 + (i0 > 0) * 32)
 
 
-@numba.njit(cache=True)
-def neighbour_bits(shape):
-    """The ``inner`` bits of :func:`_faces_at` of every cell (uint8, grid order)."""
-    n0, n1, n2 = shape[0], shape[1], shape[2]
-    out = np.empty(n0 * n1 * n2, np.uint8)
-    for i0 in range(n0):
-        for i1 in range(n1):
-            for i2 in range(n2):
-                out[(i0 * n1 + i1) * n2 + i2] = _inner_bits(i0, i1, i2, n0, n1, n2)
-    return out
-
-
 @numba.njit(cache=True, parallel=True)
 def _residual_and_blocks(f0, f1, shape, c0, c1, told0, told1, src0, src1,
                          v, dt, theta, rho, smax0, k0, smax1, k1, lam0, lam1, res, jac):
@@ -488,34 +481,46 @@ def _residual_and_blocks(f0, f1, shape, c0, c1, told0, told1, src0, src1,
 
 
 @numba.njit(cache=True)
-def _block_sgs_solve(f0, f1, shape, bits, j00, j01, j10, j11, rhs0, rhs1, x0, x1, cells, rtol,
-                     max_sweeps):
+def _block_sgs_solve(ptr0, idx0, val0, ptr1, idx1, val1, j00, j01, j10, j11, rhs0, rhs1,
+                     x0, x1, cells, rtol, max_sweeps):
     """Solve ``(diag-blocks(J) + blockdiag(A0, A1)) x = rhs`` in place by block SGS.
 
-    ``A0``/``A1`` are the diffusion operators of the two species given by their face
-    conductances ``f0``/``f1`` (:func:`face_arrays`) on the grid ``shape`` (z, y, x)
-    (``bits``: :func:`neighbour_bits`), ``j..`` the per-cell 2x2 local (storage/sorption/decay) Jacobian blocks. One sweep is
-    a forward then a backward Gauss–Seidel pass in which every cell's two unknowns are
-    solved exactly from its 2x2 block with the neighbours' latest values. Only the cells
-    listed in ``cells`` (sorted) are unknowns; the others keep their value in ``x`` (here
-    0). Stops when the largest update of a sweep is <= ``rtol`` times the largest |x|.
-    Returns the number of sweeps, or -1 when ``max_sweeps`` were not enough.
+    ``A0``/``A1`` are the CSR diffusion operators of the two species, ``j..`` the per-cell
+    2x2 local (storage/sorption/decay) Jacobian blocks. One sweep is a forward then a
+    backward Gauss–Seidel pass in which every cell's two unknowns are solved exactly
+    from its 2x2 block with the neighbours' latest values. Only the cells listed in
+    ``cells`` (sorted) are unknowns; the others keep their value in ``x`` (here 0). Stops when the largest update
+    of a sweep is <= ``rtol`` times the largest |x|. Returns the number of sweeps, or -1
+    when ``max_sweeps`` were not enough.
     """
-    n0, n1, n2 = shape[0], shape[1], shape[2]
     m = cells.shape[0]
     for sweep in range(max_sweeps):
         upd = 0.0
         for direction in range(2):
             for kk in range(m):
                 k = cells[kk] if direction == 0 else cells[m - 1 - kk]
-                d0, off0 = _faces_at(f0, x0, k, bits[k], n2, n1 * n2)
-                d1, off1 = _faces_at(f1, x1, k, bits[k], n2, n1 * n2)
+                off0 = 0.0
+                d0 = 0.0
+                for p in range(ptr0[k], ptr0[k + 1]):
+                    j = idx0[p]
+                    if j == k:
+                        d0 += val0[p]
+                    else:
+                        off0 += val0[p] * x0[j]
+                off1 = 0.0
+                d1 = 0.0
+                for p in range(ptr1[k], ptr1[k + 1]):
+                    j = idx1[p]
+                    if j == k:
+                        d1 += val1[p]
+                    else:
+                        off1 += val1[p] * x1[j]
                 a = j00[k] + d0
                 b = j01[k]
                 c = j10[k]
                 d = j11[k] + d1
-                r0 = rhs0[k] + off0
-                r1 = rhs1[k] + off1
+                r0 = rhs0[k] - off0
+                r1 = rhs1[k] - off1
                 det = a * d - b * c
                 y0 = (d * r0 - b * r1) / det
                 y1 = (a * r1 - c * r0) / det
