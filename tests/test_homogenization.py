@@ -388,3 +388,23 @@ def test_thread_count_changes_no_figure(phases):
     np.testing.assert_allclose(one.tensor, ref, rtol=1e-8, atol=1e-12)
     with pytest.raises(InputError, match="threads"):
         effective_diffusion_tensor(d, threads=0)
+
+
+@pytest.mark.parametrize("binary", [True, False])
+@pytest.mark.parametrize("periodisation", ["translation", "mirror"])
+def test_float32_vectors_give_the_float64_tensor(monkeypatch, binary, periodisation):
+    """The float32 CG vectors of the default tolerance (float64 solution, residual
+    replacement) give the tensor of float64 vectors to 1e-7 relative, and the assembled
+    reference to 1e-6 (the rtol); a binary image is held as its uint8 mask."""
+    import rhizoscale.homogenization.cell_problem as cp
+    d = smooth_binary((22, 19, 21), 0.55, seed=8, sigma=1.5).astype(float)
+    if not binary:
+        d[d == 0] = 0.2
+    low = effective_diffusion_tensor(d, periodisation=periodisation, solver="multigrid")
+    ref = effective_diffusion_tensor(d, periodisation=periodisation, solver="amg", rtol=1e-10)
+    monkeypatch.setattr(cp, "FLOAT32_VECTORS_RTOL", 0.0)          # float64 vectors
+    high = effective_diffusion_tensor(d, periodisation=periodisation, solver="multigrid")
+    scale = np.abs(ref.raw).max()
+    np.testing.assert_allclose(low.raw, high.raw, rtol=0, atol=1e-7 * scale)
+    np.testing.assert_allclose(low.raw, ref.raw, rtol=0, atol=1e-6 * scale)
+    assert abs(sum(low.iterations) - sum(high.iterations)) <= 3

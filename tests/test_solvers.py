@@ -272,3 +272,47 @@ def test_coarsest_solve_is_exact():
     idx = coarse.unknowns()
     np.testing.assert_allclose(A @ x.ravel()[idx], rhs.ravel()[idx], atol=1e-10)
     assert not x.ravel()[np.setdiff1d(np.arange(x.size), idx)].any()
+
+
+@pytest.mark.parametrize("shape, periodic", [((12, 10, 14), (True, True, True)),
+                                             ((11, 9, 13), (False, False, False))])
+def test_residual_kernel_equals_sparse_residual(shape, periodic):
+    st = random_stencil(shape, periodic, seed=3, dtype=np.float32)
+    A, unk = st.to_csr(0.2), st.unknowns()
+    rng = np.random.default_rng(4)
+    x, b = np.zeros(st.shape), np.zeros(st.shape, np.float32)
+    x.ravel()[unk] = rng.random(unk.size)
+    b.ravel()[unk] = rng.random(unk.size)
+    r = np.full(st.shape, np.nan, np.float32)
+    rr = st.residual(x, b, r, 0.2)
+    exact = b.ravel()[unk].astype(float) - A @ x.ravel()[unk]
+    np.testing.assert_allclose(r.ravel()[unk], exact, rtol=1e-6, atol=1e-6)
+    assert rr == pytest.approx(exact @ exact, rel=1e-10)     # the float64 residual's norm
+
+
+def test_float32_work_vectors_meet_the_float64_residual_tolerance():
+    """float32 r, p, q (residual replacement): the float64 residual meets rtol, the
+    solution equals the float64-vector solve to rtol, from zero and from a guess."""
+    st = random_stencil((24, 20, 22), (True, True, True), seed=5, dtype=np.float32)
+    A, unk = st.to_csr(0.0), st.unknowns()
+    rng = np.random.default_rng(6)
+    b32 = np.zeros(st.shape, np.float32)
+    b32.ravel()[unk] = rng.standard_normal(unk.size)
+    b64 = b32.astype(np.float64)
+    ref = spla.spsolve(A.tocsc(), b64.ravel()[unk])
+    x64 = np.zeros(st.shape)
+    mg64 = Multigrid(st, coarse_dtype=np.float32)
+    it64 = pcg(st, mg64, b64, x64, rtol=1e-6, maxiter=100)
+    mg32 = Multigrid(st, coarse_dtype=np.float32)        # fine level on pcg's float32 vectors
+    ws = PCGWorkspace(st.shape, np.float32)
+    assert ws.z is ws.q                                   # three work vectors, not four
+    for guess in (0.0, 0.5):
+        x = np.where(st.w > 0, guess, 0.0)
+        it = pcg(st, mg32, b32, x, rtol=1e-6, maxiter=100, workspace=ws)
+        assert abs(it - it64) <= 2
+        res = b64.ravel()[unk] - A @ x.ravel()[unk]
+        assert np.linalg.norm(res) <= 1e-6 * np.linalg.norm(b64)
+        np.testing.assert_allclose(x.ravel()[unk], ref, rtol=0, atol=1e-5 * np.abs(ref).max())
+        np.testing.assert_allclose(x, x64, rtol=0, atol=1e-5 * np.abs(ref).max())
+    with pytest.raises(ValueError, match="must not be"):
+        pcg(st, mg32, ws.r, x, rtol=1e-6, maxiter=100, workspace=ws)

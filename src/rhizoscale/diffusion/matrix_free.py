@@ -100,11 +100,12 @@ def estimate_memory_multigrid(n_voxels: int) -> int:
     """Peak memory of :func:`solve_transient_multigrid` on a full grid [bytes].
 
     Per voxel: 3 float32 conductances, float32 ``g`` and inverse diagonal, uint8
-    weight (21 B), eight float64 vectors (CG: x, r, z, p, q; BDF2 history: two states;
-    right-hand side: 64 B) and the float32 iterate and residual of the cycle (8 B);
-    1/7 more for the float32 coarse levels (conductances, weight, inverse diagonal, two
-    vectors: 32 B); plus the assembly's temporaries (float64 diffusivity, masks,
-    labels: about 30 B).
+    weight (21 B), four float64 vectors (the solution, the BDF2 history's two states,
+    the right-hand side: 32 B) and CG's three float32 work vectors, on which the cycle
+    works in place (12 B); 1/7 more for the float32 coarse levels (conductances,
+    weight, inverse diagonal, two vectors: 32 B); plus the assembly's temporaries
+    (float64 diffusivity, masks, labels: about 30 B). Measured: 86 B per voxel at 96³
+    (``benchmarks/bench_diffusion.py``).
 
     Parameters
     ----------
@@ -119,9 +120,9 @@ def estimate_memory_multigrid(n_voxels: int) -> int:
     Examples
     --------
     >>> round(estimate_memory_multigrid(256**3) / 2**30, 2)        # [GiB]
-    1.99
+    1.56
     """
-    return int(n_voxels * ((21 + 64 + 8) + 32 / 7 + 30))
+    return int(n_voxels * ((21 + 32 + 12) + 32 / 7 + 30))
 
 
 def voxel_stencil(diffusivity: np.ndarray, source: np.ndarray, voxel_size, *,
@@ -217,14 +218,20 @@ _bdf2_rhs_and_guess = threaded_kernel(_bdf2_rhs_and_guess_py)
 _sums = threaded_kernel(_sums_py)
 
 
+#: the multigrid path keeps CG's work vectors in float32 at this rtol and above
+FLOAT32_VECTORS_RTOL = 1e-9
+
+
 class MultigridSystem:
     """Linear systems of the implicit step on a :class:`VoxelStencil` (the fast path).
 
     Multigrid-preconditioned CG (:mod:`rhizoscale.solvers`) on the full voxel grid; the
     step's ``a0 V / dt`` is the stencil's shift. The cycle runs in float32 (fine vectors
     and coarse levels: a quarter fewer bytes and twice the SIMD width per sweep) as a
-    W-cycle (68 instead of 90 CG iterations on the 256^3 benchmark); CG and the operator
-    stay float64, so the mass balance closes to the CG tolerance.
+    W-cycle (68 instead of 90 CG iterations on the 256^3 benchmark). The operator and
+    the solution stay float64; CG's work vectors are float32 (12 bytes per voxel for
+    the three, the V-cycle works on them in place) and the stopping test is on the
+    float64 residual, so the mass balance closes to the CG tolerance.
 
     Parameters
     ----------
@@ -268,13 +275,17 @@ class MultigridSystem:
         self.rtol, self.max_iterations = rtol, max_iterations
         st = op.stencil
         t0 = time.perf_counter()
+        # CG's work vectors in float32 (the solution stays float64 and the stopping test
+        # is on the float64 residual, see rhizoscale.solvers.pcg); the V-cycle then works
+        # on them in place. Tolerances below FLOAT32_VECTORS_RTOL keep float64 vectors.
+        low = rtol >= FLOAT32_VECTORS_RTOL
         self.mg = Multigrid(st, smoothing=smoothing, coarse_dtype=np.float32,
-                            fine_vector_dtype=np.float32, cycles=2)
+                            fine_vector_dtype=None if low else np.float32, cycles=2)
         self.stats = {"solver": "multigrid", "levels": len(self.mg.levels), "amg_builds": 1,
                       "amg_setup_s": time.perf_counter() - t0, "solve_s": 0.0}
         self.rhs = np.zeros(st.shape)
         self.x = np.zeros(st.shape)
-        self.ws = PCGWorkspace(st.shape)
+        self.ws = PCGWorkspace(st.shape, np.float32 if low else np.float64)
 
     def zeros(self) -> np.ndarray:
         return np.zeros(self.op.stencil.shape)

@@ -84,7 +84,7 @@ class Config(CaseConfig):
     >>> config.duration, config.c_in, config.sample.root_radius       # [s], [ug cm-3], [cm]
     (600.0, 1037.52, 0.03)
     >>> estimate_memory(config).describe()
-    '0.192 GiB (libraries and figures 0.188 GiB, diffusion solver 0.00456 GiB)'
+    '0.191 GiB (libraries and figures 0.188 GiB, diffusion solver 0.00356 GiB)'
     """
 
     LITERATURE = (RootHairSampleParameters, "maize_root_hairs", {
@@ -255,7 +255,7 @@ def estimate_memory(config: Config, n_voxels: int | None = None) -> "MemoryEstim
     """Peak memory of a ``cs3-root-hairs`` run [bytes], from the scenario alone.
 
     One diffusion solve at a time on ``N`` voxels: the matrix-free multigrid solver needs
-    about 128 bytes per voxel (:func:`~rhizoscale.diffusion.matrix_free.estimate_memory_multigrid`;
+    about 100 bytes per voxel (:func:`~rhizoscale.diffusion.matrix_free.estimate_memory_multigrid`;
     the ``amg`` reference solver about 310,
     :func:`~rhizoscale.diffusion.finite_volume.estimate_memory`), the label images and the
     other sample's result 12 more; plus 192 MiB for libraries, kernels and figures. Calibrated
@@ -280,7 +280,7 @@ def estimate_memory(config: Config, n_voxels: int | None = None) -> "MemoryEstim
     >>> config = scenario_from_dict({"case": "cs3-root-hairs", "sample": {"shape": [70, 65, 90]}}).config
     >>> estimate = estimate_memory(config)
     >>> estimate.field, round(estimate.gib, 3)                # [GiB]
-    ('sample.shape', 0.241)
+    ('sample.shape', 0.23)
     """
     from ..memory import GIB, KERNEL_ALLOWANCE as BASE_ALLOWANCE, MemoryEstimate
     from .finite_volume import estimate_memory as estimate_amg

@@ -77,6 +77,9 @@ DIRECT_SOLVE_LIMIT_2D = 80_000
 
 #: build the AMG preconditioner in float32 when the tolerance allows (see _Solver)
 FLOAT32_HIERARCHY = True
+#: the multigrid path keeps CG's work vectors in float32 at this rtol and above
+#: (see _MultigridSolver); tighter tolerances use float64 vectors
+FLOAT32_VECTORS_RTOL = 1e-7
 
 
 @dataclass(frozen=True)
@@ -321,46 +324,76 @@ class _Solver:
 class _MultigridSolver:
     """Matrix-free geometric multigrid + CG on the full voxel grid (:mod:`rhizoscale.solvers`).
 
-    CG runs on the float64 operator (float32 rounding of it moved the tensor by ~1e-5
-    on 64^2 images: the right-hand side and the fluxes use float64 conductances); the
-    V-cycle on float32 copies (the sweeps are memory-bound: half the bytes).
+    Memory (bytes per voxel of the grid, binary image, float32 path): conductances
+    4 x 4, multigrid fine level 4 (inverse diagonal) and coarse levels ~5, CG's work
+    vectors and right-hand side 4 x 4 (float32), the solution 8 (float64) and the
+    masks (a binary image's diffusivities are its conducting mask).
+
+    CG's operator uses the conductances in float64 unless they are exact in float32
+    (binary images with cubic voxels: all are 0 or a power of 2; float32 rounding of
+    general ones moved the tensor by ~1e-5 on 64^2 images); the kernels sum in float64
+    either way. The V-cycle uses float32 copies (the sweeps are memory-bound).
+    With ``rtol >= FLOAT32_VECTORS_RTOL`` CG's work vectors and right-hand side are
+    float32 and the V-cycle works on them in place; the solution stays float64 and the
+    residual is recomputed in float64 from it (residual replacement), so the stopping
+    test is on the float64 residual. Storing the right-hand side in float32 perturbs it
+    by at most 6e-8 of its norm (0 for a binary image), a sixteenth of what rtol = 1e-6
+    leaves.
     """
 
     direct = False
 
     def __init__(self, d3, unknown3, hs, bc, active, rtol, maxiter):
         t0 = time.perf_counter()
-        self.d3, self.unknown3, self.hs, self.bc = d3, unknown3, hs, bc
+        self.unknown3, self.hs, self.bc = unknown3, hs, bc
         self.rtol, self.maxiter = rtol, maxiter
         factor, boundary = _operator_arguments(hs, bc, active)
-        cx, cy, cz, g = face_conductances(d3, factor, unknown3, None, boundary)
-        # Where every conductance is exact in float32 (binary images with cubic voxels:
-        # all are 0 or 1), CG's operator and the cycle share one float32 copy: the
-        # operator kernels sum in float64, so CG's products are unchanged to the bit and
-        # the 32 bytes per voxel of the float64 copy are saved
-        low = tuple(a.astype(np.float32) for a in (cx, cy, cz, g))
-        if all(np.array_equal(lo, hi) for lo, hi in zip(low, (cx, cy, cz, g))):
-            cx, cy, cz, g = low
-        del low
+        binary = _is_binary(d3) and np.array_equal(factor.astype(np.float32), factor)
+        if binary:
+            # every conductance is 0 or a power of 2 (times the exact factor): computed
+            # in float64 and rounded once, the float32 values are exact
+            cx, cy, cz, g = face_conductances(d3, factor, unknown3, None, boundary,
+                                              dtype=np.float32)
+        else:
+            cx, cy, cz, g = face_conductances(d3, factor, unknown3, None, boundary)
+            low = tuple(a.astype(np.float32) for a in (cx, cy, cz, g))
+            if all(np.array_equal(lo, hi) for lo, hi in zip(low, (cx, cy, cz, g))):
+                cx, cy, cz, g = low
+            del low
+        self.d3 = d3
         periodic = tuple(bool(b == K.PERIODIC) for b in bc)
         self.stencil = Stencil(cx, cy, cz, g, unknown3.view(np.uint8), periodic)
+        del cx, cy, cz, g
+        low_vectors = rtol >= FLOAT32_VECTORS_RTOL
         # W-cycle: the box-coarsened operator of a binary medium misses blocked paths
         # inside boxes; a second coarse pass per level cut CG iterations from 22-26 to
         # 6-9 per direction (150^3 blobs, 2048^2) and halved the solve time
         self.mg = Multigrid(self.stencil, coarsest=500, fine_dtype=np.float32,
-                            coarse_dtype=np.float32, fine_vector_dtype=np.float32, cycles=2)
-        self.ws = PCGWorkspace(self.stencil.shape)
+                            coarse_dtype=np.float32,
+                            fine_vector_dtype=None if low_vectors else np.float32, cycles=2)
+        vector_dtype = np.float32 if low_vectors else np.float64
+        self.ws = PCGWorkspace(self.stencil.shape, vector_dtype)
+        self.b = np.zeros(self.stencil.shape, vector_dtype) if low_vectors else self.ws.r
         self.setup_time = time.perf_counter() - t0
 
     def solve_axis(self, axis):
         """Corrector for unit vector ``e_axis`` on the full grid (0 off the unknowns)."""
-        b = self.ws.r  # the right-hand side is built in CG's residual vector
-        K.right_hand_side(self.unknown3, self.d3, self.hs, self.bc, axis,
-                          b.reshape(self.d3.shape))
         x = np.zeros(self.stencil.shape)
-        it = pcg(self.stencil, self.mg, b, x, rtol=self.rtol, maxiter=self.maxiter,
+        if self.b.dtype == x.dtype:
+            K.right_hand_side(self.unknown3, self.d3, self.hs, self.bc, axis,
+                              self.b.reshape(self.d3.shape))
+        else:   # built in float64 in x (zeroed again by pcg), stored rounded
+            K.right_hand_side(self.unknown3, self.d3, self.hs, self.bc, axis,
+                              x.reshape(self.d3.shape))
+            self.b[...] = x
+        it = pcg(self.stencil, self.mg, self.b, x, rtol=self.rtol, maxiter=self.maxiter,
                  zero_guess=True, workspace=self.ws, what="cell problem")
         return x.reshape(self.d3.shape), it
+
+
+def _is_binary(d3):
+    """Whether every diffusivity is 0 or 1 (after scaling by the largest)."""
+    return bool(np.all((d3 == 0.0) | (d3 == 1.0)))
 
 
 def _use_multigrid(solver, n_unknowns, planar):
@@ -460,6 +493,12 @@ def _effective_diffusion_tensor(image, voxel_size, periodisation, diffusivity, r
     d3 = np.ascontiguousarray(d3)
     hs = h3 / h3[active].min()
     conducting = d > 0
+    shape = d.shape
+    if _is_binary(d3):
+        # 0 and 1 only: the diffusivities are the conducting mask itself (every kernel
+        # computes from them in float64, with the same results)
+        d3 = conducting.reshape(d3.shape).view(np.uint8)
+    del d                   # no float64 copy of a binary image is held
     raw = np.zeros((ndim, ndim))
     iterations = [0] * ndim
     info: dict = {"solver": [], "unknowns": []}
@@ -468,7 +507,7 @@ def _effective_diffusion_tensor(image, voxel_size, periodisation, diffusivity, r
     if periodisation == "translation":
         clusters = periodic_clusters(conducting)
         kept = clusters.kept
-        basis = clusters.conducting_directions(np.asarray(d.shape) * h)
+        basis = clusters.conducting_directions(np.asarray(shape) * h)
         projector = basis.T @ basis
         info.update(n_clusters=clusters.n_clusters, n_flux_carrying=clusters.n_kept,
                     windings=clusters.windings.tolist())
@@ -518,7 +557,7 @@ def _effective_diffusion_tensor(image, voxel_size, periodisation, diffusivity, r
         raw = projector @ raw @ projector
         flux_fraction = float(kept.mean())
     else:
-        kept_any = np.zeros(d.shape, dtype=bool)
+        kept_any = np.zeros(shape, dtype=bool)
         for done, j in enumerate(range(ndim)):
             kept = spanning_clusters(conducting, j)
             kept_any |= kept

@@ -1,7 +1,8 @@
 """Preconditioned conjugate gradients on full-grid vectors, with fused vector kernels.
 
-Vectors are float64 arrays of a :class:`~rhizoscale.solvers.stencil.Stencil`'s shape
-(0 off the unknowns). Each iteration makes one pass over the grid per kernel: the
+Vectors are arrays of a :class:`~rhizoscale.solvers.stencil.Stencil`'s shape (0 off the
+unknowns): the solution float64, the work vectors float64 or float32 (see
+:class:`PCGWorkspace`). Each iteration makes one pass over the grid per kernel: the
 operator product returns ``p . A p``, the update of ``x`` and ``r`` returns ``r . r``,
 and the preconditioner returns ``r . z`` (see :meth:`.Multigrid.apply`).
 """
@@ -14,7 +15,7 @@ import numpy as np
 from ..errors import RhizoscaleError
 from ._numba import threaded_kernel
 
-__all__ = ["ConvergenceError", "PCGWorkspace", "pcg", "dot"]
+__all__ = ["ConvergenceError", "PCGWorkspace", "pcg", "dot", "REPLACE_FACTOR"]
 
 
 class ConvergenceError(RhizoscaleError):
@@ -67,17 +68,25 @@ xpby = threaded_kernel(_xpby_py)
 
 
 class PCGWorkspace:
-    """Float64 work vectors of :func:`pcg` (reused between solves).
+    """Work vectors of :func:`pcg` (reused between solves).
 
     Parameters
     ----------
     shape : tuple of int
         The stencil's (stored) shape.
+    dtype : float64 or float32
+        Storage of the work vectors. float32 halves their bytes; :func:`pcg` then keeps
+        the solution in float64 and replaces the recursive residual by the true one
+        (computed in float64) whenever it has dropped by :data:`REPLACE_FACTOR`, and
+        before it stops, so the returned solution meets ``rtol`` on the float64 residual.
 
     Attributes
     ----------
-    r, z, p, q : ndarray
-        Residual, preconditioned residual, search direction and ``A p``.
+    r, p, q : ndarray
+        Residual, search direction and ``A p``.
+    z : ndarray
+        Preconditioned residual: the same storage as ``q`` (``A p`` is no longer needed
+        once ``r`` is updated), so a solve holds three work vectors, not four.
 
     Examples
     --------
@@ -100,8 +109,18 @@ class PCGWorkspace:
     8 64.0
     """
 
-    def __init__(self, shape):
-        self.r, self.z, self.p, self.q = (np.zeros(shape) for _ in range(4))
+    def __init__(self, shape, dtype=np.float64):
+        self.r, self.p, self.q = (np.zeros(shape, dtype) for _ in range(3))
+        self.z = self.q
+
+    @property
+    def dtype(self):
+        return self.r.dtype
+
+
+#: with float32 work vectors, the recursive residual is replaced by the true float64
+#: residual each time its norm has dropped by this factor (van der Vorst & Ye 2000)
+REPLACE_FACTOR = 1e-2
 
 
 def pcg(stencil, preconditioner, b, x, *, rtol: float, maxiter: int, shift: float = 0.0,
@@ -115,9 +134,10 @@ def pcg(stencil, preconditioner, b, x, *, rtol: float, maxiter: int, shift: floa
         ``A`` (with ``shift``).
     preconditioner : Multigrid
         ``apply(r, out)`` returning ``r . out``.
-    b, x : float64 arrays of the stencil's shape
-        Right-hand side (may be the workspace's ``r``) and initial guess, overwritten by
-        the solution.
+    b, x : arrays of the stencil's shape
+        Right-hand side (float64, or float32 with a float32 workspace; may be the
+        workspace's ``r`` when the workspace is float64) and float64 initial guess,
+        overwritten by the solution.
     rtol : float
         Stop when ``|b - A x| <= rtol |b|`` (scipy's criterion).
     maxiter : int
@@ -145,6 +165,9 @@ def pcg(stencil, preconditioner, b, x, *, rtol: float, maxiter: int, shift: floa
     ----------
     Hestenes, M. R., & Stiefel, E. (1952). Methods of conjugate gradients for solving
     linear systems. J. Res. Natl. Bur. Stand., 49, 409–436.
+    van der Vorst, H. A., & Ye, Q. (2000). Residual replacement strategies for Krylov
+    subspace iterative methods for the convergence of true residuals. SIAM J. Sci.
+    Comput., 22, 835–852.
 
     Examples
     --------
@@ -165,6 +188,10 @@ def pcg(stencil, preconditioner, b, x, *, rtol: float, maxiter: int, shift: floa
     """
     ws = workspace or PCGWorkspace(b.shape)
     r, zv, p, q = ws.r, ws.z, ws.p, ws.q
+    # float32 work vectors: x stays float64 and the residual is recomputed from it
+    replace = r.dtype.itemsize < x.dtype.itemsize
+    if replace and b is r:
+        raise ValueError("with low-precision work vectors b must not be the workspace's r")
     bnorm2 = dot(b, b)
     if bnorm2 == 0.0:
         x[...] = 0.0
@@ -173,21 +200,23 @@ def pcg(stencil, preconditioner, b, x, *, rtol: float, maxiter: int, shift: floa
         x[...] = 0.0
         if b is not r:
             r[...] = b
+        rr = dot(r, r)
     else:
-        stencil.matvec(x, q, shift)
-        np.subtract(b, q, out=r)
+        rr = stencil.residual(x, b, r, shift)
     tol2 = rtol * rtol * bnorm2
-    rr = dot(r, r)
     if rr <= tol2:
         return 0
+    true2 = rr                      # squared norm of the last true residual
     rz = preconditioner.apply(r, zv)
     p[...] = zv
     for it in range(1, maxiter + 1):
         pq = stencil.matvec(p, q, shift)
         rr = axpy_dot(x, p, r, q, rz / pq)
+        if replace and (rr <= tol2 or rr < REPLACE_FACTOR ** 2 * true2):
+            rr = true2 = stencil.residual(x, b, r, shift)
         if rr <= tol2:
             return it
-        rz_new = preconditioner.apply(r, zv)
+        rz_new = preconditioner.apply(r, zv)        # zv shares q's storage
         xpby(zv, p, rz_new / rz)
         rz = rz_new
     raise ConvergenceError(f"{what} did not converge in {maxiter} iterations "

@@ -336,8 +336,9 @@ class _Level:
     def __init__(self, st: Stencil, vector_dtype):
         self.st = st
         self.inv = np.zeros(st.shape, st.dtype)
-        self.x = np.zeros(st.shape, vector_dtype)
-        self.b = np.zeros(st.shape, vector_dtype)
+        # None: the caller's vectors are used (the fine level without a copy)
+        self.x = None if vector_dtype is None else np.zeros(st.shape, vector_dtype)
+        self.b = None if vector_dtype is None else np.zeros(st.shape, vector_dtype)
         self.block = _sweep_block(st.shape[0], st.w.size)
         # the one-pass sweep, the from-zero first colour and the red-only restriction
         # need colours that do not couple with themselves
@@ -419,13 +420,8 @@ class Multigrid:
             raise ValueError("cycles must be 1 (V-cycle) or 2 (W-cycle)")
         self.cycles = int(cycles)
         st = stencil if fine_dtype is None else stencil.astype(fine_dtype)
-        fine = _Level(st, np.float64)
-        if fine_vector_dtype is None:     # the caller's residual and output vectors
-            fine.x = fine.b = None
-        else:
-            fine.x = np.zeros(st.shape, fine_vector_dtype)
-            fine.b = np.zeros(st.shape, fine_vector_dtype)
-        self.levels = [fine]
+        # fine_vector_dtype None: the caller's residual and output vectors
+        self.levels = [_Level(st, fine_vector_dtype)]
         n_active = int(np.count_nonzero(st.w))
         while n_active > coarsest and max(st.shape) > 2:
             st = coarsen(st, coarse_dtype)
@@ -460,7 +456,8 @@ class Multigrid:
     def apply(self, r: np.ndarray, out: np.ndarray) -> float:
         """``out = B r``: one symmetric V-cycle from zero; returns ``r . out``.
 
-        ``r`` and ``out`` are float64 vectors of the stencil's shape.
+        ``r`` and ``out`` are vectors of the stencil's shape (float64, or float32 when
+        the fine level works on the caller's vectors: ``fine_vector_dtype=None``).
         """
         lv = self.levels[0]
         x, b = out, r

@@ -122,6 +122,12 @@ class Stencil:
         """``out = A x``; returns ``x . out``."""
         return matvec_dot(x, out, self.cx, self.cy, self.cz, self.g, self.w, float(shift))
 
+    def residual(self, x, b, out, shift: float = 0.0) -> float:
+        """``out = b - A x`` computed in float64 and rounded once to ``out``'s dtype;
+        returns the squared norm of the float64 residual."""
+        return residual_norm(x, b, out, self.cx, self.cy, self.cz, self.g, self.w,
+                             float(shift))
+
     def unknowns(self) -> np.ndarray:
         """Flat indices of the unknowns (``w != 0``), C order."""
         return np.flatnonzero(self.w.ravel())
@@ -210,6 +216,25 @@ def _matvec_dot_py(x, out, cx, cy, cz, g, w, shift):
     return acc
 
 
+def _residual_norm_py(x, b, out, cx, cy, cz, g, w, shift):
+    """out = b - A x (float64 arithmetic, one rounding to out's dtype); returns |b - A x|^2."""
+    n0, n1, n2 = x.shape
+    acc = 0.0
+    for z in numba.prange(n0):
+        tmp = np.empty(n2, np.float64)
+        zm, zp = wrap_minus(z, n0), wrap_plus(z, n0)
+        for y in range(n1):
+            apply_row(x, cx, cy, cz, g, w, shift, z, zm, zp, y, wrap_minus(y, n1),
+                      wrap_plus(y, n1), tmp)
+            s = 0.0
+            for i in range(n2):
+                v = np.float64(b[z, y, i]) - tmp[i]
+                out[z, y, i] = v
+                s += v * v
+            acc += s
+    return acc
+
+
 def _inverse_diagonal_py(inv, cx, cy, cz, g, w, shift):
     """inv = 1 / (s w + g + sum of face conductances) on unknowns, 0 elsewhere."""
     n0, n1, n2 = inv.shape
@@ -227,3 +252,4 @@ def _inverse_diagonal_py(inv, cx, cy, cz, g, w, shift):
 
 matvec_dot = threaded_kernel(_matvec_dot_py)
 inverse_diagonal = threaded_kernel(_inverse_diagonal_py)
+residual_norm = threaded_kernel(_residual_norm_py)
