@@ -434,7 +434,8 @@ class ImageSection(Section):
     ((2, 2), 0.25)
     """
 
-    file: Path = Field(..., description="segmented image (TIFF, folder of TIFF slices, .npy, raw, NetCDF)")
+    file: Path = Field(..., description="segmented image (TIFF, folder of TIFF slices, .npy, raw, NetCDF), "
+                       "or an image product handed on by a pipeline", json_schema_extra={"product": "image"})
     voxel_size: Optional[Union[float, list[float]]] = Field(None, description="voxel edge [cm], one or per axis (z, y, x)")
     labels: Optional[dict[str, int]] = Field(None, description="phase name -> voxel value")
     origin: Optional[list[float]] = Field(None, description="(x, y, z) of the image corner [cm]")
@@ -444,10 +445,20 @@ class ImageSection(Section):
     @field_validator("file")
     @classmethod
     def _relative_to_scenario(cls, value, info: ValidationInfo):
+        from .products import is_product_reference
+        if is_product_reference(str(value)):
+            return value                       # an Image handed on by a pipeline (rhizoscale.link)
         p = scenario_path(value, info, must_exist=False)
         if not p.exists():
             raise ValueError(f"image {str(p)!r} not found")
         return p
+
+    @property
+    def is_product(self) -> bool:
+        """True when ``file`` is a pipeline product reference (the image carries its
+        voxel size, origin and labels, as a NetCDF image does)."""
+        from .products import is_product_reference
+        return is_product_reference(str(self.file))
 
     @field_validator("voxel_size")
     @classmethod
@@ -459,7 +470,7 @@ class ImageSection(Section):
 
     @model_validator(mode="after")
     def _needs_labels(self):
-        if self.file.suffix.lower() not in (".nc", ".nc4"):
+        if self.file.suffix.lower() not in (".nc", ".nc4") and not self.is_product:
             if self.voxel_size is None:
                 raise ValueError("voxel_size: needed for a file that does not carry it (only NetCDF does)")
             if self.labels is None:
@@ -476,11 +487,18 @@ class ImageSection(Section):
         """
         from .core.image import Image, Phase
         from .image.io import read_labels
-        if self.file.suffix.lower() in (".nc", ".nc4"):
+        if self.file.suffix.lower() in (".nc", ".nc4") or self.is_product:
             import xarray as xr
-            from .products import image_from_dataset
-            with xr.open_dataset(self.file) as ds:
-                stored = image_from_dataset(ds.load(), source=str(self.file))
+            from .products import image_from_dataset, resolve_product
+            if self.is_product:
+                stored = resolve_product(str(self.file), field=f"{field}.file")
+                if isinstance(stored, xr.Dataset):
+                    stored = image_from_dataset(stored, source=str(self.file))
+                if not isinstance(stored, Image):
+                    raise InputError(f"{self.file} is not an image", field=f"{field}.file")
+            else:
+                with xr.open_dataset(self.file) as ds:
+                    stored = image_from_dataset(ds.load(), source=str(self.file))
             labels_array, names = stored.labels, {p.name: p.label for p in stored.phases}
             names = {**names, **(self.labels or {})}
             voxel = stored.voxel_size if self.voxel_size is None else self.voxel_size
