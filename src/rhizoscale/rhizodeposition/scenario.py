@@ -536,9 +536,11 @@ def declared_products(config: Config) -> dict:
                     f"max_concentration_{name}": ("scalar", "ug cm-3"), f"mass_in_domain_{name}": ("scalar", "ug")})
         if config.growth_rates:     # when some rate gives a hotspot at all
             out[f"rate_of_largest_hotspot_{name}"] = ("scalar", "cm d-1")
-        if config.boundary_location is not None:
+    if config.boundary_location is not None:
+        for name, p in _exudate_parameters(config).items():
             out[f"root_surface_concentration_{name}.nc"] = ("series", "ug cm-3")
-            out[f"root_surface_flux_{name}.nc"] = ("series", "ug cm-2 d-1")   # line sources only
+            if p.release == "line":        # a point source has no surface flux at a fixed location
+                out[f"root_surface_flux_{name}.nc"] = ("series", "ug cm-2 d-1")
     return out
 
 
