@@ -155,3 +155,44 @@ def test_cs4_liquid_configuration_is_the_cs5_lattice(tmp_path):
                                           "inputs": {"boundary_series": "pore.water_S60.nc"}}]}
     with pytest.raises(InputError, match=r"steps.microbes.inputs.boundary_series"):
         scenario_from_dict(bad, source="bad.yaml").run()
+
+
+def test_cs3_exudation_factor_of_the_contact_fraction_scales_cs1_release(tmp_path):
+    """CS3 -> CS1: samples without hairs at several root-soil contact fractions give the
+    exudation factor f(c) = M(c) / M(c_ref). Early on (10 s: diffusion length ~ 1 voxel)
+    release is planar under each contact patch, so f is the contact-area ratio; CS1's
+    released mass is linear in its rate, so it scales by exactly f at its own contact."""
+    from small_examples import small_example
+    cs3 = small_example("cs3-root-hairs")
+    cs3["sample"].update(shape=[12, 32, 32], contact_fraction=0.3, hair_contact_fraction=0.35)
+    cs3.update(outputs=NO_FILES, time={"stop": "10 s"}, contact_fractions=[0.12])   # reference: the sample's 0.3
+    cs1 = small_example("cs1-single-root")
+    cs1.update(growth_rates=None, exudates=["citrate"], outputs=NO_FILES)
+    pipe = scenario_from_dict({"case": "pipeline", "steps": [
+        {"id": "hairs", "scenario": cs3},
+        {"id": "roots", "scenario": dict(cs1, contact_exudation={"contact_fraction": 0.2}),
+         "inputs": {"contact_exudation.relation": "hairs.exudation_factor_contact"}}]}, source="cs3-cs1.yaml")
+    res = pipe.run(memo=True)
+    rel = res.products["hairs"].relations["exudation_factor_contact"]
+    table = res.products["hairs"].info["cs3"]["exudation_factor_contact"]
+    c = np.array(table["measured_contact_fraction"])
+    assert rel.variable == "contact_fraction" and np.all(np.diff(rel.values) > 0) and rel.values[-1] == 1.0
+    np.testing.assert_allclose(rel.values, c / table["reference_contact_fraction"], rtol=0.1)   # planar limit
+    base = run_products(scenario_from_dict(cs1, source="cs1.yaml"))
+    assert res.products["roots"].value("mass_in_domain_citrate") == pytest.approx(
+        rel(0.2) * base.value("mass_in_domain_citrate"), rel=1e-10)
+    assert res.products["roots"].info["citrate"]["parameters"]["Q"] == pytest.approx(
+        rel(0.2) * base.info["citrate"]["parameters"]["Q"], rel=1e-14)
+    # a contact fraction beyond the table is refused naming the field
+    bad = scenario_from_dict({"case": "pipeline", "steps": [
+        {"id": "hairs", "scenario": cs3},
+        {"id": "roots", "scenario": dict(cs1, contact_exudation={"contact_fraction": 0.9}),
+         "inputs": {"contact_exudation.relation": "hairs.exudation_factor_contact"}}]}, source="bad.yaml")
+    with pytest.raises(InputError, match=r"contact_exudation.contact_fraction: contact fraction outside"):
+        bad.run(memo=True)                                    # (the CS3 step is reused)
+    for name in ("a.tif", "b.tif"):
+        (tmp_path / name).touch()
+    with pytest.raises(InputError, match=r"contact_fractions: .*needs generated samples"):
+        scenario_from_dict(dict(small_example("cs3-root-hairs"), contact_fractions=[0.1],
+                                images={"with_hairs": str(tmp_path / "a.tif"), "without_hairs": str(tmp_path / "b.tif"), "voxel_size": [1, 1, 1],
+                                        "labels": {"soil": 1, "root": 2}}), source="cs3.yaml")

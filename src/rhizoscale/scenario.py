@@ -42,7 +42,8 @@ from .errors import InputError, ResourceError
 from .parameters._base import load_yaml, raise_input_error
 
 __all__ = ["CASES", "CaseConfig", "Section", "OutputsConfig", "Scenario", "load_scenario", "run_scenario", "register_case",
-           "case_names", "available_examples", "example_text", "scenario_path", "time_in", "ImageSection"]
+           "case_names", "available_examples", "example_text", "scenario_path", "time_in", "ImageSection",
+           "ContactExudationSection"]
 
 #: case name -> module with ``Config`` and ``run``
 CASES: dict[str, str] = {
@@ -522,6 +523,50 @@ class ImageSection(Section):
                          {"source": str(self.file)}, **kwargs)
         except InputError as err:
             raise InputError(err.message, source=str(self.file), field=f"{field}.{err.field or 'labels'}") from None
+
+
+class ContactExudationSection(Section):
+    """The ``contact_exudation:`` section of root-system cases (CS1, CS2): the release rate
+    times an effective exudation factor ``f(contact_fraction)`` from image-based runs
+    (case study 3's ``exudation_factor_contact`` relation: the root's release into the soil
+    at a contact fraction over that at the contact where the rate was measured), so that
+    partial root-soil contact enters implicitly (cf. de Willigen et al. 2018).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from rhizoscale.io.netcdf import write_netcdf
+    >>> from rhizoscale.products import TabulatedRelation, relation_to_dataset
+    >>> rel = TabulatedRelation([0.1, 0.3], [0.5, 1.0], 0.46, component="exudation_factor",
+    ...                         variable="contact_fraction", variable_units="1")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = write_netcdf(relation_to_dataset(rel), pathlib.Path(tmp) / "f.nc")
+    ...     section = ContactExudationSection.model_validate(
+    ...         {"relation": "f.nc", "contact_fraction": 0.2}, context={"base_dir": tmp})
+    ...     round(section.factor(), 12)
+    0.75
+    """
+
+    relation: str = Field(..., description="exudation factor versus contact fraction: a relation product "
+                          "handed on by a pipeline or its NetCDF file", json_schema_extra={"product": "relation"})
+    contact_fraction: float = Field(..., gt=0, le=1, description="root-soil contact fraction of this soil [1]")
+
+    @field_validator("relation")
+    @classmethod
+    def _relative(cls, value, info: ValidationInfo):
+        return scenario_path(value, info)
+
+    def factor(self) -> float:
+        """``f(contact_fraction)`` [1] (InputError naming the field outside the table)."""
+        from .products import read_relation
+        rel = read_relation(self.relation)
+        if getattr(rel, "variable", "contact_fraction") != "contact_fraction":
+            raise InputError(f"{self.relation} is a relation of {rel.variable}, not of the contact fraction",
+                             field="contact_exudation.relation")
+        try:
+            return float(rel(self.contact_fraction))
+        except InputError as err:
+            raise InputError(err.message, field="contact_exudation.contact_fraction") from None
 
 
 class Scenario(BaseModel):

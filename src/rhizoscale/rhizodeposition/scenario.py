@@ -39,7 +39,7 @@ from ..core.grid import RegularGrid
 from ..memory import MemoryEstimate, check_memory, record_estimate
 from ..parameters import load_parameter_set
 from ..plant.scenario import check_grid_box, check_grid_resolution, scenario_file
-from ..scenario import CaseConfig
+from ..scenario import CaseConfig, ContactExudationSection
 from ..plant.generators import straight_root_system
 from . import analysis, figures
 from ..simulation import IterationInterval, Simulation
@@ -179,6 +179,9 @@ class Config(CaseConfig):
     soil_diffusivity: Optional[SoilDiffusivityConfig] = Field(
         None, description="exudate D from the water content through a D_eff(theta) relation (default: each "
                           "exudate set's D)")
+    contact_exudation: Optional[ContactExudationSection] = Field(
+        None, description="release rates times an effective factor of the root-soil contact fraction "
+                          "(case study 3's exudation_factor_contact relation)")
     boundary_location: Optional[BoundaryLocationConfig] = Field(
         None, description="a root location: its surface flux (line sources) and surface concentration "
                           "versus time as boundary series (root_surface_flux_NAME.nc, "
@@ -252,6 +255,10 @@ def _exudate_parameters(config: Config, ctx=None) -> dict[str, ExudateParameters
     if config.exudation_factor != 1.0:
         out = {n: p.with_overrides({"Q": p.Q * config.exudation_factor}, source="exudation_factor")
                for n, p in out.items()}
+    ce = config.contact_exudation
+    if ce is not None and not (ctx is None and is_product_reference(ce.relation)):   # (a product: at run time)
+        f = ce.factor()
+        out = {n: p.with_overrides({"Q": p.Q * f}, source="contact_exudation") for n, p in out.items()}
     sd = config.soil_diffusivity
     if sd is not None:
         missing = [n for n in out if n not in sd.d_water]
