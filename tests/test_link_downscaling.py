@@ -196,3 +196,25 @@ def test_cs3_exudation_factor_of_the_contact_fraction_scales_cs1_release(tmp_pat
         scenario_from_dict(dict(small_example("cs3-root-hairs"), contact_fractions=[0.1],
                                 images={"with_hairs": str(tmp_path / "a.tif"), "without_hairs": str(tmp_path / "b.tif"), "voxel_size": [1, 1, 1],
                                         "labels": {"soil": 1, "root": 2}}), source="cs3.yaml")
+
+
+def test_domain_thickness_is_the_argument_of_the_cs4_relation_for_heterogeneous_media():
+    """CS4's lognormal study as a relation of the domain thickness L [cm] (von Jeetze et al.
+    2020): one voxel thick, a layer conducts at the arithmetic mean exactly (A/G = exp(s^2/2)
+    for the lognormal sample); thicker layers fall towards the geometric mean (ratio 1)."""
+    from small_examples import small_example
+    cs4 = small_example("cs4-mucilage-diffusion")
+    cs4.update(table_water_contents=[0.19], table_mucilage_fractions=[0.0], mucilage_fraction=0.0, outputs=NO_FILES,
+               random_media_realisations=2, shape=[60, 60], periodisations=["translation"])
+    out = run_products(scenario_from_dict(cs4, source="cs4.yaml"))
+    rel = out.relations["d_eff_thickness"]
+    study = out.fields["lognormal_thickness_study.nc"]
+    h = cs4.get("voxel_size", 1e-3)
+    assert rel.variable == "thickness" and rel.variable_units == "cm"
+    np.testing.assert_allclose(rel.theta, study.thickness.values * h, rtol=1e-14)
+    thin = (study["arithmetic"] / study["geometric"]).isel(thickness=0).mean().item()
+    assert rel(h) == pytest.approx(thin, rel=1e-10)                 # one voxel: the arithmetic mean
+    assert rel.values[0] == rel.values.max() > 1                    # thicker: lower (up to sample error)
+    assert rel.values[-1] < 1 + 0.5 * (thin - 1)                    # towards the geometric mean when thick
+    with pytest.raises(InputError, match="thickness: thickness outside the table range"):
+        rel(0.5 * h)                                                # thinner than a voxel: not tabulated

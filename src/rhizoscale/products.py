@@ -291,7 +291,7 @@ class TabulatedRelation:
     """
 
     def __init__(self, theta, values, porosity, source="table", component="d_eff",
-                 variable: str = "theta", variable_units: str = "cm3 cm-3"):
+                 variable: str = "theta", variable_units: str = "cm3 cm-3", through_origin: bool = True):
         self.theta = np.asarray(theta, dtype=float)
         self.values = np.asarray(values, dtype=float)
         self.porosity = float(porosity)
@@ -300,17 +300,21 @@ class TabulatedRelation:
         #: name and units of the tabulated argument (``theta`` for D_eff(theta); e.g.
         #: ``contact_fraction`` [1] for case study 3's exudation factor)
         self.variable, self.variable_units = str(variable), str(variable_units)
+        #: 0 at 0, linear up to the first entry (water content, contact fraction); when
+        #: False (e.g. a domain thickness) below the first entry is outside the table
+        self.through_origin = bool(through_origin)
 
     def __call__(self, theta, porosity=None, d_water=1.0):
         th = np.asarray(theta, dtype=float)
         hi = self.theta[-1]
         grid_t, grid_v = self.theta, self.values
-        if self.theta[0] > 0:
+        lo = 0.0 if self.through_origin else self.theta[0]
+        if self.theta[0] > 0 and self.through_origin:
             grid_t = np.concatenate([[0.0], grid_t])
             grid_v = np.concatenate([[0.0], grid_v])
-        if np.any(~np.isfinite(th)) or np.any(th < 0) or np.any(th > hi + 1e-12):
+        if np.any(~np.isfinite(th)) or np.any(th < lo - 1e-12) or np.any(th > hi + 1e-12):
             what = "water content" if self.variable == "theta" else self.variable.replace("_", " ")
-            raise InputError(f"{what} outside the table range [0, {hi:g}]",
+            raise InputError(f"{what} outside the table range [{lo:g}, {hi:g}]",
                              source=self.source, field=self.variable)
         out = d_water * np.interp(th, grid_t, grid_v)
         return float(out) if out.ndim == 0 else out
@@ -345,7 +349,7 @@ def relation_to_dataset(rel: TabulatedRelation) -> xr.Dataset:
     return xr.Dataset({"value": (var, rel.values, {"units": "1", "long_name": value_name})},
                       coords={var: (var, rel.theta, var_attrs)},
                       attrs={"product": "relation", "porosity": rel.porosity, "source": rel.source,
-                             "component": rel.component})
+                             "component": rel.component, "through_origin": int(getattr(rel, "through_origin", True))})
 
 
 def relation_from_dataset(ds: xr.Dataset, source: str | None = None) -> TabulatedRelation:
@@ -354,7 +358,8 @@ def relation_from_dataset(ds: xr.Dataset, source: str | None = None) -> Tabulate
     return TabulatedRelation(ds[var].values, ds["value"].values, float(ds.attrs["porosity"]),
                              source=source or str(ds.attrs.get("source", "relation")),
                              component=str(ds.attrs.get("component", "d_eff")), variable=str(var),
-                             variable_units=str(ds[var].attrs.get("units", "1")))
+                             variable_units=str(ds[var].attrs.get("units", "1")),
+                             through_origin=bool(ds.attrs.get("through_origin", 1)))
 
 
 # ------------------------------------------------------------------ products handed on in memory
