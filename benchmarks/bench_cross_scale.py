@@ -38,7 +38,7 @@ def main():
     e = np.array(errors)
     orders = np.log2(e[:-1] / e[1:]) / np.log2(np.array(args.cells[1:]) / np.array(args.cells[:-1]))
     print("observed order in eps/L between successive cell counts: " + ", ".join(f"{o:.2f}" for o in orders))
-    print("error shrinks as the cells shrink: " + ("yes" if np.all(np.diff(e) < 0) else "NO"))
+    print("difference shrinks as the cells shrink: " + ("yes" if np.all(np.diff(e) < 0) else "NO"))
 
 
 if __name__ == "__main__":
