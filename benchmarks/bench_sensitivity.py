@@ -5,7 +5,10 @@ Targets (issue 15): with CPU-bound samples, 2 workers on 2 cores give >= 1.8x th
 throughput of 1; the overhead per sample (a sample that does nothing, one task per
 sample, stored as it completes) is <= 50 ms.
 
-    python benchmarks/bench_sensitivity.py [--samples 40] [--work 0.25] [--trivial 400]
+    python benchmarks/bench_sensitivity.py [--samples 40] [--work 0.25] [--trivial 400] [--pairs 3]
+
+``--pairs K`` times 1 and 2 workers K times in turn (1, 2, 1, 2, ...) and prints each
+pair's ratio, their median, and the load average before each run.
 
 The machine may be shared: run it when it is quiet, and read the ratio (measured back
 to back on the same machine) rather than the absolute times.
@@ -65,18 +68,26 @@ def main():
     ap.add_argument("--samples", type=int, default=40, help="CPU-bound samples per run")
     ap.add_argument("--work", type=float, default=0.25, help="seconds of work per CPU-bound sample")
     ap.add_argument("--trivial", type=int, default=400, help="samples of the overhead run")
+    ap.add_argument("--pairs", type=int, default=1, help="1- and 2-worker runs in turn, paired")
     args = ap.parse_args()
+    import os
     from rhizoscale.sensitivity.cluster import available_cores
     print(f"cores available: {available_cores()}")
     busy = Busy(args.work)
     t0 = time.perf_counter()
     busy(a=0.5, b=0.5)
     print(f"one CPU-bound sample in this process: {time.perf_counter() - t0:.3f} s")
-    t1, n = timed_study(busy, args.samples, 1)
-    t2, _ = timed_study(busy, args.samples, 2)
-    print(f"CPU-bound, {n} samples: 1 worker {t1:.2f} s ({n / t1:.2f} samples/s), "
-          f"2 workers {t2:.2f} s ({n / t2:.2f} samples/s)")
-    print(f"throughput ratio 2 vs 1 workers: {t1 / t2:.2f}x (target >= 1.8x)")
+    ratios = []
+    for k in range(args.pairs):
+        load1 = os.getloadavg()[0]
+        t1, n = timed_study(busy, args.samples, 1)
+        load2 = os.getloadavg()[0]
+        t2, _ = timed_study(busy, args.samples, 2)
+        ratios.append(t1 / t2)
+        print(f"pair {k + 1}: CPU-bound, {n} samples: 1 worker {t1:.2f} s ({n / t1:.2f} samples/s, load "
+              f"{load1:.1f}), 2 workers {t2:.2f} s ({n / t2:.2f} samples/s, load {load2:.1f}): ratio {t1 / t2:.2f}")
+    print(f"throughput ratio 2 vs 1 workers: {float(np.median(ratios)):.2f}x (median of {len(ratios)} "
+          f"pair{'s' if len(ratios) > 1 else ''}; target >= 1.8x)")
     tt, nt = timed_study(trivial, args.trivial, 1)
     print(f"scheduling overhead per sample (one task each, stored as it completes): "
           f"{1e3 * tt / nt:.1f} ms over {nt} samples (target <= 50 ms)")

@@ -24,6 +24,7 @@ CASES = {
                 "time never increases"),
     "microbes": (["bench_microbes.py", "--n", "24", "--cells", "2000", "--hours", "0.2"],
                  "agent-steps per second including DOC diffusion"),
+    "cross_scale": (["bench_cross_scale.py", "--cells", "2", "4", "--steps", "20"], "observed order"),
     "sensitivity": (["bench_sensitivity.py", "--samples", "8", "--work", "0.01", "--trivial", "8"],
                     "throughput ratio 2 vs 1 workers"),
     "lbm": (["bench_lbm.py", "--sizes", "16", "--threads", "1", "--steps", "2", "--no-saturation",

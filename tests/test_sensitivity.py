@@ -180,10 +180,12 @@ def _toy_pipeline():
     (lambda s: s.update(quantities=["z.out"]), "quantities.z.out: no step 'z'"),
     (lambda s: s.update(method="fast"), "method: unknown method"),
     (lambda s: s.update(samples=100), "samples: Sobol' sequences need a power of 2"),
+    (lambda s: s["parameters"].update({"b.time.stop": [1, 2]}), r"parameters.b.time.stop: time.stop is not a time key "
+                                                                 r"of toy-sink \(it takes none"),
 ])
 def test_bad_studies_are_refused_before_any_sample_runs(change, message):
     spec = {"scenario": _toy_pipeline(), "parameters": {"a.length": [1, 2], "b.factor": [0.5, 1.5]},
-            "quantities": ["b.out"], "samples": 8}
+            "quantities": ["b.out"], "samples": 8, "second_order": False}
     change(spec)
     with pytest.raises(InputError, match=message) as info:
         study_from_dict(spec, source="spec.yaml")
@@ -233,8 +235,9 @@ def test_command_line_refuses_bad_specifications_in_one_line(tmp_path):
     assert res.exit_code == 2 and "quantities.p_uptake: plant-growth makes no quantity" in res.output, res.output
 
 
-def test_command_line_study_of_a_pipeline_runs_and_resumes(tmp_path):
-    """`rhizoscale sensitivity` on a local cluster; a second call finds every sample stored."""
+def test_command_line_study_of_a_pipeline_runs_and_resumes(client, tmp_path):
+    """`rhizoscale sensitivity --scheduler ADDRESS` (the module's cluster, by address: no
+    new cluster started); a second call finds every sample stored."""
     import yaml
     from typer.testing import CliRunner
 
@@ -242,7 +245,8 @@ def test_command_line_study_of_a_pipeline_runs_and_resumes(tmp_path):
     spec = {"scenario": _toy_pipeline(), "samples": 8, "parameters": {"a.length": [1, 2], "b.factor": [1, 2]},
             "quantities": ["b.out"], "method": "morris"}
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec))
-    args = ["sensitivity", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o"), "--workers", "2"]
+    args = ["sensitivity", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o"),
+            "--scheduler", client.scheduler.address]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     assert "mu_star" in res.output and (tmp_path / "o" / "indices.nc").is_file()
@@ -276,3 +280,42 @@ def test_rev_of_a_periodic_image_is_its_period(client):
     serial = rev_analysis(image, [6, 12], voxel_size=0.01, n_subvolumes=2, periodisation="translation",
                           client="serial")
     assert np.array_equal(on_dask.data["d_eff"].values, serial.data["d_eff"].values)
+
+
+# ---------------------------------------------------------------------------- designs
+def test_time_keys_are_sampled_in_days_through_the_time_section():
+    """``time.stop`` of a case's shared ``time:`` section is a parameter path (a number in
+    days); a case that counts that time in other units is named, before any sample."""
+    from small_examples import small_example
+    cs2 = small_example("cs2-oilseed-rape")
+    spec = {"scenario": cs2, "samples": 2, "second_order": False, "parameters": {"time.stop": [1.0, 2.0]},
+            "quantities": ["p_uptake_with_exudation"]}
+    study = study_from_dict(spec, source="spec.yaml")
+    assert study.model.scenario({"time.stop": 1.25}).config.days == 1.25
+    cs3 = small_example("cs3-root-hairs")
+    spec.update(scenario=cs3, quantities=["mass_ratio_with_to_without_hairs"])
+    with pytest.raises(InputError, match=r"spec.yaml: parameters.time.stop: cs3-root-hairs counts time.stop in s: "
+                                         r"sample its own key 'duration'"):
+        study_from_dict(spec, source="spec.yaml")
+
+
+def test_a_sobol_design_too_small_for_second_order_indices_is_said_before_it_runs():
+    """N below MIN_SECOND_ORDER_N with second order: a warning naming samples (the Ishigami
+    S13 = 0.244 is not resolved there: its interval contains 0); none at N = 256 or
+    without second order."""
+    import warnings
+
+    from rhizoscale.sensitivity import SensitivityWarning
+    from rhizoscale.sensitivity.study import MIN_SECOND_ORDER_N
+    with pytest.warns(SensitivityWarning, match=r"spec.yaml: samples: N = 16 cannot resolve second-order"):
+        small = SensitivityStudy(ishigami, ISHIGAMI, ["y"], n=16, source="spec.yaml")
+    y = np.array([ishigami(**dict(zip(ISHIGAMI, x)))["y"] for x in small.samples])[:, None]
+    ind = small.analyze(y)["y"]
+    assert abs(ind["S2"][0, 2]) < ind["S2_conf"][0, 2]                 # S13 not resolved at N = 16
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        big = SensitivityStudy(ishigami, ISHIGAMI, ["y"], n=MIN_SECOND_ORDER_N)
+        SensitivityStudy(ishigami, ISHIGAMI, ["y"], n=16, second_order=False)
+    y = np.array([ishigami(**dict(zip(ISHIGAMI, x)))["y"] for x in big.samples])[:, None]
+    ind = big.analyze(y)["y"]
+    assert ind["S2"][0, 2] - ind["S2_conf"][0, 2] > 0                  # resolved at N = 256

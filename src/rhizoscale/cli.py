@@ -226,9 +226,15 @@ def sensitivity(spec: Path = typer.Argument(..., help="Sensitivity specification
                                                       help="Workers of the local cluster (default: one per core)")
                 ) -> None:
     """Global sensitivity analysis (Morris or Sobol') of a scenario or pipeline on Dask."""
+    import warnings
+
     from .sensitivity import StudyInterrupted, load_study
     try:
-        study = load_study(spec)
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            study = load_study(spec)
+        for w in said:          # what the design cannot resolve, as one line each
+            console.print(Text.assemble(("warning: ", "bold yellow"), str(w.message)), soft_wrap=True)
         console.print(f"[bold]rhizoscale[/bold] {__version__}: {study.method} study of "
                       f"{len(study.space.names)} parameters, {study.n_samples} runs -> {out}"
                       + (f" (scheduler {scheduler})" if scheduler else ""), highlight=False, soft_wrap=True)

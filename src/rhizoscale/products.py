@@ -290,28 +290,37 @@ class TabulatedRelation:
     rhizoscale.errors.InputError: table: theta: water content outside the table range [0, 0.2]
     """
 
-    def __init__(self, theta, values, porosity, source="table", component="d_eff"):
+    def __init__(self, theta, values, porosity, source="table", component="d_eff",
+                 variable: str = "theta", variable_units: str = "cm3 cm-3", through_origin: bool = True):
         self.theta = np.asarray(theta, dtype=float)
         self.values = np.asarray(values, dtype=float)
         self.porosity = float(porosity)
         self.source = str(source)
         self.component = component
+        #: name and units of the tabulated argument (``theta`` for D_eff(theta); e.g.
+        #: ``contact_fraction`` [1] for case study 3's exudation factor)
+        self.variable, self.variable_units = str(variable), str(variable_units)
+        #: 0 at 0, linear up to the first entry (water content, contact fraction); when
+        #: False (e.g. a domain thickness) below the first entry is outside the table
+        self.through_origin = bool(through_origin)
 
     def __call__(self, theta, porosity=None, d_water=1.0):
         th = np.asarray(theta, dtype=float)
         hi = self.theta[-1]
         grid_t, grid_v = self.theta, self.values
-        if self.theta[0] > 0:
+        lo = 0.0 if self.through_origin else self.theta[0]
+        if self.theta[0] > 0 and self.through_origin:
             grid_t = np.concatenate([[0.0], grid_t])
             grid_v = np.concatenate([[0.0], grid_v])
-        if np.any(~np.isfinite(th)) or np.any(th < 0) or np.any(th > hi + 1e-12):
-            raise InputError(f"water content outside the table range [0, {hi:g}]",
-                             source=self.source, field="theta")
+        if np.any(~np.isfinite(th)) or np.any(th < lo - 1e-12) or np.any(th > hi + 1e-12):
+            what = "water content" if self.variable == "theta" else self.variable.replace("_", " ")
+            raise InputError(f"{what} outside the table range [{lo:g}, {hi:g}]",
+                             source=self.source, field=self.variable)
         out = d_water * np.interp(th, grid_t, grid_v)
         return float(out) if out.ndim == 0 else out
 
     def __repr__(self):
-        return (f"TabulatedRelation({self.component}, theta {self.theta[0]:g}..{self.theta[-1]:g}, "
+        return (f"TabulatedRelation({self.component}, {self.variable} {self.theta[0]:g}..{self.theta[-1]:g}, "
                 f"porosity {self.porosity:.3f}, from {self.source})")
 
     @classmethod
@@ -332,18 +341,25 @@ class TabulatedRelation:
 
 def relation_to_dataset(rel: TabulatedRelation) -> xr.Dataset:
     """A :class:`TabulatedRelation` as plain data (NetCDF), inverse :func:`relation_from_dataset`."""
-    return xr.Dataset({"value": ("theta", rel.values, {"units": "1", "long_name": f"{rel.component} / D_water"})},
-                      coords={"theta": ("theta", rel.theta, {"units": "cm3 cm-3",
-                                                             "long_name": "volumetric liquid content"})},
+    var = getattr(rel, "variable", "theta")
+    if var == "theta":
+        value_name, var_attrs = f"{rel.component} / D_water", {"units": "cm3 cm-3", "long_name": "volumetric liquid content"}
+    else:
+        value_name, var_attrs = rel.component, {"units": rel.variable_units}
+    return xr.Dataset({"value": (var, rel.values, {"units": "1", "long_name": value_name})},
+                      coords={var: (var, rel.theta, var_attrs)},
                       attrs={"product": "relation", "porosity": rel.porosity, "source": rel.source,
-                             "component": rel.component})
+                             "component": rel.component, "through_origin": int(getattr(rel, "through_origin", True))})
 
 
 def relation_from_dataset(ds: xr.Dataset, source: str | None = None) -> TabulatedRelation:
     """Inverse of :func:`relation_to_dataset`."""
-    return TabulatedRelation(ds["theta"].values, ds["value"].values, float(ds.attrs["porosity"]),
+    var = ds["value"].dims[0]
+    return TabulatedRelation(ds[var].values, ds["value"].values, float(ds.attrs["porosity"]),
                              source=source or str(ds.attrs.get("source", "relation")),
-                             component=str(ds.attrs.get("component", "d_eff")))
+                             component=str(ds.attrs.get("component", "d_eff")), variable=str(var),
+                             variable_units=str(ds[var].attrs.get("units", "1")),
+                             through_origin=bool(ds.attrs.get("through_origin", 1)))
 
 
 # ------------------------------------------------------------------ products handed on in memory
@@ -459,6 +475,8 @@ def read_relation(path: str | Path, *, mucilage_fraction: float = 0.0,
         ds = read_netcdf(path)
     except (OSError, ValueError) as err:
         raise InputError(f"not a NetCDF table ({err})", source=path) from None
+    if ds.attrs.get("product") == "relation" and "value" in ds:     # one relation (relation_to_dataset)
+        return relation_from_dataset(ds, source=str(path))
     if "theta" not in ds.dims or "mucilage_fraction" not in ds.dims:
         raise InputError("not an effective-property table (needs dims theta, mucilage_fraction)",
                          source=path)

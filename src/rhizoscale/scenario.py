@@ -42,7 +42,8 @@ from .errors import InputError, ResourceError
 from .parameters._base import load_yaml, raise_input_error
 
 __all__ = ["CASES", "CaseConfig", "Section", "OutputsConfig", "Scenario", "load_scenario", "run_scenario", "register_case",
-           "case_names", "available_examples", "example_text", "scenario_path", "time_in", "ImageSection"]
+           "case_names", "available_examples", "example_text", "scenario_path", "time_in", "ImageSection",
+           "ContactExudationSection"]
 
 #: case name -> module with ``Config`` and ``run``
 CASES: dict[str, str] = {
@@ -435,7 +436,8 @@ class ImageSection(Section):
     ((2, 2), 0.25)
     """
 
-    file: Path = Field(..., description="segmented image (TIFF, folder of TIFF slices, .npy, raw, NetCDF)")
+    file: Path = Field(..., description="segmented image (TIFF, folder of TIFF slices, .npy, raw, NetCDF), "
+                       "or an image product handed on by a pipeline", json_schema_extra={"product": "image"})
     voxel_size: Optional[Union[float, list[float]]] = Field(None, description="voxel edge [cm], one or per axis (z, y, x)")
     labels: Optional[dict[str, int]] = Field(None, description="phase name -> voxel value")
     origin: Optional[list[float]] = Field(None, description="(x, y, z) of the image corner [cm]")
@@ -445,10 +447,20 @@ class ImageSection(Section):
     @field_validator("file")
     @classmethod
     def _relative_to_scenario(cls, value, info: ValidationInfo):
+        from .products import is_product_reference
+        if is_product_reference(str(value)):
+            return value                       # an Image handed on by a pipeline (rhizoscale.link)
         p = scenario_path(value, info, must_exist=False)
         if not p.exists():
             raise ValueError(f"image {str(p)!r} not found")
         return p
+
+    @property
+    def is_product(self) -> bool:
+        """True when ``file`` is a pipeline product reference (the image carries its
+        voxel size, origin and labels, as a NetCDF image does)."""
+        from .products import is_product_reference
+        return is_product_reference(str(self.file))
 
     @field_validator("voxel_size")
     @classmethod
@@ -460,7 +472,7 @@ class ImageSection(Section):
 
     @model_validator(mode="after")
     def _needs_labels(self):
-        if self.file.suffix.lower() not in (".nc", ".nc4"):
+        if self.file.suffix.lower() not in (".nc", ".nc4") and not self.is_product:
             if self.voxel_size is None:
                 raise ValueError("voxel_size: needed for a file that does not carry it (only NetCDF does)")
             if self.labels is None:
@@ -477,11 +489,18 @@ class ImageSection(Section):
         """
         from .core.image import Image, Phase
         from .image.io import read_labels
-        if self.file.suffix.lower() in (".nc", ".nc4"):
+        if self.file.suffix.lower() in (".nc", ".nc4") or self.is_product:
             import xarray as xr
-            from .products import image_from_dataset
-            with xr.open_dataset(self.file) as ds:
-                stored = image_from_dataset(ds.load(), source=str(self.file))
+            from .products import image_from_dataset, resolve_product
+            if self.is_product:
+                stored = resolve_product(str(self.file), field=f"{field}.file")
+                if isinstance(stored, xr.Dataset):
+                    stored = image_from_dataset(stored, source=str(self.file))
+                if not isinstance(stored, Image):
+                    raise InputError(f"{self.file} is not an image", field=f"{field}.file")
+            else:
+                with xr.open_dataset(self.file) as ds:
+                    stored = image_from_dataset(ds.load(), source=str(self.file))
             labels_array, names = stored.labels, {p.name: p.label for p in stored.phases}
             names = {**names, **(self.labels or {})}
             voxel = stored.voxel_size if self.voxel_size is None else self.voxel_size
@@ -505,6 +524,50 @@ class ImageSection(Section):
                          {"source": str(self.file)}, **kwargs)
         except InputError as err:
             raise InputError(err.message, source=str(self.file), field=f"{field}.{err.field or 'labels'}") from None
+
+
+class ContactExudationSection(Section):
+    """The ``contact_exudation:`` section of root-system cases (CS1, CS2): the release rate
+    times an effective exudation factor ``f(contact_fraction)`` from image-based runs
+    (case study 3's ``exudation_factor_contact`` relation: the root's release into the soil
+    at a contact fraction over that at the contact where the rate was measured), so that
+    partial root-soil contact enters implicitly (cf. de Willigen et al. 2018).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from rhizoscale.io.netcdf import write_netcdf
+    >>> from rhizoscale.products import TabulatedRelation, relation_to_dataset
+    >>> rel = TabulatedRelation([0.1, 0.3], [0.5, 1.0], 0.46, component="exudation_factor",
+    ...                         variable="contact_fraction", variable_units="1")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = write_netcdf(relation_to_dataset(rel), pathlib.Path(tmp) / "f.nc")
+    ...     section = ContactExudationSection.model_validate(
+    ...         {"relation": "f.nc", "contact_fraction": 0.2}, context={"base_dir": tmp})
+    ...     round(section.factor(), 12)
+    0.75
+    """
+
+    relation: str = Field(..., description="exudation factor versus contact fraction: a relation product "
+                          "handed on by a pipeline or its NetCDF file", json_schema_extra={"product": "relation"})
+    contact_fraction: float = Field(..., gt=0, le=1, description="root-soil contact fraction of this soil [1]")
+
+    @field_validator("relation")
+    @classmethod
+    def _relative(cls, value, info: ValidationInfo):
+        return scenario_path(value, info)
+
+    def factor(self) -> float:
+        """``f(contact_fraction)`` [1] (InputError naming the field outside the table)."""
+        from .products import read_relation
+        rel = read_relation(self.relation)
+        if getattr(rel, "variable", "contact_fraction") != "contact_fraction":
+            raise InputError(f"{self.relation} is a relation of {rel.variable}, not of the contact fraction",
+                             field="contact_exudation.relation")
+        try:
+            return float(rel(self.contact_fraction))
+        except InputError as err:
+            raise InputError(err.message, field="contact_exudation.contact_fraction") from None
 
 
 class Scenario(BaseModel):

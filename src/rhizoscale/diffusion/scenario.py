@@ -105,8 +105,70 @@ class Config(CaseConfig):
                                                 "matrix-free multigrid (fast) or pyamg (reference)")
     sample: GeneratedSample = Field(default_factory=dict, validate_default=True)
     images: Optional[ImageFiles] = None
+    contact_fractions: Optional[list[float]] = Field(
+        None, description="root-soil contact fractions of extra samples without hairs: the effective "
+                          "exudation factor versus contact fraction, relative to contact_reference, as the "
+                          "relation exudation_factor_contact (for root-system models; generated samples only)")
+    contact_reference: Optional[float] = Field(None, gt=0, le=1, description="contact fraction at which the "
+                                               "factor is 1 (default: sample.contact_fraction) [1]")
     memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]; "
                                              "default: the memory available when the run starts")
+
+    @field_validator("contact_fractions")
+    @classmethod
+    def _fractions(cls, value, info: ValidationInfo):
+        if value is None:
+            return value
+        if not value or any(not 0 < c <= 1 for c in value) or len(set(value)) != len(value):
+            raise ValueError("distinct contact fractions in (0, 1]")
+        if info.data.get("images") is not None:
+            raise ValueError("needs generated samples (the contact of image files is what it is)")
+        return sorted(value)
+
+
+def _contact_relation(config: Config, seed: int, reference_result, ctx):
+    """Mass into the soil of samples without hairs at each contact fraction (same seed and
+    soil) over the mass at ``contact_reference``: the effective exudation factor ``f(c)``
+    (measured contact fractions as the argument). A root-system model whose release rate
+    holds at the reference contact multiplies it by ``f`` at its own contact."""
+    from ..image.generators import rhizosphere_sample
+    from ..products import TabulatedRelation
+    from ..simulation import Simulation
+    from .exudates import ExudateDiffusionModel
+    s = config.sample
+    ref = s.contact_fraction if config.contact_reference is None else config.contact_reference
+    masses = {}
+    for c in sorted(set(config.contact_fractions) | {ref}):
+        if c == s.contact_fraction and reference_result is not None:
+            res = reference_result                     # the sample already run
+        else:
+            with ctx.task(f"sample with contact fraction {c:g}", None):
+                img = rhizosphere_sample(
+                    s.shape, s.voxel_size, root_radius=s.root_radius, porosity=s.porosity,
+                    aggregate_size=s.aggregate_size, contact_fraction=c, hair_count=0,
+                    hair_contact_fraction=s.hair_contact_fraction, hair_length=s.hair_length,
+                    hair_radius=s.hair_radius, diffusivity=config.diffusivity, seed=seed).without_hairs
+            model = ExudateDiffusionModel(img, c_in=config.c_in, t_end=config.duration, growth=config.growth,
+                                          solver=config.solver)
+            ctx.simulate(Simulation(model, stop_time=float(model.time_steps[-1]), time_steps=model.time_steps,
+                                    name=f"cs3-contact-{c:g}"),
+                         description=f"diffusion, contact {c:g}", progress_scale=1 / 60, progress_units=" min")
+            res = model.result()
+        masses[c] = (float(res.contact.get("contact_fraction")), res.mass_into_soil)
+    m_ref = masses[ref][1]
+    if not m_ref > 0:
+        raise InputError(f"no exudate reaches the soil at the reference contact {ref:g}", field="contact_reference")
+    pts = sorted(masses.values())
+    measured = np.array([p[0] for p in pts])
+    if np.any(np.diff(measured) <= 0):
+        raise InputError(f"the samples' measured contact fractions {measured.round(4).tolist()} do not increase "
+                         "(too close for this sample size)", field="contact_fractions")
+    factor = np.array([p[1] for p in pts]) / m_ref
+    rel = TabulatedRelation(measured, factor, porosity=s.porosity, source="cs3-root-hairs",
+                            component="exudation_factor", variable="contact_fraction", variable_units="1")
+    return rel, {"requested": sorted(masses), "measured_contact_fraction": measured.tolist(),
+                 "mass_into_soil_ug": [p[1] for p in pts], "factor": factor.tolist(),
+                 "reference_contact_fraction": masses[ref][0]}
 
 
 def _load_images(cfg: Config, seed: int):
@@ -321,6 +383,8 @@ def declared_products(config: Config) -> dict:
     against; tests/test_contract.py checks every example's products against them)."""
     out = {"memory_estimate": ("scalar", "GiB"), "cs3_timeseries_profiles.nc": ("field", None),
            "cs3_fields.nc": ("field", None), "mass_ratio_with_to_without_hairs": ("scalar", "1")}
+    if config.contact_fractions:
+        out["exudation_factor_contact"] = ("relation", "1")
     for name in LABELS:
         out.update({f"mass_into_soil_{name}": ("scalar", "ug"), f"distance_1_percent_{name}": ("scalar", "cm"),
                     f"contact_fraction_{name}": ("scalar", "1"), f"mass_balance_error_{name}": ("scalar", "1"),
@@ -490,6 +554,10 @@ def run(config: Config, ctx) -> Products:
         label = (f"generated sample, seed {seed}" if config.images is None else
                  f"{Path(config.images.with_hairs).name} / {Path(config.images.without_hairs).name}")
         out.figures.update(_figures(results, label))
+    if config.contact_fractions:
+        rel, table = _contact_relation(config, seed, results["without_hairs"], ctx)
+        out.relations["exudation_factor_contact"] = rel
+        out.info["cs3"]["exudation_factor_contact"] = table
     for name in ("without_hairs", "with_hairs"):
         s = summary[name]
         ctx.message(f"{name}: mass into soil {s['mass_into_soil']:.4f} ug, 1 % distance "

@@ -205,6 +205,7 @@ def declared_products(config: Config) -> dict:
         out["d_eff"] = ("relation", "1")
     if config.random_media:
         out["lognormal_thickness_study.nc"] = ("field", None)
+        out["d_eff_thickness"] = ("relation", "1")
     return out
 
 
@@ -358,6 +359,16 @@ def run(config: Config, ctx) -> Products:
                              f"realisation{'s' if config.random_media_realisations > 1 else ''}, seed {seed}")
         out.info["lognormal_position_arithmetic_1_geometric_0"] = dict(
             zip(study.thickness.values.tolist(), study.position.values.tolist()))
+        # the domain thickness as the argument of the constitutive relation (von Jeetze
+        # et al. 2020): D_eff of a heterogeneous layer of thickness L over the medium's
+        # geometric mean, from the arithmetic mean (thin) to the geometric mean (thick)
+        ratio = (study["d_eff"] / study["geometric"]).mean("realisation").values
+        out.relations["d_eff_thickness"] = TabulatedRelation(
+            study.thickness.values * config.voxel_size, ratio, porosity=np.nan,
+            source=f"cs4-homogenisation lognormal fields (sigma_lnD {config.random_media_log_std:g}, "
+                   f"correlation {config.random_media_correlation_length:g} voxels, seed {seed})",
+            component="d_eff_over_geometric_mean", variable="thickness", variable_units="cm",
+            through_origin=False)
     lit = config.literature_set()
     out.info["literature"] = {"set": lit.name, "sources": lit.sources, "chosen": lit.chosen()}
     out.add_scalar("porosity", phi, "1", "porosity of the generated sand section")

@@ -31,16 +31,18 @@ import numpy as np
 __all__ = ["inclusion_cell", "filled_fraction_homogenised", "fine_versus_homogenised"]
 
 
-def inclusion_cell(voxels: int, solid_fraction_side: float = 0.5) -> np.ndarray:
-    """Diffusivity of a square cell (pore 1) with a centred square solid inclusion (0)
-    whose side is ``solid_fraction_side`` of the cell's.
+def inclusion_cell(voxels: int, solid_fraction_side: float = 0.5, ndim: int = 2) -> np.ndarray:
+    """Diffusivity of a square (cubic with ``ndim=3``) cell (pore 1) with a centred square
+    (cubic) solid inclusion (0) whose side is ``solid_fraction_side`` of the cell's.
 
     >>> inclusion_cell(4).tolist()
     [[1.0, 1.0, 1.0, 1.0], [1.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0]]
+    >>> float(inclusion_cell(4, ndim=3).mean())           # 1 - (1/2)^3
+    0.875
     """
-    d = np.ones((voxels, voxels))
+    d = np.ones((voxels,) * ndim)
     a = int(round(voxels * (1 - solid_fraction_side) / 2))
-    d[a:voxels - a, a:voxels - a] = 0.0
+    d[(slice(a, voxels - a),) * ndim] = 0.0
     return d
 
 
@@ -63,8 +65,9 @@ def fine_versus_homogenised(cell: np.ndarray, n_cells: int, length: float = 1.0,
 
     Parameters
     ----------
-    cell : (k, k) array
-        Voxel diffusivities of one mirror-symmetric cell [cm2 s-1].
+    cell : (k, k) or (k, k, k) array
+        Voxel diffusivities of one mirror-symmetric cell [cm2 s-1] (2D or 3D; the strip
+        runs along the last axis, x).
     n_cells : int
         Cells along the strip; the cell size is ``length / n_cells``.
     length : float
@@ -86,18 +89,19 @@ def fine_versus_homogenised(cell: np.ndarray, n_cells: int, length: float = 1.0,
     from ..diffusion.transient import solve_transient
     from ..homogenization.cell_problem import effective_diffusion_tensor
     cell = np.asarray(cell, float)
-    k = cell.shape[0]
+    k, nd = cell.shape[0], cell.ndim
     h = length / (n_cells * k)
-    d_xx = float(effective_diffusion_tensor(cell, h, rtol=1e-10).tensor[1, 1])   # axes (y, x)
+    d_xx = float(effective_diffusion_tensor(cell, h, rtol=1e-10).tensor[-1, -1])   # axes (z,) y, x
     phi = float(np.mean(cell > 0))
-    strip = np.concatenate([np.ones((k, 1)), np.tile(cell, (1, n_cells))], axis=1)
+    strip = np.concatenate([np.ones(cell.shape[:-1] + (1,)), np.tile(cell, (1,) * (nd - 1) + (n_cells,))],
+                           axis=-1)
     source = np.zeros(strip.shape, bool)
-    source[:, 0] = True                      # the face x = 0 held at c = 1
+    source[..., 0] = True                    # the face x = 0 held at c = 1
     op = assemble_voxel_diffusion(strip, source, h)
     scale = length ** 2 * phi / d_xx
     times = np.linspace(0.0, t_end_factor * scale, steps + 1)[1:]
     res = solve_transient(op, 1.0, times, rtol=1e-11)
-    fine = res.mass_in_domain[1:] / (phi * length * k * h)
+    fine = res.mass_in_domain[1:] / (phi * length * (k * h) ** (nd - 1))
     hom = filled_fraction_homogenised(times, d_xx / phi, length)
     keep = times > skip_factor * scale
     return {"times": times, "fine": fine, "homogenised": hom,

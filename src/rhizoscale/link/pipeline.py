@@ -84,6 +84,8 @@ class PipelineStep:
 def _units_of(info) -> str | None:
     """Units a pydantic field declares: ``json_schema_extra['units']`` or a trailing ``[...]``."""
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    if isinstance(extra.get("units"), (list, tuple)):     # a product key: the units it accepts
+        return " | ".join(str(u) for u in extra["units"])
     if extra.get("units"):
         return str(extra["units"])
     m = re.search(r"\[([^\[\]]+)\]\s*$", info.description or "")
@@ -105,12 +107,14 @@ def input_field(scenario, path: str) -> tuple[bool, str | None, str | None]:
         node = scenario.config
     info = None
     for part in parts:
-        if isinstance(node, BaseModel):
-            fields = type(node).model_fields
+        model = type(node) if isinstance(node, BaseModel) else _section_class(info) if node is None else None
+        if model is not None:
+            # a section (possibly not given, e.g. an optional ``image:`` that the input fills)
+            fields = model.model_fields
             if part not in fields:
                 return False, None, None
             info = fields[part]
-            node = getattr(node, part)
+            node = getattr(node, part) if node is not None else None
         elif isinstance(node, (list, tuple)) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
             node = node[int(part)]
         elif isinstance(node, dict):
@@ -122,6 +126,16 @@ def input_field(scenario, path: str) -> tuple[bool, str | None, str | None]:
         return True, None, None
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
     return True, _units_of(info), extra.get("product")
+
+
+def _section_class(info):
+    """The section model an (optional) field holds, e.g. ``ImageSection`` for
+    ``image: Optional[ImageSection]``; None for other fields."""
+    import typing
+    if info is None:
+        return None
+    options = typing.get_args(info.annotation) or (info.annotation,)
+    return next((a for a in options if isinstance(a, type) and issubclass(a, BaseModel)), None)
 
 
 def declared_products(scenario) -> dict[str, tuple[str, str]] | None:
@@ -284,6 +298,10 @@ class Pipeline:
                                  f"[{units}] (no conversion is guessed)", **where)
         elif wants is None:
             raise InputError(f"{up}.{name} is a {kind}; {key!r} does not take a product", **where)
+        elif units is not None and p_units is not None and \
+                _normal_units(p_units) not in [_normal_units(u) for u in units.split(" | ")]:
+            raise InputError(f"units of {up}.{name} [{p_units}] are not among those {key!r} takes "
+                             f"[{units}]", **where)
 
     # ------------------------------------------------------------------ running
     def run(self, *, out_dir: str | Path | None = None, cache: str | Path | None = None, progress=None,

@@ -79,7 +79,10 @@ class Config(CaseConfig):
     exudation_flux: float = Field(5.0, ge=0, description="constant exudation flux density "
                                   "[ug C cm-2 d-1] (rhizosphere, when no boundary_series)")
     boundary_series: Optional[Path] = Field(None, description="NetCDF flux series on the root "
-                                            "surface (a BoundarySeries product, e.g. case study 3's)")
+                                            "surface (a BoundarySeries product, e.g. case study 3's), "
+                                            "or a series handed on by a pipeline",
+                                            json_schema_extra={"product": "series", "units": [
+                                                "ug cm-2 s-1", "ug cm-2 d-1", "fg um-2 h-1"]})
     radial_doc: float = Field(0.0, ge=0, description="static radial gradient: initial DOC at the "
                               "root surface [fg um-3] (rhizosphere; 0: none)")
     radial_doc_length: float = Field(100.0, gt=0, description="decay length of the radial "
@@ -103,6 +106,9 @@ class Config(CaseConfig):
     @field_validator("boundary_series")
     @classmethod
     def _series_path(cls, value, info: ValidationInfo):
+        from ..products import is_product_reference
+        if value is not None and is_product_reference(str(value)):
+            return value                           # a pipeline product (rhizoscale.link)
         return None if value is None else scenario_path(value, info)
 
     def parameter_sets(self):
@@ -161,6 +167,12 @@ def _exudation(cfg: Config):
     if cfg.boundary_series is None:
         # ug cm-2 d-1 -> fg um-2 h-1: 1e9 fg / 1e8 um2 / 24 h
         return RootExudation.constant(cfg.exudation_flux * cfg.exudation_scale * 1e9 / 1e8 / 24.0)
+    from ..products import is_product_reference, resolve_product
+    if is_product_reference(str(cfg.boundary_series)):
+        series = resolve_product(str(cfg.boundary_series), field="boundary_series")
+        if not isinstance(series, BoundarySeries):
+            raise InputError(f"{cfg.boundary_series} is not a boundary series", field="boundary_series")
+        return RootExudation.from_boundary_series(series, cfg.exudation_scale)
     try:
         ds = xr.open_dataset(cfg.boundary_series)
     except (OSError, ValueError) as err:

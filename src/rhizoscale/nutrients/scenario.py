@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from ..core.grid import RegularGrid
 from ..errors import InputError
 from ..core.root_system import RootSystem
-from ..scenario import CaseConfig, scenario_path
+from ..scenario import CaseConfig, ContactExudationSection, scenario_path
 from .coupling import SECONDS_PER_DAY, CoupledUptakeModel
 from .parameters import load_citrate, load_phosphate, load_soil
 from .rhizosphere import rhizosphere_peclet
@@ -154,6 +154,9 @@ class Config(CaseConfig):
     exudation_factor: float = Field(1.0, gt=0, description="multiplies the citrate exudation rate: an effective "
                                     "factor for what the 1D root surface does not resolve, e.g. root hairs and "
                                     "partial root-soil contact from image-based runs (case study 3) [1]")
+    contact_exudation: Optional[ContactExudationSection] = Field(
+        None, description="citrate exudation rate times an effective factor of the root-soil contact "
+                          "fraction (case study 3's exudation_factor_contact relation)")
     resolution_cm: float = Field(0.25, gt=0, description="3D cell size [cm]")
     rld_support_cm: float = Field(1.0, gt=0, description="size of the fixed averaging cells for the root length "
                                                           "density that sets r1 [cm] (independent of resolution_cm)")
@@ -252,6 +255,9 @@ def _load_parameters(config: Config, ctx):
     if config.exudation_factor != 1.0:
         citrate = citrate.with_overrides({"exudation_rate": citrate.exudation_rate * config.exudation_factor},
                                          source="exudation_factor")
+    if config.contact_exudation is not None:
+        f = config.contact_exudation.factor()
+        citrate = citrate.with_overrides({"exudation_rate": citrate.exudation_rate * f}, source="contact_exudation")
     return soil, phosphate, citrate
 
 

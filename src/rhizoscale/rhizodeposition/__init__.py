@@ -12,12 +12,13 @@ from .field import (FieldDiscretisation, FieldSnapshot, RhizodepositionModel, co
 from .green import (RootPaths, concentration_at, green_function, peclet_number, root_paths,
                     steady_state_moving_point_source)
 from .parameters import ExudateParameters, threshold_to_liquid
+from .release import nearest_root_location, surface_flux_at
 
 __all__ = [
     "ExudateParameters", "threshold_to_liquid",
     "green_function", "peclet_number", "steady_state_moving_point_source", "concentration_at",
     "RootPaths", "root_paths",
     "FieldDiscretisation", "FieldSnapshot", "RhizodepositionModel", "rhizodeposition_fields", "concentration_points",
-    "released_mass", "heat_propagate", "default_direct_age",
+    "released_mass", "nearest_root_location", "surface_flux_at", "heat_propagate", "default_direct_age",
     "hotspot_volume", "overlap_share", "hotspot_duration_update", "straight_root_system",
 ]

@@ -39,7 +39,7 @@ from ..core.grid import RegularGrid
 from ..memory import MemoryEstimate, check_memory, record_estimate
 from ..parameters import load_parameter_set
 from ..plant.scenario import check_grid_box, check_grid_resolution, scenario_file
-from ..scenario import CaseConfig
+from ..scenario import CaseConfig, ContactExudationSection
 from ..plant.generators import straight_root_system
 from . import analysis, figures
 from ..simulation import IterationInterval, Simulation
@@ -103,6 +103,29 @@ class SoilDiffusivityConfig(BaseModel):
         return value
 
 
+class BoundaryLocationConfig(BaseModel):
+    """A root location whose surface flux and concentration versus time are handed to
+    pore-scale models (downscaling, e.g. case study 5's ``boundary_series``)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    point: tuple[float, float, float] = Field(..., description="(x, y, z) near a root [cm]; the nearest "
+                                              "point on a root axis is used")
+    max_distance: float = Field(0.5, gt=0, description="refuse a point farther than this from every root [cm]")
+    start: float = Field(0.0, ge=0, description="time of this run that is time 0 of the series [d] "
+                         "(e.g. when the tip reaches the location)")
+    times: Optional[list[float]] = Field(None, description="times of the series from start [d] (default: 49 "
+                                         "from start to the end of the run)")
+
+    @field_validator("times")
+    @classmethod
+    def _increasing(cls, value):
+        if value is not None and (len(value) < 2 or any(b <= a for a, b in zip(value, value[1:]))
+                                  or value[0] < 0):
+            raise ValueError("at least two increasing times >= 0 d")
+        return value
+
+
 class Config(CaseConfig):
     """Keys of a ``cs1-rhizodeposition`` scenario (see the module docstring for an example).
 
@@ -156,6 +179,13 @@ class Config(CaseConfig):
     soil_diffusivity: Optional[SoilDiffusivityConfig] = Field(
         None, description="exudate D from the water content through a D_eff(theta) relation (default: each "
                           "exudate set's D)")
+    contact_exudation: Optional[ContactExudationSection] = Field(
+        None, description="release rates times an effective factor of the root-soil contact fraction "
+                          "(case study 3's exudation_factor_contact relation)")
+    boundary_location: Optional[BoundaryLocationConfig] = Field(
+        None, description="a root location: its surface flux (line sources) and surface concentration "
+                          "versus time as boundary series (root_surface_flux_NAME.nc, "
+                          "root_surface_concentration_NAME.nc)")
     memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]; "
                                              "default: the memory available when the run starts")
 
@@ -236,6 +266,10 @@ def _exudate_parameters(config: Config, ctx=None) -> dict[str, ExudateParameters
     if config.exudation_factor != 1.0:
         out = {n: p.with_overrides({"Q": p.Q * config.exudation_factor}, source="exudation_factor")
                for n, p in out.items()}
+    ce = config.contact_exudation
+    if ce is not None and not (ctx is None and is_product_reference(ce.relation)):   # (a product: at run time)
+        f = ce.factor()
+        out = {n: p.with_overrides({"Q": p.Q * f}, source="contact_exudation") for n, p in out.items()}
     sd = config.soil_diffusivity
     if sd is not None:
         missing = [n for n in out if n not in sd.d_water]
@@ -520,6 +554,11 @@ def declared_products(config: Config) -> dict:
                     f"max_concentration_{name}": ("scalar", "ug cm-3"), f"mass_in_domain_{name}": ("scalar", "ug")})
         if config.growth_rates:     # when some rate gives a hotspot at all
             out[f"rate_of_largest_hotspot_{name}"] = ("scalar", "cm d-1")
+    if config.boundary_location is not None:
+        for name, p in _exudate_parameters(config).items():
+            out[f"root_surface_concentration_{name}.nc"] = ("series", "ug cm-3")
+            if p.release == "line":        # a point source has no surface flux at a fixed location
+                out[f"root_surface_flux_{name}.nc"] = ("series", "ug cm-2 d-1")
     return out
 
 
@@ -649,4 +688,56 @@ def run(config: Config, ctx) -> Products:
             thresholds={n: p.threshold_liquid for n, p in params.items()})
     if config.growth_rates:
         _single_root_study(config, params, ctx, out)
+    if config.boundary_location is not None:
+        _boundary_series(config, rs, paths, params, times[-1], out)
     return out
+
+
+def _boundary_series(config: Config, rs, paths, params: dict, t_end: float, out) -> None:
+    """Surface flux (line sources) and surface concentration versus time at the root
+    location nearest ``boundary_location.point``: boundary series for pore-scale models."""
+    from ..products import BoundarySeries
+    from .field import concentration_points
+    from .release import nearest_root_location, surface_flux_at
+    loc = config.boundary_location
+    root, arc, axis, dist = nearest_root_location(paths, loc.point)
+    if dist > loc.max_distance:
+        raise InputError(f"the nearest root axis is {dist:.3g} cm away (more than max_distance "
+                         f"{loc.max_distance:g} cm)", field="boundary_location.point")
+    if loc.start >= t_end:
+        raise InputError(f"start {loc.start:g} d is not before the end of the run {t_end:g} d",
+                         field="boundary_location.start")
+    rel = np.asarray(loc.times if loc.times is not None else np.linspace(0.0, t_end - loc.start, 49), float)
+    times = loc.start + rel                                  # times of this run [d]
+    if times[-1] > t_end + 1e-9:
+        raise InputError(f"time {rel[-1]:g} d after start is beyond the end of the run {t_end:g} d",
+                         field="boundary_location.times")
+    radius = float(rs.node_radius[np.argmin(np.linalg.norm(rs.nodes - axis, axis=1))])
+    t_nodes, pos, arcs = paths.root(root)
+    # a point on the root surface: towards the given point, else perpendicular to the axis
+    k = min(int(np.searchsorted(arcs, arc, side="right")), len(arcs) - 1)
+    direction = pos[k] - pos[max(k - 1, 0)]
+    off = np.asarray(loc.point, float) - axis
+    if np.linalg.norm(off) < 1e-12:
+        off = np.cross(direction, [1.0, 0.0, 0.0] if abs(direction[0]) < 0.9 * np.linalg.norm(direction)
+                       else [0.0, 1.0, 0.0])
+    surface = axis + radius * off / np.linalg.norm(off)
+    t_coord = ("time", rel, {"units": "d", "long_name": f"time since {loc.start:g} d of the cs1 run"})
+    where = (f"root {root}, {arc:.4g} cm from its base, surface point "
+             f"({surface[0]:.4g}, {surface[1]:.4g}, {surface[2]:.4g}) cm")
+    out.info["boundary_location"] = {"root": root, "arc_cm": arc, "axis_point_cm": axis.tolist(),
+                                     "surface_point_cm": surface.tolist(), "radius_cm": radius,
+                                     "distance_cm": dist, "start_d": loc.start}
+    for name, p in params.items():
+        c = np.array([concentration_points(paths, surface[None], float(t), p)[0] if t > 0 else 0.0
+                      for t in times])                                   # one point, a few times
+        out.series[f"root_surface_concentration_{name}.nc"] = BoundarySeries(
+            xr.DataArray(c, dims="time", coords={"time": t_coord},
+                         attrs={"units": "ug cm-3", "long_name": f"{name} liquid concentration at the root surface"}),
+            "concentration", f"cs1 {where}")
+        if p.release == "line":
+            f = surface_flux_at(paths, root, arc, times, p, radius)
+            out.series[f"root_surface_flux_{name}.nc"] = BoundarySeries(
+                xr.DataArray(f, dims="time", coords={"time": t_coord},
+                             attrs={"units": "ug cm-2 d-1", "long_name": f"{name} release through the root surface"}),
+                "flux", f"cs1 {where}")

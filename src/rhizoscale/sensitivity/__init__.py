@@ -14,7 +14,7 @@
 from .models import ScenarioModel
 from .space import DISTRIBUTIONS, Parameter, ParameterSpace
 from .spec import load_study, study_from_dict
-from .study import SensitivityResult, SensitivityStudy, StudyInterrupted
+from .study import SensitivityResult, SensitivityStudy, SensitivityWarning, StudyInterrupted
 
 __all__ = ["DISTRIBUTIONS", "Parameter", "ParameterSpace", "ScenarioModel", "SensitivityResult",
-           "SensitivityStudy", "StudyInterrupted", "load_study", "study_from_dict"]
+           "SensitivityStudy", "SensitivityWarning", "StudyInterrupted", "load_study", "study_from_dict"]

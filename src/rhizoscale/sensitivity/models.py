@@ -120,7 +120,25 @@ class ScenarioModel:
                 raise InputError(f"a pipeline's parameters are STEP.PATH with STEP one of "
                                  f"{', '.join(base.checked)}", **where)
             sc = base.checked[sid]
-            if not input_field(sc, rest)[0]:
+            if not _time_key(sc, rest, where) and not input_field(sc, rest)[0]:
                 raise InputError(f"no key or parameter {rest!r} in step {sid!r} ({sc.case})", **where)
-        elif not input_field(base, path)[0]:
+        elif not _time_key(base, path, where) and not input_field(base, path)[0]:
             raise InputError(f"no key or parameter {path!r} in the {base.case} scenario", **where)
+
+
+def _time_key(scenario, path: str, where: dict) -> bool:
+    """Is ``path`` a key of the shared ``time:`` section this case takes (``time.stop``)?
+    A sampled time is a number in days (like ``time: {stop: 2}``); a case that counts
+    that time in other units, where a bare number is refused, is named here."""
+    section, _, key = path.partition(".")
+    if section != "time":
+        return False
+    keys = getattr(type(scenario.config), "TIME_KEYS", {})
+    if key not in keys:
+        raise InputError(f"time.{key} is not a time key of {scenario.case} (it takes "
+                         f"{', '.join(keys) or 'none: it has no time axis'})", **where)
+    if keys[key][1] != "d":
+        raise InputError(f"{scenario.case} counts time.{key} in {keys[key][1]}: sample its own key "
+                         f"{keys[key][0]!r} [{keys[key][1]}] instead (a sampled number would mean days)",
+                         **where)
+    return True
