@@ -105,10 +105,11 @@ class SaturationModel:
 
     The criterion is on the *change* of the velocity, not its size: the pseudopotential
     model keeps stationary spurious currents at interfaces and, largest, at wall corners
-    (a one-voxel crevice of the 128² example packing holds max |u| = 5.1e-2 from step 200
+    (a one-voxel crevice of the 128² example packing holds a largest speed of 5.1e-2 from step 200
     to 6000, unchanged to 3 digits, while every other node settles and the density field
-    stops changing to 1e-6 of the density jump); a bound on max |u| is never met there.
-    The largest speed is reported (``max_speed``) as the spurious-current magnitude. When both hold, :attr:`done` turns True and the
+    stops changing to 1e-6 of the density jump); a bound on the largest speed is never met
+    there. The largest speed is reported (``max_speed``) as the spurious-current
+    magnitude. When both hold, :attr:`done` turns True and the
     Simulation stops (``converged``); otherwise it runs to its stop time, at least
     ``max_steps`` (:meth:`stop_time`).
 
