@@ -49,26 +49,34 @@ def random_agents(lat, n, rng, n_species=2):
 def test_kernel_equals_numpy_specification():
     lat, _ = porous_lattice()
     rng = np.random.default_rng(3)
-    sp = [species(mortality=0.05, t_dormancy=1.0, motility=2000.0, chemotaxis=0.5, attachment=1.0),
+    sp = [species(mortality=0.05, t_dormancy=1.0, motility=2000.0, chemotaxis=0.5, attachment=1.0,
+                  exudate_preference=0.8),
           species(name="b", mu_max=0.1, k_s=0.02, maintenance=0.05, mortality=0.01, lag=0.5,
-                  motility=500.0, t_dormancy=0.5)]
+                  motility=500.0, t_dormancy=0.5, exudate_preference=0.2),
+          species(name="c", exudate_preference=0.5, chemotaxis=1.0, motility=1000.0)]
     traits = trait_table(sp)
-    a = random_agents(lat, 3000, rng)
+    a = random_agents(lat, 3000, rng, n_species=3)
     doc = np.where(lat.water, rng.uniform(0, 2.0, lat.shape), 0.0).ravel()
     doc[rng.random(doc.size) < 0.3] = 1e-3          # depleted voxels: demand is shared
+    doc_pom = np.where(lat.water, rng.uniform(0, 1.0, lat.shape), 0.0).ravel()
+    doc_pom[rng.random(doc.size) < 0.3] = 0.0
     runs = []
     for fn in (agent_step_reference, agent_step):
         b = Agents(**{k: v.copy() for k, v in a.as_dict().items()})
-        d, co2, nec = doc.copy(), np.zeros(doc.size), np.zeros(doc.size)
-        tot = fn(b.id, b.voxel, b.mass, b.species, b.state, b.starve, b.lag, traits, d,
+        d, dp, co2, nec = doc.copy(), doc_pom.copy(), np.zeros(doc.size), np.zeros(doc.size)
+        tot = fn(b.id, b.voxel, b.mass, b.species, b.state, b.starve, b.lag, traits, d, dp,
                  lat.water.ravel().astype(np.uint8), (lat.root_faces.ravel() > 0).astype(np.uint8),
                  co2, nec, lat.shape, H, 0.3, 7, 11)
-        runs.append((b, d, co2, nec, tot))
-    (b0, d0, c0, n0, t0), (b1, d1, c1, n1, t1) = runs
+        runs.append((b, d, dp, co2, nec, tot))
+    (b0, d0, p0, c0, n0, t0), (b1, d1, p1, c1, n1, t1) = runs
     for f in Agents.fields:
         np.testing.assert_array_equal(getattr(b0, f), getattr(b1, f), err_msg=f)
-    for x, y in ((d0, d1), (c0, c1), (n0, n1)):
+    for x, y in ((d0, d1), (p0, p1), (c0, c1), (n0, n1)):
         np.testing.assert_array_equal(x, y)
+    # uptake is what left the two pools, and every pool stays >= 0
+    assert d1.min() >= 0 and p1.min() >= 0
+    np.testing.assert_allclose(t1[0], (doc - d1).sum() + (doc_pom - p1).sum(), rtol=1e-12)
+    assert np.any((p0 == 0) & (doc_pom > 0))
     np.testing.assert_allclose(t0, t1, rtol=1e-12)
     # the case is not trivial: shared voxels, deaths, moves, dormancy, attachment happened
     assert (b1.voxel != a.voxel).sum() > 50
@@ -121,7 +129,8 @@ def test_first_order_hydrolysis_is_exponential():
     got = m.state()["pom"].values
     np.testing.assert_allclose([got[0, 0, 0], got[2, 3, 3], got[3, 3, 3]],
                                [100 * decay, 50 * decay, 70.0], rtol=1e-12)
-    assert m.doc.sum() == pytest.approx(150 * (1 - decay), rel=1e-12)
+    assert m.doc_pom.sum() == pytest.approx(150 * (1 - decay), rel=1e-12)
+    assert m.doc.sum() == 0.0                      # hydrolysis feeds the POM-derived pool
     assert abs(m.carbon_balance_error()) < 1e-13
 
 

@@ -17,7 +17,8 @@ TOTALS = {
     "active_biomass": ("fg", "carbon of active cells"),
     "cells": ("1", "number of cells"),
     "active_cells": ("1", "number of active cells"),
-    "doc": ("fg", "dissolved organic carbon"),
+    "doc": ("fg", "dissolved organic carbon (both pools)"),
+    "doc_pom": ("fg", "POM- and necromass-derived dissolved organic carbon"),
     "pom": ("fg", "particulate organic carbon"),
     "necromass": ("fg", "necromass carbon"),
     "exuded": ("fg", "carbon exuded since the start"),
@@ -43,7 +44,7 @@ def totals(model) -> dict:
     active = (a.state & DORMANT) == 0
     return {"co2": model.co2_total, "biomass": float(a.mass.sum()),
             "active_biomass": float(a.mass[active].sum()), "cells": float(len(a)),
-            "active_cells": float(active.sum()), "doc": float(model.doc.sum()),
+            "active_cells": float(active.sum()), "doc": model.doc_total(), "doc_pom": float(model.doc_pom.sum()),
             "pom": float(model.pom.sum()), "necromass": float(model.necro.sum()),
             "exuded": model.exuded_total, "balance_error": model.carbon_balance_error()}
 
@@ -81,7 +82,7 @@ def distance_profiles(model, edges) -> dict:
     bin_of[(bin_of < 0) | (bin_of >= nb)] = nb            # outside: an overflow bin
     water = lat.water.ravel()
     out = {"water_volume": np.bincount(bin_of[water], minlength=nb + 1)[:nb] * lat.voxel_volume,
-           "doc": np.bincount(bin_of, weights=model.doc.ravel(), minlength=nb + 1)[:nb],
+           "doc": np.bincount(bin_of, weights=(model.doc + model.doc_pom).ravel(), minlength=nb + 1)[:nb],
            "co2": np.bincount(bin_of, weights=model.co2.ravel(), minlength=nb + 1)[:nb]}
     a = model.agents
     b = bin_of[a.voxel]
