@@ -454,7 +454,7 @@ def test_cluster_coarse_space_speeds_up_cg_on_disconnected_water():
     from rhizoscale.solvers import Multigrid, pcg
     pk = sand_packing((24, 24, 24), 10e-4, porosity=0.4, mean_radius=40e-4, seed=1)
     water = liquid_configuration(pk, 0.2).mask("water")
-    dif = DOCDiffusion(water, H, 2.4e6, rtol=1e-10)
+    dif = DOCDiffusion(water, H, 2.4e6, rtol=1e-10, solver="geometric")
     shift = V / 0.1
     c = np.where(water, np.random.default_rng(1).random(water.shape), 0.0)
     results = []
@@ -468,6 +468,13 @@ def test_cluster_coarse_space_speeds_up_cg_on_disconnected_water():
     (its0, x0), (its1, x1) = results
     np.testing.assert_allclose(x1, x0, rtol=1e-6, atol=1e-8)
     assert its1 < its0 / 2
+    # the algebraic multigrid on the water voxels solves the same system (one operator)
+    amg = DOCDiffusion(water, H, 2.4e6, rtol=1e-10)
+    m = c * V
+    a, g = amg.step(m, 0.1), dif.step(m, 0.1)
+    np.testing.assert_allclose(a, g, rtol=1e-7, atol=1e-9 * m.max())
+    assert abs(a.sum() - m.sum()) < 1e-12 * m.sum() and np.all(a[~water] == 0)
+    assert amg.iterations < 30
 
 
 def test_a_negative_addition_is_refused_before_any_work():

@@ -19,7 +19,7 @@ TOTALS = {
     "cells": ("1", "number of cells"),
     "active_cells": ("1", "number of active cells"),
     "doc": ("fg", "dissolved organic carbon (both pools)"),
-    "doc_pom": ("fg", "POM- and necromass-derived dissolved organic carbon"),
+    "doc_pom": ("fg", "POM-derived dissolved organic carbon"),
     "pom": ("fg", "particulate organic carbon"),
     "necromass": ("fg", "necromass carbon"),
     "exuded": ("fg", "carbon exuded since the start"),

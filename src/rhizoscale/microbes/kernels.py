@@ -14,8 +14,8 @@ starve     float32   time uptake has failed to cover maintenance [h]
 lag        float32   lag phase left after resuscitation [h]
 =========  ========  ==========================================================
 
-DOC comes in two pools per voxel: pool 0 from root exudates (and exudate additions),
-pool 1 from particulate organic matter and necromass. Each species weighs them by its
+DOC comes in two pools per voxel: pool 0, labile (root exudates, exudate additions,
+necromass), and pool 1, from particulate organic matter (POM). Each species weighs them by its
 carbon-source preference ``p`` in [0, 1]: weights ``a0 = min(1, 2 p)`` on pool 0 and
 ``a1 = min(1, 2 (1 - p))`` on pool 1 (``p = 0.5``: a generalist that sees the sum;
 ``p = 1``: exudates only; ``p = 0``: POM-derived DOC only).

@@ -3,7 +3,8 @@
 Units: µm, h, fg C (concentrations fg C µm^-3); the output Dataset states them.
 
 State: per voxel, DOC (dissolved organic carbon, water voxels only) in two pools --
-``doc`` from root exudates and exudate additions, ``doc_pom`` from POM and necromass --,
+``doc`` (labile: root exudates, exudate additions and necromass), ``doc_pom`` (from
+POM) --,
 necromass and the CO2 respired there [fg C]; per POM voxel, particulate organic carbon [fg C]; per cell, the
 arrays of :mod:`rhizoscale.microbes.kernels`. One step of length ``h`` (operator
 splitting, in this order):
@@ -11,7 +12,7 @@ splitting, in this order):
 1. hydrolysis, exact over the step: POM loses ``P (1 - exp(-k h))`` with
    ``k = k_pom (1 + a B / (K_B + B))`` (``B``: active biomass in the water voxels the POM
    voxel releases into; ``a = 0``: no priming), shared equally among those voxels, into
-   ``doc_pom``; necromass returns to ``doc_pom`` at ``k_necro`` in its voxel;
+   ``doc_pom``; necromass returns to ``doc`` at ``k_necro`` in its voxel;
 2. exudation into ``doc``: the integral of the flux density over the step times the
    root-water face area of each water voxel touching the root; or, for a concentration
    boundary (:class:`RootConcentration`), the water voxels touching the root are set to
@@ -263,7 +264,7 @@ class MicrobeModel:
     pom_hydrolysis, necromass_hydrolysis : float [h^-1]
     priming_factor : float [1]; priming_half_biomass : float [fg C]
     doc : array, optional
-        Initial exudate-derived DOC per voxel [fg C] (0 off water).
+        Initial labile (exudate-derived) DOC per voxel [fg C] (0 off water).
     doc_pom : array, optional
         Initial POM-derived DOC per voxel [fg C] (0 off water).
     pom : array, optional
@@ -276,6 +277,8 @@ class MicrobeModel:
         Longest sub-step [h].
     diffusion_rtol : float
         CG tolerance of the diffusion step (:class:`DOCDiffusion`).
+    diffusion_solver : {"amg", "geometric"}
+        Multigrid of the diffusion step (:class:`DOCDiffusion`).
 
     Examples
     --------
@@ -296,7 +299,8 @@ class MicrobeModel:
                  pom_hydrolysis: float = 0.0, necromass_hydrolysis: float = 0.0,
                  priming_factor: float = 0.0, priming_half_biomass: float = 100.0,
                  doc=None, pom=None, exudation=None, seed: int = 0, doc_pom=None,
-                 max_step: float | None = None, diffusion_rtol: float = 1e-8):
+                 max_step: float | None = None, diffusion_rtol: float = 1e-8,
+                 diffusion_solver: str = "amg"):
         self.lattice = lattice
         self.species = [s if isinstance(s, SpeciesTraits) else SpeciesTraits(**s) for s in species]
         self.traits = trait_table(self.species)
@@ -347,7 +351,7 @@ class MicrobeModel:
             raise InputError("exudation needs a root: no water voxel touches a root voxel",
                              field="exudation")
         self.diffusion = DOCDiffusion(lattice.water, lattice.voxel_size, doc_diffusivity,
-                                      rtol=diffusion_rtol)
+                                      rtol=diffusion_rtol, solver=diffusion_solver)
         shortest = 1.0 / float(self.traits[:, TRAIT_COLUMNS.index("q_max")].max())
         self.max_step = 0.1 * shortest if max_step is None else float(max_step)
         if not (self.max_step > 0 and math.isfinite(self.max_step)):
@@ -434,7 +438,7 @@ class MicrobeModel:
         if self.k_necro > 0:
             released = self.necro * -np.expm1(-self.k_necro * h)
             self.necro -= released
-            self.doc_pom += released
+            self.doc += released
 
     def _substep(self, h: float) -> None:
         t0 = time.perf_counter()
@@ -539,8 +543,8 @@ class MicrobeModel:
         dims = ("z", "y", "x")
         ds = xr.Dataset({
             "doc": (dims, (self.doc + self.doc_pom) / V, {"units": "fg um-3", "long_name": "dissolved organic carbon concentration (both pools)"}),
-            "doc_exudate": (dims, self.doc / V, {"units": "fg um-3", "long_name": "exudate-derived DOC concentration"}),
-            "doc_pom": (dims, self.doc_pom / V, {"units": "fg um-3", "long_name": "POM- and necromass-derived DOC concentration"}),
+            "doc_labile": (dims, self.doc / V, {"units": "fg um-3", "long_name": "labile (exudate- and necromass-derived) DOC concentration"}),
+            "doc_pom": (dims, self.doc_pom / V, {"units": "fg um-3", "long_name": "POM-derived DOC concentration"}),
             "pom": (dims, self._pom_grid(), {"units": "fg", "long_name": "particulate organic carbon per voxel"}),
             "biomass": (dims, biomass, {"units": "fg", "long_name": "bacterial carbon per voxel"}),
             "active_biomass": (dims, active, {"units": "fg", "long_name": "active bacterial carbon per voxel"}),
@@ -550,7 +554,7 @@ class MicrobeModel:
         }, coords=coords, attrs={"time": self.time, "time_units": "h", "units_system": "um, h, fg C"})
         for name, value, desc in (
                 ("total_doc", self.doc_total(), "DOC (both pools)"),
-                ("total_doc_pom", float(self.doc_pom.sum()), "POM- and necromass-derived DOC"), ("total_pom", float(self.pom.sum()), "POM"),
+                ("total_doc_pom", float(self.doc_pom.sum()), "POM-derived DOC"), ("total_pom", float(self.pom.sum()), "POM"),
                 ("total_biomass", self.biomass(), "bacterial carbon"),
                 ("dormant_biomass", self.biomass(True), "dormant bacterial carbon"),
                 ("total_necromass", float(self.necro.sum()), "necromass"),

@@ -55,8 +55,8 @@ class SpeciesTraits(BaseModel):
                                  "surface of cells in a voxel touching it", ge=0)
     initial_share: float = quantity(1.0, units="1", description="share of the initial cells", ge=0)
     exudate_preference: float = quantity(0.5, units="1", description="carbon-source preference: "
-                                         "weight min(1, 2p) on exudate-derived DOC and "
-                                         "min(1, 2(1-p)) on POM- and necromass-derived DOC "
+                                         "weight min(1, 2p) on labile (exudate, necromass) DOC and "
+                                         "min(1, 2(1-p)) on POM-derived DOC "
                                          "(0.5: both fully)", ge=0, le=1)
 
     @model_validator(mode="after")
