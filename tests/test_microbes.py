@@ -49,26 +49,34 @@ def random_agents(lat, n, rng, n_species=2):
 def test_kernel_equals_numpy_specification():
     lat, _ = porous_lattice()
     rng = np.random.default_rng(3)
-    sp = [species(mortality=0.05, t_dormancy=1.0, motility=2000.0, chemotaxis=0.5, attachment=1.0),
+    sp = [species(mortality=0.05, t_dormancy=1.0, motility=2000.0, chemotaxis=0.5, attachment=1.0,
+                  exudate_preference=0.8),
           species(name="b", mu_max=0.1, k_s=0.02, maintenance=0.05, mortality=0.01, lag=0.5,
-                  motility=500.0, t_dormancy=0.5)]
+                  motility=500.0, t_dormancy=0.5, exudate_preference=0.2),
+          species(name="c", exudate_preference=0.5, chemotaxis=1.0, motility=1000.0)]
     traits = trait_table(sp)
-    a = random_agents(lat, 3000, rng)
+    a = random_agents(lat, 3000, rng, n_species=3)
     doc = np.where(lat.water, rng.uniform(0, 2.0, lat.shape), 0.0).ravel()
     doc[rng.random(doc.size) < 0.3] = 1e-3          # depleted voxels: demand is shared
+    doc_pom = np.where(lat.water, rng.uniform(0, 1.0, lat.shape), 0.0).ravel()
+    doc_pom[rng.random(doc.size) < 0.3] = 0.0
     runs = []
     for fn in (agent_step_reference, agent_step):
         b = Agents(**{k: v.copy() for k, v in a.as_dict().items()})
-        d, co2, nec = doc.copy(), np.zeros(doc.size), np.zeros(doc.size)
-        tot = fn(b.id, b.voxel, b.mass, b.species, b.state, b.starve, b.lag, traits, d,
+        d, dp, co2, nec = doc.copy(), doc_pom.copy(), np.zeros(doc.size), np.zeros(doc.size)
+        tot = fn(b.id, b.voxel, b.mass, b.species, b.state, b.starve, b.lag, traits, d, dp,
                  lat.water.ravel().astype(np.uint8), (lat.root_faces.ravel() > 0).astype(np.uint8),
                  co2, nec, lat.shape, H, 0.3, 7, 11)
-        runs.append((b, d, co2, nec, tot))
-    (b0, d0, c0, n0, t0), (b1, d1, c1, n1, t1) = runs
+        runs.append((b, d, dp, co2, nec, tot))
+    (b0, d0, p0, c0, n0, t0), (b1, d1, p1, c1, n1, t1) = runs
     for f in Agents.fields:
         np.testing.assert_array_equal(getattr(b0, f), getattr(b1, f), err_msg=f)
-    for x, y in ((d0, d1), (c0, c1), (n0, n1)):
+    for x, y in ((d0, d1), (p0, p1), (c0, c1), (n0, n1)):
         np.testing.assert_array_equal(x, y)
+    # uptake is what left the two pools, and every pool stays >= 0
+    assert d1.min() >= 0 and p1.min() >= 0
+    np.testing.assert_allclose(t1[0], (doc - d1).sum() + (doc_pom - p1).sum(), rtol=1e-12)
+    assert np.any((p0 == 0) & (doc_pom > 0))
     np.testing.assert_allclose(t0, t1, rtol=1e-12)
     # the case is not trivial: shared voxels, deaths, moves, dormancy, attachment happened
     assert (b1.voxel != a.voxel).sum() > 50
@@ -121,7 +129,8 @@ def test_first_order_hydrolysis_is_exponential():
     got = m.state()["pom"].values
     np.testing.assert_allclose([got[0, 0, 0], got[2, 3, 3], got[3, 3, 3]],
                                [100 * decay, 50 * decay, 70.0], rtol=1e-12)
-    assert m.doc.sum() == pytest.approx(150 * (1 - decay), rel=1e-12)
+    assert m.doc_pom.sum() == pytest.approx(150 * (1 - decay), rel=1e-12)
+    assert m.doc.sum() == 0.0                      # hydrolysis feeds the POM-derived pool
     assert abs(m.carbon_balance_error()) < 1e-13
 
 
@@ -445,7 +454,7 @@ def test_cluster_coarse_space_speeds_up_cg_on_disconnected_water():
     from rhizoscale.solvers import Multigrid, pcg
     pk = sand_packing((24, 24, 24), 10e-4, porosity=0.4, mean_radius=40e-4, seed=1)
     water = liquid_configuration(pk, 0.2).mask("water")
-    dif = DOCDiffusion(water, H, 2.4e6, rtol=1e-10)
+    dif = DOCDiffusion(water, H, 2.4e6, rtol=1e-10, solver="geometric")
     shift = V / 0.1
     c = np.where(water, np.random.default_rng(1).random(water.shape), 0.0)
     results = []
@@ -459,6 +468,13 @@ def test_cluster_coarse_space_speeds_up_cg_on_disconnected_water():
     (its0, x0), (its1, x1) = results
     np.testing.assert_allclose(x1, x0, rtol=1e-6, atol=1e-8)
     assert its1 < its0 / 2
+    # the algebraic multigrid on the water voxels solves the same system (one operator)
+    amg = DOCDiffusion(water, H, 2.4e6, rtol=1e-10, solver="amg")
+    m = c * V
+    a, g = amg.step(m, 0.1), dif.step(m, 0.1)
+    np.testing.assert_allclose(a, g, rtol=1e-7, atol=1e-9 * m.max())
+    assert abs(a.sum() - m.sum()) < 1e-12 * m.sum() and np.all(a[~water] == 0)
+    assert amg.iterations < 30
 
 
 def test_a_negative_addition_is_refused_before_any_work():
@@ -468,3 +484,110 @@ def test_a_negative_addition_is_refused_before_any_work():
     data["additions"] = [0.4, -8]
     with pytest.raises(InputError, match=r"additions\[1\]: Input should be greater than or equal to 0"):
         scenario_from_dict(data, source="c.yaml")
+
+
+def test_carbon_source_preference_weights_and_splits_the_pools():
+    """Monod on S = a0 C0 + a1 C1, the demand split a0 C0 : a1 C1 (NumPy specification):
+    an exudate specialist (p = 1) leaves POM-derived DOC alone, a POM specialist (p = 0)
+    leaves exudate DOC alone, a generalist (p = 0.5) takes from both in the ratio C0 : C1."""
+    lat = MicrobeLattice(np.ones((1, 1, 3), bool), H)
+    V = lat.voxel_volume
+    sp = [species(name="exu", exudate_preference=1.0), species(name="pom", exudate_preference=0.0),
+          species(name="gen", exudate_preference=0.5)]
+    traits = trait_table(sp)
+    c0, c1 = 0.004, 0.002                                    # fg um^-3 in every voxel
+    a = Agents.new(voxel=[0, 1, 2], mass=[30.0, 30.0, 30.0], species=[0, 1, 2])
+    doc, pom = np.full(3, c0 * V), np.full(3, c1 * V)
+    d, p = doc.copy(), pom.copy()
+    agent_step_reference(a.id, a.voxel, a.mass, a.species, a.state, a.starve, a.lag, traits, d, p,
+                         np.ones(3, np.uint8), np.zeros(3, np.uint8), np.zeros(3), np.zeros(3),
+                         lat.shape, H, 0.01, 1, 0)
+    took0, took1 = doc - d, pom - p
+    q = lambda S: sp[0].q_max * S / (sp[0].k_s + S) * 30.0 * 0.01     # noqa: E731
+    np.testing.assert_allclose(took0, [q(c0), 0.0, q(c0 + c1) * c0 / (c0 + c1)], rtol=1e-12)
+    np.testing.assert_allclose(took1, [0.0, q(c1), q(c0 + c1) * c1 / (c0 + c1)], rtol=1e-12)
+    # intermediate preference: weights min(1, 2p) and min(1, 2(1 - p))
+    assert trait_table([species(exudate_preference=0.75)])[0, -2:].tolist() == [1.0, 0.5]
+
+
+def test_two_pools_balance_and_preference_in_the_model():
+    """With POM, necromass and exudation all on, both pools stay in water, >= 0, and the
+    carbon balance closes to round-off; an exudate specialist fed only POM-derived DOC
+    starves while the same cells with p = 0 grow."""
+    model, lat = full_model()
+    for _ in range(10):
+        model.step(0.1)
+        assert abs(model.carbon_balance_error()) < 1e-12
+        assert np.all(model.doc_pom[~lat.water] == 0.0) and model.doc_pom.min() >= 0
+    assert model.doc_pom.sum() > 0 and model.doc.sum() > 0
+    grown = {}
+    for p in (1.0, 0.0):
+        one = MicrobeLattice(np.ones((1, 1, 1), bool), H)
+        cells = Agents.new(voxel=np.zeros(5, int), mass=np.full(5, 30.0), species=np.zeros(5))
+        m = MicrobeModel(one, [species(exudate_preference=p)], cells, doc_diffusivity=1.0,
+                         doc_pom=np.full((1, 1, 1), 0.5 * one.voxel_volume), seed=3)
+        m.step(1.0)
+        grown[p] = m.biomass() / 150.0 - 1
+        assert abs(m.carbon_balance_error()) < 1e-13
+    assert grown[1.0] < 0 < grown[0.0]
+
+
+def test_concentration_boundary_holds_the_root_surface_and_books_the_exchange():
+    """A constant concentration on the water voxels touching the root, no cells: the
+    connected water fills to that concentration (the steady state of the no-flux box),
+    and the carbon that entered is booked as exuded (balance to round-off)."""
+    from rhizoscale.microbes import RootConcentration
+    lat, _ = porous_lattice(root=True)
+    none = Agents.new(np.zeros(0), np.zeros(0), np.zeros(0))
+    cb = 0.003
+    m = MicrobeModel(lat, [species()], none, doc_diffusivity=2.4e4,
+                     exudation=RootConcentration([0.0], [cb]), diffusion_rtol=1e-12)
+    for _ in range(40):
+        m.step(0.5)
+        assert abs(m.carbon_balance_error()) < 1e-12
+    from scipy import ndimage
+    labels, _ = ndimage.label(lat.water)
+    reached = np.isin(labels, np.unique(labels[lat.root_faces > 0]))
+    c = m.doc / lat.voxel_volume
+    np.testing.assert_allclose(c[reached], cb, rtol=1e-6)
+    assert np.all(c[lat.water & ~reached] == 0)
+    assert m.exuded_total == pytest.approx(m.doc.sum(), rel=1e-12)
+
+
+def test_pom_label_concentration_series_and_agent_snapshots(tmp_path):
+    """A user's image with a pom phase starts with pom_carbon_density x volume in those
+    voxels; a concentration BoundarySeries file drives the root surface; agent snapshots at
+    time.outputs come out as CSV (pandas) and VTK vertices with the same cells."""
+    import pandas as pd
+    import xarray as xr
+    from rhizoscale.io.vtk import read_vtk_arrays
+    from rhizoscale.products import BoundarySeries
+    from rhizoscale.scenario import run_scenario, scenario_from_dict
+    lab = np.full((4, 12, 12), 2, np.uint8)          # water
+    lab[:, :, 6:] = 1                                # solid half
+    lab[:, :3, :2] = 3                               # root
+    lab[1:3, 5:7, 6] = 4                             # POM at the pore wall (4 voxels)
+    np.save(tmp_path / "pores.npy", lab)
+    conc = xr.DataArray([0.0, 5.0], dims="time", coords={"time": ("time", [0.0, 1.0], {"units": "h"})},
+                        attrs={"units": "mg L-1"})
+    BoundarySeries(conc, "concentration", "root surface").to_dataset().to_netcdf(tmp_path / "c.nc")
+    data = _small_rhizosphere(image={"file": "pores.npy", "voxel_size": 1e-3,
+                                     "labels": {"water": 2, "solid": 1, "root": 3, "pom": 4}},
+                              time={"stop": "1 h", "dt": "15 min", "outputs": ["30 min"]},
+                              boundary_series="c.nc", outputs={"figures": False, "vtk": True})
+    data.pop("duration"), data.pop("dt")
+    sc = scenario_from_dict(data, source=tmp_path / "s.yaml", base_dir=tmp_path)
+    assert sc.config.snapshot_times == [0.5]
+    summary = run_scenario(sc, tmp_path / "out")
+    ts = xr.open_dataset(tmp_path / "out" / "cs5_timeseries.nc")
+    assert ts["pom"].values[0, 0] == pytest.approx(4 * 600.0 * 10.0 ** 3, rel=1e-12)
+    assert ts["exuded"].values[0, -1] > 0 and abs(ts["balance_error"].values).max() < 1e-12
+    assert summary["quantities"]["carbon_balance_error_bound"]["value"] <= 1e-12
+    for stem in ("cs5_agents_image_t0.5h", "cs5_agents_image"):
+        table = pd.read_csv(tmp_path / "out" / f"{stem}.csv")
+        points = read_vtk_arrays(tmp_path / "out" / f"{stem}.vtp")
+        assert len(table) > 50 and points["Points"].shape == (len(table), 3)
+        order = np.argsort(points["id"])
+        np.testing.assert_allclose(points["Points"][order, 0], table.sort_values("id")["x_um"], rtol=1e-5)
+        np.testing.assert_allclose(points["carbon_fg"][order], table.sort_values("id")["carbon_fg"], rtol=1e-5)
+    assert (pd.read_csv(tmp_path / "out" / "cs5_agents_image_t0.5h.csv")["time_h"] == 0.5).all()

@@ -11,7 +11,7 @@ from ..errors import InputError
 __all__ = ["Phase", "Image"]
 
 #: roles a phase can play in a transport problem
-ROLES = ("pore", "solid", "air", "root", "hair", "water", "mucilage", "other")
+ROLES = ("pore", "solid", "air", "root", "hair", "water", "mucilage", "pom", "other")
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Phase:
         that do not conduct.
     role : str
         What the phase is physically (one of ``ROLES``: pore, solid, air, root, hair,
-        water, mucilage, other); solvers select by role.
+        water, mucilage, pom (particulate organic matter), other); solvers select by role.
 
     Raises
     ------

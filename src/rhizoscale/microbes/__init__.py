@@ -16,11 +16,11 @@ fg C µm^-3 = g L^-1); images in cm are converted at the edge (:class:`MicrobeLa
 
 from .diffusion import DOCDiffusion
 from .lattice import MicrobeLattice
-from .model import Agents, MicrobeModel, RootExudation, initial_cells, radial_doc
+from .model import Agents, MicrobeModel, RootConcentration, RootExudation, initial_cells, radial_doc
 from .parameters import SoilBacteriaParameters, SpeciesTraits, trait_table
 
 __all__ = ["DOCDiffusion", "MicrobeLattice", "Agents", "MicrobeModel", "RootExudation",
-           "initial_cells", "radial_doc", "SoilBacteriaParameters", "SpeciesTraits",
+           "initial_cells", "radial_doc", "RootConcentration", "SoilBacteriaParameters", "SpeciesTraits",
            "trait_table", "load_bacteria"]
 
 

@@ -8,7 +8,8 @@ import numpy as np
 
 from .kernels import ATTACHED, DORMANT
 
-__all__ = ["TOTALS", "totals", "distance_profiles", "MicrobeRecorder", "agent_table"]
+__all__ = ["TOTALS", "totals", "distance_profiles", "MicrobeRecorder", "agent_table",
+           "agent_columns", "AgentSnapshots", "write_agents_vtk"]
 
 #: recorded totals: name -> (units, description)
 TOTALS = {
@@ -17,7 +18,8 @@ TOTALS = {
     "active_biomass": ("fg", "carbon of active cells"),
     "cells": ("1", "number of cells"),
     "active_cells": ("1", "number of active cells"),
-    "doc": ("fg", "dissolved organic carbon"),
+    "doc": ("fg", "dissolved organic carbon (both pools)"),
+    "doc_pom": ("fg", "POM-derived dissolved organic carbon"),
     "pom": ("fg", "particulate organic carbon"),
     "necromass": ("fg", "necromass carbon"),
     "exuded": ("fg", "carbon exuded since the start"),
@@ -43,7 +45,7 @@ def totals(model) -> dict:
     active = (a.state & DORMANT) == 0
     return {"co2": model.co2_total, "biomass": float(a.mass.sum()),
             "active_biomass": float(a.mass[active].sum()), "cells": float(len(a)),
-            "active_cells": float(active.sum()), "doc": float(model.doc.sum()),
+            "active_cells": float(active.sum()), "doc": model.doc_total(), "doc_pom": float(model.doc_pom.sum()),
             "pom": float(model.pom.sum()), "necromass": float(model.necro.sum()),
             "exuded": model.exuded_total, "balance_error": model.carbon_balance_error()}
 
@@ -81,7 +83,7 @@ def distance_profiles(model, edges) -> dict:
     bin_of[(bin_of < 0) | (bin_of >= nb)] = nb            # outside: an overflow bin
     water = lat.water.ravel()
     out = {"water_volume": np.bincount(bin_of[water], minlength=nb + 1)[:nb] * lat.voxel_volume,
-           "doc": np.bincount(bin_of, weights=model.doc.ravel(), minlength=nb + 1)[:nb],
+           "doc": np.bincount(bin_of, weights=(model.doc + model.doc_pom).ravel(), minlength=nb + 1)[:nb],
            "co2": np.bincount(bin_of, weights=model.co2.ravel(), minlength=nb + 1)[:nb]}
     a = model.agents
     b = bin_of[a.voxel]
@@ -131,6 +133,60 @@ class MicrobeRecorder:
         keys = [k[len("profile_"):] for k in state if k.startswith("profile_")]
         n = len(self.times)
         self.profiles = [{k: np.asarray(state[f"profile_{k}"])[i] for k in keys} for i in range(n)] if keys else []
+
+
+def agent_columns(model) -> dict:
+    """The cells now as columns: ``id``, voxel-centre ``x_um, y_um, z_um`` [µm],
+    ``carbon_fg`` [fg C], ``species`` (row in the species table), ``dormant``,
+    ``attached`` (0/1), ``time_h`` [h]. Copies (a snapshot).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhizoscale.microbes import Agents, MicrobeLattice, MicrobeModel, load_bacteria
+    >>> lat = MicrobeLattice(np.ones((1, 1, 2), bool), voxel_size=10.0)
+    >>> m = MicrobeModel(lat, load_bacteria().species, Agents.new([1], [30.0], [0]), doc_diffusivity=1e4)
+    >>> cols = agent_columns(m)
+    >>> float(cols["x_um"][0]), float(cols["carbon_fg"][0])
+    (15.0, 30.0)
+    """
+    lat = model.lattice
+    a = model.agents
+    z, y, x = np.unravel_index(a.voxel, lat.shape)
+    h = lat.voxel_size
+    return {"id": a.id.copy(), "x_um": (x + 0.5) * h, "y_um": (y + 0.5) * h, "z_um": (z + 0.5) * h,
+            "carbon_fg": a.mass.copy(), "species": a.species.astype(np.int32),
+            "dormant": ((a.state & DORMANT) != 0).astype(np.uint8),
+            "attached": ((a.state & ATTACHED) != 0).astype(np.uint8),
+            "time_h": np.full(len(a), float(model.time))}
+
+
+def columns_csv(columns: dict, species_names) -> str:
+    """CSV text of :func:`agent_columns` (species by name); pandas and ParaView read it."""
+    import pandas as pd
+    names = np.asarray(list(species_names))
+    table = pd.DataFrame({k: (names[v] if k == "species" else v) for k, v in columns.items()})
+    return table.to_csv(index=False, float_format="%.6g")
+
+
+def write_agents_vtk(columns: dict, path):
+    """The cells of :func:`agent_columns` as VTK vertices (``.vtp``; ParaView) at the voxel
+    centres [µm], every other column as point data."""
+    from ..io.vtk import write_points_vtk
+    pts = np.stack([columns["x_um"], columns["y_um"], columns["z_um"]], axis=1)
+    data = {k: v for k, v in columns.items() if k not in ("x_um", "y_um", "z_um")}
+    return write_points_vtk(pts, data, path)
+
+
+class AgentSnapshots:
+    """Simulation callback keeping :func:`agent_columns` at the times it is due
+    (``SpecifiedTimes`` of the scenario's ``time.outputs``)."""
+
+    def __init__(self):
+        self.snapshots: list[dict] = []
+
+    def __call__(self, sim) -> None:
+        self.snapshots.append(agent_columns(sim.model))
 
 
 def agent_table(model) -> str:

@@ -14,28 +14,35 @@ starve     float32   time uptake has failed to cover maintenance [h]
 lag        float32   lag phase left after resuscitation [h]
 =========  ========  ==========================================================
 
+DOC comes in two pools per voxel: pool 0, labile (root exudates, exudate additions,
+necromass), and pool 1, from particulate organic matter (POM). Each species weighs them by its
+carbon-source preference ``p`` in [0, 1]: weights ``a0 = min(1, 2 p)`` on pool 0 and
+``a1 = min(1, 2 (1 - p))`` on pool 1 (``p = 0.5``: a generalist that sees the sum;
+``p = 1``: exudates only; ``p = 0``: POM-derived DOC only).
+
 The step (Pirt 1965; Monod 1949; the INDISIM family of Ginovart et al. 2002 and
 Portell et al. 2018 that case study 5 adapts):
 
-1. demand ``u_i = q_max C / (K_s + C) m_i dt`` of every active cell from its voxel's
-   concentration ``C = DOC / V`` before uptake, with ``q_max = mu_max / Y + m_s``
-   (Pirt: ``mu = Y (q - m_s)``); a cell in its lag phase asks for no more than its
+1. demand ``u_i = q_max S / (K_s + S) m_i dt`` of every active cell from its voxel's
+   weighted concentration ``S = a0 C0 + a1 C1`` (``C = DOC / V`` before uptake), with
+   ``q_max = mu_max / Y + m_s`` (Pirt: ``mu = Y (q - m_s)``), split between the pools in
+   the ratio ``a0 C0 : a1 C1``; a cell in its lag phase asks for no more than its
    maintenance ``m_s m_i dt``; dormant cells ask for nothing;
-2. sharing, order-free: when a voxel's summed demand exceeds its DOC, every cell gets
-   the same fraction ``DOC / demand`` of its demand (so the voxel is emptied, never
-   overdrawn, and no cell is served first);
+2. sharing, order-free and per pool: when a voxel's summed demand on a pool exceeds
+   that pool's DOC, every cell gets the same fraction ``DOC / demand`` of its demand on
+   it (so the pool is emptied, never overdrawn, and no cell is served first);
 3. maintenance first: uptake beyond maintenance becomes biomass with yield ``Y`` (the
    rest is respired); uptake short of maintenance is made up from the cell's own
    carbon (endogenous respiration) and the starvation clock runs; after
    ``t_dormancy`` of uninterrupted shortfall the cell goes dormant (maintenance times
    ``dormant_maintenance``); a dormant cell whose voxel holds ``C >= c_resuscitation``
-   becomes active with a lag phase ``lag``;
+   becomes active with a lag phase ``lag``; thresholds compare with ``S``;
 4. death: below ``m_min`` or with probability ``1 - exp(-mortality dt)``; the carbon goes
    to the voxel's necromass; an active cell of mass ``>= m_div`` is marked to divide
    (the split is done by the model);
 5. motility of active, unattached cells after every uptake is booked: with probability
    ``min(1, 6 D_m dt / h^2)`` a step to a face neighbour if it is water (random
-   direction; with probability ``chemotaxis`` towards the neighbour of highest DOC);
+   direction; with probability ``chemotaxis`` towards the neighbour of highest ``S``);
    attachment in a voxel touching the root with probability ``1 - exp(-k_att dt)``.
 
 Random numbers are a hash (SplitMix64) of ``(seed, id, step, stream)``, so a cell's
@@ -55,9 +62,9 @@ DORMANT, ATTACHED, DEAD, DIVIDE = 1, 2, 4, 8
 #: columns of the trait table handed to the kernels (one row per species)
 TRAIT_COLUMNS = ("q_max", "k_s", "yield_", "maintenance", "m_div", "m_min", "mortality",
                  "t_dormancy", "c_resuscitation", "dormant_maintenance", "lag", "motility",
-                 "chemotaxis", "attachment")
+                 "chemotaxis", "attachment", "weight_exudate", "weight_pom")
 (Q_MAX, K_S, YIELD, MAINT, M_DIV, M_MIN, MORT, T_DORM, C_RES, DORM_M, LAG, MOTIL, CHEMO,
- ATTACH) = range(len(TRAIT_COLUMNS))
+ ATTACH, W0, W1) = range(len(TRAIT_COLUMNS))
 
 _STREAM_DEATH, _STREAM_MOVE, _STREAM_DIRECTION, _STREAM_CHEMO, _STREAM_ATTACH = 0, 1, 2, 3, 4
 STREAM_SPLIT = 5
@@ -118,12 +125,12 @@ def _neighbour_table(voxel, shape):
     return out
 
 
-def agent_step_reference(ids, voxel, mass, species, state, starve, lag, traits, doc, water,
-                         root_adjacent, co2, necro, shape, voxel_size, dt, seed, step):
+def agent_step_reference(ids, voxel, mass, species, state, starve, lag, traits, doc, doc_pom,
+                         water, root_adjacent, co2, necro, shape, voxel_size, dt, seed, step):
     """One step of every agent (NumPy specification of :func:`agent_step`).
 
-    Updates ``voxel, mass, state, starve, lag`` (agents) and ``doc, co2, necro`` (flat
-    voxel arrays [fg C]) in place; marks dead cells ``DEAD`` and cells to divide
+    Updates ``voxel, mass, state, starve, lag`` (agents) and ``doc, doc_pom, co2, necro``
+    (flat voxel arrays [fg C]) in place; marks dead cells ``DEAD`` and cells to divide
     ``DIVIDE`` in ``state``.
 
     Parameters
@@ -132,7 +139,10 @@ def agent_step_reference(ids, voxel, mass, species, state, starve, lag, traits, 
         Per species: ``q_max`` [h^-1], ``k_s`` [fg µm^-3], yield [1], maintenance
         [h^-1], ``m_div``, ``m_min`` [fg C], mortality [h^-1], ``t_dormancy`` [h],
         ``c_resuscitation`` [fg µm^-3], dormant maintenance factor [1], lag [h],
-        motility [µm^2 h^-1], chemotaxis [1], attachment [h^-1].
+        motility [µm^2 h^-1], chemotaxis [1], attachment [h^-1], weights of the
+        exudate and POM-derived pools [1].
+    doc, doc_pom : float64 flat arrays
+        Exudate-derived and POM-derived DOC per voxel [fg C].
     water, root_adjacent : uint8 flat arrays
         1 where the voxel holds water / touches the root.
     shape : (nz, ny, nx); voxel_size [µm]; dt [h]; seed, step : int
@@ -146,16 +156,27 @@ def agent_step_reference(ids, voxel, mass, species, state, starve, lag, traits, 
     tr = traits[species]
     v = voxel.astype(np.int64)
     dormant = (state & DORMANT) != 0
-    c = doc[v] / V
+    a0c0 = tr[:, W0] * (doc[v] / V)
+    a1c1 = tr[:, W1] * (doc_pom[v] / V)
+    c = a0c0 + a1c1
     q = tr[:, Q_MAX] * c / (tr[:, K_S] + c)
     maint_rate = tr[:, MAINT]
     q = np.where(lag > 0, np.minimum(q, maint_rate), q)
     demand = np.where(dormant, 0.0, q * mass * dt)
-    voxel_demand = np.zeros(doc.size)
-    np.add.at(voxel_demand, v, demand)
-    short = voxel_demand[v] > doc[v]
     with np.errstate(divide="ignore", invalid="ignore"):
-        uptake = np.where(short, demand * (doc[v] / voxel_demand[v]), demand)
+        f0 = np.where(c > 0, a0c0 / c, 1.0)
+    demand0 = demand * f0
+    demand1 = demand - demand0
+    uptake = np.zeros(mass.size)
+    takes = []
+    for pool, d in ((doc, demand0), (doc_pom, demand1)):
+        voxel_demand = np.zeros(pool.size)
+        np.add.at(voxel_demand, v, d)
+        short = voxel_demand[v] > pool[v]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            take = np.where(short, d * (pool[v] / voxel_demand[v]), d)
+        takes.append(take)
+        uptake = uptake + take
     # active cells: maintenance first
     maint = maint_rate * mass * dt
     covered = uptake >= maint
@@ -184,8 +205,9 @@ def agent_step_reference(ids, voxel, mass, species, state, starve, lag, traits, 
     st = np.where(dies, st | DEAD, st)
     st = np.where(divides, st | DIVIDE, st)
     # the voxels' books, in row order
-    np.subtract.at(doc, v, uptake)
-    np.maximum(doc, 0.0, out=doc)           # an emptied voxel: round-off below 0 is 0
+    for pool, take in zip((doc, doc_pom), takes):
+        np.subtract.at(pool, v, take)
+        np.maximum(pool, 0.0, out=pool)     # an emptied pool: round-off below 0 is 0
     np.add.at(co2, v, respired)
     np.add.at(necro, v[dies], mass[dies])
     # motility and attachment (after every uptake is booked)
@@ -195,10 +217,12 @@ def agent_step_reference(ids, voxel, mass, species, state, starve, lag, traits, 
     nb = _neighbour_table(v, shape)
     direction = np.minimum((uniform(seed, ids, step, _STREAM_DIRECTION) * 6).astype(np.int64), 5)
     target = nb[np.arange(v.size), direction]
-    nb_doc = np.where(nb >= 0, doc[np.maximum(nb, 0)], -1.0)
-    nb_doc = np.where((nb >= 0) & (water[np.maximum(nb, 0)] != 0), nb_doc, -1.0)
+    safe = np.maximum(nb, 0)
+    seen = tr[:, W0, None] * doc[safe] + tr[:, W1, None] * doc_pom[safe]
+    nb_doc = np.where((nb >= 0) & (water[safe] != 0), seen, -1.0)
     best = np.argmax(nb_doc, axis=1)
-    uphill = nb_doc[np.arange(v.size), best] > doc[v]
+    here = tr[:, W0] * doc[v] + tr[:, W1] * doc_pom[v]
+    uphill = nb_doc[np.arange(v.size), best] > here
     chemo = uniform(seed, ids, step, _STREAM_CHEMO) < tr[:, CHEMO]
     target = np.where(chemo, np.where(uphill, nb[np.arange(v.size), best], -1), target)
     ok = moves & (target >= 0)
@@ -214,26 +238,33 @@ def agent_step_reference(ids, voxel, mass, species, state, starve, lag, traits, 
 
 # --------------------------------------------------------------------------- Numba kernel
 @numba.njit(cache=True, parallel=True, fastmath=False)
-def _agent_step(ids, voxel, mass, species, state, starve, lag, traits, doc, water,
+def _agent_step(ids, voxel, mass, species, state, starve, lag, traits, doc, doc_pom, water,
                 root_adjacent, co2, necro, nz, ny, nx, voxel_size, dt, seed, step,
-                demand, respired, voxel_demand):
+                demand, demand_pom, respired, voxel_demand, voxel_demand_pom):
     n = mass.size
     V = voxel_size ** 3
     fdt = np.float32(dt)
-    # 1. demand from the concentration before uptake
+    # 1. demand from the concentrations before uptake, split between the pools
     for i in numba.prange(n):
         s = species[i]
         if state[i] & DORMANT:
             demand[i] = 0.0
+            demand_pom[i] = 0.0
             continue
-        c = doc[voxel[i]] / V
+        v = voxel[i]
+        a0c0 = traits[s, W0] * (doc[v] / V)
+        c = a0c0 + traits[s, W1] * (doc_pom[v] / V)
         q = traits[s, Q_MAX] * c / (traits[s, K_S] + c)
         if lag[i] > 0 and q > traits[s, MAINT]:
             q = traits[s, MAINT]
-        demand[i] = q * mass[i] * dt
-    # 2. summed demand per voxel (row order, as np.add.at)
+        d = q * mass[i] * dt
+        f0 = a0c0 / c if c > 0 else 1.0
+        demand[i] = d * f0
+        demand_pom[i] = d - demand[i]
+    # 2. summed demand per voxel and pool (row order, as np.add.at)
     for i in range(n):
         voxel_demand[voxel[i]] += demand[i]
+        voxel_demand_pom[voxel[i]] += demand_pom[i]
     # 3. uptake, metabolism, fate
     for i in numba.prange(n):
         s = species[i]
@@ -245,15 +276,22 @@ def _agent_step(ids, voxel, mass, species, state, starve, lag, traits, doc, wate
             m = m - maint
             respired[i] = maint
             demand[i] = 0.0
+            demand_pom[i] = 0.0
             starve[i] = 0.0
-            if doc[v] / V >= traits[s, C_RES]:
+            c = traits[s, W0] * (doc[v] / V) + traits[s, W1] * (doc_pom[v] / V)
+            if c >= traits[s, C_RES]:
                 st = st & ~np.int64(DORMANT)
                 lag[i] = np.float32(traits[s, LAG])
         else:
-            u = demand[i]
+            u0 = demand[i]
             if voxel_demand[v] > doc[v]:
-                u = u * (doc[v] / voxel_demand[v])
-            demand[i] = u
+                u0 = u0 * (doc[v] / voxel_demand[v])
+            u1 = demand_pom[i]
+            if voxel_demand_pom[v] > doc_pom[v]:
+                u1 = u1 * (doc_pom[v] / voxel_demand_pom[v])
+            demand[i] = u0
+            demand_pom[i] = u1
+            u = 0.0 + u0 + u1
             maint = traits[s, MAINT] * m * dt
             if u >= maint:
                 growth = traits[s, YIELD] * (u - maint)
@@ -285,8 +323,9 @@ def _agent_step(ids, voxel, mass, species, state, starve, lag, traits, doc, wate
     for i in range(n):
         v = voxel[i]
         doc[v] -= demand[i]
+        doc_pom[v] -= demand_pom[i]
         co2[v] += respired[i]
-        total_uptake += demand[i]
+        total_uptake += demand[i] + demand_pom[i]
         total_resp += respired[i]
         if state[i] & DEAD:
             necro[v] += mass[i]
@@ -294,8 +333,11 @@ def _agent_step(ids, voxel, mass, species, state, starve, lag, traits, doc, wate
     for i in range(n):
         v = voxel[i]
         voxel_demand[v] = 0.0
+        voxel_demand_pom[v] = 0.0
         if doc[v] < 0.0:
             doc[v] = 0.0
+        if doc_pom[v] < 0.0:
+            doc_pom[v] = 0.0
     # 5. motility and attachment, reading the booked DOC
     nyx = ny * nx
     h2 = voxel_size * voxel_size
@@ -322,10 +364,11 @@ def _agent_step(ids, voxel, mass, species, state, starve, lag, traits, doc, wate
                 for k in range(6):
                     t = _face_neighbour(v, x, y, z, nx, ny, nz, nyx, k)
                     if t >= 0 and water[t] != 0:
-                        if doc[t] > best_doc:
-                            best_doc = doc[t]
+                        seen = traits[s, W0] * doc[t] + traits[s, W1] * doc_pom[t]
+                        if seen > best_doc:
+                            best_doc = seen
                             best = t
-                if best >= 0 and best_doc > doc[v]:
+                if best >= 0 and best_doc > traits[s, W0] * doc[v] + traits[s, W1] * doc_pom[v]:
                     target = best
             else:
                 target = _face_neighbour(v, x, y, z, nx, ny, nz, nyx, d)
@@ -353,21 +396,21 @@ def _face_neighbour(v, x, y, z, nx, ny, nz, nyx, k):
     return v - nyx if z > 0 else -1
 
 
-def agent_step(ids, voxel, mass, species, state, starve, lag, traits, doc, water, root_adjacent,
-               co2, necro, shape, voxel_size, dt, seed, step, workspace=None):
+def agent_step(ids, voxel, mass, species, state, starve, lag, traits, doc, doc_pom, water,
+               root_adjacent, co2, necro, shape, voxel_size, dt, seed, step, workspace=None):
     """One step of every agent (Numba); same parameters and results as
     :func:`agent_step_reference`, plus an optional ``workspace`` dict of scratch arrays
-    (``demand``, ``respired``: one float64 per agent; ``voxel_demand``: one per voxel,
-    kept at 0 between calls)."""
+    (``demand``, ``demand_pom``, ``respired``: one float64 per agent; ``voxel_demand``,
+    ``voxel_demand_pom``: one per voxel, kept at 0 between calls)."""
     n = mass.size
     ws = {} if workspace is None else workspace
     if ws.get("demand") is None or ws["demand"].size < n:
         cap = max(n, 16)
-        ws["demand"], ws["respired"] = np.empty(cap), np.empty(cap)
+        ws["demand"], ws["demand_pom"], ws["respired"] = np.empty(cap), np.empty(cap), np.empty(cap)
     if ws.get("voxel_demand") is None or ws["voxel_demand"].size != doc.size:
-        ws["voxel_demand"] = np.zeros(doc.size)
+        ws["voxel_demand"], ws["voxel_demand_pom"] = np.zeros(doc.size), np.zeros(doc.size)
     nz, ny, nx = shape
-    return _agent_step(ids, voxel, mass, species, state, starve, lag, traits, doc, water,
+    return _agent_step(ids, voxel, mass, species, state, starve, lag, traits, doc, doc_pom, water,
                        root_adjacent, co2, necro, nz, ny, nx, float(voxel_size), float(dt),
-                       np.uint64(seed), np.uint64(step), ws["demand"][:n], ws["respired"][:n],
-                       ws["voxel_demand"])
+                       np.uint64(seed), np.uint64(step), ws["demand"][:n], ws["demand_pom"][:n],
+                       ws["respired"][:n], ws["voxel_demand"], ws["voxel_demand_pom"])

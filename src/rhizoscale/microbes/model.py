@@ -2,18 +2,23 @@
 
 Units: µm, h, fg C (concentrations fg C µm^-3); the output Dataset states them.
 
-State: per voxel, DOC (dissolved organic carbon, water voxels only), necromass and the
-CO2 respired there [fg C]; per POM voxel, particulate organic carbon [fg C]; per cell, the
+State: per voxel, DOC (dissolved organic carbon, water voxels only) in two pools --
+``doc`` (labile: root exudates, exudate additions and necromass), ``doc_pom`` (from
+POM) --,
+necromass and the CO2 respired there [fg C]; per POM voxel, particulate organic carbon [fg C]; per cell, the
 arrays of :mod:`rhizoscale.microbes.kernels`. One step of length ``h`` (operator
 splitting, in this order):
 
 1. hydrolysis, exact over the step: POM loses ``P (1 - exp(-k h))`` with
    ``k = k_pom (1 + a B / (K_B + B))`` (``B``: active biomass in the water voxels the POM
-   voxel releases into; ``a = 0``: no priming), shared equally among those voxels;
-   necromass returns to DOC at ``k_necro`` in its voxel;
-2. exudation: the integral of the flux density over the step times the root-water face
-   area of each water voxel touching the root;
-3. DOC diffusion in water (:class:`~rhizoscale.microbes.diffusion.DOCDiffusion`, backward
+   voxel releases into; ``a = 0``: no priming), shared equally among those voxels, into
+   ``doc_pom``; necromass returns to ``doc`` at ``k_necro`` in its voxel;
+2. exudation into ``doc``: the integral of the flux density over the step times the
+   root-water face area of each water voxel touching the root; or, for a concentration
+   boundary (:class:`RootConcentration`), the water voxels touching the root are set to
+   ``c(t) V`` at the start of the sub-step (an operator-split Dirichlet condition) and
+   the mass this adds (or removes: re-uptake by the root) is booked as exuded;
+3. DOC diffusion of each pool in water (the POM pool only while it holds carbon) (:class:`~rhizoscale.microbes.diffusion.DOCDiffusion`, backward
    Euler on the shared voxel operator);
 4. every cell (:func:`~rhizoscale.microbes.kernels.agent_step`): uptake shared
    order-free, maintenance, growth, respiration, dormancy, resuscitation, death,
@@ -28,7 +33,7 @@ mass in a sub-step and the explicit uptake stays accurate). Uptake can never exc
 voxel's DOC (sharing), so no pool goes negative whatever the step.
 
 Carbon balance (checked every step by :meth:`carbon_balance_error`):
-POM + DOC + active + dormant biomass + necromass + CO2 = initial + exuded.
+POM + DOC (both pools) + active + dormant biomass + necromass + CO2 = initial + exuded.
 """
 
 from __future__ import annotations
@@ -46,11 +51,12 @@ from .kernels import (ATTACHED, DEAD, DIVIDE, DORMANT, STREAM_SPLIT, TRAIT_COLUM
 from .lattice import MicrobeLattice
 from .parameters import SoilBacteriaParameters, SpeciesTraits, trait_table
 
-__all__ = ["Agents", "RootExudation", "MicrobeModel", "radial_doc", "AGENT_BYTES"]
+__all__ = ["Agents", "RootExudation", "RootConcentration", "MicrobeModel", "radial_doc",
+           "AGENT_BYTES"]
 
 #: bytes per cell held by the model: id 8, voxel 4, mass 8, species 1, state 1, starve 4,
-#: lag 4 (30) and the kernel's two float64 scratch values (16)
-AGENT_BYTES = 46
+#: lag 4 (30) and the kernel's three float64 scratch values (24)
+AGENT_BYTES = 54
 
 #: sub-steps between sorts of the cells by voxel (cache locality)
 SORT_INTERVAL = 16
@@ -172,6 +178,66 @@ class RootExudation:
         return float(np.sum(0.5 * (f[1:] + f[:-1]) * np.diff(t)))
 
 
+class RootConcentration:
+    """DOC concentration held on the water voxels touching the root versus time
+    (piecewise linear; constant beyond the ends).
+
+    Parameters
+    ----------
+    times : array [h]
+    concentration : array [fg C µm^-3]
+
+    Examples
+    --------
+    >>> bc = RootConcentration([0.0, 2.0], [0.0, 0.01])
+    >>> float(bc(1.0)), float(bc(5.0))
+    (0.005, 0.01)
+    """
+
+    #: concentration units understood -> factor to fg C µm^-3 (1 fg µm^-3 = 1 g L^-1)
+    UNITS = {"fg um-3": 1.0, "g L-1": 1.0, "mg cm-3": 1.0, "mg L-1": 1e-3, "ug cm-3": 1e-3,
+             "ug mL-1": 1e-3, "g m-3": 1e-3}
+
+    def __init__(self, times, concentration):
+        self.times = np.atleast_1d(np.asarray(times, float))
+        self.concentration = np.atleast_1d(np.asarray(concentration, float))
+        if self.times.shape != self.concentration.shape or self.times.size == 0:
+            raise InputError("boundary times and concentrations must be 1D arrays of one length",
+                             field="boundary_series")
+        if np.any(np.diff(self.times) <= 0):
+            raise InputError("boundary series times must increase", field="boundary_series")
+        if np.any(self.concentration < 0) or not np.all(np.isfinite(self.concentration)):
+            raise InputError("boundary concentrations must be finite and >= 0",
+                             field="boundary_series")
+
+    @classmethod
+    def from_boundary_series(cls, series, scale: float = 1.0) -> "RootConcentration":
+        """From a concentration :class:`~rhizoscale.products.BoundarySeries` (mass units:
+        ``fg um-3``, ``g L-1``, ``mg cm-3``, ``mg L-1``, ``ug cm-3``, ``ug mL-1``,
+        ``g m-3``; the exudate mass is taken as carbon mass), times in s, h or d, averaged
+        over points, scaled by ``scale``."""
+        if series.quantity != "concentration":
+            raise InputError(f"a concentration boundary needs a concentration series, got a "
+                             f"{series.quantity} series", field="boundary_series")
+        data = series.data
+        if "point" in data.dims:
+            data = data.mean("point")
+        units = data.attrs.get("units", "")
+        if units not in cls.UNITS:
+            raise InputError(f"boundary concentration units {units!r} not understood (use one "
+                             f"of {', '.join(cls.UNITS)})", field="boundary_series")
+        t_units = data["time"].attrs.get("units", "")
+        t_factors = {"s": 1 / 3600.0, "h": 1.0, "d": 24.0}
+        if t_units not in t_factors:
+            raise InputError(f"boundary series time units {t_units!r} not understood (s, h or d)",
+                             field="boundary_series")
+        return cls(np.asarray(data["time"].values, float) * t_factors[t_units],
+                   np.asarray(data.values, float) * cls.UNITS[units] * scale)
+
+    def __call__(self, t):
+        return np.interp(t, self.times, self.concentration)
+
+
 def radial_doc(lattice: MicrobeLattice, c_surface: float, decay_length: float) -> np.ndarray:
     """A static radial DOC gradient: ``c_surface exp(-d / decay_length)`` in water voxels
     at distance ``d`` from the root surface, as mass per voxel [fg C].
@@ -198,16 +264,21 @@ class MicrobeModel:
     pom_hydrolysis, necromass_hydrolysis : float [h^-1]
     priming_factor : float [1]; priming_half_biomass : float [fg C]
     doc : array, optional
-        Initial DOC per voxel [fg C] (0 off water).
+        Initial labile (exudate-derived) DOC per voxel [fg C] (0 off water).
+    doc_pom : array, optional
+        Initial POM-derived DOC per voxel [fg C] (0 off water).
     pom : array, optional
         Initial POM per voxel [fg C].
-    exudation : RootExudation, optional
-        Flux density through the root-water faces.
+    exudation : RootExudation or RootConcentration, optional
+        Flux density through the root-water faces, or the concentration held in the water
+        voxels touching the root.
     seed : int
     max_step : float, optional
         Longest sub-step [h].
     diffusion_rtol : float
         CG tolerance of the diffusion step (:class:`DOCDiffusion`).
+    diffusion_solver : {"amg", "geometric"}
+        Multigrid of the diffusion step (:class:`DOCDiffusion`).
 
     Examples
     --------
@@ -227,8 +298,9 @@ class MicrobeModel:
     def __init__(self, lattice: MicrobeLattice, species, agents: Agents, *, doc_diffusivity: float,
                  pom_hydrolysis: float = 0.0, necromass_hydrolysis: float = 0.0,
                  priming_factor: float = 0.0, priming_half_biomass: float = 100.0,
-                 doc=None, pom=None, exudation: RootExudation | None = None, seed: int = 0,
-                 max_step: float | None = None, diffusion_rtol: float = 1e-8):
+                 doc=None, pom=None, exudation=None, seed: int = 0, doc_pom=None,
+                 max_step: float | None = None, diffusion_rtol: float = 1e-8,
+                 diffusion_solver: str = "geometric"):
         self.lattice = lattice
         self.species = [s if isinstance(s, SpeciesTraits) else SpeciesTraits(**s) for s in species]
         self.traits = trait_table(self.species)
@@ -240,6 +312,10 @@ class MicrobeModel:
             raise InputError(f"initial DOC has shape {self.doc.shape}, the lattice {shape}", field="doc")
         if np.any(self.doc < 0) or np.any(self.doc[~lattice.water] != 0):
             raise InputError("initial DOC must be >= 0 and only in water voxels", field="doc")
+        self.doc_pom = np.zeros(shape) if doc_pom is None else np.array(doc_pom, dtype=np.float64)
+        if self.doc_pom.shape != shape or np.any(self.doc_pom < 0) or np.any(self.doc_pom[~lattice.water] != 0):
+            raise InputError("initial POM-derived DOC must be >= 0, of the lattice's shape and only "
+                             "in water voxels", field="doc_pom")
         pom_grid = np.zeros(shape) if pom is None else np.asarray(pom, dtype=np.float64)
         if pom_grid.shape != shape or np.any(pom_grid < 0):
             raise InputError("initial POM must be a non-negative array of the lattice's shape",
@@ -265,6 +341,9 @@ class MicrobeModel:
                         ("priming_factor", self.priming_factor), ("doc_diffusivity", doc_diffusivity)):
             if not (math.isfinite(v) and v >= 0):
                 raise InputError(f"must be finite and >= 0, got {v}", field=name)
+        if exudation is not None and not isinstance(exudation, (RootExudation, RootConcentration)):
+            raise InputError("exudation must be a RootExudation (flux) or a RootConcentration",
+                             field="exudation")
         self.exudation = exudation
         self._exu_voxels = np.flatnonzero(lattice.root_faces.ravel() > 0)
         self._exu_area = lattice.root_faces.ravel()[self._exu_voxels] * lattice.face_area
@@ -272,7 +351,7 @@ class MicrobeModel:
             raise InputError("exudation needs a root: no water voxel touches a root voxel",
                              field="exudation")
         self.diffusion = DOCDiffusion(lattice.water, lattice.voxel_size, doc_diffusivity,
-                                      rtol=diffusion_rtol)
+                                      rtol=diffusion_rtol, solver=diffusion_solver)
         shortest = 1.0 / float(self.traits[:, TRAIT_COLUMNS.index("q_max")].max())
         self.max_step = 0.1 * shortest if max_step is None else float(max_step)
         if not (self.max_step > 0 and math.isfinite(self.max_step)):
@@ -312,8 +391,12 @@ class MicrobeModel:
 
     def total_carbon(self) -> float:
         """POM + DOC + biomass + necromass + CO2 [fg C]."""
-        return (float(self.pom.sum()) + float(self.doc.sum()) + self.biomass()
+        return (float(self.pom.sum()) + self.doc_total() + self.biomass()
                 + float(self.necro.sum()) + self.co2_total)
+
+    def doc_total(self) -> float:
+        """DOC of both pools [fg C]."""
+        return float(self.doc.sum()) + float(self.doc_pom.sum())
 
     def carbon_balance_error(self) -> float:
         """(total - initial - exuded) / (initial + exuded) [1]."""
@@ -333,7 +416,7 @@ class MicrobeModel:
             self.time = t1
 
     def _hydrolysis(self, h: float) -> None:
-        doc = self.doc.ravel()
+        doc = self.doc_pom.ravel()
         if self.pom.size and self.k_pom > 0:
             k = np.full(self.pom.size, self.k_pom)
             if self.priming_factor > 0 and len(self.agents):
@@ -360,7 +443,13 @@ class MicrobeModel:
     def _substep(self, h: float) -> None:
         t0 = time.perf_counter()
         self._hydrolysis(h)
-        if self.exudation is not None:
+        if isinstance(self.exudation, RootConcentration):
+            flat = self.doc.ravel()
+            old = flat[self._exu_voxels]
+            new = np.full(old.shape, float(self.exudation(self.time)) * self.lattice.voxel_volume)
+            flat[self._exu_voxels] = new
+            self.exuded_total += float(new.sum()) - float(old.sum())
+        elif self.exudation is not None:
             amount = self.exudation.amount(self.time, self.time + h)
             if amount > 0:
                 added = amount * self._exu_area
@@ -368,11 +457,14 @@ class MicrobeModel:
                 self.exuded_total += float(added.sum())
         t1 = time.perf_counter()
         self.doc = self.diffusion.step(self.doc, h)
+        if self.doc_pom.any():
+            self.doc_pom = self.diffusion.step(self.doc_pom, h)
         t2 = time.perf_counter()
         a = self.agents
         if len(a):
             up, resp, nec = agent_step(a.id, a.voxel, a.mass, a.species, a.state, a.starve, a.lag,
-                                       self.traits, self.doc.ravel(), self._water_u8,
+                                       self.traits, self.doc.ravel(), self.doc_pom.ravel(),
+                                       self._water_u8,
                                        self._root_adj_u8, self.co2.ravel(), self.necro.ravel(),
                                        self.lattice.shape, self.lattice.voxel_size, h, self.seed,
                                        self.iteration, self._ws)
@@ -415,7 +507,7 @@ class MicrobeModel:
     # ------------------------------------------------------------------ contract
     def checkpoint_state(self) -> dict:
         state = {f"agents_{k}": v.copy() for k, v in self.agents.as_dict().items()}
-        state.update(doc=self.doc.copy(), pom=self.pom.copy(), necro=self.necro.copy(),
+        state.update(doc=self.doc.copy(), doc_pom=self.doc_pom.copy(), pom=self.pom.copy(), necro=self.necro.copy(),
                      co2=self.co2.copy(), time=self.time, iteration=self.iteration,
                      next_id=self.next_id, exuded_total=self.exuded_total,
                      co2_total=self.co2_total, initial_carbon=self.initial_carbon, seed=self.seed)
@@ -424,6 +516,7 @@ class MicrobeModel:
     def restore_state(self, state: dict) -> None:
         self.agents = Agents(**{f: np.asarray(state[f"agents_{f}"]) for f in Agents.fields})
         self.doc = np.array(state["doc"], dtype=np.float64)
+        self.doc_pom = np.array(state["doc_pom"], dtype=np.float64)
         self.pom = np.array(state["pom"], dtype=np.float64)
         self.necro = np.array(state["necro"], dtype=np.float64)
         self.co2 = np.array(state["co2"], dtype=np.float64)
@@ -449,7 +542,9 @@ class MicrobeModel:
                   for ax, k in zip(("z", "y", "x"), lat.shape)}
         dims = ("z", "y", "x")
         ds = xr.Dataset({
-            "doc": (dims, self.doc / V, {"units": "fg um-3", "long_name": "dissolved organic carbon concentration"}),
+            "doc": (dims, (self.doc + self.doc_pom) / V, {"units": "fg um-3", "long_name": "dissolved organic carbon concentration (both pools)"}),
+            "doc_labile": (dims, self.doc / V, {"units": "fg um-3", "long_name": "labile (exudate- and necromass-derived) DOC concentration"}),
+            "doc_pom": (dims, self.doc_pom / V, {"units": "fg um-3", "long_name": "POM-derived DOC concentration"}),
             "pom": (dims, self._pom_grid(), {"units": "fg", "long_name": "particulate organic carbon per voxel"}),
             "biomass": (dims, biomass, {"units": "fg", "long_name": "bacterial carbon per voxel"}),
             "active_biomass": (dims, active, {"units": "fg", "long_name": "active bacterial carbon per voxel"}),
@@ -458,7 +553,8 @@ class MicrobeModel:
             "co2": (dims, self.co2, {"units": "fg", "long_name": "CO2-C respired in the voxel since the start"}),
         }, coords=coords, attrs={"time": self.time, "time_units": "h", "units_system": "um, h, fg C"})
         for name, value, desc in (
-                ("total_doc", float(self.doc.sum()), "DOC"), ("total_pom", float(self.pom.sum()), "POM"),
+                ("total_doc", self.doc_total(), "DOC (both pools)"),
+                ("total_doc_pom", float(self.doc_pom.sum()), "POM-derived DOC"), ("total_pom", float(self.pom.sum()), "POM"),
                 ("total_biomass", self.biomass(), "bacterial carbon"),
                 ("dormant_biomass", self.biomass(True), "dormant bacterial carbon"),
                 ("total_necromass", float(self.necro.sum()), "necromass"),

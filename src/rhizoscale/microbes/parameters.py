@@ -54,6 +54,10 @@ class SpeciesTraits(BaseModel):
     attachment: float = quantity(0.0, units="h-1", description="rate of attachment to the root "
                                  "surface of cells in a voxel touching it", ge=0)
     initial_share: float = quantity(1.0, units="1", description="share of the initial cells", ge=0)
+    exudate_preference: float = quantity(0.5, units="1", description="carbon-source preference: "
+                                         "weight min(1, 2p) on labile (exudate, necromass) DOC and "
+                                         "min(1, 2(1-p)) on POM-derived DOC "
+                                         "(0.5: both fully)", ge=0, le=1)
 
     @model_validator(mode="after")
     def _masses(self):
@@ -114,6 +118,8 @@ def trait_table(species) -> np.ndarray:
                "m_div": s.m_div, "m_min": s.m_min, "mortality": s.mortality,
                "t_dormancy": s.t_dormancy, "c_resuscitation": s.c_resuscitation,
                "dormant_maintenance": s.dormant_maintenance, "lag": s.lag,
-               "motility": s.motility, "chemotaxis": s.chemotaxis, "attachment": s.attachment}
+               "motility": s.motility, "chemotaxis": s.chemotaxis, "attachment": s.attachment,
+               "weight_exudate": min(1.0, 2.0 * s.exudate_preference),
+               "weight_pom": min(1.0, 2.0 * (1.0 - s.exudate_preference))}
         rows.append([row[c] for c in TRAIT_COLUMNS])
     return np.array(rows, dtype=np.float64)

@@ -10,9 +10,15 @@ Two experiments:
   ``growth_threshold`` (default 10 %); otherwise it gives a respiration pulse without
   growth.
 * ``rhizosphere``: a root (half cylinder on the x = 0 face, along z) exuding at a constant
-  flux or a boundary series (e.g. case study 3's ``root_surface_flux_*.nc``) into a sand
-  packing at several water saturations; biomass, active fraction and respiration versus
-  distance from the root surface over time.
+  flux or a boundary series (e.g. case study 3's ``root_surface_flux_*.nc``; a series of
+  concentration instead holds the water voxels touching the root at that concentration)
+  into a sand packing at several water saturations; biomass, active fraction and
+  respiration versus distance from the root surface over time.
+
+A user's image (``image:``) may label particulate organic matter with a phase named
+``pom`` (role ``pom``): each such voxel starts with ``pom_carbon_density`` times its volume
+of carbon. Agent snapshots (CSV for pandas, ``.vtp`` vertices for ParaView) are written at
+``time.outputs`` (``snapshot_times``) and at the end.
 """
 
 from __future__ import annotations
@@ -54,7 +60,7 @@ class LatticeSection(Section):
 class Config(CaseConfig):
     """Case study 5: individual-based bacteria, carbon from exudation and POM."""
 
-    TIME_KEYS = {"stop": ("duration", "h"), "dt": ("dt", "h")}
+    TIME_KEYS = {"stop": ("duration", "h"), "dt": ("dt", "h"), "outputs": ("snapshot_times", "h")}
 
     experiment: Literal["respiration", "rhizosphere"] = Field(..., description="which experiment")
     image: Optional[ImageSection] = Field(None, description="a segmented image instead of the "
@@ -68,6 +74,8 @@ class Config(CaseConfig):
     dt: float = Field(0.25, gt=0, description="simulation step [h] (cut into sub-steps no "
                       "longer than a tenth of the fastest cell's 1/q_max)")
     record_interval: float = Field(1.0, gt=0, description="totals and profiles every [h]")
+    snapshot_times: list[Annotated[float, Field(ge=0)]] = Field(
+        [], description="times of the agent snapshots (CSV and VTK points) besides the end [h]")
     n_cells: Optional[int] = Field(None, gt=0, description="initial cells (default: from the "
                                    "cell density of the parameter set and the lattice volume)")
     saturations: list[float] = Field([1.0, 0.5, 0.25], min_length=1, description="water "
@@ -78,11 +86,15 @@ class Config(CaseConfig):
     growth_threshold: float = Field(0.1, gt=0, description="peak biomass increase that counts as growth [1]")
     exudation_flux: float = Field(5.0, ge=0, description="constant exudation flux density "
                                   "[ug C cm-2 d-1] (rhizosphere, when no boundary_series)")
-    boundary_series: Optional[Path] = Field(None, description="NetCDF flux series on the root "
-                                            "surface (a BoundarySeries product, e.g. case study 3's), "
-                                            "or a series handed on by a pipeline",
+    boundary_series: Optional[Path] = Field(None, description="NetCDF series on the root surface "
+                                            "(a BoundarySeries product, or a series handed on by a "
+                                            "pipeline): 'flux' (e.g. case study 3's) or 'concentration' "
+                                            "(held on the water voxels touching the root; the exchanged "
+                                            "mass counts as exuded)",
                                             json_schema_extra={"product": "series", "units": [
-                                                "ug cm-2 s-1", "ug cm-2 d-1", "fg um-2 h-1"]})
+                                                "ug cm-2 s-1", "ug cm-2 d-1", "fg um-2 h-1",
+                                                "fg um-3", "g L-1", "mg cm-3", "mg L-1", "ug cm-3",
+                                                "ug mL-1", "g m-3"]})
     radial_doc: float = Field(0.0, ge=0, description="static radial gradient: initial DOC at the "
                               "root surface [fg um-3] (rhizosphere; 0: none)")
     radial_doc_length: float = Field(100.0, gt=0, description="decay length of the radial "
@@ -90,6 +102,9 @@ class Config(CaseConfig):
     exudation_scale: float = Field(1.0, ge=0, description="factor on the exudation (e.g. C per exudate mass) [1]")
     pom_fragments: int = Field(0, ge=0, description="POM fragments (3x3x3 voxels) placed in the solid")
     pom_mass: float = Field(0.0, ge=0, description="carbon per POM fragment [ug]")
+    pom_carbon_density: float = Field(600.0, gt=0, le=2000, description="carbon in an image voxel "
+                                      "labelled pom [fg um-3] (600: organic matter of 1.2 g cm-3 "
+                                      "at 50 % carbon)")
     profile_bin: float = Field(50.0, gt=0, description="fine distance bins [um]")
     coarse_bin: float = Field(3000.0, gt=0, description="coarse bin like a 3 mm rhizosphere sampling [um]")
     diffusion_rtol: float = Field(1e-6, gt=0, lt=1e-2, description="CG tolerance of the DOC diffusion")
@@ -102,6 +117,14 @@ class Config(CaseConfig):
             if not 0 < s <= 1:
                 raise ValueError(f"a saturation must be in (0, 1], got {s}")
         return value
+
+    @field_validator("snapshot_times")
+    @classmethod
+    def _snapshots(cls, value, info: ValidationInfo):
+        duration = info.data.get("duration")
+        if duration is not None and any(t > duration for t in value):
+            raise ValueError(f"snapshot times must lie in [0, {duration:g}] h")
+        return sorted(set(value))
 
     @field_validator("boundary_series")
     @classmethod
@@ -139,7 +162,8 @@ def _lattice_image(cfg: Config, saturation: float, seed: int, with_root: bool):
 
 #: phases a user's image may name -> (role, relative diffusivity; the model uses roles only)
 IMAGE_PHASES = {"water": ("water", 1.0), "mucilage": ("mucilage", 1.0), "solid": ("solid", 0.0),
-                "air": ("air", 0.0), "root": ("root", 0.0), "hair": ("hair", 0.0)}
+                "air": ("air", 0.0), "root": ("root", 0.0), "hair": ("hair", 0.0),
+                "pom": ("pom", 0.0)}
 
 
 def _pom(cfg: Config, lattice, rng) -> np.ndarray | None:
@@ -161,9 +185,19 @@ def _pom(cfg: Config, lattice, rng) -> np.ndarray | None:
     return pom
 
 
+def _image_pom(cfg: Config, image, lattice) -> np.ndarray | None:
+    """Carbon per voxel [fg] of the voxels labelled ``pom`` in a user's image."""
+    if not any(p.role == "pom" for p in image.phases):
+        return None
+    mask = image.mask("pom")
+    if not mask.any():
+        return None
+    return np.where(mask, cfg.pom_carbon_density * lattice.voxel_volume, 0.0)
+
+
 def _exudation(cfg: Config):
     from ..products import BoundarySeries
-    from .model import RootExudation
+    from .model import RootConcentration, RootExudation
     if cfg.boundary_series is None:
         # ug cm-2 d-1 -> fg um-2 h-1: 1e9 fg / 1e8 um2 / 24 h
         return RootExudation.constant(cfg.exudation_flux * cfg.exudation_scale * 1e9 / 1e8 / 24.0)
@@ -172,15 +206,24 @@ def _exudation(cfg: Config):
         series = resolve_product(str(cfg.boundary_series), field="boundary_series")
         if not isinstance(series, BoundarySeries):
             raise InputError(f"{cfg.boundary_series} is not a boundary series", field="boundary_series")
+        if series.quantity == "concentration":
+            return RootConcentration.from_boundary_series(series, cfg.exudation_scale)
         return RootExudation.from_boundary_series(series, cfg.exudation_scale)
     try:
         ds = xr.open_dataset(cfg.boundary_series)
     except (OSError, ValueError) as err:
         raise InputError(f"cannot read the boundary series ({err})", field="boundary_series") from None
     with ds:
-        if "flux" not in ds:
-            raise InputError("the boundary series has no 'flux' variable", field="boundary_series")
-        series = BoundarySeries(ds["flux"].load(), "flux", ds.attrs.get("location", "root surface"))
+        kind = "flux" if "flux" in ds else "concentration" if "concentration" in ds else None
+        if kind is None:
+            raise InputError("the boundary series has neither a 'flux' nor a 'concentration' "
+                             "variable", field="boundary_series")
+        try:
+            series = BoundarySeries(ds[kind].load(), kind, ds.attrs.get("location", "root surface"))
+        except ValueError as err:
+            raise InputError(str(err), field="boundary_series") from None
+    if kind == "concentration":
+        return RootConcentration.from_boundary_series(series, cfg.exudation_scale)
     return RootExudation.from_boundary_series(series, cfg.exudation_scale)
 
 
@@ -239,11 +282,14 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
 
 # --------------------------------------------------------------------------- run
 def _simulate(ctx, model, cfg: Config, name: str, edges=None):
-    from ..simulation import Simulation, TimeInterval
-    from .analysis import MicrobeRecorder
+    from ..simulation import Simulation, SpecifiedTimes, TimeInterval
+    from .analysis import AgentSnapshots, MicrobeRecorder
     rec = MicrobeRecorder(edges)
     sim = Simulation(model, stop_time=cfg.duration, dt=cfg.dt, name=name)
     sim.add_callback("record", rec, TimeInterval(cfg.record_interval))
+    rec.snapshots = AgentSnapshots()
+    if cfg.snapshot_times:
+        sim.add_callback("agent snapshots", rec.snapshots, SpecifiedTimes(cfg.snapshot_times))
     ctx.simulate(sim, description=name, progress_units=" h")
     return rec
 
@@ -265,7 +311,8 @@ def run(config: Config, ctx) -> "Products":
     -------
     rhizoscale.products.Products
         ``cs5_timeseries.nc``, ``cs5_fields.nc`` (and ``cs5_profiles.nc``), agent tables
-        ``cs5_agents_RUN.csv``, figures and the key figures.
+        ``cs5_agents_RUN.csv`` (end) and ``cs5_agents_RUN_tTh.csv`` (snapshots), the same
+        as VTK vertices ``.vtp`` (with ``outputs.vtk``), figures and the key figures.
 
     Examples
     --------
@@ -326,6 +373,10 @@ def run(config: Config, ctx) -> "Products":
                              field=f"image.{err.field or 'labels'}") from None
         rng = np.random.default_rng(seed)
         pom = _pom(config, lattice, rng)
+        if config.image is not None:
+            from_image = _image_pom(config, image, lattice)
+            if from_image is not None:
+                pom = from_image if pom is None else pom + from_image
         doc = None
         model_probe_mass = lattice.water.size * lattice.voxel_volume * 1e-12 * params.bulk_density
         if addition is not None:
@@ -422,8 +473,18 @@ def run(config: Config, ctx) -> "Products":
                        dim=xr.DataArray(labels, dims=run_dim, attrs={"units": "1"}))
     fields.attrs.update(time=config.duration, time_units="h", units_system="um, h, fg C")
     out.add_field("cs5_fields.nc", fields)
-    for lab, (model, _, _, _) in runs.items():
+    from .analysis import agent_columns, columns_csv, write_agents_vtk
+    names = [s.name for s in params.species]
+    for lab, (model, rec, _, _) in runs.items():
         out.add_text(f"cs5_agents_{lab}.csv", agent_table(model))
+        snaps = [(f"cs5_agents_{lab}_t{t:g}h", c)
+                 for t, c in zip(config.snapshot_times, rec.snapshots.snapshots)]
+        for stem, cols in snaps:
+            out.add_text(f"{stem}.csv", columns_csv(cols, names))
+        if config.outputs.vtk:
+            snaps.append((f"cs5_agents_{lab}", agent_columns(model)))
+            for stem, cols in snaps:
+                out.exports[f"{stem}.vtp"] = (lambda path, c=cols: write_agents_vtk(c, path))
     out.info["cs5"] = summary
     out.info["literature"] = {"set": params.name, "chosen": params.chosen()}
     out.info["seed"] = seed
