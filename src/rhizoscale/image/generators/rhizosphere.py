@@ -303,8 +303,7 @@ def _rasterise(points, owners, h, shape, radius):
     cells = (idx[:, None, :] + offsets[None]).reshape(-1, 3)
     centres = (cells + 0.5) * h
     near = np.sum((centres - np.repeat(points, len(offsets), axis=0)) ** 2, axis=1) <= radius**2
-    own = np.repeat(np.arange(len(offsets)) == np.flatnonzero(np.all(offsets == 0, axis=1))[0],
-                    1)[np.tile(np.arange(len(offsets)), len(points))]
+    own = np.tile(np.all(offsets == 0, axis=1), len(points))        # the point's own voxel
     keep = (near | own) & np.all((cells >= 0) & (cells < shape), axis=1)
     flat = np.ravel_multi_index(tuple(cells[keep].T), tuple(shape))
     return flat, np.repeat(owners, len(offsets))[keep]
