@@ -328,11 +328,11 @@ def _contact_area_of(voxels, labels, h, soil):
 
 def rhizosphere_sample(shape=(70, 65, 90), voxel_size=2.0e-3,
                        *, root_radius=0.03, root_center=None, porosity=0.458,
-                       aggregate_size=2.0e-3, epidermis_area_factor=None,
+                       aggregate_size=2.0e-3, epidermis_area_factor=1.48,
                        epidermis_cell_size=2.5e-3, gap_volume_ratio=1.0,
                        gap_correlation_length=0.01, contact_fraction=0.061,
                        hair_count=None, hair_contact_fraction=0.177, hair_length=0.09,
-                       hair_length_sd=0.03, hair_radius=6e-4, hair_persistence=0.05,
+                       hair_length_sd=0.03, hair_radius=9e-4, hair_persistence=0.05,
                        hair_axial_range=(0.0, 1.0), diffusivity=2.88e-7,
                        seed=None) -> RhizosphereSample:
     """Generate a root with hairs in aggregated soil, and the same sample without hairs.
@@ -386,8 +386,8 @@ def rhizosphere_sample(shape=(70, 65, 90), voxel_size=2.0e-3,
         Mean and standard deviation of the hair length [cm], normal, floored at 10 %
         (maize: mean 0.90 mm, Reid 1981; the default sd 0.3 mm is chosen).
     hair_radius : float
-        [cm]; maize hairs are 10–17 µm thick (default 6 µm radius). Hairs thinner than
-        a voxel are one voxel wide.
+        [cm] (the paper's sample: about 9 µm; maize hairs are 10–20 µm thick). Hairs
+        thinner than a voxel are one voxel wide.
     hair_persistence : float
         Persistence length of the hair direction [cm] (chosen: 0.5 mm, hairs curve
         gently over their length).
