@@ -24,10 +24,7 @@ SMALL = {
                        "memory_limit_gb": 2},
     "cs2-oilseed-rape": {"time": {"stop": 2, "dt": "2 h", "outputs": [1, 2]},
                          "resolution_cm": 1.0},
-    "cs3-root-hairs": {"sample": {"shape": [24, 40, 40], "voxel_size": 4.0e-3,
-                                  "root_radius": 0.03, "porosity": 0.46,
-                                  "contact_fraction": 0.061, "hair_contact_fraction": 0.177,
-                                  "hair_length": 0.03, "hair_radius": 2.0e-3},
+    "cs3-root-hairs": {"sample": {"shape": [35, 33, 45], "voxel_size": 4.0e-3},   # the paper's ROI
                        "time": {"stop": "600 s"}},
     "linked": {"parameters": {"pore.shape": [120, 120], "pore.table_water_contents": [0.1, 0.3],
                               "uptake.time": {"stop": 1, "dt": "2 h", "outputs": [1]},

@@ -19,6 +19,7 @@ CASES = {
     "rhizodeposition": (["bench_rhizodeposition.py", "1.0", "2", "--skip-cplantbox"], "mass in domain / present"),
     "nutrients": (["bench_nutrients.py", "--days", "1"], "max |balance error|"),
     "diffusion": (["bench_diffusion.py", "24"], "balance error"),
+    "cs3_geometry": (["bench_cs3_geometry.py", "--quick", "--seeds", "1", "2"], "contact_with"),
     "warmup": (["bench_warmup.py", "--case", "plant"], "warm cache"),
     "scaling": (["scaling_sweep.py", "--threads", "1", "--cases", "tensor:20,diffusion:20"],
                 "time never increases"),
