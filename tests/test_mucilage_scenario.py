@@ -17,8 +17,8 @@ def _write(tmp_path, text):
     ("concentrations: [80.0]\n", "concentrations"),
     ("concentrations: [2, 2]\n", "concentrations"),
     ("separation: -1\n", "separation"),
-    ("time: {stop: 10 s, dt: 20 s}\n", "drying_step"),
-    ("time: {stop: 10 s, outputs: [20 s]}\n", "snapshot_times"),
+    ("time: {stop: 10 s, dt: 20 s}\n", "time.dt"),
+    ("time: {stop: 10 s, outputs: [20 s]}\n", "time.outputs"),
     ("liquid_volume: 0\n", "liquid_volume"),
     ("parameters: {network.particle_radius: -5}\n", "network.particle_radius"),
 ])
