@@ -124,3 +124,21 @@ def test_fig13_regimes_rule():
     assert verdict("cs5-fig13-large-growth", none_grow) == "not reproduced"
     one_grows = _respiration([0.01, 0.02, 0.05, 0.8], [True, True, True, True])
     assert verdict("cs5-fig13-large-growth", one_grows) == "partly"
+
+
+def _cs2(coarse, medium, fine):
+    mk = lambda r: SimpleNamespace(scalars={"uptake_ratio_with_to_without": SimpleNamespace(value=r)})  # noqa: E731
+    return {"cs2-oilseed-rape-0.5cm": mk(coarse), "cs2-oilseed-rape": mk(medium), "cs2-oilseed-rape-0.125cm": mk(fine)}
+
+
+def test_cs2_three_grid_extrapolation_and_its_verdict():
+    from rhizoscale.reproduce.cs2 import three_grid
+    # q(h) = L - a h^p exactly: the observed order and the limit come back
+    for p in (1.0, 1.5, 2.0):
+        order, limit, u = three_grid(*(2.2 - 0.3 * h ** p for h in (0.5, 0.25, 0.125)))
+        assert order == pytest.approx(p) and limit == pytest.approx(2.2) and u == pytest.approx(
+            1.25 * 0.3 * 0.125 ** p)
+    assert three_grid(1.86, 1.98, 1.97) is None            # not monotone: no asymptotic range
+    assert verdict("cs2-uptake-ratio-extrapolated", _cs2(1.862, 1.984, 2.04)) == "reproduced"
+    assert verdict("cs2-uptake-ratio-extrapolated", _cs2(1.70, 1.85, 1.95)) == "partly"   # limit 2.05 ± 0.125
+    assert verdict("cs2-uptake-ratio-extrapolated", _cs2(1.70, 1.80, 1.85)) == "not reproduced"
