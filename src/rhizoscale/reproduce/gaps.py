@@ -58,8 +58,9 @@ GAPS = [
      "path, counting volume ∝ hot length, or misses it). Our explanation: the paper's position of the maximum "
      "is within the sampling error of a node-value count on ≥ 1 mm grids (the authors' root-system runs use "
      "1 mm); the converged maximum of the model with the paper's parameters is at 0.2 cm d⁻¹. Not verified: the "
-     "grid of the authors' Fig. 4 run and its evaluation time (their straight-root scripts read rates 0.1, 0.5, "
-     "1, 2 cm d⁻¹ and 4–5 cm wide containers; the citrate script uses 0.5 mm). On the paper's four rates the "
+     "grid of the authors' Fig. 4 run and its evaluation time (public straight-root exudation scripts that read "
+     "straight_root.xml, found by code search without their repository path, loop over 0.1, 0.5, 1, 2 cm d⁻¹ in "
+     "4–5 cm wide containers; the one whose grid we could read, for citrate, uses 0.5 mm). On the paper's four rates the "
      "converged volumes decrease monotonically (0.062, 0.060, 0.050, 0.038 cm³)."),
     ("CS2 uptake-ratio convergence", "partly closed",
      "The ratio converges from below under 3D refinement (first order). The report extrapolates the 0.5 and "
