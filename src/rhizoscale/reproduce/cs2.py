@@ -33,7 +33,8 @@ STUDIES = [
     Study("cs2-oilseed-rape-0.125cm", {**example("cs2-oilseed-rape"), "name": "cs2-oilseed-rape-0.125cm",
                                        "resolution_cm": 0.125},
           {**_QUICK, "resolution_cm": 0.5},
-          note="the example on 0.125 cm 3D cells (the third grid of the extrapolation; ~2 GB, 20-40 min)",
+          note="the example on 0.125 cm 3D cells (the third grid of the extrapolation; 4.9 GB and 53 min on a "
+               "loaded 2-core machine)",
           quick_note="2 d, 0.5 cm cells", show_figures=False),
 ]
 
