@@ -76,10 +76,13 @@ def test_registry_has_every_listed_claim_and_valid_scenarios():
                 "cs2-uptake-ratio", "cs2-uptake-ratio-extrapolated", "cs2-peclet-phosphate", "cs2-peclet-citrate",
                 "cs2-oldest-roots", "cs3-contact-without-hairs", "cs3-mass-ratio", "cs3-distance-with-hairs",
                 "cs3-peclet-root", "cs3-peclet-hair", "cs4-millington-quirk", "cs4-d2-mucilage-opens",
-                "cs4-mirrored-water", "cs4-geometric-arithmetic", "cs4-bridge-rupture", "cs4-mucilage-persistence",
-                "cs5-fig13-small-pulse", "cs5-fig13-large-growth"):
+                "cs4-mirrored-water", "cs4-geometric-arithmetic", "cs4-bridge-rupture", "cs4-bridge-rupture-lian",
+                "cs4-mucilage-persistence", "cs5-fig13-small-pulse", "cs5-fig13-large-growth"):
         assert cid in ids, cid
     assert not reg.problems
+    # every claim the issue lists has a value of ours now; only the root Pe of CS3 stays missing
+    # (the paper gives no elongation rate for it)
+    assert [c.id for c in reg.claims if isinstance(c.rule, Missing)] == ["cs3-peclet-root"]
     assert [c.case_study for c in reg.claims] == sorted(c.case_study for c in reg.claims)
     for c in reg.claims:
         assert all(s in reg.studies for s in c.studies), c.id
@@ -89,15 +92,25 @@ def test_registry_has_every_listed_claim_and_valid_scenarios():
 
 
 def test_a_case_package_contributes_claims_and_replaces_its_placeholder(monkeypatch):
+    from rhizoscale.reproduce import pending
+    monkeypatch.setattr(pending, "PENDING", [
+        ("cs6-fake-rupture", "CS6", "s", "v", "src", "rhizoscale.no_such_package"),
+        ("cs6-fake-other", "CS6", "s", "v", "src", "rhizoscale.no_such_package")])
     mod = types.ModuleType("fake_claims")
     mod.STUDIES = [Study("fake", {"case": "plant-growth"})]
-    mod.CLAIMS = [Claim("cs4-bridge-rupture", "CS4", "bridge ruptures", PaperValue("rupture"), Trend("ruptures"),
-                        ("fake",), lambda p: Measured("ruptured", holds=True))]
+    mod.CLAIMS = [Claim("cs6-fake-rupture", "CS6", "bridge ruptures", PaperValue("rupture"), Trend("ruptures"),
+                        ("fake",), lambda p: Measured("ruptured", holds=True)),
+                  Claim("cs6-other-study", "CS6", "s", PaperValue("v"), Trend("t"), ("cs4-mucilage-diffusion",),
+                        lambda p: Measured("x", holds=True))]
     monkeypatch.setitem(sys.modules, "fake_claims", mod)
-    reg = collect(("rhizoscale.reproduce.cs4", "fake_claims"))
-    rupture = [c for c in reg.claims if c.id == "cs4-bridge-rupture"]
+    # a claim may name a study another module defines, whichever module comes first
+    reg = collect(("fake_claims", "rhizoscale.reproduce.cs4"))
+    assert not reg.problems, reg.problems
+    rupture = [c for c in reg.claims if c.id == "cs6-fake-rupture"]
     assert len(rupture) == 1 and rupture[0].measure is not None
-    assert {"cs4-mucilage-persistence", "cs5-fig13-small-pulse"} <= {c.id for c in reg.claims}
+    other = [c for c in reg.claims if c.id == "cs6-fake-other"]
+    assert len(other) == 1 and "not in this version" in other[0].rule.reason
+    assert any("unknown studies" in p for p in collect(("fake_claims",)).problems)
     broken = collect(("rhizoscale.reproduce.cs4", "no_such_claims_module"))
     assert any("no_such_claims_module" in p for p in broken.problems)
 
@@ -126,15 +139,19 @@ def test_cli_refuses_an_occupied_folder_and_unknown_claims(tmp_path):
 
 def test_cli_quick_case_study_4_writes_report_json_and_scenarios(tmp_path):
     out = tmp_path / "report"
-    res = runner.invoke(app, ["reproduce", "--out", str(out), "--quick", "--only", "CS4"])
+    homogenisation = [c.id for c in collect().claims if c.studies == ("cs4-mucilage-diffusion",)]
+    res = runner.invoke(app, ["reproduce", "--out", str(out), "--quick"]
+                        + [a for cid in homogenisation for a in ("--only", cid)])
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "claims.json").read_text())
     assert doc["quick"] and all(r["case_study"] == "CS4" for r in doc["claims"])
     rows = {r["id"]: r for r in doc["claims"]}
+    assert set(rows) == set(homogenisation) and len(rows) >= 8
     assert rows["cs4-millington-quirk"]["verdict"] == "reproduced"
     assert rows["cs4-millington-quirk"]["ours"]["value"] == pytest.approx(0.19 ** (10 / 3) / 0.41 ** 2)
-    assert rows["cs4-bridge-rupture"]["verdict"] == "missing" and "porescale" in rows["cs4-bridge-rupture"]["note"]
-    assert rows["cs4-mirrored-mucilage"]["verdict"] == "reproduced"  # mirroring: diagonal by symmetry
+    # mirroring: diagonal by symmetry, so the trend holds; the digits decide reproduced / partly
+    mirrored = rows["cs4-mirrored-mucilage"]
+    assert mirrored["verdict"] == ("reproduced" if abs(mirrored["difference"]) <= 0.1 else "partly")
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "(quick)" in html and "scenarios/cs4-mucilage-diffusion.yaml" in html
     sc = out / "scenarios" / "cs4-mucilage-diffusion.yaml"
@@ -152,10 +169,12 @@ def test_quick_mode_judges_every_claim(tmp_path):
     rows = {r["id"]: r for r in doc["claims"]}
     assert sum(doc["counts"].values()) == len(rows) == len(collect().claims)
     missing = {k for k, r in rows.items() if r["verdict"] == "missing"}
-    # placeholders, the root Pe, and hotspot shares (no hotspot in 4 days) may be missing in quick mode
-    assert missing <= {"cs4-bridge-rupture", "cs4-mucilage-persistence", "cs5-fig13-small-pulse",
-                       "cs5-fig13-large-growth", "cs3-peclet-root", "cs1-overlap-citrate", "cs1-overlap-mucilage",
+    # the root Pe, hotspot shares (no hotspot in 4 days) and Lian (the quick bridge is 2D) may be missing
+    assert missing <= {"cs3-peclet-root", "cs1-overlap-citrate", "cs1-overlap-mucilage", "cs4-bridge-rupture-lian",
                        "cs1-overlap-citrate-paper-text-threshold", "cs1-long-hotspots-branching-zone"}, missing
+    for cid in ("cs4-bridge-rupture", "cs4-mucilage-persistence", "cs5-fig13-small-pulse", "cs5-fig13-large-growth"):
+        assert rows[cid]["verdict"] in ("reproduced", "partly", "not reproduced"), (cid, rows[cid])
+    assert "water only" in rows["cs4-mucilage-persistence"]["ours"]["text"]
     assert rows["cs1-peclet-mucilage"]["ours"]["value"] == pytest.approx(2 * 0.1 / 1.04e-3)
     assert rows["cs1-peclet-labels"]["verdict"] == "reproduced"
     assert math.isfinite(rows["cs2-uptake-ratio"]["ours"]["value"]) and rows["cs2-uptake-ratio"]["ours"]["value"] > 1

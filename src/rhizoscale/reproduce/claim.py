@@ -59,6 +59,9 @@ class Measured:
     holds: bool | None = None
     partly: bool = False
     note: str = ""
+    #: ours / paper of a characteristic value (e.g. the mean principal value of a tensor),
+    #: for trends whose digits the rule also compares (``Trend(values_within=...)``)
+    ratio: float | None = None
 
     def text(self) -> str:
         v = self.value
@@ -154,17 +157,36 @@ class Bound:
 @dataclass(frozen=True)
 class Trend:
     """The paper states a sign, an order or a shape: reproduced when it holds in ours
-    (``Measured.holds``), partly when ``Measured.partly``."""
+    (``Measured.holds``), partly when ``Measured.partly``.
+
+    With ``values_within`` the paper also gives digits: the trend holding is then
+    reproduced only when ``Measured.ratio`` (ours / paper of a characteristic value) is
+    within ``values_within`` of 1; a trend that holds with values further off (or not
+    compared) is ``partly`` — "trend reproduced, values differ".
+
+    >>> Trend("diagonal", values_within=0.1).judge(None, Measured("x", holds=True, ratio=0.3))
+    (-0.7, 'partly')
+    """
 
     condition: str
+    values_within: float | None = None
 
     def text(self) -> str:
-        return f"trend: {self.condition}"
+        s = f"trend: {self.condition}"
+        if self.values_within is not None:
+            s += (f"; and the value within {100 * self.values_within:.3g} % of the paper's, "
+                  "else partly (trend reproduced, values differ)")
+        return s
 
     def judge(self, paper, m: Measured) -> tuple[float | None, str]:
         if m.holds is None:
             return None, "missing"
-        return None, "reproduced" if m.holds else "partly" if m.partly else "not reproduced"
+        d = None if m.ratio is None or not math.isfinite(m.ratio) else round(m.ratio - 1.0, 12)
+        if not m.holds:
+            return d, "partly" if m.partly else "not reproduced"
+        if self.values_within is None:
+            return d, "reproduced"
+        return d, "reproduced" if d is not None and abs(d) <= self.values_within else "partly"
 
 
 @dataclass(frozen=True)

@@ -184,8 +184,11 @@ CLAIMS = [
           PaperValue("maximum at intermediate rates (panels 0.1–2 cm d⁻¹)", "", SOURCE + ", Fig. 4"),
           Trend("interior maximum of volume vs rate, inside 0.5–2 cm d⁻¹ (interior elsewhere = partly)"),
           ("cs1-single-root",), _growth_rate("mucilage"),
-          note="gap: the maximum stays at 0.2 cm d⁻¹ also for roots compared at a common length of 4 cm; "
-               "a length cap of 4 cm at day 10 removes the fast roots' hotspots (see the gaps)"),
+          note="gap: with exact voxel averages the maximum stays at 0.2 cm d⁻¹ for every reading of the authors' "
+               "single-root set-up (day 10; roots compared at a common length of 4 cm; lmax 10 cm of CPlantBox's "
+               "straight_root.xml); counting grid-node values as CPlantBox does moves it with the grid: at 0.5 mm "
+               "0.2-0.3 cm d⁻¹, at 1 mm 0.2 or 1 cm d⁻¹ and at 2 mm 0.1 or 4 cm d⁻¹ depending on whether the path "
+               "lies on grid lines or between them (benchmarks/bench_cs1_growth_rate.py; see the gaps)"),
     Claim("cs1-hotspot-vs-growth-rate-citrate", "CS1",
           "Hotspot volume is maximal at intermediate root growth rates (citrate, single straight root)",
           PaperValue("maximum at intermediate rates (panels 0.1–2 cm d⁻¹)", "", SOURCE + ", Fig. 4"),

@@ -42,24 +42,45 @@ THRESHOLD_DECISION = (
 
 GAPS = [
     ("CS1 citrate hotspot threshold", "decided", THRESHOLD_DECISION),
-    ("CS1 growth-rate optimum", "open (mucilage) / reproduced (citrate)",
+    ("CS1 growth-rate optimum", "explained, not closed (mucilage) / reproduced (citrate)",
      "Single straight roots, 10 d: the mucilage hotspot volume peaks at 0.2 cm d⁻¹ (0.0655 cm³, converged on "
-     "0.1 mm voxels), below the 0.5–2 cm d⁻¹ of the paper's Fig. 4 panels, where it decreases monotonically. "
-     "Citrate at the shipped threshold (55 µg cm⁻³) peaks at 0.5 cm d⁻¹ (0.18 cm³ at 0.34 mm voxels; 0.12 at "
-     "1, 0.047 at 2 cm d⁻¹), inside the panels' range. Two readings of the paper's single-root set-up were "
-     "checked (0.2 mm voxels): comparing roots at a common length of 4 cm (day 4/v) leaves the mucilage "
-     "volumes unchanged (0.058/0.063/0.066/0.064/0.060/0.050/0.038 cm³ at 0.05/0.1/0.2/0.3/0.5/1/2 cm d⁻¹: "
-     "the hot region is the recent path, in steady state) and makes citrate decrease monotonically; capping "
-     "the root at 4 cm and looking at day 10 makes every root faster than 0.4 cm d⁻¹ stop early and lose its "
-     "hotspots (0 cm³ at ≥ 0.7 cm d⁻¹ for both). Neither moves the mucilage maximum into 0.5–2 cm d⁻¹. "
-     "Not checked: the CPlantBox straight_root parameters of the authors' Fig. 4 script (lmax, radius) and its "
-     "coarse-grid quadrature, which over-estimates near-path values."),
-    ("CS2 uptake-ratio convergence", "partly closed",
-     "The ratio converges from below under 3D refinement (first order). The report extrapolates the 0.5 and "
-     "0.25 cm runs (Richardson, formal order 1 and observed order 1.32 from the 8-day three-grid study) and "
-     "gives the spread of the two as the uncertainty. The 16-day 0.125 cm run (> 10 min, ~2 GB) was not run "
-     "on the shared machine. The ratio rests on chosen sorption and uptake parameters (the paper's table "
-     "was not found)."),
+     "0.1 mm voxels), below the 0.5–2 cm d⁻¹ of the paper's Fig. 4 panels; citrate at the shipped threshold "
+     "peaks at 0.5 cm d⁻¹, inside them. benchmarks/bench_cs1_growth_rate.py reruns the mucilage curve under "
+     "every reading of the authors' single-root set-up we could find, with exact voxel averages on 0.2 mm: day 10 "
+     "(0.053/0.062/0.066/0.064/0.060/0.050/0.038/0.024 cm³ at 0.05/0.1/0.2/0.3/0.5/1/2/4 cm d⁻¹), every root at "
+     "a common length of 4 cm (the same within 0.005 cm³: the hot region is the recent path, in steady state "
+     "within 1/k = 4.5 d), and lmax = 10 cm of CPlantBox's straight_root.xml (the parameter file of the authors' "
+     "straight-root scripts; roots at ≥ 2 cm d⁻¹ stop by day 5 and lose their hotspot). The maximum stays at "
+     "0.2 cm d⁻¹. It moves only when the volume is counted from concentrations at grid nodes, as CPlantBox's "
+     "ExudationModel evaluates them: on 0.5 mm grids it stays at 0.2–0.3 cm d⁻¹, on 1 mm grids it lies at 0.2 "
+     "or 1 cm d⁻¹ and on 2 mm grids at 0.1 or 4 cm d⁻¹, depending only on whether the root path runs along grid "
+     "lines or between them (the mucilage plume is ~1 mm wide, so a coarse node grid either samples the hot "
+     "path, counting volume ∝ hot length, or misses it). Our explanation: the paper's position of the maximum "
+     "is within the sampling error of a node-value count on ≥ 1 mm grids (the authors' root-system runs use "
+     "1 mm); the converged maximum of the model with the paper's parameters is at 0.2 cm d⁻¹. Not verified: the "
+     "grid of the authors' Fig. 4 run and its evaluation time (public straight-root exudation scripts that read "
+     "straight_root.xml, found by code search without their repository path, loop over 0.1, 0.5, 1, 2 cm d⁻¹ in "
+     "4–5 cm wide containers; the one whose grid we could read, for citrate, uses 0.5 mm). On the paper's four rates the "
+     "converged volumes decrease monotonically (0.062, 0.060, 0.050, 0.038 cm³)."),
+    ("CS2 uptake-ratio convergence", "closed (three grids)",
+     "The ratio converges from below under 3D refinement: 1.862 / 1.984 / 2.026 at 0.5 / 0.25 / 0.125 cm "
+     "(16 d, shipped example; the 0.125 cm run took 53 min and 4.9 GB on the shared 2-core machine at load "
+     "10–21, 1 thread; uptake with exudation 3.683 µmol, +2.0 % from 0.25 cm, without 1.817 µmol, −0.15 %). "
+     "Successive differences shrink 2.9× per halving (observed order 1.52); the Richardson limit is 2.049 ± 0.028 "
+     "(Roache's grid convergence index, safety factor 1.25), so 'more than doubled' holds in the grid limit "
+     "(2.021–2.077) and already at 0.125 cm; the shipped 0.25 cm grid is 3.2 % below the limit. The report's "
+     "cs2-uptake-ratio-extrapolated reruns the three grids (full mode). The ratio rests on chosen sorption and "
+     "uptake parameters (the paper's table was not found)."),
+    ("CS4 water bridge rupture (lattice Boltzmann)", "open",
+     "The shipped 3D bridge (cs4-liquid-bridge: 12-voxel spheres, gap 5, 70°) stays connected down to 160 liquid "
+     "nodes (V/R³ = 0.093) and at the next stage (35 % removed) no liquid is left on either grain: the bridge "
+     "evaporates into the gas instead of pinching off into two drops (small drops on convex grains are not "
+     "stable against the vapour at T/Tc = 0.8 at this size), and the 2D quick bridge does the same. So the LBM "
+     "shows the bridge breaking as it dries, but not a rupture with liquid left, and Lian's gap can only be "
+     "bounded (gap / d_rup ≥ 0.57), not tested. The network model's water-only bridge disconnects at Lian's "
+     "volume by construction (3250 vs 3375 µm³ at one drying step), a check of its drying logic only. Needed: "
+     "larger spheres (interface ~3 voxels), smaller removal per stage near rupture, and the contact angle "
+     "calibrated in 3D (issue #12)."),
     ("CS3 sample geometry", "calibrated; predictions still differ",
      "The generator now meets every geometric number the paper measured (calibration targets, inputs): "
      "aggregates 1.35 vs 1.3 mm³, macropores 1.14 vs 1.1, root 0.40 vs 0.4, air around the root 0.40 vs 0.4, "

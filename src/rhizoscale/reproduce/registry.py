@@ -26,6 +26,7 @@ class Registry:
     studies: dict[str, Study] = field(default_factory=dict)
     claims: list[Claim] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    origin: dict[str, str] = field(default_factory=dict)
 
     def add_module(self, module) -> None:
         for st in getattr(module, "STUDIES", []):
@@ -38,11 +39,17 @@ class Registry:
             if c.id in known:
                 self.problems.append(f"{module.__name__}: claim {c.id!r} defined twice; the first is kept")
                 continue
+            self.claims.append(c)
+            self.origin[c.id] = module.__name__
+            known.add(c.id)
+
+    def check_studies(self) -> None:
+        """Note claims naming studies no module defines (a claim may name another
+        package's study: checked once every module is in)."""
+        for c in self.claims:
             missing = [s for s in c.studies if s not in self.studies]
             if missing and c.measure is not None:
-                self.problems.append(f"{module.__name__}: claim {c.id!r} names unknown studies {missing}")
-            self.claims.append(c)
-            known.add(c.id)
+                self.problems.append(f"{self.origin.get(c.id, '?')}: claim {c.id!r} names unknown studies {missing}")
 
 
 def _case_claim_modules() -> list[str]:
@@ -82,6 +89,7 @@ def collect(modules: tuple[str, ...] | None = None) -> Registry:
                 reg.add_module(ep.load())
             except Exception as err:
                 reg.problems.append(f"entry point {ep.name}: cannot load ({type(err).__name__}: {err})")
+    reg.check_studies()
     have = {c.id for c in reg.claims}
     reg.claims.extend(c for c in pending_claims() if c.id not in have)
     order = {c: i for i, c in enumerate(CASE_ORDER)}
