@@ -32,7 +32,7 @@ SMALL = {
     "sens-p-uptake": {"samples": 2, "second_order": False},
     "cs4-liquid-bridge": {"ndim": 2, "particle_radius": 8, "gap": 5, "initial_volume": 1.2,
                           "removal": 0.35, "relax_steps": 300, "first_relax": 600,
-                          "max_stages": 12, "wall_density": 0.15, "contact_angle": None},
+                          "max_stages": 12, "wall_density": 0.3, "contact_angle": None},
     "cs4-water-distribution": {"shape": [40, 40], "mean_grain_radius": 0.006,
                                "saturations": [0.7, 0.4], "max_steps": 400,
                                "wall_density": 0.12, "contact_angle": None},

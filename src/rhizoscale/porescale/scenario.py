@@ -227,13 +227,32 @@ def _run_bridge(config, eos, rg, rl, rho_w, out, ctx):
     # a bridge that was never connected (the liquid gone before the first measurement)
     # did not rupture: there is no rupture volume
     formed = any(s.connected for s in res.stages)
-    ruptured = bool(res.ruptured and formed)
-    out.add_scalar("ruptured", float(ruptured), "1", "1 when the bridge ruptured")
+    # a rupture is the bridge splitting with liquid left on the particles; a bridge that
+    # is connected at one stage and gone at the next evaporated (small drops on convex
+    # grains are not stable against the vapour at lattice sizes): no rupture volume
+    cut = next((s for i, s in enumerate(res.stages)
+                if not s.connected and any(t.connected for t in res.stages[:i])), None)
+    vanished = bool(res.ruptured and formed and cut is not None and cut.volume <= 0)
+    ruptured = bool(res.ruptured and formed and not vanished)
+    out.add_scalar("ruptured", float(ruptured), "1",
+                   "1 when the bridge split with liquid left on the particles")
     out.info["bridge_formed"] = formed
+    out.info["bridge_vanished"] = vanished
     out.add_scalar("stages", float(len(res.stages)), "1", "drying stages run")
     if not formed:
         ctx.warn("the liquid was gone before a bridge formed (no stage connected the "
                  "particles): no rupture volume; use a larger initial_volume")
+    elif vanished:
+        v = res.rupture_volume
+        bound = ""
+        if config.ndim == 3 and math.isfinite(v) and config.contact_angle is not None:
+            d_lian = R * lian_rupture_distance(v / R**3, math.radians(theta))
+            out.info["gap_over_lian_lower_bound"] = config.gap / d_lian
+            bound = f" and gap / Lian's gap >= {config.gap / d_lian:.3g}"
+        ctx.warn(f"the bridge evaporated instead of splitting: {v:g} nodes joined the particles "
+                 f"at the last connected stage and no liquid was left at the next, so there is no "
+                 f"rupture volume (V/R^{config.ndim} <= {v / R**config.ndim:.3g}{bound}); larger "
+                 "particles or a smaller removal per stage would resolve the rupture")
     elif ruptured and math.isfinite(res.rupture_volume):
         v = res.rupture_volume
         out.add_scalar("rupture_volume", v * dx**config.ndim, "cm3" if config.ndim == 3 else "cm2",
