@@ -99,6 +99,12 @@ def test_bridge_rupture_against_lian():
                 {"step": 2, "volume_voxels": 0.0, "connected": False}]
     row = judge(CLAIMS["cs4-bridge-rupture-lian"], _bridge(stages=vanished, gap_over_lian=1.0))
     assert row["verdict"] == "not reproduced" and "bound" in row["ours"]["text"]
+    # the summary itself now reads an evaporated bridge as no rupture: no gap_over_lian
+    # scalar, the bound in the details; still a bound, never a number
+    products = _bridge(stages=vanished)
+    products["cs4-liquid-bridge"].info.update(gap_over_lian_lower_bound=1.14, particle_radius=12)
+    row = judge(CLAIMS["cs4-bridge-rupture-lian"], products)
+    assert row["verdict"] == "not reproduced" and "≥ 1.14" in row["ours"]["text"]
 
 
 def _respiration(increase, decays):

@@ -82,12 +82,18 @@ def _rupture(p):
 
 
 def _lian(p):
-    st = p[STUDY].scalars
-    if "gap_over_lian" not in st:
+    st, info = p[STUDY].scalars, p[STUDY].info
+    split, last, left = lbm_rupture(info.get("stages", []))
+    if "gap_over_lian" in st:
+        r = float(st["gap_over_lian"].value)
+        scaled = st["rupture_volume_scaled"].value
+    elif "gap_over_lian_lower_bound" in info:        # the summary's own reading: it evaporated
+        r = float(info["gap_over_lian_lower_bound"])
+        scaled = last / float(info.get("particle_radius", float("nan"))) ** 3 if "particle_radius" in info \
+            else float("nan")
+    else:
         return Measured(None, note="no Lian comparison: the run is 2D or did not rupture")
-    r = float(st["gap_over_lian"].value)
-    split, last, left = lbm_rupture(p[STUDY].info.get("stages", []))
-    head = (f"rupture volume V/R³ = {st['rupture_volume_scaled'].value:.3g} (the last connected stage); imposed gap / "
+    head = (f"rupture volume V/R³ = {scaled:.3g} (the last connected stage); imposed gap / "
             f"Lian's rupture gap of that volume = {r:.3g}")
     if not split:
         # the bridge went from `last` liquid nodes to none: the disconnection volume lies below

@@ -238,6 +238,7 @@ def _run_bridge(config, eos, rg, rl, rho_w, out, ctx):
                    "1 when the bridge split with liquid left on the particles")
     out.info["bridge_formed"] = formed
     out.info["bridge_vanished"] = vanished
+    out.info["particle_radius"] = R
     out.add_scalar("stages", float(len(res.stages)), "1", "drying stages run")
     if not formed:
         ctx.warn("the liquid was gone before a bridge formed (no stage connected the "
