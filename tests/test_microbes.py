@@ -339,8 +339,23 @@ def test_initial_cells_sit_in_water_and_follow_the_shares():
     p = load_bacteria()
     a = initial_cells(lat, p, seed=1, n_cells=2000)
     assert np.all(lat.water.ravel()[a.voxel])
-    assert abs(len(a) - 2000) < 2000 * 0.6
+    assert len(a) == 2000
     assert set(np.unique(a.species)) == {0, 1, 2}
+
+
+def test_n_cells_is_the_exact_count_even_below_one_cluster():
+    """n_cells below the calibrated cluster size (~270) used to scale the cluster
+    intensity, so 60 cells meant no cell at all with probability exp(-60/270) = 80 %; now
+    every seed gets exactly n_cells. Without n_cells, a lattice that draws no cluster is
+    refused naming n_cells (a run without cells is no experiment)."""
+    lat, _ = porous_lattice(shape=(16, 16, 16))
+    p = load_bacteria()
+    for seed in range(8):
+        assert len(initial_cells(lat, p, seed=seed, n_cells=60)) == 60
+    small, _ = porous_lattice(shape=(4, 4, 4))          # ~0.03 clusters on average
+    with pytest.raises(InputError, match="no cells placed") as err:
+        initial_cells(small, p, seed=1)
+    assert err.value.field == "n_cells"
 
 
 def test_bad_input_names_the_field():

@@ -76,8 +76,8 @@ class Config(CaseConfig):
     record_interval: float = Field(1.0, gt=0, description="totals and profiles every [h]")
     snapshot_times: list[Annotated[float, Field(ge=0)]] = Field(
         [], description="times of the agent snapshots (CSV and VTK points) besides the end [h]")
-    n_cells: Optional[int] = Field(None, gt=0, description="initial cells (default: from the "
-                                   "cell density of the parameter set and the lattice volume)")
+    n_cells: Optional[int] = Field(None, gt=0, description="initial cells, exactly (default: "
+                                   "drawn from the cell density of the parameter set and the lattice volume)")
     saturations: list[float] = Field([1.0, 0.5, 0.25], min_length=1, description="water "
                                      "saturations of the pore space [1] (respiration: the first)")
     additions: list[Annotated[float, Field(ge=0)]] = Field(
