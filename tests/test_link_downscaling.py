@@ -122,6 +122,25 @@ def test_cs1_root_surface_series_drive_cs5_exudation():
         run_products(scenario_from_dict(cs1, source="cs1.yaml"))
 
 
+def test_cs1_bad_boundary_location_is_refused_before_any_field(monkeypatch):
+    """A location far from every root, a start after the run or series times beyond it
+    are refused once the root system is known, before the fields (minutes for the full
+    example) are computed: no RhizodepositionModel is ever made."""
+    from small_examples import small_example
+    import rhizoscale.rhizodeposition.scenario as cs1_scenario
+
+    def no_fields(*args, **kwargs):
+        raise AssertionError("fields computed before boundary_location was checked")
+    monkeypatch.setattr(cs1_scenario, "RhizodepositionModel", no_fields)
+    cs1 = small_example("cs1-single-root")
+    cs1.update(exudates=["citrate"], outputs=NO_FILES)
+    for loc, field in (({"point": [3.0, 0.0, -1.0]}, "boundary_location.point"),
+                       ({"point": [0.0, 0.0, -1.0], "start": 5.0}, "boundary_location.start"),
+                       ({"point": [0.0, 0.0, -1.0], "times": [0, 10]}, "boundary_location.times")):
+        with pytest.raises(InputError, match=field):
+            run_products(scenario_from_dict(dict(cs1, boundary_location=loc), source="cs1.yaml"))
+
+
 def test_cs4_liquid_configuration_is_the_cs5_lattice(tmp_path):
     """CS4 (two-phase LBM) -> CS5: the water-distribution image handed on in memory is the
     microbes' lattice: the saturation CS5 sees is the image's water share of the pore
