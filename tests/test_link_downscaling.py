@@ -241,3 +241,34 @@ def test_domain_thickness_is_the_argument_of_the_cs4_relation_for_heterogeneous_
     assert rel.values[-1] < 1 + 0.5 * (thin - 1)                    # towards the geometric mean when thick
     with pytest.raises(InputError, match="thickness: thickness outside the table range"):
         rel(0.5 * h)                                                # thinner than a voxel: not tabulated
+
+
+def test_a_relation_of_another_variable_is_refused_naming_the_key(tmp_path):
+    """CS3's contact factor f(contact fraction) fed as CS1's or CS2's D_eff(theta) table was
+    read as D_eff(theta) without a word (a silent wrong number); a file that is no table
+    was reported under `exudates` (CS1) or without the scenario key (CS2)."""
+    from small_examples import small_example
+    from rhizoscale.io.netcdf import write_netcdf
+    from rhizoscale.products import TabulatedRelation, relation_to_dataset
+    contact = tmp_path / "contact.nc"
+    write_netcdf(relation_to_dataset(TabulatedRelation(
+        [0.1, 0.3], [0.5, 1.0], 0.46, component="exudation_factor", variable="contact_fraction",
+        variable_units="1")), contact)
+    junk = tmp_path / "junk.nc"
+    junk.write_text("not netcdf")
+    cs1 = small_example("cs1-single-root")
+    cs1.update(exudates=["citrate"], outputs=NO_FILES, growth_rates=None)
+    cs2 = small_example("cs2-oilseed-rape")
+    cs2.update(outputs=NO_FILES)
+    cases = [(dict(cs1, soil_diffusivity={"table": str(contact), "d_water": {"citrate": 0.5}}),
+              "soil_diffusivity.table: .*a relation of contact fraction, not of theta"),
+             (dict(cs2, soil_diffusivity={"model": "table", "table": str(contact)}),
+              "soil_diffusivity.table: .*a relation of contact fraction, not of theta"),
+             (dict(cs1, contact_exudation={"relation": str(junk), "contact_fraction": 0.2}),
+              "contact_exudation.relation: .*not a NetCDF table"),
+             (dict(cs2, contact_exudation={"relation": str(junk), "contact_fraction": 0.2}),
+              "contact_exudation.relation: .*not a NetCDF table")]
+    for data, message in cases:
+        with pytest.raises(InputError, match=message) as err:
+            run_products(scenario_from_dict(data, source="s.yaml"))
+        assert "exudates" not in str(err.value) and "\n" not in str(err.value)

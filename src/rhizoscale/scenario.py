@@ -560,10 +560,7 @@ class ContactExudationSection(Section):
     def factor(self) -> float:
         """``f(contact_fraction)`` [1] (InputError naming the field outside the table)."""
         from .products import read_relation
-        rel = read_relation(self.relation)
-        if getattr(rel, "variable", "contact_fraction") != "contact_fraction":
-            raise InputError(f"{self.relation} is a relation of {rel.variable}, not of the contact fraction",
-                             field="contact_exudation.relation")
+        rel = read_relation(self.relation, variable="contact_fraction", field="contact_exudation.relation")
         try:
             return float(rel(self.contact_fraction))
         except InputError as err:

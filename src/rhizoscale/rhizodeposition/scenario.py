@@ -238,6 +238,8 @@ class Config(CaseConfig):
         try:
             _exudate_parameters(self)
         except InputError as err:
+            if str(err.field or "").split(".")[0] in ("contact_exudation", "soil_diffusivity"):
+                raise ValueError(f"{err.field}: {err.message}") from None
             if str(err.source or "").startswith("overrides"):
                 where = ".".join(str(p) for p in (err.source, err.field) if p)
                 raise ValueError(f"{where}: {err.message}") from None
@@ -278,7 +280,8 @@ def _exudate_parameters(config: Config, ctx=None) -> dict[str, ExudateParameters
                              field=f"soil_diffusivity.d_water.{missing[0]}")
         if ctx is None and is_product_reference(sd.table):
             return out          # handed on only while a pipeline runs: D is set then
-        rel = read_relation(sd.table, mucilage_fraction=sd.mucilage_fraction)
+        rel = read_relation(sd.table, mucilage_fraction=sd.mucilage_fraction, variable="theta",
+                            field="soil_diffusivity.table")
         for n, p in out.items():
             d = sd.d_water[n] * rel(p.theta) / p.theta
             if not d > 0:
