@@ -416,6 +416,33 @@ def test_exudation_from_a_case_study_3_flux_series(tmp_path):
     assert abs(ts["balance_error"].values).max() < 1e-12
 
 
+def test_boundary_series_errors_name_the_key_and_a_short_series_is_said(tmp_path):
+    """Flux-series errors named an internal 'exudation' key; a series ending before the
+    run was held at its last value without a word; a series given to the respiration
+    experiment (no root) was ignored without a word."""
+    import json
+    import xarray as xr
+    from rhizoscale.scenario import run_scenario, scenario_from_dict
+
+    def write(name, t_h, flux, units):
+        xr.Dataset({"flux": xr.DataArray(np.asarray(flux, float), dims="time", attrs={"units": units},
+                                         coords={"time": ("time", np.asarray(t_h, float), {"units": "h"})})}
+                   ).to_netcdf(tmp_path / name)
+        return str(tmp_path / name)
+    bad = write("bad.nc", [0.0, 1.0], [1.0, 1.0], "mol m-2 s-1")
+    with pytest.raises(InputError, match=r"s.yaml: boundary_series: exudation flux units 'mol m-2 s-1'"):
+        run_scenario(scenario_from_dict(_small_rhizosphere(boundary_series=bad), source=tmp_path / "s.yaml"),
+                     tmp_path / "bad")
+    short = write("short.nc", [0.0, 0.25], [5.0, 5.0], "ug cm-2 d-1")
+    summary = run_scenario(scenario_from_dict(_small_rhizosphere(boundary_series=short, outputs={"figures": False}),
+                                              source=tmp_path / "s.yaml"), tmp_path / "short")
+    said = json.loads((tmp_path / "short" / "summary.json").read_text())["warnings"]
+    assert any(w.startswith("boundary_series: the series ends at 0.25 h") for w in said), summary
+    with pytest.raises(InputError, match=r"boundary_series: the respiration experiment has no root"):
+        scenario_from_dict({"case": "cs5-microbes", "experiment": "respiration", "boundary_series": short},
+                           source=tmp_path / "s.yaml")
+
+
 def test_scenario_outputs_read_back_and_bad_overrides_name_the_field(tmp_path):
     import pandas as pd
     from rhizoscale.scenario import run_products, run_scenario, scenario_from_dict
