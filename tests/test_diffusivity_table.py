@@ -166,6 +166,13 @@ def test_pipeline_links_the_table_to_cs2_and_bad_grids_are_refused():
         scenario_from_dict({"case": "cs4-diffusivity-table", "water_contents": [0.2, 0.1]})
     with pytest.raises(InputError, match="water_contents"):
         scenario_from_dict({"case": "cs4-diffusivity-table", "water_contents": [0.2, 0.5]})
+    # checks across keys name the key first and do not print the whole scenario mapping
+    for bad, field in (({"mucilage_fraction": 0.15}, "mucilage_fraction"),
+                       ({"mucilage_fractions": [0.0, 0.1, 1.2]}, "mucilage_fractions"),
+                       ({"water_content": 0.5}, "water_content")):
+        with pytest.raises(InputError) as err:
+            scenario_from_dict({"case": "cs4-diffusivity-table", **bad}, source="t.yaml")
+        assert str(err.value).startswith(f"t.yaml: {field}: ") and "{" not in str(err.value)
 
 
 def test_lbm_liquid_runs_under_the_simulation_and_keeps_the_mucilage_volume_exact():

@@ -339,8 +339,23 @@ def test_initial_cells_sit_in_water_and_follow_the_shares():
     p = load_bacteria()
     a = initial_cells(lat, p, seed=1, n_cells=2000)
     assert np.all(lat.water.ravel()[a.voxel])
-    assert abs(len(a) - 2000) < 2000 * 0.6
+    assert len(a) == 2000
     assert set(np.unique(a.species)) == {0, 1, 2}
+
+
+def test_n_cells_is_the_exact_count_even_below_one_cluster():
+    """n_cells below the calibrated cluster size (~270) used to scale the cluster
+    intensity, so 60 cells meant no cell at all with probability exp(-60/270) = 80 %; now
+    every seed gets exactly n_cells. Without n_cells, a lattice that draws no cluster is
+    refused naming n_cells (a run without cells is no experiment)."""
+    lat, _ = porous_lattice(shape=(16, 16, 16))
+    p = load_bacteria()
+    for seed in range(8):
+        assert len(initial_cells(lat, p, seed=seed, n_cells=60)) == 60
+    small, _ = porous_lattice(shape=(4, 4, 4))          # ~0.03 clusters on average
+    with pytest.raises(InputError, match="no cells placed") as err:
+        initial_cells(small, p, seed=1)
+    assert err.value.field == "n_cells"
 
 
 def test_bad_input_names_the_field():
@@ -399,6 +414,33 @@ def test_exudation_from_a_case_study_3_flux_series(tmp_path):
     faces_area = lat.root_faces.sum() * lat.face_area                     # um^2
     assert ts["exuded"].values[0, -1] == pytest.approx(ex.amount(0.0, 1.0) * faces_area, rel=1e-12)
     assert abs(ts["balance_error"].values).max() < 1e-12
+
+
+def test_boundary_series_errors_name_the_key_and_a_short_series_is_said(tmp_path):
+    """Flux-series errors named an internal 'exudation' key; a series ending before the
+    run was held at its last value without a word; a series given to the respiration
+    experiment (no root) was ignored without a word."""
+    import json
+    import xarray as xr
+    from rhizoscale.scenario import run_scenario, scenario_from_dict
+
+    def write(name, t_h, flux, units):
+        xr.Dataset({"flux": xr.DataArray(np.asarray(flux, float), dims="time", attrs={"units": units},
+                                         coords={"time": ("time", np.asarray(t_h, float), {"units": "h"})})}
+                   ).to_netcdf(tmp_path / name)
+        return str(tmp_path / name)
+    bad = write("bad.nc", [0.0, 1.0], [1.0, 1.0], "mol m-2 s-1")
+    with pytest.raises(InputError, match=r"s.yaml: boundary_series: exudation flux units 'mol m-2 s-1'"):
+        run_scenario(scenario_from_dict(_small_rhizosphere(boundary_series=bad), source=tmp_path / "s.yaml"),
+                     tmp_path / "bad")
+    short = write("short.nc", [0.0, 0.25], [5.0, 5.0], "ug cm-2 d-1")
+    summary = run_scenario(scenario_from_dict(_small_rhizosphere(boundary_series=short, outputs={"figures": False}),
+                                              source=tmp_path / "s.yaml"), tmp_path / "short")
+    said = json.loads((tmp_path / "short" / "summary.json").read_text())["warnings"]
+    assert any(w.startswith("boundary_series: the series ends at 0.25 h") for w in said), summary
+    with pytest.raises(InputError, match=r"boundary_series: the respiration experiment has no root"):
+        scenario_from_dict({"case": "cs5-microbes", "experiment": "respiration", "boundary_series": short},
+                           source=tmp_path / "s.yaml")
 
 
 def test_scenario_outputs_read_back_and_bad_overrides_name_the_field(tmp_path):

@@ -177,3 +177,13 @@ def test_image_vtk_is_compressed_and_reads_back(tmp_path):
     assert np.array_equal(back["mask"], (c > 1).astype(np.uint8))
     uncompressed = c.nbytes + duration.nbytes + c.size
     assert path.stat().st_size < uncompressed / 8
+
+
+def test_points_vtk_with_no_points(tmp_path):
+    """A CS5 snapshot after every cell died (or of an empty run) is a valid empty .vtp,
+    not a TypeError from the block compressor."""
+    from rhizoscale.io.vtk import read_vtk_arrays, write_points_vtk
+    path = write_points_vtk(np.zeros((0, 3)), {"carbon_fg": np.zeros(0)}, tmp_path / "cells")
+    arrays = read_vtk_arrays(path)
+    assert arrays["Points"].shape == (0, 3) and arrays["carbon_fg"].size == 0
+    assert b'NumberOfPoints="0"' in path.read_bytes()

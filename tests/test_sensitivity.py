@@ -297,6 +297,12 @@ def test_time_keys_are_sampled_in_days_through_the_time_section():
     with pytest.raises(InputError, match=r"spec.yaml: parameters.time.stop: cs3-root-hairs counts time.stop in s: "
                                          r"sample its own key 'duration'"):
         study_from_dict(spec, source="spec.yaml")
+    # ... and that advice works: the own key replaces the time.stop the scenario wrote
+    # (it was refused as 'time.stop: also given as duration', a dead end)
+    spec.update(parameters={"duration": [60.0, 600.0]})
+    study = study_from_dict(spec, source="spec.yaml")
+    assert cs3["time"] == {"stop": "600 s"}
+    assert study.model.scenario({"duration": 120.0}).config.duration == 120.0
 
 
 def test_a_sobol_design_too_small_for_second_order_indices_is_said_before_it_runs():

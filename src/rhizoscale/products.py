@@ -416,7 +416,8 @@ def resolve_product(ref: str, *, source: object = None, field: str | None = None
 
 
 def read_relation(path: str | Path, *, mucilage_fraction: float = 0.0,
-                  component: str = "d_eff") -> TabulatedRelation:
+                  component: str = "d_eff", variable: str | None = None,
+                  field: str | None = None) -> TabulatedRelation:
     """Read an effective-property table (NetCDF) as a :class:`TabulatedRelation`.
 
     ``path`` may also be a product reference (``product:STEP.NAME@KEY``) that a pipeline
@@ -432,6 +433,12 @@ def read_relation(path: str | Path, *, mucilage_fraction: float = 0.0,
         Which column to use (must be tabulated).
     component : {"d_eff", "d_min", "d_max"}
         Which tabulated relative diffusivity [1].
+    variable : str, optional
+        The argument the caller needs (``"theta"``, ``"contact_fraction"``): a relation of
+        another variable (e.g. CS3's contact factor fed as a ``D_eff(theta)`` table, or
+        CS4's ``d_eff_thickness``) is refused instead of being read as a wrong number.
+    field : str, optional
+        The scenario key that named ``path``: every error is reported under it.
 
     Returns
     -------
@@ -440,7 +447,8 @@ def read_relation(path: str | Path, *, mucilage_fraction: float = 0.0,
     Raises
     ------
     InputError
-        When the file is missing, not NetCDF, not such a table, or lacks the column.
+        When the file is missing, not NetCDF, not such a table, lacks the column, or is a
+        relation of another ``variable``.
 
     Examples
     --------
@@ -459,6 +467,20 @@ def read_relation(path: str | Path, *, mucilage_fraction: float = 0.0,
     >>> round(rel(0.15), 12), rel.porosity
     (0.02, 0.4)
     """
+    try:
+        rel = _read_relation(path, mucilage_fraction, component)
+        got = getattr(rel, "variable", "theta")
+        if variable is not None and got != variable:
+            raise InputError(f"a relation of {got.replace('_', ' ')}, not of "
+                             f"{variable.replace('_', ' ')}", source=path)
+    except InputError as err:
+        if field is None:
+            raise
+        raise InputError(str(err), field=field) from None
+    return rel
+
+
+def _read_relation(path, mucilage_fraction: float, component: str):
     from .io.netcdf import read_netcdf
     if is_product_reference(path):
         obj = resolve_product(str(path))

@@ -560,10 +560,7 @@ class ContactExudationSection(Section):
     def factor(self) -> float:
         """``f(contact_fraction)`` [1] (InputError naming the field outside the table)."""
         from .products import read_relation
-        rel = read_relation(self.relation)
-        if getattr(rel, "variable", "contact_fraction") != "contact_fraction":
-            raise InputError(f"{self.relation} is a relation of {rel.variable}, not of the contact fraction",
-                             field="contact_exudation.relation")
+        rel = read_relation(self.relation, variable="contact_fraction", field="contact_exudation.relation")
         try:
             return float(rel(self.contact_fraction))
         except InputError as err:
@@ -712,6 +709,24 @@ def _set_path(data: dict, path: list[str], value: Any, source: object, field: st
             raise InputError(f"{'.'.join(path[:k + 1])!r} is not a section", source=source, field=field)
         node = nxt
     node[path[-1]] = value
+
+
+def _drop_section_entry(cls, data: dict, key: str) -> None:
+    """An override of a case's own key (``duration``) replaces the shared-section entry
+    that fills it (``time: {stop: 2 h}``), instead of being refused as given twice: that
+    own key is what a sensitivity study must sample where a bare ``time.stop`` would mean
+    days (CS3, CS4 bridge, CS5)."""
+    maps = {"time": {v[0]: k for k, v in getattr(cls, "TIME_KEYS", {}).items()},
+            "grid": {v: k for k, v in getattr(cls, "GRID_KEYS", {}).items()},
+            "root_system": {v: k for k, v in getattr(cls, "ROOT_SYSTEM_KEYS", {}).items()}}
+    for name, keys in maps.items():
+        section = data.get(name)
+        if key in keys and isinstance(section, dict) and keys[key] in section:
+            section = {k: v for k, v in section.items() if k != keys[key]}
+            if section:
+                data[name] = section
+            else:
+                data.pop(name)
 
 
 def _section_aliases(cls, data) -> dict[str, tuple[str, Any]]:
@@ -863,6 +878,7 @@ def scenario_from_dict(data: Any, source: object = "scenario", base_dir: Path | 
     if key_overrides:
         data = copy.deepcopy(data)
         for path, value in key_overrides.items():
+            _drop_section_entry(module.Config, data, path.split(".")[0])
             _set_path(data, path.split("."), value, source, f"parameters.{path}")
         try:
             config = module.Config.model_validate(data, context={"base_dir": base_dir, "source": source})

@@ -88,11 +88,11 @@ class Config(CaseConfig):
     @model_validator(mode="after")
     def _check(self):
         if self.water_content > self.porosity:
-            raise ValueError("water_content cannot exceed porosity")
+            raise ValueError(f"water_content: cannot exceed the porosity {self.porosity:g} (got {self.water_content:g})")
         if any(t > self.porosity + 1e-12 or t < 0 for t in self.table_water_contents):
-            raise ValueError("table_water_contents must lie in [0, porosity]")
+            raise ValueError(f"table_water_contents: must lie in [0, porosity {self.porosity:g}]")
         if sorted(set(self.table_water_contents)) != list(self.table_water_contents):
-            raise ValueError("table_water_contents must be strictly increasing")
+            raise ValueError("table_water_contents: must be strictly increasing")
         return self
 
 

@@ -58,7 +58,7 @@ def _vtk_array(a: np.ndarray) -> np.ndarray:
 
 def _compressed(a: np.ndarray, level: int) -> bytes:
     """One array in VTK's zlib-compressed appended layout (header + blocks)."""
-    raw = memoryview(a).cast("B")
+    raw = memoryview(a.reshape(-1)).cast("B")        # 1D: an empty (0, 3) array casts too
     total = raw.nbytes
     blocks = [zlib.compress(raw[i:i + BLOCK_SIZE], level) for i in range(0, total, BLOCK_SIZE)]
     header = np.array([len(blocks), BLOCK_SIZE, total % BLOCK_SIZE] + [len(b) for b in blocks], dtype="<u8")

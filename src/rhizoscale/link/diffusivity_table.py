@@ -124,16 +124,16 @@ class Config(CaseConfig):
     def _check(self):
         th = self.water_contents
         if sorted(set(th)) != list(th) or th[0] <= 0:
-            raise ValueError("water_contents must be positive and strictly increasing")
+            raise ValueError(f"water_contents: must be positive and strictly increasing (got {list(th)})")
         if self.image is None and th[-1] > self.porosity + 1e-12:
-            raise ValueError(f"water_contents must not exceed the porosity ({self.porosity})")
+            raise ValueError(f"water_contents: must not exceed the porosity {self.porosity:g} (got {th[-1]:g})")
         if self.image is None and self.water_content > self.porosity:
-            raise ValueError("water_content cannot exceed porosity")
+            raise ValueError(f"water_content: cannot exceed the porosity {self.porosity:g} (got {self.water_content:g})")
         m = self.mucilage_fractions
         if sorted(set(m)) != list(m) or m[0] < 0 or m[-1] > 1:
-            raise ValueError("mucilage_fractions must be strictly increasing in [0, 1]")
+            raise ValueError(f"mucilage_fractions: must be strictly increasing in [0, 1] (got {list(m)})")
         if not np.any(np.isclose(m, self.mucilage_fraction, atol=1e-9)):
-            raise ValueError(f"mucilage_fraction {self.mucilage_fraction} must be one of mucilage_fractions {m}")
+            raise ValueError(f"mucilage_fraction: {self.mucilage_fraction:g} must be one of mucilage_fractions {list(m)}")
         if self.liquid == "lbm" and (self.water_content == 0 or self.water_content >= self.porosity):
             raise ValueError("water_content: the lbm liquid needs 0 < theta < porosity")
         return self

@@ -578,16 +578,28 @@ class MicrobeModel:
 
 def initial_cells(lattice: MicrobeLattice, params: SoilBacteriaParameters, *, seed: int = 0,
                   n_cells: int | None = None) -> Agents:
-    """Cells of a calibrated Thomas process moved into water (:mod:`.placement`)."""
-    from .placement import place_in_water, thomas_parameters, thomas_points
+    """Cells of a calibrated Thomas process moved into water (:mod:`.placement`).
+
+    ``n_cells`` fixes the count exactly (clusters of the calibrated mean size); without
+    it the count is the Thomas process's (Poisson clusters at the parameter set's
+    density), and a lattice that draws no cell is refused (``InputError`` naming
+    ``n_cells``): a run without cells is no experiment."""
+    from .placement import place_in_water, thomas_parameters, thomas_points, thomas_points_of_count
     rng = np.random.default_rng(seed)
     density = params.cell_density * params.bulk_density * 1e-12          # cells per µm^3
     kappa, mu = thomas_parameters(density, params.neighbours_within, params.neighbour_distance,
                                   params.cluster_radius)
     box = np.array(lattice.shape, float) * lattice.voxel_size
-    if n_cells is not None:
-        kappa *= n_cells / (density * np.prod(box))
-    pts = thomas_points(box, kappa, mu, params.cluster_radius, rng)
+    if n_cells is not None:                      # exactly n_cells, in clusters of mean size mu
+        pts = thomas_points_of_count(box, n_cells, mu, params.cluster_radius, rng)
+    else:
+        pts = thomas_points(box, kappa, mu, params.cluster_radius, rng)
+        if len(pts) == 0:
+            raise InputError(
+                f"no cells placed: at {density * 1e12:.3g} cells cm-3 the lattice "
+                f"({np.prod(box):.3g} um3) holds on average {kappa * np.prod(box):.2g} clusters "
+                f"of {mu:.0f} cells and this seed drew none; give n_cells or a larger lattice",
+                field="n_cells")
     voxel = place_in_water(pts, lattice.water, lattice.voxel_size)
     shares = np.array([s.initial_share for s in params.species], float)
     if shares.sum() <= 0:

@@ -65,7 +65,7 @@ class Config(CaseConfig):
     experiment: Literal["respiration", "rhizosphere"] = Field(..., description="which experiment")
     image: Optional[ImageSection] = Field(None, description="a segmented image instead of the "
                                           "generated packing (labels: water, mucilage, solid, air, "
-                                          "root, hair; the rhizosphere needs root); saturations are "
+                                          "root, hair, pom; the rhizosphere needs root); saturations are "
                                           "then not used")
     literature: str = Field("soil_bacteria", description="parameter set of traits and carbon "
                             "parameters (override values by parameters: bacteria.PATH)")
@@ -76,8 +76,8 @@ class Config(CaseConfig):
     record_interval: float = Field(1.0, gt=0, description="totals and profiles every [h]")
     snapshot_times: list[Annotated[float, Field(ge=0)]] = Field(
         [], description="times of the agent snapshots (CSV and VTK points) besides the end [h]")
-    n_cells: Optional[int] = Field(None, gt=0, description="initial cells (default: from the "
-                                   "cell density of the parameter set and the lattice volume)")
+    n_cells: Optional[int] = Field(None, gt=0, description="initial cells, exactly (default: "
+                                   "drawn from the cell density of the parameter set and the lattice volume)")
     saturations: list[float] = Field([1.0, 0.5, 0.25], min_length=1, description="water "
                                      "saturations of the pore space [1] (respiration: the first)")
     additions: list[Annotated[float, Field(ge=0)]] = Field(
@@ -129,6 +129,9 @@ class Config(CaseConfig):
     @field_validator("boundary_series")
     @classmethod
     def _series_path(cls, value, info: ValidationInfo):
+        if value is not None and info.data.get("experiment") == "respiration":
+            raise ValueError("the respiration experiment has no root (it would be ignored); "
+                             "use experiment: rhizosphere")
         from ..products import is_product_reference
         if value is not None and is_product_reference(str(value)):
             return value                           # a pipeline product (rhizoscale.link)
@@ -195,7 +198,25 @@ def _image_pom(cfg: Config, image, lattice) -> np.ndarray | None:
     return np.where(mask, cfg.pom_carbon_density * lattice.voxel_volume, 0.0)
 
 
-def _exudation(cfg: Config):
+def _exudation(cfg: Config, warn=None):
+    """The root's exudation: a constant flux, or ``boundary_series`` (errors name that key;
+    a series ending before the run is held at its last value, and said so)."""
+    if cfg.boundary_series is None:
+        return _exudation_of(cfg)
+    try:
+        ex = _exudation_of(cfg)
+    except InputError as err:
+        if err.field and err.field.startswith("boundary_series"):
+            raise
+        raise InputError(err.message, field="boundary_series") from None
+    end = float(ex.times[-1])
+    if warn is not None and end < cfg.duration:
+        warn(f"boundary_series: the series ends at {end:g} h, before the end of the run "
+             f"({cfg.duration:g} h); its last value is held from then on")
+    return ex
+
+
+def _exudation_of(cfg: Config):
     from ..products import BoundarySeries
     from .model import RootConcentration, RootExudation
     if cfg.boundary_series is None:
@@ -244,7 +265,7 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
     Per voxel about 200 bytes: DOC, necromass, CO2 and distance (float64), the float64
     stencil and its float32 smoother copy, multigrid levels, six float64 CG and step
     vectors, the packing's labels and distance maps while the lattice is built; per cell
-    46 bytes (:data:`~rhizoscale.microbes.model.AGENT_BYTES`) with room for 4x growth; plus
+    54 bytes (:data:`~rhizoscale.microbes.model.AGENT_BYTES`) with room for 4x growth; plus
     the libraries. One lattice at a time (the saturations run one after the other).
 
     Parameters
@@ -339,7 +360,7 @@ def run(config: Config, ctx) -> "Products":
     rhizo = config.experiment == "rhizosphere"
     if rhizo:
         labels = [f"saturation_{s:g}" for s in config.saturations]
-        exudation = _exudation(config)
+        exudation = _exudation(config, ctx.warn)
         edges = np.arange(0.0, np.hypot(*config.lattice.shape[1:]) * config.lattice.voxel_size
                           + config.profile_bin, config.profile_bin)
         settings = [(lab, s, None) for lab, s in zip(labels, config.saturations)]

@@ -102,7 +102,8 @@ def diffusivity_function(cfg: SoilDiffusivityConfig):
     if cfg.model == "millington-quirk":
         return None
     from ..products import read_relation
-    return read_relation(cfg.table, mucilage_fraction=cfg.mucilage_fraction, component=cfg.component)
+    return read_relation(cfg.table, mucilage_fraction=cfg.mucilage_fraction, component=cfg.component,
+                         variable="theta", field="soil_diffusivity.table")
 
 
 class Config(CaseConfig):

@@ -142,6 +142,8 @@ def raise_input_error(err: ValidationError, source: object, aliases: dict | None
             loc = f"{loc}.{head}" if loc else head
             msg = rest
             show_input = False  # the input is the whole mapping, not the field's value
+    if not where and isinstance(shown, dict):
+        show_input = False      # a check across fields: the input is the whole scenario
     if first.get("type") == "extra_forbidden":
         msg = "unknown key (check the spelling; see the documentation for the allowed keys)"
     elif show_input:

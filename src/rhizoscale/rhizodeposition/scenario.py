@@ -238,6 +238,8 @@ class Config(CaseConfig):
         try:
             _exudate_parameters(self)
         except InputError as err:
+            if str(err.field or "").split(".")[0] in ("contact_exudation", "soil_diffusivity"):
+                raise ValueError(f"{err.field}: {err.message}") from None
             if str(err.source or "").startswith("overrides"):
                 where = ".".join(str(p) for p in (err.source, err.field) if p)
                 raise ValueError(f"{where}: {err.message}") from None
@@ -278,7 +280,8 @@ def _exudate_parameters(config: Config, ctx=None) -> dict[str, ExudateParameters
                              field=f"soil_diffusivity.d_water.{missing[0]}")
         if ctx is None and is_product_reference(sd.table):
             return out          # handed on only while a pipeline runs: D is set then
-        rel = read_relation(sd.table, mucilage_fraction=sd.mucilage_fraction)
+        rel = read_relation(sd.table, mucilage_fraction=sd.mucilage_fraction, variable="theta",
+                            field="soil_diffusivity.table")
         for n, p in out.items():
             d = sd.d_water[n] * rel(p.theta) / p.theta
             if not d > 0:
@@ -630,6 +633,8 @@ def run(config: Config, ctx) -> Products:
         raise InputError(f"field_output_times {missing} are not output times", field="field_output_times")
     _check_roots_in_domain(rs, grid, ctx)
     paths = root_paths(rs)
+    if config.boundary_location is not None:           # refused before any field is computed
+        _boundary_location(config, paths, float(times[-1]))
     out.root_systems["root_system.rsml"] = rs
     per_day = {name: [] for name in params}
     last, durations, saved = {}, {}, {name: [] for name in params}
@@ -693,12 +698,10 @@ def run(config: Config, ctx) -> Products:
     return out
 
 
-def _boundary_series(config: Config, rs, paths, params: dict, t_end: float, out) -> None:
-    """Surface flux (line sources) and surface concentration versus time at the root
-    location nearest ``boundary_location.point``: boundary series for pore-scale models."""
-    from ..products import BoundarySeries
-    from .field import concentration_points
-    from .release import nearest_root_location, surface_flux_at
+def _boundary_location(config: Config, paths, t_end: float):
+    """The root location of ``boundary_location`` and the series' times after ``start``
+    [d], checked (InputError naming the field) before any field is computed."""
+    from .release import nearest_root_location
     loc = config.boundary_location
     root, arc, axis, dist = nearest_root_location(paths, loc.point)
     if dist > loc.max_distance:
@@ -708,10 +711,21 @@ def _boundary_series(config: Config, rs, paths, params: dict, t_end: float, out)
         raise InputError(f"start {loc.start:g} d is not before the end of the run {t_end:g} d",
                          field="boundary_location.start")
     rel = np.asarray(loc.times if loc.times is not None else np.linspace(0.0, t_end - loc.start, 49), float)
-    times = loc.start + rel                                  # times of this run [d]
-    if times[-1] > t_end + 1e-9:
+    if loc.start + rel[-1] > t_end + 1e-9:
         raise InputError(f"time {rel[-1]:g} d after start is beyond the end of the run {t_end:g} d",
                          field="boundary_location.times")
+    return root, arc, axis, dist, rel
+
+
+def _boundary_series(config: Config, rs, paths, params: dict, t_end: float, out) -> None:
+    """Surface flux (line sources) and surface concentration versus time at the root
+    location nearest ``boundary_location.point``: boundary series for pore-scale models."""
+    from ..products import BoundarySeries
+    from .field import concentration_points
+    from .release import surface_flux_at
+    loc = config.boundary_location
+    root, arc, axis, dist, rel = _boundary_location(config, paths, t_end)
+    times = loc.start + rel                                  # times of this run [d]
     radius = float(rs.node_radius[np.argmin(np.linalg.norm(rs.nodes - axis, axis=1))])
     t_nodes, pos, arcs = paths.root(root)
     # a point on the root surface: towards the given point, else perpendicular to the axis
