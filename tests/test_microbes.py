@@ -633,3 +633,12 @@ def test_pom_label_concentration_series_and_agent_snapshots(tmp_path):
         np.testing.assert_allclose(points["Points"][order, 0], table.sort_values("id")["x_um"], rtol=1e-5)
         np.testing.assert_allclose(points["carbon_fg"][order], table.sort_values("id")["carbon_fg"], rtol=1e-5)
     assert (pd.read_csv(tmp_path / "out" / "cs5_agents_image_t0.5h.csv")["time_h"] == 0.5).all()
+
+
+def test_pom_carbon_density_without_a_pom_label_is_flagged(tmp_path):
+    """The key only acts on image voxels labelled pom; given without them it would be
+    silently unused, so the run says so."""
+    from rhizoscale.scenario import run_scenario, scenario_from_dict
+    data = _small_rhizosphere(pom_carbon_density=500.0, outputs={"figures": False, "vtk": False})
+    summary = run_scenario(scenario_from_dict(data, source="s.yaml"), tmp_path / "out")
+    assert any("pom_carbon_density" in w and "not used" in w for w in summary["warnings"])

@@ -476,3 +476,15 @@ def test_sampling_that_would_not_fit_in_memory_is_refused():
     b = np.tile([[4.0, 4.0, -7.0]], (50, 1))
     with pytest.raises(ResourceError, match="resolution_cm"):
         cylinder_cell_weights(grid, a, b, np.full(50, 1.0))
+
+
+def test_profile_days_after_the_end_of_the_run_are_flagged(tmp_path):
+    """A profile day after time.stop is not written; the run says so (a warning, not an
+    error, so that a sensitivity analysis may sample time.stop below the profile days)."""
+    from small_examples import small_example
+    from rhizoscale.scenario import run_scenario, scenario_from_dict
+    data = small_example("cs2-oilseed-rape")
+    data.update(time={"stop": 1.0, "dt": "6 h", "outputs": [1, 2]}, compare_without_exudation=False,
+                outputs={"figures": False, "vtk": False})
+    summary = run_scenario(scenario_from_dict(data, source="s.yaml"), tmp_path / "out")
+    assert any("profile_days [2.0] are after the end of the run" in w for w in summary["warnings"])

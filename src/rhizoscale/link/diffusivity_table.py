@@ -339,6 +339,7 @@ def diffusivity_table(chain: "_Chain", config: Config, callback=None):
                "periodisations": ", ".join(pers), "d_mucilage_relative": config.d_mucilage / config.d_water,
                "mucilage_rule": "bridges across open necks in increasing neck gap (rhizoscale.mucilage.placement)",
                "max_bridge_gap_cm": -1.0 if config.max_bridge_gap is None else config.max_bridge_gap,
+               "max_bridge_gap_cm_note": "widest grain gap a mucilage bridge spans [cm]; -1: no limit",
                "pore_image": chain.source, "voxel_size_cm": list(chain.pore_image.voxel_size),
                "shape": list(chain.pore_image.shape), "rhizoscale_version": __version__,
                "description": "rhizoscale cs4-diffusivity-table: D_eff(theta, mucilage) by homogenisation of "

@@ -398,6 +398,8 @@ def run(config: Config, ctx) -> "Products":
             from_image = _image_pom(config, image, lattice)
             if from_image is not None:
                 pom = from_image if pom is None else pom + from_image
+        if "pom_carbon_density" in config.model_fields_set and (config.image is None or from_image is None):
+            ctx.warn("pom_carbon_density is given but no image voxel is labelled pom: it is not used")
         doc = None
         model_probe_mass = lattice.water.size * lattice.voxel_volume * 1e-12 * params.bulk_density
         if addition is not None:

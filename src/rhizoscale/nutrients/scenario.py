@@ -691,6 +691,11 @@ def run(config: Config, ctx) -> Products:
                                    min_r1_factor=config.min_r1_factor, diffusivity=deff_fn)
         for w in model.warnings:
             ctx.warn(w)
+        late = [d for d in config.profile_days if d > config.days] if exude else []
+        if late:
+            # kept a warning, not an error: a sensitivity analysis that samples time.stop
+            # below the scenario's profile days must still run
+            ctx.warn(f"profile_days {late} are after the end of the run ({config.days:g} d): not written")
         sim, rec = uptake_simulation(model, config.days, dt, out_days, config.profile_days if exude else [],
                                      name=f"cs2-{label}")
         ctx.simulate(sim, description=f"P uptake ({label.replace('_', ' ')})",
