@@ -80,9 +80,9 @@ def test_registry_has_every_listed_claim_and_valid_scenarios():
                 "cs4-mucilage-persistence", "cs5-fig13-small-pulse", "cs5-fig13-large-growth"):
         assert cid in ids, cid
     assert not reg.problems
-    # every claim the issue lists has a value of ours now; only the root Pe of CS3 stays missing
-    # (the paper gives no elongation rate for it)
-    assert [c.id for c in reg.claims if isinstance(c.rule, Missing)] == ["cs3-peclet-root"]
+    # every claim the issue lists has a value of ours now (the root Pe of CS3 with a literature
+    # elongation rate, since the paper gives none)
+    assert [c.id for c in reg.claims if isinstance(c.rule, Missing)] == []
     assert [c.case_study for c in reg.claims] == sorted(c.case_study for c in reg.claims)
     for c in reg.claims:
         assert all(s in reg.studies for s in c.studies), c.id
@@ -177,4 +177,6 @@ def test_quick_mode_judges_every_claim(tmp_path):
     assert "water only" in rows["cs4-mucilage-persistence"]["ours"]["text"]
     assert rows["cs1-peclet-mucilage"]["ours"]["value"] == pytest.approx(2 * 0.1 / 1.04e-3)
     assert rows["cs1-peclet-labels"]["verdict"] == "reproduced"
+    # Pe = v r / D with the literature 3 cm/d, the example's 300 um root and D: +50 % of 2.41
+    assert rows["cs3-peclet-root"]["ours"]["value"] == pytest.approx(3.0 / 86400 * 0.03 / 2.88e-7)
     assert math.isfinite(rows["cs2-uptake-ratio"]["ours"]["value"]) and rows["cs2-uptake-ratio"]["ours"]["value"] > 1
