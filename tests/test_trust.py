@@ -303,6 +303,22 @@ def test_progress_on_a_terminal_shows_time_left():
     assert "eta" in buf.getvalue()
 
 
+def test_messages_and_warnings_print_as_plain_one_line_text():
+    """A warning naming a path in brackets ("[/tmp/x.nc]") used to crash the command line
+    (rich read it as a closing markup tag); long warnings were broken over lines."""
+    import io
+    from rich.console import Console
+    from rhizoscale.cli import RichProgress
+    from rhizoscale.outputs import RunContext
+    buf = io.StringIO()
+    ctx = RunContext(seed=1, progress=RichProgress(Console(file=buf, force_terminal=False, width=60)))
+    text = "profile_days [2.0] are after the end; see [/tmp/a.nc] [and 1 more problem] " + "long " * 20
+    ctx.warn(text)
+    ctx.message("[bold]not markup[/bold]")
+    assert buf.getvalue().splitlines() == ["warning: " + text, "[bold]not markup[/bold]"]
+    assert ctx.warnings == [text]
+
+
 # ---------------------------------------------------------------------- warm-up
 def test_warmup_with_a_cold_cache_says_so_and_then_compiles(tmp_path):
     import json

@@ -131,7 +131,13 @@ class RichProgress:
         self._line(f"{description}: done in {_duration(self.clock() - t0)}")
 
     def message(self, text: str) -> None:
-        self.console.print(text)
+        # plain text: a message may hold brackets ("[2.0]", "[/tmp/x.nc]") that rich would
+        # read as markup (and fail on); long lines are not broken (log files keep one line)
+        head, sep, rest = text.partition("warning: ")
+        if sep and not head:
+            self.console.print(Text.assemble(("warning: ", "yellow"), rest), soft_wrap=True)
+        else:
+            self.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def _duration(seconds: float) -> str:

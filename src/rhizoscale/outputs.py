@@ -184,7 +184,7 @@ class RunContext:
     def warn(self, text: str) -> None:
         """Record a warning (it goes to ``summary.json``) and show it."""
         self.warnings.append(text)
-        self.progress.message(f"[yellow]warning:[/yellow] {text}")
+        self.progress.message(f"warning: {text}")
 
     def message(self, text: str) -> None:
         self.progress.message(text)
