@@ -83,51 +83,102 @@ def effective_property_table(packing: GranularPacking, water_contents: Sequence[
     if theta.ndim != 1 or theta.size == 0 or np.any(np.diff(theta) <= 0):
         raise InputError("water contents must be a non-empty increasing sequence",
                          field="water_contents")
-    ndim = packing.image.ndim
-    tensor = np.zeros((theta.size, muc.size, ndim, ndim))
-    total = theta.size * muc.size
-    done = 0
-    for a, th in enumerate(theta):
-        for b, m in enumerate(muc):
-            img = liquid_configuration(packing, float(th), float(m), rule=rule,
-                                       d_mucilage=d_mucilage)
-            if np.any(img.diffusivity() > 0):
-                tensor[a, b] = effective_diffusion_tensor(img, periodisation=periodisation).tensor
-            done += 1
-            if callback is not None:
-                callback(done, total)
-    eig = np.linalg.eigvalsh(tensor)
-    axes = ["y", "x"] if ndim == 2 else ["z", "y", "x"]
-    phi = packing.porosity
-    ds = xr.Dataset(
-        {
-            "tensor": (("theta", "mucilage_fraction", "i", "j"), tensor,
-                       {"long_name": "effective diffusion tensor / D_water", "units": "1"}),
-            "d_eff": (("theta", "mucilage_fraction"), eig.mean(axis=-1),
-                      {"long_name": "mean principal effective diffusivity / D_water",
-                       "units": "1"}),
-            "d_min": (("theta", "mucilage_fraction"), eig[..., 0],
-                      {"long_name": "smallest principal effective diffusivity / D_water",
-                       "units": "1"}),
-            "d_max": (("theta", "mucilage_fraction"), eig[..., -1],
-                      {"long_name": "largest principal effective diffusivity / D_water",
-                       "units": "1"}),
-            "millington_quirk": (("theta",), millington_quirk(theta, phi) * np.ones_like(theta),
-                                 {"long_name": "Millington-Quirk theta^(10/3)/phi^2",
-                                  "units": "1"}),
-        },
-        coords={"theta": ("theta", theta, {"units": "cm3 cm-3",
-                                            "long_name": "volumetric liquid content"}),
-                "mucilage_fraction": ("mucilage_fraction", muc,
-                                      {"units": "1", "long_name": "mucilage share of the liquid"}),
-                "i": ("i", axes, {"units": "1", "long_name": "tensor row axis"}),
-                "j": ("j", axes, {"units": "1", "long_name": "tensor column axis"})},
-        attrs={"porosity": phi, "liquid_rule": rule, "periodisation": periodisation,
+
+    def configure(th, m):
+        return liquid_configuration(packing, th, m, rule=rule, d_mucilage=d_mucilage)
+
+    tensors = tensor_grid(configure, theta, muc, (periodisation,), callback=callback)
+    return xr.Dataset(
+        {**principal_variables(tensors[periodisation]),
+         "millington_quirk": (("theta",), millington_quirk(theta, packing.porosity) * np.ones_like(theta),
+                              {"long_name": "Millington-Quirk theta^(10/3)/phi^2", "units": "1"})},
+        coords=table_coords(theta, muc, packing.image.ndim, "volumetric liquid content"),
+        attrs={"porosity": packing.porosity, "liquid_rule": rule, "periodisation": periodisation,
                "d_mucilage_relative": d_mucilage, "generator_seed": int(packing.image.metadata.get("seed", -1)),
                "voxel_size_cm": list(packing.image.voxel_size), "shape": list(packing.image.shape),
                "description": "rhizoscale case study 4: D_eff(theta, mucilage) by homogenisation"},
     )
-    return ds
+
+
+def tensor_grid(configure: Callable, theta, mucilage_fractions, periodisations: Sequence[str] = ("translation",),
+                *, on_image: Callable | None = None,
+                callback: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+    """Effective tensors of ``configure(theta, mucilage_fraction) -> Image`` over a grid.
+
+    The one loop behind :func:`effective_property_table` and the ``cs4-diffusivity-table``
+    chain: a configuration with nothing that conducts keeps a zero tensor.
+
+    Parameters
+    ----------
+    configure : callable
+        ``configure(theta, mucilage_fraction)`` -> phase Image.
+    theta, mucilage_fractions : sequence of float
+        The grid [cm^3 cm^-3], [-].
+    periodisations : sequence of str
+        ``"translation"`` and/or ``"mirror"``.
+    on_image : callable, optional
+        ``on_image(a, b, image)`` for each configuration (e.g. to record its contents).
+    callback : callable, optional
+        ``callback(done, total)`` after each configuration.
+
+    Returns
+    -------
+    dict of str to ndarray
+        Periodisation -> tensors (theta, mucilage_fraction, i, j), relative to the phase
+        diffusivities' unit.
+
+    Examples
+    --------
+    >>> from rhizoscale.image.generators import sand_packing
+    >>> from rhizoscale.image.generators.granular import liquid_configuration
+    >>> packing = sand_packing((60, 60), 1e-3, porosity=0.41, mean_radius=0.01, seed=0)
+    >>> t = tensor_grid(lambda th, m: liquid_configuration(packing, th, m), [0.41], [0.0])
+    >>> t["translation"].shape
+    (1, 1, 2, 2)
+    """
+    theta = np.asarray(theta, dtype=float)
+    muc = np.asarray(mucilage_fractions, dtype=float)
+    tensors: dict[str, np.ndarray] = {}
+    total, done = theta.size * muc.size, 0
+    for a, th in enumerate(theta):
+        for b, m in enumerate(muc):
+            img = configure(float(th), float(m))
+            if not tensors:
+                tensors = {per: np.zeros((theta.size, muc.size, img.ndim, img.ndim)) for per in periodisations}
+            if on_image is not None:
+                on_image(a, b, img)
+            if np.any(img.diffusivity() > 0):
+                for per in periodisations:
+                    tensors[per][a, b] = effective_diffusion_tensor(img, periodisation=per).tensor
+            done += 1
+            if callback is not None:
+                callback(done, total)
+    return tensors
+
+
+def principal_variables(tensor: np.ndarray, suffix: str = "", label: str = "") -> dict:
+    """Table variables of tensors (theta, mucilage_fraction, i, j): ``tensor``, ``d_eff``
+    (mean principal value), ``d_min``, ``d_max``, each named with ``suffix`` and with
+    ``label`` (e.g. " (mirror)") in its long name."""
+    eig = np.linalg.eigvalsh(tensor)
+    dims = ("theta", "mucilage_fraction")
+    out = {f"tensor{suffix}": (dims + ("i", "j"), tensor,
+                               {"long_name": f"effective diffusion tensor / D_water{label}", "units": "1"})}
+    for name, val, what in (("d_eff", eig.mean(axis=-1), "mean principal"), ("d_min", eig[..., 0], "smallest principal"),
+                            ("d_max", eig[..., -1], "largest principal")):
+        out[f"{name}{suffix}"] = (dims, val, {"long_name": f"{what} effective diffusivity / D_water{label}",
+                                              "units": "1"})
+    return out
+
+
+def table_coords(theta, mucilage_fractions, ndim: int, theta_name: str) -> dict:
+    """The coordinates of a D_eff(theta, mucilage) table."""
+    axes = ["y", "x"] if ndim == 2 else ["z", "y", "x"]
+    return {"theta": ("theta", np.asarray(theta, float), {"units": "cm3 cm-3", "long_name": theta_name}),
+            "mucilage_fraction": ("mucilage_fraction", np.asarray(mucilage_fractions, float),
+                                  {"units": "1", "long_name": "mucilage share of the liquid"}),
+            "i": ("i", axes, {"units": "1", "long_name": "tensor row axis"}),
+            "j": ("j", axes, {"units": "1", "long_name": "tensor column axis"})}
 
 
 def property_table_csv(ds: xr.Dataset) -> str:

@@ -290,38 +290,24 @@ class _Chain:
 
 def diffusivity_table(chain: "_Chain", config: Config, callback=None):
     """Tensors over the grid; returns the table Dataset and the per-(theta, f) images cache."""
-    from ..homogenization import effective_diffusion_tensor
+    from ..homogenization.property_table import principal_variables, table_coords, tensor_grid
     from ..image.generators.granular import MUCILAGE, WATER
     from ..soil import millington_quirk
     theta = np.asarray(config.water_contents, float)
     muc = np.asarray(config.mucilage_fractions, float)
     nd = chain.pore_image.ndim
     pers = list(config.periodisations)
-    tensors = {per: np.zeros((theta.size, muc.size, nd, nd)) for per in pers}
     achieved = np.zeros((theta.size, muc.size, 2))
-    total, done = theta.size * muc.size, 0
-    for a, th in enumerate(theta):
-        for b, m in enumerate(muc):
-            img = chain.configuration(float(th), float(m), f"theta {th:g}, mucilage {m:g}")
-            achieved[a, b] = (np.mean(img.labels == WATER), np.mean(img.labels == MUCILAGE))
-            if np.any(img.diffusivity() > 0):
-                for per in pers:
-                    tensors[per][a, b] = effective_diffusion_tensor(img, periodisation=per).tensor
-            done += 1
-            if callback is not None:
-                callback(done, total)
-    axes = ["y", "x"] if nd == 2 else ["z", "y", "x"]
+
+    def record(a, b, img):
+        achieved[a, b] = (np.mean(img.labels == WATER), np.mean(img.labels == MUCILAGE))
+
+    tensors = tensor_grid(lambda th, m: chain.configuration(th, m, f"theta {th:g}, mucilage {m:g}"),
+                          theta, muc, pers, on_image=record, callback=callback)
     one = {"units": "1"}
     data = {}
     for per in pers:
-        suffix = "" if per == pers[0] else f"_{per}"
-        eig = np.linalg.eigvalsh(tensors[per])
-        data[f"tensor{suffix}"] = (("theta", "mucilage_fraction", "i", "j"), tensors[per],
-                                   {**one, "long_name": f"effective diffusion tensor / D_water ({per})"})
-        for name, val, what in (("d_eff", eig.mean(-1), "mean principal"), ("d_min", eig[..., 0], "smallest principal"),
-                                ("d_max", eig[..., -1], "largest principal")):
-            data[f"{name}{suffix}"] = (("theta", "mucilage_fraction"), val,
-                                       {**one, "long_name": f"{what} effective diffusivity / D_water ({per})"})
+        data.update(principal_variables(tensors[per], "" if per == pers[0] else f"_{per}", f" ({per})"))
     phi = chain.porosity
     data["millington_quirk"] = (("theta",), millington_quirk(theta, phi) * np.ones_like(theta),
                                 {**one, "long_name": "Millington-Quirk theta^(10/3)/phi^2"})
@@ -330,11 +316,8 @@ def diffusivity_table(chain: "_Chain", config: Config, callback=None):
     data["mucilage_volume_fraction"] = (("theta", "mucilage_fraction"), achieved[..., 1],
                                         {"units": "cm3 cm-3", "long_name": "achieved mucilage content"})
     from .. import __version__
-    ds = xr.Dataset(data, coords={
-        "theta": ("theta", theta, {"units": "cm3 cm-3", "long_name": "volumetric liquid content (water + mucilage)"}),
-        "mucilage_fraction": ("mucilage_fraction", muc, {"units": "1", "long_name": "mucilage share of the liquid"}),
-        "i": ("i", axes, {"units": "1", "long_name": "tensor row axis"}),
-        "j": ("j", axes, {"units": "1", "long_name": "tensor column axis"})},
+    ds = xr.Dataset(
+        data, coords=table_coords(theta, muc, nd, "volumetric liquid content (water + mucilage)"),
         attrs={"porosity": phi, "liquid_rule": config.liquid, "periodisation": pers[0],
                "periodisations": ", ".join(pers), "d_mucilage_relative": config.d_mucilage / config.d_water,
                "mucilage_rule": "bridges across open necks in increasing neck gap (rhizoscale.mucilage.placement)",
