@@ -45,12 +45,68 @@ def test_the_local_cluster_listens_on_loopback_only_and_splits_the_cores(client)
         return sorted({c.laddr.ip for c in conns if c.status == psutil.CONN_LISTEN}), \
             os.environ.get("NUMBA_NUM_THREADS")
 
+    def numba_threads():
+        # what Numba really uses; then launch its pool and compile a new function, which
+        # re-reads the environment (a thread count set after import made this fail)
+        import numba
+        import numpy
+        used = (numba.config.NUMBA_NUM_THREADS, numba.get_num_threads())
+
+        @numba.njit(parallel=True)
+        def total(a):
+            s = 0.0
+            for i in numba.prange(a.size):
+                s += a[i]
+            return s
+
+        @numba.njit
+        def twice(a):
+            return 2.0 * a
+
+        return used, total(numpy.ones(1000)), twice(1.5)
+
     per_worker = client.run(listening)
     assert len(per_worker) == 2
+    expected = max(1, available_cores() // 2)
     for ips, threads in per_worker.values():
         assert ips and set(ips) <= {"127.0.0.1"}, ips
-        assert threads == str(max(1, available_cores() // 2))
+        assert threads == str(expected)
+    for used, total, twice in client.run(numba_threads).values():
+        assert used == (expected, expected) and total == 1000.0 and twice == 3.0
     assert set(client.run_on_scheduler(lambda: listening()[0])) <= {"127.0.0.1"}
+
+
+_NUMBA_FIRST = """
+import numba                      # imported before the cluster, as the command line does
+from rhizoscale.sensitivity.cluster import connect
+if __name__ == "__main__":
+    client, cluster = connect(n_workers=2)
+    def threads():
+        import numba
+        @numba.njit
+        def twice(a):
+            return 2.0 * a
+        return numba.config.NUMBA_NUM_THREADS, numba.get_num_threads(), twice(1.5)
+    print(sorted(client.run(threads).values()))
+    client.close(); cluster.close()
+"""
+
+
+def test_workers_get_their_thread_count_before_numba_starts(tmp_path):
+    """Dask's ``env=`` is applied after the worker has imported what ``__main__`` imports;
+    Numba then runs on all cores and its next compilation fails ("Cannot set
+    NUMBA_NUM_THREADS ... once the threads have been launched"), which a first study on
+    a fresh install hit. The count must be in the environment the worker starts with."""
+    import subprocess
+
+    from rhizoscale.sensitivity.cluster import available_cores
+    script = tmp_path / "numba_first.py"
+    script.write_text(_NUMBA_FIRST)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    n = max(1, available_cores() // 2)
+    assert out.stdout.strip().splitlines()[-1] == str([(n, n, 3.0), (n, n, 3.0)])
 
 
 def _within_interval(est, conf, exact, slack=0.01):

@@ -29,15 +29,23 @@ def available_cores() -> int:
 def local_cluster(n_workers: int | None = None):
     """A :class:`distributed.LocalCluster` of ``n_workers`` processes (default: one per core)
     on 127.0.0.1, one task thread each, Numba/BLAS threads ``max(1, cores // n_workers)``."""
+    import dask
     from distributed import LocalCluster
     cores = available_cores()
     n = int(n_workers or cores)
     threads = str(max(1, cores // n))
     env = {k: threads for k in THREAD_VARIABLES}
+    # The thread counts must be in the worker's environment before it starts (Dask's
+    # "pre-spawn" environment): Numba reads NUMBA_NUM_THREADS at import, and a value set
+    # afterwards (Dask's ``env=``) makes the next compilation in the worker fail with
+    # "Cannot set NUMBA_NUM_THREADS to a different value" (a cold cache in a study).
+    spawn = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **env}
     # no dashboard; the scheduler's HTTP routes (health, metrics) on a free loopback port
-    return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                        dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                        env=env, silence_logs=logging.ERROR)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": spawn}):
+        return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                            dashboard_address=None,
+                            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                            env=env, silence_logs=logging.ERROR)
 
 
 def connect(scheduler: str | None = None, n_workers: int | None = None):
