@@ -508,6 +508,12 @@ def _terminate_as_interrupt() -> None:
     through the same path as Ctrl-C (held during file writes, then the run is marked
     interrupted and can be resumed)."""
     if hasattr(signal, "SIGTERM") and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        # A job started in the background of a shell script (``cmd &``, many batch
+        # wrappers) inherits SIGINT *ignored*; SIGTERM re-raised as SIGINT would then be
+        # dropped and the run would go on until SIGKILL. Such a process has no terminal
+        # Ctrl-C to protect, so it gets Python's usual SIGINT handler back.
+        if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, lambda signum, frame: signal.raise_signal(signal.SIGINT))
 
 
