@@ -193,6 +193,23 @@ def test_a_stopped_study_resumes_without_recomputing_stored_samples(client, tmp_
     assert not [p for p in (tmp_path / "study").iterdir() if p.suffix in (".pkl", ".pickle")]
 
 
+def test_a_second_study_on_a_folder_in_use_is_refused(client, tmp_path):
+    """Two studies appending to one folder would interleave their records (it happened
+    with a study restarted while the first was still shutting down)."""
+    study = SensitivityStudy(ishigami, ISHIGAMI, ["y"], n=8, seed=5)
+    running = SampleStore(tmp_path / "study", study.spec(), study.samples, ["y"]).open()
+    try:
+        with pytest.raises(InputError, match="in use by another study"):
+            study.run(tmp_path / "study", client=client)
+        assert not (tmp_path / "study" / "results.f64").exists()
+    finally:
+        running.close()
+    res = study.run(tmp_path / "study", client=client)           # free again
+    assert res.computed == study.n_samples
+    again = study.run(tmp_path / "study", client=client)         # the lock was let go
+    assert again.reused == study.n_samples
+
+
 class DiesOnce:
     """Ishigami whose worker process dies the first time any worker evaluates x1 > 0."""
 

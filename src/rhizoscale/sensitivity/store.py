@@ -6,6 +6,9 @@ A study folder holds ``study.json`` (the specification and the hash of the desig
 (``index, q_1, ..., q_k``), appended and flushed as each sample completes. A study that
 was killed resumes from the complete records (a torn last record is dropped) and
 computes only the samples that have none. Nothing in the folder is ever unpickled.
+While a study runs it holds an exclusive lock on ``.lock`` in the folder (POSIX
+``flock``, released by the system when the process ends, however it ends), so a second
+study started on the same folder is refused instead of appending to the same records.
 """
 
 from __future__ import annotations
@@ -14,6 +17,11 @@ import hashlib
 import json
 import os
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no lock
+    fcntl = None
 
 import numpy as np
 
@@ -57,6 +65,7 @@ class SampleStore:
         except OSError as err:
             raise InputError(f"cannot create the study folder ({err.strerror})", source=self.folder,
                              field="--out") from None
+        self._lock()
         meta = self.folder / "study.json"
         if meta.is_file():
             try:
@@ -73,6 +82,31 @@ class SampleStore:
                                        "n_samples": len(self.samples), **self.spec}, indent=2, default=str))
             os.replace(tmp, meta)
         return self
+
+    def _lock(self) -> None:
+        self._lock_fh = None
+        if fcntl is None:
+            return
+        fh = open(self.folder / ".lock", "a+")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            raise InputError("is in use by another study that is still running; wait for it, stop it, "
+                             "or choose another --out", source=self.folder, field="--out") from None
+        self._lock_fh = fh
+
+    def close(self) -> None:
+        """Release the folder's lock (also released when the process ends)."""
+        fh, self._lock_fh = getattr(self, "_lock_fh", None), None
+        if fh is not None:
+            fh.close()
+
+    def __enter__(self) -> "SampleStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def done(self) -> dict[int, np.ndarray]:
         """Finished samples: index -> quantity values (torn trailing bytes are cut off)."""

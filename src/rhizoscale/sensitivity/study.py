@@ -185,6 +185,14 @@ class SensitivityStudy:
         self.check()
         values = self.samples
         store = SampleStore(out, self.spec(), values, self.quantities).open() if out is not None else None
+        try:
+            return self._run(store, out, client, scheduler, n_workers, batch_size, stop_after, progress)
+        finally:
+            if store is not None:
+                store.close()
+
+    def _run(self, store, out, client, scheduler, n_workers, batch_size, stop_after, progress):
+        values = self.samples
         results = store.done() if store is not None else {}
         reused = len(results)
         todo = np.array([i for i in range(len(values)) if i not in results], dtype=int)
@@ -218,7 +226,7 @@ class SensitivityStudy:
                             f.cancel()
                         raise StudyInterrupted(f"stopped after {computed} new samples ({len(results)} of "
                                                f"{len(values)} stored); run again with the same folder to resume")
-            except Exception:
+            except BaseException:           # Ctrl-C / SIGTERM too: leave nothing queued
                 for f in futures if "futures" in locals() else []:
                     f.cancel()
                 raise
