@@ -215,7 +215,9 @@ def test_every_example_gives_products_with_units_and_unchanged_key_figures(tmp_p
         assert {k: declared.get(k) for k in made} == made       # every product made was declared ...
         files = {f for f in summary["files"] if f.endswith(".nc")}
         assert files <= set(declared)
+        from rhizoscale.scenario import _case_module
         conditional = {k for k in declared if k.startswith("rate_of_largest_hotspot_")}  # data-dependent
+        conditional |= set(getattr(_case_module(sc.case, name), "DATA_DEPENDENT_PRODUCTS", ()))
         assert set(declared) - conditional <= set(made) | files  # ... and every declared one made
     got = {k: v["value"] for k, v in summary["quantities"].items()}
     # the memory estimate is checked before the run starts (tests/test_memory.py); a

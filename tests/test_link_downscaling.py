@@ -171,13 +171,23 @@ def test_cs4_liquid_configuration_is_the_cs5_lattice(tmp_path):
     direct = run_products(scenario_from_dict(dict(cs5, image={"file": str(written)}), source="cs5.yaml"))
     for name in ("biomass", "doc", "co2", "cells"):
         np.testing.assert_array_equal(direct.fields["cs5_timeseries.nc"][name].values, ts[name].values)
-    # an image product cannot feed a key that takes a series (CS4 declares no products:
-    # found when the step's products are known, still one line naming step and field)
-    bad = {"case": "pipeline", "steps": [{"id": "pore", "scenario": cs4},
-                                         {"id": "microbes", "scenario": _cs5_rhizosphere(),
-                                          "inputs": {"boundary_series": "pore.water_S60.nc"}}]}
-    with pytest.raises(InputError, match=r"steps.microbes.inputs.boundary_series"):
-        scenario_from_dict(bad, source="bad.yaml").run()
+    # CS4 declares its products: a wrong link is refused when the pipeline is read, before
+    # the LBM runs (an image cannot feed a key that takes a series; a saturation the step
+    # does not compute is no product of it), one line naming step and field
+    import rhizoscale.porescale.scenario as cs4_scenario
+
+    def no_lbm(*args, **kwargs):
+        raise AssertionError("the LBM ran before the links were checked")
+    for inputs, says in (({"boundary_series": "pore.water_S60.nc"}, "is an image; 'boundary_series' takes"),
+                         ({"image.file": "pore.water_S33.nc"}, "makes no product 'water_S33.nc'")):
+        step = _cs5_rhizosphere() if "boundary_series" in inputs else cs5
+        bad = {"case": "pipeline", "steps": [{"id": "pore", "scenario": cs4},
+                                             {"id": "microbes", "scenario": step, "inputs": inputs}]}
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(cs4_scenario, "TwoPhaseLBM", no_lbm)
+            with pytest.raises(InputError, match=f"steps.microbes.inputs.{next(iter(inputs))}") as err:
+                scenario_from_dict(bad, source="bad.yaml").run()
+        assert says in str(err.value), err.value
 
 
 def test_cs3_exudation_factor_of_the_contact_fraction_scales_cs1_release(tmp_path):

@@ -147,6 +147,11 @@ def declared_products(scenario) -> dict[str, tuple[str, str]] | None:
     return None if fn is None else dict(fn(scenario.config))
 
 
+def _a(kind: str) -> str:
+    """'a field', 'an image'."""
+    return ("an " if kind[:1] in "aeiou" else "a ") + kind
+
+
 def _normal_units(u: str | None) -> str | None:
     return None if u is None else " ".join(str(u).replace("*", " ").split())
 
@@ -272,7 +277,7 @@ class Pipeline:
                 if hit is None:
                     raise
                 up, name = step.upstream[hit]
-                raise InputError(f"{up}.{name} is a {declared[up][name][0]}; {hit!r} does not take a product",
+                raise InputError(f"{up}.{name} is {_a(declared[up][name][0])}; {hit!r} does not take a product",
                                  source=self.source, field=f"steps.{step.id}.inputs.{hit}") from None
             for key, (up, name) in step.upstream.items():
                 self._check_input(step, key, up, name, sc, declared.get(up))
@@ -289,7 +294,7 @@ class Pipeline:
         if kind is None:
             return
         if wants is not None and kind != wants and not (wants == "relation" and kind == "field"):
-            raise InputError(f"{up}.{name} is a {kind}; {key!r} takes a {wants}", **where)
+            raise InputError(f"{up}.{name} is {_a(kind)}; {key!r} takes {_a(wants)}", **where)
         if kind == "scalar":
             if wants is not None:
                 raise InputError(f"{up}.{name} is a scalar; {key!r} takes a {wants}", **where)
@@ -297,7 +302,7 @@ class Pipeline:
                 raise InputError(f"units of {up}.{name} [{p_units}] do not match the units of {key!r} "
                                  f"[{units}] (no conversion is guessed)", **where)
         elif wants is None:
-            raise InputError(f"{up}.{name} is a {kind}; {key!r} does not take a product", **where)
+            raise InputError(f"{up}.{name} is {_a(kind)}; {key!r} does not take a product", **where)
         elif units is not None and p_units is not None and \
                 _normal_units(p_units) not in [_normal_units(u) for u in units.split(" | ")]:
             raise InputError(f"units of {up}.{name} [{p_units}] are not among those {key!r} takes "

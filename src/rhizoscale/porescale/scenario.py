@@ -166,6 +166,42 @@ def _wall_density(config: Config, eos, ctx) -> tuple[float, Optional[float]]:
     return cal.wall_density_for(config.contact_angle), cal
 
 
+#: products whose presence depends on what the run finds (a bridge that really split),
+#: not on the scenario alone; tests/test_contract.py allows them to be absent
+DATA_DEPENDENT_PRODUCTS = frozenset({"rupture_volume", "rupture_volume_scaled",
+                                     "lian_rupture_distance", "gap_over_lian"})
+
+
+def _saturation_tag(s: float) -> str:
+    return f"S{int(round(100 * s)):02d}"
+
+
+def declared_products(config: Config) -> dict:
+    """The products a run of ``config`` may make, ``{name: (kind, units)}``, known before
+    it runs: what a pipeline checks a link from this case against (e.g. a water image
+    ``water_S50.nc`` feeding case study 5's lattice) before any step runs. The rupture
+    products (:data:`DATA_DEPENDENT_PRODUCTS`) are made only when the bridge splits."""
+    out = {"memory_estimate": ("scalar", "GiB"), "wall_density": ("scalar", "1")}
+    if config.surface_tension is not None:
+        out.update({"time_step": ("scalar", "s"), "kinematic_viscosity": ("scalar", "m2 s-1"),
+                    "surface_tension_lattice": ("scalar", "1"), "laplace_misfit": ("scalar", "1")})
+    if config.mode == "bridge":
+        out.update({"ruptured": ("scalar", "1"), "stages": ("scalar", "1"), "gap": ("scalar", "cm"),
+                    "bridge_sections.nc": ("field", None),
+                    "rupture_volume": ("scalar", "cm3" if config.ndim == 3 else "cm2"),
+                    "rupture_volume_scaled": ("scalar", "1")})
+        if config.ndim == 3:
+            out.update({"lian_rupture_distance": ("scalar", "cm"), "gap_over_lian": ("scalar", "1")})
+        return out
+    out.update({"liquid_images.nc": ("field", None), "porosity": ("scalar", "1"),
+                "max_saturation_error": ("scalar", "1"), "converged_share": ("scalar", "1"),
+                "max_spurious_speed": ("scalar", "lattice spacing per step")})
+    for s in config.saturations:
+        out[f"water_{_saturation_tag(s)}.nc"] = ("image", None)
+        out[f"water_voxel_share_{_saturation_tag(s)}"] = ("scalar", "1")
+    return out
+
+
 def run(config: Config, ctx) -> "Products":
     """Run the case (see the module docs); returns products.
 
