@@ -256,6 +256,42 @@ def test_cs4_relation_sets_the_cs1_exudate_diffusion_coefficient_from_the_water_
                              < default.value("max_concentration_citrate"))
 
 
+def test_cs1_diffusion_follows_the_thickness_of_the_layer_the_exudates_explore(tmp_path):
+    """CS4's d_eff_thickness as an input of CS1 (von Jeetze et al. 2020): D is scaled by
+    relation(L) / relation(thickest layer): a thin heterogeneous layer conducts towards the
+    arithmetic mean (more than the bulk), a thick one like the bulk table; a pair given
+    half, a layer thinner than tabulated, or a relation of theta in its place are refused."""
+    from small_examples import small_example
+
+    from rhizoscale.io.netcdf import write_netcdf
+    from rhizoscale.products import TabulatedRelation, relation_to_dataset
+    table, layer = tmp_path / "d_eff.nc", tmp_path / "thickness.nc"
+    write_netcdf(relation_to_dataset(TabulatedRelation([0.1, 0.2, 0.4], [0.01, 0.04, 0.12], 0.45)), table)
+    write_netcdf(relation_to_dataset(TabulatedRelation(
+        [0.002, 0.01, 0.05], [1.28, 1.10, 1.02], np.nan, component="d_eff_over_geometric_mean",
+        variable="thickness", variable_units="cm", through_origin=False)), layer)
+    cs1 = small_example("cs1-single-root")
+    cs1.update(growth_rates=None, exudates=["citrate"], outputs={"figures": False, "vtk": False, "tiff": False})
+    from rhizoscale.rhizodeposition.scenario import _exudate_parameters
+
+    def d_of(**extra):
+        sc = scenario_from_dict(dict(cs1, soil_diffusivity={"table": str(table), "d_water": {"citrate": 0.5},
+                                                            **extra}), source="s.yaml")
+        return _exudate_parameters(sc.config)["citrate"].D
+    bulk = d_of()
+    assert d_of(thickness_relation=str(layer), thickness=0.002) == pytest.approx(bulk * 1.28 / 1.02, rel=1e-12)
+    assert d_of(thickness_relation=str(layer), thickness=0.006) == pytest.approx(bulk * 1.19 / 1.02, rel=1e-12)
+    assert d_of(thickness_relation=str(layer), thickness=0.5) == pytest.approx(bulk, rel=1e-12)
+    for extra, message in (({"thickness": 0.01}, "thickness needs thickness_relation"),
+                           ({"thickness_relation": str(layer)}, "thickness_relation needs thickness"),
+                           ({"thickness_relation": str(layer), "thickness": 0.001},
+                            "soil_diffusivity.thickness: .*thinner than the thinnest"),
+                           ({"thickness_relation": str(table), "thickness": 0.01},
+                            "soil_diffusivity.thickness_relation: .*a relation of theta, not of thickness")):
+        with pytest.raises(InputError, match=message):
+            d_of(**extra)
+
+
 def test_cs3_hair_effect_scales_cs2_exudation_exactly():
     """CS3 -> CS2: the exudate mass ratio with/without hairs from an image-based run is an
     effective exudation factor of CS2 (hairs included implicitly); exudation is linear in

@@ -88,11 +88,42 @@ class SoilDiffusivityConfig(BaseModel):
                        "a pipeline", json_schema_extra={"product": "relation"})
     mucilage_fraction: float = Field(0.0, ge=0, le=1, description="which tabulated mucilage share (a table file)")
     d_water: dict[str, float] = Field(..., description="free-water diffusion coefficient of each exudate [cm2 d-1]")
+    thickness_relation: Optional[str] = Field(
+        None, description="D_eff of a heterogeneous layer versus its thickness (case study 4's "
+        "d_eff_thickness, a relation of thickness [cm]); with `thickness`, D is scaled by "
+        "relation(thickness) / relation(thickest tabulated layer) (von Jeetze et al. 2020)",
+        json_schema_extra={"product": "relation"})
+    thickness: Optional[float] = Field(
+        None, gt=0, description="extent of the layer the exudates explore [cm] (e.g. the "
+        "rhizosphere's width), the argument of thickness_relation")
 
-    @field_validator("table")
+    @field_validator("table", "thickness_relation")
     @classmethod
     def _relative(cls, value, info: ValidationInfo):
-        return scenario_file(value, info)
+        return None if value is None else scenario_file(value, info)
+
+    @model_validator(mode="after")
+    def _thickness_pair(self):
+        if (self.thickness_relation is None) != (self.thickness is None):
+            given = "thickness_relation" if self.thickness is None else "thickness"
+            other = "thickness" if self.thickness is None else "thickness_relation"
+            raise ValueError(f"{given} needs {other} too")
+        return self
+
+    def thickness_factor(self) -> float:
+        """``relation(thickness) / relation(L_max)``: the conductance of a layer as thin as
+        the one the exudates explore, relative to the thickest tabulated layer (the bulk
+        from which a ``D_eff(theta)`` table is homogenised); 1 without a thickness relation.
+        Thinner than the thinnest tabulated layer is refused (no extrapolation)."""
+        if self.thickness_relation is None:
+            return 1.0
+        rel = read_relation(self.thickness_relation, variable="thickness",
+                            field="soil_diffusivity.thickness_relation")
+        thick = float(np.max(rel.theta))
+        if not rel.theta.min() <= self.thickness:
+            raise InputError(f"{self.thickness:g} cm is thinner than the thinnest tabulated layer "
+                             f"({rel.theta.min():g} cm)", field="soil_diffusivity.thickness")
+        return float(rel(min(self.thickness, thick)) / rel(thick))
 
     @field_validator("d_water")
     @classmethod
@@ -278,12 +309,13 @@ def _exudate_parameters(config: Config, ctx=None) -> dict[str, ExudateParameters
         if missing:
             raise InputError(f"no free-water diffusion coefficient for {missing[0]!r}",
                              field=f"soil_diffusivity.d_water.{missing[0]}")
-        if ctx is None and is_product_reference(sd.table):
+        if ctx is None and (is_product_reference(sd.table) or is_product_reference(sd.thickness_relation)):
             return out          # handed on only while a pipeline runs: D is set then
         rel = read_relation(sd.table, mucilage_fraction=sd.mucilage_fraction, variable="theta",
                             field="soil_diffusivity.table")
+        layer = sd.thickness_factor()
         for n, p in out.items():
-            d = sd.d_water[n] * rel(p.theta) / p.theta
+            d = sd.d_water[n] * rel(p.theta) / p.theta * layer
             if not d > 0:
                 raise InputError(f"the relation gives D_eff = 0 at theta = {p.theta:g} (no connected liquid)",
                                  field="soil_diffusivity.table")
