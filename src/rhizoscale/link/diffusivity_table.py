@@ -23,7 +23,13 @@ Case study 4's up-scaling product, built from the three CS4 packages in one run:
    ``len(water_contents) x len(mucilage_fractions)`` configurations.
 3. **Mucilage** ``f theta`` as bridges across open necks
    (:func:`rhizoscale.mucilage.place_mucilage_bridges`, the documented rule; ``f = 0``
-   leaves the water image untouched, so the tensor is the water-only one exactly).
+   leaves the water image untouched, so the tensor is the water-only one exactly). The
+   widest neck a bridge spans comes from the bead-spring network: one drying search at
+   ``mucilage_concentration`` with grains of the mean grain radius
+   (:func:`rhizoscale.mucilage.network_span`, keys under ``bridge_span``, constants from
+   the parameter set ``mucilage_network``, slot ``network``) gives the spanning gap over
+   the grain radius, applied to each neck's pair radius; ``max_bridge_gap`` [cm]
+   replaces it by a fixed cap.
 4. **Effective diffusion tensor** by homogenisation
    (:func:`rhizoscale.homogenization.effective_diffusion_tensor`; ``D_mucilage/D_water``
    = ``d_mucilage``, 0.5) with translation and mirror periodisation.
@@ -54,7 +60,7 @@ if TYPE_CHECKING:  # annotations only
     from ..memory import MemoryEstimate
     from ..products import Products
 
-__all__ = ["Config", "LBMSettings", "run", "estimate_memory", "declared_products", "diffusivity_table"]
+__all__ = ["Config", "LBMSettings", "SpanSettings", "run", "estimate_memory", "declared_products", "diffusivity_table"]
 
 
 class LBMSettings(BaseModel):
@@ -69,6 +75,21 @@ class LBMSettings(BaseModel):
     max_steps: int = Field(2000, ge=10, description="most lattice steps per configuration")
     u_tol: float = Field(5e-3, gt=0, description="largest speed at convergence [lattice]")
     s_tol: float = Field(2e-3, gt=0, description="largest saturation change per check [-]")
+
+
+class SpanSettings(BaseModel):
+    """Keys of ``bridge_span``: the drying search of :func:`rhizoscale.mucilage.network_span`."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    volume_ratio: float = Field(0.02, gt=0, le=0.1, description="wet bridge liquid over the grain radius cubed [1] "
+                                "(chosen: the cs4-mucilage-bridge example's 2e4 um3 on 100 um grains)")
+    water_left: float = Field(0.25, gt=0, lt=1, description="share of the bridge's water left when the "
+                              "connection is checked [1] (chosen)")
+    drying_steps: int = Field(20, ge=1, description="drying steps of each search run")
+    relax_steps: int = Field(20, ge=0, description="overdamped network steps per drying step")
+    grid: int = Field(10, ge=1, description="gaps tried before bisection")
+    bisections: int = Field(4, ge=0, description="bisection steps after the first disconnected gap")
 
 
 class Config(CaseConfig):
@@ -112,13 +133,25 @@ class Config(CaseConfig):
                                             description="mucilage shares of the liquid of the table [-]")
     liquid: Literal["film", "drainage", "lbm"] = Field("film", description="liquid configuration rule")
     lbm: LBMSettings = Field(default_factory=LBMSettings)
+    mucilage_concentration: float = Field(3.0, gt=0, le=50.0, description="mucilage concentration of the "
+                                          "bridges' liquid [mg dry mucilage per g water]; sets the widest neck "
+                                          "spanned through the network model")
+    network_literature: str = Field("mucilage_network", description="parameter set of the bead-spring network "
+                                    "(slot 'network': override with parameters: {network.NAME: value})")
+    bridge_span: SpanSettings = Field(default_factory=SpanSettings)
     max_bridge_gap: Optional[float] = Field(None, gt=0, description="widest neck a mucilage bridge spans "
-                                            "[cm] (default: no limit)")
+                                            "[cm]; replaces the network's spanning gap (default: from the "
+                                            "network model)")
     periodisations: list[Literal["translation", "mirror"]] = Field(["translation", "mirror"], min_length=1)
     image: Optional[ImageSection] = Field(None, description="a segmented pore image (label 'solid' "
                                           "required; other labels are pore) instead of the generated "
                                           "packing; the generation keys are then not used")
     memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]")
+
+    def parameter_sets(self) -> dict:
+        from ..mucilage.parameters import MucilageNetworkParameters
+        from ..parameters import load_parameter_set
+        return {"network": lambda: load_parameter_set(MucilageNetworkParameters, self.network_literature)}
 
     @model_validator(mode="after")
     def _check(self):
@@ -232,7 +265,9 @@ class _Chain:
             self.source = f"image {config.image.file}"
         self.pore = self.pore_image.labels != SOLID
         self.porosity = float(self.pore.mean())
-        self.neck = neck_geometry(self.pore_image.shape, self.pore_image.voxel_size, self.grains)
+        self.neck = neck_geometry(self.pore_image.shape, self.pore_image.voxel_size, self.grains,
+                                  pair_radius=config.max_bridge_gap is None)
+        self._span = None
         self._drainage_size = None
         self._lbm = None
 
@@ -284,8 +319,26 @@ class _Chain:
         water = self.water_image((n_liquid - n_muc) / n, tag)
         if n_muc == 0:
             return water
-        gap = np.inf if self.config.max_bridge_gap is None else self.config.max_bridge_gap
-        return place_mucilage_bridges(water, n_muc / n, self.grains, max_gap=gap, neck=self.neck)
+        if self.config.max_bridge_gap is not None:
+            return place_mucilage_bridges(water, n_muc / n, self.grains, max_gap=self.config.max_bridge_gap,
+                                          neck=self.neck)
+        return place_mucilage_bridges(water, n_muc / n, self.grains, max_gap_ratio=self.span().gap_ratio,
+                                      neck=self.neck)
+
+    def span(self):
+        """The network's spanning gap at the scenario's concentration (one search, cached)."""
+        if self._span is None:
+            from ..mucilage import network_span
+            c, s = self.config, self.config.bridge_span
+            params = self.ctx.parameter_set(c, "network")
+            radius_um = float(np.mean(self.grains.radii)) * 1e4
+            with self.ctx.task(f"bridge span of the mucilage network at {c.mucilage_concentration:g} mg/g", 1) as cb:
+                self._span = network_span(c.mucilage_concentration, params, radius=radius_um,
+                                          volume_ratio=s.volume_ratio, water_left=s.water_left,
+                                          drying_steps=s.drying_steps, relax_steps=s.relax_steps, grid=s.grid,
+                                          bisections=s.bisections, seed=self.ctx.seed)
+                cb(1, 1)
+        return self._span
 
 
 def diffusivity_table(chain: "_Chain", config: Config, callback=None):
@@ -322,12 +375,27 @@ def diffusivity_table(chain: "_Chain", config: Config, callback=None):
                "periodisations": ", ".join(pers), "d_mucilage_relative": config.d_mucilage / config.d_water,
                "mucilage_rule": "bridges across open necks in increasing neck gap (rhizoscale.mucilage.placement)",
                "max_bridge_gap_cm": -1.0 if config.max_bridge_gap is None else config.max_bridge_gap,
-               "max_bridge_gap_cm_note": "widest grain gap a mucilage bridge spans [cm]; -1: no limit",
+               "max_bridge_gap_cm_note": "widest grain gap a mucilage bridge spans [cm]; -1: from the network "
+                                         "model (bridge_gap_over_pair_radius)",
+               **_span_attrs(chain, config),
                "pore_image": chain.source, "voxel_size_cm": list(chain.pore_image.voxel_size),
                "shape": list(chain.pore_image.shape), "rhizoscale_version": __version__,
                "description": "rhizoscale cs4-diffusivity-table: D_eff(theta, mucilage) by homogenisation of "
                               "liquid configurations with mucilage bridges; diffusivities relative to free water"})
     return ds
+
+
+def _span_attrs(chain: "_Chain", config: Config) -> dict:
+    """Table attributes of the network's spanning gap (none with a fixed max_bridge_gap or no mucilage)."""
+    if config.max_bridge_gap is not None or chain._span is None:
+        return {}
+    s = chain._span
+    return {"bridge_gap_over_pair_radius": s.gap_ratio, "bridge_gap_lian_water_only": s.lian_gap_ratio,
+            "mucilage_concentration_mg_per_g": config.mucilage_concentration,
+            "bridge_gap_rule": "rhizoscale.mucilage.network_span: widest gap a drying bridge of "
+                               f"{config.bridge_span.volume_ratio:g} R^3 keeps connected to "
+                               f"{config.bridge_span.water_left:g} of its water, over R (R = mean grain "
+                               f"radius {s.radius:.4g} um); per neck times 2 r_i r_j / (r_i + r_j)"}
 
 
 def run(config: Config, ctx) -> "Products":
@@ -424,6 +492,8 @@ def run(config: Config, ctx) -> "Products":
         "n_grains": int(len(chain.grains.radii)),
         "tensors_xyz": {k: r.in_xyz() for k, r in results.items()},
         "mucilage_on_bridges": images["with mucilage"].metadata.get("mucilage_on_bridges", 1.0),
+        "bridge_span": chain._span.summary() if chain._span is not None else
+        {"max_bridge_gap_cm": config.max_bridge_gap, "note": "network not run (fixed cap or no mucilage)"},
         "contents": {k: {"water": float(np.mean(im.labels == WATER)), "mucilage": float(np.mean(im.labels == MUCILAGE))}
                      for k, im in images.items()}})
     lit = config.literature_set()
