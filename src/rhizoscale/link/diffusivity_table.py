@@ -60,7 +60,8 @@ if TYPE_CHECKING:  # annotations only
     from ..memory import MemoryEstimate
     from ..products import Products
 
-__all__ = ["Config", "LBMSettings", "SpanSettings", "run", "estimate_memory", "declared_products", "diffusivity_table"]
+__all__ = ["Config", "LBMSettings", "SpanSettings", "run", "estimate_memory", "declared_products", "diffusivity_table",
+           "principal_directions_3d_figure"]
 
 
 class LBMSettings(BaseModel):
@@ -506,6 +507,10 @@ def run(config: Config, ctx) -> "Products":
             out.figures["phases_principal_directions.png"] = phases_and_principal_directions(
                 images, results, title=f"{config.liquid} liquid, θ = {th:g}, mucilage "
                                        f"{config.mucilage_fraction:.0%} of the liquid, seed {ctx.seed}")
+        elif chain.pore_image.ndim == 3:
+            out.figures["phases_principal_directions_3d.png"] = principal_directions_3d_figure(
+                images, results, title=f"{config.liquid} liquid, θ = {th:g}, mucilage "
+                                       f"{config.mucilage_fraction:.0%} of the liquid, seed {ctx.seed}")
     return out
 
 
@@ -541,4 +546,98 @@ def d_eff_figure(table: xr.Dataset, title: str = ""):
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
+    return fig
+
+
+def principal_directions_3d_figure(images: dict, tensors: dict, title: str = ""):
+    """3D images with their principal directions (Fig. 11b in 3D): one row per image.
+
+    Columns: the phases on the three mid-planes (z = mid: x-y; y = mid: x-z; x = mid: y-z),
+    each with every principal direction's projection onto that plane drawn as a
+    double-headed arrow from the centre (half-length ∝ principal value, one scale over all
+    panels; a direction with zero diffusivity is drawn as a cross, blocked); last column the
+    three eigenvectors in 3D. ``tensors`` keys are ``"<image key>/<periodisation>"``; the
+    first periodisation of each image is drawn.
+
+    Parameters
+    ----------
+    images : dict of str to Image
+        3D images by key (labels air, solid, water, mucilage).
+    tensors : dict of str to EffectiveDiffusionTensor
+        Tensors by ``"<image key>/<label>"``.
+    title : str
+        What the images are.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from rhizoscale.homogenization import effective_diffusion_tensor
+    >>> from rhizoscale.image.generators import liquid_configuration, sand_packing
+    >>> img = liquid_configuration(sand_packing((16, 16, 16), 1e-3, mean_radius=0.004, seed=0), 0.3)
+    >>> fig = principal_directions_3d_figure({"sand": img}, {"sand/translation": effective_diffusion_tensor(img)})
+    >>> len(fig.axes)
+    4
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+    from ..homogenization.figures import _COLOURS, _phase_rgb
+    keys = list(images)
+    fig = plt.figure(figsize=(13.5, 3.6 * len(keys) + 0.8))
+    drawn = {k: next(((lab.split("/", 1)[1], t) for lab, t in tensors.items() if lab.split("/", 1)[0] == k),
+                     None) for k in keys}
+    largest = max([float(t.eigenvalues.max()) for _, t in filter(None, drawn.values())] + [1e-300])
+    planes = (("x-y (z mid)", 0, (0, 1)), ("x-z (y mid)", 1, (0, 2)), ("y-z (x mid)", 2, (1, 2)))
+    names = "xyz"
+    shown = {}
+    for row, key in enumerate(keys):
+        img = images[key]
+        rgb = _phase_rgb(img)
+        for p in img.phases:
+            shown.setdefault(p.name, _COLOURS.get(p.name, _COLOURS.get(p.role, "C0")))
+        vals, vecs = drawn[key][1].principal_directions_xyz() if drawn[key] else (np.zeros(3), np.eye(3))
+        for col, (name, axis, (a, b)) in enumerate(planes):
+            ax = fig.add_subplot(len(keys), 4, 4 * row + col + 1)
+            sl = [slice(None)] * 3
+            sl[axis] = img.shape[axis] // 2
+            panel = rgb[tuple(sl)]                      # array axes (z, y, x) minus `axis`
+            # the panel's image axes, as xyz components: columns (horizontal) and rows (vertical)
+            xyz_axes = [2 - i for i in range(3) if i != axis][::-1]       # e.g. axis z -> (x, y)
+            h, v = xyz_axes
+            if (2 - h) < (2 - v):       # imshow rows are the first remaining array axis
+                panel = panel.transpose(1, 0, 2)
+            n_h, n_v = panel.shape[1], panel.shape[0]
+            ax.imshow(panel, origin="lower", interpolation="nearest")
+            cx, cy, scale = (n_h - 1) / 2, (n_v - 1) / 2, 0.45 * min(n_h, n_v) / largest
+            for value, vec in zip(vals, vecs.T):
+                if value <= 0:
+                    if abs(vec[h]) + abs(vec[v]) > 0.5:
+                        ax.plot(cx + 0.3 * n_h * vec[h], cy + 0.3 * n_v * vec[v], "kx", ms=9, mew=2.5)
+                    continue
+                dx, dy = vec[h] * value * scale, vec[v] * value * scale
+                ax.annotate("", (cx + dx, cy + dy), (cx - dx, cy - dy),
+                            arrowprops={"arrowstyle": "<->", "color": "k", "lw": 2.0})
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_xlabel(names[h]), ax.set_ylabel(names[v])
+            ax.set_title(f"{key}: {name}", fontsize=9)
+        ax3 = fig.add_subplot(len(keys), 4, 4 * row + 4, projection="3d")
+        for value, vec in zip(vals, vecs.T):
+            length = value / largest
+            colour = "k" if value > 0 else "r"
+            for sign in (1, -1):
+                ax3.quiver(0, 0, 0, *(sign * vec * max(length, 0.15)), color=colour, lw=2,
+                           linestyle="-" if value > 0 else ":")
+        ax3.set_xlim(-1, 1), ax3.set_ylim(-1, 1), ax3.set_zlim(-1, 1)
+        ax3.set_xlabel("x"), ax3.set_ylabel("y"), ax3.set_zlabel("z")
+        label = drawn[key][0] if drawn[key] else "no liquid path"
+        ax3.set_title(f"{label}: D = " + ", ".join(f"{v:.3g}" for v in vals), fontsize=8)
+    handles = [Patch(facecolor=c, edgecolor="0.5", label=n) for n, c in shown.items()]
+    fig.legend(handles=handles, loc="lower center", ncols=len(handles), fontsize=8, frameon=False)
+    fig.suptitle((f"{title}\n" if title else "") + "arrows: principal directions projected on the plane, "
+                 "half-length ∝ principal D/D_water; x / red dotted: blocked (D = 0)", fontsize=9)
+    fig.tight_layout(rect=(0, 0.04, 1, 0.95))
     return fig
