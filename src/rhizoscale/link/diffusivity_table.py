@@ -177,6 +177,8 @@ class Config(CaseConfig):
 #: the liquid placement's distance transforms and the cell problems (about 200)
 _VOXEL_BYTES = 700
 _VOXEL_BYTES_LBM = 260
+#: bytes per bead of the spanning-gap search (bead arrays, ~10 bonds of 33 bytes, cell lists)
+_BEAD_BYTES = 500
 
 
 def estimate_memory(config: Config) -> "MemoryEstimate":
@@ -184,6 +186,9 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
 
     About 700 bytes per image voxel (neck geometry, liquid placement, cell problems;
     260 more for ``liquid: lbm``), plus the libraries. One configuration is held at a time.
+    With the network's spanning gap, the search's bead network (about 500 bytes per bead,
+    ``c V / m_bead`` beads in a bridge of ``volume_ratio`` times the mean grain radius
+    cubed; a user image's grains are known only once it is read).
 
     Examples
     --------
@@ -202,8 +207,16 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
                 shape = ds["labels"].shape
     per = _VOXEL_BYTES + (_VOXEL_BYTES_LBM if config.liquid == "lbm" else 0)
     voxels = float(np.prod(shape, dtype=float)) if shape else 0.0
-    return MemoryEstimate({"image, neck geometry, liquid placement and cell problems": voxels * per,
-                           "libraries and figures": float(KERNEL_ALLOWANCE)},
+    parts = {"image, neck geometry, liquid placement and cell problems": voxels * per,
+             "libraries and figures": float(KERNEL_ALLOWANCE)}
+    if config.max_bridge_gap is None and config.image is None and max(config.mucilage_fractions) > 0:
+        # the spanning-gap search: one bridge of volume_ratio R^3 at a time (R the mean grain radius)
+        params = config.parameter_sets()["network"]()
+        c = config.mucilage_concentration * 1e-3
+        volume = config.bridge_span.volume_ratio * (config.mean_grain_radius * 1e4) ** 3       # um3
+        beads = c * volume / (1 + c / params.polymer_density) / params.polymer_per_bead
+        parts["mucilage network of the bridge-span search"] = beads * _BEAD_BYTES
+    return MemoryEstimate(parts,
                           "image" if config.image is not None else "shape",
                           lambda limit: "use a smaller shape (or a sub-volume of the image)")
 
