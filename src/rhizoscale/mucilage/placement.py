@@ -27,7 +27,7 @@ connected below Lian's rupture volume at 3 mg/g and above. Contacts hold water a
 pendular rings at every water content, so mucilage there adds no connection. How wide a
 neck a bridge spans comes from the network model: ``max_gap_ratio`` is the network's
 spanning gap over the grain radius at the mucilage concentration
-(:func:`.span.network_span`, one drying search per concentration, cached), applied to
+(:func:`rhizoscale.mucilage.span.network_span`, one drying search per concentration, cached), applied to
 each neck's pair radius ``2 r_i r_j / (r_i + r_j)`` (vectorised over the voxels);
 ``max_gap`` is an absolute cap a user may set instead.
 
@@ -217,7 +217,7 @@ def place_mucilage_bridges(image: Image, mucilage_content: float, grains: Grains
     max_gap_ratio : float, optional
         Widest neck per pair radius [1]: a neck of grains ``i, j`` is a site when its gap is
         at most ``max_gap_ratio * 2 r_i r_j / (r_i + r_j)`` (and at most ``max_gap``); the
-        network's spanning gap over the grain radius (:func:`.span.network_span`).
+        network's spanning gap over the grain radius (:func:`rhizoscale.mucilage.span.network_span`).
     d_mucilage : float, optional
         Mucilage diffusivity written into the phase table (default: the image's).
     neck : (w, g) or (w, g, r_pair), optional

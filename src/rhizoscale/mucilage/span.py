@@ -1,8 +1,8 @@
 """The widest neck a drying mucilage bridge keeps spanned, from the bead–spring network.
 
 The diffusivity chain places mucilage as bridges across open necks
-(:mod:`.placement`); how wide a neck a bridge can span is what this module asks the
-network model (:class:`.drying.MucilageBridgeModel`). The question, stated once:
+(:mod:`rhizoscale.mucilage.placement`); how wide a neck a bridge can span is what this module asks the
+network model (:class:`rhizoscale.mucilage.drying.MucilageBridgeModel`). The question, stated once:
 
     A pendular bridge of liquid volume ``V0 = v R³`` (mucilage concentration ``c``)
     forms between two equal grains of radius ``R`` at a surface gap ``S`` and dries at
