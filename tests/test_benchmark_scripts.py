@@ -36,6 +36,11 @@ CASES = {
                         "--skip-porespy"], "rhizoscale mirror"),
     "mucilage": (["bench_mucilage.py", "--beads", "1500", "--steps", "5", "--curve-concentration", "3",
                   "--curve-steps", "6", "--relax-steps", "10"], "M bead-steps/s"),
+    "diffusivity_table": (["bench_diffusivity_table.py", "--shape", "48", "48", "--water-contents", "0.19", "0.41",
+                           "--fractions", "0", "0.1", "--mean-grain-radius", "0.004"], "s per table entry"),
+    "mucilage_sensitivity": (["bench_mucilage_sensitivity.py", "--constants", "bond_length", "--concentrations", "3",
+                              "--volume-ratio", "0.002", "--grid", "3", "--bisections", "0"],
+                             "constants that move it"),
 }
 
 

@@ -112,11 +112,13 @@ def test_rayleigh_monotonicity_nested_water_and_nested_mucilage():
 
 def test_2d_chain_water_only_blocked_mucilage_opens_zero_mucilage_exact_mirror_diagonal(tmp_path):
     """Seed 4, the paper's 2D sand at theta = 0.19: the water-only tensor has a blocked
-    direction and 10 % mucilage opens it; the table's zero-mucilage column is the
-    water-only tensor exactly; mirrored tensors are diagonal; CS1/CS2 read the table."""
+    direction and 10 % mucilage bridging every open neck (max_bridge_gap 1 cm, no network
+    cap) opens it; the table's zero-mucilage column is the water-only tensor exactly;
+    mirrored tensors are diagonal; CS1/CS2 read the table. (With the network's spanning
+    gap the 2D bridges stay below 0.27 of the pair radius: tests/test_mucilage_span.py.)"""
     sc = scenario_from_dict({"case": "cs4-diffusivity-table", "seed": 4, "shape": [300, 300],
                              "water_contents": [0.19, 0.41], "mucilage_fractions": [0.0, 0.1],
-                             "outputs": {"figures": False}})
+                             "max_bridge_gap": 1.0, "outputs": {"figures": False}})
     products = run_products(sc)
     table = products.fields["effective_diffusivity_table.nc"]
     assert products.value("d_eff_min_water_only_translation") == 0.0

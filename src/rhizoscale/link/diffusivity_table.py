@@ -23,7 +23,13 @@ Case study 4's up-scaling product, built from the three CS4 packages in one run:
    ``len(water_contents) x len(mucilage_fractions)`` configurations.
 3. **Mucilage** ``f theta`` as bridges across open necks
    (:func:`rhizoscale.mucilage.place_mucilage_bridges`, the documented rule; ``f = 0``
-   leaves the water image untouched, so the tensor is the water-only one exactly).
+   leaves the water image untouched, so the tensor is the water-only one exactly). The
+   widest neck a bridge spans comes from the bead-spring network: one drying search at
+   ``mucilage_concentration`` with grains of the mean grain radius
+   (:func:`rhizoscale.mucilage.network_span`, keys under ``bridge_span``, constants from
+   the parameter set ``mucilage_network``, slot ``network``) gives the spanning gap over
+   the grain radius, applied to each neck's pair radius; ``max_bridge_gap`` [cm]
+   replaces it by a fixed cap.
 4. **Effective diffusion tensor** by homogenisation
    (:func:`rhizoscale.homogenization.effective_diffusion_tensor`; ``D_mucilage/D_water``
    = ``d_mucilage``, 0.5) with translation and mirror periodisation.
@@ -54,7 +60,8 @@ if TYPE_CHECKING:  # annotations only
     from ..memory import MemoryEstimate
     from ..products import Products
 
-__all__ = ["Config", "LBMSettings", "run", "estimate_memory", "declared_products", "diffusivity_table"]
+__all__ = ["Config", "LBMSettings", "SpanSettings", "run", "estimate_memory", "declared_products", "diffusivity_table",
+           "principal_directions_3d_figure"]
 
 
 class LBMSettings(BaseModel):
@@ -69,6 +76,21 @@ class LBMSettings(BaseModel):
     max_steps: int = Field(2000, ge=10, description="most lattice steps per configuration")
     u_tol: float = Field(5e-3, gt=0, description="largest speed at convergence [lattice]")
     s_tol: float = Field(2e-3, gt=0, description="largest saturation change per check [-]")
+
+
+class SpanSettings(BaseModel):
+    """Keys of ``bridge_span``: the drying search of :func:`rhizoscale.mucilage.network_span`."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    volume_ratio: float = Field(0.02, gt=0, le=0.1, description="wet bridge liquid over the grain radius cubed [1] "
+                                "(chosen: the cs4-mucilage-bridge example's 2e4 um3 on 100 um grains)")
+    water_left: float = Field(0.25, gt=0, lt=1, description="share of the bridge's water left when the "
+                              "connection is checked [1] (chosen)")
+    drying_steps: int = Field(20, ge=1, description="drying steps of each search run")
+    relax_steps: int = Field(20, ge=0, description="overdamped network steps per drying step")
+    grid: int = Field(10, ge=1, description="gaps tried before bisection")
+    bisections: int = Field(4, ge=0, description="bisection steps after the first disconnected gap")
 
 
 class Config(CaseConfig):
@@ -112,13 +134,25 @@ class Config(CaseConfig):
                                             description="mucilage shares of the liquid of the table [-]")
     liquid: Literal["film", "drainage", "lbm"] = Field("film", description="liquid configuration rule")
     lbm: LBMSettings = Field(default_factory=LBMSettings)
+    mucilage_concentration: float = Field(3.0, gt=0, le=50.0, description="mucilage concentration of the "
+                                          "bridges' liquid [mg dry mucilage per g water]; sets the widest neck "
+                                          "spanned through the network model")
+    network_literature: str = Field("mucilage_network", description="parameter set of the bead-spring network "
+                                    "(slot 'network': override with parameters: {network.NAME: value})")
+    bridge_span: SpanSettings = Field(default_factory=SpanSettings)
     max_bridge_gap: Optional[float] = Field(None, gt=0, description="widest neck a mucilage bridge spans "
-                                            "[cm] (default: no limit)")
+                                            "[cm]; replaces the network's spanning gap (default: from the "
+                                            "network model)")
     periodisations: list[Literal["translation", "mirror"]] = Field(["translation", "mirror"], min_length=1)
     image: Optional[ImageSection] = Field(None, description="a segmented pore image (label 'solid' "
                                           "required; other labels are pore) instead of the generated "
                                           "packing; the generation keys are then not used")
     memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]")
+
+    def parameter_sets(self) -> dict:
+        from ..mucilage.parameters import MucilageNetworkParameters
+        from ..parameters import load_parameter_set
+        return {"network": lambda: load_parameter_set(MucilageNetworkParameters, self.network_literature)}
 
     @model_validator(mode="after")
     def _check(self):
@@ -143,6 +177,8 @@ class Config(CaseConfig):
 #: the liquid placement's distance transforms and the cell problems (about 200)
 _VOXEL_BYTES = 700
 _VOXEL_BYTES_LBM = 260
+#: bytes per bead of the spanning-gap search (bead arrays, ~10 bonds of 33 bytes, cell lists)
+_BEAD_BYTES = 500
 
 
 def estimate_memory(config: Config) -> "MemoryEstimate":
@@ -150,6 +186,9 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
 
     About 700 bytes per image voxel (neck geometry, liquid placement, cell problems;
     260 more for ``liquid: lbm``), plus the libraries. One configuration is held at a time.
+    With the network's spanning gap, the search's bead network (about 500 bytes per bead,
+    ``c V / m_bead`` beads in a bridge of ``volume_ratio`` times the mean grain radius
+    cubed; a user image's grains are known only once it is read).
 
     Examples
     --------
@@ -168,8 +207,16 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
                 shape = ds["labels"].shape
     per = _VOXEL_BYTES + (_VOXEL_BYTES_LBM if config.liquid == "lbm" else 0)
     voxels = float(np.prod(shape, dtype=float)) if shape else 0.0
-    return MemoryEstimate({"image, neck geometry, liquid placement and cell problems": voxels * per,
-                           "libraries and figures": float(KERNEL_ALLOWANCE)},
+    parts = {"image, neck geometry, liquid placement and cell problems": voxels * per,
+             "libraries and figures": float(KERNEL_ALLOWANCE)}
+    if config.max_bridge_gap is None and config.image is None and max(config.mucilage_fractions) > 0:
+        # the spanning-gap search: one bridge of volume_ratio R^3 at a time (R the mean grain radius)
+        params = config.parameter_sets()["network"]()
+        c = config.mucilage_concentration * 1e-3
+        volume = config.bridge_span.volume_ratio * (config.mean_grain_radius * 1e4) ** 3       # um3
+        beads = c * volume / (1 + c / params.polymer_density) / params.polymer_per_bead
+        parts["mucilage network of the bridge-span search"] = beads * _BEAD_BYTES
+    return MemoryEstimate(parts,
                           "image" if config.image is not None else "shape",
                           lambda limit: "use a smaller shape (or a sub-volume of the image)")
 
@@ -232,7 +279,9 @@ class _Chain:
             self.source = f"image {config.image.file}"
         self.pore = self.pore_image.labels != SOLID
         self.porosity = float(self.pore.mean())
-        self.neck = neck_geometry(self.pore_image.shape, self.pore_image.voxel_size, self.grains)
+        self.neck = neck_geometry(self.pore_image.shape, self.pore_image.voxel_size, self.grains,
+                                  pair_radius=config.max_bridge_gap is None)
+        self._span = None
         self._drainage_size = None
         self._lbm = None
 
@@ -284,8 +333,26 @@ class _Chain:
         water = self.water_image((n_liquid - n_muc) / n, tag)
         if n_muc == 0:
             return water
-        gap = np.inf if self.config.max_bridge_gap is None else self.config.max_bridge_gap
-        return place_mucilage_bridges(water, n_muc / n, self.grains, max_gap=gap, neck=self.neck)
+        if self.config.max_bridge_gap is not None:
+            return place_mucilage_bridges(water, n_muc / n, self.grains, max_gap=self.config.max_bridge_gap,
+                                          neck=self.neck)
+        return place_mucilage_bridges(water, n_muc / n, self.grains, max_gap_ratio=self.span().gap_ratio,
+                                      neck=self.neck)
+
+    def span(self):
+        """The network's spanning gap at the scenario's concentration (one search, cached)."""
+        if self._span is None:
+            from ..mucilage import network_span
+            c, s = self.config, self.config.bridge_span
+            params = self.ctx.parameter_set(c, "network")
+            radius_um = float(np.mean(self.grains.radii)) * 1e4
+            with self.ctx.task(f"bridge span of the mucilage network at {c.mucilage_concentration:g} mg/g", 1) as cb:
+                self._span = network_span(c.mucilage_concentration, params, radius=radius_um,
+                                          volume_ratio=s.volume_ratio, water_left=s.water_left,
+                                          drying_steps=s.drying_steps, relax_steps=s.relax_steps, grid=s.grid,
+                                          bisections=s.bisections, seed=self.ctx.seed)
+                cb(1, 1)
+        return self._span
 
 
 def diffusivity_table(chain: "_Chain", config: Config, callback=None):
@@ -322,12 +389,27 @@ def diffusivity_table(chain: "_Chain", config: Config, callback=None):
                "periodisations": ", ".join(pers), "d_mucilage_relative": config.d_mucilage / config.d_water,
                "mucilage_rule": "bridges across open necks in increasing neck gap (rhizoscale.mucilage.placement)",
                "max_bridge_gap_cm": -1.0 if config.max_bridge_gap is None else config.max_bridge_gap,
-               "max_bridge_gap_cm_note": "widest grain gap a mucilage bridge spans [cm]; -1: no limit",
+               "max_bridge_gap_cm_note": "widest grain gap a mucilage bridge spans [cm]; -1: from the network "
+                                         "model (bridge_gap_over_pair_radius)",
+               **_span_attrs(chain, config),
                "pore_image": chain.source, "voxel_size_cm": list(chain.pore_image.voxel_size),
                "shape": list(chain.pore_image.shape), "rhizoscale_version": __version__,
                "description": "rhizoscale cs4-diffusivity-table: D_eff(theta, mucilage) by homogenisation of "
                               "liquid configurations with mucilage bridges; diffusivities relative to free water"})
     return ds
+
+
+def _span_attrs(chain: "_Chain", config: Config) -> dict:
+    """Table attributes of the network's spanning gap (none with a fixed max_bridge_gap or no mucilage)."""
+    if config.max_bridge_gap is not None or chain._span is None:
+        return {}
+    s = chain._span
+    return {"bridge_gap_over_pair_radius": s.gap_ratio, "bridge_gap_lian_water_only": s.lian_gap_ratio,
+            "mucilage_concentration_mg_per_g": config.mucilage_concentration,
+            "bridge_gap_rule": "rhizoscale.mucilage.network_span: widest gap a drying bridge of "
+                               f"{config.bridge_span.volume_ratio:g} R^3 keeps connected to "
+                               f"{config.bridge_span.water_left:g} of its water, over R (R = mean grain "
+                               f"radius {s.radius:.4g} um); per neck times 2 r_i r_j / (r_i + r_j)"}
 
 
 def run(config: Config, ctx) -> "Products":
@@ -424,6 +506,8 @@ def run(config: Config, ctx) -> "Products":
         "n_grains": int(len(chain.grains.radii)),
         "tensors_xyz": {k: r.in_xyz() for k, r in results.items()},
         "mucilage_on_bridges": images["with mucilage"].metadata.get("mucilage_on_bridges", 1.0),
+        "bridge_span": chain._span.summary() if chain._span is not None else
+        {"max_bridge_gap_cm": config.max_bridge_gap, "note": "network not run (fixed cap or no mucilage)"},
         "contents": {k: {"water": float(np.mean(im.labels == WATER)), "mucilage": float(np.mean(im.labels == MUCILAGE))}
                      for k, im in images.items()}})
     lit = config.literature_set()
@@ -434,6 +518,10 @@ def run(config: Config, ctx) -> "Products":
         if chain.pore_image.ndim == 2 and results:
             from ..homogenization.figures import phases_and_principal_directions
             out.figures["phases_principal_directions.png"] = phases_and_principal_directions(
+                images, results, title=f"{config.liquid} liquid, θ = {th:g}, mucilage "
+                                       f"{config.mucilage_fraction:.0%} of the liquid, seed {ctx.seed}")
+        elif chain.pore_image.ndim == 3:
+            out.figures["phases_principal_directions_3d.png"] = principal_directions_3d_figure(
                 images, results, title=f"{config.liquid} liquid, θ = {th:g}, mucilage "
                                        f"{config.mucilage_fraction:.0%} of the liquid, seed {ctx.seed}")
     return out
@@ -471,4 +559,98 @@ def d_eff_figure(table: xr.Dataset, title: str = ""):
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
+    return fig
+
+
+def principal_directions_3d_figure(images: dict, tensors: dict, title: str = ""):
+    """3D images with their principal directions (Fig. 11b in 3D): one row per image.
+
+    Columns: the phases on the three mid-planes (z = mid: x-y; y = mid: x-z; x = mid: y-z),
+    each with every principal direction's projection onto that plane drawn as a
+    double-headed arrow from the centre (half-length ∝ principal value, one scale over all
+    panels; a direction with zero diffusivity is drawn as a cross, blocked); last column the
+    three eigenvectors in 3D. ``tensors`` keys are ``"<image key>/<periodisation>"``; the
+    first periodisation of each image is drawn.
+
+    Parameters
+    ----------
+    images : dict of str to Image
+        3D images by key (labels air, solid, water, mucilage).
+    tensors : dict of str to EffectiveDiffusionTensor
+        Tensors by ``"<image key>/<label>"``.
+    title : str
+        What the images are.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from rhizoscale.homogenization import effective_diffusion_tensor
+    >>> from rhizoscale.image.generators import liquid_configuration, sand_packing
+    >>> img = liquid_configuration(sand_packing((16, 16, 16), 1e-3, mean_radius=0.004, seed=0), 0.3)
+    >>> fig = principal_directions_3d_figure({"sand": img}, {"sand/translation": effective_diffusion_tensor(img)})
+    >>> len(fig.axes)
+    4
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+    from ..homogenization.figures import _COLOURS, _phase_rgb
+    keys = list(images)
+    fig = plt.figure(figsize=(13.5, 3.6 * len(keys) + 0.8))
+    drawn = {k: next(((lab.split("/", 1)[1], t) for lab, t in tensors.items() if lab.split("/", 1)[0] == k),
+                     None) for k in keys}
+    largest = max([float(t.eigenvalues.max()) for _, t in filter(None, drawn.values())] + [1e-300])
+    planes = (("x-y (z mid)", 0, (0, 1)), ("x-z (y mid)", 1, (0, 2)), ("y-z (x mid)", 2, (1, 2)))
+    names = "xyz"
+    shown = {}
+    for row, key in enumerate(keys):
+        img = images[key]
+        rgb = _phase_rgb(img)
+        for p in img.phases:
+            shown.setdefault(p.name, _COLOURS.get(p.name, _COLOURS.get(p.role, "C0")))
+        vals, vecs = drawn[key][1].principal_directions_xyz() if drawn[key] else (np.zeros(3), np.eye(3))
+        for col, (name, axis, (a, b)) in enumerate(planes):
+            ax = fig.add_subplot(len(keys), 4, 4 * row + col + 1)
+            sl = [slice(None)] * 3
+            sl[axis] = img.shape[axis] // 2
+            panel = rgb[tuple(sl)]                      # array axes (z, y, x) minus `axis`
+            # the panel's image axes, as xyz components: columns (horizontal) and rows (vertical)
+            xyz_axes = [2 - i for i in range(3) if i != axis][::-1]       # e.g. axis z -> (x, y)
+            h, v = xyz_axes
+            if (2 - h) < (2 - v):       # imshow rows are the first remaining array axis
+                panel = panel.transpose(1, 0, 2)
+            n_h, n_v = panel.shape[1], panel.shape[0]
+            ax.imshow(panel, origin="lower", interpolation="nearest")
+            cx, cy, scale = (n_h - 1) / 2, (n_v - 1) / 2, 0.45 * min(n_h, n_v) / largest
+            for value, vec in zip(vals, vecs.T):
+                if value <= 0:
+                    if abs(vec[h]) + abs(vec[v]) > 0.5:
+                        ax.plot(cx + 0.3 * n_h * vec[h], cy + 0.3 * n_v * vec[v], "kx", ms=9, mew=2.5)
+                    continue
+                dx, dy = vec[h] * value * scale, vec[v] * value * scale
+                ax.annotate("", (cx + dx, cy + dy), (cx - dx, cy - dy),
+                            arrowprops={"arrowstyle": "<->", "color": "k", "lw": 2.0})
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_xlabel(names[h]), ax.set_ylabel(names[v])
+            ax.set_title(f"{key}: {name}", fontsize=9)
+        ax3 = fig.add_subplot(len(keys), 4, 4 * row + 4, projection="3d")
+        for value, vec in zip(vals, vecs.T):
+            length = value / largest
+            colour = "k" if value > 0 else "r"
+            for sign in (1, -1):
+                ax3.quiver(0, 0, 0, *(sign * vec * max(length, 0.15)), color=colour, lw=2,
+                           linestyle="-" if value > 0 else ":")
+        ax3.set_xlim(-1, 1), ax3.set_ylim(-1, 1), ax3.set_zlim(-1, 1)
+        ax3.set_xlabel("x"), ax3.set_ylabel("y"), ax3.set_zlabel("z")
+        label = drawn[key][0] if drawn[key] else "no liquid path"
+        ax3.set_title(f"{label}: D = " + ", ".join(f"{v:.3g}" for v in vals), fontsize=8)
+    handles = [Patch(facecolor=c, edgecolor="0.5", label=n) for n, c in shown.items()]
+    fig.legend(handles=handles, loc="lower center", ncols=len(handles), fontsize=8, frameon=False)
+    fig.suptitle((f"{title}\n" if title else "") + "arrows: principal directions projected on the plane, "
+                 "half-length ∝ principal D/D_water; x / red dotted: blocked (D = 0)", fontsize=9)
+    fig.tight_layout(rect=(0, 0.04, 1, 0.95))
     return fig

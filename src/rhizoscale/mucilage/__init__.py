@@ -8,15 +8,18 @@
   stepped by :class:`rhizoscale.simulation.Simulation`;
 * :mod:`.structure` — the final mucilage as an :class:`~rhizoscale.core.Image`;
 * :mod:`.placement` — mucilage bridges across open necks placed into a liquid
-  configuration image at a mucilage content (the diffusivity chain's rule).
+  configuration image at a mucilage content (the diffusivity chain's rule);
+* :mod:`.span` — the widest neck a drying mucilage bridge keeps spanned, searched with
+  the drying model (what the placement scales to each neck).
 """
 
 from .bridge import (PendularBridge, lian_rupture_distance, lian_rupture_volume, toroidal_bridge,
                      toroidal_volume, willett_force, willett_rupture_distance)
 from .placement import Grains, grains_from_image, neck_geometry, place_mucilage_bridges
+from .span import BridgeSpan, network_span, pair_radius
 from .network import BeadNetwork, Meniscus, NetworkParameters, network_forces, potential_energy
 
 __all__ = ["PendularBridge", "lian_rupture_distance", "lian_rupture_volume", "toroidal_bridge",
            "toroidal_volume", "willett_force", "willett_rupture_distance", "BeadNetwork", "Meniscus",
            "NetworkParameters", "network_forces", "potential_energy", "Grains", "grains_from_image",
-           "neck_geometry", "place_mucilage_bridges"]
+           "neck_geometry", "place_mucilage_bridges", "BridgeSpan", "network_span", "pair_radius"]

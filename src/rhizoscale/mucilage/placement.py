@@ -24,10 +24,12 @@ as the soil dries, keeps spanning the gap as filaments and hollow cylinders afte
 water bridge there has ruptured (Benard et al. 2018; Carminati et al. 2017); the bead–
 spring model of this package (:mod:`.bridge`, :mod:`.drying`) shows such bridges staying
 connected below Lian's rupture volume at 3 mg/g and above. Contacts hold water as
-pendular rings at every water content, so mucilage there adds no connection. The rule
-does not run the network model per neck: ``max_gap`` (a chosen cap on the spanned
-gap) stands in for its rupture distance, and the network's percolation threshold in
-concentration is not applied (below it mucilage behaves as water; see the issue notes).
+pendular rings at every water content, so mucilage there adds no connection. How wide a
+neck a bridge spans comes from the network model: ``max_gap_ratio`` is the network's
+spanning gap over the grain radius at the mucilage concentration
+(:func:`rhizoscale.mucilage.span.network_span`, one drying search per concentration, cached), applied to
+each neck's pair radius ``2 r_i r_j / (r_i + r_j)`` (vectorised over the voxels);
+``max_gap`` is an absolute cap a user may set instead.
 
 Grains come from a generated packing (centres and radii) or from a segmented image by
 :func:`grains_from_image` (inscribed spheres at the maxima of the solid's distance map).
@@ -138,12 +140,13 @@ def grains_from_image(solid: np.ndarray, voxel_size, min_radius: float | None = 
     return Grains(centers[keep], rad[keep], box)
 
 
-def neck_geometry(shape, voxel_size, grains: Grains) -> tuple[np.ndarray, np.ndarray]:
+def neck_geometry(shape, voxel_size, grains: Grains, *, pair_radius: bool = False):
     """Neck gap ``w`` and pair gap ``g`` [cm] of every voxel (periodic box).
 
     ``w = max(s_i, 0) + max(s_j, 0)`` with ``s_i <= s_j`` the distances to the surfaces of
     the two nearest grains ``i, j``; ``g = |c_i - c_j| - r_i - r_j`` the surface gap of
-    that pair (<= 0 for touching or overlapping grains).
+    that pair (<= 0 for touching or overlapping grains); with ``pair_radius`` also the
+    pair's Derjaguin radius ``2 r_i r_j / (r_i + r_j)`` [cm].
 
     Parameters
     ----------
@@ -154,9 +157,12 @@ def neck_geometry(shape, voxel_size, grains: Grains) -> tuple[np.ndarray, np.nda
     grains : Grains
         The grains.
 
+    pair_radius : bool
+        Also return the pair radius of every voxel.
+
     Returns
     -------
-    (w, g) : float arrays of ``shape``
+    (w, g) or (w, g, r_pair) : float arrays of ``shape``
 
     Examples
     --------
@@ -186,12 +192,15 @@ def neck_geometry(shape, voxel_size, grains: Grains) -> tuple[np.ndarray, np.nda
     delta = np.abs(grains.centers[i1] - grains.centers[i2])
     delta = np.minimum(delta, grains.box - delta)
     gap = np.sqrt(np.sum(delta**2, axis=1)) - grains.radii[i1] - grains.radii[i2]
+    if pair_radius:
+        r1, r2 = grains.radii[i1], grains.radii[i2]
+        return w.reshape(shape), gap.reshape(shape), (2 * r1 * r2 / (r1 + r2)).reshape(shape)
     return w.reshape(shape), gap.reshape(shape)
 
 
 def place_mucilage_bridges(image: Image, mucilage_content: float, grains: Grains, *,
-                           max_gap: float = np.inf, d_mucilage: float | None = None,
-                           neck: tuple[np.ndarray, np.ndarray] | None = None) -> Image:
+                           max_gap: float = np.inf, max_gap_ratio: float | None = None,
+                           d_mucilage: float | None = None, neck: tuple | None = None) -> Image:
     """Add mucilage bridges across open necks to a water/air/solid image (module docs: the rule).
 
     Parameters
@@ -205,10 +214,15 @@ def place_mucilage_bridges(image: Image, mucilage_content: float, grains: Grains
         The grains of the image (a generated packing's or :func:`grains_from_image`).
     max_gap : float
         Widest neck (surface gap of the grain pair) a bridge spans [cm].
+    max_gap_ratio : float, optional
+        Widest neck per pair radius [1]: a neck of grains ``i, j`` is a site when its gap is
+        at most ``max_gap_ratio * 2 r_i r_j / (r_i + r_j)`` (and at most ``max_gap``); the
+        network's spanning gap over the grain radius (:func:`rhizoscale.mucilage.span.network_span`).
     d_mucilage : float, optional
         Mucilage diffusivity written into the phase table (default: the image's).
-    neck : (w, g), optional
-        Precomputed :func:`neck_geometry` (reused across water contents).
+    neck : (w, g) or (w, g, r_pair), optional
+        Precomputed :func:`neck_geometry` (reused across water contents; with the pair
+        radius when ``max_gap_ratio`` is given).
 
     Returns
     -------
@@ -240,9 +254,13 @@ def place_mucilage_bridges(image: Image, mucilage_content: float, grains: Grains
                          f"({air.mean():.4g})", field="mucilage_content")
     on_bridges = 0
     if n:
-        w, gap = neck_geometry(labels.shape, image.voxel_size, grains) if neck is None else neck
+        if neck is None or (max_gap_ratio is not None and len(neck) < 3):
+            neck = neck_geometry(labels.shape, image.voxel_size, grains, pair_radius=max_gap_ratio is not None)
+        w, gap = neck[0], neck[1]
         wall = ndimage.distance_transform_edt(labels != SOLID, sampling=image.voxel_size)
         sites = air & (gap > 0) & (gap <= max_gap)
+        if max_gap_ratio is not None:
+            sites &= gap <= max_gap_ratio * neck[2]
         bridge = _lowest(w, wall, sites, n)
         on_bridges = int(bridge.sum())
         rest = _lowest(w, wall, air & ~bridge, n - on_bridges)
@@ -254,6 +272,7 @@ def place_mucilage_bridges(image: Image, mucilage_content: float, grains: Grains
     return Image(labels, image.voxel_size, phases, {
         **image.metadata, "mucilage_rule": "bridges across open necks in increasing neck gap "
         "(rhizoscale.mucilage.placement)", "max_bridge_gap_cm": float(max_gap),
+        "max_bridge_gap_over_pair_radius": -1.0 if max_gap_ratio is None else float(max_gap_ratio),
         "water_content": float(np.mean((labels == WATER) | (labels == MUCILAGE))),
         "mucilage_content": float(np.mean(labels == MUCILAGE)),
         "mucilage_on_bridges": on_bridges / n if n else 1.0})

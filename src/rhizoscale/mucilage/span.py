@@ -1,0 +1,211 @@
+"""The widest neck a drying mucilage bridge keeps spanned, from the bead–spring network.
+
+The diffusivity chain places mucilage as bridges across open necks
+(:mod:`rhizoscale.mucilage.placement`); how wide a neck a bridge can span is what this module asks the
+network model (:class:`rhizoscale.mucilage.drying.MucilageBridgeModel`). The question, stated once:
+
+    A pendular bridge of liquid volume ``V0 = v R³`` (mucilage concentration ``c``)
+    forms between two equal grains of radius ``R`` at a surface gap ``S`` and dries at
+    fixed gap. Does the liquid (bridge, or network of hydrated beads) still connect
+    the grains when the pore's water has fallen to ``q`` times its initial water?
+
+The **spanning gap** ``S*(c)`` is the widest gap for which the answer is yes; the
+chain uses ``S*(c) / R`` per neck, scaled to the pair's radius
+``R_ij = 2 r_i r_j / (r_i + r_j)`` (Derjaguin's radius of two unequal spheres).
+
+* At zero mucilage the bridge ruptures where Lian et al. (1993) say, so
+  ``S*(0) = (1 + θ/2) (q v)^(1/3) R`` — Lian's rupture distance of the water left
+  (tested against this closed form).
+* With mucilage the network can keep the grains connected after the water bridge has
+  ruptured, up to the widest gap the *wet* bridge spanned, Lian's distance of ``V0``:
+  ``S*(c) <= (1 + θ/2) v^(1/3) R`` (a bridge that never formed cannot be kept).
+
+How: gaps on a grid ``S_k = k S_max / n`` (``k = 1..n``, the top one just inside the
+pendular range) are dried one after the other until one loses the connection; the gap
+between the last connected and the first disconnected grid point is then bisected (the
+network is random: connection is not strictly monotone in the gap near the percolation
+concentration, so the first loss on the grid counts). One drying run per gap; the
+result is cached per parameter set, concentration and settings (:func:`network_span`),
+so a table over many necks costs one search per concentration. Units: µm, s.
+
+References
+----------
+Derjaguin, B. (1934). Untersuchungen über die Reibung und Adhäsion, IV. Kolloid-Zeitschrift
+69, 155–164.
+Lian, G., Thornton, C., Adams, M. J. (1993). A theoretical study of the liquid bridge forces
+between two rigid spherical bodies. J. Colloid Interface Sci. 161, 138–147.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+
+__all__ = ["BridgeSpan", "network_span", "pair_radius"]
+
+
+@dataclass(frozen=True)
+class BridgeSpan:
+    """Result of :func:`network_span` (lengths in µm).
+
+    Attributes
+    ----------
+    concentration : float
+        Mucilage concentration [mg g-1].
+    radius : float
+        Grain radius of the runs [µm].
+    gap : float
+        Spanning gap ``S*`` [µm] (the widest gap still connected at the water left).
+    gap_ratio : float
+        ``S* / R`` [1], what the placement scales to each neck's pair radius.
+    lian_gap_ratio : float
+        Lian's rupture distance of the water left over ``R``, ``(1 + θ/2)(q v)^(1/3)`` [1]
+        (the water-only value).
+    wet_gap_ratio : float
+        Lian's rupture distance of the initial liquid over ``R`` (the upper bound) [1].
+    gaps, connected : tuple
+        The gaps dried [µm] and whether each stayed connected (grid, then bisection).
+    """
+
+    concentration: float
+    radius: float
+    gap: float
+    gap_ratio: float
+    lian_gap_ratio: float
+    wet_gap_ratio: float
+    gaps: tuple
+    connected: tuple
+
+    def summary(self) -> dict:
+        """Plain-number summary (for ``summary.json`` and table attributes)."""
+        return {"concentration_mg_per_g": self.concentration, "grain_radius_um": self.radius,
+                "spanning_gap_um": self.gap, "gap_over_radius": self.gap_ratio,
+                "lian_gap_over_radius": self.lian_gap_ratio, "wet_bridge_gap_over_radius": self.wet_gap_ratio,
+                "runs": len(self.gaps)}
+
+
+def pair_radius(r_i, r_j):
+    """Derjaguin radius ``2 r_i r_j / (r_i + r_j)`` of two grains (equal grains: their radius).
+
+    >>> float(pair_radius(2.0, 2.0)), float(pair_radius(1.0, 3.0))
+    (2.0, 1.5)
+    """
+    r_i, r_j = np.asarray(r_i, float), np.asarray(r_j, float)
+    return 2 * r_i * r_j / (r_i + r_j)
+
+
+def network_span(concentration: float, params, *, radius: float | None = None, volume_ratio: float = 0.02,
+                 water_left: float = 0.25, drying_steps: int = 20, relax_steps: int = 20, grid: int = 10,
+                 bisections: int = 4, seed: int = 1) -> BridgeSpan:
+    """The widest gap a drying bridge at ``concentration`` keeps connected (module docs).
+
+    Parameters
+    ----------
+    concentration : float
+        Mucilage concentration [mg dry mucilage per g water], >= 0.
+    params : MucilageNetworkParameters
+        The network's parameter set (``mucilage_network``).
+    radius : float, optional
+        Grain radius of the runs [µm] (default the set's ``particle_radius``); the network's
+        beads have absolute sizes, so run it at the grains' size.
+    volume_ratio : float
+        Initial bridge liquid over ``R³`` [1] (``v``).
+    water_left : float
+        Share of the initial water left when the connection is checked [1] (``q``).
+    drying_steps, relax_steps : int
+        Drying steps from the initial water to ``q`` of it; overdamped steps per drying step.
+    grid, bisections : int
+        Gaps on the grid; bisection steps after the first loss.
+    seed : int
+        Seed of the bead placement (every gap uses it).
+
+    Returns
+    -------
+    BridgeSpan
+
+    Raises
+    ------
+    InputError
+        A setting out of range (``0 < q < 1``, a volume above the pendular range, ...).
+
+    Examples
+    --------
+    Water only reduces to Lian's rupture distance of the water left (to the bisection):
+
+    >>> from rhizoscale.parameters import load_parameter_set
+    >>> from rhizoscale.mucilage.parameters import MucilageNetworkParameters
+    >>> p = load_parameter_set(MucilageNetworkParameters, "mucilage_network")
+    >>> s = network_span(0.0, p, volume_ratio=0.005)
+    >>> round(s.lian_gap_ratio, 4), abs(s.gap_ratio - s.lian_gap_ratio) < 0.01 * s.wet_gap_ratio
+    (0.1077, True)
+    """
+    if not (math.isfinite(concentration) and concentration >= 0):
+        raise InputError(f"mucilage concentration must be >= 0 mg/g, got {concentration}", field="concentration")
+    if not 0 < water_left < 1:
+        raise InputError(f"water_left must lie in (0, 1), got {water_left}", field="water_left")
+    if not volume_ratio > 0:
+        raise InputError(f"volume_ratio must be > 0, got {volume_ratio}", field="volume_ratio")
+    for name, value in (("drying_steps", drying_steps), ("grid", grid)):
+        if int(value) < 1:
+            raise InputError(f"{name} must be >= 1, got {value}", field=name)
+    r = float(params.particle_radius if radius is None else radius)
+    if not r > 0:
+        raise InputError(f"grain radius must be > 0 um, got {radius}", field="radius")
+    return _span(params.model_dump_json(), type(params), float(concentration), r, float(volume_ratio),
+                 float(water_left), int(drying_steps), int(relax_steps), int(grid), int(bisections), int(seed))
+
+
+@functools.lru_cache(maxsize=256)
+def _span(params_json, cls, c, r, v, q, steps, relax, grid, bisections, seed) -> BridgeSpan:
+    from .bridge import largest_toroidal_volume, lian_rupture_distance
+    p = cls.model_validate_json(params_json).with_overrides({"particle_radius": r}, source="network_span")
+    theta = float(p.contact_angle)
+    v0 = v * r ** 3
+    s_wet = float(lian_rupture_distance(v0, r, theta))
+    s_lian = float(lian_rupture_distance(q * v0, r, theta))
+    if v0 > largest_toroidal_volume(1e-3 * s_wet, r, theta):
+        raise InputError(f"volume_ratio {v:g} is above the pendular range of the toroidal bridge",
+                         field="volume_ratio")
+    done: dict[float, bool] = {}
+
+    def connected(gap: float) -> bool:
+        if gap not in done:
+            done[gap] = _stays_connected(c, gap, v0, q, p, steps, relax, seed)
+        return done[gap]
+
+    top = s_wet * (1 - 1e-6)
+    lo, hi = 0.0, None
+    for k in range(1, grid + 1):
+        gap = top * k / grid
+        if connected(gap):
+            lo = gap
+        else:
+            hi = gap
+            break
+    if hi is not None:
+        for _ in range(bisections):
+            mid = 0.5 * (lo + hi)
+            if connected(mid):
+                lo = mid
+            else:
+                hi = mid
+    gaps = tuple(sorted(done))
+    return BridgeSpan(c, r, lo, lo / r, s_lian / r, s_wet / r, gaps, tuple(done[g] for g in gaps))
+
+
+def _stays_connected(c, gap, v0, q, p, steps, relax, seed) -> bool:
+    """Dry a bridge of liquid ``v0`` at ``gap`` to ``q`` of its water; connected at the end?"""
+    from .drying import MucilageBridgeModel
+    water0 = v0 / (1 + c * 1e-3 / p.polymer_density)
+    model = MucilageBridgeModel(c, v0, gap, p, evaporation_rate=(1 - q) * water0 / steps,
+                                relax_steps=relax, seed=seed)
+    for k in range(1, steps + 1):     # over drying steps (tens): each step runs the network kernels
+        model.advance_to(float(k))
+        if not model.connected:
+            return False
+    return True
