@@ -33,6 +33,9 @@ ap.add_argument("--growth", type=float, default=1.5)
 ap.add_argument("--first", type=float, default=36.0, help="first step [s]")
 ap.add_argument("--rtol", type=float, default=1e-6)
 ap.add_argument("--threads", help="comma-separated thread counts: strong-scaling table")
+ap.add_argument("--tally", action="store_true",
+                help="print the arrays alive in the first solves, bytes per voxel (where the "
+                "memory goes; see memory_tally.py)")
 args = ap.parse_args()
 n = args.n
 if args.threads:
@@ -74,6 +77,12 @@ simulate_exudate_diffusion(small.with_hairs, t_end=60.0, solver=args.solver, gro
                            first_step=args.first, rtol=args.rtol)
 with open("/proc/self/statm") as f:
     base_rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+if args.tally:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import memory_tally
+
+    from rhizoscale.diffusion import matrix_free
+    memory_tally.install(n ** 3, base_rss, [matrix_free], solves=2)
 try:
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")                                  # reset the peak RSS (VmHWM)

@@ -73,7 +73,8 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def worker(tool: str, shape, periodisation: str, solver: str = "auto") -> dict:
+def worker(tool: str, shape, periodisation: str, solver: str = "auto",
+           show_tally: bool = False) -> dict:
     im = blobs(shape)
     out = {"tool": tool, "shape": list(shape), "porosity": float(im.mean())}
     if tool == "rhizoscale":
@@ -85,6 +86,12 @@ def worker(tool: str, shape, periodisation: str, solver: str = "auto") -> dict:
                                    periodisation=periodisation, solver=solver)
         im = im.astype(np.uint8)
     base = _current_rss()
+    if show_tally and tool == "rhizoscale":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import memory_tally
+
+        from rhizoscale.homogenization import cell_problem
+        memory_tally.install(int(np.prod(shape)), base, [cell_problem])
     reset_peak_rss()
     t0 = time.perf_counter()
     if tool == "rhizoscale":
@@ -111,6 +118,7 @@ def worker(tool: str, shape, periodisation: str, solver: str = "auto") -> dict:
 
 
 SOLVER = "auto"
+TALLY = False
 
 
 PORESPY_PYTHON = sys.executable
@@ -119,7 +127,7 @@ PORESPY_PYTHON = sys.executable
 def spawn(tool, shape, periodisation="translation", timeout=1800, threads=None):
     python = PORESPY_PYTHON if tool == "porespy" else sys.executable
     cmd = [python, __file__, "--worker", tool, "--shape", ",".join(map(str, shape)),
-           "--periodisation", periodisation, "--solver", SOLVER]
+           "--periodisation", periodisation, "--solver", SOLVER] + (["--tally"] if TALLY else [])
     env = dict(os.environ)
     if threads is not None:
         env["NUMBA_NUM_THREADS"] = str(threads)
@@ -128,6 +136,9 @@ def spawn(tool, shape, periodisation="translation", timeout=1800, threads=None):
     except subprocess.TimeoutExpired:
         return {"tool": tool, "shape": list(shape), "error": f"timed out after {timeout} s"}
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if TALLY:
+        print(f"{tool} {periodisation} {'x'.join(map(str, shape))}:")
+        print("\n".join(ln for ln in proc.stdout.splitlines() if not ln.startswith("{")))
     if proc.returncode or not lines:
         return {"tool": tool, "shape": list(shape), "error": proc.stderr[-500:]}
     return json.loads(lines[-1])
@@ -147,15 +158,20 @@ def main():
                     help="auto (matrix-free multigrid), multigrid, amg (pyamg reference)")
     ap.add_argument("--threads", help="comma-separated thread counts: a strong-scaling table "
                     "of the 3D translation tensor instead of the comparison")
+    ap.add_argument("--tally", action="store_true",
+                    help="print the arrays alive in each solve, bytes per voxel (where "
+                    "the memory goes; see memory_tally.py)")
     ap.add_argument("--porespy-python", default=sys.executable,
                     help="interpreter with porespy + openpnm for the tortuosity_fd run")
     args = ap.parse_args()
-    global SOLVER, PORESPY_PYTHON
+    global SOLVER, PORESPY_PYTHON, TALLY
     SOLVER = args.solver
+    TALLY = args.tally
     PORESPY_PYTHON = args.porespy_python
     if args.worker:
         shape = tuple(int(v) for v in args.shape.split(","))
-        print(json.dumps(worker(args.worker, shape, args.periodisation, args.solver)))
+        print(json.dumps(worker(args.worker, shape, args.periodisation, args.solver,
+                                args.tally)))
         return
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
     if args.threads:
