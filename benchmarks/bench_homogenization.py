@@ -12,6 +12,7 @@ layer in the main environment), so it can run from a separate interpreter given 
     PYTHONPATH=src python benchmarks/bench_homogenization.py --n3d 300 --n2d 2048
     PYTHONPATH=src python benchmarks/bench_homogenization.py --n3d 100 --skip-taufactor --skip-porespy
     PYTHONPATH=src python benchmarks/bench_homogenization.py --n3d 200 --n2d 0 --threads 1,2,4,8,16
+    PYTHONPATH=src python benchmarks/bench_homogenization.py --sizes 64,96,128,192,256,384,512
 
 ``--threads 1,2,...`` runs the 3D translation tensor once per thread count (each in a
 fresh process with ``NUMBA_NUM_THREADS`` set) and prints a table of time and speed-up.
@@ -167,6 +168,9 @@ def main():
                     help="auto (matrix-free multigrid), multigrid, amg (pyamg reference)")
     ap.add_argument("--threads", help="comma-separated thread counts: a strong-scaling table "
                     "of the 3D translation tensor instead of the comparison")
+    ap.add_argument("--sizes", help="comma-separated edge lengths (e.g. 64,96,128,192,256): "
+                    "time, memory and CG iterations of the 3D translation tensor versus size; "
+                    "exits with status 1 when the iterations grow with size (not O(N^3))")
     ap.add_argument("--tally", action="store_true",
                     help="print the arrays alive in each solve, bytes per voxel (where "
                     "the memory goes; see memory_tally.py)")
@@ -186,6 +190,8 @@ def main():
     if args.threads:
         thread_sweep([int(t) for t in args.threads.split(",")], (args.n3d,) * 3)
         return
+    if args.sizes:
+        sys.exit(size_sweep([int(n) for n in args.sizes.split(",")]))
     rows = []
     if args.n2d:
         rows.append(spawn("rhizoscale", (args.n2d, args.n2d)))
@@ -215,6 +221,36 @@ def main():
             print(f"rhizoscale {r['periodisation']:11s} {'x'.join(map(str, r['shape'])):>12s}: "
                   f"{r['wall_s']:.1f} s, peak RSS {r['peak_rss_gb']:.2f} GB "
                   f"({r['bytes_per_voxel']:.0f} B/voxel), iterations {r['iterations']}")
+
+
+#: the iterations of the largest size may exceed those of the smallest by this factor
+#: (plus one) before the sweep calls the multigrid's cost not O(N^3)
+FLAT_FACTOR = 1.5
+
+
+def size_sweep(sizes) -> int:
+    """Time, peak memory and CG iterations of the N^3 translation tensor per size (a
+    fresh process each); returns 1 when the iterations grow with N (then the solve is
+    not O(N^3)), else 0."""
+    spawn("rhizoscale", (24, 24, 24))           # compiles what the cache lacks
+    print(f"{'N':>5s} {'wall [s]':>9s} {'ns/voxel':>9s} {'B/voxel':>8s} iterations")
+    first = last = None
+    for n in sizes:
+        r = spawn("rhizoscale", (n, n, n))
+        if "error" in r:
+            print(f"{n:5d} failed: {r['error'][-300:]}")
+            continue
+        its = max(r["iterations"])
+        first = its if first is None else first
+        last = its
+        print(f"{n:5d} {r['wall_s']:9.2f} {1e9 * r['wall_s'] / n ** 3:9.1f} "
+              f"{r['bytes_per_voxel']:8.1f} {r['iterations']}", flush=True)
+    if first is None:
+        return 1
+    flat = last <= FLAT_FACTOR * first + 1
+    print(f"CG iterations {first} -> {last} from N = {sizes[0]} to {sizes[-1]}: "
+          f"{'flat (O(N^3) solve)' if flat else 'GROWING: the solve is not O(N^3)'}")
+    return 0 if flat else 1
 
 
 def thread_sweep(threads, shape):
