@@ -20,7 +20,8 @@ CASES = {
     "cs1_growth_rate": (["bench_cs1_growth_rate.py", "--rates", "0.5", "2", "--point-grids", "0.2", "--voxel", "0.1"],
                         "maximum at"),
     "nutrients": (["bench_nutrients.py", "--days", "1"], "max |balance error|"),
-    "diffusion": (["bench_diffusion.py", "24"], "balance error"),
+    "diffusion": (["bench_diffusion.py", "24", "--tally"], "balance error"),
+    "diffusion_sizes": (["bench_diffusion.py", "--sizes", "24,32"], "CG iterations per step"),
     "cs3_geometry": (["bench_cs3_geometry.py", "--quick", "--seeds", "1", "2"], "contact_with"),
     "warmup": (["bench_warmup.py", "--case", "plant"], "warm cache"),
     "scaling": (["scaling_sweep.py", "--threads", "1", "--cases", "tensor:20,diffusion:20"],
@@ -34,6 +35,7 @@ CASES = {
              "--skip-lbmpy"], "bytes per fluid node"),
     "homogenization": (["bench_homogenization.py", "--n3d", "20", "--n2d", "48", "--skip-taufactor",
                         "--skip-porespy"], "rhizoscale mirror"),
+    "homogenization_sizes": (["bench_homogenization.py", "--sizes", "20,28"], "flat (O(N^3)"),
     "mucilage": (["bench_mucilage.py", "--beads", "1500", "--steps", "5", "--curve-concentration", "3",
                   "--curve-steps", "6", "--relax-steps", "10"], "M bead-steps/s"),
 }
