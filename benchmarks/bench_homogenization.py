@@ -191,6 +191,8 @@ def main():
         thread_sweep([int(t) for t in args.threads.split(",")], (args.n3d,) * 3)
         return
     if args.sizes:
+        if SOLVER == "auto":       # the multigrid's cost (auto solves small images directly)
+            SOLVER = "multigrid"
         sys.exit(size_sweep([int(n) for n in args.sizes.split(",")]))
     rows = []
     if args.n2d:
