@@ -6,7 +6,13 @@ multigrid setup and CG, CG iterations per step, peak memory (ru_maxrss) and the 
 balance. The target setting is 2 cores: NUMBA_NUM_THREADS=2 (taskset -c 0,1); on a
 shared machine NUMBA_NUM_THREADS=1 can be faster (threads waiting for each other).
 Peak memory is also given per voxel: the peak RSS of the run (reset after the sample is made
-and a 16^3 warm-up has loaded the kernels) minus the RSS before it.
+and a 16^3 warm-up has loaded the kernels) minus the RSS before it, with glibc's mmap
+threshold fixed at 64 KiB. ``--tally`` lists the arrays alive in the first solves, bytes per
+voxel (``memory_tally.py``).
+
+``--sizes 64,96,128,192,256``: the run once per edge length (fresh processes): time, B/voxel and
+CG iterations per step versus size, and whether the iterations stay flat (O(N^3) solve; the exit
+status is 1 when they grow by more than half).
 
 ``--threads 1,2,4,8,16``: the run once per thread count, each in a fresh process with
 ``NUMBA_NUM_THREADS`` set (after one untimed run that compiles what the cache lacks), and a
@@ -21,10 +27,18 @@ import subprocess
 import sys
 import time
 
-import numba
+# glibc's mmap threshold fixed at 64 KiB (set before the process starts: it re-executes
+# itself once): every array is then mmapped and returned to the system when freed, so the
+# B/voxel figure is not lowered by heap memory freed before the baseline and reused
+# (with the default dynamic threshold a 128^3 run read 69 instead of 88 B/voxel)
+if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+    os.execve(sys.executable, [sys.executable, *sys.argv],
+              {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"})
 
-from rhizoscale.diffusion.exudates import simulate_exudate_diffusion
-from rhizoscale.image.generators import rhizosphere_sample
+import numba  # noqa: E402
+
+from rhizoscale.diffusion.exudates import simulate_exudate_diffusion  # noqa: E402
+from rhizoscale.image.generators import rhizosphere_sample  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("n", type=int, nargs="?", default=256)
@@ -33,8 +47,42 @@ ap.add_argument("--growth", type=float, default=1.5)
 ap.add_argument("--first", type=float, default=36.0, help="first step [s]")
 ap.add_argument("--rtol", type=float, default=1e-6)
 ap.add_argument("--threads", help="comma-separated thread counts: strong-scaling table")
+ap.add_argument("--sizes", help="comma-separated edge lengths (e.g. 64,96,128,192,256): time, "
+                "memory and CG iterations versus size; exits with status 1 when the "
+                "iterations per step grow with size (the solve is then not O(N^3))")
+ap.add_argument("--tally", action="store_true",
+                help="print the arrays alive in the first solves, bytes per voxel (where the "
+                "memory goes; see memory_tally.py)")
 args = ap.parse_args()
 n = args.n
+if args.sizes:
+    sizes = [int(v) for v in args.sizes.split(",")]
+    subprocess.run([sys.executable, __file__, "24"], capture_output=True)
+    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}; "
+          f"{numba.get_num_threads()} Numba threads")
+    print(f"{'N':>5s} {'total [s]':>9s} {'CG [s]':>8s} {'ns/voxel':>9s} {'B/voxel':>8s} "
+          f"CG iterations per step")
+    per_step = []
+    for n in sizes:
+        out = subprocess.run([sys.executable, __file__, str(n), "--solver", args.solver,
+                              "--growth", str(args.growth), "--first", str(args.first),
+                              "--rtol", str(args.rtol)], capture_output=True, text=True).stdout
+        m = re.search(r"total ([\d.]+) s.*?\(CG\) ([\d.]+) s.*?iterations (\[[\d, ]*\])", out)
+        b = re.search(r"\(([\d.]+) B/voxel", out)
+        if not m:
+            print(f"{n:5d} failed")
+            continue
+        its = [int(v) for v in m.group(3).strip("[]").split(",")]
+        per_step.append(sum(its) / len(its))
+        print(f"{n:5d} {float(m.group(1)):9.2f} {float(m.group(2)):8.2f} "
+              f"{1e9 * float(m.group(1)) / n ** 3:9.1f} {float(b.group(1)) if b else float('nan'):8.1f} "
+              f"{per_step[-1]:.1f} {its}", flush=True)
+    flat = bool(per_step) and per_step[-1] <= 1.5 * per_step[0] + 1
+    if per_step:
+        print(f"CG iterations per step {per_step[0]:.1f} -> {per_step[-1]:.1f} from N = "
+              f"{sizes[0]} to {sizes[-1]}: "
+              f"{'flat (O(N^3) solve)' if flat else 'GROWING: the solve is not O(N^3)'}")
+    sys.exit(0 if flat else 1)
 if args.threads:
     base_cmd = [sys.executable, __file__, str(n), "--solver", args.solver, "--growth",
                 str(args.growth), "--first", str(args.first), "--rtol", str(args.rtol)]
@@ -74,6 +122,12 @@ simulate_exudate_diffusion(small.with_hairs, t_end=60.0, solver=args.solver, gro
                            first_step=args.first, rtol=args.rtol)
 with open("/proc/self/statm") as f:
     base_rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+if args.tally:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import memory_tally
+
+    from rhizoscale.diffusion import matrix_free
+    memory_tally.install(n ** 3, base_rss, [matrix_free], solves=2)
 try:
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")                                  # reset the peak RSS (VmHWM)

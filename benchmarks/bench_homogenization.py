@@ -12,11 +12,14 @@ layer in the main environment), so it can run from a separate interpreter given 
     PYTHONPATH=src python benchmarks/bench_homogenization.py --n3d 300 --n2d 2048
     PYTHONPATH=src python benchmarks/bench_homogenization.py --n3d 100 --skip-taufactor --skip-porespy
     PYTHONPATH=src python benchmarks/bench_homogenization.py --n3d 200 --n2d 0 --threads 1,2,4,8,16
+    PYTHONPATH=src python benchmarks/bench_homogenization.py --sizes 64,96,128,192,256,384,512
 
 ``--threads 1,2,...`` runs the 3D translation tensor once per thread count (each in a
 fresh process with ``NUMBA_NUM_THREADS`` set) and prints a table of time and speed-up.
 Peak memory is also given per voxel: peak RSS during the solve (the peak is reset after the
-image is made and the kernels are loaded by a 24^3 warm-up) minus the RSS before it.
+image is made and the kernels are loaded by a 24^3 warm-up) minus the RSS before it, with
+glibc's mmap threshold fixed at 64 KiB in the workers (``MMAP_THRESHOLD``). ``--tally``
+also lists the arrays alive in each solve, bytes per voxel (``memory_tally.py``).
 """
 
 from __future__ import annotations
@@ -73,7 +76,8 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def worker(tool: str, shape, periodisation: str, solver: str = "auto") -> dict:
+def worker(tool: str, shape, periodisation: str, solver: str = "auto",
+           show_tally: bool = False) -> dict:
     im = blobs(shape)
     out = {"tool": tool, "shape": list(shape), "porosity": float(im.mean())}
     if tool == "rhizoscale":
@@ -85,6 +89,12 @@ def worker(tool: str, shape, periodisation: str, solver: str = "auto") -> dict:
                                    periodisation=periodisation, solver=solver)
         im = im.astype(np.uint8)
     base = _current_rss()
+    if show_tally and tool == "rhizoscale":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import memory_tally
+
+        from rhizoscale.homogenization import cell_problem
+        memory_tally.install(int(np.prod(shape)), base, [cell_problem])
     reset_peak_rss()
     t0 = time.perf_counter()
     if tool == "rhizoscale":
@@ -111,6 +121,13 @@ def worker(tool: str, shape, periodisation: str, solver: str = "auto") -> dict:
 
 
 SOLVER = "auto"
+TALLY = False
+#: glibc's mmap threshold for the workers: fixed (64 KiB) so that every array is
+#: mmapped and returned to the system when freed. With the default dynamic threshold
+#: (raised up to 32 MiB by each free) arrays of a 128^3 image came from the heap, and
+#: memory freed before the baseline was reused without showing in the RSS: the B/voxel
+#: figure was that much too low (CS3 128^3: 69 vs 88 B/voxel)
+MMAP_THRESHOLD = "65536"
 
 
 PORESPY_PYTHON = sys.executable
@@ -119,8 +136,9 @@ PORESPY_PYTHON = sys.executable
 def spawn(tool, shape, periodisation="translation", timeout=1800, threads=None):
     python = PORESPY_PYTHON if tool == "porespy" else sys.executable
     cmd = [python, __file__, "--worker", tool, "--shape", ",".join(map(str, shape)),
-           "--periodisation", periodisation, "--solver", SOLVER]
+           "--periodisation", periodisation, "--solver", SOLVER] + (["--tally"] if TALLY else [])
     env = dict(os.environ)
+    env.setdefault("MALLOC_MMAP_THRESHOLD_", MMAP_THRESHOLD)
     if threads is not None:
         env["NUMBA_NUM_THREADS"] = str(threads)
     try:
@@ -128,6 +146,9 @@ def spawn(tool, shape, periodisation="translation", timeout=1800, threads=None):
     except subprocess.TimeoutExpired:
         return {"tool": tool, "shape": list(shape), "error": f"timed out after {timeout} s"}
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if TALLY:
+        print(f"{tool} {periodisation} {'x'.join(map(str, shape))}:")
+        print("\n".join(ln for ln in proc.stdout.splitlines() if not ln.startswith("{")))
     if proc.returncode or not lines:
         return {"tool": tool, "shape": list(shape), "error": proc.stderr[-500:]}
     return json.loads(lines[-1])
@@ -147,20 +168,32 @@ def main():
                     help="auto (matrix-free multigrid), multigrid, amg (pyamg reference)")
     ap.add_argument("--threads", help="comma-separated thread counts: a strong-scaling table "
                     "of the 3D translation tensor instead of the comparison")
+    ap.add_argument("--sizes", help="comma-separated edge lengths (e.g. 64,96,128,192,256): "
+                    "time, memory and CG iterations of the 3D translation tensor versus size; "
+                    "exits with status 1 when the iterations grow with size (not O(N^3))")
+    ap.add_argument("--tally", action="store_true",
+                    help="print the arrays alive in each solve, bytes per voxel (where "
+                    "the memory goes; see memory_tally.py)")
     ap.add_argument("--porespy-python", default=sys.executable,
                     help="interpreter with porespy + openpnm for the tortuosity_fd run")
     args = ap.parse_args()
-    global SOLVER, PORESPY_PYTHON
+    global SOLVER, PORESPY_PYTHON, TALLY
     SOLVER = args.solver
+    TALLY = args.tally
     PORESPY_PYTHON = args.porespy_python
     if args.worker:
         shape = tuple(int(v) for v in args.shape.split(","))
-        print(json.dumps(worker(args.worker, shape, args.periodisation, args.solver)))
+        print(json.dumps(worker(args.worker, shape, args.periodisation, args.solver,
+                                args.tally)))
         return
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
     if args.threads:
         thread_sweep([int(t) for t in args.threads.split(",")], (args.n3d,) * 3)
         return
+    if args.sizes:
+        if SOLVER == "auto":       # the multigrid's cost (auto solves small images directly)
+            SOLVER = "multigrid"
+        sys.exit(size_sweep([int(n) for n in args.sizes.split(",")]))
     rows = []
     if args.n2d:
         rows.append(spawn("rhizoscale", (args.n2d, args.n2d)))
@@ -190,6 +223,36 @@ def main():
             print(f"rhizoscale {r['periodisation']:11s} {'x'.join(map(str, r['shape'])):>12s}: "
                   f"{r['wall_s']:.1f} s, peak RSS {r['peak_rss_gb']:.2f} GB "
                   f"({r['bytes_per_voxel']:.0f} B/voxel), iterations {r['iterations']}")
+
+
+#: the iterations of the largest size may exceed those of the smallest by this factor
+#: (plus one) before the sweep calls the multigrid's cost not O(N^3)
+FLAT_FACTOR = 1.5
+
+
+def size_sweep(sizes) -> int:
+    """Time, peak memory and CG iterations of the N^3 translation tensor per size (a
+    fresh process each); returns 1 when the iterations grow with N (then the solve is
+    not O(N^3)), else 0."""
+    spawn("rhizoscale", (24, 24, 24))           # compiles what the cache lacks
+    print(f"{'N':>5s} {'wall [s]':>9s} {'ns/voxel':>9s} {'B/voxel':>8s} iterations")
+    first = last = None
+    for n in sizes:
+        r = spawn("rhizoscale", (n, n, n))
+        if "error" in r:
+            print(f"{n:5d} failed: {r['error'][-300:]}")
+            continue
+        its = max(r["iterations"])
+        first = its if first is None else first
+        last = its
+        print(f"{n:5d} {r['wall_s']:9.2f} {1e9 * r['wall_s'] / n ** 3:9.1f} "
+              f"{r['bytes_per_voxel']:8.1f} {r['iterations']}", flush=True)
+    if first is None:
+        return 1
+    flat = last <= FLAT_FACTOR * first + 1
+    print(f"CG iterations {first} -> {last} from N = {sizes[0]} to {sizes[-1]}: "
+          f"{'flat (O(N^3) solve)' if flat else 'GROWING: the solve is not O(N^3)'}")
+    return 0 if flat else 1
 
 
 def thread_sweep(threads, shape):

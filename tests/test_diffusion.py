@@ -259,3 +259,85 @@ def test_root_surface_flux_of_a_plane_source_matches_the_erfc_solution():
     exact = CIN * np.sqrt(D / (np.pi * t))
     late = t > 60.0                 # after the initial layer the grid resolves
     assert np.max(np.abs(flux[late] / exact[late] - 1)) < 0.02
+
+
+def test_one_diffusivity_is_stored_in_exact_integer_conductances():
+    """A medium of one diffusivity with cubic voxels: uint8 conductances in units of
+    f D (exact), the same fields as float32 storage to its rounding with the same CG
+    iterations, and the reference CSR path's fields to the solver tolerance (float32
+    storage is bounded by its rounding instead); two diffusivities or anisotropic
+    voxels keep float32."""
+    from rhizoscale.diffusion.matrix_free import solve_transient_multigrid, voxel_stencil
+    img = _small_sample()
+    src = img.mask("root", "hair")
+    D = img.diffusivity()
+    D[src] = 0
+    exact = voxel_stencil(D, src, img.voxel_size)
+    wide = voxel_stencil(D, src, img.voxel_size, dtype=np.float32)
+    assert exact.stencil.dtype == np.uint8 and wide.stencil.dtype == np.float32
+    h = img.voxel_size[0]
+    assert exact.unit == pytest.approx(h * D.max(), rel=1e-15)
+    f64 = voxel_stencil(D, src, img.voxel_size, dtype=np.float64).stencil
+    for a, b in zip((exact.stencil.cx, exact.stencil.cy, exact.stencil.cz, exact.stencil.g),
+                    (f64.cx, f64.cy, f64.cz, f64.g)):
+        np.testing.assert_allclose(a * exact.unit, b, rtol=1e-15, atol=0)
+    times = geometric_time_steps(600.0, 6.0, 1.5)
+    runs = [solve_transient_multigrid(op, 1.0, times, rtol=1e-12) for op in (exact, wide)]
+    ref = solve_transient(assemble_voxel_diffusion(D, src, img.voxel_size), 1.0, times,
+                          rtol=1e-12)
+    np.testing.assert_array_equal(runs[0].iterations, runs[1].iterations)
+    # exact storage: the reference to the solver tolerance (measured 5e-12, mass 8e-13);
+    # float32 storage: to its rounding (measured 9e-9, mass 1.5e-8)
+    for run, tol, mass_tol in zip(runs, (1e-10, 1e-7), (1e-11, 1e-7)):
+        assert np.abs(run.concentration - ref.concentration).max() < tol      # c_D = 1
+        np.testing.assert_allclose(run.mass_in_domain, ref.mass_in_domain, rtol=mass_tol)
+        assert run.mass_balance_error < 1e-9
+    two = np.where(D > 0, np.where(np.arange(D.shape[2]) < 13, D, 2 * D), 0.0)
+    assert voxel_stencil(two, src, img.voxel_size).stencil.dtype == np.float32
+    assert voxel_stencil(D, src, (h, h, 2 * h)).stencil.dtype == np.float32
+
+
+def test_a_failed_step_leaves_no_silently_wrong_state():
+    """The multigrid step builds its right-hand side in the previous level's storage:
+    a step that fails marks the model, which then refuses to step or checkpoint until a
+    checkpoint is restored; result() frees the solver, and stepping on afterwards gives
+    the same numbers as without it."""
+    from rhizoscale.diffusion.matrix_free import MultigridSystem, voxel_stencil
+    from rhizoscale.diffusion.transient import SourceDiffusionModel
+    from rhizoscale.errors import RhizoscaleError
+    from rhizoscale.solvers import ConvergenceError
+    img = _small_sample()
+    src = img.mask("root", "hair")
+    D = img.diffusivity()
+    D[src] = 0
+    op = voxel_stencil(D, src, img.voxel_size)
+    times = geometric_time_steps(600.0, 6.0, 1.5)
+
+    def model(**kw):
+        return SourceDiffusionModel(MultigridSystem(op, 1.0, rtol=1e-8, **kw), op.voxel_volume)
+
+    whole, split = model(), model()
+    for t in times[:3]:
+        whole.advance_to(t)
+        split.advance_to(t)
+    saved = {k: (v.copy() if isinstance(v, np.ndarray) else v)
+             for k, v in split.checkpoint_state().items()}
+    split.system.release()                       # what ExudateDiffusionModel.result() does
+    for t in times[3:]:
+        whole.advance_to(t)
+        split.advance_to(t)
+    np.testing.assert_array_equal(whole.c_old, split.c_old)
+    assert whole.mass_from_flux == split.mass_from_flux
+    failing = model(max_iterations=1)
+    failing.restore_state(saved)
+    with pytest.raises(ConvergenceError):
+        failing.advance_to(times[3])
+    with pytest.raises(RhizoscaleError, match="failed time step"):
+        failing.advance_to(times[3])
+    with pytest.raises(RhizoscaleError, match="failed time step"):
+        failing.checkpoint_state()
+    failing.restore_state(saved)
+    failing.system.max_iterations = 500
+    for t in times[3:]:
+        failing.advance_to(t)
+    np.testing.assert_array_equal(whole.c_old, failing.c_old)

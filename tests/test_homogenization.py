@@ -408,3 +408,24 @@ def test_float32_vectors_give_the_float64_tensor(monkeypatch, binary, periodisat
     np.testing.assert_allclose(low.raw, high.raw, rtol=0, atol=1e-7 * scale)
     np.testing.assert_allclose(low.raw, ref.raw, rtol=0, atol=1e-6 * scale)
     assert abs(sum(low.iterations) - sum(high.iterations)) <= 3
+
+
+@pytest.mark.parametrize("periodisation", ["translation", "mirror"])
+def test_integer_storage_gives_the_float32_tensor(monkeypatch, periodisation):
+    """A binary image with cubic voxels keeps its conductances in uint8 and the
+    right-hand sides in int8 (exact integers): the same tensor as float32 storage to
+    rounding (1e-12) with the same CG iterations; anisotropic voxels keep float32."""
+    import rhizoscale.homogenization.cell_problem as cp
+    d = smooth_binary((22, 19, 21), 0.55, seed=8, sigma=1.5).astype(float)
+    small = effective_diffusion_tensor(d, periodisation=periodisation, solver="multigrid")
+    monkeypatch.setattr(cp, "INTEGER_STORAGE", False)
+    wide = effective_diffusion_tensor(d, periodisation=periodisation, solver="multigrid")
+    if periodisation == "translation":
+        assert small.info["conductances"] == "uint8"
+        assert wide.info["conductances"] == "float32"
+    assert small.iterations == wide.iterations
+    np.testing.assert_allclose(small.raw, wide.raw, rtol=0,
+                               atol=1e-12 * np.abs(wide.raw).max())
+    monkeypatch.setattr(cp, "INTEGER_STORAGE", True)
+    aniso = effective_diffusion_tensor(d, voxel_size=(1.0, 1.0, 0.5), solver="multigrid")
+    assert aniso.info["conductances"] == "float32"

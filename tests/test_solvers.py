@@ -316,3 +316,34 @@ def test_float32_work_vectors_meet_the_float64_residual_tolerance():
         np.testing.assert_allclose(x, x64, rtol=0, atol=1e-5 * np.abs(ref).max())
     with pytest.raises(ValueError, match="must not be"):
         pcg(st, mg32, ws.r, x, rtol=1e-6, maxiter=100, workspace=ws)
+
+
+def test_uint8_conductances_act_as_their_float32_values():
+    """Integer conductances (uint8, exact) give the operator, the V-cycle and CG of the
+    same values in float32, bit for bit; the inverse diagonal and coarse levels are
+    float32."""
+    rng = np.random.default_rng(12)
+    shape = (14, 12, 10)
+    w = rng.random(shape) < 0.7
+    cs = [(rng.integers(0, 3, shape) * w * np.roll(w, -1, axis=a)).astype(np.uint8)
+          for a in (2, 1, 0)]
+    g = (rng.integers(0, 13, shape) * (rng.random(shape) < 0.1) + 1) * w
+    small = Stencil(*cs, g.astype(np.uint8), w.astype(np.uint8), (True, True, True))
+    wide = small.astype(np.float32)
+    x = rng.standard_normal(shape).astype(np.float32) * w
+    out8, out32 = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+    assert small.matvec(x, out8, 0.5) == wide.matvec(x, out32, 0.5)
+    np.testing.assert_array_equal(out8, out32)
+    mg8, mg32 = (Multigrid(s, coarse_dtype=np.float32) for s in (small, wide))
+    assert mg8.levels[0].inv.dtype == np.float32 and mg8.levels[1].st.dtype == np.float32
+    b = rng.standard_normal(shape).astype(np.float32) * w
+    assert mg8.apply(b, out8) == mg32.apply(b, out32)
+    np.testing.assert_array_equal(out8, out32)
+    xs = []
+    for st, mg in ((small, mg8), (wide, mg32)):
+        xs.append(np.zeros(shape))
+        it = pcg(st, mg, b.astype(np.int8), xs[-1], rtol=1e-8, maxiter=100,
+                 workspace=PCGWorkspace(shape, np.float32))
+        xs.append(it)
+    np.testing.assert_array_equal(xs[0], xs[2])
+    assert xs[1] == xs[3]

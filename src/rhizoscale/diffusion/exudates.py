@@ -204,6 +204,10 @@ class ExudateDiffusionModel:
     def concentration_image(self) -> np.ndarray:
         """Concentration on the image [µg cm^-3]: NaN outside the soil, 0 in soil the
         root does not reach."""
+        c = self.diffusion.c_old
+        if c.size == self.soil.size:
+            # the matrix-free path's full grid, 0 off the unknowns: no gather and scatter
+            return np.where(self.soil, c.reshape(self.soil.shape), np.nan)
         conc = self.op.to_image(self.diffusion.concentration, fill=np.nan)
         conc[self.soil & np.isnan(conc)] = 0.0
         return conc[0] if self.image.ndim == 2 else conc
@@ -224,6 +228,11 @@ class ExudateDiffusionModel:
             coords={**coords, "time": ((), self.time, {"units": "s"})})
 
     def result(self, snapshots=None) -> ExudateDiffusion:
+        """The run so far as an :class:`ExudateDiffusion`; frees the linear solver's work
+        arrays first (a further step rebuilds them), so that the outputs do not add to
+        the memory of the solve."""
+        if hasattr(self.diffusion.system, "release"):
+            self.diffusion.system.release()
         image = self.image
         roles = {p.role for p in image.phases}
         contact = contact_fractions(image, "root", "hair", "pore") if {"pore", "root"} <= roles else {}

@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import ResourceError
 from ..solvers import Multigrid, PCGWorkspace, Stencil, pcg
 from ..solvers._numba import threaded_kernel
-from ..solvers.voxel_operator import CLOSED, face_conductances
+from ..solvers.voxel_operator import CLOSED, face_conductances, unit_conductances
 from .finite_volume import _prepare, dirichlet_face_area, face_geometry
 from .transient import TransientResult, check_time_steps, integrate_source_diffusion
 
@@ -41,8 +41,8 @@ class VoxelStencil:
     Attributes
     ----------
     stencil : rhizoscale.solvers.Stencil
-        Face conductances [cm^3 s^-1], source-face conductance ``g`` [cm^3 s^-1] and
-        unknown mask on the full grid (2D images stored with rows as planes; see
+        Face conductances, source-face conductance ``g`` (both in units of ``unit``)
+        and unknown mask on the full grid (2D images stored with rows as planes; see
         :class:`~rhizoscale.solvers.Stencil`).
     image_shape : tuple of int
         ``(nz, ny, nx)`` (2D images: ``(1, ny, nx)``).
@@ -50,9 +50,10 @@ class VoxelStencil:
         [cm^3].
     dirichlet_area : float
         Source-face area [cm^2].
-    unknowns : (n,) int64
-        Flat indices of the unknowns, in the CSR operator's order (the same in the
-        stencil's storage, which only reshapes).
+    unit : float
+        The stencil's conductance unit [cm^3 s^-1]: 1 for float storage, ``f D`` for
+        the exact uint8 storage of a medium of one diffusivity (see
+        :func:`voxel_stencil`).
 
     Examples
     --------
@@ -64,8 +65,10 @@ class VoxelStencil:
     >>> source = np.zeros(diffusivity.shape, bool)
     >>> source[..., 0] = True                       # ... fed from its first one
     >>> op = voxel_stencil(diffusivity, source, h)
-    >>> op.n, op.shape, op.dirichlet_area, op.stencil.cx.dtype      # float32 storage
-    (59, (1, 1, 60), 0.0001, dtype('float32'))
+    >>> op.n, op.shape, op.dirichlet_area       # unknowns, shape, source-face area [cm^2]
+    (59, (1, 1, 60), 0.0001)
+    >>> op.stencil.cx.dtype, f"{op.unit:.4g}"   # one diffusivity: integers in units of h D
+    (dtype('uint8'), '1e-07')
     >>> op.gather(np.arange(60.0).reshape(1, 1, 60))[:3]            # values of the unknowns
     array([1., 2., 3.])
     >>> op.to_image(np.ones(op.n))[0, 0, :3]                        # NaN on the source
@@ -76,36 +79,49 @@ class VoxelStencil:
     image_shape: tuple
     voxel_volume: float
     dirichlet_area: float
-    unknowns: np.ndarray
+    unit: float = 1.0
 
     @property
     def shape(self):
         return self.stencil.shape
 
     @property
+    def unknown_mask(self) -> np.ndarray:
+        """Flat bool view of the unknowns (C order; the stencil's weight, no copy)."""
+        return self.stencil.w.ravel().view(bool)
+
+    @property
+    def unknowns(self) -> np.ndarray:
+        """(n,) int64 flat indices of the unknowns, in the CSR operator's order (the same
+        in the stencil's storage, which only reshapes); computed on each call."""
+        return np.flatnonzero(self.unknown_mask)
+
+    @property
     def n(self) -> int:
-        return int(self.unknowns.size)
+        return int(np.count_nonzero(self.stencil.w))
 
     def gather(self, c: np.ndarray) -> np.ndarray:
         """Values of the unknowns from a full-grid array."""
-        return c.ravel()[self.unknowns]
+        return c.ravel()[self.unknown_mask]
 
     def to_image(self, c: np.ndarray, fill: float = np.nan) -> np.ndarray:
         out = np.full(int(np.prod(self.image_shape)), fill)
-        out[self.unknowns] = c
+        out[self.unknown_mask] = c
         return out.reshape(self.image_shape)
 
 
 def estimate_memory_multigrid(n_voxels: int) -> int:
     """Peak memory of :func:`solve_transient_multigrid` on a full grid [bytes].
 
-    Per voxel: 3 float32 conductances, float32 ``g`` and inverse diagonal, uint8
-    weight (21 B), four float64 vectors (the solution, the BDF2 history's two states,
-    the right-hand side: 32 B) and CG's three float32 work vectors, on which the cycle
-    works in place (12 B); 1/7 more for the float32 coarse levels (conductances,
-    weight, inverse diagonal, two vectors: 32 B); plus the assembly's temporaries
-    (float64 diffusivity, masks, labels: about 30 B). Measured: 86 B per voxel at 96³
-    (``benchmarks/bench_diffusion.py``).
+    An upper bound. Per voxel: 3 float32 conductances, float32 ``g`` and inverse
+    diagonal, uint8 weight (21 B; a medium of one diffusivity stores the conductances
+    and ``g`` in uint8: 9 B), three float64 grids (the BDF2 history's two levels and
+    the solution; the right-hand side is built in the older level: 24 B) and CG's three
+    float32 work vectors, on which the cycle works in place (12 B); 1/7 more for the
+    float32 coarse levels (conductances, weight, inverse diagonal, two vectors: 32 B);
+    plus the assembly's temporaries (float64 diffusivity, masks, labels: about 30 B).
+    Measured peak (``benchmarks/bench_diffusion.py``, 128³ sample of one diffusivity):
+    51 B per voxel.
 
     Parameters
     ----------
@@ -120,19 +136,23 @@ def estimate_memory_multigrid(n_voxels: int) -> int:
     Examples
     --------
     >>> round(estimate_memory_multigrid(256**3) / 2**30, 2)        # [GiB]
-    1.56
+    1.43
     """
-    return int(n_voxels * ((21 + 32 + 12) + 32 / 7 + 30))
+    return int(n_voxels * ((21 + 24 + 12) + 32 / 7 + 30))
 
 
 def voxel_stencil(diffusivity: np.ndarray, source: np.ndarray, voxel_size, *,
-                  dtype=np.float32, memory_limit: float | None = 4 * 2**30) -> VoxelStencil:
+                  dtype=None, memory_limit: float | None = 4 * 2**30) -> VoxelStencil:
     """Face conductances of the voxel finite-volume operator (matrix-free form).
 
     Same operator as :func:`rhizoscale.diffusion.finite_volume.assemble_voxel_diffusion`
     (harmonic-mean face conductances, Dirichlet faces at half a voxel, clusters that
-    touch no source dropped); ``dtype`` is the storage of the conductances (float32
-    halves the bytes per sweep; the operator then differs from the float64 one by the
+    touch no source dropped); ``dtype`` is the storage of the conductances. By default,
+    when the conducting voxels share one diffusivity ``D`` and the voxels are cubic
+    (one face factor ``f``), every conductance is an integer multiple of ``f D`` (0 or
+    1 per face, ``g`` up to 12) and is stored exactly in uint8 with ``unit = f D``: a
+    quarter of float32's bytes, the operator exact. Otherwise float32 (half the bytes
+    per sweep of float64; the operator then differs from the float64 one by the
     rounding, about 6e-8 relative, and the mass balance still closes exactly).
 
     Parameters
@@ -143,8 +163,9 @@ def voxel_stencil(diffusivity: np.ndarray, source: np.ndarray, voxel_size, *,
         Voxels held at a fixed concentration (root, hairs).
     voxel_size : float or 3 floats
         Voxel edge length along each array axis [cm].
-    dtype : numpy dtype
-        Storage of the conductances (float32 or float64).
+    dtype : numpy dtype, optional
+        Storage of the conductances: float32 or float64 (``unit`` 1), or None (default)
+        for uint8 where exact, else float32.
     memory_limit : float or None
         Refuse (``ResourceError``) when :func:`estimate_memory_multigrid` exceeds this
         [bytes].
@@ -167,7 +188,9 @@ def voxel_stencil(diffusivity: np.ndarray, source: np.ndarray, voxel_size, *,
     >>> csr = assemble_voxel_diffusion(diffusivity, source, h)
     >>> np.array_equal(op.unknowns, csr.unknowns), op.dirichlet_area == csr.dirichlet_area
     (True, True)
-    >>> op.stencil.g[0, 0, :3]                      # [cm^3 s^-1], next to the source
+    >>> op.stencil.g[0, 0, :3] * op.unit            # [cm^3 s^-1], next to the source
+    array([0.e+00, 2.e-07, 0.e+00])
+    >>> voxel_stencil(diffusivity, source, h, dtype=np.float32).stencil.g[0, 0, :3]
     array([0.e+00, 2.e-07, 0.e+00], dtype=float32)
     """
     n_vox = int(np.prod(np.shape(diffusivity)))
@@ -181,16 +204,30 @@ def voxel_stencil(diffusivity: np.ndarray, source: np.ndarray, voxel_size, *,
     diffusivity, source, conducting, h = _prepare(diffusivity, source, voxel_size, False)
     area, factor = face_geometry(h)
     shape = diffusivity.shape
-    cx, cy, cz, g = face_conductances(diffusivity, factor, conducting, source, CLOSED, dtype)
+    unit = None
+    if dtype is None:
+        # only the unknowns' diffusivities enter (Dirichlet faces use the unknown's own)
+        on = diffusivity[conducting]
+        if on.size and on.min() == on.max():
+            unit = unit_conductances(conducting.view(np.uint8), factor, CLOSED)
+            unit = None if unit is None else unit * float(on[0])
+        del on
+    if unit is not None:
+        cx, cy, cz, g = face_conductances(conducting.view(np.uint8), 1.0, conducting, source,
+                                          CLOSED, np.uint8)
+    else:
+        unit = 1.0
+        cx, cy, cz, g = face_conductances(diffusivity, factor, conducting, source, CLOSED,
+                                          np.float32 if dtype is None else dtype)
     area_dirichlet = dirichlet_face_area(conducting, source, area)
-    st = Stencil(cx, cy, cz, g, conducting.astype(np.uint8))
+    st = Stencil(cx, cy, cz, g, conducting.view(np.uint8))
     return VoxelStencil(stencil=st, image_shape=shape, voxel_volume=float(np.prod(h)),
-                        dirichlet_area=float(area_dirichlet),
-                        unknowns=np.flatnonzero(conducting.ravel()))
+                        dirichlet_area=float(area_dirichlet), unit=float(unit))
 
 
 def _bdf2_rhs_and_guess_py(g, c_in, c1, c2, f1, f2, extrap, rhs, guess):
-    """rhs = g c_in - f1 c1 - f2 c2; guess = c1 + extrap (c1 - c2)."""
+    """rhs = g c_in - f1 c1 - f2 c2; guess = c1 + extrap (c1 - c2) (``rhs`` may be ``c2``:
+    each voxel is read before it is written)."""
     nz, ny, nx = g.shape
     for z in numba.prange(nz):
         for y in range(ny):
@@ -273,19 +310,30 @@ class MultigridSystem:
         self.op = op
         self.c_dirichlet = float(c_dirichlet)
         self.rtol, self.max_iterations = rtol, max_iterations
-        st = op.stencil
+        self.smoothing = smoothing
+        self.stats = {"solver": "multigrid", "amg_builds": 0, "amg_setup_s": 0.0,
+                      "solve_s": 0.0}
+        self._build()
+        self.x = np.zeros(op.stencil.shape)
+
+    def _build(self):
+        st = self.op.stencil
         t0 = time.perf_counter()
         # CG's work vectors in float32 (the solution stays float64 and the stopping test
         # is on the float64 residual, see rhizoscale.solvers.pcg); the V-cycle then works
         # on them in place. Tolerances below FLOAT32_VECTORS_RTOL keep float64 vectors.
-        low = rtol >= FLOAT32_VECTORS_RTOL
-        self.mg = Multigrid(st, smoothing=smoothing, coarse_dtype=np.float32,
+        low = self.rtol >= FLOAT32_VECTORS_RTOL
+        self.mg = Multigrid(st, smoothing=self.smoothing, coarse_dtype=np.float32,
                             fine_vector_dtype=None if low else np.float32, cycles=2)
-        self.stats = {"solver": "multigrid", "levels": len(self.mg.levels), "amg_builds": 1,
-                      "amg_setup_s": time.perf_counter() - t0, "solve_s": 0.0}
-        self.rhs = np.zeros(st.shape)
-        self.x = np.zeros(st.shape)
         self.ws = PCGWorkspace(st.shape, np.float32 if low else np.float64)
+        self.stats["levels"] = len(self.mg.levels)
+        self.stats["amg_builds"] += 1
+        self.stats["amg_setup_s"] += time.perf_counter() - t0
+
+    def release(self) -> None:
+        """Free the solver's work arrays (multigrid hierarchy, CG's vectors, the spare
+        grid), e.g. before the outputs of a finished run; a next step rebuilds them."""
+        self.mg = self.ws = self.x = None
 
     def zeros(self) -> np.ndarray:
         return np.zeros(self.op.stencil.shape)
@@ -297,19 +345,30 @@ class MultigridSystem:
         self.x = spare
 
     def solve_step(self, t, dt, a0, a1, a2, extrap, c_old, c_prev):
-        """One implicit step; returns ``(c_new, iterations, sum c_new, source-face flux)``."""
-        st, V = self.op.stencil, self.op.voxel_volume
+        """One implicit step; returns ``(c_new, iterations, sum c_new, source-face flux)``.
+
+        The right-hand side is built in ``c_prev``'s storage (that level is not needed
+        once the right-hand side and the initial guess are made: the new one replaces
+        it), so a step holds three float64 grids, not four. The system is solved in the
+        stencil's conductance unit ``u``: ``(A / u) c = b / u``, the same equations
+        (CG's iterates do not depend on the scaling).
+        """
+        st, V, u = self.op.stencil, self.op.voxel_volume, self.op.unit
+        if self.mg is None:
+            self._build()
+        if self.x is None:
+            self.x = np.zeros(st.shape)
         t0 = time.perf_counter()
-        shift = a0 * V / dt
+        shift = a0 * V / (dt * u)
         self.mg.set_shift(shift)
-        x = self.x
-        _bdf2_rhs_and_guess(st.g, self.c_dirichlet, c_old, c_prev, a1 * V / dt, a2 * V / dt,
-                            extrap, self.rhs, x)
-        its = pcg(st, self.mg, self.rhs, x, rtol=self.rtol, maxiter=self.max_iterations, shift=shift,
+        x, rhs = self.x, c_prev
+        _bdf2_rhs_and_guess(st.g, self.c_dirichlet, c_old, c_prev, a1 * V / (dt * u),
+                            a2 * V / (dt * u), extrap, rhs, x)
+        its = pcg(st, self.mg, rhs, x, rtol=self.rtol, maxiter=self.max_iterations, shift=shift,
                   workspace=self.ws, what=f"the diffusion step to t = {t:g} s")
         self.stats["solve_s"] += time.perf_counter() - t0
         m, F = _sums(x, st.g, self.c_dirichlet)
-        return x, its, m, F
+        return x, its, m, F * u
 
     def checkpoint_state(self) -> dict:
         return {}

@@ -92,7 +92,7 @@ class Config(CaseConfig):
     >>> config.duration, config.c_in, config.sample.root_radius       # [s], [ug cm-3], [cm]
     (600.0, 1037.52, 0.03)
     >>> estimate_memory(config).describe()
-    '0.191 GiB (libraries and figures 0.188 GiB, diffusion solver 0.00356 GiB)'
+    '0.191 GiB (libraries and figures 0.188 GiB, diffusion solver 0.00327 GiB)'
     """
 
     LITERATURE = (RootHairSampleParameters, "maize_root_hairs", {
@@ -353,7 +353,7 @@ def estimate_memory(config: Config, n_voxels: int | None = None) -> "MemoryEstim
     >>> config = scenario_from_dict({"case": "cs3-root-hairs", "sample": {"shape": [70, 65, 90]}}).config
     >>> estimate = estimate_memory(config)
     >>> estimate.field, round(estimate.gib, 3)                # [GiB]
-    ('sample.shape', 0.23)
+    ('sample.shape', 0.227)
     """
     from ..memory import GIB, KERNEL_ALLOWANCE as BASE_ALLOWANCE, MemoryEstimate
     from .finite_volume import estimate_memory as estimate_amg

@@ -38,7 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..errors import InputError
+from ..errors import InputError, RhizoscaleError
 from .finite_volume import VoxelDiffusionOperator
 
 __all__ = ["box_aggregates", "geometric_time_steps", "TransientResult", "solve_transient",
@@ -457,6 +457,7 @@ class SourceDiffusionModel:
 
     def __init__(self, system, voxel_volume: float):
         self.system = system
+        self._failed_step = False
         self.V = float(voxel_volume)
         self.c_old = system.zeros()
         self.c_prev = system.zeros()
@@ -467,9 +468,18 @@ class SourceDiffusionModel:
 
     def advance_to(self, t: float) -> None:
         """One BDF2 step from ``time`` to ``t`` [s]."""
+        if self._failed_step:
+            raise RhizoscaleError("a failed time step overwrote the model's previous level "
+                                  "(restore a checkpoint to continue)")
         dt = t - self.time
         a0, a1, a2, extrap = bdf2_coefficients(dt, self.dt_prev)
-        c_new, its, csum, F = self.system.solve_step(t, dt, a0, a1, a2, extrap, self.c_old, self.c_prev)
+        try:
+            # the system may overwrite c_prev (it builds the right-hand side there)
+            c_new, its, csum, F = self.system.solve_step(t, dt, a0, a1, a2, extrap,
+                                                         self.c_old, self.c_prev)
+        except BaseException:
+            self._failed_step = True
+            raise
         # BDF2 quadrature of the face flux: reproduces the mass in the domain exactly
         # (every interior face flux cancels), up to the linear-solver tolerance
         Mf = self.mass_from_flux
@@ -491,6 +501,9 @@ class SourceDiffusionModel:
         return self.system.gather(self.c_old)
 
     def checkpoint_state(self) -> dict:
+        if self._failed_step:
+            raise RhizoscaleError("a failed time step overwrote the model's previous level: "
+                                  "its state cannot be checkpointed")
         return {"time": self.time, "dt_prev": np.nan if self.dt_prev is None else self.dt_prev,
                 "c_old": self.c_old, "c_prev": self.c_prev, "times": np.asarray(self.times),
                 "mass_from_flux": np.asarray(self.mass_from_flux),
@@ -499,6 +512,7 @@ class SourceDiffusionModel:
                 "system": self.system.checkpoint_state()}
 
     def restore_state(self, s: dict) -> None:
+        self._failed_step = False
         self.time = float(s["time"])
         self.dt_prev = None if np.isnan(float(s["dt_prev"])) else float(s["dt_prev"])
         self.c_old[...] = s["c_old"]

@@ -77,6 +77,9 @@ DIRECT_SOLVE_LIMIT_2D = 80_000
 
 #: build the AMG preconditioner in float32 when the tolerance allows (see _Solver)
 FLOAT32_HIERARCHY = True
+#: binary images with cubic voxels keep their conductances (0 or 1 per face) and
+#: right-hand sides (-1, 0 or 1) as exact one-byte integers (see _MultigridSolver)
+INTEGER_STORAGE = True
 #: the multigrid path keeps CG's work vectors in float32 at this rtol and above
 #: (see _MultigridSolver); tighter tolerances use float64 vectors
 FLOAT32_VECTORS_RTOL = 1e-7
@@ -228,9 +231,10 @@ def _operator_arguments(hs, bc, active):
     """Face factor and boundaries of the cell problem for the shared voxel operator.
 
     The cell problem is written per unit volume: a face normal to axis ``a`` conducts
-    ``D_face / hs_a^2``. An inactive axis (the third of a 2D image) has no faces.
+    ``D_face / hs_a^2``. An inactive axis (the third of a 2D image) has no faces (its
+    factor is set to 1).
     """
-    factor = 1.0 / np.asarray(hs, dtype=float) ** 2
+    factor = np.where(np.asarray(active, bool), 1.0 / np.asarray(hs, dtype=float) ** 2, 1.0)
     return factor, np.where(np.asarray(active, bool), np.asarray(bc, np.int64), K.CLOSED)
 
 
@@ -324,10 +328,14 @@ class _Solver:
 class _MultigridSolver:
     """Matrix-free geometric multigrid + CG on the full voxel grid (:mod:`rhizoscale.solvers`).
 
-    Memory (bytes per voxel of the grid, binary image, float32 path): conductances
-    4 x 4, multigrid fine level 4 (inverse diagonal) and coarse levels ~5, CG's work
-    vectors and right-hand side 4 x 4 (float32), the solution 8 (float64) and the
-    masks (a binary image's diffusivities are its conducting mask).
+    Memory (bytes per voxel of the grid, binary image with cubic voxels, float32
+    vectors; ``benchmarks/bench_homogenization.py --tally`` lists them): conductances
+    4 x 1 (uint8: 0 or 1 per face, ``g`` at most 12, exact), multigrid fine level 4
+    (float32 inverse diagonal) and coarse levels ~4.6 (float32), CG's three work vectors
+    3 x 4 (float32), the right-hand side 1 (int8: -1, 0 or 1, exact), the solution 8
+    (float64) and three masks 3 (a binary image's diffusivities are its conducting
+    mask): ~37 (128^3 blobs: 36.4 measured). Other media keep float32 (or float64)
+    conductances and a float32 right-hand side (~52).
 
     CG's operator uses the conductances in float64 unless they are exact in float32
     (binary images with cubic voxels: all are 0 or a power of 2; float32 rounding of
@@ -348,8 +356,15 @@ class _MultigridSolver:
         self.unknown3, self.hs, self.bc = unknown3, hs, bc
         self.rtol, self.maxiter = rtol, maxiter
         factor, boundary = _operator_arguments(hs, bc, active)
-        binary = _is_binary(d3) and np.array_equal(factor.astype(np.float32), factor)
-        if binary:
+        binary = _is_binary(d3)
+        # a binary image with cubic voxels: every conductance is an integer (0 or 1 per
+        # face, g at most 12), stored exactly in one byte
+        self.integer = (INTEGER_STORAGE and binary
+                        and np.array_equal(factor, np.round(factor)))
+        if self.integer:
+            cx, cy, cz, g = face_conductances(d3, factor, unknown3, None, boundary,
+                                              dtype=np.uint8)
+        elif binary and np.array_equal(factor.astype(np.float32), factor):
             # every conductance is 0 or a power of 2 (times the exact factor): computed
             # in float64 and rounded once, the float32 values are exact
             cx, cy, cz, g = face_conductances(d3, factor, unknown3, None, boundary,
@@ -368,21 +383,35 @@ class _MultigridSolver:
         # W-cycle: the box-coarsened operator of a binary medium misses blocked paths
         # inside boxes; a second coarse pass per level cut CG iterations from 22-26 to
         # 6-9 per direction (150^3 blobs, 2048^2) and halved the solve time
-        self.mg = Multigrid(self.stencil, coarsest=500, fine_dtype=np.float32,
+        self.mg = Multigrid(self.stencil, coarsest=500,
+                            fine_dtype=None if self.integer else np.float32,
                             coarse_dtype=np.float32,
                             fine_vector_dtype=None if low_vectors else np.float32, cycles=2)
         vector_dtype = np.float32 if low_vectors else np.float64
         self.ws = PCGWorkspace(self.stencil.shape, vector_dtype)
-        self.b = np.zeros(self.stencil.shape, vector_dtype) if low_vectors else self.ws.r
+        self.b = None if low_vectors else self.ws.r
+        self.vector_dtype = vector_dtype
         self.setup_time = time.perf_counter() - t0
+
+    def _rhs_dtype(self, axis):
+        # a binary image: the right-hand side is (0 or 1) - (0 or 1) over hs[axis], an
+        # integer in -1..1 with hs[axis] = 1 (cubic voxels), held exactly in int8
+        if self.integer and self.hs[axis] == 1.0:
+            return np.int8
+        return self.vector_dtype
 
     def solve_axis(self, axis):
         """Corrector for unit vector ``e_axis`` on the full grid (0 off the unknowns)."""
         x = np.zeros(self.stencil.shape)
-        if self.b.dtype == x.dtype:
+        if self.b is self.ws.r:
             K.right_hand_side(self.unknown3, self.d3, self.hs, self.bc, axis,
                               self.b.reshape(self.d3.shape))
-        else:   # built in float64 in x (zeroed again by pcg), stored rounded
+        else:   # built in float64 in x (zeroed again by pcg), stored rounded (exactly
+            # in int8, see _rhs_dtype)
+            dtype = self._rhs_dtype(axis)
+            if self.b is None or self.b.dtype != dtype:
+                self.b = None
+                self.b = np.zeros(self.stencil.shape, dtype)
             K.right_hand_side(self.unknown3, self.d3, self.hs, self.bc, axis,
                               x.reshape(self.d3.shape))
             self.b[...] = x
@@ -551,6 +580,7 @@ def _effective_diffusion_tensor(image, voxel_size, periodisation, diffusivity, r
             if multigrid:
                 info["solver"] = "pcg-multigrid"
                 info["levels"] = len(lin.mg.levels)
+                info["conductances"] = str(lin.stencil.dtype)
             else:
                 info["solver"] = "direct" if lin is None or lin.direct else "pcg-amg"
             info["unknowns"] = n_unknowns

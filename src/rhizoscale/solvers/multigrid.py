@@ -313,7 +313,8 @@ _coarsen = threaded_kernel(_coarsen_py)
 
 def coarsen(st: Stencil, dtype=None) -> Stencil:
     """The coarse-grid stencil of ``st`` (see the module docstring)."""
-    dtype = st.dtype if dtype is None else dtype
+    if dtype is None:      # coarse conductances are sums over halves: never integers
+        dtype = st.dtype if st.dtype.kind == "f" else np.float32
     cshape = tuple((s + 1) // 2 for s in st.shape)
     # w counts the fine unknowns of a box (8^level: float, not uint8)
     cx, cy, cz, g, w = (np.zeros(cshape, dtype) for _ in range(5))
@@ -335,7 +336,8 @@ def _sweep_block(n0: int, n_voxels: int) -> int:
 class _Level:
     def __init__(self, st: Stencil, vector_dtype):
         self.st = st
-        self.inv = np.zeros(st.shape, st.dtype)
+        # integer conductances (exact small integers, see Stencil): float32 inverse
+        self.inv = np.zeros(st.shape, st.dtype if st.dtype.kind == "f" else np.float32)
         # None: the caller's vectors are used (the fine level without a copy)
         self.x = None if vector_dtype is None else np.zeros(st.shape, vector_dtype)
         self.b = None if vector_dtype is None else np.zeros(st.shape, vector_dtype)
@@ -378,7 +380,7 @@ class Multigrid:
     fine_dtype : dtype, optional
         Storage of the fine-level conductances used by the smoother (a copy is made when
         it differs from the stencil's; float32 halves the bytes per sweep). Default:
-        the stencil's own arrays.
+        the stencil's own arrays (integer ones too: their inverse diagonal is float32).
     coarse_dtype : dtype
         Storage of the coarse-level conductances and vectors.
     fine_vector_dtype : dtype, optional

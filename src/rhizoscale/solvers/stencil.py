@@ -42,10 +42,13 @@ class Stencil:
 
     Parameters
     ----------
-    cx, cy, cz : float32 or float64 arrays (n0, n1, n2)
+    cx, cy, cz : float32, float64 or uint8 arrays (n0, n1, n2)
         Face conductances towards the ``+`` neighbour along axes 2, 1, 0 (the last
         voxel's face wraps around to the first voxel; 0 on a closed axis). All three have
-        the dtype of the storage.
+        the dtype of the storage. ``uint8`` holds conductances that are small integers
+        (in a unit the caller chooses: a medium of one diffusivity, see
+        :func:`~rhizoscale.solvers.voxel_operator.unit_conductances`) exactly, in a
+        quarter of float32's bytes; the kernels compute with them as with float32.
     g : array like ``cx``
         Extra diagonal term: conductance to fixed values (Dirichlet faces, pinned
         voxels), sinks.

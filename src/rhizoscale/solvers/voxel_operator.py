@@ -60,6 +60,7 @@ import scipy.sparse as sp
 from ._numba import threaded_kernel
 
 __all__ = ["PERIODIC", "CLOSED", "DIRICHLET", "boundary_codes", "face_conductances",
+           "unit_conductances",
            "face_conductances_reference", "csr_from_faces", "assemble_csr", "CSROperator"]
 
 #: outer boundary of an axis: wrap around, no flux, fixed value on the outer face
@@ -506,8 +507,12 @@ def face_conductances(diffusivity, face_factor, unknown, source=None, boundary=C
         Voxels held at a fixed value on their faces (Dirichlet at half a voxel).
     boundary : int, str or 3 of them
         ``PERIODIC``, ``CLOSED`` or ``DIRICHLET`` (or their lower-case names) per axis.
-    dtype : float32 or float64
-        Storage of the results (computed in float64, rounded once).
+    dtype : float32, float64 or uint8
+        Storage of the results (computed in float64, rounded once). ``uint8`` stores
+        them exactly, for diffusivities that are all 0 or 1 and integer face factors
+        (every conductance is then an integer, at most 12 times the largest factor):
+        a quarter of float32's bytes. A medium with one diffusivity ``D`` and cubic
+        voxels is such a medium in units of ``f D`` (see :func:`unit_conductances`).
 
     Returns
     -------
@@ -516,6 +521,11 @@ def face_conductances(diffusivity, face_factor, unknown, source=None, boundary=C
         either side is not an unknown; the last voxel's face wraps around on a periodic
         axis) and the summed conductance of each unknown's faces to fixed values (0 off
         the unknowns): the arguments of :class:`~rhizoscale.solvers.Stencil`.
+
+    Raises
+    ------
+    ValueError
+        An integer ``dtype`` for conductances that are not all integers that fit in it.
 
     References
     ----------
@@ -536,11 +546,76 @@ def face_conductances(diffusivity, face_factor, unknown, source=None, boundary=C
     >>> face_conductances(np.ones((1, 1, 3)), 1.0, np.ones((1, 1, 3), bool),
     ...                   boundary=["closed", "closed", "dirichlet"])[3]     # g at both ends
     array([[[2., 0., 2.]]])
+
+    A binary medium stored exactly in one byte per conductance:
+
+    >>> face_conductances(np.array([[[1, 1, 0, 1]]]), 1.0, np.ones((1, 1, 4), bool),
+    ...                   boundary="dirichlet", dtype=np.uint8)[0]
+    array([[[1, 0, 0, 0]]], dtype=uint8)
     """
     d, factor, unknown, source, bc = _check(diffusivity, face_factor, unknown, source, boundary)
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu" and not _integer_conductances(d, factor, dtype):
+        raise ValueError(f"{dtype} conductances need diffusivities of 0 or 1 and integer face "
+                         f"factors with 12 x factor <= {np.iinfo(dtype).max} (got factors "
+                         f"{factor.tolist()})")
     cx, cy, cz, g = (np.zeros(d.shape, dtype) for _ in range(4))
     _conductances(d, unknown, source, factor, bc, cx, cy, cz, g)
     return cx, cy, cz, g
+
+
+def _integer_conductances(d, factor, dtype) -> bool:
+    """Whether every conductance of diffusivities ``d`` is an integer that ``dtype`` holds:
+    ``d`` is 0 or 1 (harmonic means 0 or 1, half-voxel faces 2), the factors are integers
+    and a voxel's ``g`` (at most 6 faces of ``2 f``) fits."""
+    return bool(np.all(factor == np.round(factor)) and np.all(factor >= 0)
+                and 12 * factor.max() <= np.iinfo(dtype).max
+                and not np.any((d != 0.0) & (d != 1.0)))
+
+
+def unit_conductances(diffusivity, face_factor, boundary=CLOSED):
+    """The unit of exact integer conductances of a medium, or None.
+
+    When the conducting voxels share one diffusivity ``D`` and every axis one face
+    factor ``f``, every conductance of :func:`face_conductances` is an integer multiple
+    of ``u = f D`` (harmonic means ``D`` or 0, half-voxel faces ``2 D``, sums of those):
+    ``face_conductances(diffusivity > 0, 1.0, ..., dtype=np.uint8)`` then holds them
+    exactly in units of ``u`` (the harmonic mean of ``D`` with itself is ``D`` up to
+    one rounding, 1e-16).
+
+    Parameters
+    ----------
+    diffusivity : float array
+        Diffusivity of every voxel, >= 0.
+    face_factor : float or 3 floats
+        ``f_a`` per array axis (an axis of one voxel counts only with Dirichlet outer
+        faces: it has no other faces).
+    boundary : int, str or 3 of them
+        As in :func:`face_conductances`.
+
+    Returns
+    -------
+    float or None
+        ``f D``, or None when the diffusivities or the factors differ (or none conducts).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = np.array([[[0.0, 2e-6, 2e-6]]])
+    >>> unit_conductances(d, 0.5), unit_conductances(d, [1.0, 1.0, 0.5])
+    (1e-06, 1e-06)
+    >>> unit_conductances(np.array([[[1.0, 2.0]]]), 1.0) is None        # two diffusivities
+    True
+    """
+    d = np.asarray(diffusivity)
+    factor = np.broadcast_to(np.asarray(face_factor, dtype=np.float64), (3,))
+    bc = boundary_codes(boundary)
+    factors = {float(f) for f, n, b in zip(factor, d.shape, bc) if n > 1 or b == DIRICHLET}
+    factors = factors or {float(factor[-1])}
+    value = float(d.max()) if d.size else 0.0
+    if len(factors) != 1 or value <= 0.0 or np.any((d != 0) & (d != value)):
+        return None
+    return factors.pop() * value
 
 
 class CSROperator(NamedTuple):
