@@ -380,7 +380,13 @@ class SensitivityResult:
                     im = axes[0, 1].imshow(s2, cmap="viridis", vmin=0)
                     axes[0, 1].set_xticks(x, names, rotation=30, ha="right", fontsize=8)
                     axes[0, 1].set_yticks(x, names, fontsize=8)
-                    axes[0, 1].set_title("second order $S_{ij}$ (interactions)")
+                    # an estimate whose bootstrap interval includes 0 is not a resolved interaction
+                    conf = ind.get("S2_conf")
+                    if conf is not None:
+                        for i, j in zip(*np.nonzero(np.isfinite(s2) & (s2 - conf <= 0))):
+                            axes[0, 1].text(j, i, "×", ha="center", va="center", color="white",
+                                            fontsize=7)
+                    axes[0, 1].set_title("second order $S_{ij}$ (×: interval includes 0)", fontsize=10)
                     fig.colorbar(im, ax=axes[0, 1])
             else:
                 fig, ax = plt.subplots(figsize=(5.5, 4.4), layout="constrained")
