@@ -43,27 +43,7 @@ def test_the_local_cluster_listens_on_loopback_only_and_splits_the_cores(client)
         p = psutil.Process()
         conns = p.net_connections(kind="inet") if hasattr(p, "net_connections") else p.connections(kind="inet")
         return sorted({c.laddr.ip for c in conns if c.status == psutil.CONN_LISTEN}), \
-            os.environ.get("NUMBA_NUM_THREADS")
-
-    def numba_threads():
-        # what Numba really uses; then launch its pool and compile a new function, which
-        # re-reads the environment (a thread count set after import made this fail)
-        import numba
-        import numpy
-        used = (numba.config.NUMBA_NUM_THREADS, numba.get_num_threads())
-
-        @numba.njit(parallel=True)
-        def total(a):
-            s = 0.0
-            for i in numba.prange(a.size):
-                s += a[i]
-            return s
-
-        @numba.njit
-        def twice(a):
-            return 2.0 * a
-
-        return used, total(numpy.ones(1000)), twice(1.5)
+            os.environ.get("RHIZOSCALE_WORKER_NUMBA_THREADS")
 
     per_worker = client.run(listening)
     assert len(per_worker) == 2
@@ -71,42 +51,65 @@ def test_the_local_cluster_listens_on_loopback_only_and_splits_the_cores(client)
     for ips, threads in per_worker.values():
         assert ips and set(ips) <= {"127.0.0.1"}, ips
         assert threads == str(expected)
-    for used, total, twice in client.run(numba_threads).values():
-        assert used == (expected, expected) and total == 1000.0 and twice == 3.0
     assert set(client.run_on_scheduler(lambda: listening()[0])) <= {"127.0.0.1"}
 
 
 _NUMBA_FIRST = """
+import os
 import numba                      # imported before the cluster, as the command line does
 from rhizoscale.sensitivity.cluster import connect
+from rhizoscale.sensitivity.study import evaluate_batch
+
+
+def probe(x):
+    import numba
+    @numba.njit(parallel=True)
+    def total(a):
+        s = 0.0
+        for i in numba.prange(a.size):
+            s += a[i]
+        return s
+    @numba.njit
+    def twice(a):
+        return 2.0 * a
+    return {"threads": numba.get_num_threads(), "sum": total(__import__("numpy").ones(100)),
+            "twice": twice(x)}
+
+
 if __name__ == "__main__":
+    before = os.environ.get("NUMBA_NUM_THREADS")
     client, cluster = connect(n_workers=2)
-    def threads():
-        import numba
-        @numba.njit
-        def twice(a):
-            return 2.0 * a
-        return numba.config.NUMBA_NUM_THREADS, numba.get_num_threads(), twice(1.5)
-    print(sorted(client.run(threads).values()))
+    futures = [client.submit(evaluate_batch, probe, [i], [[1.5]], ["x"], ["threads", "sum", "twice"], pure=False)
+               for i in range(4)]
+    print(sorted({tuple(map(float, f.result()[1][0])) for f in futures}))
+    # the calling process keeps its environment and can still compile
+    @numba.njit
+    def here(a):
+        return a + 1.0
+    print(os.environ.get("NUMBA_NUM_THREADS") == before, here(1.0))
     client.close(); cluster.close()
 """
 
 
-def test_workers_get_their_thread_count_before_numba_starts(tmp_path):
-    """Dask's ``env=`` is applied after the worker has imported what ``__main__`` imports;
-    Numba then runs on all cores and its next compilation fails ("Cannot set
-    NUMBA_NUM_THREADS ... once the threads have been launched"), which a first study on
-    a fresh install hit. The count must be in the environment the worker starts with."""
+def test_workers_limit_numba_threads_without_breaking_compilation(tmp_path):
+    """Dask's ``env=`` is applied after the worker has imported what ``__main__`` imports:
+    a NUMBA_NUM_THREADS set that way made the worker's next compilation fail ("Cannot set
+    NUMBA_NUM_THREADS ... once the threads have been launched", a first study on a fresh
+    install), and Dask's pre-spawn environment changed the calling process's own
+    environment (its next compilation failed). Each task limits its thread's Numba count
+    instead: 1 thread per worker on 2 cores, compiling works in workers and in the caller."""
     import subprocess
 
     from rhizoscale.sensitivity.cluster import available_cores
     script = tmp_path / "numba_first.py"
     script.write_text(_NUMBA_FIRST)
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         timeout=120, cwd=tmp_path)
+                         timeout=180, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     n = max(1, available_cores() // 2)
-    assert out.stdout.strip().splitlines()[-1] == str([(n, n, 3.0), (n, n, 3.0)])
+    lines = out.stdout.strip().splitlines()
+    assert lines[-2] == str([(float(n), 100.0, 3.0)]), lines
+    assert lines[-1] == "True 2.0", lines
 
 
 def _within_interval(est, conf, exact, slack=0.01):

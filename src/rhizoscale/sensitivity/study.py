@@ -47,6 +47,8 @@ class StudyInterrupted(RhizoscaleError):
 
 def evaluate_batch(model: Callable, indices, values, names, quantities):
     """Run ``model(**{name: value})`` for each row of ``values`` (on a worker)."""
+    from .cluster import worker_threads
+    worker_threads()
     out = np.empty((len(indices), len(quantities)))
     for k, row in enumerate(np.atleast_2d(values)):
         res = model(**{n: float(v) for n, v in zip(names, row)})
