@@ -39,7 +39,11 @@ STUDIES = [
 
 def lbm_rupture(stages: list[dict]) -> tuple[bool, float, float]:
     """(ruptured with liquid left, bridge volume at the last connected stage, liquid
-    volume on the grains at the first disconnected stage) [nodes].
+    volume on the grains at the final split) [nodes].
+
+    Stages that a refinement undid (``retried``) are skipped; when the stages carry
+    ``left_voxels``/``right_voxels``, liquid must be left on *both* grains (older
+    summaries: the volume on the first grain).
 
     >>> lbm_rupture([{"volume_voxels": 68, "connected": True}, {"volume_voxels": 9, "connected": False}])
     (True, 68.0, 9.0)
@@ -47,12 +51,20 @@ def lbm_rupture(stages: list[dict]) -> tuple[bool, float, float]:
     (False, 16.0, 0.0)
     >>> lbm_rupture([{"volume_voxels": 68, "connected": True}])      # still connected
     (False, 68.0, nan)
+    >>> lbm_rupture([{"volume_voxels": 60, "connected": True},
+    ...              {"volume_voxels": 20, "connected": False, "left_voxels": 20, "right_voxels": 0}])
+    (False, 60.0, 20.0)
     """
     last = float("nan")
     for s in stages:
+        if s.get("retried"):
+            continue
         if s["connected"]:
             last = float(s["volume_voxels"])
         elif math.isfinite(last):
+            if "left_voxels" in s:
+                left, right = float(s["left_voxels"]), float(s["right_voxels"])
+                return left > 0 and right > 0, last, left + right
             left = float(s["volume_voxels"])
             return left > 0, last, left
     return False, last, float("nan")
