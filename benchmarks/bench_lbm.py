@@ -154,7 +154,7 @@ def physics():
 
 
 
-def lian_bridges(angles=(50.0, 70.0), gaps=(12, 16), radius=14, hold_every=50, refine=3):
+def lian_bridges(angles=(50.0, 70.0), gaps=(12, 16), radius=14, hold_every=10, refine=3):
     """Drying bridges between two spheres against Lian et al. (1993).
 
     Carnahan-Starling T/Tc = 0.8 with the Li forcing (the shipped example's fluid), wall

@@ -86,7 +86,7 @@ class Config(CaseConfig):
     refine: int = Field(3, ge=0, le=10, description="splits undone to close in on the rupture: "
                         "the last connected stage is restored and dried on with half the "
                         "removal, this many times (each halves the rupture-volume bracket)")
-    hold_every: int = Field(50, ge=0, description="lattice steps between resets of the "
+    hold_every: int = Field(10, ge=0, description="lattice steps between resets of the "
                             "liquid's excess mass to the stage's target during relaxation "
                             "(a bridge of fixed volume, as in Lian's theory); 0: total mass "
                             "fixed, and the dense lattice vapour evaporates small bridges")
