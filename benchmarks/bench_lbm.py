@@ -10,10 +10,14 @@ Prints
 3. lbmpy's generated Shan–Chen D3Q19 kernel side by side when lbmpy (and a C compiler)
    is available, ratio printed;
 4. with ``--physics``: the 3D Laplace law (sigma from the slope, linearity) and drying
-   bridges between two spheres against Lian et al. (1993) — minutes on 2 cores.
+   bridges between two spheres against Lian et al. (1993) for ``--bridge-angles`` and
+   ``--bridge-gaps`` (each gap gives one rupture volume) — about 10 min per bridge on a
+   loaded 2-core machine; ``--bridges-only`` skips the Laplace part.
 
     PYTHONPATH=src python benchmarks/bench_lbm.py --sizes 32 64 96 --threads 1 2
     PYTHONPATH=src python benchmarks/bench_lbm.py --sizes 24 --threads 1 --no-saturation
+    PYTHONPATH=src python benchmarks/bench_lbm.py --sizes 8 --threads 1 --steps 2 \
+        --no-saturation --skip-lbmpy --physics --bridges-only --bridge-angles 50
 """
 
 from __future__ import annotations
