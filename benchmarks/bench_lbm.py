@@ -10,10 +10,14 @@ Prints
 3. lbmpy's generated Shan–Chen D3Q19 kernel side by side when lbmpy (and a C compiler)
    is available, ratio printed;
 4. with ``--physics``: the 3D Laplace law (sigma from the slope, linearity) and drying
-   bridges between two spheres against Lian et al. (1993) — minutes on 2 cores.
+   bridges between two spheres against Lian et al. (1993) for ``--bridge-angles`` and
+   ``--bridge-gaps`` (each gap gives one rupture volume) — about 10 min per bridge on a
+   loaded 2-core machine; ``--bridges-only`` skips the Laplace part.
 
     PYTHONPATH=src python benchmarks/bench_lbm.py --sizes 32 64 96 --threads 1 2
     PYTHONPATH=src python benchmarks/bench_lbm.py --sizes 24 --threads 1 --no-saturation
+    PYTHONPATH=src python benchmarks/bench_lbm.py --sizes 8 --threads 1 --steps 2 \
+        --no-saturation --skip-lbmpy --physics --bridges-only --bridge-angles 50
 """
 
 from __future__ import annotations
@@ -152,28 +156,60 @@ def physics():
     print(f"  sigma (slope/2) = {slope / 2:.5f}, intercept = {icpt:.2e}, max misfit = "
           f"{np.max(np.abs(fit - dp)) / max(dp) * 100:.2f} % of dp")
 
-    print("\nDrying bridge between two spheres (CS T/Tc = 0.8, EDM) vs Lian et al. (1993):")
-    from rhizoscale.porescale.liquid_bridge import dry_liquid_bridge, two_particles
-    from rhizoscale.porescale.wetting import coexistence, sessile_drop_angle
+
+
+def lian_bridges(angles=(50.0, 70.0), gaps=(12, 16), radius=14, hold_every=10, refine=3):
+    """Drying bridges between two spheres against Lian et al. (1993).
+
+    Carnahan-Starling T/Tc = 0.8 with the Li forcing (the shipped example's fluid), wall
+    densities from the cached 2D sessile-drop calibration of the requested angles. Each
+    gap gives one rupture volume (the bridge is dried at that gap), so the gaps are the
+    volumes compared. The liquid's excess mass is held at each stage's target during
+    relaxation (``hold_every``) and the split is refined ``refine`` times (half the
+    removal each); the rupture volume is bracketed by the liquid on both grains just after
+    the split and the bridge at the last connected stage (:meth:`rupture_bracket`).
+    """
+    from rhizoscale.porescale.liquid_bridge import (bridge_model, lian_rupture_distance,
+                                                    two_particles)
+    from rhizoscale.porescale.wetting import (cached_calibration, calibrate_wetting,
+                                              coexistence)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     eos = CarnahanStarlingEOS(0.8)
-    rg, rl = coexistence(eos, "edm")
-    R = 12
-    for rw in (0.25, 0.2):
-        theta = sessile_drop_angle(eos, rw, shape=(32, 72), radius=13, steps=3000, ndim=2)
-        for gap in (3, 5):
-            lab = two_particles(R, gap, ndim=3, margin=5)
-            fac = lambda l, r: TwoPhaseLBM(l, r, eos, wall_density={1: rw, 2: rw}, forcing="edm")
+    rg, rl = coexistence(eos, "li")
+    kw = dict(forcing="li", tau=1.0, steps=2500, shape=(24, 56), radius=9.0)
+    cal = cached_calibration(eos, **kw) or calibrate_wetting(eos, **kw)
+    print(f"\nDrying bridges (CS T/Tc = 0.8, Li forcing, TRT), spheres R = {radius} nodes, liquid "
+          f"held every {hold_every} steps, {refine} refinements, vs Lian et al. (1993) "
+          "d_rup = (1 + theta/2) V^(1/3):")
+    rows = []
+    for theta in angles:
+        rw = cal.wall_density_for(theta)
+        th = math.radians(theta)
+        for gap in gaps:
+            lab = two_particles(radius, gap, ndim=3, margin=4)
+            v_lian = (gap / (1 + th / 2)) ** 3
+            fac = lambda l, r, rw=rw: TwoPhaseLBM(l, r, eos, wall_density=rw, forcing="li")
             t = time.perf_counter()
-            res = dry_liquid_bridge(fac, lab, initial_volume=0.12 * R**3 * 4, rho_gas=rg,
-                                    rho_liquid=rl, removal=0.15, relax_steps=400,
-                                    first_relax=1000, max_stages=30, radius=R, gap=gap)
-            th = math.radians(theta)
-            v = res.scaled_rupture_volume()
-            d_lian = res.lian_distance(th)
-            print(f"  wall density {rw}: theta = {theta:5.1f} deg (2D sessile), gap d/R = "
-                  f"{gap / R:.3f}, rupture V/R^3 = {v:.4f}, Lian d_rup/R = {d_lian / R:.3f}, "
-                  f"ratio d/d_Lian = {gap / d_lian:.2f}, ruptured = {res.ruptured}, "
+            # the start (2.5 R^3, a bridge filling the gap) is the same for every case
+            m = bridge_model(fac, lab, initial_volume=2.5 * radius**3, rho_gas=rg, rho_liquid=rl,
+                             removal=0.25, relax_steps=500, first_relax=1000, refine=refine,
+                             hold_every=hold_every, radius=radius, gap=gap)
+            while not m.done and m.time < 40:
+                m.step(1)
+            res = m.result()
+            lo, hi = res.rupture_bracket()
+            if not res.split_with_liquid:
+                print(f"  theta {theta:4.0f} deg, gap {gap}: no split with liquid on both grains "
+                      f"(ruptured {res.ruptured}, last connected {hi:.0f} nodes)")
+                continue
+            d_hi, d_lo = lian_rupture_distance(hi, th), lian_rupture_distance(lo, th)
+            rows.append((theta, gap, lo, hi, gap / d_hi, gap / d_lo))
+            print(f"  theta {theta:4.0f} deg (wall density {rw:.4f}), gap d = {gap:3d}: rupture "
+                  f"volume in [{lo:.0f}, {hi:.0f}] nodes (Lian: {v_lian:.0f}); d / d_Lian(V) in "
+                  f"[{gap / d_hi:.3f}, {gap / d_lo:.3f}]; left/right {res.stages[-1].left:.0f}/"
+                  f"{res.stages[-1].right:.0f} nodes; {len(res.stages)} stages, "
                   f"{time.perf_counter() - t:.0f} s")
+    return rows
 
 
 def main():
@@ -186,6 +222,11 @@ def main():
     ap.add_argument("--saturation-sample", type=int, default=48)
     ap.add_argument("--skip-lbmpy", action="store_true")
     ap.add_argument("--physics", action="store_true")
+    ap.add_argument("--bridges-only", action="store_true",
+                    help="with --physics: only the Lian bridge comparison")
+    ap.add_argument("--bridge-angles", type=float, nargs="+", default=[50.0, 70.0])
+    ap.add_argument("--bridge-gaps", type=int, nargs="+", default=[12, 16])
+    ap.add_argument("--bridge-radius", type=int, default=14)
     a = ap.parse_args()
     print(f"numba threads available: {numba.config.NUMBA_NUM_THREADS}")
     print("D3Q19 two-phase (Carnahan-Starling, EDM forcing, TRT), float32 populations:")
@@ -217,7 +258,9 @@ def main():
         print(f"\n{a.saturation_size}^3 granular sub-domain to 50 % saturation:")
         saturation_projection(a.saturation_size, a.saturation_sample, max(best))
     if a.physics:
-        physics()
+        if not a.bridges_only:
+            physics()
+        lian_bridges(a.bridge_angles, a.bridge_gaps, a.bridge_radius)
 
 
 if __name__ == "__main__":

@@ -89,23 +89,29 @@ def test_bridge_summary_reports_a_rupture_with_its_volume(tmp_path):
     q, stages = s["quantities"], s["details"]["stages"]
     assert s["details"]["bridge_formed"] is True and q["ruptured"]["value"] == 1.0
     assert not stages[-1]["connected"] and stages[-1]["volume_voxels"] > 0      # liquid left
-    assert q["rupture_volume_scaled"]["value"] == stages[-2]["volume_voxels"] / 8**2
+    last = [st for st in stages if st["connected"]][-1]       # retried splits are skipped
+    assert q["rupture_volume_scaled"]["value"] == last["volume_voxels"] / 8**2
+    assert stages[-1]["left_voxels"] > 0 and stages[-1]["right_voxels"] > 0
     assert not any("rupture" in w for w in s["warnings"])
 
 
 def test_a_bridge_that_evaporates_between_two_stages_is_no_rupture(tmp_path):
     """At wall density 0.15 the 2D bridge is connected at one stage and no liquid is left
     at the next: it evaporated rather than split, so the summary claims no rupture and
-    gives the last connected volume only as a bound (before, it reported a rupture)."""
+    gives the last connected volume only as a bound (before, it reported a rupture). This
+    is the run at fixed total mass (hold_every 0), without refinement."""
     d = {"case": CASE, "name": "gone", "mode": "bridge", "ndim": 2, "particle_radius": 8,
          "gap": 5, "initial_volume": 1.2, "removal": 0.35, "relax_steps": 300,
-         "first_relax": 600, "max_stages": 12, "wall_density": 0.15, "contact_angle": None}
+         "first_relax": 600, "max_stages": 12, "wall_density": 0.15, "contact_angle": None,
+         "hold_every": 0, "refine": 0}
     s = run_scenario(scenario_from_dict(d, source="gone"), tmp_path)
     q, stages = s["quantities"], s["details"]["stages"]
     assert stages[-2]["connected"] and not stages[-1]["connected"] and stages[-1]["volume_voxels"] == 0
     assert q["ruptured"]["value"] == 0.0 and "rupture_volume" not in q
     assert s["details"]["bridge_vanished"] is True
     assert [w for w in s["warnings"] if "evaporated instead of splitting" in w]
+    # (held every 10 steps and refined, it still has no liquid left: 10-20 nodes, a
+    # 2-node neck, are below the interface's resolution; the 3D test resolves the split)
 
 
 def _water(extra):

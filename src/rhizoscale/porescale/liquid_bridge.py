@@ -30,7 +30,7 @@ from scipy import ndimage
 
 from ..errors import InputError
 
-__all__ = ["two_particles", "bridge_clusters", "lian_rupture_distance", "lian_rupture_volume",
+__all__ = ["two_particles", "bridge_clusters", "grain_liquid", "lian_rupture_distance", "lian_rupture_volume",
            "BridgeStage", "DryingBridgeResult", "DryingBridgeModel", "bridge_model",
            "dry_liquid_bridge"]
 
@@ -94,6 +94,19 @@ def bridge_clusters(rho, labels, rho_gas: float, rho_liquid: float):
     return False, np.isin(lab, sorted(l1)) if l1 else np.zeros_like(liquid)
 
 
+def grain_liquid(rho, labels, rho_gas: float, rho_liquid: float) -> tuple[float, float]:
+    """Liquid volume [nodes] of the clusters touching particle 1 and particle 2 (a cluster
+    touching both counts for both): after a rupture, the liquid left on each grain."""
+    level = 0.5 * (rho_gas + rho_liquid)
+    liquid = np.nan_to_num(np.asarray(rho, dtype=float), nan=0.0) > level
+    lab, _ = ndimage.label(liquid)
+    out = []
+    for grain in (1, 2):
+        ids = sorted(set(np.unique(lab[ndimage.binary_dilation(labels == grain) & liquid])) - {0})
+        out.append(float(np.isin(lab, ids).sum()) if ids else 0.0)
+    return out[0], out[1]
+
+
 def lian_rupture_distance(volume: float, theta: float) -> float:
     """Lian et al. (1993): ``d_rup = (1 + theta/2) V^(1/3)`` (``V``, ``d`` scaled by the
     particle radius; ``theta`` the contact angle [rad])."""
@@ -111,6 +124,10 @@ class BridgeStage:
     volume: float          # bridge nodes (rho > mid-level) [nodes]
     mass: float            # total fluid mass [lattice]
     connected: bool
+    removal: float = 0.0   # share of the liquid's excess mass removed before this stage [-]
+    left: float = 0.0      # liquid on particle 1 [nodes] (= volume while connected)
+    right: float = 0.0     # liquid on particle 2 [nodes]
+    retried: bool = False  # a split undone: the run went back to the previous stage
 
 
 @dataclass
@@ -122,6 +139,24 @@ class DryingBridgeResult:
     snapshots: list = field(default_factory=list)     # density fields at some stages
     rupture_volume: float = math.nan                   # [nodes]
     ruptured: bool = False
+    #: liquid left on both grains just after the split [nodes] (nan: no split with liquid)
+    split_volume: float = math.nan
+
+    @property
+    def split_with_liquid(self) -> bool:
+        """The bridge split with liquid left on *both* particles (a rupture, not an
+        evaporation)."""
+        cut = self.stages[-1] if self.stages else None
+        return bool(self.ruptured and cut is not None and not cut.connected
+                    and cut.left > 0 and cut.right > 0 and math.isfinite(self.rupture_volume))
+
+    def rupture_bracket(self) -> tuple[float, float]:
+        """(smaller, larger) of the liquid volume on both grains just after the split and
+        the bridge volume of the last connected stage [nodes]: the rupture volume as far
+        as the stages resolve it (the two differ by the last removal and by how the
+        mid-density level counts interface nodes of one bridge and of two caps)."""
+        return (min(self.split_volume, self.rupture_volume),
+                max(self.split_volume, self.rupture_volume))
 
     def scaled_rupture_volume(self) -> float:
         return self.rupture_volume / self.radius**3
@@ -129,6 +164,10 @@ class DryingBridgeResult:
     def lian_distance(self, theta: float) -> float:
         """Lian's rupture gap [nodes] for the measured rupture volume."""
         return self.radius * lian_rupture_distance(self.scaled_rupture_volume(), theta)
+
+
+#: the largest factor by which one hold may raise the liquid's excess mass [-]
+HOLD_MAX = 1.5
 
 
 class DryingBridgeModel:
@@ -158,6 +197,18 @@ class DryingBridgeModel:
         Keep the density field of every ``snapshot_every``-th stage (and the ruptured one).
     radius, gap : float
         Particle radius and surface gap [nodes], for the result.
+    refine : int
+        Times a split is undone to close in on the rupture: the split stage is recorded
+        (``retried``), the state of the last connected stage restored, and drying goes on
+        from there with half the removal per stage. Each refinement halves the bracket
+        between the last connected volume and the next stage's.
+    hold_every : int
+        When > 0, the liquid's excess mass is held at the stage's target (the settled
+        bridge's after its first ``hold_every`` steps, then ``1 - removal`` of the previous target) every
+        ``hold_every`` lattice steps of relaxation: a bridge of fixed volume. Without it the total mass is fixed
+        and the dense lattice vapour (density ratio ~10-20, against ~1e5 for water) takes
+        up a bridge whose Laplace pressure rises as it shrinks: small bridges evaporate
+        before they split.
 
     Attributes
     ----------
@@ -184,9 +235,19 @@ class DryingBridgeModel:
 
     def __init__(self, lbm, labels, *, rho_gas: float, rho_liquid: float, removal: float = 0.1,
                  relax_steps: int = 600, first_relax: int = 1500, snapshot_every: int = 1,
-                 radius: float = math.nan, gap: float = math.nan):
+                 radius: float = math.nan, gap: float = math.nan, refine: int = 0,
+                 hold_every: int = 0):
         if not 0 < removal < 1:
             raise InputError("removal must be in (0, 1)", field="removal")
+        if int(refine) != refine or refine < 0:
+            raise InputError(f"refine must be a whole number >= 0, got {refine}", field="refine")
+        self.refine_left = int(refine)
+        if int(hold_every) != hold_every or hold_every < 0:
+            raise InputError(f"hold_every must be a whole number >= 0, got {hold_every}",
+                             field="hold_every")
+        self.hold_every = int(hold_every)
+        self.target = math.nan             # liquid excess mass held (hold_every)
+        self._saved = None                 # lbm state of the last connected stage (refine)
         self.lbm = lbm
         self.labels = np.asarray(labels)
         self.rho_gas, self.rho_liquid = float(rho_gas), float(rho_liquid)
@@ -204,29 +265,90 @@ class DryingBridgeModel:
         """Liquid level: the mid-density [lattice]."""
         return 0.5 * (self.rho_gas + self.rho_liquid)
 
-    def _remove(self) -> None:
-        """Remove ``removal`` of the liquid's excess mass from the liquid nodes."""
-        rho = self.lbm.density()
-        liquid = np.nan_to_num(rho, nan=0.0) > self.level
-        excess = np.where(liquid, np.nan_to_num(rho) - self.rho_gas, 0.0)
-        factor = np.where(liquid, 1.0 - self.removal * excess / np.where(liquid, rho, 1.0), 1.0)
+    def liquid_excess(self) -> float:
+        """The liquid's excess mass: ``sum (rho - rho_gas)`` over the nodes above the
+        liquid level [lattice density x nodes]."""
+        rho = np.nan_to_num(self.lbm.density(), nan=0.0)
+        return float(np.where(rho > self.level, rho - self.rho_gas, 0.0).sum())
+
+    def _scale_liquid(self, share: float = None, target: float = None) -> None:
+        """Scale the liquid's excess mass by ``share``, or to ``target``, spread over all
+        liquid nodes in proportion to their excess (not at the neck), at unchanged
+        velocity."""
+        rho = np.nan_to_num(self.lbm.density(), nan=0.0)
+        liquid = rho > self.level
+        excess = np.where(liquid, rho - self.rho_gas, 0.0)
+        if share is None:
+            total = excess.sum()
+            if total <= 0:
+                return
+            # the hold replaces what the walls' adsorbed layers and the vapour took over
+            # hold_every steps (tens of % while the first layers form, a few % later); a
+            # liquid that collapses is not blown up in one hold
+            share = min(target / total, HOLD_MAX)
+        factor = np.where(liquid, 1.0 - (1.0 - share) * excess / np.where(liquid, rho, 1.0), 1.0)
         self.lbm.scale_populations(factor)
 
-    def _stage(self) -> None:
-        """One stage: (remove,) relax, measure."""
-        if self.stages:
-            self._remove()
-            self.lbm.step(self.relax_steps)
+    def _remove(self) -> None:
+        """Remove ``removal`` of the liquid's excess mass from the liquid nodes."""
+        if self.hold_every:
+            self.target *= 1.0 - self.removal
+            self._scale_liquid(target=self.target)
         else:
-            self.lbm.step(self.first_relax)
+            self._scale_liquid(share=1.0 - self.removal)
+
+    def _relax(self, steps: int) -> None:
+        """``steps`` lattice steps; with ``hold_every``, the liquid's excess mass is put
+        back to the stage's target every ``hold_every`` steps (the vapour's share of the
+        mass follows the interface curvature but cannot drain the liquid: a bridge of
+        fixed volume, as in Lian et al.'s quasi-static theory)."""
+        if not self.hold_every:
+            self.lbm.step(steps)
+            return
+        done = 0
+        while done < steps:
+            n = min(self.hold_every, steps - done)
+            self.lbm.step(n)
+            done += n
+            self._scale_liquid(target=self.target)
+
+    def _stage(self) -> None:
+        """One stage: (remove,) relax, measure; undo a split while ``refine`` allows."""
+        removed = 0.0
+        if self.stages:
+            if self.refine_left > 0:
+                self._saved = {**self.lbm.checkpoint_state(), "target": self.target}
+            self._remove()
+            removed = self.removal
+            self._relax(self.relax_steps)
+        else:
+            if self.hold_every:
+                # the placed (sharp) bridge forms its interfaces at fixed mass for
+                # hold_every steps; its liquid excess then is the target held from there on
+                first = min(self.hold_every, self.first_relax)
+                self.lbm.step(first)
+                self.target = self.liquid_excess()
+                if self.first_relax > first:
+                    self._relax(self.first_relax - first)
+            else:
+                self.lbm.step(self.first_relax)
         rho = self.lbm.density()
         connected, mask = bridge_clusters(rho, self.labels, self.rho_gas, self.rho_liquid)
+        left, right = ((float(mask.sum()),) * 2 if connected else
+                       grain_liquid(rho, self.labels, self.rho_gas, self.rho_liquid))
         n = len(self.stages)
+        retry = (not connected and self._saved is not None and self.refine_left > 0
+                 and any(s.connected for s in self.stages))
         self.stages.append(BridgeStage(int(self.lbm.iteration), float(mask.sum()),
-                                       self.lbm.mass(), connected))
+                                       self.lbm.mass(), connected, removed, left, right, retry))
         if n % self.snapshot_every == 0 or not connected:
             self.snapshots.append((int(self.lbm.iteration), rho.astype(np.float32)))
-        self.done = not connected
+        if retry:
+            self.lbm.restore_state(self._saved)
+            self.target = float(self._saved["target"])
+            self.removal *= 0.5
+            self.refine_left -= 1
+        self.done = not connected and not retry
         self.time = float(len(self.stages))
 
     def advance_to(self, t: float) -> None:
@@ -246,6 +368,9 @@ class DryingBridgeModel:
         connected = [s.volume for s in self.stages if s.connected]
         if self.done and connected:
             res.rupture_volume = connected[-1]
+            cut = self.stages[-1]
+            if cut.left > 0 and cut.right > 0:
+                res.split_volume = cut.left + cut.right
         return res
 
     # ------------------------------------------------------------------ state
@@ -256,6 +381,14 @@ class DryingBridgeModel:
                 "stage_volume": np.array([s.volume for s in self.stages], dtype=np.float64),
                 "stage_mass": np.array([s.mass for s in self.stages], dtype=np.float64),
                 "stage_connected": np.array([s.connected for s in self.stages], dtype=bool),
+                "stage_removal": np.array([s.removal for s in self.stages], dtype=np.float64),
+                "stage_left": np.array([s.left for s in self.stages], dtype=np.float64),
+                "stage_right": np.array([s.right for s in self.stages], dtype=np.float64),
+                "stage_retried": np.array([s.retried for s in self.stages], dtype=bool),
+                "removal": self.removal, "refine_left": self.refine_left, "target": self.target,
+                "saved": ({} if self._saved is None else
+                          {k: (v.copy() if isinstance(v, np.ndarray) else v)
+                           for k, v in self._saved.items()}),
                 "snapshot_step": np.array([s for s, _ in self.snapshots], dtype=np.int64),
                 "snapshot_density": (np.stack([r for _, r in self.snapshots]) if self.snapshots
                                      else np.zeros((0,) + shape, np.float32))}
@@ -264,9 +397,17 @@ class DryingBridgeModel:
         self.lbm.restore_state(state["lbm"])
         self.time = float(state["time"])
         self.done = bool(state["done"])
-        self.stages = [BridgeStage(int(a), float(b), float(c), bool(d)) for a, b, c, d in zip(
+        self.stages = [BridgeStage(int(a), float(b), float(c), bool(d), float(e), float(f),
+                                   float(g), bool(h)) for a, b, c, d, e, f, g, h in zip(
             state["stage_step"], state["stage_volume"], state["stage_mass"],
-            state["stage_connected"])]
+            state["stage_connected"], state["stage_removal"], state["stage_left"],
+            state["stage_right"], state["stage_retried"])]
+        self.removal = float(state["removal"])
+        self.refine_left = int(state["refine_left"])
+        self.target = float(state["target"])
+        saved = state.get("saved")           # absent when empty (flattened checkpoints)
+        self._saved = ({k: (np.array(v) if isinstance(v, np.ndarray) else v)
+                        for k, v in saved.items()} if saved else None)
         self.snapshots = [(int(s), np.array(r, dtype=np.float32)) for s, r in zip(
             state["snapshot_step"], state["snapshot_density"])]
 
@@ -279,6 +420,12 @@ class DryingBridgeModel:
                                 "above the mid-density touching both particles)"})
         ds["connected"] = ("stage", np.array([s.connected for s in self.stages], dtype=np.int8),
                            {"units": "1", "long_name": "1 while the bridge connects the particles"})
+        for name, attr, text in (("liquid_left", "left", "particle 1"),
+                                 ("liquid_right", "right", "particle 2")):
+            ds[name] = ("stage", np.array([getattr(s, attr) for s in self.stages], dtype=float),
+                        {"units": "lattice nodes", "long_name": f"liquid touching {text}"})
+        ds["retried"] = ("stage", np.array([s.retried for s in self.stages], dtype=np.int8),
+                         {"units": "1", "long_name": "1: a split undone to refine the removal"})
         ds = ds.assign_coords(stage=("stage", np.arange(1, n + 1), {"units": "1"}),
                               lattice_step=("stage", np.array([s.step for s in self.stages],
                                                               dtype=np.int64), {"units": "1"}),
@@ -289,7 +436,8 @@ class DryingBridgeModel:
 def dry_liquid_bridge(model_factory, labels, *, initial_volume: float, rho_gas: float,
                       rho_liquid: float, removal: float = 0.1, relax_steps: int = 600,
                       first_relax: int = 1500, max_stages: int = 40, snapshot_every: int = 1,
-                      radius: float = math.nan, gap: float = math.nan) -> DryingBridgeResult:
+                      radius: float = math.nan, gap: float = math.nan,
+                      refine: int = 0, hold_every: int = 0) -> DryingBridgeResult:
     """Dry a bridge stage by stage until it ruptures (a :class:`DryingBridgeModel` run by a
     :class:`~rhizoscale.simulation.Simulation`; case studies drive the model themselves to
     get checkpoints).
@@ -310,6 +458,11 @@ def dry_liquid_bridge(model_factory, labels, *, initial_volume: float, rho_gas: 
         Lattice steps of relaxation after each removal / after placing the bridge.
     max_stages : int
         Most stages measured.
+    refine : int
+        Splits undone to close in on the rupture (:class:`DryingBridgeModel`).
+    hold_every : int
+        Lattice steps between resets of the liquid's excess mass to the stage's target
+        (0: total mass fixed instead; :class:`DryingBridgeModel`).
 
     Returns
     -------
@@ -319,7 +472,7 @@ def dry_liquid_bridge(model_factory, labels, *, initial_volume: float, rho_gas: 
     model = bridge_model(model_factory, labels, initial_volume=initial_volume, rho_gas=rho_gas,
                          rho_liquid=rho_liquid, removal=removal, relax_steps=relax_steps,
                          first_relax=first_relax, snapshot_every=snapshot_every, radius=radius,
-                         gap=gap)
+                         gap=gap, refine=refine, hold_every=hold_every)
     Simulation(model, stop_time=max_stages, dt=1, name="drying bridge").run()
     return model.result()
 
@@ -329,7 +482,7 @@ def bridge_model(model_factory, labels, *, initial_volume: float, rho_gas: float
     """A :class:`DryingBridgeModel` with a bridge of ``initial_volume`` [nodes] placed
     between the particles (liquid at ``rho_liquid`` in gas at ``rho_gas``); ``kw`` go to
     the model (``removal``, ``relax_steps``, ``first_relax``, ``snapshot_every``,
-    ``radius``, ``gap``)."""
+    ``radius``, ``gap``, ``refine``, ``hold_every``)."""
     if not 0 < kw.get("removal", 0.1) < 1:
         raise InputError("removal must be in (0, 1)", field="removal")
     bridge = _initial_bridge(labels, initial_volume)

@@ -83,6 +83,13 @@ class Config(CaseConfig):
     relax_steps: int = Field(400, ge=10, description="lattice steps after each removal")
     first_relax: int = Field(1000, ge=10, description="lattice steps before the first removal")
     max_stages: int = Field(30, ge=1)
+    refine: int = Field(3, ge=0, le=10, description="splits undone to close in on the rupture: "
+                        "the last connected stage is restored and dried on with half the "
+                        "removal, this many times (each halves the rupture-volume bracket)")
+    hold_every: int = Field(10, ge=0, description="lattice steps between resets of the "
+                            "liquid's excess mass to the stage's target during relaxation "
+                            "(a bridge of fixed volume, as in Lian's theory); 0: total mass "
+                            "fixed, and the dense lattice vapour evaporates small bridges")
     # water distribution
     shape: list[int] = Field([96, 96], min_length=2, max_length=3, description="image shape [voxels]")
     porosity: float = Field(0.45, gt=0.1, lt=0.9, description="porosity of the packing [-]")
@@ -254,7 +261,8 @@ def _run_bridge(config, eos, rg, rl, rho_w, out, ctx):
     model = bridge_model(factory, labels, initial_volume=config.initial_volume * R**config.ndim,
                          rho_gas=rg, rho_liquid=rl, removal=config.removal,
                          relax_steps=config.relax_steps, first_relax=config.first_relax,
-                         radius=R, gap=config.gap)
+                         radius=R, gap=config.gap, refine=config.refine,
+                         hold_every=config.hold_every)
     sim = Simulation(model, stop_time=config.max_stages, dt=1, name="cs4-drying-bridge")
     ctx.simulate(sim, description="drying bridge (stages)")
     res = model.result()
@@ -263,19 +271,17 @@ def _run_bridge(config, eos, rg, rl, rho_w, out, ctx):
     # a bridge that was never connected (the liquid gone before the first measurement)
     # did not rupture: there is no rupture volume
     formed = any(s.connected for s in res.stages)
-    # a rupture is the bridge splitting with liquid left on the particles; a bridge that
-    # is connected at one stage and gone at the next evaporated (small drops on convex
-    # grains are not stable against the vapour at lattice sizes): no rupture volume
-    cut = next((s for i, s in enumerate(res.stages)
-                if not s.connected and any(t.connected for t in res.stages[:i])), None)
-    vanished = bool(res.ruptured and formed and cut is not None and cut.volume <= 0)
-    ruptured = bool(res.ruptured and formed and not vanished)
+    # a rupture is the bridge splitting with liquid left on both particles; a bridge that
+    # is connected at one stage and gone (or left on one grain only) at the next
+    # evaporated: no rupture volume
+    ruptured = bool(formed and res.split_with_liquid)
+    vanished = bool(res.ruptured and formed and not ruptured)
     out.add_scalar("ruptured", float(ruptured), "1",
-                   "1 when the bridge split with liquid left on the particles")
+                   "1 when the bridge split with liquid left on both particles")
     out.info["bridge_formed"] = formed
     out.info["bridge_vanished"] = vanished
     out.info["particle_radius"] = R
-    out.add_scalar("stages", float(len(res.stages)), "1", "drying stages run")
+    out.add_scalar("stages", float(len(res.stages)), "1", "drying stages run (retried ones too)")
     if not formed:
         ctx.warn("the liquid was gone before a bridge formed (no stage connected the "
                  "particles): no rupture volume; use a larger initial_volume")
@@ -287,25 +293,34 @@ def _run_bridge(config, eos, rg, rl, rho_w, out, ctx):
             out.info["gap_over_lian_lower_bound"] = config.gap / d_lian
             bound = f" and gap / Lian's gap >= {config.gap / d_lian:.3g}"
         ctx.warn(f"the bridge evaporated instead of splitting: {v:g} nodes joined the particles "
-                 f"at the last connected stage and no liquid was left at the next, so there is no "
-                 f"rupture volume (V/R^{config.ndim} <= {v / R**config.ndim:.3g}{bound}); larger "
-                 "particles or a smaller removal per stage would resolve the rupture")
-    elif ruptured and math.isfinite(res.rupture_volume):
-        v = res.rupture_volume
+                 f"at the last connected stage and no liquid was left on both grains at the next, "
+                 f"so there is no rupture volume (V/R^{config.ndim} <= {v / R**config.ndim:.3g}"
+                 f"{bound}); hold_every > 0 keeps the bridge volume against the vapour")
+    elif ruptured:
+        v, lo = res.rupture_volume, res.split_volume
         out.add_scalar("rupture_volume", v * dx**config.ndim, "cm3" if config.ndim == 3 else "cm2",
                        "bridge volume at the last connected stage")
+        out.add_scalar("split_volume", lo * dx**config.ndim, "cm3" if config.ndim == 3 else "cm2",
+                       "liquid on both grains just after the split (with rupture_volume: "
+                       "the rupture as far as the stages resolve it)")
         out.add_scalar("rupture_volume_scaled", v / R**config.ndim, "1", "V_rup / R^ndim")
-        if config.ndim == 3:
-            d_lian = R * lian_rupture_distance(v / R**3, math.radians(theta))
+        if config.ndim == 3 and config.contact_angle is not None:
+            th = math.radians(theta)
+            d_lian = R * lian_rupture_distance(v / R**3, th)
+            d_lo = R * lian_rupture_distance(lo / R**3, th)
             out.add_scalar("lian_rupture_distance", d_lian * dx, "cm",
-                           "Lian et al. (1993) rupture gap for the measured rupture volume")
+                           "Lian et al. (1993) rupture gap for the last connected volume")
             out.add_scalar("gap_over_lian", config.gap / d_lian, "1",
-                           "imposed gap / Lian's rupture gap (1 = agreement)")
+                           "imposed gap / Lian's rupture gap (1 = agreement; last connected "
+                           "volume)")
+            out.add_scalar("gap_over_lian_split", config.gap / d_lo, "1",
+                           "imposed gap / Lian's rupture gap of the split volume")
     else:
         ctx.warn(f"the bridge did not rupture within {config.max_stages} stages")
     out.add_scalar("gap", config.gap * dx, "cm", "surface-to-surface gap")
-    out.info["stages"] = [{"step": s.step, "volume_voxels": s.volume, "connected": s.connected}
-                          for s in res.stages]
+    out.info["stages"] = [{"step": s.step, "volume_voxels": s.volume, "connected": s.connected,
+                           "left_voxels": s.left, "right_voxels": s.right,
+                           "removal": s.removal, "retried": s.retried} for s in res.stages]
     # bridge sections (central plane) at the recorded stages
     steps = [s for s, _ in res.snapshots]
     sec = np.stack([r if r.ndim == 2 else r[r.shape[0] // 2] for _, r in res.snapshots])
