@@ -175,8 +175,8 @@ def _wall_density(config: Config, eos, ctx) -> tuple[float, Optional[float]]:
 
 #: products whose presence depends on what the run finds (a bridge that really split),
 #: not on the scenario alone; tests/test_contract.py allows them to be absent
-DATA_DEPENDENT_PRODUCTS = frozenset({"rupture_volume", "rupture_volume_scaled",
-                                     "lian_rupture_distance", "gap_over_lian"})
+DATA_DEPENDENT_PRODUCTS = frozenset({"rupture_volume", "split_volume", "rupture_volume_scaled",
+                                     "lian_rupture_distance", "gap_over_lian", "gap_over_lian_split"})
 
 
 def _saturation_tag(s: float) -> str:
@@ -196,9 +196,11 @@ def declared_products(config: Config) -> dict:
         out.update({"ruptured": ("scalar", "1"), "stages": ("scalar", "1"), "gap": ("scalar", "cm"),
                     "bridge_sections.nc": ("field", None),
                     "rupture_volume": ("scalar", "cm3" if config.ndim == 3 else "cm2"),
+                    "split_volume": ("scalar", "cm3" if config.ndim == 3 else "cm2"),
                     "rupture_volume_scaled": ("scalar", "1")})
         if config.ndim == 3:
-            out.update({"lian_rupture_distance": ("scalar", "cm"), "gap_over_lian": ("scalar", "1")})
+            out.update({"lian_rupture_distance": ("scalar", "cm"), "gap_over_lian": ("scalar", "1"),
+                        "gap_over_lian_split": ("scalar", "1")})
         return out
     out.update({"liquid_images.nc": ("field", None), "porosity": ("scalar", "1"),
                 "max_saturation_error": ("scalar", "1"), "converged_share": ("scalar", "1"),
