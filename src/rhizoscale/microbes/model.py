@@ -300,7 +300,7 @@ class MicrobeModel:
                  priming_factor: float = 0.0, priming_half_biomass: float = 100.0,
                  doc=None, pom=None, exudation=None, seed: int = 0, doc_pom=None,
                  max_step: float | None = None, diffusion_rtol: float = 1e-8,
-                 diffusion_solver: str = "geometric"):
+                 diffusion_solver: str = "amg"):
         self.lattice = lattice
         self.species = [s if isinstance(s, SpeciesTraits) else SpeciesTraits(**s) for s in species]
         self.traits = trait_table(self.species)
