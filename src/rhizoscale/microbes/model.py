@@ -291,7 +291,12 @@ class MicrobeModel:
     ...                  pom_hydrolysis=0.0, necromass_hydrolysis=0.0,
     ...                  doc=np.full((4, 4, 4), 50.0), seed=1)
     >>> m.step(1.0)
-    >>> bool(abs(m.carbon_balance_error()) < 1e-12), bool(m.co2_total > 0)
+
+    The balance holds to round-off; the diffusion's flux-form update subtracts fluxes about
+    ``D dt / h^2`` (here 3600) times the masses, so its round-off is that many machine
+    epsilons (measured: 1e-13 to 1.5e-12 relative, depending on the traits):
+
+    >>> bool(abs(m.carbon_balance_error()) < 1e-11), bool(m.co2_total > 0)
     (True, True)
     """
 
