@@ -13,15 +13,15 @@ growth needs steps of minutes. Backward Euler is unconditionally stable and keep
 ``c >= 0`` (its matrix is an M-matrix), so the step is chosen for the biology; its error
 is first order in ``dt`` and small where diffusion equilibrates a pore within a step.
 
-Preconditioner of the geometric solver: the shared multigrid V/W-cycle plus an exact coarse space of the water
-clusters. Partly saturated pore space falls apart into many clusters (293 at 128^3 and half
-saturation); for each connected cluster ``k`` the indicator ``1_k`` is an exact eigenvector,
-``A 1_k = (V/dt) 1_k`` (closed walls, every face flux cancels), with an eigenvalue far
-below the others when ``D dt / h^2 >> 1``, and box-coarsening multigrid, which merges
-neighbouring clusters, represents these modes badly. Adding the exact coarse solve on
-them, ``z += sum_k(r) / (n_k V/dt) 1_k`` (an additive two-level preconditioner, still
-symmetric positive definite), cut the CG iterations from 73 to 20 at 128^3 (from 45 to 17
-at 64^3) in the benchmark packing.
+Preconditioner of the geometric solver: the shared multigrid V/W-cycle plus an exact
+coarse space of the water clusters. Partly saturated pore space falls apart into many
+clusters (293 at 128^3 and half saturation); for each connected cluster ``k`` the
+indicator ``1_k`` is an exact eigenvector, ``A 1_k = (V/dt) 1_k`` (closed walls, every
+face flux cancels), with an eigenvalue far below the others when ``D dt / h^2 >> 1``, and
+box-coarsening multigrid, which merges neighbouring clusters, represents these modes
+badly. Adding the exact coarse solve on them, ``z += sum_k(r) / (n_k V/dt) 1_k`` (an
+additive two-level preconditioner, still symmetric positive definite), cut the CG
+iterations from 73 to 20 at 128^3 (from 45 to 17 at 64^3) in the benchmark packing.
 
 Initial guess: the mean old concentration of each connected water cluster. Summing the
 system over a cluster (every face flux cancels) shows that the solution keeps each
