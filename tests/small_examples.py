@@ -45,10 +45,10 @@ SMALL = {
                             "time": {"stop": "10 s", "dt": "0.5 s", "outputs": ["0 s", "6 s", "10 s"]}},
     "cs5-respiration": {"lattice": {"shape": [8, 16, 16], "voxel_size": 10.0, "porosity": 0.4,
                                     "grain_radius": 60.0},
-                        "time": {"stop": "3 h", "dt": "30 min"}, "record_interval": 0.5},
+                        "time": {"stop": "3 h", "dt": "30 min", "outputs": ["1 h"]}, "record_interval": 0.5},
     "cs5-rhizosphere": {"lattice": {"shape": [6, 24, 24], "voxel_size": 10.0, "porosity": 0.4,
                                     "grain_radius": 60.0, "root_radius": 100.0},
-                        "time": {"stop": "2 h", "dt": "30 min"}, "record_interval": 1.0},
+                        "time": {"stop": "2 h", "dt": "30 min", "outputs": ["1 h"]}, "record_interval": 1.0},
 }
 
 

@@ -519,6 +519,30 @@ def test_cluster_coarse_space_speeds_up_cg_on_disconnected_water():
     assert amg.iterations < 30
 
 
+@pytest.mark.parametrize("solver", ["amg", "geometric"])
+def test_diffusion_keeps_cluster_means_and_starts_from_them(solver):
+    """Summed over a connected water cluster the backward-Euler system loses every face
+    flux, so the solution keeps each cluster's mean concentration: the initial guess (the
+    cluster means) is exact on a cluster-wise constant field (no iteration) and the solved
+    field of any input has the input's cluster means (checked to the solver tolerance)."""
+    from scipy import ndimage
+    from rhizoscale.image.generators import liquid_configuration, sand_packing
+    pk = sand_packing((24, 24, 24), 10e-4, porosity=0.4, mean_radius=40e-4, seed=1)
+    water = liquid_configuration(pk, 0.2).mask("water")
+    labels, n = ndimage.label(water)
+    assert n > 3                                   # several clusters: the test bites
+    dif = DOCDiffusion(water, H, 2.4e6, rtol=1e-10, solver=solver)
+    flat = np.where(water, np.random.default_rng(2).random(n + 1)[labels], 0.0) * V
+    out = dif.step(flat, 0.1)
+    assert dif.iterations == 0
+    np.testing.assert_allclose(out, flat, rtol=1e-10, atol=0)   # round-off of the flux form
+    m = np.where(water, np.random.default_rng(3).random(water.shape), 0.0) * V
+    out = dif.step(m, 0.1)
+    assert dif.iterations > 0
+    sums = lambda a: ndimage.sum_labels(a, labels, np.arange(1, n + 1))
+    np.testing.assert_allclose(sums(out), sums(m), rtol=1e-9)
+
+
 def test_a_negative_addition_is_refused_before_any_work():
     from rhizoscale.scenario import scenario_from_dict
     from small_examples import small_example

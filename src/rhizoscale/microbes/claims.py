@@ -31,7 +31,7 @@ PULSE_DECAY = 0.5
 STUDIES = [
     Study(STUDY, example(STUDY),
           {"lattice": {"shape": [8, 16, 16], "voxel_size": 10.0, "porosity": 0.4, "grain_radius": 60.0},
-           "time": {"stop": "3 h", "dt": "30 min"}, "record_interval": 0.5},
+           "time": {"stop": "3 h", "dt": "30 min", "outputs": ["1 h"]}, "record_interval": 0.5},
           note="the shipped example: 24 h, 24 x 32 x 32 voxels of 10 µm at half saturation, additions "
                "0.4, 0.8, 8 and 32 µg C per g soil",
           quick_note="3 h on 8 x 16 x 16 voxels"),
@@ -122,7 +122,8 @@ def _criteria(rows) -> str:
     adds = ", ".join(f"{r['addition']:g}" for r in rows)
     return (f"growth: peak biomass > {1 + GROWTH:g} × initial; pulse: respiration rate at the end < "
             f"{PULSE_DECAY:g} × its peak; additions {adds} µg C g⁻¹ "
-            "are chosen, every trait value is flagged chosen (Portell et al.'s strain table not found)")
+            "are chosen; growth rate, yields and cell carbon are soil measurements, the other traits are "
+            "flagged chosen (Portell et al.'s strain table not found)")
 
 
 CLAIMS = [

@@ -291,7 +291,12 @@ class MicrobeModel:
     ...                  pom_hydrolysis=0.0, necromass_hydrolysis=0.0,
     ...                  doc=np.full((4, 4, 4), 50.0), seed=1)
     >>> m.step(1.0)
-    >>> bool(abs(m.carbon_balance_error()) < 1e-12), bool(m.co2_total > 0)
+
+    The balance holds to round-off; the diffusion's flux-form update subtracts fluxes about
+    ``D dt / h^2`` (here 3600) times the masses, so its round-off is that many machine
+    epsilons (measured: 1e-13 to 1.5e-12 relative, depending on the traits):
+
+    >>> bool(abs(m.carbon_balance_error()) < 1e-11), bool(m.co2_total > 0)
     (True, True)
     """
 
@@ -300,7 +305,7 @@ class MicrobeModel:
                  priming_factor: float = 0.0, priming_half_biomass: float = 100.0,
                  doc=None, pom=None, exudation=None, seed: int = 0, doc_pom=None,
                  max_step: float | None = None, diffusion_rtol: float = 1e-8,
-                 diffusion_solver: str = "geometric"):
+                 diffusion_solver: str = "amg"):
         self.lattice = lattice
         self.species = [s if isinstance(s, SpeciesTraits) else SpeciesTraits(**s) for s in species]
         self.traits = trait_table(self.species)

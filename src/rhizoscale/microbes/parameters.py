@@ -3,8 +3,9 @@
 Units of the microbes package: µm, h, fg C (concentrations fg C µm^-3; 1 fg µm^-3 =
 1 g L^-1). The shipped set ``soil_bacteria`` holds three strains shaped after the three
 Arthrobacter strains of Portell et al. (2018) (competitive, versatile, poorly
-competitive); their numbers are chosen within textbook ranges and flagged ``chosen:``
-(the strain table of that paper was not read).
+competitive; their strain table was not found): maximum growth rate, yields and cell
+carbon from soil measurements (a source per value); the other traits have no published
+per-cell value and are flagged ``chosen:`` with the reason.
 """
 
 from __future__ import annotations
