@@ -527,7 +527,12 @@ class CoupledUptakeModel:
             "rhizo": {"c": self.rhizo.c[:n], "faces": self.rhizo.faces[:n], "n": n,
                       "substeps": self.rhizo.substeps},
             "soil": {"c": self.soil3d.c, "newton_iterations": self.soil3d.newton_iterations,
-                     "linear_sweeps": self.soil3d.linear_sweeps},
+                     "linear_sweeps": self.soil3d.linear_sweeps,
+                     # the predictor's previous state and step (none: dt 0)
+                     "c_previous": (self.soil3d.previous[0] if self.soil3d.previous is not None
+                                    else np.zeros((2, 0))),
+                     "dt_previous": (self.soil3d.previous[1] if self.soil3d.previous is not None
+                                     else 0.0)},
             "n_total": self.n_total, "n_cells": self.grid.n_cells,
         }
 
@@ -555,6 +560,9 @@ class CoupledUptakeModel:
         self.soil3d.c = np.array(s["soil"]["c"], dtype=float)
         self.soil3d.newton_iterations = int(s["soil"]["newton_iterations"])
         self.soil3d.linear_sweeps = int(s["soil"]["linear_sweeps"])
+        dt_prev = float(s["soil"].get("dt_previous", 0.0))
+        self.soil3d.previous = ((np.array(s["soil"]["c_previous"], dtype=float), dt_prev)
+                                if dt_prev > 0 else None)
 
     def state(self) -> "xr.Dataset":
         """The model's state now as a Dataset with units: solution and total (dissolved +
