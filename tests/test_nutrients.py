@@ -233,6 +233,8 @@ def test_3d_kernels_apply_the_csr_operator(diffusivity):
     shape = np.array(grid.shape, np.int64)
     _residual_and_blocks(*soil._faces, shape, np.arange(n, dtype=np.int64), *args, res, jac)
     t_new = soil.totals(c)
+    soil.c = c
+    np.testing.assert_allclose(soil.totals(), t_new, rtol=1e-14)     # the Numba totals of the state
     for i, lam in enumerate((0.0, 1.6e-5)):
         ref = v * ((t_new[i] - told[i]) / dt + lam * 0.3 * c[i]) + soil.operators[i] @ c[i] - src[i]
         np.testing.assert_allclose(res[i], ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())

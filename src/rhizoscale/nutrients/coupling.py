@@ -200,6 +200,12 @@ def clip_segments_to_box(a, b, lower, upper):
     return a + t0[:, None] * d, a + t1[:, None] * d
 
 
+def _apply_rows(op: sp.csr_matrix, values: np.ndarray, n: int) -> np.ndarray:
+    """``(op @ values.T)[:n]`` for per-cell fields ``values`` (2, n_cells), one species at a
+    time (SciPy would copy the transposed fields on every call)."""
+    return np.stack([op @ values[0], op @ values[1]], axis=1)[:n]
+
+
 class CoupledUptakeModel:
     """Phosphate uptake by a growing, citrate-exuding root system.
 
@@ -393,11 +399,11 @@ class CoupledUptakeModel:
 
     def soil_at_r1(self, values: np.ndarray, n: int) -> np.ndarray:
         """Per-cell fields (2, n_cells) averaged over each cylinder surface at r1 -> (n, 2)."""
-        return np.asarray(self._ring_op @ values.T)[:n]
+        return _apply_rows(self._ring_op, values, n)
 
     def soil_within_r1(self, values: np.ndarray, n: int) -> np.ndarray:
         """Per-cell fields (2, n_cells) averaged over the soil within r1 of each segment -> (n, 2)."""
-        return np.asarray(self._disk_op @ values.T)[:n]
+        return _apply_rows(self._disk_op, values, n)
 
     def exudation_rates(self, n: int, t: float) -> np.ndarray:
         """Citrate efflux of the first ``n`` segments at time ``t`` [µmol cm-2 s-1]."""

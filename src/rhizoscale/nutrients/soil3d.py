@@ -238,8 +238,9 @@ class SoilModel3D:
                                        self.affinity)
         if self._totals_of is not self.c:
             self.c.flags.writeable = False
-            self._totals = total_concentration(self.c, self.theta, self.bulk_density,
-                                               self.smax, self.affinity)
+            self._totals = np.empty_like(self.c)   # total_concentration, in one Numba pass
+            _totals_2(self.c[0], self.c[1], self.theta, self.bulk_density, self.smax[0],
+                      self.affinity[0], self.smax[1], self.affinity[1], self._totals)
             self._totals.flags.writeable = False
             self._totals_of = self.c
         return self._totals
@@ -441,6 +442,13 @@ class SoilModel3D:
         m_op = spla.LinearOperator((n2, n2), matvec=precond, dtype=float)
         x, _ = spla.bicgstab(a_op, rhs, x0=x0, M=m_op, rtol=rtol, atol=0.0, maxiter=1000)
         return x
+
+
+@numba.njit(cache=True, parallel=True)
+def _totals_2(c0, c1, theta, rho, smax0, k0, smax1, k1, out):
+    """:func:`~.sorption.total_concentration` of two competing species, every cell."""
+    for k in numba.prange(c0.shape[0]):
+        out[0, k], out[1, k] = langmuir_total_2(c0[k], c1[k], theta, rho, smax0, k0, smax1, k1)
 
 
 @numba.njit(cache=True, inline="always")
