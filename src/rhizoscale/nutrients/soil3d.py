@@ -218,10 +218,15 @@ class SoilModel3D:
         # species); the block-SGS kernel visits a subset of cells: CSR rows (each row's
         # entries together; the face arrays were slower there)
         self._faces = [face_arrays(grid, d) for d in self.effective_diffusivity]
-        self._csr = [o.tocsr().astype(float) for o in self.operators]
-        for o in self._csr:
-            o.sort_indices()
         self._diag_op = [o.diagonal() for o in self.operators]
+        # the operators without their diagonals (constant; the block SGS kernel's rows)
+        self._offdiag = []
+        for o in self.operators:
+            off = (o - sp.diags(o.diagonal())).tocsr().astype(float)
+            off.eliminate_zeros()
+            off.sort_indices()
+            self._offdiag.append(off)
+        self._inverse_blocks = None
         self._all_cells = None
 
     # ------------------------------------------------------------------ diagnostics
@@ -395,11 +400,13 @@ class SoilModel3D:
         x = np.zeros((2, n))
         if len(cells) == 0:
             return x.ravel(), cells
-        o0, o1 = self._csr
+        o0, o1 = self._offdiag
+        if self._inverse_blocks is None:
+            self._inverse_blocks = np.empty((4, n))
         sweeps = _block_sgs_solve(o0.indptr, o0.indices, o0.data, o1.indptr, o1.indices, o1.data,
-                                  np.ascontiguousarray(jac[0, 0]), np.ascontiguousarray(jac[0, 1]),
-                                  np.ascontiguousarray(jac[1, 0]), np.ascontiguousarray(jac[1, 1]),
-                                  res[0], res[1], x[0], x[1], cells, rtol, max_sweeps)
+                                  self._diag_op[0], self._diag_op[1], jac[0, 0], jac[0, 1], jac[1, 0],
+                                  jac[1, 1], res[0], res[1], x[0], x[1], cells, rtol, max_sweeps,
+                                  self._inverse_blocks)
         if sweeps < 0:
             return self._bicgstab(matvec, precond, res.ravel(), x.ravel(), rtol), None
         self.linear_sweeps += sweeps
@@ -533,15 +540,17 @@ def _residual_and_blocks(f0, f1, shape, cells, c0, c1, told0, told1, src0, src1,
 
 
 @numba.njit(cache=True)
-def _block_sgs_solve(ptr0, idx0, val0, ptr1, idx1, val1, j00, j01, j10, j11, rhs0, rhs1,
-                     x0, x1, cells, rtol, max_sweeps):
+def _block_sgs_solve(ptr0, idx0, val0, ptr1, idx1, val1, diag0, diag1, j00, j01, j10, j11, rhs0,
+                     rhs1, x0, x1, cells, rtol, max_sweeps, inv):
     """Solve ``(diag-blocks(J) + blockdiag(A0, A1)) x = rhs`` in place by block SGS.
 
-    ``A0``/``A1`` are the CSR diffusion operators of the two species, ``j..`` the per-cell
-    2x2 local (storage/sorption/decay) Jacobian blocks. One sweep is a forward then a
-    backward Gauss–Seidel pass in which every cell's two unknowns are solved exactly
-    from its 2x2 block with the neighbours' latest values. Only the cells listed in
-    ``cells`` (sorted) are unknowns; the others keep their value in ``x`` (here 0).
+    ``A0``/``A1`` are the diffusion operators of the two species, given by their
+    diagonals ``diag0``/``diag1`` and their off-diagonal entries (CSR, constant), ``j..``
+    the per-cell 2x2 local (storage/sorption/decay) Jacobian blocks. One sweep is a
+    forward then a backward Gauss–Seidel pass in which every cell's two unknowns are
+    solved exactly from its 2x2 block (inverted once per solve, into ``inv`` (4, n_cells))
+    with the neighbours' latest values. Only the cells listed in ``cells`` (sorted) are
+    unknowns; the others keep their value in ``x`` (here 0).
 
     Stops when the error left, bounded by the largest update of the sweep ``u`` times
     ``min(1, q^2 / (1 - q^2))``, is <= ``rtol`` times the largest |x|: ``q`` is the largest
@@ -555,22 +564,19 @@ def _block_sgs_solve(ptr0, idx0, val0, ptr1, idx1, val1, j00, j01, j10, j11, rhs
     q = 0.0
     for kk in range(m):
         k = cells[kk]
-        d0 = 0.0
-        for p in range(ptr0[k], ptr0[k + 1]):
-            if idx0[p] == k:
-                d0 += val0[p]
-        d1 = 0.0
-        for p in range(ptr1[k], ptr1[k + 1]):
-            if idx1[p] == k:
-                d1 += val1[p]
+        d0 = diag0[k]
+        d1 = diag1[k]
         a = j00[k] + d0
         b = j01[k]
         c = j10[k]
         d = j11[k] + d1
-        det = abs(a * d - b * c)
-        row0 = (abs(d) * d0 + abs(b) * d1) / det
-        row1 = (abs(c) * d0 + abs(a) * d1) / det
-        q = max(q, row0, row1)
+        det = a * d - b * c
+        inv[0, k] = d / det
+        inv[1, k] = -b / det
+        inv[2, k] = -c / det
+        inv[3, k] = a / det
+        ad = abs(det)
+        q = max(q, (abs(d) * d0 + abs(b) * d1) / ad, (abs(c) * d0 + abs(a) * d1) / ad)
     q2 = q * q
     factor = q2 / (1.0 - q2) if q2 < 0.5 else 1.0
     for sweep in range(max_sweeps):
@@ -578,31 +584,14 @@ def _block_sgs_solve(ptr0, idx0, val0, ptr1, idx1, val1, j00, j01, j10, j11, rhs
         for direction in range(2):
             for kk in range(m):
                 k = cells[kk] if direction == 0 else cells[m - 1 - kk]
-                off0 = 0.0
-                d0 = 0.0
+                r0 = rhs0[k]
                 for p in range(ptr0[k], ptr0[k + 1]):
-                    j = idx0[p]
-                    if j == k:
-                        d0 += val0[p]
-                    else:
-                        off0 += val0[p] * x0[j]
-                off1 = 0.0
-                d1 = 0.0
+                    r0 -= val0[p] * x0[idx0[p]]
+                r1 = rhs1[k]
                 for p in range(ptr1[k], ptr1[k + 1]):
-                    j = idx1[p]
-                    if j == k:
-                        d1 += val1[p]
-                    else:
-                        off1 += val1[p] * x1[j]
-                a = j00[k] + d0
-                b = j01[k]
-                c = j10[k]
-                d = j11[k] + d1
-                r0 = rhs0[k] - off0
-                r1 = rhs1[k] - off1
-                det = a * d - b * c
-                y0 = (d * r0 - b * r1) / det
-                y1 = (a * r1 - c * r0) / det
+                    r1 -= val1[p] * x1[idx1[p]]
+                y0 = inv[0, k] * r0 + inv[1, k] * r1
+                y1 = inv[2, k] * r0 + inv[3, k] * r1
                 u = abs(y0 - x0[k])
                 if u > upd:
                     upd = u
