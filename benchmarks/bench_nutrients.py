@@ -49,6 +49,9 @@ def run_variant(label: str, **overrides) -> dict:
           f"ratio {up1 / up0:5.3f}  citrate exuded {summary['citrate_exuded_umol']:8.2f} umol  "
           f"max |balance error| {summary['max_relative_balance_error']:.1e}  "
           f"warnings {len(summary['warnings'])}")
+    for run, work in summary.get("soil_solver", {}).items():
+        print(f"    3D solver, {run.replace('_', ' ')}: {work['newton_iterations']} Newton iterations, "
+              f"{work['block_sgs_sweeps']} block-SGS sweeps")
     return {"label": label, "wall_s": wall, **{k: summary[k] for k in (
         "p_uptake_with_exudation_umol", "p_uptake_without_exudation_umol", "uptake_ratio_with_to_without",
         "citrate_exuded_umol", "max_relative_balance_error", "peclet", "root_system", "grid_shape_zyx")}}

@@ -4,13 +4,15 @@ Usage: python benchmarks/bench_rhizodeposition.py [resolution_cm=0.1] [days=21]
        [--skip-cplantbox] [--only-cplantbox] [--cplantbox-day 10] [--cplantbox-res 1 0.5]
 
 Prints wall time per exudate, hotspot volume and overlap share on the last day, mass
-balance, and peak memory (resource.getrusage).
+balance, and peak memory (resource.getrusage); then the time of point values
+(``concentration_points``) at every node of CPlantBox's 1 cm and 5 mm grids of the domain
+(points/s) for both exudates.
 
 When CPlantBox (``plantbox``) is installed, it also runs CPlantBox's ``ExudationModel``
 (moving point source, mucilage) on a root system grown by CPlantBox from its shipped
 ``Faba_synMRI.xml``, and ours on the same root system (converted with
 ``root_system_from_cplantbox``), the same 20 x 20 x 45 cm domain and day, and prints both
-times, the speed ratio and the differences of the fields away from and near the root
+times, the speed ratios (voxel averages; point values at all their nodes) and the differences of the fields away from and near the root
 paths (see docs/cs1-rhizodeposition.md for what differs between the two).
 """
 
@@ -59,6 +61,28 @@ def main(res=0.1, days=21):
               f"max c {c.max():.4g} ug cm-3, mass in domain / present {snap.mass_in_domain / snap.expected_mass:.8f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"total field time {total:.1f} s, peak RSS {peak:.2f} GiB")
+    point_values(rs, days)
+
+
+def point_values(rs, day, spacings=(1.0, 0.5), width=20.0, depth=45.0):
+    """Point values at every node of CPlantBox's ExudationModel grids (nodes linspace(-w/2,
+    w/2) in x, y and linspace(-depth, 0) in z): time and throughput per exudate."""
+    from rhizoscale.rhizodeposition.field import concentration_points
+
+    paths = root_paths(rs)
+    for name in ("mucilage", "citrate"):
+        p = load_parameter_set(ExudateParameters, name)
+        concentration_points(paths, [[0.0, 0.0, -1.0]], day, p)  # load the compiled kernels
+        for h in spacings:
+            nx, nz = int(round(width / h)) + 1, int(round(depth / h)) + 1
+            z, y, x = np.meshgrid(np.linspace(-depth, 0, nz), np.linspace(-width / 2, width / 2, nx),
+                                  np.linspace(-width / 2, width / 2, nx), indexing="ij")
+            pts = np.stack([x.ravel(), y.ravel(), z.ravel()], axis=1)
+            t0 = time.perf_counter()
+            c = concentration_points(paths, pts, day, p)
+            dt = time.perf_counter() - t0
+            print(f"point values, {name}, day {day:g}, all {len(pts):,} nodes {h:g} cm apart: {dt:.3f} s "
+                  f"({len(pts) / dt:,.0f} points/s), {np.count_nonzero(c):,} nodes > 0")
 
 
 @contextlib.contextmanager
@@ -143,9 +167,13 @@ def cplantbox_comparison(day=10.0, resolutions=(1.0, 0.5), width=20.0, depth=45.
         point = np.zeros_like(ours)
         point[sel] = concentration_points(rs, pts[sel.ravel()], day, p)
         t_point = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        concentration_points(rs, pts, day, p)
+        t_all = time.perf_counter() - t0
         print(f"  grid {h:g} cm: {grid.n_cells:,} nodes/voxels; CPlantBox {t_theirs:.2f} s, ours "
               f"{t_ours:.3f} s (voxel averages) -> speed ratio {t_theirs / t_ours:.0f}x; "
-              f"our point values at their nodes {t_point:.2f} s")
+              f"our point values at their nodes with anything present {t_point:.2f} s, at all "
+              f"their nodes {t_all:.3f} s -> point-value speed ratio {t_theirs / t_all:.0f}x")
 
         def rel(a, b, m):
             r = np.abs(a[m] - b[m]) / np.abs(b[m])

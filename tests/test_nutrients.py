@@ -228,13 +228,24 @@ def test_3d_kernels_apply_the_csr_operator(diffusivity):
     c, told = rng.random((2, n)) * 1e-3, rng.random((2, n)) * 1e-3
     src = rng.standard_normal((2, n)) * 1e-9
     res, jac = np.empty((2, n)), np.empty((2, 2, n))
-    _residual_and_blocks(*soil._faces, np.array(grid.shape, np.int64), c[0], c[1], told[0], told[1],
-                         src[0], src[1], v, dt, 0.3, 1.3, SMAX[0], AFF[0], SMAX[1], AFF[1], 0.0, 1.6e-5,
-                         res, jac)
+    args = (c[0], c[1], told[0], told[1], src[0], src[1], v, dt, 0.3, 1.3, SMAX[0], AFF[0], SMAX[1], AFF[1],
+            0.0, 1.6e-5)
+    shape = np.array(grid.shape, np.int64)
+    _residual_and_blocks(*soil._faces, shape, np.arange(n, dtype=np.int64), *args, res, jac)
     t_new = soil.totals(c)
+    soil.c = c
+    np.testing.assert_allclose(soil.totals(), t_new, rtol=1e-14)     # the Numba totals of the state
     for i, lam in enumerate((0.0, 1.6e-5)):
         ref = v * ((t_new[i] - told[i]) / dt + lam * 0.3 * c[i]) + soil.operators[i] @ c[i] - src[i]
         np.testing.assert_allclose(res[i], ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
+    # on a list of cells: those entries (the same numbers), the others untouched
+    cells = np.sort(rng.choice(n, n // 3, replace=False)).astype(np.int64)
+    part, part_jac = np.full((2, n), np.nan), np.full((2, 2, n), np.nan)
+    _residual_and_blocks(*soil._faces, shape, cells, *args, part, part_jac)
+    np.testing.assert_array_equal(part[:, cells], res[:, cells])
+    np.testing.assert_array_equal(part_jac[..., cells], jac[..., cells])
+    others = np.setdiff1d(np.arange(n), cells)
+    assert np.isnan(part[:, others]).all() and np.isnan(part_jac[..., others]).all()
 
 
 def test_3d_rejects_full_tensor():

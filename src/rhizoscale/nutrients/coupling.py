@@ -200,6 +200,12 @@ def clip_segments_to_box(a, b, lower, upper):
     return a + t0[:, None] * d, a + t1[:, None] * d
 
 
+def _apply_rows(op: sp.csr_matrix, values: np.ndarray, n: int) -> np.ndarray:
+    """``(op @ values.T)[:n]`` for per-cell fields ``values`` (2, n_cells), one species at a
+    time (SciPy would copy the transposed fields on every call)."""
+    return np.stack([op @ values[0], op @ values[1]], axis=1)[:n]
+
+
 class CoupledUptakeModel:
     """Phosphate uptake by a growing, citrate-exuding root system.
 
@@ -393,11 +399,11 @@ class CoupledUptakeModel:
 
     def soil_at_r1(self, values: np.ndarray, n: int) -> np.ndarray:
         """Per-cell fields (2, n_cells) averaged over each cylinder surface at r1 -> (n, 2)."""
-        return np.asarray(self._ring_op @ values.T)[:n]
+        return _apply_rows(self._ring_op, values, n)
 
     def soil_within_r1(self, values: np.ndarray, n: int) -> np.ndarray:
         """Per-cell fields (2, n_cells) averaged over the soil within r1 of each segment -> (n, 2)."""
-        return np.asarray(self._disk_op @ values.T)[:n]
+        return _apply_rows(self._disk_op, values, n)
 
     def exudation_rates(self, n: int, t: float) -> np.ndarray:
         """Citrate efflux of the first ``n`` segments at time ``t`` [µmol cm-2 s-1]."""
@@ -527,7 +533,12 @@ class CoupledUptakeModel:
             "rhizo": {"c": self.rhizo.c[:n], "faces": self.rhizo.faces[:n], "n": n,
                       "substeps": self.rhizo.substeps},
             "soil": {"c": self.soil3d.c, "newton_iterations": self.soil3d.newton_iterations,
-                     "linear_sweeps": self.soil3d.linear_sweeps},
+                     "linear_sweeps": self.soil3d.linear_sweeps,
+                     # the predictor's previous state and step (none: dt 0)
+                     "c_previous": (self.soil3d.previous[0] if self.soil3d.previous is not None
+                                    else np.zeros((2, 0))),
+                     "dt_previous": (self.soil3d.previous[1] if self.soil3d.previous is not None
+                                     else 0.0)},
             "n_total": self.n_total, "n_cells": self.grid.n_cells,
         }
 
@@ -555,6 +566,9 @@ class CoupledUptakeModel:
         self.soil3d.c = np.array(s["soil"]["c"], dtype=float)
         self.soil3d.newton_iterations = int(s["soil"]["newton_iterations"])
         self.soil3d.linear_sweeps = int(s["soil"]["linear_sweeps"])
+        dt_prev = float(s["soil"].get("dt_previous", 0.0))
+        self.soil3d.previous = ((np.array(s["soil"]["c_previous"], dtype=float), dt_prev)
+                                if dt_prev > 0 else None)
 
     def state(self) -> "xr.Dataset":
         """The model's state now as a Dataset with units: solution and total (dissolved +

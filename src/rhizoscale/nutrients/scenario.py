@@ -759,6 +759,10 @@ def run(config: Config, ctx) -> Products:
         s["p_uptake_without_exudation_umol"] = up0
         s["uptake_ratio_with_to_without"] = float(series["uptake"][-1] / up0) if up0 > 0 else None
     s["rhizosphere_substeps"] = int(model.rhizo.substeps)
+    # work of the 3D solver per run (what the run time scales with; docs: profile)
+    s["soil_solver"] = {lab: {"newton_iterations": int(r[0].soil3d.newton_iterations),
+                              "block_sgs_sweeps": int(r[0].soil3d.linear_sweeps)}
+                        for lab, r in results.items()}
     s["peclet"] = peclet_numbers(rs_world, soil, phosphate, citrate, deff_fn)
     s["effective_diffusivity"] = {
         "model": config.soil_diffusivity.model if deff_fn is None else repr(deff_fn),

@@ -384,6 +384,12 @@ class RhizodepositionModel:
 
 @numba.njit(cache=True)
 def _point_values_kernel(parts, pts, T, w2, Dr, kr, scale, out):
+    """Reference (readable) point values: every particle against every point.
+
+    Particle ``p`` (rows of :func:`~.particles._particles`: x, y, z, mass, release time,
+    root) adds ``m exp(-d^2 / (2 s^2)) / (2 pi s^2)^1.5`` with ``s^2 = w^2 + 2 D' tau``
+    where ``d^2 < 80 s^2``. The specification of :func:`_point_values_binned`.
+    """
     for p in range(parts.shape[0]):
         tau = T - parts[p, 4]
         s2 = w2 + 2.0 * Dr * tau
@@ -394,6 +400,119 @@ def _point_values_kernel(parts, pts, T, w2, Dr, kr, scale, out):
             d2 = (pts[i, 0] - parts[p, 0]) ** 2 + (pts[i, 1] - parts[p, 1]) ** 2 + (pts[i, 2] - parts[p, 2]) ** 2
             if d2 < 80.0 * s2:
                 out[i] += m * math.exp(-0.5 * d2 / s2)
+
+
+@numba.njit(cache=True, inline="always")
+def _cut_radius(s2):
+    """Radius [cm] beyond which :func:`_point_values_kernel` skips a particle of variance
+    ``s2`` (``sqrt(80 s2)``), widened by 1e-9 relative so that binning never loses a term."""
+    return math.sqrt(80.0 * s2) * (1.0 + 1e-9)
+
+
+@numba.njit(cache=True, inline="always")
+def _bin_of(x, lo, b, nb):
+    """Bin index of coordinate ``x`` on bins of size ``b`` from ``lo``, clipped to [0, nb)."""
+    k = math.floor((x - lo) / b)
+    if k < 0:
+        return 0
+    if k >= nb:
+        return nb - 1
+    return int(k)
+
+
+@numba.njit(cache=True)
+def _slab_lists(parts, T, w2, Dr, lo0, b, nb0):
+    """Particles per slab of bins along axis 0 (CSR; ascending particle order in each slab)."""
+    n = parts.shape[0]
+    first = np.zeros(n, np.int64)
+    last = np.full(n, -1, np.int64)
+    count = np.zeros(nb0 + 1, np.int64)
+    for p in range(n):
+        s2 = w2 + 2.0 * Dr * (T - parts[p, 4])
+        if s2 <= 0:
+            continue
+        r = _cut_radius(s2)
+        a = math.floor((parts[p, 0] - r - lo0) / b)
+        z = math.floor((parts[p, 0] + r - lo0) / b)
+        if z < 0 or a >= nb0:
+            continue
+        first[p] = max(0, int(a))
+        last[p] = min(nb0 - 1, int(z))
+        for s in range(first[p], last[p] + 1):
+            count[s + 1] += 1
+    for s in range(nb0):
+        count[s + 1] += count[s]
+    fill = count[:-1].copy()
+    lists = np.empty(count[nb0], np.int64)
+    for p in range(n):
+        for s in range(first[p], last[p] + 1):
+            lists[fill[s]] = p
+            fill[s] += 1
+    return count, lists
+
+
+@numba.njit(cache=True, parallel=True)
+def _point_values_binned(parts, pts, order, bin_ptr, lo, b, nb, slab_ptr, slab_parts, T, w2, Dr, kr,
+                         scale, out):
+    """:func:`_point_values_kernel` with the points in bins: each particle visits only the
+    bins its cut-off sphere overlaps. Threads own slabs of bins along axis 0, and every
+    point sums its particles in ascending order as the reference does: the same terms in
+    the same order, hence the same numbers on any thread count.
+
+    ``order``/``bin_ptr``: the points sorted by bin (CSR over the ``nb`` bins of size ``b``
+    from ``lo``); ``slab_ptr``/``slab_parts``: :func:`_slab_lists`.
+    """
+    nb1, nb2 = nb[1], nb[2]
+    for s in numba.prange(nb[0]):
+        for q in range(slab_ptr[s], slab_ptr[s + 1]):
+            p = slab_parts[q]
+            tau = T - parts[p, 4]
+            s2 = w2 + 2.0 * Dr * tau
+            m = parts[p, 3] * math.exp(-kr * tau) * scale / (2.0 * math.pi * s2) ** 1.5
+            r = _cut_radius(s2)
+            y0 = math.floor((parts[p, 1] - r - lo[1]) / b)
+            y1 = math.floor((parts[p, 1] + r - lo[1]) / b)
+            x0 = math.floor((parts[p, 2] - r - lo[2]) / b)
+            x1 = math.floor((parts[p, 2] + r - lo[2]) / b)
+            if y1 < 0 or x1 < 0 or y0 >= nb1 or x0 >= nb2:
+                continue
+            for j in range(max(0, int(y0)), min(nb1 - 1, int(y1)) + 1):
+                for k in range(max(0, int(x0)), min(nb2 - 1, int(x1)) + 1):
+                    cell = (s * nb1 + j) * nb2 + k
+                    for t in range(bin_ptr[cell], bin_ptr[cell + 1]):
+                        i = order[t]
+                        d2 = ((pts[i, 0] - parts[p, 0]) ** 2 + (pts[i, 1] - parts[p, 1]) ** 2
+                              + (pts[i, 2] - parts[p, 2]) ** 2)
+                        if d2 < 80.0 * s2:
+                            out[i] += m * math.exp(-0.5 * d2 / s2)
+
+
+def _point_bins(pts: np.ndarray, per_bin: float = 4.0):
+    """Bins for :func:`_point_values_binned`: the axis with most bins first.
+
+    Cubic bins sized so that there are about ``n / per_bin`` of them over the points'
+    bounding box (never fewer than 1 per axis). Returns the column permutation, ``lo``,
+    the bin size, the bin counts, the points' sort order and the CSR pointer over bins.
+    """
+    n = len(pts)
+    lo = pts.min(axis=0)
+    ext = pts.max(axis=0) - lo
+    big = float(ext.max())
+    b = big if big > 0 else 1.0
+    nb = np.ones(3, np.int64)
+    while True:                      # halve the bins until there are about n / per_bin
+        nb = np.maximum(1, np.ceil(ext / b * (1 + 1e-12))).astype(np.int64)
+        if big == 0 or nb.prod() * per_bin >= n:
+            break
+        b *= 0.5
+    perm = np.argsort(-nb, kind="stable")
+    idx = np.minimum(np.floor((pts - lo) / b).astype(np.int64), nb - 1)[:, perm]
+    nbp = nb[perm]
+    flat = (idx[:, 0] * nbp[1] + idx[:, 1]) * nbp[2] + idx[:, 2]
+    order = np.argsort(flat, kind="stable")
+    ptr = np.zeros(int(nbp.prod()) + 1, np.int64)
+    np.cumsum(np.bincount(flat, minlength=int(nbp.prod())), out=ptr[1:])
+    return perm, lo[perm], float(b), nbp, order, ptr
 
 
 def concentration_points(root_system, points, T: float, params: ExudateParameters, *,
@@ -441,6 +560,13 @@ def concentration_points(root_system, points, T: float, params: ExudateParameter
     pts = np.ascontiguousarray(np.atleast_2d(points), dtype=float)
     parts = _particles(paths, T, params, discretisation)
     out = np.zeros(len(pts))
-    _point_values_kernel(parts, pts, float(T), params.source_width ** 2, params.diffusivity_retarded,
+    if len(pts) == 0 or len(parts) == 0:
+        return out
+    args = (float(T), params.source_width ** 2, params.diffusivity_retarded)
+    perm, lo, b, nb, order, ptr = _point_bins(pts)
+    pts_p = np.ascontiguousarray(pts[:, perm])
+    parts_p = np.ascontiguousarray(np.concatenate([parts[:, perm], parts[:, 3:]], axis=1))
+    slab_ptr, slab_parts = _slab_lists(parts_p, *args, lo[0], b, nb[0])
+    _point_values_binned(parts_p, pts_p, order, ptr, lo, b, nb, slab_ptr, slab_parts, *args,
                          params.decay_retarded, 1.0 / (params.theta * params.R), out)
     return out
