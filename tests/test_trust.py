@@ -357,6 +357,27 @@ def test_grow_says_when_it_will_compile(tmp_path, monkeypatch):
     assert "first run after install" not in res.output
 
 
+def test_the_compile_note_follows_the_case_s_own_kernels(monkeypatch):
+    """A CS1 run on a straight root never compiles the root-growth kernels: the note must
+    not repeat on every run once CS1's own kernels are cached; equal typical times read
+    'about 5 s per case study' (was 'about 5-5 s')."""
+    import rhizoscale.cli as cli
+    import rhizoscale.warmup as w
+    said = []
+    monkeypatch.setattr(cli.console, "print", lambda *a, **k: said.append(str(a[0])))
+    monkeypatch.setattr(w, "cold_cases", lambda cases=None: [c for c in (cases or w.KERNEL_MODULES)
+                                                             if c == "plant growth"])
+    cli._compile_note("cs1-rhizodeposition")
+    assert said == []
+    cli._compile_note("plant-growth")
+    assert len(said) == 1 and "(about " in said[0]
+    said.clear()
+    monkeypatch.setattr(w, "cold_cases", lambda cases=None: list(cases or w.KERNEL_MODULES))
+    monkeypatch.setattr(w, "TYPICAL_COMPILE_S", {k: 5.0 for k in w.KERNEL_MODULES})
+    cli._compile_note("cs1-rhizodeposition")
+    assert len(said) == 1 and "(about 5 s per case study, once;" in said[0], said
+
+
 def test_warmup_command(tmp_path):
     res = runner.invoke(app, ["warmup", "--case", "plant"])
     assert res.exit_code == 0, res.output

@@ -184,8 +184,10 @@ def _compile_note(case: str) -> None:
     if not groups:
         return
     try:
-        from .warmup import compile_note
-        note = compile_note(groups)
+        from .warmup import cold_cases, compile_note
+        # the case's own kernels (last group) decide: a CS1 run on a straight root never
+        # compiles the root-growth kernels, which would otherwise repeat the note forever
+        note = compile_note(groups) if cold_cases(groups[-1:]) else None
     except Exception:  # pragma: no cover - a hint must never stop a run
         note = None
     if note:

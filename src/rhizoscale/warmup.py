@@ -184,8 +184,9 @@ def compile_note(cases=None) -> str | None:
     if not cold:
         return None
     seconds = [TYPICAL_COMPILE_S[c] for c in cold]
-    about = f"about {seconds[0]:.0f} s" if len(cold) == 1 else \
-        f"about {min(seconds):.0f}-{max(seconds):.0f} s per case study"
+    lo, hi = round(min(seconds)), round(max(seconds))
+    about = f"about {lo} s" if len(cold) == 1 else \
+        (f"about {lo} s per case study" if lo == hi else f"about {lo}-{hi} s per case study")
     return (f"first run after install: compiling numerical kernels ({about}, once; "
             "`rhizoscale warmup` does it ahead)")
 
