@@ -136,6 +136,11 @@ def test_scenario_refuses_unstable_parameters_before_running():
     with pytest.raises(InputError, match="saturations"):
         scenario_from_dict({**base, "mode": "water-distribution", "saturations": [1.2]},
                            source="x.yaml")
+    # the products are named by the percent: two saturations of one name would overwrite
+    for same in ([0.5, 0.501], [0.3, 0.3]):
+        with pytest.raises(InputError, match="saturations: two saturations round to the same percent"):
+            scenario_from_dict({**base, "mode": "water-distribution", "saturations": same},
+                               source="x.yaml")
     with pytest.raises(InputError, match="tau"):
         scenario_from_dict({**base, "tau": 0.5}, source="x.yaml")
 
