@@ -140,6 +140,13 @@ class Config(CaseConfig):
                     field="shape")
         if self.wall_density is None and self.contact_angle is None:
             raise ValueError("give contact_angle or wall_density")
+        if self.wall_density is not None:
+            if "contact_angle" in self.model_fields_set and self.contact_angle is not None:
+                # the wall density sets the wetting: the angle would be ignored by the
+                # lattice yet used in Lian's rupture gap
+                raise ValueError("give contact_angle or wall_density, not both")
+            # the default angle is not this wall's: no Lian comparison at an angle not simulated
+            self.contact_angle = None
         return self
 
 
