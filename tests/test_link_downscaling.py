@@ -301,3 +301,20 @@ def test_a_product_key_refusing_a_link_for_its_own_reason_says_that_reason():
         scenario_from_dict(bad, source="bad.yaml")
     assert "'pore.water_S60.nc'" in str(err.value) and "pending" not in str(err.value)
     assert "does not take a product" not in str(err.value)
+
+
+def test_an_input_error_raised_while_a_step_runs_names_the_step(tmp_path):
+    """An InputError raised inside a step's run (not at validation) names the pipeline file
+    and ``steps.ID.field``; it named only the field, so the step was left to guess."""
+    import rhizoscale.microbes.scenario as cs5_scenario
+
+    def refusing(config, ctx):
+        raise InputError("refused while running", field="n_cells")
+    cs5 = {"case": "cs5-microbes", "experiment": "respiration", "time": {"stop": "1 h", "dt": "30 min"},
+           "lattice": {"shape": [4, 8, 8]}, "saturations": [0.5], "additions": [8.0], "outputs": NO_FILES}
+    pipe = scenario_from_dict({"case": "pipeline", "steps": [{"id": "mic", "scenario": cs5}]}, source="p.yaml")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cs5_scenario, "run", refusing)
+        for out in (None, tmp_path / "run"):       # in memory and writing the step's folder
+            with pytest.raises(InputError, match=r"^p.yaml: steps.mic.n_cells: refused while running"):
+                pipe.run(out_dir=out)

@@ -425,7 +425,9 @@ class Pipeline:
                              folder, parameters=scenario.parameter_sets, progress=progress,
                              overwrite=not go_on, resume=go_on)
             return kept["products"]
-        except (InputError, ResourceError) as err:
+        except InputError as err:
+            raise _in_step(err, self.source, step) from None   # which step: steps.ID.field
+        except ResourceError as err:
             raise _naming_scenario(err, step.source) from None
 
     def _run_into(self, out: Path, *, progress=None, overwrite=False, resume=False) -> "PipelineResult":
