@@ -282,3 +282,39 @@ def test_a_relation_of_another_variable_is_refused_naming_the_key(tmp_path):
         with pytest.raises(InputError, match=message) as err:
             run_products(scenario_from_dict(data, source="s.yaml"))
         assert "exudates" not in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_product_key_refusing_a_link_for_its_own_reason_says_that_reason():
+    """A key that takes a product (CS5's boundary_series) but is refused for another reason
+    (the respiration experiment has no root) gives that reason with the reference the user
+    wrote, not 'does not take a product' (which was false) nor the internal placeholder."""
+    from small_examples import small_example
+    cs4 = {"case": "cs4-liquid-configuration", "mode": "water-distribution", "shape": [24, 24],
+           "voxel_size": 1e-3, "mean_grain_radius": 0.003, "saturations": [0.6], "max_steps": 100,
+           "wall_density": 0.12, "contact_angle": None, "outputs": NO_FILES}
+    cs5 = small_example("cs5-respiration")
+    bad = {"case": "pipeline", "steps": [
+        {"id": "pore", "scenario": cs4},
+        {"id": "microbes", "scenario": cs5, "inputs": {"boundary_series": "pore.water_S60.nc"}}]}
+    with pytest.raises(InputError, match="steps.microbes.boundary_series: the respiration experiment "
+                       "has no root") as err:
+        scenario_from_dict(bad, source="bad.yaml")
+    assert "'pore.water_S60.nc'" in str(err.value) and "pending" not in str(err.value)
+    assert "does not take a product" not in str(err.value)
+
+
+def test_an_input_error_raised_while_a_step_runs_names_the_step(tmp_path):
+    """An InputError raised inside a step's run (not at validation) names the pipeline file
+    and ``steps.ID.field``; it named only the field, so the step was left to guess."""
+    import rhizoscale.microbes.scenario as cs5_scenario
+
+    def refusing(config, ctx):
+        raise InputError("refused while running", field="n_cells")
+    cs5 = {"case": "cs5-microbes", "experiment": "respiration", "time": {"stop": "1 h", "dt": "30 min"},
+           "lattice": {"shape": [4, 8, 8]}, "saturations": [0.5], "additions": [8.0], "outputs": NO_FILES}
+    pipe = scenario_from_dict({"case": "pipeline", "steps": [{"id": "mic", "scenario": cs5}]}, source="p.yaml")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cs5_scenario, "run", refusing)
+        for out in (None, tmp_path / "run"):       # in memory and writing the step's folder
+            with pytest.raises(InputError, match=r"^p.yaml: steps.mic.n_cells: refused while running"):
+                pipe.run(out_dir=out)

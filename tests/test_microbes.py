@@ -550,6 +550,11 @@ def test_a_negative_addition_is_refused_before_any_work():
     data["additions"] = [0.4, -8]
     with pytest.raises(InputError, match=r"additions\[1\]: Input should be greater than or equal to 0"):
         scenario_from_dict(data, source="c.yaml")
+    # each addition / saturation names a run: a repeated one ended in a traceback after the
+    # runs (xarray: conflicting sizes for dimension 'run')
+    for key, values in (("additions", [8.0, 8.0]), ("saturations", [0.5, 0.5])):
+        with pytest.raises(InputError, match=f"{key}: .* is given twice"):
+            scenario_from_dict(dict(data, **{key: values}), source="c.yaml")
 
 
 def test_carbon_source_preference_weights_and_splits_the_pools():

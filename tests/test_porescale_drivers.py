@@ -136,8 +136,19 @@ def test_scenario_refuses_unstable_parameters_before_running():
     with pytest.raises(InputError, match="saturations"):
         scenario_from_dict({**base, "mode": "water-distribution", "saturations": [1.2]},
                            source="x.yaml")
+    # the products are named by the percent: two saturations of one name would overwrite
+    for same in ([0.5, 0.501], [0.3, 0.3]):
+        with pytest.raises(InputError, match="saturations: two saturations round to the same percent"):
+            scenario_from_dict({**base, "mode": "water-distribution", "saturations": same},
+                               source="x.yaml")
     with pytest.raises(InputError, match="tau"):
         scenario_from_dict({**base, "tau": 0.5}, source="x.yaml")
+    # a wall density sets the wetting: an angle given with it is refused, and the default
+    # angle (70 deg) is not used for Lian's rupture gap of a wall it does not describe
+    with pytest.raises(InputError, match="give contact_angle or wall_density, not both"):
+        scenario_from_dict({**base, "wall_density": 0.3, "contact_angle": 50}, source="x.yaml")
+    assert scenario_from_dict({**base, "wall_density": 0.3}, source="x.yaml").config.contact_angle is None
+    assert scenario_from_dict(base, source="x.yaml").config.contact_angle == 70
 
 
 def test_driver_models_restore_their_state_and_expose_it_with_units():

@@ -337,3 +337,18 @@ def test_scenario_rsml_relative_path_and_roots_outside(tmp_path):
 
 def mucilage_q():
     return load_parameter_set(ExudateParameters, "mucilage").Q
+
+
+def test_point_values_refuse_points_that_are_not_finite_x_y_z():
+    """The binned point kernel: a NaN coordinate made its bins span without end (the call
+    hung), four columns were read as a silently wrong point; both are refused in one line."""
+    from rhizoscale.errors import InputError
+    from rhizoscale.parameters import load_parameter_set
+    from rhizoscale.rhizodeposition import ExudateParameters, straight_root_system
+    mucilage = load_parameter_set(ExudateParameters, "mucilage")
+    rs = straight_root_system(0.5, 2.0)
+    for pts, says in (([[np.nan, 0.0, -1.0], [0.05, 0.0, -1.0]], "finite"),
+                      ([[0.05, 0.0, -1.0, 1.0]], r"\(n, 3\)"), ([[0.05, 0.0]], r"\(n, 3\)")):
+        with pytest.raises(InputError, match=f"points: .*{says}"):
+            concentration_points(rs, pts, 2.0, mucilage)
+    assert concentration_points(rs, [], 2.0, mucilage).shape == (0,)

@@ -128,6 +128,24 @@ def input_field(scenario, path: str) -> tuple[bool, str | None, str | None]:
     return True, _units_of(info), extra.get("product")
 
 
+def _key_takes_product(case, path: str) -> bool:
+    """Does dotted ``path`` of ``case``'s Config declare that it takes a product
+    (``json_schema_extra={"product": ...}``)? Read from the class, before validation."""
+    from ..scenario import _case_module
+    try:
+        model = _case_module(case, None).Config
+    except Exception:       # an unknown case is reported where the scenario is validated
+        return False
+    info = None
+    for part in path.split("."):
+        if model is None or part not in model.model_fields:
+            return False
+        info = model.model_fields[part]
+        model = _section_class(info)
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    return bool(extra.get("product"))
+
+
 def _section_class(info):
     """The section model an (optional) field holds, e.g. ``ImageSection`` for
     ``image: Optional[ImageSection]``; None for other fields."""
@@ -277,6 +295,11 @@ class Pipeline:
                 if hit is None:
                     raise
                 up, name = step.upstream[hit]
+                if _key_takes_product(step.data.get("case"), hit):
+                    # the key takes a product and refused it for its own reason (e.g. a key
+                    # of another mode): that reason, with the reference the user wrote
+                    raise InputError(err.message.replace(repr(placeholders[hit]), repr(f"{up}.{name}")),
+                                     source=err.source, field=err.field) from None
                 raise InputError(f"{up}.{name} is {_a(declared[up][name][0])}; {hit!r} does not take a product",
                                  source=self.source, field=f"steps.{step.id}.inputs.{hit}") from None
             for key, (up, name) in step.upstream.items():
@@ -402,7 +425,9 @@ class Pipeline:
                              folder, parameters=scenario.parameter_sets, progress=progress,
                              overwrite=not go_on, resume=go_on)
             return kept["products"]
-        except (InputError, ResourceError) as err:
+        except InputError as err:
+            raise _in_step(err, self.source, step) from None   # which step: steps.ID.field
+        except ResourceError as err:
             raise _naming_scenario(err, step.source) from None
 
     def _run_into(self, out: Path, *, progress=None, overwrite=False, resume=False) -> "PipelineResult":

@@ -118,6 +118,16 @@ class Config(CaseConfig):
                 raise ValueError(f"a saturation must be in (0, 1], got {s}")
         return value
 
+    @field_validator("saturations", "additions")
+    @classmethod
+    def _distinct(cls, value):
+        # each names a run (saturation_0.5, addition_8: files and the 'run' axis)
+        labels = [f"{v:g}" for v in value]
+        same = next((lab for lab in labels if labels.count(lab) > 1), None)
+        if same is not None:
+            raise ValueError(f"{same} is given twice (each value names a run); give distinct values")
+        return value
+
     @field_validator("snapshot_times")
     @classmethod
     def _snapshots(cls, value, info: ValidationInfo):

@@ -110,6 +110,13 @@ class Config(CaseConfig):
     def _saturations_in_0_1(cls, v):
         if any(not 0 < s < 1 for s in v):
             raise ValueError("must lie in (0, 1)")
+        tags = [_saturation_tag(s) for s in v]
+        same = next((t for t in tags if tags.count(t) > 1), None)
+        if same is not None:
+            # the products are named by the saturation in percent: a second one of the same
+            # name would silently replace the first (water_S50.nc, water_voxel_share_S50)
+            raise ValueError(f"two saturations round to the same percent ({same}: the products "
+                             f"water_{same}.nc, water_voxel_share_{same}); give distinct percents")
         return v
 
     @model_validator(mode="after")
@@ -133,6 +140,13 @@ class Config(CaseConfig):
                     field="shape")
         if self.wall_density is None and self.contact_angle is None:
             raise ValueError("give contact_angle or wall_density")
+        if self.wall_density is not None:
+            if "contact_angle" in self.model_fields_set and self.contact_angle is not None:
+                # the wall density sets the wetting: the angle would be ignored by the
+                # lattice yet used in Lian's rupture gap
+                raise ValueError("give contact_angle or wall_density, not both")
+            # the default angle is not this wall's: no Lian comparison at an angle not simulated
+            self.contact_angle = None
         return self
 
 

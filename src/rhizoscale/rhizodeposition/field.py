@@ -558,6 +558,13 @@ def concentration_points(root_system, points, T: float, params: ExudateParameter
     if T > paths.age + 1e-9:
         raise InputError(f"time {T:g} d is beyond the root system's age {paths.age:g} d", field="T")
     pts = np.ascontiguousarray(np.atleast_2d(points), dtype=float)
+    if pts.size == 0:
+        pts = pts.reshape(0, 3)
+    if pts.ndim != 2 or pts.shape[1] != 3:
+        raise InputError(f"points must be an (n, 3) array of x, y, z [cm], got shape {pts.shape}",
+                         field="points")
+    if not np.isfinite(pts).all():      # the point bins would span without end
+        raise InputError("points must be finite (a NaN or infinite coordinate)", field="points")
     parts = _particles(paths, T, params, discretisation)
     out = np.zeros(len(pts))
     if len(pts) == 0 or len(parts) == 0:
