@@ -410,3 +410,19 @@ def test_errors_found_while_running_name_the_scenario_file(tmp_path):
     res = runner.invoke(app, ["run", str(sc), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "sample.shape" in res.output and str(sc) in res.output
     assert not (tmp_path / "o").exists()           # refused before anything was created
+
+
+@pytest.mark.parametrize("name,key", [("cs5-respiration", "literature"), ("cs4-mucilage-bridge", "literature"),
+                                      ("cs4-diffusivity-table", "network_literature")])
+def test_a_bad_parameter_set_name_is_reported_under_the_key_the_user_typed(name, key):
+    """It was reported under the internal slot (``bacteria:``, ``network:``), a key the
+    scenario does not have."""
+    from small_examples import small_example
+
+    from rhizoscale.errors import InputError
+    from rhizoscale.scenario import run_products, scenario_from_dict
+    data = small_example(name)
+    data[key] = "nope"
+    with pytest.raises(InputError) as err:
+        run_products(scenario_from_dict(data, source="s.yaml"))
+    assert str(err.value).startswith(f"s.yaml: {key}: no parameter set named 'nope'"), err.value

@@ -228,6 +228,10 @@ class CaseConfig(Section):
         """Slot name -> zero-argument loader of the parameter set this scenario uses."""
         return {}
 
+    #: slot -> the scenario key that names its set, where they differ (a bad set name is
+    #: reported under the key the user typed, e.g. ``literature``, not the slot)
+    PARAMETER_SET_KEYS: ClassVar[dict] = {}
+
     #: keys of the shared ``root_system:`` section this case understands -> its own keys
     #: (``plant``: grow from a parameter set, YAML or CPlantBox XML; ``rsml`` and ``age``:
     #: read a file; ``straight``: one straight root; ``backend``: growth model)
@@ -784,8 +788,9 @@ def resolve_parameter_sets(config, overrides: dict, source: object) -> dict:
         try:
             sets[slot] = load()
         except InputError as err:
+            key = getattr(config, "PARAMETER_SET_KEYS", {}).get(slot, slot)
             raise InputError(err.message if err.source in (None, "parameters") else str(err),
-                             source=source, field=err.field if err.source is None else slot) from None
+                             source=source, field=err.field if err.source is None else key) from None
     from .parameters.root_architecture import PlantParameters, check_plant_parameters
     for path, value in overrides.items():
         slot, _, rest = path.partition(".")

@@ -149,6 +149,8 @@ class Config(CaseConfig):
                                           "packing; the generation keys are then not used")
     memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]")
 
+    PARAMETER_SET_KEYS = {"network": "network_literature"}
+
     def parameter_sets(self) -> dict:
         from ..mucilage.parameters import MucilageNetworkParameters
         from ..parameters import load_parameter_set

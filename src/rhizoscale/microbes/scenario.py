@@ -147,6 +147,8 @@ class Config(CaseConfig):
             return value                           # a pipeline product (rhizoscale.link)
         return None if value is None else scenario_path(value, info)
 
+    PARAMETER_SET_KEYS = {"bacteria": "literature"}
+
     def parameter_sets(self):
         from . import load_bacteria
         return {"bacteria": lambda: load_bacteria(self.literature)}

@@ -51,6 +51,8 @@ class Config(CaseConfig):
     memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]; "
                                              "default: the memory available when the run starts")
 
+    PARAMETER_SET_KEYS = {"network": "literature"}
+
     def parameter_sets(self) -> dict:
         from ..parameters import load_parameter_set
         return {"network": lambda: load_parameter_set(MucilageNetworkParameters, self.literature)}
