@@ -328,3 +328,28 @@ def test_fine_microstructure_and_homogenised_tensor_agree_better_as_cells_shrink
     assert errors[-1] < 2e-3                                     # and small in absolute terms
     r = fine_versus_homogenised(cell, 8, steps=200)
     assert r["porosity"] == 0.75 and 0 < r["d_eff"] < r["porosity"]   # obstacles: D_xx < phi
+
+
+def test_a_mucilage_share_given_with_a_single_relation_is_refused(tmp_path):
+    """A single relation (a file of one relation, or a pipeline's D_eff product) is at the
+    mucilage share it was made for: a mucilage_fraction beside it was ignored without a
+    word in CS2 and CS1; 0 (the default) still reads it."""
+    from small_examples import small_example
+
+    from rhizoscale.io.netcdf import write_netcdf
+    from rhizoscale.products import TabulatedRelation, read_relation, relation_to_dataset
+    rel = tmp_path / "rel.nc"
+    write_netcdf(relation_to_dataset(TabulatedRelation([0.1, 0.2, 0.4], [0.01, 0.04, 0.12], 0.45)), rel)
+    assert read_relation(rel)(0.2) == pytest.approx(0.04)
+    with pytest.raises(InputError, match="soil_diffusivity.table: .*mucilage_fraction 0.3 would be ignored"):
+        read_relation(rel, mucilage_fraction=0.3, field="soil_diffusivity.table")
+    cs2 = small_example("cs2-oilseed-rape")
+    cs2.update(outputs={"figures": False, "vtk": False, "tiff": False},
+               soil_diffusivity={"model": "table", "table": str(rel), "mucilage_fraction": 0.3})
+    with pytest.raises(InputError, match="mucilage_fraction 0.3 would be ignored"):
+        run_products(scenario_from_dict(cs2, source="s.yaml"))
+    cs1 = small_example("cs1-single-root")
+    cs1.update(growth_rates=None, exudates=["citrate"],
+               soil_diffusivity={"table": str(rel), "mucilage_fraction": 0.3, "d_water": {"citrate": 0.5}})
+    with pytest.raises(InputError, match="soil_diffusivity.table: .*would be ignored"):
+        scenario_from_dict(cs1, source="s.yaml")

@@ -480,6 +480,15 @@ def read_relation(path: str | Path, *, mucilage_fraction: float = 0.0,
     return rel
 
 
+def _one_relation(mucilage_fraction: float, path) -> None:
+    """A single relation has no mucilage columns to choose from: a share other than 0
+    would be ignored without a word (the relation is at whatever share made it)."""
+    if mucilage_fraction != 0:
+        raise InputError(f"is one relation, not a table with mucilage columns: mucilage_fraction "
+                         f"{mucilage_fraction:g} would be ignored (leave it out; the relation is at the share "
+                         "it was made for)", source=path)
+
+
 def _read_relation(path, mucilage_fraction: float, component: str):
     from .io.netcdf import read_netcdf
     if is_product_reference(path):
@@ -489,6 +498,7 @@ def _read_relation(path, mucilage_fraction: float, component: str):
                                                 component=component, source=str(path))
         if not callable(obj):
             raise InputError(f"{path} is not a relation (got {type(obj).__name__})", source=path)
+        _one_relation(mucilage_fraction, path)
         return obj
     path = Path(path)
     if not path.is_file():
@@ -498,6 +508,7 @@ def _read_relation(path, mucilage_fraction: float, component: str):
     except (OSError, ValueError) as err:
         raise InputError(f"not a NetCDF table ({err})", source=path) from None
     if ds.attrs.get("product") == "relation" and "value" in ds:     # one relation (relation_to_dataset)
+        _one_relation(mucilage_fraction, path)
         return relation_from_dataset(ds, source=str(path))
     if "theta" not in ds.dims or "mucilage_fraction" not in ds.dims:
         raise InputError("not an effective-property table (needs dims theta, mucilage_fraction)",
