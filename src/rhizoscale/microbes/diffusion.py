@@ -79,6 +79,18 @@ from ..solvers.voxel_operator import CLOSED, assemble_csr, face_conductances
 __all__ = ["DOCDiffusion", "ClusterCorrectedMultigrid"]
 
 
+
+def _clip_negative(new: np.ndarray) -> None:
+    """Set round-off negatives to 0 in place and take their mass from the rest in
+    proportion (the total is kept)."""
+    negative = new < 0.0
+    if negative.any():
+        deficit = -float(new[negative].sum())
+        new[negative] = 0.0
+        total = float(new.sum())
+        if total > 0:
+            new *= 1.0 - deficit / total
+
 class ClusterCorrectedMultigrid:
     """Multigrid plus the exact coarse solve on the connected water clusters (see the
     module docs): ``apply(r, out)`` writes ``z = MG(r) + sum_k 1_k (1_k . r) / (s n_k)``
@@ -228,13 +240,7 @@ class DOCDiffusion:
                                    f"iterations (relative residual {residuals[-1]:.1e})")
         self.iterations += iterations
         new_w = m_old - dt * (self.matrix @ x)           # flux form: the sum is kept
-        negative = new_w < 0.0
-        if negative.any():
-            deficit = -float(new_w[negative].sum())
-            new_w[negative] = 0.0
-            total = float(new_w.sum())
-            if total > 0:
-                new_w *= 1.0 - deficit / total
+        _clip_negative(new_w)
         new = np.zeros(flat.size)
         new[self._index] = new_w
         return new.reshape(mass.shape)
@@ -263,11 +269,5 @@ class DOCDiffusion:
         st.matvec(self._x, self._ax, 0.0)                    # A x: net outflow [fg C h^-1]
         new = m_old - dt * self._ax
         new[~self.water.reshape(shape)] = 0.0
-        negative = new < 0.0
-        if negative.any():
-            deficit = -float(new[negative].sum())
-            new[negative] = 0.0
-            total = float(new.sum())
-            if total > 0:
-                new *= 1.0 - deficit / total
+        _clip_negative(new)
         return new.reshape(mass.shape)
