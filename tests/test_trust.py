@@ -218,6 +218,12 @@ def test_rsml_lateral_with_one_node_beyond_its_branching_point_round_trips(tmp_p
     ("case: cs1-rhizodeposition\nexudates: [nothing]\n", ["s.yaml", "exudates", "no parameter set named"]),
     ("case: cs1-rhizodeposition\noverrides: {mucilage: {Q: -1}}\n", ["s.yaml", "overrides.mucilage.Q"]),
     ("case: cs1-rhizodeposition\noverrides: {mucilage: {QQ: 1}}\n", ["s.yaml", "overrides.mucilage.QQ", "unknown"]),
+    # a unit typed where a plain number is expected: the key as the user wrote it (no
+    # ".float" of the union member pydantic tried) and what to write instead
+    ("case: cs1-rhizodeposition\ngrid: {resolution: 1 mm}\n",
+     ["s.yaml", "grid.resolution:", "plain number", "lengths in cm", "'1 mm'"]),
+    ("case: cs1-rhizodeposition\nsoil_diffusivity: {table: s.yaml, d_water: {mucilage: 1}, thickness: 2 mm, thickness_relation: s.yaml}\n",
+     ["s.yaml", "soil_diffusivity.thickness:", "plain number", "'2 mm'"]),
 ])
 def test_bad_scenarios_found_by_hand(tmp_path, text, needles):
     (tmp_path / "adir").mkdir()

@@ -96,6 +96,8 @@ def format_location(loc: tuple) -> str:
     """
     out = ""
     for part in loc:
+        if isinstance(part, str) and _UNION_TAG.fullmatch(part):
+            continue            # pydantic names the member of a union it tried ("float", "list[float]")
         if isinstance(part, int):
             out += f"[{part}]"
         else:
@@ -104,6 +106,10 @@ def format_location(loc: tuple) -> str:
 
 
 #: a field path such as ``grid``, ``root_types[1].lmax`` or ``overrides.mucilage.Q``
+#: the tags pydantic adds to a location for the member of a union type it tried
+_UNION_TAG = re.compile(r"(float|int|str|bool|none|bytes)|[\w-]+\[.*\]")
+#: a number followed by a unit, e.g. "2 mm" typed where a plain number is expected
+_NUMBER_WITH_UNIT = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*([A-Za-zµ°%/]+)\s*")
 _FIELD_PATH = re.compile(r"[A-Za-z_]\w*(\[\d+\])*(\.[A-Za-z_]\w*(\[\d+\])*)*")
 
 
@@ -144,6 +150,12 @@ def raise_input_error(err: ValidationError, source: object, aliases: dict | None
             show_input = False  # the input is the whole mapping, not the field's value
     if not where and isinstance(shown, dict):
         show_input = False      # a check across fields: the input is the whole scenario
+    unit_hint = (first.get("type") in ("float_parsing", "int_parsing") and isinstance(shown, str)
+                 and _NUMBER_WITH_UNIT.fullmatch(shown))
+    if unit_hint:
+        msg = (f"a plain number is expected here, in the unit the documentation gives for this key "
+               f"(lengths in cm unless stated; only time keys take a unit) (got {shown!r})")
+        show_input = False
     if first.get("type") == "extra_forbidden":
         msg = "unknown key (check the spelling; see the documentation for the allowed keys)"
     elif show_input:
