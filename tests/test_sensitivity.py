@@ -323,8 +323,18 @@ def test_command_line_study_of_a_pipeline_runs_and_resumes(client, tmp_path):
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec))
     args = ["sensitivity", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o"),
             "--scheduler", client.scheduler.address]
+    from rhizoscale.sensitivity import load_study
+    study = load_study(tmp_path / "s.yaml")
+    running = SampleStore(tmp_path / "o", study.spec(), study.samples, study.quantities).open()
+    try:                    # a folder in use: one error line, and no progress line before it
+        res = CliRunner().invoke(app, args)
+    finally:
+        running.close()
+    assert res.exit_code == 2 and "in use by another study" in res.output, res.output
+    assert "samples" not in res.output.split("in use")[0].split("runs ->")[-1], res.output
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
+    assert "samples: started" in res.output or "samples" in res.output.split("->", 1)[1], res.output
     assert "mu_star" in res.output and (tmp_path / "o" / "indices.nc").is_file()
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and "24 samples reused" in again.output and "0 computed" in again.output

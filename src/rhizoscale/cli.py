@@ -247,7 +247,13 @@ def sensitivity(spec: Path = typer.Argument(..., help="Sensitivity specification
                       f"{len(study.space.names)} parameters, {study.n_samples} runs -> {out}"
                       + (f" (scheduler {scheduler})" if scheduler else ""), highlight=False, soft_wrap=True)
         progress = RichProgress(console)
-        with progress.task("samples", study.n_samples) as cb:
+        with contextlib.ExitStack() as stack:
+            started: list = []
+
+            def cb(done, total):   # the progress line starts once the study folder is accepted
+                if not started:
+                    started.append(stack.enter_context(progress.task("samples", study.n_samples)))
+                started[0](done, total)
             result = study.run(out, scheduler=scheduler, n_workers=workers, progress=cb)
     except (StudyInterrupted, KeyboardInterrupt) as err:
         console.print(Text.assemble(("stopped: ", "bold yellow"), str(err) or "interrupted"), soft_wrap=True)

@@ -197,6 +197,8 @@ class SensitivityStudy:
         values = self.samples
         results = store.done() if store is not None else {}
         reused = len(results)
+        if progress is not None:    # the store is open (its folder checked): the task starts here
+            progress(len(results), len(values))
         todo = np.array([i for i in range(len(values)) if i not in results], dtype=int)
         computed = 0
         t0 = time.perf_counter()
