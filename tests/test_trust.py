@@ -432,3 +432,19 @@ def test_a_bad_parameter_set_name_is_reported_under_the_key_the_user_typed(name,
     with pytest.raises(InputError) as err:
         run_products(scenario_from_dict(data, source="s.yaml"))
     assert str(err.value).startswith(f"s.yaml: {key}: no parameter set named 'nope'"), err.value
+
+
+def test_a_2d_image_product_where_3d_is_needed(tmp_path):
+    """A 2D image handed on as NetCDF (e.g. a 2D CS4 water configuration fed to CS5) is
+    refused naming the file and field; it used to run and end in 'no cells placed'."""
+    from rhizoscale.core.image import Image, Phase
+    from rhizoscale.products import image_to_dataset
+    from rhizoscale.scenario import ImageSection
+    img = Image(np.ones((20, 30), np.uint8), 1e-3, (Phase("water", 1, 1.0, "pore"),))
+    image_to_dataset(img).to_netcdf(tmp_path / "water2d.nc")
+    section = ImageSection(file=str(tmp_path / "water2d.nc"))
+    with pytest.raises(InputError) as err:
+        section.load({"water": ("pore", 1.0)}, ndim=3)
+    assert err.value.field == "image.file" and err.value.source.endswith("water2d.nc")
+    assert "3D" in err.value.message and "(20, 30)" in err.value.message
+    assert section.load({"water": ("pore", 1.0)}, ndim=2).labels.shape == (20, 30)

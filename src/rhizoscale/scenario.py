@@ -506,6 +506,9 @@ class ImageSection(Section):
                 with xr.open_dataset(self.file) as ds:
                     stored = image_from_dataset(ds.load(), source=str(self.file))
             labels_array, names = stored.labels, {p.name: p.label for p in stored.phases}
+            if ndim is not None and labels_array.ndim != ndim:     # e.g. a 2D CS4 product fed to CS5
+                raise InputError(f"expected a {ndim}D image, got a {labels_array.ndim}D image of shape "
+                                 f"{labels_array.shape}", source=str(self.file), field=f"{field}.file")
             names = {**names, **(self.labels or {})}
             voxel = stored.voxel_size if self.voxel_size is None else self.voxel_size
             origin = stored.origin if self.origin is None else self.origin
