@@ -38,8 +38,8 @@ from ..errors import InputError
 from .equation_of_state import maxwell_construction, mechanical_coexistence
 from .measure import sessile_cap_angle, sessile_contact_angle
 
-__all__ = ["SessileDropModel", "sessile_drop_angle", "WettingCalibration", "calibrate_wetting", "cached_calibration",
-           "wall_density_for_angle", "cache_dir", "coexistence"]
+__all__ = ["SessileDropModel", "sessile_drop_angle", "WettingCalibration", "calibrate_wetting",
+           "cached_calibration", "wall_density_for_angle", "cache_dir", "coexistence"]
 
 
 def coexistence(eos, forcing: str) -> tuple[float, float]:
