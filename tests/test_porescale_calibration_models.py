@@ -80,22 +80,32 @@ def test_laplace_drop_model_settles_to_a_positive_jump():
     assert dp == dp1 and 6.0 < R < 9.0
 
 
-@pytest.mark.slow
-def test_3d_contact_angle_matches_request_both_sides_of_90():
+def _table_3d():
     """The 3D calibration the 3D runs use (D3Q19 spherical caps, the shipped bridge's
-    settings; cached in the user cache like the example test's) inverted at 60 and 110
-    deg, then an independent 3D drop on each wall density: within 5 deg (linear
-    interpolation between 5 wall densities ~20 deg apart in angle, and the cap fit ~1 deg)."""
+    settings; cached in the user cache, shared with the shipped-example test)."""
     from rhizoscale.porescale.scenario import calibration_settings
     from rhizoscale.scenario import example_text, scenario_from_dict
     cfg = scenario_from_dict(yaml.safe_load(example_text("cs4-liquid-bridge")), source="x").config
     kw = calibration_settings(cfg)
     assert kw["ndim"] == 3
-    cal = calibrate_wetting(EOS, **kw)
+    return calibrate_wetting(EOS, **kw), kw
+
+
+@pytest.mark.slow
+def test_3d_calibration_table_is_monotone_cached_and_spans_90():
+    cal, kw = _table_3d()
     assert cached_calibration(EOS, **kw) == cal
     assert np.all(np.diff(cal.angle) < 0)              # more wall density, more wetting
     lo, hi = cal.angle_range()
     assert lo < 60 and hi > 110
+
+
+@pytest.mark.slow
+def test_3d_contact_angle_matches_request_both_sides_of_90():
+    """The 3D table inverted at 60 and 110 deg, then an independent 3D drop on each wall
+    density: within 5 deg (linear interpolation between 5 wall densities ~20 deg apart
+    in angle, and the cap fit ~1 deg)."""
+    cal, kw = _table_3d()
     for theta in (60.0, 110.0):
         rw = cal.wall_density_for(theta)
         got = sessile_drop_angle(EOS, rw, **{k: v for k, v in kw.items() if k != "densities"})
