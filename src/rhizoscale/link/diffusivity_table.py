@@ -181,6 +181,8 @@ _VOXEL_BYTES = 700
 _VOXEL_BYTES_LBM = 260
 #: bytes per bead of the spanning-gap search (bead arrays, ~10 bonds of 33 bytes, cell lists)
 _BEAD_BYTES = 500
+#: a bridge-span search estimated longer than this on one thread is announced before it runs [s]
+SPAN_WARN_SECONDS = 60.0
 
 
 def estimate_memory(config: Config) -> "MemoryEstimate":
@@ -284,6 +286,7 @@ class _Chain:
         self.neck = neck_geometry(self.pore_image.shape, self.pore_image.voxel_size, self.grains,
                                   pair_radius=config.max_bridge_gap is None)
         self._span = None
+        self.span_estimate = None
         self._drainage_size = None
         self._lbm = None
 
@@ -344,15 +347,26 @@ class _Chain:
     def span(self):
         """The network's spanning gap at the scenario's concentration (one search, cached)."""
         if self._span is None:
-            from ..mucilage import network_span
+            from ..mucilage import network_span, span_bead_steps, span_seconds
             c, s = self.config, self.config.bridge_span
             params = self.ctx.parameter_set(c, "network")
             radius_um = float(np.mean(self.grains.radii)) * 1e4
+            settings = dict(volume_ratio=s.volume_ratio, drying_steps=s.drying_steps, relax_steps=s.relax_steps,
+                            grid=s.grid, bisections=s.bisections)
+            beads, _ = span_bead_steps(c.mucilage_concentration, params, radius=radius_um, **settings)
+            self.span_estimate = {"beads": beads, "seconds_one_thread": span_seconds(
+                c.mucilage_concentration, params, radius=radius_um, **settings)}
+            if self.span_estimate["seconds_one_thread"] > SPAN_WARN_SECONDS:
+                self.ctx.warn(f"bridge_span: the network search at {c.mucilage_concentration:g} mg/g with grains "
+                              f"of {radius_um:.0f} um runs about {beads:.3g} beads through up to "
+                              f"{s.grid + s.bisections} drying runs: about "
+                              f"{self.span_estimate['seconds_one_thread'] / 60:.0f} min on one thread (estimate); "
+                              "lower bridge_span.volume_ratio or give max_bridge_gap to skip it")
+            geometry = "cylinders" if self.pore_image.ndim == 2 else "spheres"
             with self.ctx.task(f"bridge span of the mucilage network at {c.mucilage_concentration:g} mg/g", 1) as cb:
                 self._span = network_span(c.mucilage_concentration, params, radius=radius_um,
-                                          volume_ratio=s.volume_ratio, water_left=s.water_left,
-                                          drying_steps=s.drying_steps, relax_steps=s.relax_steps, grid=s.grid,
-                                          bisections=s.bisections, seed=self.ctx.seed)
+                                          water_left=s.water_left, seed=self.ctx.seed, geometry=geometry,
+                                          **settings)
                 cb(1, 1)
         return self._span
 
@@ -406,12 +420,16 @@ def _span_attrs(chain: "_Chain", config: Config) -> dict:
     if config.max_bridge_gap is not None or chain._span is None:
         return {}
     s = chain._span
-    return {"bridge_gap_over_pair_radius": s.gap_ratio, "bridge_gap_lian_water_only": s.lian_gap_ratio,
-            "mucilage_concentration_mg_per_g": config.mucilage_concentration,
-            "bridge_gap_rule": "rhizoscale.mucilage.network_span: widest gap a drying bridge of "
-                               f"{config.bridge_span.volume_ratio:g} R^3 keeps connected to "
-                               f"{config.bridge_span.water_left:g} of its water, over R (R = mean grain "
-                               f"radius {s.radius:.4g} um); per neck times 2 r_i r_j / (r_i + r_j)"}
+    rule = ("rhizoscale.mucilage.network_span: widest gap a drying bridge of "
+            f"{config.bridge_span.volume_ratio:g} R^3 keeps connected to {config.bridge_span.water_left:g} of "
+            f"its water, over R (R = mean grain radius {s.radius:.4g} um); per neck times 2 r_i r_j / (r_i + r_j)")
+    if s.geometry == "cylinders":
+        rule += ("; 2D image = medium of parallel cylinders: the exact 2D bridge at the same suction "
+                 f"(area {s.area_ratio:.4g} R^2), the sphere network's retained share {s.retained:.3g} of its "
+                 "range between the water-left and wet rupture distances (rhizoscale.mucilage.cylinder_span)")
+    return {"bridge_gap_over_pair_radius": s.gap_ratio, "bridge_gap_water_only": s.lian_gap_ratio,
+            "bridge_geometry": s.geometry, "mucilage_concentration_mg_per_g": config.mucilage_concentration,
+            "bridge_gap_rule": rule}
 
 
 def run(config: Config, ctx) -> "Products":
@@ -508,7 +526,7 @@ def run(config: Config, ctx) -> "Products":
         "n_grains": int(len(chain.grains.radii)),
         "tensors_xyz": {k: r.in_xyz() for k, r in results.items()},
         "mucilage_on_bridges": images["with mucilage"].metadata.get("mucilage_on_bridges", 1.0),
-        "bridge_span": chain._span.summary() if chain._span is not None else
+        "bridge_span": {**chain._span.summary(), "estimate": chain.span_estimate} if chain._span is not None else
         {"max_bridge_gap_cm": config.max_bridge_gap, "note": "network not run (fixed cap or no mucilage)"},
         "contents": {k: {"water": float(np.mean(im.labels == WATER)), "mucilage": float(np.mean(im.labels == MUCILAGE))}
                      for k, im in images.items()}})
