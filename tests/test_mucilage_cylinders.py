@@ -134,3 +134,30 @@ def test_time_estimate_counts_the_models_beads_and_the_chain_warns_before_a_long
     chain.span()
     assert any("bridge_span" in w and "min on one thread" in w for w in ctx.warnings)
     assert chain.span_estimate["beads"] > 0 and chain._span.geometry == "cylinders"
+
+
+def test_radius_classes_run_one_search_per_class_and_place_by_the_voxels_class():
+    from rhizoscale.link.diffusivity_table import _Chain
+    from rhizoscale.outputs import RunContext
+    from rhizoscale.scenario import scenario_from_dict
+    base = {"case": "cs4-diffusivity-table", "shape": [80, 80], "mean_grain_radius": 0.008, "grain_radius_cv": 0.3,
+            "mucilage_concentration": 1.0, "bridge_span": {"volume_ratio": V, "grid": 4, "bisections": 1}}
+    one = _Chain(scenario_from_dict(base).config, RunContext(seed=3))
+    classes = _Chain(scenario_from_dict({**base, "bridge_span": {**base["bridge_span"], "radius_classes": 3}}).config,
+                     RunContext(seed=3))
+    ratio = classes.gap_ratio()
+    inner, spans = classes._classes
+    assert ratio.shape == classes.pore_image.shape and len(spans) == 3 and classes.span_estimate["searches"] == 3
+    assert np.all(np.diff([s.radius for s in spans]) > 0)
+    for k, s in enumerate(spans):          # each voxel takes the ratio of its pair radius's class
+        in_class = np.searchsorted(inner, classes.neck[2], side="right") == k
+        assert np.any(in_class) and np.all(ratio[in_class] == s.gap_ratio)
+        assert s == network_span(1.0, P, radius=s.radius, volume_ratio=V, grid=4, bisections=1, seed=3,
+                                 geometry="cylinders")
+    img = classes.configuration(0.19, 0.1, "t")
+    n_muc = np.mean(img.labels == 3)
+    assert n_muc == pytest.approx(np.mean(one.configuration(0.19, 0.1, "t").labels == 3))
+    with pytest.raises(InputError, match="max_gap_ratio"):
+        from rhizoscale.mucilage import place_mucilage_bridges
+        place_mucilage_bridges(one.water_image(0.1, "t"), 0.01, one.grains, max_gap_ratio=np.ones((3, 3)),
+                               neck=one.neck)
