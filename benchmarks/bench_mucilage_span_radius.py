@@ -5,7 +5,7 @@ at the image's mean grain radius and scales ``S*/R`` to every neck's pair radius
 network's beads have absolute sizes (``polymer_per_bead``, ``bond_length``): the bead
 *density* is set by the concentration alone, but a larger bridge holds more beads, so the
 network's percolation sharpens with the grain radius. This script runs the search at
-several radii and concentrations, prints each ratio and its error against the ratio at the
+several radii and concentrations, prints each ratio and its deviation from the ratio at the
 reference radius (the one the chain would scale), and the search's estimated time
 (:func:`rhizoscale.mucilage.span_seconds`) next to the measured one.
 
@@ -62,7 +62,7 @@ def main() -> None:
             print(f"{c:7.3g} {r:7.0f} {beads:8.0f} {s.gap_ratio:8.4f} {s.lian_gap_ratio:7.4f} {s.wet_gap_ratio:7.4f} "
                   f"{err:+8.1%} {est:7.2f} {meas:7.2f}")
     resolution = spans[ref][0].wet_gap_ratio / args.grid / 2 ** args.bisections
-    print(f"search resolution {resolution:.4f} (wet/grid/2^bisections); largest scaled-ratio error per "
+    print(f"search resolution {resolution:.4f} (wet/grid/2^bisections); largest scaled-ratio deviation per "
           "concentration: " + ", ".join(f"{c:g} mg/g {w:.1%}" for c, w in worst.items()))
 
 

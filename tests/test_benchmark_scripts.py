@@ -42,7 +42,7 @@ CASES = {
                            "--fractions", "0", "0.1", "--mean-grain-radius", "0.004"], "s per table entry"),
     "mucilage_span_radius": (["bench_mucilage_span_radius.py", "--radii", "30", "60", "--concentrations", "3",
                               "--volume-ratio", "0.002", "--grid", "3", "--bisections", "0"],
-                             "largest scaled-ratio error"),
+                             "largest scaled-ratio deviation"),
     "mucilage_sensitivity": (["bench_mucilage_sensitivity.py", "--constants", "bond_length", "--concentrations", "3",
                               "--volume-ratio", "0.002", "--grid", "3", "--bisections", "0"],
                              "constants that move it"),

@@ -146,7 +146,7 @@ def test_radius_classes_run_one_search_per_class_and_place_by_the_voxels_class()
     classes = _Chain(scenario_from_dict({**base, "bridge_span": {**base["bridge_span"], "radius_classes": 3}}).config,
                      RunContext(seed=3))
     ratio = classes.gap_ratio()
-    inner, spans = classes._classes
+    inner, spans, _ = classes._classes
     assert ratio.shape == classes.pore_image.shape and len(spans) == 3 and classes.span_estimate["searches"] == 3
     assert np.all(np.diff([s.radius for s in spans]) > 0)
     for k, s in enumerate(spans):          # each voxel takes the ratio of its pair radius's class
@@ -154,6 +154,11 @@ def test_radius_classes_run_one_search_per_class_and_place_by_the_voxels_class()
         assert np.any(in_class) and np.all(ratio[in_class] == s.gap_ratio)
         assert s == network_span(1.0, P, radius=s.radius, volume_ratio=V, grid=4, bisections=1, seed=3,
                                  geometry="cylinders")
+    from rhizoscale.link.diffusivity_table import _class_info, _span_attrs
+    info = _class_info(classes)["radius_classes"]
+    assert [c["search_radius_um"] for c in info] == [s.radius for s in spans]
+    assert all(c["pair_radius_um"][0] <= c["search_radius_um"] <= c["pair_radius_um"][1] for c in info)
+    assert _span_attrs(classes, classes.config)["bridge_gap_over_pair_radius_by_class"] == [s.gap_ratio for s in spans]
     img = classes.configuration(0.19, 0.1, "t")
     n_muc = np.mean(img.labels == 3)
     assert n_muc == pytest.approx(np.mean(one.configuration(0.19, 0.1, "t").labels == 3))

@@ -378,10 +378,10 @@ class _Chain:
             radii = [float(np.median(sites[np.searchsorted(inner, sites, side="right") == i])) * 1e4
                      for i in range(len(edges) - 1)]
             spans = self._searches(radii)
-            self._classes = (inner, spans)
+            self._classes = (inner, spans, (float(edges[0]), float(edges[-1])))
             mean = float(np.mean(self.grains.radii))
             self._span = spans[int(np.searchsorted(inner, mean, side="right"))]
-        inner, spans = self._classes
+        inner, spans, _ = self._classes
         ratios = np.array([sp.gap_ratio for sp in spans])
         return ratios[np.searchsorted(inner, self.neck[2], side="right")]
 
@@ -461,9 +461,10 @@ def _span_attrs(chain: "_Chain", config: Config) -> dict:
     if config.max_bridge_gap is not None or chain._span is None:
         return {}
     s = chain._span
+    radius_of = "mean grain radius" if chain._classes is None else "grain radius of the class holding the mean"
     rule = ("rhizoscale.mucilage.network_span: widest gap a drying bridge of "
             f"{config.bridge_span.volume_ratio:g} R^3 keeps connected to {config.bridge_span.water_left:g} of "
-            f"its water, over R (R = mean grain radius {s.radius:.4g} um); per neck times 2 r_i r_j / (r_i + r_j)")
+            f"its water, over R (R = {radius_of} {s.radius:.4g} um); per neck times 2 r_i r_j / (r_i + r_j)")
     if s.geometry == "cylinders":
         rule += ("; 2D image = medium of parallel cylinders: the exact 2D bridge at the same suction "
                  f"(area {s.area_ratio:.4g} R^2), the sphere network's retained share {s.retained:.3g} of its "
@@ -472,7 +473,7 @@ def _span_attrs(chain: "_Chain", config: Config) -> dict:
            "bridge_geometry": s.geometry, "mucilage_concentration_mg_per_g": config.mucilage_concentration,
            "bridge_gap_rule": rule}
     if chain._classes is not None:
-        inner, spans = chain._classes
+        inner, spans, _ = chain._classes
         out["bridge_gap_rule"] += (f"; one search per class of pair radius ({len(spans)} classes, equal counts of "
                                    "bridge sites; the search at the class's median pair radius)")
         out["bridge_pair_radius_class_edges_um"] = [float(e) * 1e4 for e in inner]
@@ -485,8 +486,8 @@ def _class_info(chain: "_Chain") -> dict:
     """The radius classes of the searches (none with one search)."""
     if chain._classes is None:
         return {}
-    inner, spans = chain._classes
-    edges = [0.0, *(1e4 * np.asarray(inner)).tolist(), float("inf")]
+    inner, spans, (lo, hi) = chain._classes
+    edges = (1e4 * np.array([lo, *inner, hi])).tolist()     # the bridge sites' pair radii [um]
     return {"radius_classes": [{"pair_radius_um": [edges[i], edges[i + 1]], "search_radius_um": sp.radius,
                                 "gap_over_radius": sp.gap_ratio} for i, sp in enumerate(spans)]}
 
