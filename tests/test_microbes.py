@@ -671,3 +671,47 @@ def test_pom_carbon_density_without_a_pom_label_is_flagged(tmp_path):
     data = _small_rhizosphere(pom_carbon_density=500.0, outputs={"figures": False, "vtk": False})
     summary = run_scenario(scenario_from_dict(data, source="s.yaml"), tmp_path / "out")
     assert any("pom_carbon_density" in w and "not used" in w for w in summary["warnings"])
+
+
+def test_multirate_splitting_converges_first_order_and_keeps_carbon():
+    """Agents every h_a, DOC diffusion every h_d = k h_a: the outputs converge to the
+    one-rate run (k = 1) as h_d -> h_a, with an error proportional to h_d - h_a (first
+    order: the resupply a voxel misses between diffusion steps), and the carbon balance
+    holds to round-off for every k. Same random numbers for every k (they are keyed by
+    cell id and agent sub-step), so the differences are the splitting's alone."""
+    lat, _ = porous_lattice((8, 12, 12), seed=2)
+    rng = np.random.default_rng(0)
+    n = 600
+    vox = rng.choice(lat.water_flat, size=n)
+    sp = [species(mu_max=0.4, k_s=0.005, maintenance=0.01, t_dormancy=0.5)]
+    h_a = 0.01
+    out = {}
+    for k in (1, 2, 4, 8, 16):
+        m = MicrobeModel(lat, sp, Agents.new(vox, np.full(n, 30.0), np.zeros(n)),
+                         doc_diffusivity=2.41e4, doc=np.where(lat.water, 0.002 * V, 0.0),
+                         exudation=RootExudation.constant(0.02), seed=1, max_step=h_a,
+                         diffusion_step=k * h_a, diffusion_rtol=1e-12)
+        for _ in range(4):
+            m.step(0.5)
+            assert abs(m.carbon_balance_error()) < 1e-13
+        assert m.doc.min() >= 0.0
+        out[k] = np.array([m.co2_total, m.biomass()])
+    err = {k: np.abs(out[k] / out[1] - 1) for k in (2, 4, 8, 16)}
+    assert err[2][0] < 0.005 and err[2][1] < 2e-4          # close to the one-rate run
+    for k in (2, 4, 8):                                    # first order in h_d - h_a
+        ratio = err[2 * k] / err[k]
+        expected = (2 * k - 1) / (k - 1)
+        assert np.all(ratio > 0.7 * expected) and np.all(ratio < 1.6 * expected), (k, ratio)
+
+
+def test_default_agent_step_resolves_the_random_walk():
+    """The default agent sub-step keeps the walk's step probability 6 D_m dt / h^2 <= 1
+    (otherwise it would be clamped and the walk slower than D_m); the diffusion step stays
+    at the uptake bound 0.1 / q_max, a whole number of agent sub-steps."""
+    lat = MicrobeLattice(np.ones((4, 4, 4), bool), H)
+    sp = [species(mu_max=0.4), species(name="m", motility=1000.0)]
+    m = MicrobeModel(lat, sp, Agents.new([0], [30.0], [1]), doc_diffusivity=1.0)
+    assert m.max_step == pytest.approx(H ** 2 / (6 * 1000.0))
+    assert m.diffusion_step == pytest.approx(0.1 / (0.4 / 0.5 + 0.01))
+    with pytest.raises(InputError, match="diffusion_step"):
+        MicrobeModel(lat, sp, Agents.new([0], [30.0], [1]), doc_diffusivity=1.0, diffusion_step=0.0)

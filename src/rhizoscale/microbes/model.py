@@ -27,11 +27,34 @@ splitting, in this order):
    ``0.5 +- division_split``, uniform, from the cell's own random stream; daughters get
    new ids in the order of their mothers' ids, so the result does not depend on rows).
 
-``step(dt)`` cuts ``dt`` into equal sub-steps no longer than ``max_step`` (default: a
-tenth of the shortest ``1 / q_max``, so that no cell takes up more than about 10 % of its
-mass in a sub-step and the explicit uptake stays accurate). Uptake can never exceed a
-voxel's DOC (sharing), so no pool goes negative whatever the step.
+Two time steps (multi-rate). ``step(dt)`` cuts ``dt`` into equal agent sub-steps no
+longer than ``max_step`` (default: the shorter of a tenth of the shortest ``1 / q_max``,
+so that no cell takes up more than about 10 % of its mass in a sub-step and the explicit
+uptake stays accurate, and ``h^2 / (6 D_m)`` of the most motile species, so that the
+random walk's step probability ``6 D_m dt / h^2`` stays <= 1 and the walk has the
+species' diffusivity instead of a clamped one). Steps 1, 2, 4 and 5 run every agent
+sub-step; the DOC diffusion (3) runs once every ``k`` of them, at the start of each group
+of ``k`` sub-steps, over the group's whole length (``k h``; a last, shorter group of the
+call over its own length), with ``k`` the largest whole number of sub-steps within
+``diffusion_step`` (default: the uptake bound ``0.1 / q_max``; ``k = 1`` gives the
+one-rate scheme exactly). Between diffusion steps the cells deplete their voxels' DOC,
+which the next diffusion step then redistributes (a Lie splitting, first order in the
+diffusion step). The exchange is exact: cells take only what their voxel holds
+(sharing), diffusion keeps the sum (flux form), so the carbon balance holds to round-off
+whatever the two steps, and no pool goes negative.
 
+Which ratio is safe: the splitting error is the resupply a voxel misses between
+diffusion steps. It is small when the cells of a voxel cannot empty it within a diffusion
+step, ``h_d * sum_i(q_i m_i) / (K_s V + DOC_v) <~ 0.1`` in the most crowded voxel
+(for the soil_bacteria set: ``q ~ 0.67 h^-1``, ``K_s V = 5 fg`` for 10 µm voxels, a
+micro-colony voxel of 10 cells of 45 fg: ``h_d <~ 0.1 * 5 / 300 h``, about 6 s, in
+depleted water; 0.15 h once the DOC is ~50 times ``K_s``), and everywhere when
+``h_d <= 0.1 / q_max`` (no cell takes more than ~10 % of its own carbon per diffusion
+step, the same bound as the one-rate scheme's step: the default). The diffusion length
+per diffusion step, ``sqrt(6 D h_d)``, is then far beyond the voxel (1.5 mm for glucose
+and 0.15 h), so each diffusion step equilibrates the pores; the splitting error is
+measured by ``tests/test_microbes.py::test_multirate_splitting_converges`` (first
+order in ``h_d``, against the ``k = 1`` run) and reported in ``docs/microbes.md``.
 Carbon balance (checked every step by :meth:`carbon_balance_error`):
 POM + DOC (both pools) + active + dormant biomass + necromass + CO2 = initial + exuded.
 """
@@ -274,7 +297,10 @@ class MicrobeModel:
         voxels touching the root.
     seed : int
     max_step : float, optional
-        Longest sub-step [h].
+        Longest agent sub-step [h] (default in the module docs).
+    diffusion_step : float, optional
+        Longest DOC diffusion step [h] (a whole number of agent sub-steps; default
+        ``0.1 / q_max`` of the fastest species; module docs for the safe range).
     diffusion_rtol : float
         CG tolerance of the diffusion step (:class:`DOCDiffusion`).
     diffusion_solver : {"amg", "geometric"}
@@ -305,7 +331,7 @@ class MicrobeModel:
                  priming_factor: float = 0.0, priming_half_biomass: float = 100.0,
                  doc=None, pom=None, exudation=None, seed: int = 0, doc_pom=None,
                  max_step: float | None = None, diffusion_rtol: float = 1e-8,
-                 diffusion_solver: str = "amg"):
+                 diffusion_solver: str = "amg", diffusion_step: float | None = None):
         self.lattice = lattice
         self.species = [s if isinstance(s, SpeciesTraits) else SpeciesTraits(**s) for s in species]
         self.traits = trait_table(self.species)
@@ -357,10 +383,17 @@ class MicrobeModel:
                              field="exudation")
         self.diffusion = DOCDiffusion(lattice.water, lattice.voxel_size, doc_diffusivity,
                                       rtol=diffusion_rtol, solver=diffusion_solver)
-        shortest = 1.0 / float(self.traits[:, TRAIT_COLUMNS.index("q_max")].max())
-        self.max_step = 0.1 * shortest if max_step is None else float(max_step)
+        uptake_bound = 0.1 / float(self.traits[:, TRAIT_COLUMNS.index("q_max")].max())
+        walk = float(self.traits[:, TRAIT_COLUMNS.index("motility")].max())
+        walk_bound = lattice.voxel_size ** 2 / (6.0 * walk) if walk > 0 else math.inf
+        self.max_step = min(uptake_bound, walk_bound) if max_step is None else float(max_step)
         if not (self.max_step > 0 and math.isfinite(self.max_step)):
             raise InputError(f"max_step must be positive, got {max_step}", field="max_step")
+        self.diffusion_step = (max(uptake_bound, self.max_step) if diffusion_step is None
+                               else float(diffusion_step))
+        if not (self.diffusion_step > 0 and math.isfinite(self.diffusion_step)):
+            raise InputError(f"diffusion_step must be positive, got {diffusion_step}",
+                             field="diffusion_step")
         self._water_u8 = lattice.water.ravel().astype(np.uint8)
         self._root_adj_u8 = (lattice.root_faces.ravel() > 0).astype(np.uint8)
         self._ws: dict = {}
@@ -410,14 +443,21 @@ class MicrobeModel:
 
     # ------------------------------------------------------------------ stepping
     def step(self, dt: float) -> None:
-        """Advance by ``dt`` [h] in equal sub-steps of at most ``max_step``."""
+        """Advance by ``dt`` [h] in equal agent sub-steps of at most ``max_step``, the DOC
+        diffusing once per group of sub-steps no longer than ``diffusion_step`` (module
+        docs)."""
         if not (dt > 0 and math.isfinite(dt)):
             raise InputError(f"time step must be positive, got {dt}", field="dt")
         n = max(1, math.ceil(dt / self.max_step * (1 - 1e-12)))
+        # agent sub-steps per diffusion step: as many whole sub-steps as diffusion_step holds
+        k = max(1, math.floor(self.diffusion_step / (dt / n) * (1 + 1e-12)))
         t0 = self.time
-        for k in range(n):
-            t1 = t0 + dt * (k + 1) / n
-            self._substep(t1 - self.time)
+        for j in range(n):
+            t1 = t0 + dt * (j + 1) / n
+            span = None
+            if j % k == 0:          # a group starts: diffuse over its whole length
+                span = t0 + dt * min(j + k, n) / n - self.time
+            self._substep(t1 - self.time, span)
             self.time = t1
 
     def _hydrolysis(self, h: float) -> None:
@@ -445,7 +485,7 @@ class MicrobeModel:
             self.necro -= released
             self.doc += released
 
-    def _substep(self, h: float) -> None:
+    def _substep(self, h: float, diffuse: float | None) -> None:
         t0 = time.perf_counter()
         self._hydrolysis(h)
         if isinstance(self.exudation, RootConcentration):
@@ -461,9 +501,10 @@ class MicrobeModel:
                 self.doc.ravel()[self._exu_voxels] += added
                 self.exuded_total += float(added.sum())
         t1 = time.perf_counter()
-        self.doc = self.diffusion.step(self.doc, h)
-        if self.doc_pom.any():
-            self.doc_pom = self.diffusion.step(self.doc_pom, h)
+        if diffuse is not None:
+            self.doc = self.diffusion.step(self.doc, diffuse)
+            if self.doc_pom.any():
+                self.doc_pom = self.diffusion.step(self.doc_pom, diffuse)
         t2 = time.perf_counter()
         a = self.agents
         if len(a):
