@@ -9,7 +9,7 @@ necromass and the CO2 respired there [fg C]; per POM voxel, particulate organic 
 arrays of :mod:`rhizoscale.microbes.kernels`. One step of length ``h`` (operator
 splitting, in this order):
 
-1. hydrolysis, exact over the step: POM loses ``P (1 - exp(-k h))`` with
+1. hydrolysis (once per diffusion step, below), exact over that step: POM loses ``P (1 - exp(-k h))`` with
    ``k = k_pom (1 + a B / (K_B + B))`` (``B``: active biomass in the water voxels the POM
    voxel releases into; ``a = 0``: no priming), shared equally among those voxels, into
    ``doc_pom``; necromass returns to ``doc`` at ``k_necro`` in its voxel;
@@ -32,9 +32,9 @@ longer than ``max_step`` (default: the shorter of a tenth of the shortest ``1 / 
 so that no cell takes up more than about 10 % of its mass in a sub-step and the explicit
 uptake stays accurate, and ``h^2 / (6 D_m)`` of the most motile species, so that the
 random walk's step probability ``6 D_m dt / h^2`` stays <= 1 and the walk has the
-species' diffusivity instead of a clamped one). Steps 1, 2, 4 and 5 run every agent
-sub-step; the DOC diffusion (3) runs once every ``k`` of them, at the start of each group
-of ``k`` sub-steps, over the group's whole length (``k h``; a last, shorter group of the
+species' diffusivity instead of a clamped one). Steps 2, 4 and 5 run every agent
+sub-step; the slow pools' hydrolysis (1) and the DOC diffusion (3) run once every ``k`` of
+them, at the start of each group of ``k`` sub-steps, over the group's whole length (``k h``; a last, shorter group of the
 call over its own length), with ``k`` the largest whole number of sub-steps within
 ``diffusion_step`` (default: the uptake bound ``0.1 / q_max``; ``k = 1`` gives the
 one-rate scheme exactly). Between diffusion steps the cells deplete their voxels' DOC,
@@ -78,8 +78,9 @@ __all__ = ["Agents", "RootExudation", "RootConcentration", "MicrobeModel", "radi
            "AGENT_BYTES"]
 
 #: bytes per cell held by the model: id 8, voxel 4, mass 8, species 1, state 1, starve 4,
-#: lag 4 (30) and the kernel's three float64 scratch values (24)
-AGENT_BYTES = 54
+#: lag 4 (30, plus a quarter of room to grow: 38) and the kernel's three float64 scratch
+#: values (24)
+AGENT_BYTES = 62
 
 #: sub-steps between sorts of the cells by voxel (cache locality)
 SORT_INTERVAL = 16
@@ -107,6 +108,7 @@ class Agents:
         n = {getattr(self, f).shape for f in self.fields}
         if len(n) != 1:
             raise InputError("agent arrays must all have one length", field="agents")
+        self._buffers = None          # room to grow into (append), see _grow
 
     @classmethod
     def new(cls, voxel, mass, species, first_id: int = 0) -> "Agents":
@@ -122,8 +124,51 @@ class Agents:
         return Agents(**{f: getattr(self, f)[index] for f in self.fields})
 
     def append(self, other: "Agents") -> None:
+        """Add ``other``'s rows at the end; the arrays keep spare room (a quarter more)
+        so that the few daughters of a step are written in place, not the whole table
+        copied (the fields stay views of the first rows of their buffers)."""
+        n, m = len(self), len(other)
+        if not self._has_room(n + m):
+            cap = int(1.25 * (n + m)) + 16
+            buffers = {}
+            for f, dtype in _AGENT_FIELDS:
+                buffers[f] = np.empty(cap, dtype)
+                buffers[f][:n] = getattr(self, f)
+            self._buffers = buffers
         for f in self.fields:
-            setattr(self, f, np.concatenate([getattr(self, f), getattr(other, f)]))
+            buf = self._buffers[f]
+            buf[n:n + m] = getattr(other, f)
+            setattr(self, f, buf[:n + m])
+
+    def _has_room(self, size: int) -> bool:
+        if self._buffers is None:
+            return False
+        for f in self.fields:
+            buf, arr = self._buffers[f], getattr(self, f)
+            if (buf.size < size or arr.__array_interface__["data"][0]
+                    != buf.__array_interface__["data"][0]):
+                return False
+        return True
+
+    def remove(self, rows) -> None:
+        """Remove the rows ``rows`` (sorted, distinct), filling the holes with the last
+        rows (work in proportion to the removed rows; row order is not meaningful).
+
+        >>> a = Agents.new(voxel=[0, 1, 2, 3], mass=[1.0, 2.0, 3.0, 4.0], species=[0] * 4)
+        >>> a.remove(np.array([1])); a.mass.tolist()
+        [1.0, 4.0, 3.0]
+        """
+        rows = np.asarray(rows, np.int64)
+        n = len(self)
+        keep = n - rows.size
+        holes = rows[rows < keep]
+        tail_dead = np.zeros(rows.size, bool)
+        tail_dead[rows[rows >= keep] - keep] = True
+        movers = np.arange(keep, n)[~tail_dead]
+        for f in self.fields:
+            arr = getattr(self, f)
+            arr[holes] = arr[movers]
+            setattr(self, f, arr[:keep])
 
     def as_dict(self) -> dict:
         return {f: getattr(self, f) for f in self.fields}
@@ -487,7 +532,8 @@ class MicrobeModel:
 
     def _substep(self, h: float, diffuse: float | None) -> None:
         t0 = time.perf_counter()
-        self._hydrolysis(h)
+        if diffuse is not None:
+            self._hydrolysis(diffuse)        # slow pools: exact over the diffusion step
         if isinstance(self.exudation, RootConcentration):
             flat = self.doc.ravel()
             old = flat[self._exu_voxels]
@@ -530,9 +576,9 @@ class MicrobeModel:
 
     def _deaths_and_divisions(self) -> None:
         a = self.agents
-        dead = (a.state & DEAD) != 0
-        if dead.any():
-            a = self.agents = a.take(~dead)
+        dead = np.flatnonzero(a.state & DEAD)
+        if dead.size:
+            a.remove(dead)
         divide = np.flatnonzero(a.state & DIVIDE)
         if divide.size:
             order = divide[np.argsort(a.id[divide], kind="stable")]

@@ -491,15 +491,17 @@ def run(config: Config, ctx) -> "Products":
                 units="fg um-3", long_name="bacterial carbon per water volume")
         pds.attrs.update(coarse_bin_um=config.coarse_bin, profile_bin_um=config.profile_bin)
         out.add_field("cs5_profiles.nc", pds)
-        near = float(config.profile_bin)
+        from .analysis import ENRICHMENT_MIN_CELLS, rhizosphere_enrichment
+        near = 2.0 * float(config.profile_bin)
+        summary["rhizosphere_enrichment"] = {}
         for lab in labels:
-            b = pds["biomass"].sel(run=lab).values[-1]
-            w = pds["water_volume"].sel(run=lab).values[-1]
-            inner = centres < 2 * near
-            dens_in = b[inner].sum() / max(w[inner].sum(), 1)
-            dens_out = b[~inner].sum() / max(w[~inner].sum(), 1)
-            out.add_scalar(f"rhizosphere_enrichment_{lab}", float(dens_in / dens_out) if dens_out > 0 else None,
-                           "1", f"biomass per water volume within {2 * near:g} um of the root / beyond, at the end")
+            value, info = rhizosphere_enrichment(pds["biomass"].sel(run=lab).values,
+                                                 pds["cells"].sel(run=lab).values, centres, near)
+            summary["rhizosphere_enrichment"][lab] = info
+            out.add_scalar(f"rhizosphere_enrichment_{lab}", value, "1",
+                           f"biomass growth factor within {near:g} um of the root / beyond "
+                           f"(null when a region starts with fewer than "
+                           f"{ENRICHMENT_MIN_CELLS} cells; the reason is in summary.json)")
             out.add_scalar(f"exuded_{lab}", float(ts["exuded"].sel(run=lab).values[-1] * per_g), "ug g-1",
                            "carbon exuded into the domain per gram of soil")
     # fields at the end (one lattice shape for all runs)
