@@ -715,3 +715,17 @@ def test_default_agent_step_resolves_the_random_walk():
     assert m.diffusion_step == pytest.approx(0.1 / (0.4 / 0.5 + 0.01))
     with pytest.raises(InputError, match="diffusion_step"):
         MicrobeModel(lat, sp, Agents.new([0], [30.0], [1]), doc_diffusivity=1.0, diffusion_step=0.0)
+
+
+def test_scenario_steps_are_read_and_bad_steps_name_the_key(tmp_path):
+    """agent_step and diffusion_step of a scenario are read and the run takes them (its
+    balance still holds); a non-positive step is refused naming its key."""
+    from rhizoscale.scenario import run_products, scenario_from_dict
+    sc = scenario_from_dict(_small_rhizosphere(agent_step=0.05, diffusion_step=0.25),
+                            source=tmp_path / "s.yaml")
+    assert (sc.config.agent_step, sc.config.diffusion_step) == (0.05, 0.25)
+    out = run_products(sc)
+    assert abs(out.fields["cs5_timeseries.nc"]["balance_error"].values).max() < 1e-12
+    for key in ("agent_step", "diffusion_step"):
+        with pytest.raises(InputError, match=key):
+            scenario_from_dict(_small_rhizosphere(**{key: 0.0}), source=tmp_path / "s.yaml")
