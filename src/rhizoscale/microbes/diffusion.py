@@ -88,10 +88,12 @@ def _one_blas_thread():
 
     The CG's dot products and norms go to BLAS, which by default starts a thread per core
     for vectors this long; those threads then spin after each call and take the cores
-    from the Numba agent kernel and from pyamg's (single-threaded) smoother. Paired on
-    the loaded 2-core machine (128^3, 1e6 cells, 2 Numba threads, one process each):
-    BLAS at 1 thread made the whole run 2.4 times faster (diffusion 2.7 times, agents
-    2.2 times). Without threadpoolctl the context does nothing."""
+    from the Numba agent kernel and from pyamg's (single-threaded) smoother. On the loaded
+    2-core machine (load 8-10; 128^3, 1e6 cells, 2 Numba threads, 18 agent steps and 2
+    solves): BLAS held at one thread for the whole process made the run 2.4 times faster
+    than the default (one pair: diffusion 2.7 times, agents 2.2 times); with this context
+    the whole-process setting no longer changes anything (two pairs, ratios 1.01 and
+    1.07). Without threadpoolctl the context does nothing."""
     if not _BLAS:
         try:
             from threadpoolctl import ThreadpoolController
