@@ -96,6 +96,7 @@ def _one_blas_thread():
     1.07). Without threadpoolctl the context does nothing."""
     if not _BLAS:
         try:
+            import scipy.linalg  # noqa: F401  (loads SciPy's BLAS, so that the limit covers it)
             from threadpoolctl import ThreadpoolController
             _BLAS.append(ThreadpoolController())
         except ImportError:                  # pragma: no cover - optional speed-up
