@@ -75,33 +75,46 @@ def test_numba_kernel_matches_numpy_specification(forcing, collision, ndim):
 def test_threads_chosen_by_lattice_size_and_serial_build_equals_threaded_bit_for_bit(ndim):
     """Small lattices run the serial build (more threads must never make a run slower;
     threads wake for lattices of PARALLEL_MIN_VOXELS nodes and more, counted on the node
-    grid, not on the populations); whichever build runs, the populations are the same."""
+    grid, not on the populations); whichever build runs, on however many slabs of planes
+    (each with its own halo planes) and threads, the populations are the same bits, and
+    they equal the NumPy specification to round-off."""
     import numba
     from rhizoscale.porescale import _lattice_kernels as lk, stream_collide as sc
-    from rhizoscale.solvers._numba import PARALLEL_MIN_VOXELS, use_threads
+    from rhizoscale.solvers._numba import PARALLEL_MIN_VOXELS, thread_limit, use_threads
     rng = np.random.default_rng(5)
-    shape = (6, 8, 12)[3 - ndim:]
+    shape = (9, 8, 12)[3 - ndim:]
     walls = np.where(rng.random(shape) < 0.2, 1, 0)
     m = TwoPhaseLBM(walls, rng.uniform(0.05, 0.3, shape), CarnahanStarlingEOS(0.8),
-                    wall_density=0.15, forcing="edm")
+                    wall_density=0.15, forcing="edm", dtype=np.float64)
     m.step(3)
-    collide = {2: lk.collide_d2q9, 3: lk.collide_d3q19}[ndim]
-    density = {2: lk.density_d2q9, 3: lk.density_d3q19}[ndim]
-    e, w, opp = m._lat
-    out = {}
-    for build in ("serial", "parallel"):
+    name = {2: "d2q9", 3: "d3q19"}[ndim]
+    step, density = getattr(lk, f"step_{name}_edm"), getattr(lk, f"density_{name}")
+    moments = getattr(lk, f"moments_{name}")
+    args = (m.kind, m.params, m.G, m.omega_plus, m.omega_minus, m.sigma)
+    psi_ref = m.psi.copy()
+    f_ref = sc.step_reference(m.f, m.index, psi_ref, m.lattice, m.G, m.kind, m.params,
+                              m.omega_plus, m.omega_minus, m.forcing)
+    out = []
+    runs = [("serial", 1, 1)] + [("parallel", t, s) for t in (1, 2) for s in (1, 2, 3)
+                                 if t <= numba.config.NUMBA_NUM_THREADS]
+    for build, threads, slabs in runs:
         psi, fnew = m.psi.copy(), np.zeros_like(m.f)
-        getattr(sc.density_kernel, build)(m.f, m.index, psi, e, opp, m.kind, m.params)
-        psi_unrolled = m.psi.copy()           # the unrolled density pass: the same bits
-        getattr(density, build)(m.f, m.index, psi_unrolled, m.kind, m.params)
-        assert np.array_equal(psi_unrolled, psi)
-        getattr(collide, build)(m.f, fnew, m.index, psi, m.G, m.omega_plus, m.omega_minus,
-                                m.forcing, m.sigma)
-        rho, u = np.empty(m.n_fluid), np.empty((m.n_fluid, 3))
-        getattr(sc.moments_kernel, build)(m.f, m.index, psi, e, w, opp, m.G, rho, u)
-        out[build] = (psi, fnew, rho, u)
-    for a, b in zip(out["serial"], out["parallel"]):
-        assert np.array_equal(a, b)
+        with thread_limit(threads):
+            getattr(step, build)(m.f, fnew, m.index, psi, *args, slabs)
+            rho_g, u_g = np.empty(m.solid.shape), np.empty(m.solid.shape + (3,))
+            psi_d = psi.copy()
+            getattr(density, build)(fnew, m.index, psi_d, m.kind, m.params, rho_g)
+            getattr(moments, build)(fnew, m.index, psi_d, m.G, rho_g, u_g)
+        out.append((psi, fnew, psi_d, rho_g, u_g))
+    for a in out[1:]:
+        for x, y in zip(out[0], a):
+            assert np.array_equal(x, y, equal_nan=True)
+    np.testing.assert_allclose(out[0][1], f_ref, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(out[0][0], psi_ref)
+    rho_r, u_r, _ = sc.moments_reference(out[0][1], m.index, out[0][2], m.lattice, m.G)
+    np.testing.assert_allclose(out[0][3][~m.solid], rho_r, rtol=1e-14)
+    np.testing.assert_allclose(out[0][4][~m.solid], u_r, rtol=1e-10, atol=1e-15)
+    assert np.isnan(out[0][3][m.solid]).all() and (out[0][4][m.solid] == 0).all()
     # 32^3 D3Q19 holds 19 * 32^3 = 6e5 populations but 3.3e4 nodes: serial
     assert 19 * 32**3 >= PARALLEL_MIN_VOXELS > 32**3 and not use_threads(32**3)
     assert use_threads(64**3) == (numba.get_num_threads() > 1)

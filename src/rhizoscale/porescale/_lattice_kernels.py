@@ -7,16 +7,473 @@ import numpy as np
 from ..solvers._numba import threaded_kernel
 from .stream_collide import EXACT, _psi, _wrap
 
-__all__ = ["collide_d2q9", "collide_d3q19", "density_d2q9", "density_d3q19"]
+__all__ = ["step_d2q9_shift", "step_d2q9_guo", "step_d2q9_edm", "density_d2q9", "moments_d2q9", "step_d3q19_shift", "step_d3q19_guo", "step_d3q19_edm", "density_d3q19", "moments_d3q19"]
 
 
-def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing, sigma):
-    """D2Q9 pull-stream, Shan–Chen force and collision (generated; see
-    ``stream_collide.collide_kernel`` for the generic version it must equal)."""
+def _step_d2q9_shift_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_minus, sigma, slabs):
+    """D2Q9 time step with the 'shift' forcing: density pass, pull-stream, Shan–Chen force
+    and collision fused in one sweep over planes (generated; see ``kernel_codegen`` and
+    ``stream_collide.step_reference``, the specification it must equal)."""
     nz, ny, nx = index.shape
     cp = 1.0 - 0.5 * omega_plus
     cm = 1.0 - 0.5 * omega_minus
     li2 = 2.0 * omega_plus * sigma * G * G
+    planes = ny
+    for c in numba.prange(slabs):
+        p0 = (c * planes) // slabs
+        p1 = ((c + 1) * planes) // slabs
+        for pp in range(p0 - 1, p1 + 1):
+            # density pass of plane pp (the slab's halo planes p0 - 1 and p1 included)
+            z = 0
+            y = _wrap(pp, ny)
+            own = index[z, y]
+            src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
+            src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
+            src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
+            for x in range(nx):
+                k = own[x]
+                if k < 0:
+                    continue
+                xm = x - 1 if x > 0 else nx - 1
+                xp = x + 1 if x < nx - 1 else 0
+                ks = src_00[x]
+                f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                ks = src_00[xm]
+                f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
+                ks = src_0p[x]
+                f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
+                ks = src_00[xp]
+                f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
+                ks = src_0m[x]
+                f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
+                ks = src_0p[xm]
+                f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
+                ks = src_0p[xp]
+                f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
+                ks = src_0m[xp]
+                f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
+                ks = src_0m[xm]
+                f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
+                rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+                psi[z, y, x] = _psi(rho, kind, params)
+            if pp <= p0:
+                continue
+            # stream, force and collide plane pp - 1: psi is known on pp - 2 .. pp
+            y = pp - 1
+            own = index[z, y]
+            src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
+            psi_0m = psi[_wrap(z + 0, nz), _wrap(y + -1, ny)]
+            src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
+            psi_00 = psi[_wrap(z + 0, nz), _wrap(y + 0, ny)]
+            src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
+            psi_0p = psi[_wrap(z + 0, nz), _wrap(y + 1, ny)]
+            for x in range(nx):
+                k = own[x]
+                if k < 0:
+                    continue
+                xm = x - 1 if x > 0 else nx - 1
+                xp = x + 1 if x < nx - 1 else 0
+                ks = src_00[x]
+                f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                ks = src_00[xm]
+                f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
+                ks = src_0p[x]
+                f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
+                ks = src_00[xp]
+                f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
+                ks = src_0m[x]
+                f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
+                ks = src_0p[xm]
+                f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
+                ks = src_0p[xp]
+                f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
+                ks = src_0m[xp]
+                f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
+                ks = src_0m[xm]
+                f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
+                g = -G * np.float64(psi[z, y, x])
+                az = 0.0
+                ay = (0.1111111111111111 * psi_0p[x] - 0.1111111111111111 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] + 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp])
+                ax = (0.1111111111111111 * psi_00[xp] - 0.1111111111111111 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp])
+                Fz = g * az
+                Fy = g * ay
+                Fx = g * ax
+                rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+                jz = 0.0
+                jy = (f2 - f4 + f5 + f6 - f7 - f8)
+                jx = (f1 - f3 + f5 - f6 - f7 + f8)
+                inv = 1.0 / rho
+                uz = (jz + Fz / omega_plus) * inv
+                uy = (jy + Fy / omega_plus) * inv
+                ux = (jx + Fx / omega_plus) * inv
+                uu = uz * uz + uy * uy + ux * ux
+                feq_rest = 1.0 - 1.5 * uu
+                a0 = 0.4444444444444444 * rho
+                b0 = 3.0 * a0
+                a1 = 0.1111111111111111 * rho
+                b1 = 3.0 * a1
+                a2 = 0.027777777777777776 * rho
+                b2 = 3.0 * a2
+                fnew[0, k] = f0 - omega_plus * (f0 - a0 * feq_rest)
+                eu = (ux)
+                P = -omega_plus * (0.5 * (f1 + f3) - a1 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f1 - f3) - b1 * eu)
+                fnew[1, k] = f1 + P + M
+                fnew[3, k] = f3 + P - M
+                eu = (uy)
+                P = -omega_plus * (0.5 * (f2 + f4) - a1 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f2 - f4) - b1 * eu)
+                fnew[2, k] = f2 + P + M
+                fnew[4, k] = f4 + P - M
+                eu = (uy + ux)
+                P = -omega_plus * (0.5 * (f5 + f7) - a2 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f5 - f7) - b2 * eu)
+                fnew[5, k] = f5 + P + M
+                fnew[7, k] = f7 + P - M
+                eu = (uy - ux)
+                P = -omega_plus * (0.5 * (f6 + f8) - a2 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f6 - f8) - b2 * eu)
+                fnew[6, k] = f6 + P + M
+                fnew[8, k] = f8 + P - M
+
+
+def _step_d2q9_guo_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_minus, sigma, slabs):
+    """D2Q9 time step with the 'guo' forcing: density pass, pull-stream, Shan–Chen force
+    and collision fused in one sweep over planes (generated; see ``kernel_codegen`` and
+    ``stream_collide.step_reference``, the specification it must equal)."""
+    nz, ny, nx = index.shape
+    cp = 1.0 - 0.5 * omega_plus
+    cm = 1.0 - 0.5 * omega_minus
+    li2 = 2.0 * omega_plus * sigma * G * G
+    wcp0 = 0.4444444444444444 * cp
+    wcm0 = 3.0 * 0.4444444444444444 * cm
+    wcp1 = 0.1111111111111111 * cp
+    wcm1 = 3.0 * 0.1111111111111111 * cm
+    wcp2 = 0.027777777777777776 * cp
+    wcm2 = 3.0 * 0.027777777777777776 * cm
+    planes = ny
+    for c in numba.prange(slabs):
+        p0 = (c * planes) // slabs
+        p1 = ((c + 1) * planes) // slabs
+        for pp in range(p0 - 1, p1 + 1):
+            # density pass of plane pp (the slab's halo planes p0 - 1 and p1 included)
+            z = 0
+            y = _wrap(pp, ny)
+            own = index[z, y]
+            src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
+            src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
+            src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
+            for x in range(nx):
+                k = own[x]
+                if k < 0:
+                    continue
+                xm = x - 1 if x > 0 else nx - 1
+                xp = x + 1 if x < nx - 1 else 0
+                ks = src_00[x]
+                f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                ks = src_00[xm]
+                f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
+                ks = src_0p[x]
+                f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
+                ks = src_00[xp]
+                f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
+                ks = src_0m[x]
+                f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
+                ks = src_0p[xm]
+                f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
+                ks = src_0p[xp]
+                f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
+                ks = src_0m[xp]
+                f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
+                ks = src_0m[xm]
+                f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
+                rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+                psi[z, y, x] = _psi(rho, kind, params)
+            if pp <= p0:
+                continue
+            # stream, force and collide plane pp - 1: psi is known on pp - 2 .. pp
+            y = pp - 1
+            own = index[z, y]
+            src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
+            psi_0m = psi[_wrap(z + 0, nz), _wrap(y + -1, ny)]
+            src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
+            psi_00 = psi[_wrap(z + 0, nz), _wrap(y + 0, ny)]
+            src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
+            psi_0p = psi[_wrap(z + 0, nz), _wrap(y + 1, ny)]
+            for x in range(nx):
+                k = own[x]
+                if k < 0:
+                    continue
+                xm = x - 1 if x > 0 else nx - 1
+                xp = x + 1 if x < nx - 1 else 0
+                ks = src_00[x]
+                f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                ks = src_00[xm]
+                f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
+                ks = src_0p[x]
+                f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
+                ks = src_00[xp]
+                f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
+                ks = src_0m[x]
+                f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
+                ks = src_0p[xm]
+                f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
+                ks = src_0p[xp]
+                f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
+                ks = src_0m[xp]
+                f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
+                ks = src_0m[xm]
+                f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
+                g = -G * np.float64(psi[z, y, x])
+                az = 0.0
+                ay = (0.1111111111111111 * psi_0p[x] - 0.1111111111111111 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] + 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp])
+                ax = (0.1111111111111111 * psi_00[xp] - 0.1111111111111111 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp])
+                Fz = g * az
+                Fy = g * ay
+                Fx = g * ax
+                rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+                jz = 0.0
+                jy = (f2 - f4 + f5 + f6 - f7 - f8)
+                jx = (f1 - f3 + f5 - f6 - f7 + f8)
+                li = li2 * (az * az + ay * ay + ax * ax)
+                inv = 1.0 / rho
+                uz = (jz + 0.5 * Fz) * inv
+                uy = (jy + 0.5 * Fy) * inv
+                ux = (jx + 0.5 * Fx) * inv
+                uu = uz * uz + uy * uy + ux * ux
+                uF3 = 3.0 * (uz * Fz + uy * Fy + ux * Fx)
+                feq_rest = 1.0 - 1.5 * uu
+                a0 = 0.4444444444444444 * rho
+                b0 = 3.0 * a0
+                a1 = 0.1111111111111111 * rho
+                b1 = 3.0 * a1
+                a2 = 0.027777777777777776 * rho
+                b2 = 3.0 * a2
+                fnew[0, k] = f0 - omega_plus * (f0 - a0 * feq_rest) - wcp0 * uF3 + -1.3333333333333333 * li
+                eu = (ux)
+                P = -omega_plus * (0.5 * (f1 + f3) - a1 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f1 - f3) - b1 * eu)
+                eF = (Fx)
+                P += wcp1 * (9.0 * eu * eF - uF3) + 0.16666666666666669 * li
+                M += wcm1 * eF
+                fnew[1, k] = f1 + P + M
+                fnew[3, k] = f3 + P - M
+                eu = (uy)
+                P = -omega_plus * (0.5 * (f2 + f4) - a1 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f2 - f4) - b1 * eu)
+                eF = (Fy)
+                P += wcp1 * (9.0 * eu * eF - uF3) + 0.16666666666666669 * li
+                M += wcm1 * eF
+                fnew[2, k] = f2 + P + M
+                fnew[4, k] = f4 + P - M
+                eu = (uy + ux)
+                P = -omega_plus * (0.5 * (f5 + f7) - a2 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f5 - f7) - b2 * eu)
+                eF = (Fy + Fx)
+                P += wcp2 * (9.0 * eu * eF - uF3) + 0.16666666666666669 * li
+                M += wcm2 * eF
+                fnew[5, k] = f5 + P + M
+                fnew[7, k] = f7 + P - M
+                eu = (uy - ux)
+                P = -omega_plus * (0.5 * (f6 + f8) - a2 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f6 - f8) - b2 * eu)
+                eF = (Fy - Fx)
+                P += wcp2 * (9.0 * eu * eF - uF3) + 0.16666666666666669 * li
+                M += wcm2 * eF
+                fnew[6, k] = f6 + P + M
+                fnew[8, k] = f8 + P - M
+
+
+def _step_d2q9_edm_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_minus, sigma, slabs):
+    """D2Q9 time step with the 'edm' forcing: density pass, pull-stream, Shan–Chen force
+    and collision fused in one sweep over planes (generated; see ``kernel_codegen`` and
+    ``stream_collide.step_reference``, the specification it must equal)."""
+    nz, ny, nx = index.shape
+    cp = 1.0 - 0.5 * omega_plus
+    cm = 1.0 - 0.5 * omega_minus
+    li2 = 2.0 * omega_plus * sigma * G * G
+    planes = ny
+    for c in numba.prange(slabs):
+        p0 = (c * planes) // slabs
+        p1 = ((c + 1) * planes) // slabs
+        for pp in range(p0 - 1, p1 + 1):
+            # density pass of plane pp (the slab's halo planes p0 - 1 and p1 included)
+            z = 0
+            y = _wrap(pp, ny)
+            own = index[z, y]
+            src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
+            src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
+            src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
+            for x in range(nx):
+                k = own[x]
+                if k < 0:
+                    continue
+                xm = x - 1 if x > 0 else nx - 1
+                xp = x + 1 if x < nx - 1 else 0
+                ks = src_00[x]
+                f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                ks = src_00[xm]
+                f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
+                ks = src_0p[x]
+                f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
+                ks = src_00[xp]
+                f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
+                ks = src_0m[x]
+                f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
+                ks = src_0p[xm]
+                f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
+                ks = src_0p[xp]
+                f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
+                ks = src_0m[xp]
+                f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
+                ks = src_0m[xm]
+                f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
+                rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+                psi[z, y, x] = _psi(rho, kind, params)
+            if pp <= p0:
+                continue
+            # stream, force and collide plane pp - 1: psi is known on pp - 2 .. pp
+            y = pp - 1
+            own = index[z, y]
+            src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
+            psi_0m = psi[_wrap(z + 0, nz), _wrap(y + -1, ny)]
+            src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
+            psi_00 = psi[_wrap(z + 0, nz), _wrap(y + 0, ny)]
+            src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
+            psi_0p = psi[_wrap(z + 0, nz), _wrap(y + 1, ny)]
+            for x in range(nx):
+                k = own[x]
+                if k < 0:
+                    continue
+                xm = x - 1 if x > 0 else nx - 1
+                xp = x + 1 if x < nx - 1 else 0
+                ks = src_00[x]
+                f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                ks = src_00[xm]
+                f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
+                ks = src_0p[x]
+                f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
+                ks = src_00[xp]
+                f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
+                ks = src_0m[x]
+                f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
+                ks = src_0p[xm]
+                f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
+                ks = src_0p[xp]
+                f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
+                ks = src_0m[xp]
+                f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
+                ks = src_0m[xm]
+                f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
+                g = -G * np.float64(psi[z, y, x])
+                az = 0.0
+                ay = (0.1111111111111111 * psi_0p[x] - 0.1111111111111111 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] + 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp])
+                ax = (0.1111111111111111 * psi_00[xp] - 0.1111111111111111 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp])
+                Fz = g * az
+                Fy = g * ay
+                Fx = g * ax
+                rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+                jz = 0.0
+                jy = (f2 - f4 + f5 + f6 - f7 - f8)
+                jx = (f1 - f3 + f5 - f6 - f7 + f8)
+                inv = 1.0 / rho
+                uz = jz * inv
+                uy = jy * inv
+                ux = jx * inv
+                uu = uz * uz + uy * uy + ux * ux
+                vz = uz + Fz * inv
+                vy = uy + Fy * inv
+                vx = ux + Fx * inv
+                dvv = 1.5 * (uu - (vz * vz + vy * vy + vx * vx))
+                feq_rest = 1.0 - 1.5 * uu
+                a0 = 0.4444444444444444 * rho
+                b0 = 3.0 * a0
+                a1 = 0.1111111111111111 * rho
+                b1 = 3.0 * a1
+                a2 = 0.027777777777777776 * rho
+                b2 = 3.0 * a2
+                fnew[0, k] = f0 - omega_plus * (f0 - a0 * feq_rest) + a0 * dvv
+                eu = (ux)
+                P = -omega_plus * (0.5 * (f1 + f3) - a1 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f1 - f3) - b1 * eu)
+                ev = (vx)
+                P += a1 * (dvv + 4.5 * (ev * ev - eu * eu))
+                M += b1 * (ev - eu)
+                fnew[1, k] = f1 + P + M
+                fnew[3, k] = f3 + P - M
+                eu = (uy)
+                P = -omega_plus * (0.5 * (f2 + f4) - a1 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f2 - f4) - b1 * eu)
+                ev = (vy)
+                P += a1 * (dvv + 4.5 * (ev * ev - eu * eu))
+                M += b1 * (ev - eu)
+                fnew[2, k] = f2 + P + M
+                fnew[4, k] = f4 + P - M
+                eu = (uy + ux)
+                P = -omega_plus * (0.5 * (f5 + f7) - a2 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f5 - f7) - b2 * eu)
+                ev = (vy + vx)
+                P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
+                M += b2 * (ev - eu)
+                fnew[5, k] = f5 + P + M
+                fnew[7, k] = f7 + P - M
+                eu = (uy - ux)
+                P = -omega_plus * (0.5 * (f6 + f8) - a2 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f6 - f8) - b2 * eu)
+                ev = (vy - vx)
+                P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
+                M += b2 * (ev - eu)
+                fnew[6, k] = f6 + P + M
+                fnew[8, k] = f8 + P - M
+
+
+def _density_d2q9_py(f, index, psi, kind, params, rho_out):
+    """D2Q9 pull and density pass: ``psi`` on fluid nodes, ``rho_out`` on the full grid
+    (NaN on solids) (generated; see ``stream_collide.density_kernel`` for the generic
+    version it must equal)."""
+    nz, ny, nx = index.shape
+    for r in numba.prange(nz * ny):
+        z = r // ny
+        y = r - z * ny
+        own = index[z, y]
+        src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
+        src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
+        src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
+        for x in range(nx):
+            k = own[x]
+            if k < 0:
+                rho_out[z, y, x] = np.nan
+                continue
+            xm = x - 1 if x > 0 else nx - 1
+            xp = x + 1 if x < nx - 1 else 0
+            ks = src_00[x]
+            f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+            ks = src_00[xm]
+            f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
+            ks = src_0p[x]
+            f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
+            ks = src_00[xp]
+            f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
+            ks = src_0m[x]
+            f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
+            ks = src_0p[xm]
+            f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
+            ks = src_0p[xp]
+            f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
+            ks = src_0m[xp]
+            f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
+            ks = src_0m[xm]
+            f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
+            rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+            rho_out[z, y, x] = rho
+            psi[z, y, x] = _psi(rho, kind, params)
+
+
+def _moments_d2q9_py(f, index, psi, G, rho_out, u_out):
+    """D2Q9 density and velocity ``(j + F/2)/rho`` (array-axis order) on the full grid;
+    NaN density and zero velocity on solids; ``psi`` must hold the pulled density's
+    pseudopotential (generated; see ``stream_collide.moments_reference``)."""
+    nz, ny, nx = index.shape
     for r in numba.prange(nz * ny):
         z = r // ny
         y = r - z * ny
@@ -30,6 +487,10 @@ def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing, s
         for x in range(nx):
             k = own[x]
             if k < 0:
+                rho_out[z, y, x] = np.nan
+                u_out[z, y, x, 0] = 0.0
+                u_out[z, y, x, 1] = 0.0
+                u_out[z, y, x, 2] = 0.0
                 continue
             xm = x - 1 if x > 0 else nx - 1
             xp = x + 1 if x < nx - 1 else 0
@@ -58,128 +519,788 @@ def _collide_d2q9_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing, s
             Fz = g * az
             Fy = g * ay
             Fx = g * ax
-            li = li2 * (az * az + ay * ay + ax * ax) if forcing == 3 else 0.0
             rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
             jz = 0.0
             jy = (f2 - f4 + f5 + f6 - f7 - f8)
             jx = (f1 - f3 + f5 - f6 - f7 + f8)
-            inv = 1.0 / rho
-            if forcing == 0:
-                uz = (jz + Fz / omega_plus) * inv
-                uy = (jy + Fy / omega_plus) * inv
-                ux = (jx + Fx / omega_plus) * inv
-            elif forcing == 1 or forcing == 3:
-                uz = (jz + 0.5 * Fz) * inv
-                uy = (jy + 0.5 * Fy) * inv
-                ux = (jx + 0.5 * Fx) * inv
-            else:
-                uz = jz * inv
-                uy = jy * inv
-                ux = jx * inv
-            uu = uz * uz + uy * uy + ux * ux
-            vz = uz + Fz * inv
-            vy = uy + Fy * inv
-            vx = ux + Fx * inv
-            vv = vz * vz + vy * vy + vx * vx
-            uF = uz * Fz + uy * Fy + ux * Fx
-            feq_rest = 1.0 - 1.5 * uu
-            feq = 0.4444444444444444 * rho * feq_rest
-            if forcing == 1 or forcing == 3:
-                s = 0.4444444444444444 * cp * (-3.0 * uF) + -1.3333333333333333 * li
-            elif forcing == 2:
-                s = 0.4444444444444444 * rho * (-1.5 * vv + 1.5 * uu)
-            else:
-                s = 0.0
-            fnew[0, k] = f0 - omega_plus * (f0 - feq) + s
-            eu = (ux)
-            base = 0.1111111111111111 * rho * (feq_rest + 4.5 * eu * eu)
-            odd = 0.1111111111111111 * rho * 3.0 * eu
-            if forcing == 1 or forcing == 3:
-                eF = (Fx)
-                se = 0.1111111111111111 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.16666666666666669 * li
-                so = 0.1111111111111111 * cm * 3.0 * eF
-            elif forcing == 2:
-                ev = (vx)
-                se = 0.1111111111111111 * rho * (4.5 * ev * ev - 1.5 * vv) - (base - 0.1111111111111111 * rho)
-                so = 0.1111111111111111 * rho * 3.0 * ev - odd
-            else:
-                se = 0.0
-                so = 0.0
-            ni = f1 - base - odd
-            no = f3 - base + odd
-            sym = 0.5 * (ni + no)
-            anti = 0.5 * (ni - no)
-            fnew[1, k] = f1 - omega_plus * sym - omega_minus * anti + se + so
-            fnew[3, k] = f3 - omega_plus * sym + omega_minus * anti + se - so
-            eu = (uy)
-            base = 0.1111111111111111 * rho * (feq_rest + 4.5 * eu * eu)
-            odd = 0.1111111111111111 * rho * 3.0 * eu
-            if forcing == 1 or forcing == 3:
-                eF = (Fy)
-                se = 0.1111111111111111 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.16666666666666669 * li
-                so = 0.1111111111111111 * cm * 3.0 * eF
-            elif forcing == 2:
-                ev = (vy)
-                se = 0.1111111111111111 * rho * (4.5 * ev * ev - 1.5 * vv) - (base - 0.1111111111111111 * rho)
-                so = 0.1111111111111111 * rho * 3.0 * ev - odd
-            else:
-                se = 0.0
-                so = 0.0
-            ni = f2 - base - odd
-            no = f4 - base + odd
-            sym = 0.5 * (ni + no)
-            anti = 0.5 * (ni - no)
-            fnew[2, k] = f2 - omega_plus * sym - omega_minus * anti + se + so
-            fnew[4, k] = f4 - omega_plus * sym + omega_minus * anti + se - so
-            eu = (uy + ux)
-            base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
-            odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1 or forcing == 3:
-                eF = (Fy + Fx)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.16666666666666669 * li
-                so = 0.027777777777777776 * cm * 3.0 * eF
-            elif forcing == 2:
-                ev = (vy + vx)
-                se = 0.027777777777777776 * rho * (4.5 * ev * ev - 1.5 * vv) - (base - 0.027777777777777776 * rho)
-                so = 0.027777777777777776 * rho * 3.0 * ev - odd
-            else:
-                se = 0.0
-                so = 0.0
-            ni = f5 - base - odd
-            no = f7 - base + odd
-            sym = 0.5 * (ni + no)
-            anti = 0.5 * (ni - no)
-            fnew[5, k] = f5 - omega_plus * sym - omega_minus * anti + se + so
-            fnew[7, k] = f7 - omega_plus * sym + omega_minus * anti + se - so
-            eu = (uy - ux)
-            base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
-            odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1 or forcing == 3:
-                eF = (Fy - Fx)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.16666666666666669 * li
-                so = 0.027777777777777776 * cm * 3.0 * eF
-            elif forcing == 2:
-                ev = (vy - vx)
-                se = 0.027777777777777776 * rho * (4.5 * ev * ev - 1.5 * vv) - (base - 0.027777777777777776 * rho)
-                so = 0.027777777777777776 * rho * 3.0 * ev - odd
-            else:
-                se = 0.0
-                so = 0.0
-            ni = f6 - base - odd
-            no = f8 - base + odd
-            sym = 0.5 * (ni + no)
-            anti = 0.5 * (ni - no)
-            fnew[6, k] = f6 - omega_plus * sym - omega_minus * anti + se + so
-            fnew[8, k] = f8 - omega_plus * sym + omega_minus * anti + se - so
+            rho_out[z, y, x] = rho
+            u_out[z, y, x, 0] = (jz + 0.5 * Fz) / rho
+            u_out[z, y, x, 1] = (jy + 0.5 * Fy) / rho
+            u_out[z, y, x, 2] = (jx + 0.5 * Fx) / rho
 
 
-def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing, sigma):
-    """D3Q19 pull-stream, Shan–Chen force and collision (generated; see
-    ``stream_collide.collide_kernel`` for the generic version it must equal)."""
+def _step_d3q19_shift_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_minus, sigma, slabs):
+    """D3Q19 time step with the 'shift' forcing: density pass, pull-stream, Shan–Chen force
+    and collision fused in one sweep over planes (generated; see ``kernel_codegen`` and
+    ``stream_collide.step_reference``, the specification it must equal)."""
     nz, ny, nx = index.shape
     cp = 1.0 - 0.5 * omega_plus
     cm = 1.0 - 0.5 * omega_minus
     li2 = 2.0 * omega_plus * sigma * G * G
+    planes = nz
+    for c in numba.prange(slabs):
+        p0 = (c * planes) // slabs
+        p1 = ((c + 1) * planes) // slabs
+        for pp in range(p0 - 1, p1 + 1):
+            # density pass of plane pp (the slab's halo planes p0 - 1 and p1 included)
+            z = _wrap(pp, nz)
+            for y in range(ny):
+                own = index[z, y]
+                src_mm = index[_wrap(z - -1, nz), _wrap(y - -1, ny)]
+                src_m0 = index[_wrap(z - -1, nz), _wrap(y - 0, ny)]
+                src_mp = index[_wrap(z - -1, nz), _wrap(y - 1, ny)]
+                src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
+                src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
+                src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
+                src_pm = index[_wrap(z - 1, nz), _wrap(y - -1, ny)]
+                src_p0 = index[_wrap(z - 1, nz), _wrap(y - 0, ny)]
+                src_pp = index[_wrap(z - 1, nz), _wrap(y - 1, ny)]
+                for x in range(nx):
+                    k = own[x]
+                    if k < 0:
+                        continue
+                    xm = x - 1 if x > 0 else nx - 1
+                    xp = x + 1 if x < nx - 1 else 0
+                    ks = src_00[x]
+                    f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                    ks = src_00[xm]
+                    f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
+                    ks = src_00[xp]
+                    f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
+                    ks = src_0p[x]
+                    f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
+                    ks = src_0m[x]
+                    f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
+                    ks = src_p0[x]
+                    f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
+                    ks = src_m0[x]
+                    f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
+                    ks = src_0p[xm]
+                    f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
+                    ks = src_0m[xp]
+                    f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
+                    ks = src_0m[xm]
+                    f9 = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
+                    ks = src_0p[xp]
+                    f10 = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
+                    ks = src_p0[xm]
+                    f11 = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
+                    ks = src_m0[xp]
+                    f12 = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
+                    ks = src_m0[xm]
+                    f13 = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
+                    ks = src_p0[xp]
+                    f14 = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
+                    ks = src_pp[x]
+                    f15 = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
+                    ks = src_mm[x]
+                    f16 = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
+                    ks = src_mp[x]
+                    f17 = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
+                    ks = src_pm[x]
+                    f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                    psi[z, y, x] = _psi(rho, kind, params)
+            if pp <= p0:
+                continue
+            # stream, force and collide plane pp - 1: psi is known on pp - 2 .. pp
+            z = pp - 1
+            for y in range(ny):
+                own = index[z, y]
+                src_mm = index[_wrap(z - -1, nz), _wrap(y - -1, ny)]
+                psi_mm = psi[_wrap(z + -1, nz), _wrap(y + -1, ny)]
+                src_m0 = index[_wrap(z - -1, nz), _wrap(y - 0, ny)]
+                psi_m0 = psi[_wrap(z + -1, nz), _wrap(y + 0, ny)]
+                src_mp = index[_wrap(z - -1, nz), _wrap(y - 1, ny)]
+                psi_mp = psi[_wrap(z + -1, nz), _wrap(y + 1, ny)]
+                src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
+                psi_0m = psi[_wrap(z + 0, nz), _wrap(y + -1, ny)]
+                src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
+                psi_00 = psi[_wrap(z + 0, nz), _wrap(y + 0, ny)]
+                src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
+                psi_0p = psi[_wrap(z + 0, nz), _wrap(y + 1, ny)]
+                src_pm = index[_wrap(z - 1, nz), _wrap(y - -1, ny)]
+                psi_pm = psi[_wrap(z + 1, nz), _wrap(y + -1, ny)]
+                src_p0 = index[_wrap(z - 1, nz), _wrap(y - 0, ny)]
+                psi_p0 = psi[_wrap(z + 1, nz), _wrap(y + 0, ny)]
+                src_pp = index[_wrap(z - 1, nz), _wrap(y - 1, ny)]
+                psi_pp = psi[_wrap(z + 1, nz), _wrap(y + 1, ny)]
+                for x in range(nx):
+                    k = own[x]
+                    if k < 0:
+                        continue
+                    xm = x - 1 if x > 0 else nx - 1
+                    xp = x + 1 if x < nx - 1 else 0
+                    ks = src_00[x]
+                    f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                    ks = src_00[xm]
+                    f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
+                    ks = src_00[xp]
+                    f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
+                    ks = src_0p[x]
+                    f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
+                    ks = src_0m[x]
+                    f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
+                    ks = src_p0[x]
+                    f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
+                    ks = src_m0[x]
+                    f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
+                    ks = src_0p[xm]
+                    f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
+                    ks = src_0m[xp]
+                    f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
+                    ks = src_0m[xm]
+                    f9 = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
+                    ks = src_0p[xp]
+                    f10 = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
+                    ks = src_p0[xm]
+                    f11 = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
+                    ks = src_m0[xp]
+                    f12 = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
+                    ks = src_m0[xm]
+                    f13 = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
+                    ks = src_p0[xp]
+                    f14 = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
+                    ks = src_pp[x]
+                    f15 = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
+                    ks = src_mm[x]
+                    f16 = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
+                    ks = src_mp[x]
+                    f17 = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
+                    ks = src_pm[x]
+                    f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
+                    g = -G * np.float64(psi[z, y, x])
+                    az = (0.05555555555555555 * psi_p0[x] - 0.05555555555555555 * psi_m0[x] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] - 0.027777777777777776 * psi_m0[xp] + 0.027777777777777776 * psi_p0[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] - 0.027777777777777776 * psi_mp[x] + 0.027777777777777776 * psi_pm[x])
+                    ay = (0.05555555555555555 * psi_0p[x] - 0.05555555555555555 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp] + 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] + 0.027777777777777776 * psi_mp[x] - 0.027777777777777776 * psi_pm[x])
+                    ax = (0.05555555555555555 * psi_00[xp] - 0.05555555555555555 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp] - 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] + 0.027777777777777776 * psi_m0[xp] - 0.027777777777777776 * psi_p0[xm])
+                    Fz = g * az
+                    Fy = g * ay
+                    Fx = g * ax
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                    jz = (f5 - f6 + f11 - f12 - f13 + f14 + f15 - f16 - f17 + f18)
+                    jy = (f3 - f4 + f7 - f8 - f9 + f10 + f15 - f16 + f17 - f18)
+                    jx = (f1 - f2 + f7 - f8 + f9 - f10 + f11 - f12 + f13 - f14)
+                    inv = 1.0 / rho
+                    uz = (jz + Fz / omega_plus) * inv
+                    uy = (jy + Fy / omega_plus) * inv
+                    ux = (jx + Fx / omega_plus) * inv
+                    uu = uz * uz + uy * uy + ux * ux
+                    feq_rest = 1.0 - 1.5 * uu
+                    a0 = 0.3333333333333333 * rho
+                    b0 = 3.0 * a0
+                    a1 = 0.05555555555555555 * rho
+                    b1 = 3.0 * a1
+                    a2 = 0.027777777777777776 * rho
+                    b2 = 3.0 * a2
+                    fnew[0, k] = f0 - omega_plus * (f0 - a0 * feq_rest)
+                    eu = (ux)
+                    P = -omega_plus * (0.5 * (f1 + f2) - a1 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f1 - f2) - b1 * eu)
+                    fnew[1, k] = f1 + P + M
+                    fnew[2, k] = f2 + P - M
+                    eu = (uy)
+                    P = -omega_plus * (0.5 * (f3 + f4) - a1 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f3 - f4) - b1 * eu)
+                    fnew[3, k] = f3 + P + M
+                    fnew[4, k] = f4 + P - M
+                    eu = (uz)
+                    P = -omega_plus * (0.5 * (f5 + f6) - a1 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f5 - f6) - b1 * eu)
+                    fnew[5, k] = f5 + P + M
+                    fnew[6, k] = f6 + P - M
+                    eu = (uy + ux)
+                    P = -omega_plus * (0.5 * (f7 + f8) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f7 - f8) - b2 * eu)
+                    fnew[7, k] = f7 + P + M
+                    fnew[8, k] = f8 + P - M
+                    eu = (-uy + ux)
+                    P = -omega_plus * (0.5 * (f9 + f10) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f9 - f10) - b2 * eu)
+                    fnew[9, k] = f9 + P + M
+                    fnew[10, k] = f10 + P - M
+                    eu = (uz + ux)
+                    P = -omega_plus * (0.5 * (f11 + f12) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f11 - f12) - b2 * eu)
+                    fnew[11, k] = f11 + P + M
+                    fnew[12, k] = f12 + P - M
+                    eu = (-uz + ux)
+                    P = -omega_plus * (0.5 * (f13 + f14) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f13 - f14) - b2 * eu)
+                    fnew[13, k] = f13 + P + M
+                    fnew[14, k] = f14 + P - M
+                    eu = (uz + uy)
+                    P = -omega_plus * (0.5 * (f15 + f16) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f15 - f16) - b2 * eu)
+                    fnew[15, k] = f15 + P + M
+                    fnew[16, k] = f16 + P - M
+                    eu = (-uz + uy)
+                    P = -omega_plus * (0.5 * (f17 + f18) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f17 - f18) - b2 * eu)
+                    fnew[17, k] = f17 + P + M
+                    fnew[18, k] = f18 + P - M
+
+
+def _step_d3q19_guo_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_minus, sigma, slabs):
+    """D3Q19 time step with the 'guo' forcing: density pass, pull-stream, Shan–Chen force
+    and collision fused in one sweep over planes (generated; see ``kernel_codegen`` and
+    ``stream_collide.step_reference``, the specification it must equal)."""
+    nz, ny, nx = index.shape
+    cp = 1.0 - 0.5 * omega_plus
+    cm = 1.0 - 0.5 * omega_minus
+    li2 = 2.0 * omega_plus * sigma * G * G
+    wcp0 = 0.3333333333333333 * cp
+    wcm0 = 3.0 * 0.3333333333333333 * cm
+    wcp1 = 0.05555555555555555 * cp
+    wcm1 = 3.0 * 0.05555555555555555 * cm
+    wcp2 = 0.027777777777777776 * cp
+    wcm2 = 3.0 * 0.027777777777777776 * cm
+    planes = nz
+    for c in numba.prange(slabs):
+        p0 = (c * planes) // slabs
+        p1 = ((c + 1) * planes) // slabs
+        for pp in range(p0 - 1, p1 + 1):
+            # density pass of plane pp (the slab's halo planes p0 - 1 and p1 included)
+            z = _wrap(pp, nz)
+            for y in range(ny):
+                own = index[z, y]
+                src_mm = index[_wrap(z - -1, nz), _wrap(y - -1, ny)]
+                src_m0 = index[_wrap(z - -1, nz), _wrap(y - 0, ny)]
+                src_mp = index[_wrap(z - -1, nz), _wrap(y - 1, ny)]
+                src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
+                src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
+                src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
+                src_pm = index[_wrap(z - 1, nz), _wrap(y - -1, ny)]
+                src_p0 = index[_wrap(z - 1, nz), _wrap(y - 0, ny)]
+                src_pp = index[_wrap(z - 1, nz), _wrap(y - 1, ny)]
+                for x in range(nx):
+                    k = own[x]
+                    if k < 0:
+                        continue
+                    xm = x - 1 if x > 0 else nx - 1
+                    xp = x + 1 if x < nx - 1 else 0
+                    ks = src_00[x]
+                    f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                    ks = src_00[xm]
+                    f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
+                    ks = src_00[xp]
+                    f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
+                    ks = src_0p[x]
+                    f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
+                    ks = src_0m[x]
+                    f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
+                    ks = src_p0[x]
+                    f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
+                    ks = src_m0[x]
+                    f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
+                    ks = src_0p[xm]
+                    f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
+                    ks = src_0m[xp]
+                    f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
+                    ks = src_0m[xm]
+                    f9 = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
+                    ks = src_0p[xp]
+                    f10 = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
+                    ks = src_p0[xm]
+                    f11 = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
+                    ks = src_m0[xp]
+                    f12 = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
+                    ks = src_m0[xm]
+                    f13 = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
+                    ks = src_p0[xp]
+                    f14 = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
+                    ks = src_pp[x]
+                    f15 = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
+                    ks = src_mm[x]
+                    f16 = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
+                    ks = src_mp[x]
+                    f17 = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
+                    ks = src_pm[x]
+                    f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                    psi[z, y, x] = _psi(rho, kind, params)
+            if pp <= p0:
+                continue
+            # stream, force and collide plane pp - 1: psi is known on pp - 2 .. pp
+            z = pp - 1
+            for y in range(ny):
+                own = index[z, y]
+                src_mm = index[_wrap(z - -1, nz), _wrap(y - -1, ny)]
+                psi_mm = psi[_wrap(z + -1, nz), _wrap(y + -1, ny)]
+                src_m0 = index[_wrap(z - -1, nz), _wrap(y - 0, ny)]
+                psi_m0 = psi[_wrap(z + -1, nz), _wrap(y + 0, ny)]
+                src_mp = index[_wrap(z - -1, nz), _wrap(y - 1, ny)]
+                psi_mp = psi[_wrap(z + -1, nz), _wrap(y + 1, ny)]
+                src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
+                psi_0m = psi[_wrap(z + 0, nz), _wrap(y + -1, ny)]
+                src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
+                psi_00 = psi[_wrap(z + 0, nz), _wrap(y + 0, ny)]
+                src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
+                psi_0p = psi[_wrap(z + 0, nz), _wrap(y + 1, ny)]
+                src_pm = index[_wrap(z - 1, nz), _wrap(y - -1, ny)]
+                psi_pm = psi[_wrap(z + 1, nz), _wrap(y + -1, ny)]
+                src_p0 = index[_wrap(z - 1, nz), _wrap(y - 0, ny)]
+                psi_p0 = psi[_wrap(z + 1, nz), _wrap(y + 0, ny)]
+                src_pp = index[_wrap(z - 1, nz), _wrap(y - 1, ny)]
+                psi_pp = psi[_wrap(z + 1, nz), _wrap(y + 1, ny)]
+                for x in range(nx):
+                    k = own[x]
+                    if k < 0:
+                        continue
+                    xm = x - 1 if x > 0 else nx - 1
+                    xp = x + 1 if x < nx - 1 else 0
+                    ks = src_00[x]
+                    f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                    ks = src_00[xm]
+                    f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
+                    ks = src_00[xp]
+                    f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
+                    ks = src_0p[x]
+                    f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
+                    ks = src_0m[x]
+                    f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
+                    ks = src_p0[x]
+                    f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
+                    ks = src_m0[x]
+                    f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
+                    ks = src_0p[xm]
+                    f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
+                    ks = src_0m[xp]
+                    f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
+                    ks = src_0m[xm]
+                    f9 = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
+                    ks = src_0p[xp]
+                    f10 = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
+                    ks = src_p0[xm]
+                    f11 = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
+                    ks = src_m0[xp]
+                    f12 = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
+                    ks = src_m0[xm]
+                    f13 = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
+                    ks = src_p0[xp]
+                    f14 = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
+                    ks = src_pp[x]
+                    f15 = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
+                    ks = src_mm[x]
+                    f16 = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
+                    ks = src_mp[x]
+                    f17 = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
+                    ks = src_pm[x]
+                    f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
+                    g = -G * np.float64(psi[z, y, x])
+                    az = (0.05555555555555555 * psi_p0[x] - 0.05555555555555555 * psi_m0[x] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] - 0.027777777777777776 * psi_m0[xp] + 0.027777777777777776 * psi_p0[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] - 0.027777777777777776 * psi_mp[x] + 0.027777777777777776 * psi_pm[x])
+                    ay = (0.05555555555555555 * psi_0p[x] - 0.05555555555555555 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp] + 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] + 0.027777777777777776 * psi_mp[x] - 0.027777777777777776 * psi_pm[x])
+                    ax = (0.05555555555555555 * psi_00[xp] - 0.05555555555555555 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp] - 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] + 0.027777777777777776 * psi_m0[xp] - 0.027777777777777776 * psi_p0[xm])
+                    Fz = g * az
+                    Fy = g * ay
+                    Fx = g * ax
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                    jz = (f5 - f6 + f11 - f12 - f13 + f14 + f15 - f16 - f17 + f18)
+                    jy = (f3 - f4 + f7 - f8 - f9 + f10 + f15 - f16 + f17 - f18)
+                    jx = (f1 - f2 + f7 - f8 + f9 - f10 + f11 - f12 + f13 - f14)
+                    li = li2 * (az * az + ay * ay + ax * ax)
+                    inv = 1.0 / rho
+                    uz = (jz + 0.5 * Fz) * inv
+                    uy = (jy + 0.5 * Fy) * inv
+                    ux = (jx + 0.5 * Fx) * inv
+                    uu = uz * uz + uy * uy + ux * ux
+                    uF3 = 3.0 * (uz * Fz + uy * Fy + ux * Fx)
+                    feq_rest = 1.0 - 1.5 * uu
+                    a0 = 0.3333333333333333 * rho
+                    b0 = 3.0 * a0
+                    a1 = 0.05555555555555555 * rho
+                    b1 = 3.0 * a1
+                    a2 = 0.027777777777777776 * rho
+                    b2 = 3.0 * a2
+                    fnew[0, k] = f0 - omega_plus * (f0 - a0 * feq_rest) - wcp0 * uF3 + -1.5 * li
+                    eu = (ux)
+                    P = -omega_plus * (0.5 * (f1 + f2) - a1 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f1 - f2) - b1 * eu)
+                    eF = (Fx)
+                    P += wcp1 * (9.0 * eu * eF - uF3)
+                    M += wcm1 * eF
+                    fnew[1, k] = f1 + P + M
+                    fnew[2, k] = f2 + P - M
+                    eu = (uy)
+                    P = -omega_plus * (0.5 * (f3 + f4) - a1 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f3 - f4) - b1 * eu)
+                    eF = (Fy)
+                    P += wcp1 * (9.0 * eu * eF - uF3)
+                    M += wcm1 * eF
+                    fnew[3, k] = f3 + P + M
+                    fnew[4, k] = f4 + P - M
+                    eu = (uz)
+                    P = -omega_plus * (0.5 * (f5 + f6) - a1 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f5 - f6) - b1 * eu)
+                    eF = (Fz)
+                    P += wcp1 * (9.0 * eu * eF - uF3)
+                    M += wcm1 * eF
+                    fnew[5, k] = f5 + P + M
+                    fnew[6, k] = f6 + P - M
+                    eu = (uy + ux)
+                    P = -omega_plus * (0.5 * (f7 + f8) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f7 - f8) - b2 * eu)
+                    eF = (Fy + Fx)
+                    P += wcp2 * (9.0 * eu * eF - uF3) + 0.125 * li
+                    M += wcm2 * eF
+                    fnew[7, k] = f7 + P + M
+                    fnew[8, k] = f8 + P - M
+                    eu = (-uy + ux)
+                    P = -omega_plus * (0.5 * (f9 + f10) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f9 - f10) - b2 * eu)
+                    eF = (-Fy + Fx)
+                    P += wcp2 * (9.0 * eu * eF - uF3) + 0.125 * li
+                    M += wcm2 * eF
+                    fnew[9, k] = f9 + P + M
+                    fnew[10, k] = f10 + P - M
+                    eu = (uz + ux)
+                    P = -omega_plus * (0.5 * (f11 + f12) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f11 - f12) - b2 * eu)
+                    eF = (Fz + Fx)
+                    P += wcp2 * (9.0 * eu * eF - uF3) + 0.125 * li
+                    M += wcm2 * eF
+                    fnew[11, k] = f11 + P + M
+                    fnew[12, k] = f12 + P - M
+                    eu = (-uz + ux)
+                    P = -omega_plus * (0.5 * (f13 + f14) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f13 - f14) - b2 * eu)
+                    eF = (-Fz + Fx)
+                    P += wcp2 * (9.0 * eu * eF - uF3) + 0.125 * li
+                    M += wcm2 * eF
+                    fnew[13, k] = f13 + P + M
+                    fnew[14, k] = f14 + P - M
+                    eu = (uz + uy)
+                    P = -omega_plus * (0.5 * (f15 + f16) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f15 - f16) - b2 * eu)
+                    eF = (Fz + Fy)
+                    P += wcp2 * (9.0 * eu * eF - uF3) + 0.125 * li
+                    M += wcm2 * eF
+                    fnew[15, k] = f15 + P + M
+                    fnew[16, k] = f16 + P - M
+                    eu = (-uz + uy)
+                    P = -omega_plus * (0.5 * (f17 + f18) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f17 - f18) - b2 * eu)
+                    eF = (-Fz + Fy)
+                    P += wcp2 * (9.0 * eu * eF - uF3) + 0.125 * li
+                    M += wcm2 * eF
+                    fnew[17, k] = f17 + P + M
+                    fnew[18, k] = f18 + P - M
+
+
+def _step_d3q19_edm_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_minus, sigma, slabs):
+    """D3Q19 time step with the 'edm' forcing: density pass, pull-stream, Shan–Chen force
+    and collision fused in one sweep over planes (generated; see ``kernel_codegen`` and
+    ``stream_collide.step_reference``, the specification it must equal)."""
+    nz, ny, nx = index.shape
+    cp = 1.0 - 0.5 * omega_plus
+    cm = 1.0 - 0.5 * omega_minus
+    li2 = 2.0 * omega_plus * sigma * G * G
+    planes = nz
+    for c in numba.prange(slabs):
+        p0 = (c * planes) // slabs
+        p1 = ((c + 1) * planes) // slabs
+        for pp in range(p0 - 1, p1 + 1):
+            # density pass of plane pp (the slab's halo planes p0 - 1 and p1 included)
+            z = _wrap(pp, nz)
+            for y in range(ny):
+                own = index[z, y]
+                src_mm = index[_wrap(z - -1, nz), _wrap(y - -1, ny)]
+                src_m0 = index[_wrap(z - -1, nz), _wrap(y - 0, ny)]
+                src_mp = index[_wrap(z - -1, nz), _wrap(y - 1, ny)]
+                src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
+                src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
+                src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
+                src_pm = index[_wrap(z - 1, nz), _wrap(y - -1, ny)]
+                src_p0 = index[_wrap(z - 1, nz), _wrap(y - 0, ny)]
+                src_pp = index[_wrap(z - 1, nz), _wrap(y - 1, ny)]
+                for x in range(nx):
+                    k = own[x]
+                    if k < 0:
+                        continue
+                    xm = x - 1 if x > 0 else nx - 1
+                    xp = x + 1 if x < nx - 1 else 0
+                    ks = src_00[x]
+                    f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                    ks = src_00[xm]
+                    f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
+                    ks = src_00[xp]
+                    f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
+                    ks = src_0p[x]
+                    f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
+                    ks = src_0m[x]
+                    f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
+                    ks = src_p0[x]
+                    f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
+                    ks = src_m0[x]
+                    f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
+                    ks = src_0p[xm]
+                    f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
+                    ks = src_0m[xp]
+                    f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
+                    ks = src_0m[xm]
+                    f9 = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
+                    ks = src_0p[xp]
+                    f10 = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
+                    ks = src_p0[xm]
+                    f11 = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
+                    ks = src_m0[xp]
+                    f12 = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
+                    ks = src_m0[xm]
+                    f13 = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
+                    ks = src_p0[xp]
+                    f14 = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
+                    ks = src_pp[x]
+                    f15 = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
+                    ks = src_mm[x]
+                    f16 = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
+                    ks = src_mp[x]
+                    f17 = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
+                    ks = src_pm[x]
+                    f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                    psi[z, y, x] = _psi(rho, kind, params)
+            if pp <= p0:
+                continue
+            # stream, force and collide plane pp - 1: psi is known on pp - 2 .. pp
+            z = pp - 1
+            for y in range(ny):
+                own = index[z, y]
+                src_mm = index[_wrap(z - -1, nz), _wrap(y - -1, ny)]
+                psi_mm = psi[_wrap(z + -1, nz), _wrap(y + -1, ny)]
+                src_m0 = index[_wrap(z - -1, nz), _wrap(y - 0, ny)]
+                psi_m0 = psi[_wrap(z + -1, nz), _wrap(y + 0, ny)]
+                src_mp = index[_wrap(z - -1, nz), _wrap(y - 1, ny)]
+                psi_mp = psi[_wrap(z + -1, nz), _wrap(y + 1, ny)]
+                src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
+                psi_0m = psi[_wrap(z + 0, nz), _wrap(y + -1, ny)]
+                src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
+                psi_00 = psi[_wrap(z + 0, nz), _wrap(y + 0, ny)]
+                src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
+                psi_0p = psi[_wrap(z + 0, nz), _wrap(y + 1, ny)]
+                src_pm = index[_wrap(z - 1, nz), _wrap(y - -1, ny)]
+                psi_pm = psi[_wrap(z + 1, nz), _wrap(y + -1, ny)]
+                src_p0 = index[_wrap(z - 1, nz), _wrap(y - 0, ny)]
+                psi_p0 = psi[_wrap(z + 1, nz), _wrap(y + 0, ny)]
+                src_pp = index[_wrap(z - 1, nz), _wrap(y - 1, ny)]
+                psi_pp = psi[_wrap(z + 1, nz), _wrap(y + 1, ny)]
+                for x in range(nx):
+                    k = own[x]
+                    if k < 0:
+                        continue
+                    xm = x - 1 if x > 0 else nx - 1
+                    xp = x + 1 if x < nx - 1 else 0
+                    ks = src_00[x]
+                    f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                    ks = src_00[xm]
+                    f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
+                    ks = src_00[xp]
+                    f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
+                    ks = src_0p[x]
+                    f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
+                    ks = src_0m[x]
+                    f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
+                    ks = src_p0[x]
+                    f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
+                    ks = src_m0[x]
+                    f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
+                    ks = src_0p[xm]
+                    f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
+                    ks = src_0m[xp]
+                    f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
+                    ks = src_0m[xm]
+                    f9 = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
+                    ks = src_0p[xp]
+                    f10 = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
+                    ks = src_p0[xm]
+                    f11 = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
+                    ks = src_m0[xp]
+                    f12 = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
+                    ks = src_m0[xm]
+                    f13 = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
+                    ks = src_p0[xp]
+                    f14 = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
+                    ks = src_pp[x]
+                    f15 = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
+                    ks = src_mm[x]
+                    f16 = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
+                    ks = src_mp[x]
+                    f17 = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
+                    ks = src_pm[x]
+                    f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
+                    g = -G * np.float64(psi[z, y, x])
+                    az = (0.05555555555555555 * psi_p0[x] - 0.05555555555555555 * psi_m0[x] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] - 0.027777777777777776 * psi_m0[xp] + 0.027777777777777776 * psi_p0[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] - 0.027777777777777776 * psi_mp[x] + 0.027777777777777776 * psi_pm[x])
+                    ay = (0.05555555555555555 * psi_0p[x] - 0.05555555555555555 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp] + 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] + 0.027777777777777776 * psi_mp[x] - 0.027777777777777776 * psi_pm[x])
+                    ax = (0.05555555555555555 * psi_00[xp] - 0.05555555555555555 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp] - 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] + 0.027777777777777776 * psi_m0[xp] - 0.027777777777777776 * psi_p0[xm])
+                    Fz = g * az
+                    Fy = g * ay
+                    Fx = g * ax
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                    jz = (f5 - f6 + f11 - f12 - f13 + f14 + f15 - f16 - f17 + f18)
+                    jy = (f3 - f4 + f7 - f8 - f9 + f10 + f15 - f16 + f17 - f18)
+                    jx = (f1 - f2 + f7 - f8 + f9 - f10 + f11 - f12 + f13 - f14)
+                    inv = 1.0 / rho
+                    uz = jz * inv
+                    uy = jy * inv
+                    ux = jx * inv
+                    uu = uz * uz + uy * uy + ux * ux
+                    vz = uz + Fz * inv
+                    vy = uy + Fy * inv
+                    vx = ux + Fx * inv
+                    dvv = 1.5 * (uu - (vz * vz + vy * vy + vx * vx))
+                    feq_rest = 1.0 - 1.5 * uu
+                    a0 = 0.3333333333333333 * rho
+                    b0 = 3.0 * a0
+                    a1 = 0.05555555555555555 * rho
+                    b1 = 3.0 * a1
+                    a2 = 0.027777777777777776 * rho
+                    b2 = 3.0 * a2
+                    fnew[0, k] = f0 - omega_plus * (f0 - a0 * feq_rest) + a0 * dvv
+                    eu = (ux)
+                    P = -omega_plus * (0.5 * (f1 + f2) - a1 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f1 - f2) - b1 * eu)
+                    ev = (vx)
+                    P += a1 * (dvv + 4.5 * (ev * ev - eu * eu))
+                    M += b1 * (ev - eu)
+                    fnew[1, k] = f1 + P + M
+                    fnew[2, k] = f2 + P - M
+                    eu = (uy)
+                    P = -omega_plus * (0.5 * (f3 + f4) - a1 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f3 - f4) - b1 * eu)
+                    ev = (vy)
+                    P += a1 * (dvv + 4.5 * (ev * ev - eu * eu))
+                    M += b1 * (ev - eu)
+                    fnew[3, k] = f3 + P + M
+                    fnew[4, k] = f4 + P - M
+                    eu = (uz)
+                    P = -omega_plus * (0.5 * (f5 + f6) - a1 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f5 - f6) - b1 * eu)
+                    ev = (vz)
+                    P += a1 * (dvv + 4.5 * (ev * ev - eu * eu))
+                    M += b1 * (ev - eu)
+                    fnew[5, k] = f5 + P + M
+                    fnew[6, k] = f6 + P - M
+                    eu = (uy + ux)
+                    P = -omega_plus * (0.5 * (f7 + f8) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f7 - f8) - b2 * eu)
+                    ev = (vy + vx)
+                    P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
+                    M += b2 * (ev - eu)
+                    fnew[7, k] = f7 + P + M
+                    fnew[8, k] = f8 + P - M
+                    eu = (-uy + ux)
+                    P = -omega_plus * (0.5 * (f9 + f10) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f9 - f10) - b2 * eu)
+                    ev = (-vy + vx)
+                    P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
+                    M += b2 * (ev - eu)
+                    fnew[9, k] = f9 + P + M
+                    fnew[10, k] = f10 + P - M
+                    eu = (uz + ux)
+                    P = -omega_plus * (0.5 * (f11 + f12) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f11 - f12) - b2 * eu)
+                    ev = (vz + vx)
+                    P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
+                    M += b2 * (ev - eu)
+                    fnew[11, k] = f11 + P + M
+                    fnew[12, k] = f12 + P - M
+                    eu = (-uz + ux)
+                    P = -omega_plus * (0.5 * (f13 + f14) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f13 - f14) - b2 * eu)
+                    ev = (-vz + vx)
+                    P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
+                    M += b2 * (ev - eu)
+                    fnew[13, k] = f13 + P + M
+                    fnew[14, k] = f14 + P - M
+                    eu = (uz + uy)
+                    P = -omega_plus * (0.5 * (f15 + f16) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f15 - f16) - b2 * eu)
+                    ev = (vz + vy)
+                    P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
+                    M += b2 * (ev - eu)
+                    fnew[15, k] = f15 + P + M
+                    fnew[16, k] = f16 + P - M
+                    eu = (-uz + uy)
+                    P = -omega_plus * (0.5 * (f17 + f18) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f17 - f18) - b2 * eu)
+                    ev = (-vz + vy)
+                    P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
+                    M += b2 * (ev - eu)
+                    fnew[17, k] = f17 + P + M
+                    fnew[18, k] = f18 + P - M
+
+
+def _density_d3q19_py(f, index, psi, kind, params, rho_out):
+    """D3Q19 pull and density pass: ``psi`` on fluid nodes, ``rho_out`` on the full grid
+    (NaN on solids) (generated; see ``stream_collide.density_kernel`` for the generic
+    version it must equal)."""
+    nz, ny, nx = index.shape
+    for r in numba.prange(nz * ny):
+        z = r // ny
+        y = r - z * ny
+        own = index[z, y]
+        src_mm = index[_wrap(z - -1, nz), _wrap(y - -1, ny)]
+        src_m0 = index[_wrap(z - -1, nz), _wrap(y - 0, ny)]
+        src_mp = index[_wrap(z - -1, nz), _wrap(y - 1, ny)]
+        src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
+        src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
+        src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
+        src_pm = index[_wrap(z - 1, nz), _wrap(y - -1, ny)]
+        src_p0 = index[_wrap(z - 1, nz), _wrap(y - 0, ny)]
+        src_pp = index[_wrap(z - 1, nz), _wrap(y - 1, ny)]
+        for x in range(nx):
+            k = own[x]
+            if k < 0:
+                rho_out[z, y, x] = np.nan
+                continue
+            xm = x - 1 if x > 0 else nx - 1
+            xp = x + 1 if x < nx - 1 else 0
+            ks = src_00[x]
+            f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+            ks = src_00[xm]
+            f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
+            ks = src_00[xp]
+            f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
+            ks = src_0p[x]
+            f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
+            ks = src_0m[x]
+            f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
+            ks = src_p0[x]
+            f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
+            ks = src_m0[x]
+            f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
+            ks = src_0p[xm]
+            f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
+            ks = src_0m[xp]
+            f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
+            ks = src_0m[xm]
+            f9 = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
+            ks = src_0p[xp]
+            f10 = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
+            ks = src_p0[xm]
+            f11 = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
+            ks = src_m0[xp]
+            f12 = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
+            ks = src_m0[xm]
+            f13 = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
+            ks = src_p0[xp]
+            f14 = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
+            ks = src_pp[x]
+            f15 = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
+            ks = src_mm[x]
+            f16 = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
+            ks = src_mp[x]
+            f17 = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
+            ks = src_pm[x]
+            f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
+            rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+            rho_out[z, y, x] = rho
+            psi[z, y, x] = _psi(rho, kind, params)
+
+
+def _moments_d3q19_py(f, index, psi, G, rho_out, u_out):
+    """D3Q19 density and velocity ``(j + F/2)/rho`` (array-axis order) on the full grid;
+    NaN density and zero velocity on solids; ``psi`` must hold the pulled density's
+    pseudopotential (generated; see ``stream_collide.moments_reference``)."""
+    nz, ny, nx = index.shape
     for r in numba.prange(nz * ny):
         z = r // ny
         y = r - z * ny
@@ -205,6 +1326,10 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing, 
         for x in range(nx):
             k = own[x]
             if k < 0:
+                rho_out[z, y, x] = np.nan
+                u_out[z, y, x, 0] = 0.0
+                u_out[z, y, x, 1] = 0.0
+                u_out[z, y, x, 2] = 0.0
                 continue
             xm = x - 1 if x > 0 else nx - 1
             xp = x + 1 if x < nx - 1 else 0
@@ -253,327 +1378,25 @@ def _collide_d3q19_py(f, fnew, index, psi, G, omega_plus, omega_minus, forcing, 
             Fz = g * az
             Fy = g * ay
             Fx = g * ax
-            li = li2 * (az * az + ay * ay + ax * ax) if forcing == 3 else 0.0
             rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
             jz = (f5 - f6 + f11 - f12 - f13 + f14 + f15 - f16 - f17 + f18)
             jy = (f3 - f4 + f7 - f8 - f9 + f10 + f15 - f16 + f17 - f18)
             jx = (f1 - f2 + f7 - f8 + f9 - f10 + f11 - f12 + f13 - f14)
-            inv = 1.0 / rho
-            if forcing == 0:
-                uz = (jz + Fz / omega_plus) * inv
-                uy = (jy + Fy / omega_plus) * inv
-                ux = (jx + Fx / omega_plus) * inv
-            elif forcing == 1 or forcing == 3:
-                uz = (jz + 0.5 * Fz) * inv
-                uy = (jy + 0.5 * Fy) * inv
-                ux = (jx + 0.5 * Fx) * inv
-            else:
-                uz = jz * inv
-                uy = jy * inv
-                ux = jx * inv
-            uu = uz * uz + uy * uy + ux * ux
-            vz = uz + Fz * inv
-            vy = uy + Fy * inv
-            vx = ux + Fx * inv
-            vv = vz * vz + vy * vy + vx * vx
-            uF = uz * Fz + uy * Fy + ux * Fx
-            feq_rest = 1.0 - 1.5 * uu
-            feq = 0.3333333333333333 * rho * feq_rest
-            if forcing == 1 or forcing == 3:
-                s = 0.3333333333333333 * cp * (-3.0 * uF) + -1.5 * li
-            elif forcing == 2:
-                s = 0.3333333333333333 * rho * (-1.5 * vv + 1.5 * uu)
-            else:
-                s = 0.0
-            fnew[0, k] = f0 - omega_plus * (f0 - feq) + s
-            eu = (ux)
-            base = 0.05555555555555555 * rho * (feq_rest + 4.5 * eu * eu)
-            odd = 0.05555555555555555 * rho * 3.0 * eu
-            if forcing == 1 or forcing == 3:
-                eF = (Fx)
-                se = 0.05555555555555555 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.0 * li
-                so = 0.05555555555555555 * cm * 3.0 * eF
-            elif forcing == 2:
-                ev = (vx)
-                se = 0.05555555555555555 * rho * (4.5 * ev * ev - 1.5 * vv) - (base - 0.05555555555555555 * rho)
-                so = 0.05555555555555555 * rho * 3.0 * ev - odd
-            else:
-                se = 0.0
-                so = 0.0
-            ni = f1 - base - odd
-            no = f2 - base + odd
-            sym = 0.5 * (ni + no)
-            anti = 0.5 * (ni - no)
-            fnew[1, k] = f1 - omega_plus * sym - omega_minus * anti + se + so
-            fnew[2, k] = f2 - omega_plus * sym + omega_minus * anti + se - so
-            eu = (uy)
-            base = 0.05555555555555555 * rho * (feq_rest + 4.5 * eu * eu)
-            odd = 0.05555555555555555 * rho * 3.0 * eu
-            if forcing == 1 or forcing == 3:
-                eF = (Fy)
-                se = 0.05555555555555555 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.0 * li
-                so = 0.05555555555555555 * cm * 3.0 * eF
-            elif forcing == 2:
-                ev = (vy)
-                se = 0.05555555555555555 * rho * (4.5 * ev * ev - 1.5 * vv) - (base - 0.05555555555555555 * rho)
-                so = 0.05555555555555555 * rho * 3.0 * ev - odd
-            else:
-                se = 0.0
-                so = 0.0
-            ni = f3 - base - odd
-            no = f4 - base + odd
-            sym = 0.5 * (ni + no)
-            anti = 0.5 * (ni - no)
-            fnew[3, k] = f3 - omega_plus * sym - omega_minus * anti + se + so
-            fnew[4, k] = f4 - omega_plus * sym + omega_minus * anti + se - so
-            eu = (uz)
-            base = 0.05555555555555555 * rho * (feq_rest + 4.5 * eu * eu)
-            odd = 0.05555555555555555 * rho * 3.0 * eu
-            if forcing == 1 or forcing == 3:
-                eF = (Fz)
-                se = 0.05555555555555555 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.0 * li
-                so = 0.05555555555555555 * cm * 3.0 * eF
-            elif forcing == 2:
-                ev = (vz)
-                se = 0.05555555555555555 * rho * (4.5 * ev * ev - 1.5 * vv) - (base - 0.05555555555555555 * rho)
-                so = 0.05555555555555555 * rho * 3.0 * ev - odd
-            else:
-                se = 0.0
-                so = 0.0
-            ni = f5 - base - odd
-            no = f6 - base + odd
-            sym = 0.5 * (ni + no)
-            anti = 0.5 * (ni - no)
-            fnew[5, k] = f5 - omega_plus * sym - omega_minus * anti + se + so
-            fnew[6, k] = f6 - omega_plus * sym + omega_minus * anti + se - so
-            eu = (uy + ux)
-            base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
-            odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1 or forcing == 3:
-                eF = (Fy + Fx)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.125 * li
-                so = 0.027777777777777776 * cm * 3.0 * eF
-            elif forcing == 2:
-                ev = (vy + vx)
-                se = 0.027777777777777776 * rho * (4.5 * ev * ev - 1.5 * vv) - (base - 0.027777777777777776 * rho)
-                so = 0.027777777777777776 * rho * 3.0 * ev - odd
-            else:
-                se = 0.0
-                so = 0.0
-            ni = f7 - base - odd
-            no = f8 - base + odd
-            sym = 0.5 * (ni + no)
-            anti = 0.5 * (ni - no)
-            fnew[7, k] = f7 - omega_plus * sym - omega_minus * anti + se + so
-            fnew[8, k] = f8 - omega_plus * sym + omega_minus * anti + se - so
-            eu = (-uy + ux)
-            base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
-            odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1 or forcing == 3:
-                eF = (-Fy + Fx)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.125 * li
-                so = 0.027777777777777776 * cm * 3.0 * eF
-            elif forcing == 2:
-                ev = (-vy + vx)
-                se = 0.027777777777777776 * rho * (4.5 * ev * ev - 1.5 * vv) - (base - 0.027777777777777776 * rho)
-                so = 0.027777777777777776 * rho * 3.0 * ev - odd
-            else:
-                se = 0.0
-                so = 0.0
-            ni = f9 - base - odd
-            no = f10 - base + odd
-            sym = 0.5 * (ni + no)
-            anti = 0.5 * (ni - no)
-            fnew[9, k] = f9 - omega_plus * sym - omega_minus * anti + se + so
-            fnew[10, k] = f10 - omega_plus * sym + omega_minus * anti + se - so
-            eu = (uz + ux)
-            base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
-            odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1 or forcing == 3:
-                eF = (Fz + Fx)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.125 * li
-                so = 0.027777777777777776 * cm * 3.0 * eF
-            elif forcing == 2:
-                ev = (vz + vx)
-                se = 0.027777777777777776 * rho * (4.5 * ev * ev - 1.5 * vv) - (base - 0.027777777777777776 * rho)
-                so = 0.027777777777777776 * rho * 3.0 * ev - odd
-            else:
-                se = 0.0
-                so = 0.0
-            ni = f11 - base - odd
-            no = f12 - base + odd
-            sym = 0.5 * (ni + no)
-            anti = 0.5 * (ni - no)
-            fnew[11, k] = f11 - omega_plus * sym - omega_minus * anti + se + so
-            fnew[12, k] = f12 - omega_plus * sym + omega_minus * anti + se - so
-            eu = (-uz + ux)
-            base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
-            odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1 or forcing == 3:
-                eF = (-Fz + Fx)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.125 * li
-                so = 0.027777777777777776 * cm * 3.0 * eF
-            elif forcing == 2:
-                ev = (-vz + vx)
-                se = 0.027777777777777776 * rho * (4.5 * ev * ev - 1.5 * vv) - (base - 0.027777777777777776 * rho)
-                so = 0.027777777777777776 * rho * 3.0 * ev - odd
-            else:
-                se = 0.0
-                so = 0.0
-            ni = f13 - base - odd
-            no = f14 - base + odd
-            sym = 0.5 * (ni + no)
-            anti = 0.5 * (ni - no)
-            fnew[13, k] = f13 - omega_plus * sym - omega_minus * anti + se + so
-            fnew[14, k] = f14 - omega_plus * sym + omega_minus * anti + se - so
-            eu = (uz + uy)
-            base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
-            odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1 or forcing == 3:
-                eF = (Fz + Fy)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.125 * li
-                so = 0.027777777777777776 * cm * 3.0 * eF
-            elif forcing == 2:
-                ev = (vz + vy)
-                se = 0.027777777777777776 * rho * (4.5 * ev * ev - 1.5 * vv) - (base - 0.027777777777777776 * rho)
-                so = 0.027777777777777776 * rho * 3.0 * ev - odd
-            else:
-                se = 0.0
-                so = 0.0
-            ni = f15 - base - odd
-            no = f16 - base + odd
-            sym = 0.5 * (ni + no)
-            anti = 0.5 * (ni - no)
-            fnew[15, k] = f15 - omega_plus * sym - omega_minus * anti + se + so
-            fnew[16, k] = f16 - omega_plus * sym + omega_minus * anti + se - so
-            eu = (-uz + uy)
-            base = 0.027777777777777776 * rho * (feq_rest + 4.5 * eu * eu)
-            odd = 0.027777777777777776 * rho * 3.0 * eu
-            if forcing == 1 or forcing == 3:
-                eF = (-Fz + Fy)
-                se = 0.027777777777777776 * cp * (9.0 * eu * eF - 3.0 * uF) + 0.125 * li
-                so = 0.027777777777777776 * cm * 3.0 * eF
-            elif forcing == 2:
-                ev = (-vz + vy)
-                se = 0.027777777777777776 * rho * (4.5 * ev * ev - 1.5 * vv) - (base - 0.027777777777777776 * rho)
-                so = 0.027777777777777776 * rho * 3.0 * ev - odd
-            else:
-                se = 0.0
-                so = 0.0
-            ni = f17 - base - odd
-            no = f18 - base + odd
-            sym = 0.5 * (ni + no)
-            anti = 0.5 * (ni - no)
-            fnew[17, k] = f17 - omega_plus * sym - omega_minus * anti + se + so
-            fnew[18, k] = f18 - omega_plus * sym + omega_minus * anti + se - so
+            rho_out[z, y, x] = rho
+            u_out[z, y, x, 0] = (jz + 0.5 * Fz) / rho
+            u_out[z, y, x, 1] = (jy + 0.5 * Fy) / rho
+            u_out[z, y, x, 2] = (jx + 0.5 * Fx) / rho
 
 
-def _density_d2q9_py(f, index, psi, kind, params):
-    """D2Q9 pull and density pass (generated; see
-    ``stream_collide.density_kernel`` for the generic version it must equal)."""
-    nz, ny, nx = index.shape
-    for r in numba.prange(nz * ny):
-        z = r // ny
-        y = r - z * ny
-        own = index[z, y]
-        src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
-        src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
-        src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
-        for x in range(nx):
-            k = own[x]
-            if k < 0:
-                continue
-            xm = x - 1 if x > 0 else nx - 1
-            xp = x + 1 if x < nx - 1 else 0
-            ks = src_00[x]
-            f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
-            ks = src_00[xm]
-            f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
-            ks = src_0p[x]
-            f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
-            ks = src_00[xp]
-            f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
-            ks = src_0m[x]
-            f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
-            ks = src_0p[xm]
-            f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
-            ks = src_0p[xp]
-            f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
-            ks = src_0m[xp]
-            f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
-            ks = src_0m[xm]
-            f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
-            rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
-            psi[z, y, x] = _psi(rho, kind, params)
-
-
-def _density_d3q19_py(f, index, psi, kind, params):
-    """D3Q19 pull and density pass (generated; see
-    ``stream_collide.density_kernel`` for the generic version it must equal)."""
-    nz, ny, nx = index.shape
-    for r in numba.prange(nz * ny):
-        z = r // ny
-        y = r - z * ny
-        own = index[z, y]
-        src_mm = index[_wrap(z - -1, nz), _wrap(y - -1, ny)]
-        src_m0 = index[_wrap(z - -1, nz), _wrap(y - 0, ny)]
-        src_mp = index[_wrap(z - -1, nz), _wrap(y - 1, ny)]
-        src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
-        src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
-        src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
-        src_pm = index[_wrap(z - 1, nz), _wrap(y - -1, ny)]
-        src_p0 = index[_wrap(z - 1, nz), _wrap(y - 0, ny)]
-        src_pp = index[_wrap(z - 1, nz), _wrap(y - 1, ny)]
-        for x in range(nx):
-            k = own[x]
-            if k < 0:
-                continue
-            xm = x - 1 if x > 0 else nx - 1
-            xp = x + 1 if x < nx - 1 else 0
-            ks = src_00[x]
-            f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
-            ks = src_00[xm]
-            f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
-            ks = src_00[xp]
-            f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
-            ks = src_0p[x]
-            f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
-            ks = src_0m[x]
-            f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
-            ks = src_p0[x]
-            f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
-            ks = src_m0[x]
-            f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
-            ks = src_0p[xm]
-            f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
-            ks = src_0m[xp]
-            f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
-            ks = src_0m[xm]
-            f9 = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
-            ks = src_0p[xp]
-            f10 = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
-            ks = src_p0[xm]
-            f11 = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
-            ks = src_m0[xp]
-            f12 = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
-            ks = src_m0[xm]
-            f13 = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
-            ks = src_p0[xp]
-            f14 = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
-            ks = src_pp[x]
-            f15 = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
-            ks = src_mm[x]
-            f16 = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
-            ks = src_mp[x]
-            f17 = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
-            ks = src_pm[x]
-            f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
-            rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
-            psi[z, y, x] = _psi(rho, kind, params)
-
-
-# threads by lattice size (argument 2, the node grid): small lattices run serially
-collide_d2q9 = threaded_kernel(_collide_d2q9_py, size_arg=2, **EXACT)
-collide_d3q19 = threaded_kernel(_collide_d3q19_py, size_arg=2, **EXACT)
+# threads by lattice size (the node grid, argument 2 of a step, 1 otherwise): small lattices
+# run serially; compiled on first use
+step_d2q9_shift = threaded_kernel(_step_d2q9_shift_py, size_arg=2, **EXACT)
+step_d2q9_guo = threaded_kernel(_step_d2q9_guo_py, size_arg=2, **EXACT)
+step_d2q9_edm = threaded_kernel(_step_d2q9_edm_py, size_arg=2, **EXACT)
 density_d2q9 = threaded_kernel(_density_d2q9_py, size_arg=1, **EXACT)
+moments_d2q9 = threaded_kernel(_moments_d2q9_py, size_arg=1, **EXACT)
+step_d3q19_shift = threaded_kernel(_step_d3q19_shift_py, size_arg=2, **EXACT)
+step_d3q19_guo = threaded_kernel(_step_d3q19_guo_py, size_arg=2, **EXACT)
+step_d3q19_edm = threaded_kernel(_step_d3q19_edm_py, size_arg=2, **EXACT)
 density_d3q19 = threaded_kernel(_density_d3q19_py, size_arg=1, **EXACT)
+moments_d3q19 = threaded_kernel(_moments_d3q19_py, size_arg=1, **EXACT)

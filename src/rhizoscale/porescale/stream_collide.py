@@ -5,8 +5,11 @@ Storage ("only pore nodes stored"): the populations are a structure of arrays
 full-grid ``index`` array (int32, ``-1`` on solid nodes) maps a voxel ``(z, y, x)`` to its
 column, and a full-grid ``psi`` array (float32) holds the pseudopotential — of the fluid
 on fluid nodes, of the wall's virtual density on solid nodes (wetting, Benzi et al.
-2006). Bytes per fluid node: ``2 q s + (4 + 4) / porosity`` with ``s`` the population size
-(D3Q19, float32, porosity 0.5: 168 B).
+2006). Bytes per fluid node: ``2 q s + (4 + 4 + 1) / porosity`` with ``s`` the population
+size and 1 byte of solid label per voxel (D3Q19, float32, porosity 0.5: 170 B).
+
+The fast path (``_lattice_kernels.py``, written by :mod:`.kernel_codegen`) fuses steps 1–4
+below in one sweep over planes; the generic kernels here run them as two passes.
 
 One step, from the post-collision populations ``f*`` of the previous step:
 

@@ -19,9 +19,10 @@ import xarray as xr
 from ..errors import InputError, RhizoscaleError
 from .equation_of_state import EOS_KINDS, CarnahanStarlingEOS, ShanChenEOS, li_sigma
 from .lattice import CS2, Lattice, velocity_set
-from ._lattice_kernels import collide_d2q9, collide_d3q19, density_d2q9, density_d3q19
+from ..solvers._numba import level_threads, use_threads
+from . import _lattice_kernels as _lk
 from .stream_collide import (FORCINGS, collide_kernel, density_kernel, equilibrium, fluid_index,
-                             moments_kernel, psi_of_density, step_reference)
+                             psi_of_density, step_reference)
 
 __all__ = ["TwoPhaseLBM", "NonFiniteState", "TRT_MAGIC"]
 
@@ -94,9 +95,11 @@ class TwoPhaseLBM:
         w3 = walls.reshape((1,) * (3 - self.ndim) + walls.shape)
         if (w3 < 0).any():
             raise InputError("solid labels must be > 0 (0 is fluid)", field="walls")
-        self.walls = w3
-        self.solid = w3 > 0
-        if self.solid.all():
+        # labels in the smallest integer type that holds them (1 byte for < 256 labels):
+        # part of the memory per fluid node on soil images (40-70 % solid)
+        self.walls = w3.astype(np.min_scalar_type(int(w3.max())), copy=False)
+        solid = w3 > 0
+        if solid.all():
             raise InputError("the geometry has no fluid (pore) voxel", field="walls")
         if not np.isfinite(tau) or tau <= 0.5:
             raise InputError(f"tau must be > 1/2 (positive viscosity), got {tau}", field="tau")
@@ -138,14 +141,14 @@ class TwoPhaseLBM:
         self.dtype = np.dtype(dtype)
         self.check_interval = int(check_interval)
 
-        self.index = fluid_index(self.solid)
-        self.n_fluid = int((~self.solid).sum())
+        self.index = fluid_index(solid)
+        self.n_fluid = int((~solid).sum())
         self.wall_density = self._wall_densities(wall_density)
-        self.psi = np.zeros(self.solid.shape, dtype=np.float32)
+        self.psi = np.zeros(solid.shape, dtype=np.float32)
         for label, rho_w in self.wall_density.items():
             self.psi[self.walls == label] = float(psi_of_density(rho_w, self.kind, self.params))
         rho = np.broadcast_to(np.asarray(density, dtype=np.float64), walls.shape)
-        rho = rho.reshape(w3.shape)[~self.solid]
+        rho = rho.reshape(w3.shape)[~solid]
         if not np.all(np.isfinite(rho)) or (rho <= 0).any():
             raise InputError("initial densities must be finite and > 0", field="density")
         if isinstance(eos, CarnahanStarlingEOS) and (rho >= 4.0 / eos.b).any():
@@ -155,10 +158,19 @@ class TwoPhaseLBM:
                      np.ascontiguousarray(self.lattice.weights, dtype=np.float64),
                      np.ascontiguousarray(self.lattice.opposite, dtype=np.int64))
         self.set_density_fluid(rho)
-        self._collide = {"D2Q9": collide_d2q9, "D3Q19": collide_d3q19}[self.lattice.name]
-        self._density = {"D2Q9": density_d2q9, "D3Q19": density_d3q19}[self.lattice.name]
+        name = self.lattice.name.lower()
+        scheme = {0: "shift", 1: "guo", 2: "edm", 3: "guo"}[self.forcing]
+        self._step = getattr(_lk, f"step_{name}_{scheme}")     # the fused step of the forcing
+        self._density = getattr(_lk, f"density_{name}")
+        self._moments = getattr(_lk, f"moments_{name}")
         self.time = 0.0
         self.iteration = 0
+
+    @property
+    def solid(self) -> np.ndarray:
+        """Solid nodes, a ``(nz, ny, nx)`` boolean grid (2D: ``nz = 1``), derived from the
+        index (not stored: memory per fluid node)."""
+        return self.index < 0
 
     def _wall_densities(self, wall_density) -> dict:
         labels = [int(v) for v in np.unique(self.walls) if v > 0]
@@ -193,9 +205,8 @@ class TwoPhaseLBM:
                                self.omega_plus, self.omega_minus, self.forcing, self.sigma)
                 self.f, self._fnew = self._fnew, self.f
             elif self.kernel == "numba":
-                self._density(self.f, self.index, self.psi, self.kind, self.params)
-                self._collide(self.f, self._fnew, self.index, self.psi, self.G,
-                              self.omega_plus, self.omega_minus, self.forcing, self.sigma)
+                self._step(self.f, self._fnew, self.index, self.psi, self.kind, self.params,
+                           self.G, self.omega_plus, self.omega_minus, self.sigma, self._slabs())
                 self.f, self._fnew = self._fnew, self.f
             else:
                 self.f = step_reference(self.f, self.index, self.psi, self.lattice, self.G,
@@ -206,6 +217,17 @@ class TwoPhaseLBM:
                 self._check_finite()
         self.time += n
         self._check_finite()
+
+    def _slabs(self) -> int:
+        """Slabs of planes of the fused step (:mod:`.kernel_codegen`): one on the serial
+        build; with threads, four per thread (dynamic scheduling evens out a core lost to
+        another process) of at least 8 planes (each slab recomputes the density of two
+        halo planes). The result does not depend on it."""
+        n = self.index.size
+        if not use_threads(n):
+            return 1
+        planes = self.index.shape[0] if self.ndim == 3 else self.index.shape[1]
+        return max(1, min(4 * level_threads(n), planes // 8))
 
     def advance_to(self, t: float) -> None:
         """Step until model time ``t`` [lattice steps]."""
@@ -235,23 +257,21 @@ class TwoPhaseLBM:
         """Density and physical velocity of the fluid nodes, full-grid arrays.
 
         Returns ``rho`` (NaN on solid) and ``u`` with a last axis of array-order
-        components (``z, y, x``; 2D: ``y, x``) [lattice units].
+        components (``z, y, x``; 2D: ``y, x``) [lattice units]. Costs two density passes;
+        :meth:`density` alone costs one.
         """
-        e, w, opp = self._lat
-        density_kernel(self.f, self.index, self.psi, e, opp, self.kind, self.params)
-        rho_k = np.empty(self.n_fluid)
-        u_k = np.empty((self.n_fluid, 3))
-        moments_kernel(self.f, self.index, self.psi, e, w, opp, self.G, rho_k, u_k)
-        rho = np.full(self.solid.shape, np.nan)
-        rho[~self.solid] = rho_k
-        u = np.zeros(self.solid.shape + (3,))
-        u[~self.solid] = u_k
-        rho = rho.reshape(self.shape)
-        u = u.reshape(self.shape + (3,))[..., 3 - self.ndim:]
-        return rho, u
+        rho = np.empty(self.solid.shape)
+        u = np.empty(self.solid.shape + (3,))
+        self._density(self.f, self.index, self.psi, self.kind, self.params, rho)
+        self._moments(self.f, self.index, self.psi, self.G, rho, u)
+        return rho.reshape(self.shape), u.reshape(self.shape + (3,))[..., 3 - self.ndim:]
 
     def density(self) -> np.ndarray:
-        return self.moments()[0]
+        """Density of the fluid nodes on the full grid, NaN on solid [lattice units]: one
+        pass over the populations (no velocity)."""
+        rho = np.empty(self.solid.shape)
+        self._density(self.f, self.index, self.psi, self.kind, self.params, rho)
+        return rho.reshape(self.shape)
 
     def pressure(self, rho) -> np.ndarray:
         """Bulk pressure of the model's EOS [lattice units]."""
@@ -340,6 +360,8 @@ class TwoPhaseLBM:
         return ds
 
     def bytes_per_fluid_node(self) -> float:
-        """Memory held per fluid node: two population arrays, index and psi grids."""
+        """Memory held per fluid node: two population arrays, index, psi and label grids
+        [bytes]: ``2 q s + (4 + 4 + 1) / porosity`` (D3Q19, float32: 152 B + 9 B per
+        voxel)."""
         total = 2 * self.f.nbytes + self.index.nbytes + self.psi.nbytes + self.walls.nbytes
         return total / self.n_fluid
