@@ -147,8 +147,12 @@ def single_root_maximum(paths: RootPaths, grid: RegularGrid, params: ExudatePara
     nb = (shape + bin_size - 1) // bin_size
     b = vox // bin_size
     bi = (b[:, 0] * nb[1] + b[:, 1]) * nb[2] + b[:, 2]
-    bin_vox = np.argsort(bi, kind="stable").astype(np.int64)
-    bin_ptr = np.searchsorted(bi[bin_vox], np.arange(int(np.prod(nb)) + 1)).astype(np.int64)
+    order = np.argsort(bi, kind="stable")
+    bin_ptr = np.searchsorted(bi[order], np.arange(int(np.prod(nb)) + 1)).astype(np.int64)
+    # the voxels stored bin by bin: a particle's voxels lie together in memory
+    vox_sorted = np.ascontiguousarray(vox[order])
+    bin_vox = np.arange(len(vox), dtype=np.int64)
+    out_sorted = np.zeros(len(vox))
     # chunks of roots of about equal work (particles times kernel box cells), several per
     # thread, handed out one at a time: a few large roots no longer keep one thread busy
     # while the others wait
@@ -165,8 +169,9 @@ def single_root_maximum(paths: RootPaths, grid: RegularGrid, params: ExudatePara
         _single_root_parallel(parts, rstart, rend, chunk_ptr, float(T), params.source_width ** 2,
                               params.diffusivity_retarded, params.decay_retarded,
                               1.0 / (params.theta * params.R * grid.cell_volume), np.asarray(grid.lower, float),
-                              np.asarray(grid.spacing, float), shape, discretisation.n_sigma, vox, bin_ptr, bin_vox,
-                              bin_size, nb.astype(np.int64), out)
+                              np.asarray(grid.spacing, float), shape, discretisation.n_sigma, vox_sorted, bin_ptr,
+                              bin_vox, bin_size, nb.astype(np.int64), out_sorted)
     finally:
         numba.set_parallel_chunksize(old_chunk)
+    out[order] = out_sorted
     return out
