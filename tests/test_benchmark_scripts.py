@@ -17,6 +17,8 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 CASES = {
     "growth": (["bench_growth.py", "--repeats", "1", "--days", "3"], "rhizoscale"),
     "rhizodeposition": (["bench_rhizodeposition.py", "1.0", "2", "--skip-cplantbox"], "mass in domain / present"),
+    "rhizodeposition_scenario": (["bench_rhizodeposition.py", "1.0", "2", "--skip-cplantbox", "--scenario"],
+                                 "cs1-vicia-faba end to end"),
     "cs1_growth_rate": (["bench_cs1_growth_rate.py", "--rates", "0.5", "2", "--point-grids", "0.2", "--voxel", "0.1"],
                         "maximum at"),
     "nutrients": (["bench_nutrients.py", "--days", "1"], "max |balance error|"),

@@ -413,7 +413,7 @@ def test_peclet_definition():
 def test_scenario_runs_and_writes_outputs(tmp_path):
     from rhizoscale.scenario import example_text, load_scenario, run_scenario
 
-    text = example_text("cs2-oilseed-rape").replace("time: {stop: 16 d, dt: 1 h, outputs: [4 d, 8 d, 12 d, 16 d]}",
+    text = example_text("cs2-oilseed-rape").replace("time: {stop: 16 d, dt: 2 h, outputs: [4 d, 8 d, 12 d, 16 d]}",
                                                     "time: {stop: 2 d, dt: 1 h, outputs: [1 d, 2 d]}").replace(
         "resolution_cm: 0.25 ", "resolution_cm: 1.0 ")
     assert "stop: 2 d" in text

@@ -225,6 +225,50 @@ def test_single_root_maximum_matches_brute_force(branched, name, request):
     assert share == pytest.approx(exact_share, abs=2 / hot.sum())
 
 
+def test_hotspot_statistics_equal_their_specification():
+    """The one-pass recorder figures equal hotspot_volume, max, hotspot_duration_update and
+    overlap_share bit for bit, on 1 and 2 threads."""
+    import numba
+    from rhizoscale.rhizodeposition.analysis import hotspot_duration_update, hotspot_statistics
+    rng = np.random.default_rng(5)
+    c = rng.lognormal(0.0, 1.0, (7, 9, 11))
+    thr = float(np.quantile(c, 0.8))
+    hot = c > thr
+    srm = np.where(hot, c * rng.uniform(0.5, 1.2, c.shape), 0.0)
+    ref = rng.uniform(0, 3, c.shape).astype(np.float32)
+    expect = hotspot_duration_update(ref.copy(), c, thr, 0.3)
+    for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+        numba.set_num_threads(threads)
+        try:
+            duration = ref.copy()
+            stats = hotspot_statistics(c, thr, 1e-3, duration, 0.3, srm[hot])
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        np.testing.assert_array_equal(duration, expect)
+        assert stats == {"hotspot_volume": hotspot_volume(c, thr, 1e-3), "max_concentration": float(c.max()),
+                         "overlap_share": overlap_share(c, srm, thr)}
+    assert np.isnan(hotspot_statistics(c, 1e9, 1e-3, hot_single_root_max=[])["overlap_share"])
+    c[3, 4, 5] = np.nan
+    assert np.isnan(hotspot_statistics(c, thr, 1e-3)["max_concentration"])
+
+
+def test_single_root_maximum_same_on_any_thread_count(branched, citrate):
+    import numba
+    from rhizoscale.rhizodeposition.single_root import single_root_maximum
+    grid = RegularGrid.from_resolution((-1.5, -1, -10.5), (4.5, 1, 0.5), 0.1)
+    paths = root_paths(branched)
+    vox = np.argwhere(np.ones(grid.shape, bool))[::7]
+    out = []
+    for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+        numba.set_num_threads(threads)
+        try:
+            out.append(single_root_maximum(paths, grid, citrate, 10.0, vox))
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert out[0].max() > 0
+    np.testing.assert_array_equal(out[0], out[1])
+
+
 def test_overlap_share_order_invariant_and_overlap(mucilage):
     p = mucilage.with_overrides({"threshold": 300.0, "threshold_units": "ug cm-3"})
     t = np.array([0.0, 4.0])
@@ -352,3 +396,16 @@ def test_point_values_refuse_points_that_are_not_finite_x_y_z():
         with pytest.raises(InputError, match=f"points: .*{says}"):
             concentration_points(rs, pts, 2.0, mucilage)
     assert concentration_points(rs, [], 2.0, mucilage).shape == (0,)
+
+
+def test_heat_kernel_passes_equal_scipy_convolution():
+    """Each axis pass of the semigroup step is a zero-padded convolution (scipy as the oracle)."""
+    from scipy.ndimage import convolve1d
+    from rhizoscale.rhizodeposition.heat_kernel import _convolve_axis, _sampled_gaussian
+    rng = np.random.default_rng(2)
+    src = rng.uniform(size=(23, 17, 19))
+    w = _sampled_gaussian(1.7, 6.0)          # 23 taps: wider than two of the axes
+    for axis in range(3):
+        dst = np.empty_like(src)
+        _convolve_axis(src, dst, w, axis)
+        np.testing.assert_allclose(dst, convolve1d(src, w, axis=axis, mode="constant"), rtol=1e-13, atol=1e-15)

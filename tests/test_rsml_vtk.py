@@ -187,3 +187,14 @@ def test_points_vtk_with_no_points(tmp_path):
     arrays = read_vtk_arrays(path)
     assert arrays["Points"].shape == (0, 3) and arrays["carbon_fg"].size == 0
     assert b'NumberOfPoints="0"' in path.read_bytes()
+
+
+def test_vtk_blocks_compressed_on_threads_are_the_serial_bytes():
+    import zlib
+    from rhizoscale.io.vtk import BLOCK_SIZE, _compressed
+    a = np.random.default_rng(0).integers(0, 4, 3 * BLOCK_SIZE // 4 + 5, dtype=np.int32)   # 4 blocks
+    raw = a.tobytes()
+    blocks = [zlib.compress(raw[i:i + BLOCK_SIZE], 6) for i in range(0, len(raw), BLOCK_SIZE)]
+    header = np.array([len(blocks), BLOCK_SIZE, len(raw) % BLOCK_SIZE] + [len(b) for b in blocks], dtype="<u8")
+    assert len(blocks) == 4
+    assert _compressed(a, 6) == header.tobytes() + b"".join(blocks)

@@ -6,7 +6,7 @@ grid fields; hotspot analyses.
 """
 
 from ..plant.generators import straight_root_system
-from .analysis import hotspot_duration_update, hotspot_volume, overlap_share
+from .analysis import hotspot_duration_update, hotspot_statistics, hotspot_volume, overlap_share
 from .field import (FieldDiscretisation, FieldSnapshot, RhizodepositionModel, concentration_points,
                     default_direct_age, heat_propagate, released_mass, rhizodeposition_fields)
 from .green import (RootPaths, concentration_at, green_function, peclet_number, root_paths,
@@ -20,5 +20,5 @@ __all__ = [
     "RootPaths", "root_paths",
     "FieldDiscretisation", "FieldSnapshot", "RhizodepositionModel", "rhizodeposition_fields", "concentration_points",
     "released_mass", "nearest_root_location", "surface_flux_at", "heat_propagate", "default_direct_age",
-    "hotspot_volume", "overlap_share", "hotspot_duration_update", "straight_root_system",
+    "hotspot_volume", "overlap_share", "hotspot_duration_update", "hotspot_statistics", "straight_root_system",
 ]

@@ -95,6 +95,10 @@ class FieldSnapshot:
         Mass still present (released, decayed) [ug], exact integral.
     mass_in_domain : float
         Mass on the grid [ug] (``theta R sum(c) V``).
+    hot_single_root_max : ndarray or None
+        ``single_root_max`` at the voxels above the threshold only, in C order (what
+        :func:`~rhizoscale.rhizodeposition.analysis.hotspot_statistics` needs, without a
+        pass over the whole grid).
 
     Examples
     --------
@@ -117,6 +121,7 @@ class FieldSnapshot:
     released: float
     expected_mass: float
     mass_in_domain: float
+    hot_single_root_max: np.ndarray | None = None
 
     @property
     def mass_outside(self) -> float:
@@ -338,16 +343,17 @@ class RhizodepositionModel:
         young = _particles(paths, T, params, disc, t_lo=self.cut_prev, t_hi=np.inf)
         _deposit(young, T, params, grid, disc, total)
         mass = float(total.sum() * params.theta * params.R * grid.cell_volume)
-        rootmax = None
+        rootmax = hot_max = None
         if self.single_root_threshold is not None:
-            rootmax = np.zeros(grid.shape)
+            rootmax = np.zeros(grid.shape)      # (pages not written stay unmapped)
             hot = np.argwhere(total > self.single_root_threshold)
-            rootmax[tuple(hot.T)] = single_root_maximum(paths, grid, params, T, hot, disc)
+            hot_max = single_root_maximum(paths, grid, params, T, hot, disc)
+            rootmax[tuple(hot.T)] = hot_max
         return FieldSnapshot(
             time=T, concentration=total, single_root_max=rootmax,
             released=released_mass(paths, T, params, decay=False),
             expected_mass=released_mass(paths, T, params, decay=True),
-            mass_in_domain=mass,
+            mass_in_domain=mass, hot_single_root_max=hot_max,
         )
 
     def state(self) -> "xr.Dataset":

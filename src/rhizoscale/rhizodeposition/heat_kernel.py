@@ -39,13 +39,14 @@ def _convolve_axis(src, dst, w, axis):
                     for c in range(nx):
                         dst[a, b, c] += wj * src[a, j, c]
     else:
-        for a in numba.prange(nz):
-            for b in range(ny):
+        # threads own y rows: the (z, x) slab of one y stays in cache while every z of it
+        # sums its window (a z-plane loop would stream each plane from memory 2 rad + 1 times)
+        for b in numba.prange(ny):
+            for a in range(nz):
                 for c in range(nx):
                     dst[a, b, c] = 0.0
-            for j in range(max(0, a - rad), min(nz, a + rad + 1)):
-                wj = w[j - a + rad]
-                for b in range(ny):
+                for j in range(max(0, a - rad), min(nz, a + rad + 1)):
+                    wj = w[j - a + rad]
                     for c in range(nx):
                         dst[a, b, c] += wj * src[j, b, c]
 
@@ -159,6 +160,14 @@ def heat_propagate(field: np.ndarray, grid: RegularGrid, dt: float, params: Exud
     ws = [_sampled_gaussian(math.sqrt(var) / h, n_sigma) for h in (sp[2], sp[1], sp[0])]  # z, y, x
     sl = tuple(slice(max(0, box[2 * a] - (len(ws[a]) - 1) // 2), min(src.shape[a], box[2 * a + 1] + (len(ws[a]) - 1) // 2 + 1))
                for a in range(3))
+    full = all(s.start == 0 and s.stop == n for s, n in zip(sl, src.shape))
+    if full:                    # the box is the grid: convolve straight from the field
+        b = np.empty_like(src)
+        _convolve_axis(src, b, ws[2], 2)
+        _convolve_axis(b, out, ws[1], 1)
+        _convolve_axis(out, b, ws[0], 0)
+        b *= math.exp(-params.decay_retarded * dt)
+        return b
     a = np.ascontiguousarray(src[sl])
     b = np.empty_like(a)
     for axis in (2, 1, 0):

@@ -388,13 +388,19 @@ class HotspotRecorder:
     def __call__(self, sim) -> None:
         snap, thr = sim.model.snapshot, self.threshold
         c = snap.concentration
-        analysis.hotspot_duration_update(self.duration, c, thr, snap.time - self.t_prev)
+        # one pass over the grid (analysis.hotspot_volume, overlap_share and
+        # hotspot_duration_update are its specification)
+        hot_max = snap.hot_single_root_max if sim.model.single_root_threshold == thr else None
+        stats = analysis.hotspot_statistics(c, thr, self.grid.cell_volume, self.duration,
+                                            snap.time - self.t_prev, hot_max)
+        if hot_max is None:
+            stats["overlap_share"] = analysis.overlap_share(c, snap.single_root_max, thr)
         self.t_prev = snap.time
         self.per_day.append({
             "time_d": snap.time,
-            "hotspot_volume_cm3": analysis.hotspot_volume(c, thr, self.grid.cell_volume),
-            "overlap_share": analysis.overlap_share(c, snap.single_root_max, thr),
-            "max_concentration_ug_cm3": float(c.max()),
+            "hotspot_volume_cm3": stats["hotspot_volume"],
+            "overlap_share": stats["overlap_share"],
+            "max_concentration_ug_cm3": stats["max_concentration"],
             "mass_in_domain_ug": snap.mass_in_domain,
             "mass_present_ug": snap.expected_mass,
             "mass_outside_ug": snap.mass_outside,
@@ -405,19 +411,24 @@ class HotspotRecorder:
         self.last = c
 
     def checkpoint_state(self) -> dict:
-        st = {"duration": self.duration, "t_prev": self.t_prev,
-              "per_day": {k: np.asarray([r[k] for r in self.per_day], float) for k in self.KEYS},
-              "saved": np.stack(self.saved) if self.saved else np.zeros((0,) + self.grid.shape, np.float32),
-              "has_last": self.last is not None}
-        st["last"] = self.last if self.last is not None else np.zeros(0)
-        return st
+        # the saved fields one entry each (no stacked copy); the last field is not stored:
+        # it is the model's field at its time, recomputed from the model's state after a
+        # restore (see run)
+        return {"duration": self.duration, "t_prev": self.t_prev,
+                "per_day": {k: np.asarray([r[k] for r in self.per_day], float) for k in self.KEYS},
+                "saved": {str(i): a for i, a in enumerate(self.saved)}, "n_saved": len(self.saved),
+                "has_last": False, "last": np.zeros(0)}
 
     def restore_state(self, st: dict) -> None:
         self.duration = np.array(st["duration"], dtype=np.float32)
         self.t_prev = float(st["t_prev"])
         cols = {k: np.atleast_1d(st["per_day"][k]) for k in self.KEYS}
         self.per_day = [{k: float(cols[k][i]) for k in self.KEYS} for i in range(len(cols["time_d"]))]
-        self.saved = [np.array(a) for a in st["saved"]]
+        saved = st.get("saved", {})           # (no entry when nothing was saved yet)
+        if isinstance(saved, dict):
+            self.saved = [np.array(saved[str(i)]) for i in range(int(st["n_saved"]))]
+        else:                                 # a stacked array (checkpoints of earlier versions)
+            self.saved = [np.array(a) for a in saved]
         self.last = np.array(st["last"]) if bool(st["has_last"]) else None
 
 
@@ -680,7 +691,9 @@ def run(config: Config, ctx) -> Products:
         rec = HotspotRecorder(grid, thr, field_times)
         sim.add_callback("record", rec, IterationInterval(1))
         ctx.simulate(sim, description=f"{name} fields", progress_units=" d")
-        per_day[name], saved[name], last[name] = rec.per_day, rec.saved, rec.last
+        per_day[name], saved[name] = rec.per_day, rec.saved
+        # resumed at its end, the recorder has no last field: the model's, recomputed
+        last[name] = rec.last if rec.last is not None else model.state()["concentration"].values
         durations[name] = duration = rec.duration
         final = per_day[name][-1]
         out.add_scalar(f"hotspot_volume_{name}", final["hotspot_volume_cm3"], "cm3",

@@ -8,7 +8,7 @@ import numba
 import numpy as np
 
 from ..core.grid import RegularGrid
-from .deposition import _axis_fractions, _sigma
+from .deposition import _axis_fractions, _particle_boxes, _sigma
 from .green import RootPaths
 from .parameters import ExudateParameters
 from .particles import FieldDiscretisation, _particles
@@ -63,14 +63,16 @@ def _single_root_kernel(parts, pstart, pend, T, w2, Dr, kr, scale, lower, h, sha
 
 
 @numba.njit(parallel=True, cache=True)
-def _single_root_parallel(parts, rstart, rend, n_chunks, T, w2, Dr, kr, scale, lower, h, shape, n_sigma, vox,
+def _single_root_parallel(parts, rstart, rend, chunk_ptr, T, w2, Dr, kr, scale, lower, h, shape, n_sigma, vox,
                           bin_ptr, bin_vox, bin_size, nb, out):
+    """Chunks of whole roots (``chunk_ptr`` over the roots) in parallel, each into its own
+    row of maxima, then the maximum over chunks: the same numbers on any thread count."""
     K = vox.shape[0]
-    R = rstart.shape[0]
+    n_chunks = chunk_ptr.shape[0] - 1
     bests = np.zeros((n_chunks, K))
     for j in numba.prange(n_chunks):
-        lo = (R * j) // n_chunks
-        hi = (R * (j + 1)) // n_chunks
+        lo = chunk_ptr[j]
+        hi = chunk_ptr[j + 1]
         _single_root_kernel(parts, rstart[lo:hi], rend[lo:hi], T, w2, Dr, kr, scale, lower, h, shape, n_sigma,
                             vox, bin_ptr, bin_vox, bin_size, nb, bests[j])
     for j in range(n_chunks):
@@ -145,12 +147,31 @@ def single_root_maximum(paths: RootPaths, grid: RegularGrid, params: ExudatePara
     nb = (shape + bin_size - 1) // bin_size
     b = vox // bin_size
     bi = (b[:, 0] * nb[1] + b[:, 1]) * nb[2] + b[:, 2]
-    bin_vox = np.argsort(bi, kind="stable").astype(np.int64)
-    bin_ptr = np.searchsorted(bi[bin_vox], np.arange(int(np.prod(nb)) + 1)).astype(np.int64)
-    n_chunks = max(1, min(len(rstart), numba.get_num_threads()))
-    _single_root_parallel(parts, rstart, rend, n_chunks, float(T), params.source_width ** 2,
-                          params.diffusivity_retarded, params.decay_retarded,
-                          1.0 / (params.theta * params.R * grid.cell_volume), np.asarray(grid.lower, float),
-                          np.asarray(grid.spacing, float), shape, discretisation.n_sigma, vox, bin_ptr, bin_vox,
-                          bin_size, nb.astype(np.int64), out)
+    order = np.argsort(bi, kind="stable")
+    bin_ptr = np.searchsorted(bi[order], np.arange(int(np.prod(nb)) + 1)).astype(np.int64)
+    # the voxels stored bin by bin: a particle's voxels lie together in memory
+    vox_sorted = np.ascontiguousarray(vox[order])
+    bin_vox = np.arange(len(vox), dtype=np.int64)
+    out_sorted = np.zeros(len(vox))
+    # chunks of roots of about equal work (particles times kernel box cells), several per
+    # thread, handed out one at a time: a few large roots no longer keep one thread busy
+    # while the others wait
+    threads = numba.get_num_threads()
+    n_chunks = max(1, min(len(rstart), 8 * threads if threads > 1 else 1))
+    _, cost = _particle_boxes(parts, float(T), params.source_width ** 2, params.diffusivity_retarded,
+                              np.asarray(grid.lower, float), np.asarray(grid.spacing, float),
+                              np.asarray(grid.shape, np.int64), discretisation.n_sigma)
+    cum = np.cumsum(cost)[rend - 1]
+    cuts = np.searchsorted(cum, cum[-1] * np.arange(1, n_chunks) / n_chunks, side="right")
+    chunk_ptr = np.unique(np.concatenate([[0], cuts, [len(rstart)]])).astype(np.int64)
+    old_chunk = numba.set_parallel_chunksize(1)
+    try:
+        _single_root_parallel(parts, rstart, rend, chunk_ptr, float(T), params.source_width ** 2,
+                              params.diffusivity_retarded, params.decay_retarded,
+                              1.0 / (params.theta * params.R * grid.cell_volume), np.asarray(grid.lower, float),
+                              np.asarray(grid.spacing, float), shape, discretisation.n_sigma, vox_sorted, bin_ptr,
+                              bin_vox, bin_size, nb.astype(np.int64), out_sorted)
+    finally:
+        numba.set_parallel_chunksize(old_chunk)
+    out[order] = out_sorted
     return out
