@@ -91,6 +91,9 @@ class SpanSettings(BaseModel):
     relax_steps: int = Field(20, ge=0, description="overdamped network steps per drying step")
     grid: int = Field(10, ge=1, description="gaps tried before bisection")
     bisections: int = Field(4, ge=0, description="bisection steps after the first disconnected gap")
+    radius_classes: int = Field(1, ge=1, le=8, description="searches per class of the necks' pair radii "
+                                "(equal-count classes of the bridge sites); 1: one search at the mean grain "
+                                "radius, its ratio scaled to every neck")
 
 
 class Config(CaseConfig):
@@ -181,6 +184,8 @@ _VOXEL_BYTES = 700
 _VOXEL_BYTES_LBM = 260
 #: bytes per bead of the spanning-gap search (bead arrays, ~10 bonds of 33 bytes, cell lists)
 _BEAD_BYTES = 500
+#: a bridge-span search estimated longer than this on one thread is announced before it runs [s]
+SPAN_WARN_SECONDS = 60.0
 
 
 def estimate_memory(config: Config) -> "MemoryEstimate":
@@ -190,7 +195,9 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
     260 more for ``liquid: lbm``), plus the libraries. One configuration is held at a time.
     With the network's spanning gap, the search's bead network (about 500 bytes per bead,
     ``c V / m_bead`` beads in a bridge of ``volume_ratio`` times the mean grain radius
-    cubed; a user image's grains are known only once it is read).
+    cubed — with ``radius_classes`` the largest class's, about mean (1 + 2 cv); a user
+    image's grains are known only once it is read). The search's *time* is estimated, and
+    announced when long, once the grains are known (:func:`rhizoscale.mucilage.span_seconds`).
 
     Examples
     --------
@@ -215,7 +222,9 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
         # the spanning-gap search: one bridge of volume_ratio R^3 at a time (R the mean grain radius)
         params = config.parameter_sets()["network"]()
         c = config.mucilage_concentration * 1e-3
-        volume = config.bridge_span.volume_ratio * (config.mean_grain_radius * 1e4) ** 3       # um3
+        radius = config.mean_grain_radius * (1 + 2 * config.grain_radius_cv if config.bridge_span.radius_classes > 1
+                                             else 1.0)        # the largest class's search: about mean + 2 sd
+        volume = config.bridge_span.volume_ratio * (radius * 1e4) ** 3       # um3
         beads = c * volume / (1 + c / params.polymer_density) / params.polymer_per_bead
         parts["mucilage network of the bridge-span search"] = beads * _BEAD_BYTES
     return MemoryEstimate(parts,
@@ -284,6 +293,8 @@ class _Chain:
         self.neck = neck_geometry(self.pore_image.shape, self.pore_image.voxel_size, self.grains,
                                   pair_radius=config.max_bridge_gap is None)
         self._span = None
+        self._classes = None
+        self.span_estimate = None
         self._drainage_size = None
         self._lbm = None
 
@@ -338,23 +349,67 @@ class _Chain:
         if self.config.max_bridge_gap is not None:
             return place_mucilage_bridges(water, n_muc / n, self.grains, max_gap=self.config.max_bridge_gap,
                                           neck=self.neck)
-        return place_mucilage_bridges(water, n_muc / n, self.grains, max_gap_ratio=self.span().gap_ratio,
+        return place_mucilage_bridges(water, n_muc / n, self.grains, max_gap_ratio=self.gap_ratio(),
                                       neck=self.neck)
 
     def span(self):
-        """The network's spanning gap at the scenario's concentration (one search, cached)."""
+        """The network's spanning gap at the scenario's concentration and the mean grain radius
+        (one search, cached; with ``radius_classes`` the class holding the mean radius)."""
         if self._span is None:
-            from ..mucilage import network_span
-            c, s = self.config, self.config.bridge_span
-            params = self.ctx.parameter_set(c, "network")
-            radius_um = float(np.mean(self.grains.radii)) * 1e4
-            with self.ctx.task(f"bridge span of the mucilage network at {c.mucilage_concentration:g} mg/g", 1) as cb:
-                self._span = network_span(c.mucilage_concentration, params, radius=radius_um,
-                                          volume_ratio=s.volume_ratio, water_left=s.water_left,
-                                          drying_steps=s.drying_steps, relax_steps=s.relax_steps, grid=s.grid,
-                                          bisections=s.bisections, seed=self.ctx.seed)
-                cb(1, 1)
+            if self.config.bridge_span.radius_classes > 1:
+                self.gap_ratio()
+            else:
+                self._span = self._searches([float(np.mean(self.grains.radii)) * 1e4])[0]
         return self._span
+
+    def gap_ratio(self):
+        """``S*/R`` of the bridges: one number, or per voxel by the class of its pair radius."""
+        k = self.config.bridge_span.radius_classes
+        if k == 1:
+            return self.span().gap_ratio
+        if self._classes is None:
+            r_pair = self.neck[2]
+            sites = r_pair[self.pore & (self.neck[1] > 0)]
+            if sites.size == 0:
+                sites = np.asarray(self.grains.radii, float)
+            edges = np.quantile(sites, np.linspace(0, 1, k + 1))
+            edges = np.unique(edges)
+            inner = edges[1:-1]
+            radii = [float(np.median(sites[np.searchsorted(inner, sites, side="right") == i])) * 1e4
+                     for i in range(len(edges) - 1)]
+            spans = self._searches(radii)
+            self._classes = (inner, spans, (float(edges[0]), float(edges[-1])))
+            mean = float(np.mean(self.grains.radii))
+            self._span = spans[int(np.searchsorted(inner, mean, side="right"))]
+        inner, spans, _ = self._classes
+        ratios = np.array([sp.gap_ratio for sp in spans])
+        return ratios[np.searchsorted(inner, self.neck[2], side="right")]
+
+    def _searches(self, radii_um):
+        """One network search per radius [µm], after the time estimate (a warning when long)."""
+        from ..mucilage import network_span, span_bead_steps, span_seconds
+        c, s = self.config, self.config.bridge_span
+        params = self.ctx.parameter_set(c, "network")
+        settings = dict(volume_ratio=s.volume_ratio, drying_steps=s.drying_steps, relax_steps=s.relax_steps,
+                        grid=s.grid, bisections=s.bisections)
+        beads = [span_bead_steps(c.mucilage_concentration, params, radius=r, **settings)[0] for r in radii_um]
+        seconds = sum(span_seconds(c.mucilage_concentration, params, radius=r, **settings) for r in radii_um)
+        self.span_estimate = {"beads": max(beads), "seconds_one_thread": seconds, "searches": len(radii_um)}
+        if seconds > SPAN_WARN_SECONDS:
+            self.ctx.warn(f"bridge_span: the network search at {c.mucilage_concentration:g} mg/g with grains "
+                          f"of {max(radii_um):.0f} um runs about {max(beads):.3g} beads through up to "
+                          f"{s.grid + s.bisections} drying runs ({len(radii_um)} search(es)): about "
+                          f"{seconds / 60:.0f} min on one thread (estimate); lower bridge_span.volume_ratio "
+                          "or give max_bridge_gap to skip it")
+        geometry = "cylinders" if self.pore_image.ndim == 2 else "spheres"
+        out = []
+        with self.ctx.task(f"bridge span of the mucilage network at {c.mucilage_concentration:g} mg/g",
+                           len(radii_um)) as cb:
+            for i, r in enumerate(radii_um):
+                out.append(network_span(c.mucilage_concentration, params, radius=r, water_left=s.water_left,
+                                        seed=self.ctx.seed, geometry=geometry, **settings))
+                cb(i + 1, len(radii_um))
+        return out
 
 
 def diffusivity_table(chain: "_Chain", config: Config, callback=None):
@@ -406,12 +461,35 @@ def _span_attrs(chain: "_Chain", config: Config) -> dict:
     if config.max_bridge_gap is not None or chain._span is None:
         return {}
     s = chain._span
-    return {"bridge_gap_over_pair_radius": s.gap_ratio, "bridge_gap_lian_water_only": s.lian_gap_ratio,
-            "mucilage_concentration_mg_per_g": config.mucilage_concentration,
-            "bridge_gap_rule": "rhizoscale.mucilage.network_span: widest gap a drying bridge of "
-                               f"{config.bridge_span.volume_ratio:g} R^3 keeps connected to "
-                               f"{config.bridge_span.water_left:g} of its water, over R (R = mean grain "
-                               f"radius {s.radius:.4g} um); per neck times 2 r_i r_j / (r_i + r_j)"}
+    radius_of = "mean grain radius" if chain._classes is None else "grain radius of the class holding the mean"
+    rule = ("rhizoscale.mucilage.network_span: widest gap a drying bridge of "
+            f"{config.bridge_span.volume_ratio:g} R^3 keeps connected to {config.bridge_span.water_left:g} of "
+            f"its water, over R (R = {radius_of} {s.radius:.4g} um); per neck times 2 r_i r_j / (r_i + r_j)")
+    if s.geometry == "cylinders":
+        rule += ("; 2D image = medium of parallel cylinders: the exact 2D bridge at the same suction "
+                 f"(area {s.area_ratio:.4g} R^2), the sphere network's retained share {s.retained:.3g} of its "
+                 "range between the water-left and wet rupture distances (rhizoscale.mucilage.cylinder_span)")
+    out = {"bridge_gap_over_pair_radius": s.gap_ratio, "bridge_gap_water_only": s.lian_gap_ratio,
+           "bridge_geometry": s.geometry, "mucilage_concentration_mg_per_g": config.mucilage_concentration,
+           "bridge_gap_rule": rule}
+    if chain._classes is not None:
+        inner, spans, _ = chain._classes
+        out["bridge_gap_rule"] += (f"; one search per class of pair radius ({len(spans)} classes, equal counts of "
+                                   "bridge sites; the search at the class's median pair radius)")
+        out["bridge_pair_radius_class_edges_um"] = [float(e) * 1e4 for e in inner]
+        out["bridge_gap_over_pair_radius_by_class"] = [sp.gap_ratio for sp in spans]
+        out["bridge_search_radius_by_class_um"] = [sp.radius for sp in spans]
+    return out
+
+
+def _class_info(chain: "_Chain") -> dict:
+    """The radius classes of the searches (none with one search)."""
+    if chain._classes is None:
+        return {}
+    inner, spans, (lo, hi) = chain._classes
+    edges = (1e4 * np.array([lo, *inner, hi])).tolist()     # the bridge sites' pair radii [um]
+    return {"radius_classes": [{"pair_radius_um": [edges[i], edges[i + 1]], "search_radius_um": sp.radius,
+                                "gap_over_radius": sp.gap_ratio} for i, sp in enumerate(spans)]}
 
 
 def run(config: Config, ctx) -> "Products":
@@ -508,7 +586,8 @@ def run(config: Config, ctx) -> "Products":
         "n_grains": int(len(chain.grains.radii)),
         "tensors_xyz": {k: r.in_xyz() for k, r in results.items()},
         "mucilage_on_bridges": images["with mucilage"].metadata.get("mucilage_on_bridges", 1.0),
-        "bridge_span": chain._span.summary() if chain._span is not None else
+        "bridge_span": {**chain._span.summary(), "estimate": chain.span_estimate, **_class_info(chain)}
+        if chain._span is not None else
         {"max_bridge_gap_cm": config.max_bridge_gap, "note": "network not run (fixed cap or no mucilage)"},
         "contents": {k: {"water": float(np.mean(im.labels == WATER)), "mucilage": float(np.mean(im.labels == MUCILAGE))}
                      for k, im in images.items()}})

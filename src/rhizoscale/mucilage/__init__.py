@@ -10,16 +10,22 @@
 * :mod:`.placement` — mucilage bridges across open necks placed into a liquid
   configuration image at a mucilage content (the diffusivity chain's rule);
 * :mod:`.span` — the widest neck a drying mucilage bridge keeps spanned, searched with
-  the drying model (what the placement scales to each neck).
+  the drying model (what the placement scales to each neck), and its transfer to the
+  parallel cylinders of a 2D medium;
+* :mod:`.cylinders` — the exact 2D pendular bridge between parallel cylinders (area,
+  rupture at the pinch, the bridge at a 3D bridge's suction).
 """
 
 from .bridge import (PendularBridge, lian_rupture_distance, lian_rupture_volume, toroidal_bridge,
                      toroidal_volume, willett_force, willett_rupture_distance)
 from .placement import Grains, grains_from_image, neck_geometry, place_mucilage_bridges
-from .span import BridgeSpan, network_span, pair_radius
+from .cylinders import cylinder_bridge_area, cylinder_rupture_distance, equal_suction_area
+from .span import BridgeSpan, cylinder_span, network_span, pair_radius, span_bead_steps, span_seconds
 from .network import BeadNetwork, Meniscus, NetworkParameters, network_forces, potential_energy
 
 __all__ = ["PendularBridge", "lian_rupture_distance", "lian_rupture_volume", "toroidal_bridge",
            "toroidal_volume", "willett_force", "willett_rupture_distance", "BeadNetwork", "Meniscus",
            "NetworkParameters", "network_forces", "potential_energy", "Grains", "grains_from_image",
-           "neck_geometry", "place_mucilage_bridges", "BridgeSpan", "network_span", "pair_radius"]
+           "neck_geometry", "place_mucilage_bridges", "BridgeSpan", "network_span", "pair_radius", "cylinder_span",
+           "span_bead_steps", "span_seconds", "cylinder_bridge_area", "cylinder_rupture_distance",
+           "equal_suction_area"]

@@ -214,10 +214,11 @@ def place_mucilage_bridges(image: Image, mucilage_content: float, grains: Grains
         The grains of the image (a generated packing's or :func:`grains_from_image`).
     max_gap : float
         Widest neck (surface gap of the grain pair) a bridge spans [cm].
-    max_gap_ratio : float, optional
+    max_gap_ratio : float or array of the image's shape, optional
         Widest neck per pair radius [1]: a neck of grains ``i, j`` is a site when its gap is
         at most ``max_gap_ratio * 2 r_i r_j / (r_i + r_j)`` (and at most ``max_gap``); the
-        network's spanning gap over the grain radius (:func:`rhizoscale.mucilage.span.network_span`).
+        network's spanning gap over the grain radius (:func:`rhizoscale.mucilage.span.network_span`),
+        one number or one per voxel (searches per class of pair radius).
     d_mucilage : float, optional
         Mucilage diffusivity written into the phase table (default: the image's).
     neck : (w, g) or (w, g, r_pair), optional
@@ -260,7 +261,11 @@ def place_mucilage_bridges(image: Image, mucilage_content: float, grains: Grains
         wall = ndimage.distance_transform_edt(labels != SOLID, sampling=image.voxel_size)
         sites = air & (gap > 0) & (gap <= max_gap)
         if max_gap_ratio is not None:
-            sites &= gap <= max_gap_ratio * neck[2]
+            ratio = np.asarray(max_gap_ratio, float)
+            if ratio.ndim and ratio.shape != labels.shape:
+                raise InputError(f"max_gap_ratio: shape {ratio.shape} is not the image's {labels.shape}",
+                                 field="max_gap_ratio")
+            sites &= gap <= ratio * neck[2]
         bridge = _lowest(w, wall, sites, n)
         on_bridges = int(bridge.sum())
         rest = _lowest(w, wall, air & ~bridge, n - on_bridges)
@@ -272,7 +277,7 @@ def place_mucilage_bridges(image: Image, mucilage_content: float, grains: Grains
     return Image(labels, image.voxel_size, phases, {
         **image.metadata, "mucilage_rule": "bridges across open necks in increasing neck gap "
         "(rhizoscale.mucilage.placement)", "max_bridge_gap_cm": float(max_gap),
-        "max_bridge_gap_over_pair_radius": -1.0 if max_gap_ratio is None else float(max_gap_ratio),
+        "max_bridge_gap_over_pair_radius": -1.0 if max_gap_ratio is None else float(np.max(max_gap_ratio)),
         "water_content": float(np.mean((labels == WATER) | (labels == MUCILAGE))),
         "mucilage_content": float(np.mean(labels == MUCILAGE)),
         "mucilage_on_bridges": on_bridges / n if n else 1.0})

@@ -46,7 +46,7 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["BridgeSpan", "network_span", "pair_radius"]
+__all__ = ["BridgeSpan", "cylinder_span", "network_span", "pair_radius", "span_bead_steps", "span_seconds"]
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,16 @@ class BridgeSpan:
     wet_gap_ratio : float
         Lian's rupture distance of the initial liquid over ``R`` (the upper bound) [1].
     gaps, connected : tuple
-        The gaps dried [µm] and whether each stayed connected (grid, then bisection).
+        The gaps dried [µm] and whether each stayed connected (grid, then bisection; for
+        ``cylinders`` those of the sphere search).
+    geometry : str
+        ``"spheres"`` (3D grains: the network search itself) or ``"cylinders"`` (a 2D
+        medium: :func:`cylinder_span`); for cylinders ``lian_gap_ratio`` and
+        ``wet_gap_ratio`` are the 2D bridge's rupture distances (:mod:`.cylinders`).
+    sphere : BridgeSpan or None
+        For ``cylinders``: the sphere search the reach is transferred from.
+    area_ratio : float
+        For ``cylinders``: the wet 2D bridge's area over ``R²`` [1] (NaN for spheres).
     """
 
     concentration: float
@@ -80,13 +89,27 @@ class BridgeSpan:
     wet_gap_ratio: float
     gaps: tuple
     connected: tuple
+    geometry: str = "spheres"
+    sphere: "BridgeSpan | None" = None
+    area_ratio: float = math.nan
+
+    @property
+    def retained(self) -> float:
+        """Where the reach lies between the water-left and the wet bridge's rupture distances,
+        ``(S* - S_q) / (S_wet - S_q)`` [1]: 0 the water bridge alone, 1 the whole wet bridge
+        kept (negative: the network holds water the bridge needed)."""
+        return (self.gap_ratio - self.lian_gap_ratio) / (self.wet_gap_ratio - self.lian_gap_ratio)
 
     def summary(self) -> dict:
         """Plain-number summary (for ``summary.json`` and table attributes)."""
-        return {"concentration_mg_per_g": self.concentration, "grain_radius_um": self.radius,
-                "spanning_gap_um": self.gap, "gap_over_radius": self.gap_ratio,
-                "lian_gap_over_radius": self.lian_gap_ratio, "wet_bridge_gap_over_radius": self.wet_gap_ratio,
-                "runs": len(self.gaps)}
+        out = {"geometry": self.geometry, "concentration_mg_per_g": self.concentration,
+               "grain_radius_um": self.radius, "spanning_gap_um": self.gap, "gap_over_radius": self.gap_ratio,
+               "water_only_gap_over_radius": self.lian_gap_ratio, "wet_bridge_gap_over_radius": self.wet_gap_ratio,
+               "retained": self.retained, "runs": len(self.gaps)}
+        if self.sphere is not None:
+            out["bridge_area_over_radius_squared"] = self.area_ratio
+            out["spheres"] = self.sphere.summary()
+        return out
 
 
 def pair_radius(r_i, r_j):
@@ -101,7 +124,7 @@ def pair_radius(r_i, r_j):
 
 def network_span(concentration: float, params, *, radius: float | None = None, volume_ratio: float = 0.02,
                  water_left: float = 0.25, drying_steps: int = 20, relax_steps: int = 20, grid: int = 10,
-                 bisections: int = 4, seed: int = 1) -> BridgeSpan:
+                 bisections: int = 4, seed: int = 1, geometry: str = "spheres") -> BridgeSpan:
     """The widest gap a drying bridge at ``concentration`` keeps connected (module docs).
 
     Parameters
@@ -123,6 +146,9 @@ def network_span(concentration: float, params, *, radius: float | None = None, v
         Gaps on the grid; bisection steps after the first loss.
     seed : int
         Seed of the bead placement (every gap uses it).
+    geometry : {"spheres", "cylinders"}
+        Grains of a 3D medium, or parallel cylinders of a 2D medium (the reach transferred
+        to the 2D bridge by :func:`cylinder_span`).
 
     Returns
     -------
@@ -156,8 +182,118 @@ def network_span(concentration: float, params, *, radius: float | None = None, v
     r = float(params.particle_radius if radius is None else radius)
     if not r > 0:
         raise InputError(f"grain radius must be > 0 um, got {radius}", field="radius")
-    return _span(params.model_dump_json(), type(params), float(concentration), r, float(volume_ratio),
-                 float(water_left), int(drying_steps), int(relax_steps), int(grid), int(bisections), int(seed))
+    if geometry not in ("spheres", "cylinders"):
+        raise InputError(f"geometry must be 'spheres' or 'cylinders', got {geometry!r}", field="geometry")
+    sphere = _span(params.model_dump_json(), type(params), float(concentration), r, float(volume_ratio),
+                   float(water_left), int(drying_steps), int(relax_steps), int(grid), int(bisections), int(seed))
+    if geometry == "spheres":
+        return sphere
+    return cylinder_span(sphere, float(volume_ratio), float(water_left), float(params.contact_angle))
+
+
+def cylinder_span(sphere: BridgeSpan, volume_ratio: float, water_left: float, contact_angle: float) -> BridgeSpan:
+    """The reach of a drying bridge between parallel cylinders (a 2D medium), from a sphere search.
+
+    The 2D bridge is the one at the Laplace suction of the sphere search's wet bridge
+    (:func:`rhizoscale.mucilage.cylinders.equal_suction_area`, area ``a R²`` per unit length);
+    its water-only reach is the exact 2D rupture distance of the water left,
+    ``S_q = S_rup(q a R²)``, and the widest reach the wet 2D bridge's, ``S_wet = S_rup(a R²)``
+    (:func:`rhizoscale.mucilage.cylinders.cylinder_rupture_distance`). The network's effect is
+    carried over as its retained share ``rho`` of that range in the sphere search
+    (:attr:`BridgeSpan.retained`): ``S* = S_q + rho (S_wet - S_q)``. So at zero mucilage the
+    reach is the 2D closed form (to the sphere search's resolution), and a network that keeps
+    the whole wet bridge between spheres keeps the whole 2D bridge. The network itself is not
+    run between cylinders: the transfer of ``rho`` is the approximation.
+
+    Parameters
+    ----------
+    sphere : BridgeSpan
+        A sphere search (:func:`network_span`).
+    volume_ratio, water_left : float
+        Its wet bridge volume over ``R³`` and the share of water left [1].
+    contact_angle : float
+        [rad].
+
+    Returns
+    -------
+    BridgeSpan
+        ``geometry="cylinders"``, ``sphere`` the search.
+
+    Examples
+    --------
+    >>> from rhizoscale.parameters import load_parameter_set
+    >>> from rhizoscale.mucilage.parameters import MucilageNetworkParameters
+    >>> p = load_parameter_set(MucilageNetworkParameters, "mucilage_network")
+    >>> s = network_span(0.0, p, volume_ratio=0.005, geometry="cylinders")
+    >>> round(s.lian_gap_ratio, 4), round(s.wet_gap_ratio, 4), abs(s.retained) < 0.05    # 0: bisection resolution
+    (0.1156, 0.2349, True)
+    """
+    from .cylinders import cylinder_rupture_distance, equal_suction_area
+    if sphere.geometry != "spheres":
+        raise InputError("cylinder_span takes a sphere search", field="sphere")
+    a = equal_suction_area(volume_ratio, contact_angle)
+    wet = cylinder_rupture_distance(a, 1.0, contact_angle)
+    water = cylinder_rupture_distance(water_left * a, 1.0, contact_angle)
+    ratio = water + sphere.retained * (wet - water)
+    return BridgeSpan(sphere.concentration, sphere.radius, ratio * sphere.radius, ratio, water, wet,
+                      sphere.gaps, sphere.connected, geometry="cylinders", sphere=sphere, area_ratio=a)
+
+
+#: overdamped bead-steps per CPU-second of the network kernels (docs/cs4-mucilage-network.md:
+#: 5.2 M s-1 on one quiet thread, 5.1 M per CPU-second under load)
+BEAD_STEPS_PER_SECOND = 5.0e6
+
+
+def span_bead_steps(concentration: float, params, *, radius: float, volume_ratio: float = 0.02,
+                    drying_steps: int = 20, relax_steps: int = 20, grid: int = 10, bisections: int = 4) -> tuple:
+    """Beads of one search run and the bead-steps of a whole search, at most (before running).
+
+    ``n = c V / (1 + c / rho_p) / m_bead`` beads in the wet bridge ``V = v R³`` (``c`` in g g-1);
+    at most ``grid + bisections`` drying runs of ``drying_steps x relax_steps`` overdamped steps
+    (a run stops at its first disconnected step, and at and above the network's percolation
+    the grid is all connected and no bisection runs: an upper bound).
+
+    Returns
+    -------
+    (beads, bead_steps) : (float, float)
+
+    Examples
+    --------
+    >>> from rhizoscale.parameters import load_parameter_set
+    >>> from rhizoscale.mucilage.parameters import MucilageNetworkParameters
+    >>> p = load_parameter_set(MucilageNetworkParameters, "mucilage_network")
+    >>> beads, steps = span_bead_steps(3.0, p, radius=120.0)
+    >>> round(beads), f"{steps:.2e}"
+    (2069, '1.16e+07')
+    """
+    c = float(concentration) * 1e-3
+    volume = float(volume_ratio) * float(radius) ** 3
+    beads = c * volume / (1 + c / params.polymer_density) / params.polymer_per_bead
+    runs = int(grid) + int(bisections)
+    return beads, beads * int(drying_steps) * int(relax_steps) * runs
+
+
+def span_seconds(concentration: float, params, *, radius: float, threads: int = 1, **settings) -> float:
+    """Estimated CPU-bound time of one :func:`network_span` search [s], at most.
+
+    :func:`span_bead_steps` over :data:`BEAD_STEPS_PER_SECOND` per thread (the kernels
+    scale to about 2 threads); bond lists, connectivity checks and a shared machine add to
+    it. ``settings``: the search's ``volume_ratio``, ``drying_steps``, ``relax_steps``,
+    ``grid``, ``bisections``.
+
+    Examples
+    --------
+    2.4 M beads (50 mg/g, grains of 0.5 mm): most of an hour on one thread.
+
+    >>> from rhizoscale.parameters import load_parameter_set
+    >>> from rhizoscale.mucilage.parameters import MucilageNetworkParameters
+    >>> p = load_parameter_set(MucilageNetworkParameters, "mucilage_network")
+    >>> beads, _ = span_bead_steps(50.0, p, radius=500.0)
+    >>> round(beads / 1e6, 2), round(span_seconds(50.0, p, radius=500.0) / 3600, 1)
+    (2.42, 0.8)
+    """
+    _, steps = span_bead_steps(concentration, params, radius=radius, **settings)
+    return steps / (BEAD_STEPS_PER_SECOND * max(1, min(int(threads), 2)))
 
 
 @functools.lru_cache(maxsize=256)
