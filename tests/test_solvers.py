@@ -347,3 +347,40 @@ def test_uint8_conductances_act_as_their_float32_values():
         xs.append(it)
     np.testing.assert_array_equal(xs[0], xs[2])
     assert xs[1] == xs[3]
+
+
+def _boxes(shape):
+    """Coarse box index of every fine voxel (a length-1 axis is not coarsened)."""
+    return tuple((np.indices(shape)[a] >> (1 if shape[a] > 1 else 0)) for a in range(3))
+
+
+@pytest.mark.parametrize("shape, periodic", [((12, 10, 14), (True, True, True)),
+                                             ((11, 9, 13), (False, False, False)),
+                                             ((9, 12, 7), (True, False, True)),
+                                             ((5, 1, 23), (True, False, True)),
+                                             ((2, 7, 1), (True, True, True))])
+def test_transfer_kernels_equal_their_numpy_specification(shape, periodic):
+    """Restriction sums b - A x over each 2x2x2 box (red voxels only: ``red_only``),
+    prolongation adds the box's value to its unknowns: the NumPy specification (CSR
+    residual, np.add.at over box indices) on even, odd and length-1 axes."""
+    from rhizoscale.solvers.multigrid import _prolong_add, _residual_restrict
+    st = random_stencil(shape, periodic, seed=5, dtype=np.float32)
+    A, unk = st.to_csr(0.3), st.unknowns()
+    rng = np.random.default_rng(6)
+    x, b = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+    x.ravel()[unk] = rng.random(unk.size)
+    b.ravel()[unk] = rng.random(unk.size)
+    r = np.zeros(shape)
+    r.ravel()[unk] = b.ravel()[unk] - A @ x.ravel()[unk].astype(float)
+    cshape = tuple((n + 1) // 2 for n in shape)
+    red = (np.indices(shape).sum(axis=0) % 2) == 0
+    for red_only, summed in ((False, r), (True, r * red)):
+        expected = np.zeros(cshape)
+        np.add.at(expected, _boxes(shape), summed)
+        rc = np.full(cshape, np.nan, np.float32)
+        _residual_restrict(x, b, st.cx, st.cy, st.cz, st.g, st.w, 0.3, rc, red_only)
+        np.testing.assert_allclose(rc, expected, rtol=1e-5, atol=1e-5)
+    xc = rng.random(cshape).astype(np.float32)
+    out = x.copy()
+    _prolong_add(out, xc, st.w)
+    np.testing.assert_array_equal(out, x + xc[_boxes(shape)] * (st.w != 0))

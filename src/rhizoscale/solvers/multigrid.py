@@ -199,7 +199,6 @@ def _residual_restrict_py(x, b, cx, cy, cz, g, w, shift, rc, red_only):
     N0, N1, N2 = rc.shape
     f0 = 2 if n0 > 1 else 1
     s1 = 1 if n1 > 1 else 0
-    s2 = 1 if n2 > 1 else 0
     for Z in numba.prange(N0):
         tmp = np.empty(n2, x.dtype)
         for Y in range(N1):
@@ -208,15 +207,32 @@ def _residual_restrict_py(x, b, cx, cy, cz, g, w, shift, rc, red_only):
         for z in range(Z * f0, min(Z * f0 + f0, n0)):
             zm, zp = wrap_minus(z, n0), wrap_plus(z, n0)
             for y in range(n1):
-                Y = y >> s1
                 apply_row(x, cx, cy, cz, g, w, shift, z, zm, zp, y, wrap_minus(y, n1),
                           wrap_plus(y, n1), tmp)
-                if red_only:
-                    for i in range((z + y) % 2, n2, 2):
-                        rc[Z, Y, i >> s2] += b[z, y, i] - tmp[i]
-                else:
-                    for i in range(n2):
-                        rc[Z, Y, i >> s2] += b[z, y, i] - tmp[i]
+                _restrict_row(rc[Z, y >> s1], b[z, y], tmp, (z + y) % 2 if red_only else -1)
+
+
+@numba.njit(inline="always", **JIT)
+def _restrict_row(rc_row, b_row, ax_row, colour):
+    """rc_row[X] += sum over the voxels i of box X (i >> 1 == X along a coarsened axis)
+    of b_row[i] - ax_row[i]; only voxels with i % 2 == colour unless colour is -1.
+
+    Written box by box (a pair of voxels each) rather than voxel by voxel with the box
+    index ``i >> 1``: several times faster (the loop then vectorises)."""
+    n2 = b_row.size
+    if n2 == 1:                       # axis 2 not coarsened
+        if colour != 1:
+            rc_row[0] += b_row[0] - ax_row[0]
+        return
+    half = n2 // 2
+    if colour == -1:
+        for X in range(half):
+            rc_row[X] += (b_row[2 * X] - ax_row[2 * X]) + (b_row[2 * X + 1] - ax_row[2 * X + 1])
+    else:
+        for X in range(half):
+            rc_row[X] += b_row[2 * X + colour] - ax_row[2 * X + colour]
+    if n2 % 2 and colour != 1:        # odd axis: the last box holds one voxel (i = n2 - 1)
+        rc_row[half] += b_row[n2 - 1] - ax_row[n2 - 1]
 
 
 def _prolong_add_py(x, xc, w):
@@ -224,13 +240,26 @@ def _prolong_add_py(x, xc, w):
     n0, n1, n2 = x.shape
     s0 = 1 if n0 > 1 else 0
     s1 = 1 if n1 > 1 else 0
-    s2 = 1 if n2 > 1 else 0
     for z in numba.prange(n0):
         zc = z >> s0
         for y in range(n1):
-            yc = y >> s1
-            for i in range(n2):
-                x[z, y, i] += xc[zc, yc, i >> s2] * (w[z, y, i] != 0)
+            _prolong_row(x[z, y], xc[zc, y >> s1], w[z, y])
+
+
+@numba.njit(inline="always", **JIT)
+def _prolong_row(x_row, xc_row, w_row):
+    """x_row[i] += xc_row[i >> 1] on unknowns (xc_row[0] when the axis is not coarsened),
+    box by box (a pair of voxels each: vectorises, unlike the index ``i >> 1``)."""
+    n2 = x_row.size
+    if n2 == 1:
+        x_row[0] += xc_row[0] * (w_row[0] != 0)
+        return
+    for X in range(n2 // 2):
+        v = xc_row[X]
+        x_row[2 * X] += v * (w_row[2 * X] != 0)
+        x_row[2 * X + 1] += v * (w_row[2 * X + 1] != 0)
+    if n2 % 2:
+        x_row[n2 - 1] += xc_row[n2 // 2] * (w_row[n2 - 1] != 0)
 
 
 def _coarsen_py(cx, cy, cz, g, w, cxc, cyc, czc, gc, wc):
