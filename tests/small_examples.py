@@ -46,7 +46,7 @@ SMALL = {
     "cs5-respiration": {"lattice": {"shape": [8, 16, 16], "voxel_size": 10.0, "porosity": 0.4,
                                     "grain_radius": 60.0},
                         "time": {"stop": "3 h", "dt": "30 min", "outputs": ["1 h"]}, "record_interval": 0.5},
-    "cs5-rhizosphere": {"lattice": {"shape": [6, 24, 24], "voxel_size": 10.0, "porosity": 0.4,
+    "cs5-rhizosphere": {"lattice": {"shape": [6, 36, 36], "voxel_size": 10.0, "porosity": 0.4,
                                     "grain_radius": 60.0, "root_radius": 100.0},
                         "time": {"stop": "2 h", "dt": "30 min", "outputs": ["1 h"]}, "record_interval": 1.0},
 }

@@ -240,7 +240,8 @@ def agent_step_reference(ids, voxel, mass, species, state, starve, lag, traits, 
 @numba.njit(cache=True, parallel=True, fastmath=False)
 def _agent_step(ids, voxel, mass, species, state, starve, lag, traits, doc, doc_pom, water,
                 root_adjacent, co2, necro, nz, ny, nx, voxel_size, dt, seed, step,
-                demand, demand_pom, respired, voxel_demand, voxel_demand_pom):
+                demand, demand_pom, respired, voxel_demand, voxel_demand_pom,
+                p_death, p_move, p_attach):
     n = mass.size
     V = voxel_size ** 3
     fdt = np.float32(dt)
@@ -309,8 +310,8 @@ def _agent_step(ids, voxel, mass, species, state, starve, lag, traits, doc, doc_
                 starve[i] = 0.0
         mass[i] = m
         dies = m < traits[s, M_MIN]
-        if (not dies) and traits[s, MORT] > 0.0:
-            dies = _uniform1(seed, ids[i], step, _STREAM_DEATH) < -np.expm1(-traits[s, MORT] * dt)
+        if (not dies) and p_death[s] > 0.0:
+            dies = _uniform1(seed, ids[i], step, _STREAM_DEATH) < p_death[s]
         if dies:
             st = st | DEAD
         elif (st & DORMANT) == 0 and m >= traits[s, M_DIV]:
@@ -320,36 +321,32 @@ def _agent_step(ids, voxel, mass, species, state, starve, lag, traits, doc, doc_
     total_uptake = 0.0
     total_resp = 0.0
     total_necro = 0.0
+    # (a pool's takes sum to at most its DOC, so only the last one can cross 0, by
+    # round-off: clipping after each is clipping at the end; the scratch is zeroed here)
     for i in range(n):
         v = voxel[i]
-        doc[v] -= demand[i]
-        doc_pom[v] -= demand_pom[i]
+        doc[v] = max(doc[v] - demand[i], 0.0)
+        doc_pom[v] = max(doc_pom[v] - demand_pom[i], 0.0)
         co2[v] += respired[i]
         total_uptake += demand[i] + demand_pom[i]
         total_resp += respired[i]
+        voxel_demand[v] = 0.0
+        voxel_demand_pom[v] = 0.0
         if state[i] & DEAD:
             necro[v] += mass[i]
             total_necro += mass[i]
-    for i in range(n):
-        v = voxel[i]
-        voxel_demand[v] = 0.0
-        voxel_demand_pom[v] = 0.0
-        if doc[v] < 0.0:
-            doc[v] = 0.0
-        if doc_pom[v] < 0.0:
-            doc_pom[v] = 0.0
     # 5. motility and attachment, reading the booked DOC
     nyx = ny * nx
-    h2 = voxel_size * voxel_size
     for i in numba.prange(n):
         st = np.int64(state[i])
         if st & (DORMANT | ATTACHED | DEAD):
             continue
         s = species[i]
         v = np.int64(voxel[i])
+        if p_move[s] == 0.0 and (p_attach[s] == 0.0 or root_adjacent[v] == 0):
+            continue                   # nothing can happen: no random numbers needed
         moved = False
-        p_move = min(1.0, 6.0 * traits[s, MOTIL] * dt / h2)
-        if _uniform1(seed, ids[i], step, _STREAM_MOVE) < p_move:
+        if p_move[s] > 0.0 and _uniform1(seed, ids[i], step, _STREAM_MOVE) < p_move[s]:
             z = v // nyx
             rem = v - z * nyx
             y = rem // nx
@@ -375,8 +372,8 @@ def _agent_step(ids, voxel, mass, species, state, starve, lag, traits, doc, doc_
             if target >= 0 and water[target] != 0:
                 voxel[i] = target
                 moved = True
-        if not moved and root_adjacent[v] != 0:
-            if _uniform1(seed, ids[i], step, _STREAM_ATTACH) < -np.expm1(-traits[s, ATTACH] * dt):
+        if not moved and root_adjacent[v] != 0 and p_attach[s] > 0.0:
+            if _uniform1(seed, ids[i], step, _STREAM_ATTACH) < p_attach[s]:
                 state[i] = np.uint8(st | ATTACHED)
     return total_uptake, total_resp, total_necro
 
@@ -405,7 +402,7 @@ def agent_step(ids, voxel, mass, species, state, starve, lag, traits, doc, doc_p
     n = mass.size
     ws = {} if workspace is None else workspace
     if ws.get("demand") is None or ws["demand"].size < n:
-        cap = max(n, 16)
+        cap = int(1.25 * n) + 16
         ws["demand"], ws["demand_pom"], ws["respired"] = np.empty(cap), np.empty(cap), np.empty(cap)
     if ws.get("voxel_demand") is None or ws["voxel_demand"].size != doc.size:
         ws["voxel_demand"], ws["voxel_demand_pom"] = np.zeros(doc.size), np.zeros(doc.size)
@@ -413,4 +410,14 @@ def agent_step(ids, voxel, mass, species, state, starve, lag, traits, doc, doc_p
     return _agent_step(ids, voxel, mass, species, state, starve, lag, traits, doc, doc_pom, water,
                        root_adjacent, co2, necro, nz, ny, nx, float(voxel_size), float(dt),
                        np.uint64(seed), np.uint64(step), ws["demand"][:n], ws["demand_pom"][:n],
-                       ws["respired"][:n], ws["voxel_demand"], ws["voxel_demand_pom"])
+                       ws["respired"][:n], ws["voxel_demand"], ws["voxel_demand_pom"],
+                       *step_probabilities(traits, voxel_size, dt))
+
+
+def step_probabilities(traits, voxel_size, dt):
+    """Per species, the probabilities of one step ``dt`` [h] (the formulas of
+    :func:`agent_step_reference`): death ``1 - exp(-mortality dt)``, a move
+    ``min(1, 6 D_m dt / h^2)``, attachment ``1 - exp(-k_att dt)``."""
+    return (np.ascontiguousarray(-np.expm1(-traits[:, MORT] * dt)),
+            np.ascontiguousarray(np.minimum(1.0, 6.0 * traits[:, MOTIL] * dt / voxel_size ** 2)),
+            np.ascontiguousarray(-np.expm1(-traits[:, ATTACH] * dt)))

@@ -71,8 +71,8 @@ class Config(CaseConfig):
                             "parameters (override values by parameters: bacteria.PATH)")
     lattice: LatticeSection = Field(default_factory=LatticeSection)
     duration: float = Field(24.0, gt=0, le=24 * 365, description="simulated time [h]")
-    dt: float = Field(0.25, gt=0, description="simulation step [h] (cut into sub-steps no "
-                      "longer than a tenth of the fastest cell's 1/q_max)")
+    dt: float = Field(0.25, gt=0, description="simulation step [h] (cut into agent sub-steps "
+                      "of at most agent_step, the DOC diffusing every diffusion_step)")
     record_interval: float = Field(1.0, gt=0, description="totals and profiles every [h]")
     snapshot_times: list[Annotated[float, Field(ge=0)]] = Field(
         [], description="times of the agent snapshots (CSV and VTK points) besides the end [h]")
@@ -108,6 +108,11 @@ class Config(CaseConfig):
     profile_bin: float = Field(50.0, gt=0, description="fine distance bins [um]")
     coarse_bin: float = Field(3000.0, gt=0, description="coarse bin like a 3 mm rhizosphere sampling [um]")
     diffusion_rtol: float = Field(1e-6, gt=0, lt=1e-2, description="CG tolerance of the DOC diffusion")
+    agent_step: Optional[float] = Field(None, gt=0, description="longest agent sub-step [h] "
+                                        "(default: min(0.1 / q_max, h^2 / (6 D_m)) of the traits)")
+    diffusion_step: Optional[float] = Field(None, gt=0, description="longest DOC diffusion step "
+                                            "[h], a whole number of agent sub-steps (default "
+                                            "0.1 / q_max; docs: which ratio is safe)")
     memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]")
 
     @field_validator("saturations")
@@ -422,7 +427,9 @@ def run(config: Config, ctx) -> "Products":
             doc = radial_doc(lattice, config.radial_doc, config.radial_doc_length)
         model = MicrobeModel.from_parameters(lattice, params, seed=seed, n_cells=config.n_cells,
                                              doc=doc, pom=pom, exudation=exudation,
-                                             diffusion_rtol=config.diffusion_rtol)
+                                             diffusion_rtol=config.diffusion_rtol,
+                                             max_step=config.agent_step,
+                                             diffusion_step=config.diffusion_step)
         rec = _simulate(ctx, model, config, f"cs5-{label}", edges)
         runs[label] = (model, rec, saturation, addition)
     # ------------------------------------------------------------------ products
@@ -491,15 +498,17 @@ def run(config: Config, ctx) -> "Products":
                 units="fg um-3", long_name="bacterial carbon per water volume")
         pds.attrs.update(coarse_bin_um=config.coarse_bin, profile_bin_um=config.profile_bin)
         out.add_field("cs5_profiles.nc", pds)
-        near = float(config.profile_bin)
+        from .analysis import ENRICHMENT_MIN_CELLS, rhizosphere_enrichment
+        near = 2.0 * float(config.profile_bin)
+        summary["rhizosphere_enrichment"] = {}
         for lab in labels:
-            b = pds["biomass"].sel(run=lab).values[-1]
-            w = pds["water_volume"].sel(run=lab).values[-1]
-            inner = centres < 2 * near
-            dens_in = b[inner].sum() / max(w[inner].sum(), 1)
-            dens_out = b[~inner].sum() / max(w[~inner].sum(), 1)
-            out.add_scalar(f"rhizosphere_enrichment_{lab}", float(dens_in / dens_out) if dens_out > 0 else None,
-                           "1", f"biomass per water volume within {2 * near:g} um of the root / beyond, at the end")
+            value, info = rhizosphere_enrichment(pds["biomass"].sel(run=lab).values,
+                                                 pds["cells"].sel(run=lab).values, centres, near)
+            summary["rhizosphere_enrichment"][lab] = info
+            out.add_scalar(f"rhizosphere_enrichment_{lab}", value, "1",
+                           f"biomass growth factor within {near:g} um of the root / beyond "
+                           f"(null when a region starts with fewer than "
+                           f"{ENRICHMENT_MIN_CELLS} cells; the reason is in summary.json)")
             out.add_scalar(f"exuded_{lab}", float(ts["exuded"].sel(run=lab).values[-1] * per_g), "ug g-1",
                            "carbon exuded into the domain per gram of soil")
     # fields at the end (one lattice shape for all runs)
