@@ -12,7 +12,9 @@ Prints
 4. with ``--physics``: the 3D Laplace law (sigma from the slope, linearity) and drying
    bridges between two spheres against Lian et al. (1993) for ``--bridge-angles`` and
    ``--bridge-gaps`` (each gap gives one rupture volume) — about 10 min per bridge on a
-   loaded 2-core machine; ``--bridges-only`` skips the Laplace part.
+   loaded 2-core machine; ``--bridges-only`` skips the Laplace part and the 2D/3D
+   contact-angle comparison (the 3D calibration, ~5 D3Q19 drops, cached);
+   ``--calibration 3d`` maps the bridge angles to wall densities by the 3D calibration.
 
     PYTHONPATH=src python benchmarks/bench_lbm.py --sizes 32 64 96 --threads 1 2
     PYTHONPATH=src python benchmarks/bench_lbm.py --sizes 24 --threads 1 --no-saturation
@@ -158,11 +160,54 @@ def physics():
 
 
 
-def lian_bridges(angles=(50.0, 70.0), gaps=(12, 16), radius=14, hold_every=10, refine=3):
+def _settings_3d():
+    """The 3D calibration of the shipped bridge (the scenario's own settings)."""
+    import yaml
+
+    from rhizoscale.porescale.scenario import calibration_settings
+    from rhizoscale.scenario import example_text, scenario_from_dict
+    text = yaml.safe_load(example_text("cs4-liquid-bridge"))
+    return calibration_settings(scenario_from_dict(text, source="bench").config)
+
+
+def calibrations(eos):
+    """The 2D (D2Q9) and 3D (D3Q19 spherical cap) wetting calibrations of the shipped
+    bridge's fluid (cached; the 3D one is what 3D scenario runs use)."""
+    from rhizoscale.porescale.wetting import calibrate_wetting
+    kw2 = dict(forcing="li", tau=1.0, steps=2500, shape=(24, 56), radius=9.0)
+    return calibrate_wetting(eos, **kw2), calibrate_wetting(eos, **_settings_3d())
+
+
+def angle_of(cal, rw):
+    """Contact angle [deg] of wall density ``rw`` by the calibration's interpolation."""
+    order = np.argsort(cal.wall_density)
+    return float(np.interp(rw, np.asarray(cal.wall_density)[order], np.asarray(cal.angle)[order]))
+
+
+def wetting_2d_vs_3d():
+    eos = CarnahanStarlingEOS(0.8)
+    t = time.perf_counter()
+    c2, c3 = calibrations(eos)
+    print(f"\nContact angle, 2D (D2Q9 circle fit) vs 3D (D3Q19 spherical cap), CS T/Tc = 0.8, "
+          f"Li forcing ({time.perf_counter() - t:.0f} s, 0 when cached):")
+    for rw in c3.wall_density:
+        print(f"  wall density {rw:.4f}: 2D {angle_of(c2, rw):6.1f} deg   3D "
+              f"{angle_of(c3, rw):6.1f} deg")
+    for theta in (50.0, 70.0, 110.0):
+        print(f"  requested {theta:.0f} deg: wall density 2D {c2.wall_density_for(theta):.4f}, "
+              f"3D {c3.wall_density_for(theta):.4f}; the 2D density gives "
+              f"{angle_of(c3, c2.wall_density_for(theta)):.1f} deg in 3D")
+
+
+def lian_bridges(angles=(50.0, 70.0), gaps=(12, 16), radius=14, hold_every=10, refine=3,
+                 calibration="2d"):
     """Drying bridges between two spheres against Lian et al. (1993).
 
     Carnahan-Starling T/Tc = 0.8 with the Li forcing (the shipped example's fluid), wall
-    densities from the cached 2D sessile-drop calibration of the requested angles. Each
+    densities from the cached sessile-drop calibration of the requested angles
+    (``calibration``: "2d", D2Q9 drops as in sessions 5-6, or "3d", D3Q19 caps as the
+    scenario's 3D runs now use); Lian's gap is computed with the angle of that wall
+    density on the 3D calibration when it is cached. Each
     gap gives one rupture volume (the bridge is dried at that gap), so the gaps are the
     volumes compared. The liquid's excess mass is held at each stage's target during
     relaxation (``hold_every``) and the split is refined ``refine`` times (half the
@@ -177,14 +222,25 @@ def lian_bridges(angles=(50.0, 70.0), gaps=(12, 16), radius=14, hold_every=10, r
     eos = CarnahanStarlingEOS(0.8)
     rg, rl = coexistence(eos, "li")
     kw = dict(forcing="li", tau=1.0, steps=2500, shape=(24, 56), radius=9.0)
-    cal = cached_calibration(eos, **kw) or calibrate_wetting(eos, **kw)
+    kw3 = _settings_3d()
+    cal3 = cached_calibration(eos, **kw3)
+    if calibration == "3d":
+        cal = cal3 or calibrate_wetting(eos, **kw3)
+        cal3 = cal
+    else:
+        cal = cached_calibration(eos, **kw) or calibrate_wetting(eos, **kw)
     print(f"\nDrying bridges (CS T/Tc = 0.8, Li forcing, TRT), spheres R = {radius} nodes, liquid "
-          f"held every {hold_every} steps, {refine} refinements, vs Lian et al. (1993) "
-          "d_rup = (1 + theta/2) V^(1/3):")
+          f"held every {hold_every} steps, {refine} refinements, angles by the {calibration} "
+          "calibration, vs Lian et al. (1993) d_rup = (1 + theta/2) V^(1/3):")
     rows = []
     for theta in angles:
         rw = cal.wall_density_for(theta)
         th = math.radians(theta)
+        if cal3 is not None and calibration != "3d":
+            theta3 = angle_of(cal3, rw)
+            print(f"  wall density {rw:.4f}: {theta:.1f} deg in 2D, {theta3:.1f} deg in 3D "
+                  f"(Lian's gap with the 3D angle: the ratio times "
+                  f"{(1 + th / 2) / (1 + math.radians(theta3) / 2):.3f})")
         for gap in gaps:
             lab = two_particles(radius, gap, ndim=3, margin=4)
             v_lian = (gap / (1 + th / 2)) ** 3
@@ -227,6 +283,10 @@ def main():
     ap.add_argument("--bridge-angles", type=float, nargs="+", default=[50.0, 70.0])
     ap.add_argument("--bridge-gaps", type=int, nargs="+", default=[12, 16])
     ap.add_argument("--bridge-radius", type=int, default=14)
+    ap.add_argument("--calibration", choices=["2d", "3d"], default="2d",
+                    help="with --physics: the wetting calibration that maps the bridge "
+                         "angles to wall densities (2d: D2Q9 drops, as the session-6 "
+                         "figures; 3d: D3Q19 caps, as 3D scenario runs)")
     a = ap.parse_args()
     print(f"numba threads available: {numba.config.NUMBA_NUM_THREADS}")
     print("D3Q19 two-phase (Carnahan-Starling, EDM forcing, TRT), float32 populations:")
@@ -260,7 +320,9 @@ def main():
     if a.physics:
         if not a.bridges_only:
             physics()
-        lian_bridges(a.bridge_angles, a.bridge_gaps, a.bridge_radius)
+            wetting_2d_vs_3d()
+        lian_bridges(a.bridge_angles, a.bridge_gaps, a.bridge_radius,
+                     calibration=a.calibration)
 
 
 if __name__ == "__main__":

@@ -204,7 +204,7 @@ def test_3d_bridge_splits_with_liquid_on_both_grains_near_lian():
     radius) is counted at the mid-density level on an interface ~3 nodes wide: half a
     node over its ~150-node surface is +-40 % in V, +-12 % in V^(1/3) (the liquid excess
     mass / (rho_l - rho_g) gives 150 nodes against 190 counted); the 2D-calibrated angle
-    carries a few degrees (+-3 % in 1 + theta/2; 3D drops spread ~5 deg more, +4 % in the
+    carries a few degrees (+-3 % in 1 + theta/2; 3D drops spread ~6 deg more, +4 % in the
     ratio); the stages bracket V within ~10 % (+-3 % in d). The model gives ~1.2 here: the
     bridge holds on to ~55 % of Lian's rupture volume (benchmarks/bench_lbm.py --physics
     for R = 14).

@@ -31,7 +31,8 @@ from .lattice import CS2
 from .measure import equivalent_radius, laplace_pressure, liquid_volume
 from .wetting import cache_dir, coexistence
 
-__all__ = ["LatticeUnits", "SurfaceTension", "measure_surface_tension", "lattice_units"]
+__all__ = ["LatticeUnits", "SurfaceTension", "LaplaceDropModel", "measure_surface_tension",
+           "lattice_units"]
 
 
 @dataclass(frozen=True)
@@ -89,37 +90,127 @@ class SurfaceTension:
     intercept: float
 
 
+class LaplaceDropModel:
+    """A free droplet relaxing in its vapour, its Laplace pressure measured (a Model of the
+    contract, stepped by :class:`~rhizoscale.simulation.Simulation`).
+
+    A disc (2D) or sphere (3D) of ``radius`` nodes at the coexistence densities in a
+    periodic box of ``box`` nodes a side. With ``dp_tol`` set, the pressure jump is
+    measured every ``check_every`` lattice steps and :attr:`done` turns True once it
+    changed by less than ``dp_tol`` (relative) since the previous check — the equilibrium
+    criterion; without it the drop runs to the Simulation's stop time.
+
+    Attributes
+    ----------
+    time : float
+        Lattice steps run.
+    done : bool
+        The equilibrium criterion is met.
+    history : list of (step, dp)
+
+    Examples
+    --------
+    >>> from rhizoscale.porescale import CarnahanStarlingEOS
+    >>> from rhizoscale.simulation import Simulation
+    >>> m = LaplaceDropModel(CarnahanStarlingEOS(0.8), 8, forcing="li", box=32,
+    ...                      check_every=100, dp_tol=0.5)
+    >>> _ = Simulation(m, stop_time=1500, dt=m.check_every).run()
+    >>> m.done, m.time < 1500, bool(m.radius_and_dp()[1] > 0)  # inside: a higher pressure
+    (True, True, True)
+    """
+
+    def __init__(self, eos, radius: float, *, forcing: str = "edm", tau: float = 1.0,
+                 ndim: int = 2, box: int = 56, check_every: int = 250,
+                 dp_tol: float | None = None):
+        from .two_phase import TwoPhaseLBM
+        self.eos, self.ndim = eos, int(ndim)
+        self.rho_gas, self.rho_liquid = coexistence(eos, forcing)
+        shape = (box,) * self.ndim
+        grids = np.indices(shape)
+        r2 = sum((g - n / 2) ** 2 for g, n in zip(grids, shape))
+        self.lbm = TwoPhaseLBM(np.zeros(shape, int),
+                               np.where(r2 <= radius**2, self.rho_liquid, self.rho_gas), eos,
+                               forcing=forcing, tau=tau)
+        self.check_every = int(check_every)
+        self.dp_tol = None if dp_tol is None else float(dp_tol)
+        self.history: list = []
+        self.done = False
+
+    @property
+    def time(self) -> float:
+        return float(self.lbm.time)
+
+    def radius_and_dp(self) -> tuple[float, float]:
+        """Equivalent radius of the liquid's volume [nodes] and ``p_in - p_out`` [lattice]."""
+        rho = self.lbm.density()
+        R = equivalent_radius(liquid_volume(rho, rho.min(), rho.max()), self.ndim)
+        return R, laplace_pressure(rho, self.eos)[2]
+
+    def advance_to(self, t: float) -> None:
+        """Step to ``t`` [lattice steps], checking the criterion every ``check_every``."""
+        while self.time < t - 0.5 and not self.done:
+            n = int(round(t - self.time))
+            if self.dp_tol is not None:
+                n = min(n, self.check_every - int(self.time) % self.check_every)
+            self.lbm.step(n)
+            if self.dp_tol is not None and int(self.time) % self.check_every == 0:
+                dp = self.radius_and_dp()[1]
+                if self.history and abs(dp - self.history[-1][1]) < self.dp_tol * abs(dp):
+                    self.done = True
+                self.history.append((int(self.time), dp))
+
+    def step(self, dt: float) -> None:
+        self.advance_to(self.time + dt)
+
+    def checkpoint_state(self) -> dict:
+        return {"lbm": self.lbm.checkpoint_state(), "done": self.done,
+                "history": np.array(self.history, dtype=np.float64).reshape(-1, 2)}
+
+    def restore_state(self, state: dict) -> None:
+        self.lbm.restore_state(state["lbm"])
+        self.done = bool(state["done"])
+        self.history = [(int(a), float(b)) for a, b in state["history"]]
+
+    def state(self):
+        """The fluid state (:meth:`TwoPhaseLBM.state`, lattice units)."""
+        return self.lbm.state()
+
+
 def measure_surface_tension(eos, *, forcing: str = "edm", tau: float = 1.0, ndim: int = 2,
                             radii=(9, 11, 13, 15), box: int = 56, steps: int = 1500,
+                            dp_tol: float | None = None, check_every: int = 250,
                             use_cache: bool = True) -> SurfaceTension:
     """Surface tension of the fluid model [lattice units] from droplets of several radii.
+
+    Each droplet is a :class:`LaplaceDropModel` stepped by the shared
+    :class:`~rhizoscale.simulation.Simulation` for ``steps`` lattice steps, or fewer when
+    ``dp_tol`` is given and the pressure jump settles to it (relative change per
+    ``check_every`` steps); ``sigma`` is the slope of ``dp`` against ``1/R`` (halved in 3D).
 
     Raises
     ------
     InputError
         When ``dp`` is not linear in ``1/R`` within 5 % (interfaces too wide for the radii).
     """
-    from .two_phase import TwoPhaseLBM
-    text = json.dumps({"eos": repr(eos), "forcing": forcing, "tau": tau, "ndim": ndim,
-                       "radii": list(radii), "box": box, "steps": steps}, sort_keys=True)
+    from ..simulation import Simulation
+    spec = {"eos": repr(eos), "forcing": forcing, "tau": tau, "ndim": ndim,
+            "radii": list(radii), "box": box, "steps": steps}
+    if dp_tol is not None:          # (runs to a fixed step count keep their earlier keys)
+        spec.update(dp_tol=float(dp_tol), check_every=int(check_every))
+    text = json.dumps(spec, sort_keys=True)
     key = hashlib.sha256(text.encode()).hexdigest()[:16]
     path = cache_dir() / f"surface-tension-{key}.json"
     if use_cache and path.is_file():
         return SurfaceTension(**json.loads(path.read_text()))
-    rg, rl = coexistence(eos, forcing)
-    shape = (box,) * ndim
-    grids = np.indices(shape)
-    r2 = sum((g - n / 2) ** 2 for g, n in zip(grids, shape))
     inv_r, dp, rr = [], [], []
     for radius in radii:
-        m = TwoPhaseLBM(np.zeros(shape, int), np.where(r2 <= radius**2, rl, rg), eos,
-                        forcing=forcing, tau=tau)
-        m.step(steps)
-        rho = m.density()
-        R = equivalent_radius(liquid_volume(rho, rho.min(), rho.max()), ndim)
+        m = LaplaceDropModel(eos, radius, forcing=forcing, tau=tau, ndim=ndim, box=box,
+                             check_every=check_every, dp_tol=dp_tol)
+        Simulation(m, stop_time=float(steps), dt=float(check_every), name="laplace-drop").run()
+        R, d = m.radius_and_dp()
         rr.append(R)
         inv_r.append(1.0 / R)
-        dp.append(laplace_pressure(rho, eos)[2])
+        dp.append(d)
     slope, icpt = np.polyfit(inv_r, dp, 1)
     misfit = float(np.max(np.abs(slope * np.asarray(inv_r) + icpt - dp)) / max(dp))
     if misfit > 0.05 or slope <= 0:
