@@ -137,3 +137,16 @@ def test_domain_smaller_than_two_grain_diameters_refused_naming_shape():
     # the bridge mode does not use shape
     scenario_from_dict({"case": CASE, "name": "x", "mode": "bridge", "shape": [8, 8]},
                        source="x.yaml")
+
+
+@pytest.mark.parametrize("mode, key, value", [("water-distribution", "gap", 4),
+                                              ("bridge", "saturations", [0.5])])
+def test_a_key_of_the_other_mode_is_refused_not_ignored(mode, key, value):
+    from rhizoscale.errors import InputError
+    from rhizoscale.scenario import scenario_from_dict
+    data = {"case": "cs4-liquid-configuration", "mode": mode, key: value}
+    with pytest.raises(InputError) as err:
+        scenario_from_dict(data)
+    assert err.value.field == key and "no effect" in err.value.message
+    del data[key]
+    scenario_from_dict(data)                       # the same scenario without it is accepted

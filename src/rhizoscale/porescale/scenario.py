@@ -53,6 +53,15 @@ __all__ = ["Config", "run", "estimate_memory"]
 _STABLE_T = {"edm": 0.7, "guo": 0.8, "li": 0.75}
 
 
+#: the keys only one mode reads (a key of the other mode is refused, not ignored)
+_MODE_KEYS = {
+    "bridge": {"ndim", "particle_radius", "gap", "initial_volume", "removal", "relax_steps",
+               "first_relax", "max_stages", "refine", "hold_every"},
+    "water-distribution": {"shape", "porosity", "mean_grain_radius", "saturations", "check_every",
+                           "max_steps", "u_tol", "s_tol"},
+}
+
+
 class Config(CaseConfig):
     """Keys of a ``cs4-liquid-configuration`` scenario (lengths in voxels unless stated)."""
 
@@ -139,6 +148,12 @@ class Config(CaseConfig):
                     f"({2 * d_vox:g} voxels: mean_grain_radius {self.mean_grain_radius:g} cm at "
                     f"voxel_size {self.voxel_size:g} cm) along an axis; use a larger shape",
                     field="shape")
+        other = "water-distribution" if self.mode == "bridge" else "bridge"
+        unused = sorted(self.model_fields_set & _MODE_KEYS[other])
+        if unused:
+            # a key of the other mode would be accepted and do nothing
+            raise ValueError(f"{unused[0]}: a key of mode {other}; this scenario's mode is "
+                             f"{self.mode}, where it has no effect (remove it)")
         if self.wall_density is None and self.contact_angle is None:
             raise ValueError("give contact_angle or wall_density")
         if self.wall_density is not None:
