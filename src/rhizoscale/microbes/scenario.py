@@ -332,6 +332,31 @@ def _simulate(ctx, model, cfg: Config, name: str, edges=None):
     return rec
 
 
+def _check_steps(cfg: Config, model, warn) -> None:
+    """Warn when a given ``agent_step`` or ``diffusion_step`` does not do what it says:
+    an agent step past ``h^2 / (6 D_m)`` clamps the random walk (cells spread slower than
+    their motility), one past ``0.1 / q_max`` lets a cell take more than ~10 % of its
+    carbon per sub-step, and a ``diffusion_step`` shorter than the agent sub-step diffuses
+    every sub-step, i.e. less often than asked."""
+    n, k = model.substeps(cfg.dt)
+    sub = cfg.dt / n
+    if cfg.agent_step is not None:
+        if sub > model.walk_bound * (1 + 1e-9):
+            warn(f"agent_step: the agent sub-step {sub:.4g} h is longer than h^2/(6 D_m) = "
+                 f"{model.walk_bound:.4g} h of the most motile strain: its random walk is "
+                 f"clamped (step probability > 1) and cells spread slower than their motility "
+                 f"(about {model.walk_bound / sub:.2g} of it); use agent_step <= "
+                 f"{model.walk_bound:.4g} or omit it")
+        if sub > model.uptake_bound * (1 + 1e-9):
+            warn(f"agent_step: the agent sub-step {sub:.4g} h is longer than 0.1/q_max = "
+                 f"{model.uptake_bound:.4g} h: a cell may take more than ~10 % of its carbon "
+                 f"in one explicit uptake step")
+    if cfg.diffusion_step is not None and cfg.diffusion_step < sub * (1 - 1e-9):
+        warn(f"diffusion_step {cfg.diffusion_step:g} h is shorter than the agent sub-step "
+             f"{sub:.4g} h (time.dt cut by agent_step): the DOC diffuses once per sub-step, "
+             f"every {sub:.4g} h; give agent_step <= diffusion_step to diffuse more often")
+
+
 def _soil_mass_g(model, params) -> float:
     volume_cm3 = model.lattice.water.size * model.lattice.voxel_volume * 1e-12
     return volume_cm3 * params.bulk_density
@@ -430,6 +455,8 @@ def run(config: Config, ctx) -> "Products":
                                              diffusion_rtol=config.diffusion_rtol,
                                              max_step=config.agent_step,
                                              diffusion_step=config.diffusion_step)
+        if not runs:
+            _check_steps(config, model, ctx.warn)
         rec = _simulate(ctx, model, config, f"cs5-{label}", edges)
         runs[label] = (model, rec, saturation, addition)
     # ------------------------------------------------------------------ products
@@ -461,6 +488,11 @@ def run(config: Config, ctx) -> "Products":
     out.add_scalar("carbon_balance_error_bound", float(bound), "1",
                    "power of ten above the largest relative carbon balance error (all records, all runs)")
     summary["max_carbon_balance_error"] = worst
+    n_sub, k_sub = first.substeps(config.dt)
+    summary["steps_h"] = {"simulation": config.dt, "agent": config.dt / n_sub,
+                          "diffusion": config.dt / n_sub * min(k_sub, n_sub),
+                          "agent_default_bounds": {"uptake 0.1/q_max": first.uptake_bound,
+                                                   "walk h^2/(6 D_m)": first.walk_bound}}
     summary.update({"units": "um, h, fg C (per-gram figures in ug C g-1 soil)", "soil_mass_g": soil_g,
                     "cells_initial": {k: int(ts["cells"].sel(run=k).values[0]) for k in labels}})
     if not rhizo:
