@@ -15,7 +15,8 @@ One case with two modes (one fluid model, one set of keys for it; the shipped ex
 Lattice units: lengths in voxels of ``voxel_size`` cm; densities and pressures stay in
 lattice units. The contact angle is calibrated to a wall density by sessile drops on the
 run's own lattice (cached): D2Q9 drops for 2D runs, D3Q19 spherical caps for 3D runs (at
-T/Tc = 0.8 with ``li`` the reachable range is about 48-180 deg in 2D, 40-180 deg in 3D). With ``surface_tension`` [N m-1] (and
+T/Tc = 0.8 with ``li`` the reachable range is about 48-180 deg in 2D, 42-124 deg in 3D:
+the 3D table in docs/cs4-liquid-configuration.md). With ``surface_tension`` [N m-1] (and
 ``liquid_density`` [kg m-3]) the lattice surface tension is measured by the 2D Laplace law
 (cached) and the physical time step [s] and implied kinematic viscosity [m2 s-1] are
 reported; the fields are not converted and the lattice parameters are not chosen from
