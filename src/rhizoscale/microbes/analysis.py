@@ -192,6 +192,15 @@ class AgentSnapshots:
     def __call__(self, sim) -> None:
         self.snapshots.append(agent_columns(sim.model))
 
+    def checkpoint_state(self) -> dict:
+        """The snapshots taken so far (a resumed run writes them too)."""
+        return {"count": len(self.snapshots),
+                **{f"s{i}": dict(cols) for i, cols in enumerate(self.snapshots)}}
+
+    def restore_state(self, state: dict) -> None:
+        n = int(np.asarray(state["count"]))
+        self.snapshots = [{k: np.asarray(v) for k, v in state[f"s{i}"].items()} for i in range(n)]
+
 
 def agent_table(model) -> str:
     """The cells as CSV text (pandas and ParaView read it): centre of the voxel ``x, y, z``
