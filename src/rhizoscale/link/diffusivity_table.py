@@ -175,6 +175,10 @@ class Config(CaseConfig):
             raise ValueError(f"mucilage_fraction: {self.mucilage_fraction:g} must be one of mucilage_fractions {list(m)}")
         if self.liquid == "lbm" and (self.water_content == 0 or self.water_content >= self.porosity):
             raise ValueError("water_content: the lbm liquid needs 0 < theta < porosity")
+        if self.max_bridge_gap is not None and "bridge_span" in self.model_fields_set:
+            # the fixed cap replaces the network search: its settings would do nothing
+            raise ValueError("bridge_span: has no effect with max_bridge_gap (the fixed cap "
+                             "replaces the network's search); remove one of them")
         return self
 
 
