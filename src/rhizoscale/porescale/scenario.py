@@ -156,12 +156,21 @@ class Config(CaseConfig):
             raise ValueError(f"{unused[0]}: a key of mode {other}; this scenario's mode is "
                              f"{self.mode}, where it has no effect (remove it)")
         if self.wall_density is None and self.contact_angle is None:
-            raise ValueError("give contact_angle or wall_density")
+            raise ValueError("contact_angle: give contact_angle or wall_density")
         if self.wall_density is not None:
             if "contact_angle" in self.model_fields_set and self.contact_angle is not None:
                 # the wall density sets the wetting: the angle would be ignored by the
                 # lattice yet used in Lian's rupture gap
-                raise ValueError("give contact_angle or wall_density, not both")
+                raise ValueError("wall_density: give contact_angle or wall_density, not both")
+            from .wetting import coexistence
+            rg, rl = coexistence(CarnahanStarlingEOS(self.reduced_temperature), self.forcing)
+            if self.wall_density > rl:
+                # a wall denser than the liquid condenses liquid on every solid, and far
+                # above it the lattice blows up in the first steps ("non-finite populations")
+                raise ValueError(f"wall_density: {self.wall_density:g} is above the liquid density "
+                                 f"{rl:.4g} of this fluid ({self.forcing}, T/Tc "
+                                 f"{self.reduced_temperature:g}; gas {rg:.4g}); give a value "
+                                 f"between the two (lattice units) or a contact_angle")
             # the default angle is not this wall's: no Lian comparison at an angle not simulated
             self.contact_angle = None
         return self
