@@ -758,6 +758,21 @@ def test_given_steps_that_clamp_the_walk_or_skip_diffusion_are_flagged(tmp_path)
     assert ratio == pytest.approx(round(ratio)) and ratio >= 1
 
 
+def test_the_end_is_recorded_whatever_the_record_interval(tmp_path):
+    """The products are the last record's ("at the end"): a duration off the record
+    interval, or shorter than it, still ends the record at the duration (before, a 10 h
+    interval in a 1 h run gave exuded 0 and enrichment 1, the initial state)."""
+    from rhizoscale.scenario import run_products, scenario_from_dict
+    out = {}
+    for interval in (0.5, 0.75, 10.0):
+        sc = scenario_from_dict(_small_rhizosphere(record_interval=interval), source=tmp_path / "s.yaml")
+        out[interval] = run_products(sc)
+    times = {k: v.fields["cs5_timeseries.nc"]["time"].values.tolist() for k, v in out.items()}
+    assert times == {0.5: [0.0, 0.5, 1.0], 0.75: [0.0, 0.75, 1.0], 10.0: [0.0, 1.0]}
+    exuded = {k: v.value("exuded_saturation_1") for k, v in out.items()}
+    assert exuded[0.5] > 0 and exuded[0.75] == exuded[0.5] and exuded[10.0] == exuded[0.5]
+
+
 def test_random_walk_has_the_species_diffusivity_at_the_default_step():
     """Mean squared displacement of non-growing motile cells after 1 h in a water box:
     6 D_m t at the default agent step (statistical error of 2000 cells: 1.8 %); with a

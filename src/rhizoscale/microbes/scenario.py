@@ -325,6 +325,9 @@ def _simulate(ctx, model, cfg: Config, name: str, edges=None):
     rec = MicrobeRecorder(edges)
     sim = Simulation(model, stop_time=cfg.duration, dt=cfg.dt, name=name)
     sim.add_callback("record", rec, TimeInterval(cfg.record_interval))
+    # the end is always recorded: the products are the last record's ("at the end"), and a
+    # duration off the record interval (or shorter than it) would give an earlier state
+    sim.add_callback("record the end", lambda s: rec(s), SpecifiedTimes([cfg.duration]))
     rec.snapshots = AgentSnapshots()
     if cfg.snapshot_times:
         sim.add_callback("agent snapshots", rec.snapshots, SpecifiedTimes(cfg.snapshot_times))
