@@ -729,6 +729,10 @@ def test_scenario_steps_are_read_and_bad_steps_name_the_key(tmp_path):
     for key in ("agent_step", "diffusion_step"):
         with pytest.raises(InputError, match=key):
             scenario_from_dict(_small_rhizosphere(**{key: 0.0}), source=tmp_path / "s.yaml")
+    # a root wider than the lattice left no water: refused naming the key, not 'image'
+    with pytest.raises(InputError, match="lattice.root_radius: 1000 um reaches across"):
+        scenario_from_dict(_small_rhizosphere(lattice={"shape": [4, 16, 16], "root_radius": 1000.0}),
+                           source=tmp_path / "s.yaml")
 
 
 def test_given_steps_that_clamp_the_walk_or_skip_diffusion_are_flagged(tmp_path):

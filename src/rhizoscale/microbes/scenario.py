@@ -28,7 +28,7 @@ from typing import Annotated, Literal, Optional, TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..errors import InputError
 from ..scenario import CaseConfig, ImageSection, Section, scenario_path
@@ -151,6 +151,17 @@ class Config(CaseConfig):
         if value is not None and is_product_reference(str(value)):
             return value                           # a pipeline product (rhizoscale.link)
         return None if value is None else scenario_path(value, info)
+
+    @model_validator(mode="after")
+    def _root_fits(self):
+        lat = self.lattice
+        extent = lat.shape[2] * lat.voxel_size
+        if self.experiment == "rhizosphere" and self.image is None and lat.root_radius >= extent:
+            # the half cylinder on the x = 0 face would fill the lattice: no soil, no water
+            raise ValueError(f"lattice.root_radius: {lat.root_radius:g} um reaches across the "
+                             f"lattice (x extent {extent:g} um = shape[2] x voxel_size); give a "
+                             f"smaller root or a wider lattice")
+        return self
 
     PARAMETER_SET_KEYS = {"bacteria": "literature"}
 
