@@ -729,6 +729,8 @@ def test_scenario_steps_are_read_and_bad_steps_name_the_key(tmp_path):
     for key in ("agent_step", "diffusion_step"):
         with pytest.raises(InputError, match=key):
             scenario_from_dict(_small_rhizosphere(**{key: 0.0}), source=tmp_path / "s.yaml")
+    with pytest.raises(InputError, match=r"lattice.shape: three sizes .* 3D \(got \[16, 16\]\)"):
+        scenario_from_dict(_small_rhizosphere(lattice={"shape": [16, 16]}), source=tmp_path / "s.yaml")
     # a root wider than the lattice left no water: refused naming the key, not 'image'
     with pytest.raises(InputError, match="lattice.root_radius: 1000 um reaches across"):
         scenario_from_dict(_small_rhizosphere(lattice={"shape": [4, 16, 16], "root_radius": 1000.0}),

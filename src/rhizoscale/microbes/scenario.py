@@ -49,6 +49,13 @@ class LatticeSection(Section):
     grain_radius: float = Field(60.0, gt=0, description="mean grain radius [um]")
     root_radius: float = Field(100.0, gt=0, description="root radius [um] (rhizosphere)")
 
+    @field_validator("shape", mode="before")
+    @classmethod
+    def _three_sizes(cls, value):
+        if isinstance(value, (list, tuple)) and len(value) != 3:
+            raise ValueError("three sizes (z along the root, y, x) are needed: the lattice is 3D")
+        return value
+
     @field_validator("shape")
     @classmethod
     def _big_enough(cls, value):
