@@ -179,6 +179,13 @@ def test_pipeline_links_the_table_to_cs2_and_bad_grids_are_refused():
         assert str(err.value).startswith(f"t.yaml: {field}: ") and "{" not in str(err.value)
 
 
+def test_a_packing_of_one_grain_is_refused_naming_shape():
+    """24^3 voxels of 1e-3 cm hold one grain of the default 0.012 cm radius: refused naming
+    shape (it was 'grains: a neck needs at least two grains', a key the user cannot set)."""
+    with pytest.raises(InputError, match=r"shape: the generated packing holds 1 grain"):
+        _chain({"shape": [24, 24, 24], "water_contents": [0.19]})
+
+
 def test_lbm_liquid_runs_under_the_simulation_and_keeps_the_mucilage_volume_exact():
     sc = scenario_from_dict({"case": "cs4-diffusivity-table", "seed": 1, "shape": [48, 48],
                              "mean_grain_radius": 0.006, "liquid": "lbm", "water_contents": [0.2, 0.3],

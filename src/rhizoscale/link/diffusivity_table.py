@@ -267,6 +267,12 @@ class _Chain:
                              config.grain_radius_cv, config.grain_overlap, seed=ctx.seed)
             self.pore_image = p.image
             self.grains = Grains(p.centers, p.radii, p.box)
+            if len(self.grains.radii) < 2:
+                from ..errors import InputError
+                raise InputError(f"the generated packing holds {len(self.grains.radii)} grain(s); "
+                                 f"necks need two (mean_grain_radius {config.mean_grain_radius:g} cm "
+                                 f"is {config.mean_grain_radius / config.voxel_size:.3g} voxels): "
+                                 f"use a larger shape or smaller grains", field="shape")
             self.source = (f"rhizoscale.image.generators.sand_packing(shape={list(config.shape)}, "
                            f"voxel_size={config.voxel_size}, porosity={config.porosity}, "
                            f"mean_radius={config.mean_grain_radius}, radius_cv={config.grain_radius_cv}, "
