@@ -80,7 +80,7 @@ class Config(CaseConfig):
     duration: float = Field(24.0, gt=0, le=24 * 365, description="simulated time [h]")
     dt: float = Field(0.25, gt=0, description="simulation step [h] (cut into agent sub-steps "
                       "of at most agent_step, the DOC diffusing every diffusion_step)")
-    record_interval: float = Field(1.0, gt=0, description="totals and profiles every [h]")
+    record_interval: float = Field(1.0, gt=0, description="totals and profiles every [h] (and at the end)")
     snapshot_times: list[Annotated[float, Field(ge=0)]] = Field(
         [], description="times of the agent snapshots (CSV and VTK points) besides the end [h]")
     n_cells: Optional[int] = Field(None, gt=0, description="initial cells, exactly (default: "
