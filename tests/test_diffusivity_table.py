@@ -171,10 +171,19 @@ def test_pipeline_links_the_table_to_cs2_and_bad_grids_are_refused():
     # checks across keys name the key first and do not print the whole scenario mapping
     for bad, field in (({"mucilage_fraction": 0.15}, "mucilage_fraction"),
                        ({"mucilage_fractions": [0.0, 0.1, 1.2]}, "mucilage_fractions"),
-                       ({"water_content": 0.5}, "water_content")):
+                       ({"water_content": 0.5}, "water_content"),
+                       # settings of the network search that a fixed cap skips
+                       ({"max_bridge_gap": 1.0, "bridge_span": {"radius_classes": 3}}, "bridge_span")):
         with pytest.raises(InputError) as err:
             scenario_from_dict({"case": "cs4-diffusivity-table", **bad}, source="t.yaml")
         assert str(err.value).startswith(f"t.yaml: {field}: ") and "{" not in str(err.value)
+
+
+def test_a_packing_of_one_grain_is_refused_naming_shape():
+    """24^3 voxels of 1e-3 cm hold one grain of the default 0.012 cm radius: refused naming
+    shape (it was 'grains: a neck needs at least two grains', a key the user cannot set)."""
+    with pytest.raises(InputError, match=r"shape: the generated packing holds 1 grain"):
+        _chain({"shape": [24, 24, 24], "water_contents": [0.19]})
 
 
 def test_lbm_liquid_runs_under_the_simulation_and_keeps_the_mucilage_volume_exact():

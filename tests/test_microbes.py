@@ -729,6 +729,54 @@ def test_scenario_steps_are_read_and_bad_steps_name_the_key(tmp_path):
     for key in ("agent_step", "diffusion_step"):
         with pytest.raises(InputError, match=key):
             scenario_from_dict(_small_rhizosphere(**{key: 0.0}), source=tmp_path / "s.yaml")
+    with pytest.raises(InputError, match=r"lattice.shape: three sizes .* 3D \(got \[16, 16\]\)"):
+        scenario_from_dict(_small_rhizosphere(lattice={"shape": [16, 16]}), source=tmp_path / "s.yaml")
+    # a root wider than the lattice left no water: refused naming the key, not 'image'
+    with pytest.raises(InputError, match="lattice.root_radius: 1000 um reaches across"):
+        scenario_from_dict(_small_rhizosphere(lattice={"shape": [4, 16, 16], "root_radius": 1000.0}),
+                           source=tmp_path / "s.yaml")
+
+
+def test_given_steps_that_clamp_the_walk_or_skip_diffusion_are_flagged(tmp_path):
+    """An agent_step past h^2/(6 D_m) clamps the random walk (cells spread slower than
+    their motility: silently wrong numbers before), one past 0.1/q_max over-steps uptake,
+    and a diffusion_step shorter than the agent sub-step diffuses less often than asked:
+    each is said in the run's warnings, and summary.json gives the steps the run used."""
+    from rhizoscale.scenario import run_scenario, scenario_from_dict
+    data = _small_rhizosphere(agent_step=0.2, diffusion_step=0.05, duration=0.5,
+                              outputs={"figures": False, "vtk": False})
+    summary = run_scenario(scenario_from_dict(data, source="s.yaml"), tmp_path / "a")
+    warns = summary["warnings"]
+    assert any("agent_step" in w and "clamped" in w for w in warns), warns
+    assert any("agent_step" in w and "0.1/q_max" in w for w in warns), warns
+    assert any(w.startswith("diffusion_step 0.05 h") for w in warns), warns
+    steps = summary["details"]["cs5"]["steps_h"]
+    assert steps["agent"] == pytest.approx(0.5 / 3) and steps["diffusion"] == pytest.approx(0.5 / 3)
+    bounds = steps["agent_default_bounds"]
+    assert bounds["walk h^2/(6 D_m)"] == pytest.approx(10.0 ** 2 / (6 * 1000.0))
+    # the defaults respect both bounds: no step warning, diffusion a whole number of sub-steps
+    summary = run_scenario(scenario_from_dict(_small_rhizosphere(duration=0.5, outputs={
+        "figures": False, "vtk": False}), source="s.yaml"), tmp_path / "b")
+    assert not any("_step" in w for w in summary["warnings"]), summary["warnings"]
+    steps = summary["details"]["cs5"]["steps_h"]
+    assert steps["agent"] <= min(steps["agent_default_bounds"].values()) + 1e-12
+    ratio = steps["diffusion"] / steps["agent"]
+    assert ratio == pytest.approx(round(ratio)) and ratio >= 1
+
+
+def test_the_end_is_recorded_whatever_the_record_interval(tmp_path):
+    """The products are the last record's ("at the end"): a duration off the record
+    interval, or shorter than it, still ends the record at the duration (before, a 10 h
+    interval in a 1 h run gave exuded 0 and enrichment 1, the initial state)."""
+    from rhizoscale.scenario import run_products, scenario_from_dict
+    out = {}
+    for interval in (0.5, 0.75, 10.0):
+        sc = scenario_from_dict(_small_rhizosphere(record_interval=interval), source=tmp_path / "s.yaml")
+        out[interval] = run_products(sc)
+    times = {k: v.fields["cs5_timeseries.nc"]["time"].values.tolist() for k, v in out.items()}
+    assert times == {0.5: [0.0, 0.5, 1.0], 0.75: [0.0, 0.75, 1.0], 10.0: [0.0, 1.0]}
+    exuded = {k: v.value("exuded_saturation_1") for k, v in out.items()}
+    assert exuded[0.5] > 0 and exuded[0.75] == exuded[0.5] and exuded[10.0] == exuded[0.5]
 
 
 def test_random_walk_has_the_species_diffusivity_at_the_default_step():

@@ -148,6 +148,10 @@ def test_scenario_refuses_unstable_parameters_before_running():
     with pytest.raises(InputError, match="give contact_angle or wall_density, not both"):
         scenario_from_dict({**base, "wall_density": 0.3, "contact_angle": 50}, source="x.yaml")
     assert scenario_from_dict({**base, "wall_density": 0.3}, source="x.yaml").config.contact_angle is None
+    # a wall denser than the liquid: refused naming the key and the fluid's densities (5.0
+    # used to end in "non-finite populations" after the run had started, naming no key)
+    with pytest.raises(InputError, match=r"x.yaml: wall_density: 5 is above the liquid density 0.307"):
+        scenario_from_dict({**base, "wall_density": 5.0}, source="x.yaml")
     assert scenario_from_dict(base, source="x.yaml").config.contact_angle == 70
 
 

@@ -134,9 +134,10 @@ def test_domain_smaller_than_two_grain_diameters_refused_naming_shape():
     with pytest.raises(InputError, match="shape"):
         scenario_from_dict(_water({"shape": [96, 39]}), source="x.yaml")
     scenario_from_dict(_water({"shape": [40, 40]}), source="x.yaml")          # accepted
-    # the bridge mode does not use shape
-    scenario_from_dict({"case": CASE, "name": "x", "mode": "bridge", "shape": [8, 8]},
-                       source="x.yaml")
+    # the bridge mode does not use shape: refused naming it (a key of the other mode)
+    with pytest.raises(InputError, match="shape: a key of mode water-distribution"):
+        scenario_from_dict({"case": CASE, "name": "x", "mode": "bridge", "shape": [8, 8]},
+                           source="x.yaml")
 
 
 @pytest.mark.parametrize("mode, key, value", [("water-distribution", "gap", 4),

@@ -221,7 +221,12 @@ def test_rsml_lateral_with_one_node_beyond_its_branching_point_round_trips(tmp_p
     # a unit typed where a plain number is expected: the key as the user wrote it (no
     # ".float" of the union member pydantic tried) and what to write instead
     ("case: cs1-rhizodeposition\ngrid: {resolution: 1 mm}\n",
-     ["s.yaml", "grid.resolution:", "plain number", "lengths in cm", "'1 mm'"]),
+     ["s.yaml", "grid.resolution:", "plain number", "in cm (this key's unit", "'1 mm'"]),
+    # a time key outside the time: section takes a plain number: its unit is named
+    ("case: cs5-microbes\nexperiment: respiration\nagent_step: 10 min\n",
+     ["s.yaml", "agent_step:", "plain number", "in h (this key's unit", "time: section", "'10 min'"]),
+    ("case: cs4-liquid-configuration\nmode: bridge\ncontact_angle: 50 deg\n",
+     ["s.yaml", "contact_angle:", "plain number", "in deg (this key's unit", "'50 deg'"]),
     ("case: cs1-rhizodeposition\nsoil_diffusivity: {table: s.yaml, d_water: {mucilage: 1}, thickness: 2 mm, thickness_relation: s.yaml}\n",
      ["s.yaml", "soil_diffusivity.thickness:", "plain number", "'2 mm'"]),
 ])

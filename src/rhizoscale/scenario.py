@@ -756,7 +756,8 @@ def _validate_config(module, data, source, base_dir):
     try:
         return module.Config.model_validate(data, context={"base_dir": base_dir, "source": source})
     except ValidationError as err:
-        raise_input_error(err, source, aliases=_section_aliases(module.Config, data))
+        raise_input_error(err, source, aliases=_section_aliases(module.Config, data),
+                          model=module.Config)
 
 
 def resolve_parameter_sets(config, overrides: dict, source: object) -> dict:
@@ -899,7 +900,7 @@ def scenario_from_dict(data: Any, source: object = "scenario", base_dir: Path | 
             loc = ".".join(loc)
             hit = next((p for p in key_overrides if loc == p or loc.startswith(p + ".")), None)
             if hit is None:
-                raise_input_error(err, source, aliases=aliases)
+                raise_input_error(err, source, aliases=aliases, model=module.Config)
             raise InputError(f"{first.get('msg', 'invalid value')} (got {key_overrides[hit]!r})",
                              source=source, field=f"parameters.{hit}") from None
         slots = set(config.parameter_sets()) if hasattr(config, "parameter_sets") else set()

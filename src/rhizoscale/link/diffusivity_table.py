@@ -175,6 +175,10 @@ class Config(CaseConfig):
             raise ValueError(f"mucilage_fraction: {self.mucilage_fraction:g} must be one of mucilage_fractions {list(m)}")
         if self.liquid == "lbm" and (self.water_content == 0 or self.water_content >= self.porosity):
             raise ValueError("water_content: the lbm liquid needs 0 < theta < porosity")
+        if self.max_bridge_gap is not None and "bridge_span" in self.model_fields_set:
+            # the fixed cap replaces the network search: its settings would do nothing
+            raise ValueError("bridge_span: has no effect with max_bridge_gap (the fixed cap "
+                             "replaces the network's search); remove one of them")
         return self
 
 
@@ -263,6 +267,12 @@ class _Chain:
                              config.grain_radius_cv, config.grain_overlap, seed=ctx.seed)
             self.pore_image = p.image
             self.grains = Grains(p.centers, p.radii, p.box)
+            if len(self.grains.radii) < 2:
+                from ..errors import InputError
+                raise InputError(f"the generated packing holds {len(self.grains.radii)} grain(s); "
+                                 f"necks need two (mean_grain_radius {config.mean_grain_radius:g} cm "
+                                 f"is {config.mean_grain_radius / config.voxel_size:.3g} voxels): "
+                                 f"use a larger shape or smaller grains", field="shape")
             self.source = (f"rhizoscale.image.generators.sand_packing(shape={list(config.shape)}, "
                            f"voxel_size={config.voxel_size}, porosity={config.porosity}, "
                            f"mean_radius={config.mean_grain_radius}, radius_cv={config.grain_radius_cv}, "

@@ -110,6 +110,8 @@ class MicrobeRecorder:
 
     def __call__(self, sim) -> None:
         m = sim.model
+        if self.times and abs(self.times[-1] - m.time) <= 1e-12 * max(abs(m.time), 1.0):
+            return          # already recorded now (the end falling on the record interval)
         self.times.append(float(m.time))
         t = totals(m)
         self.rows.append([t[k] for k in TOTALS])
@@ -191,6 +193,15 @@ class AgentSnapshots:
 
     def __call__(self, sim) -> None:
         self.snapshots.append(agent_columns(sim.model))
+
+    def checkpoint_state(self) -> dict:
+        """The snapshots taken so far (a resumed run writes them too)."""
+        return {"count": len(self.snapshots),
+                **{f"s{i}": dict(cols) for i, cols in enumerate(self.snapshots)}}
+
+    def restore_state(self, state: dict) -> None:
+        n = int(np.asarray(state["count"]))
+        self.snapshots = [{k: np.asarray(v) for k, v in state[f"s{i}"].items()} for i in range(n)]
 
 
 def agent_table(model) -> str:

@@ -433,6 +433,9 @@ class MicrobeModel:
         uptake_bound = 0.1 / float(self.traits[:, TRAIT_COLUMNS.index("q_max")].max())
         walk = float(self.traits[:, TRAIT_COLUMNS.index("motility")].max())
         walk_bound = lattice.voxel_size ** 2 / (6.0 * walk) if walk > 0 else math.inf
+        #: the default agent step's two bounds [h]: a tenth of the fastest cell's 1/q_max
+        #: and h^2 / (6 D_m) of the most motile strain (longer steps clamp the walk)
+        self.uptake_bound, self.walk_bound = uptake_bound, walk_bound
         self.max_step = min(uptake_bound, walk_bound) if max_step is None else float(max_step)
         if not (self.max_step > 0 and math.isfinite(self.max_step)):
             raise InputError(f"max_step must be positive, got {max_step}", field="max_step")
@@ -495,9 +498,7 @@ class MicrobeModel:
         docs)."""
         if not (dt > 0 and math.isfinite(dt)):
             raise InputError(f"time step must be positive, got {dt}", field="dt")
-        n = max(1, math.ceil(dt / self.max_step * (1 - 1e-12)))
-        # agent sub-steps per diffusion step: as many whole sub-steps as diffusion_step holds
-        k = max(1, math.floor(self.diffusion_step / (dt / n) * (1 + 1e-12)))
+        n, k = self.substeps(dt)
         t0 = self.time
         for j in range(n):
             t1 = t0 + dt * (j + 1) / n
@@ -506,6 +507,15 @@ class MicrobeModel:
                 span = t0 + dt * min(j + k, n) / n - self.time
             self._substep(t1 - self.time, span)
             self.time = t1
+
+    def substeps(self, dt: float) -> tuple[int, int]:
+        """``(n, k)`` for a step of ``dt`` [h]: ``n`` equal agent sub-steps of at most
+        ``max_step``, the DOC diffusing once per ``k`` of them (as many whole sub-steps as
+        ``diffusion_step`` holds, at least one: a ``diffusion_step`` shorter than the
+        sub-step diffuses every sub-step)."""
+        n = max(1, math.ceil(dt / self.max_step * (1 - 1e-12)))
+        k = max(1, math.floor(self.diffusion_step / (dt / n) * (1 + 1e-12)))
+        return n, k
 
     def _hydrolysis(self, h: float) -> None:
         doc = self.doc_pom.ravel()

@@ -28,7 +28,7 @@ from typing import Annotated, Literal, Optional, TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..errors import InputError
 from ..scenario import CaseConfig, ImageSection, Section, scenario_path
@@ -48,6 +48,13 @@ class LatticeSection(Section):
     porosity: float = Field(0.4, gt=0.05, lt=0.9, description="pore fraction [1]")
     grain_radius: float = Field(60.0, gt=0, description="mean grain radius [um]")
     root_radius: float = Field(100.0, gt=0, description="root radius [um] (rhizosphere)")
+
+    @field_validator("shape", mode="before")
+    @classmethod
+    def _three_sizes(cls, value):
+        if isinstance(value, (list, tuple)) and len(value) != 3:
+            raise ValueError("three sizes (z along the root, y, x) are needed: the lattice is 3D")
+        return value
 
     @field_validator("shape")
     @classmethod
@@ -73,7 +80,7 @@ class Config(CaseConfig):
     duration: float = Field(24.0, gt=0, le=24 * 365, description="simulated time [h]")
     dt: float = Field(0.25, gt=0, description="simulation step [h] (cut into agent sub-steps "
                       "of at most agent_step, the DOC diffusing every diffusion_step)")
-    record_interval: float = Field(1.0, gt=0, description="totals and profiles every [h]")
+    record_interval: float = Field(1.0, gt=0, description="totals and profiles every [h] (and at the end)")
     snapshot_times: list[Annotated[float, Field(ge=0)]] = Field(
         [], description="times of the agent snapshots (CSV and VTK points) besides the end [h]")
     n_cells: Optional[int] = Field(None, gt=0, description="initial cells, exactly (default: "
@@ -151,6 +158,17 @@ class Config(CaseConfig):
         if value is not None and is_product_reference(str(value)):
             return value                           # a pipeline product (rhizoscale.link)
         return None if value is None else scenario_path(value, info)
+
+    @model_validator(mode="after")
+    def _root_fits(self):
+        lat = self.lattice
+        extent = lat.shape[2] * lat.voxel_size
+        if self.experiment == "rhizosphere" and self.image is None and lat.root_radius >= extent:
+            # the half cylinder on the x = 0 face would fill the lattice: no soil, no water
+            raise ValueError(f"lattice.root_radius: {lat.root_radius:g} um reaches across the "
+                             f"lattice (x extent {extent:g} um = shape[2] x voxel_size); give a "
+                             f"smaller root or a wider lattice")
+        return self
 
     PARAMETER_SET_KEYS = {"bacteria": "literature"}
 
@@ -325,11 +343,39 @@ def _simulate(ctx, model, cfg: Config, name: str, edges=None):
     rec = MicrobeRecorder(edges)
     sim = Simulation(model, stop_time=cfg.duration, dt=cfg.dt, name=name)
     sim.add_callback("record", rec, TimeInterval(cfg.record_interval))
+    # the end is always recorded: the products are the last record's ("at the end"), and a
+    # duration off the record interval (or shorter than it) would give an earlier state
+    sim.add_callback("record the end", lambda s: rec(s), SpecifiedTimes([cfg.duration]))
     rec.snapshots = AgentSnapshots()
     if cfg.snapshot_times:
         sim.add_callback("agent snapshots", rec.snapshots, SpecifiedTimes(cfg.snapshot_times))
     ctx.simulate(sim, description=name, progress_units=" h")
     return rec
+
+
+def _check_steps(cfg: Config, model, warn) -> None:
+    """Warn when a given ``agent_step`` or ``diffusion_step`` does not do what it says:
+    an agent step past ``h^2 / (6 D_m)`` clamps the random walk (cells spread slower than
+    their motility), one past ``0.1 / q_max`` lets a cell take more than ~10 % of its
+    carbon per sub-step, and a ``diffusion_step`` shorter than the agent sub-step diffuses
+    every sub-step, i.e. less often than asked."""
+    n, k = model.substeps(cfg.dt)
+    sub = cfg.dt / n
+    if cfg.agent_step is not None:
+        if sub > model.walk_bound * (1 + 1e-9):
+            warn(f"agent_step: the agent sub-step {sub:.4g} h is longer than h^2/(6 D_m) = "
+                 f"{model.walk_bound:.4g} h of the most motile strain: its random walk is "
+                 f"clamped (step probability > 1) and cells spread slower than their motility "
+                 f"(about {model.walk_bound / sub:.2g} of it); use agent_step <= "
+                 f"{model.walk_bound:.4g} or omit it")
+        if sub > model.uptake_bound * (1 + 1e-9):
+            warn(f"agent_step: the agent sub-step {sub:.4g} h is longer than 0.1/q_max = "
+                 f"{model.uptake_bound:.4g} h: a cell may take more than ~10 % of its carbon "
+                 f"in one explicit uptake step")
+    if cfg.diffusion_step is not None and cfg.diffusion_step < sub * (1 - 1e-9):
+        warn(f"diffusion_step {cfg.diffusion_step:g} h is shorter than the agent sub-step "
+             f"{sub:.4g} h (time.dt cut by agent_step): the DOC diffuses once per sub-step, "
+             f"every {sub:.4g} h; give agent_step <= diffusion_step to diffuse more often")
 
 
 def _soil_mass_g(model, params) -> float:
@@ -430,6 +476,8 @@ def run(config: Config, ctx) -> "Products":
                                              diffusion_rtol=config.diffusion_rtol,
                                              max_step=config.agent_step,
                                              diffusion_step=config.diffusion_step)
+        if not runs:
+            _check_steps(config, model, ctx.warn)
         rec = _simulate(ctx, model, config, f"cs5-{label}", edges)
         runs[label] = (model, rec, saturation, addition)
     # ------------------------------------------------------------------ products
@@ -461,6 +509,11 @@ def run(config: Config, ctx) -> "Products":
     out.add_scalar("carbon_balance_error_bound", float(bound), "1",
                    "power of ten above the largest relative carbon balance error (all records, all runs)")
     summary["max_carbon_balance_error"] = worst
+    n_sub, k_sub = first.substeps(config.dt)
+    summary["steps_h"] = {"simulation": config.dt, "agent": config.dt / n_sub,
+                          "diffusion": config.dt / n_sub * min(k_sub, n_sub),
+                          "agent_default_bounds": {"uptake 0.1/q_max": first.uptake_bound,
+                                                   "walk h^2/(6 D_m)": first.walk_bound}}
     summary.update({"units": "um, h, fg C (per-gram figures in ug C g-1 soil)", "soil_mass_g": soil_g,
                     "cells_initial": {k: int(ts["cells"].sel(run=k).values[0]) for k in labels}})
     if not rhizo:

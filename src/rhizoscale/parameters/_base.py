@@ -113,7 +113,38 @@ _NUMBER_WITH_UNIT = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*([A-
 _FIELD_PATH = re.compile(r"[A-Za-z_]\w*(\[\d+\])*(\.[A-Za-z_]\w*(\[\d+\])*)*")
 
 
-def raise_input_error(err: ValidationError, source: object, aliases: dict | None = None) -> None:
+#: the unit a field's description gives in brackets, e.g. "simulated time [h]"
+_DESCRIBED_UNIT = re.compile(r"\[([^\]\s][^\]]{0,15})\]")
+
+
+def _described_unit(model, where: tuple) -> str | None:
+    """The bracketed unit of the field at ``where`` in ``model`` (a pydantic model class),
+    from its description; None when the field or a unit is not found."""
+    import typing
+
+    field = None
+    for part in where:
+        if isinstance(part, int) or model is None:
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        model = None
+        candidates = [field.annotation, *typing.get_args(field.annotation)]
+        for ann in candidates:
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                model = ann
+                break
+    if field is None or not field.description:
+        return None
+    m = _DESCRIBED_UNIT.search(field.description)
+    if m is None or m.group(1).strip() in ("1", "lattice", "-"):
+        return None
+    return m.group(1).strip()
+
+
+def raise_input_error(err: ValidationError, source: object, aliases: dict | None = None,
+                      model=None) -> None:
     """Re-raise a pydantic ValidationError as one :class:`InputError` naming file and field.
 
     Parameters
@@ -126,6 +157,9 @@ def raise_input_error(err: ValidationError, source: object, aliases: dict | None
         Top-level key -> ``(name the user wrote, value as written)``: a key filled from a
         shared scenario section (``time.dt`` -> a case's ``drying_step``) is reported
         under the name and with the value the user typed.
+    model : pydantic model class, optional
+        The model validated: a unit typed where a plain number is expected is answered
+        with the unit its field's description gives (``[h]``).
 
     Raises
     ------
@@ -153,8 +187,14 @@ def raise_input_error(err: ValidationError, source: object, aliases: dict | None
     unit_hint = (first.get("type") in ("float_parsing", "int_parsing") and isinstance(shown, str)
                  and _NUMBER_WITH_UNIT.fullmatch(shown))
     if unit_hint:
-        msg = (f"a plain number is expected here, in the unit the documentation gives for this key "
-               f"(lengths in cm unless stated; only time keys take a unit) (got {shown!r})")
+        unit = _described_unit(model, where) if model is not None else None
+        if unit is not None:
+            msg = (f"a plain number is expected here, in {unit} (this key's unit; only the "
+                   f"time: section takes units such as '15 min') (got {shown!r})")
+        else:
+            msg = (f"a plain number is expected here, in the unit the documentation gives for "
+                   f"this key (lengths in cm unless stated; only the time: section takes units "
+                   f"such as '15 min') (got {shown!r})")
         show_input = False
     if first.get("type") == "extra_forbidden":
         msg = "unknown key (check the spelling; see the documentation for the allowed keys)"

@@ -15,7 +15,8 @@ One case with two modes (one fluid model, one set of keys for it; the shipped ex
 Lattice units: lengths in voxels of ``voxel_size`` cm; densities and pressures stay in
 lattice units. The contact angle is calibrated to a wall density by sessile drops on the
 run's own lattice (cached): D2Q9 drops for 2D runs, D3Q19 spherical caps for 3D runs (at
-T/Tc = 0.8 with ``li`` the reachable range is about 48-180 deg in 2D, 40-180 deg in 3D). With ``surface_tension`` [N m-1] (and
+T/Tc = 0.8 with ``li`` the reachable range is about 48-180 deg in 2D, 42-124 deg in 3D:
+the 3D table in docs/cs4-liquid-configuration.md). With ``surface_tension`` [N m-1] (and
 ``liquid_density`` [kg m-3]) the lattice surface tension is measured by the 2D Laplace law
 (cached) and the physical time step [s] and implied kinematic viscosity [m2 s-1] are
 reported; the fields are not converted and the lattice parameters are not chosen from
@@ -155,12 +156,21 @@ class Config(CaseConfig):
             raise ValueError(f"{unused[0]}: a key of mode {other}; this scenario's mode is "
                              f"{self.mode}, where it has no effect (remove it)")
         if self.wall_density is None and self.contact_angle is None:
-            raise ValueError("give contact_angle or wall_density")
+            raise ValueError("contact_angle: give contact_angle or wall_density")
         if self.wall_density is not None:
             if "contact_angle" in self.model_fields_set and self.contact_angle is not None:
                 # the wall density sets the wetting: the angle would be ignored by the
                 # lattice yet used in Lian's rupture gap
-                raise ValueError("give contact_angle or wall_density, not both")
+                raise ValueError("wall_density: give contact_angle or wall_density, not both")
+            from .wetting import coexistence
+            rg, rl = coexistence(CarnahanStarlingEOS(self.reduced_temperature), self.forcing)
+            if self.wall_density > rl:
+                # a wall denser than the liquid condenses liquid on every solid, and far
+                # above it the lattice blows up in the first steps ("non-finite populations")
+                raise ValueError(f"wall_density: {self.wall_density:g} is above the liquid density "
+                                 f"{rl:.4g} of this fluid ({self.forcing}, T/Tc "
+                                 f"{self.reduced_temperature:g}; gas {rg:.4g}); give a value "
+                                 f"between the two (lattice units) or a contact_angle")
             # the default angle is not this wall's: no Lian comparison at an angle not simulated
             self.contact_angle = None
         return self
