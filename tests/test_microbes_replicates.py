@@ -66,15 +66,34 @@ def test_replicates_are_the_single_runs_of_seed_plus_k(tmp_path):
     assert reps.info["cs5"]["per_replicate"][1] == next_seed.info["cs5"]
 
 
-def test_replicates_in_the_output_folder_and_bad_values_name_the_key(tmp_path):
+def test_replicates_in_the_output_folder_resume_and_bad_values_name_the_key(tmp_path):
     import xarray as xr
-    summary = run_scenario(_respiration(seed=2, replicates=2, additions=[8.0], duration=0.5), tmp_path / "out")
+    from rhizoscale.simulation import WallTimeLimitReached
+    # (no agent snapshots: snapshots taken before a checkpoint are not restored on resume,
+    # for a single run as well)
+    sc = _respiration(seed=2, replicates=2, additions=[8.0], snapshot_times=[])
+    summary = run_scenario(sc, tmp_path / "out")
     with xr.open_dataset(tmp_path / "out" / "cs5_timeseries.nc") as ts:
         assert ts["co2"].dims == ("replicate", "run", "time") and list(ts["seed"].values) == [2, 3]
-    assert {"cs5_agents_addition_8_r0.csv", "cs5_agents_addition_8_r1.csv"} <= {
-        p.name for p in (tmp_path / "out").iterdir()}
+    agents = {"cs5_agents_addition_8_r0.csv", "cs5_agents_addition_8_r1.csv"}
+    assert agents <= {p.name for p in (tmp_path / "out").iterdir()}
     saved = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert saved["quantities"]["respired_addition_8_sd"]["value"] == summary["quantities"]["respired_addition_8_sd"]["value"]
+    # stopped after every step and resumed: the same outputs (each replicate checkpoints apart)
+    stops = 0
+    while True:
+        try:
+            run_scenario(sc, tmp_path / "cut", resume=stops > 0, wall_time_limit=0.0)
+            break
+        except WallTimeLimitReached:
+            stops += 1
+    assert stops >= 4
+    for name in ("cs5_timeseries.nc", "cs5_fields.nc"):
+        with xr.open_dataset(tmp_path / "out" / name) as a, xr.open_dataset(tmp_path / "cut" / name) as b:
+            assert a.identical(b), name
+    for name in agents:
+        assert (tmp_path / "out" / name).read_text() == (tmp_path / "cut" / name).read_text()
+    assert json.loads((tmp_path / "cut" / "summary.json").read_text())["quantities"] == saved["quantities"]
     for bad in (0, -1, 2.5, "2", True):
         with pytest.raises(InputError, match="replicates"):
             _respiration(replicates=bad)
