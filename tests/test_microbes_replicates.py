@@ -94,6 +94,11 @@ def test_replicates_in_the_output_folder_resume_and_bad_values_name_the_key(tmp_
     for name in agents:
         assert (tmp_path / "out" / name).read_text() == (tmp_path / "cut" / name).read_text()
     assert json.loads((tmp_path / "cut" / "summary.json").read_text())["quantities"] == saved["quantities"]
+    # the estimate adds the end fields (6 float64 per voxel and run) of the finished replicates
+    from rhizoscale.microbes.scenario import estimate_memory
+    one, three = estimate_memory(_respiration().config), estimate_memory(_respiration(replicates=3).config)
+    assert three.parts["outputs of the other replicates"] >= 2 * 2 * 48 * 4 * 12 * 12
+    assert three.gib > one.gib and "outputs of the other replicates" not in one.parts
     for bad in (0, -1, 2.5, "2", True):
         with pytest.raises(InputError, match="replicates"):
             _respiration(replicates=bad)
