@@ -69,13 +69,13 @@ def test_replicates_are_the_single_runs_of_seed_plus_k(tmp_path):
 def test_replicates_in_the_output_folder_resume_and_bad_values_name_the_key(tmp_path):
     import xarray as xr
     from rhizoscale.simulation import WallTimeLimitReached
-    # (no agent snapshots: snapshots taken before a checkpoint are not restored on resume,
-    # for a single run as well)
-    sc = _respiration(seed=2, replicates=2, additions=[8.0], snapshot_times=[])
+    # a snapshot at t = 0, taken before the first checkpoint, is kept by the resumed run
+    sc = _respiration(seed=2, replicates=2, additions=[8.0], snapshot_times=[0])
     summary = run_scenario(sc, tmp_path / "out")
     with xr.open_dataset(tmp_path / "out" / "cs5_timeseries.nc") as ts:
         assert ts["co2"].dims == ("replicate", "run", "time") and list(ts["seed"].values) == [2, 3]
-    agents = {"cs5_agents_addition_8_r0.csv", "cs5_agents_addition_8_r1.csv"}
+    agents = {"cs5_agents_addition_8_r0.csv", "cs5_agents_addition_8_r1.csv",
+              "cs5_agents_addition_8_r0_t0h.csv", "cs5_agents_addition_8_r1_t0h.csv"}
     assert agents <= {p.name for p in (tmp_path / "out").iterdir()}
     saved = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert saved["quantities"]["respired_addition_8_sd"]["value"] == summary["quantities"]["respired_addition_8_sd"]["value"]
