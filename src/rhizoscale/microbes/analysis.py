@@ -195,13 +195,16 @@ class AgentSnapshots:
         self.snapshots.append(agent_columns(sim.model))
 
     def checkpoint_state(self) -> dict:
-        """The snapshots taken so far (a resumed run writes them too)."""
-        return {"count": len(self.snapshots),
-                **{f"s{i}": dict(cols) for i, cols in enumerate(self.snapshots)}}
+        """The snapshots taken so far as plain arrays (a resumed run keeps them)."""
+        state = {"n_snapshots": np.array(len(self.snapshots))}
+        for i, cols in enumerate(self.snapshots):
+            state.update({f"s{i}_{k}": v for k, v in cols.items()})
+        return state
 
     def restore_state(self, state: dict) -> None:
-        n = int(np.asarray(state["count"]))
-        self.snapshots = [{k: np.asarray(v) for k, v in state[f"s{i}"].items()} for i in range(n)]
+        n = int(state["n_snapshots"])
+        self.snapshots = [{k[len(f"s{i}_"):]: np.asarray(v) for k, v in state.items() if k.startswith(f"s{i}_")}
+                          for i in range(n)]
 
 
 def agent_table(model) -> str:

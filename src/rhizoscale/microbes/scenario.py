@@ -120,6 +120,9 @@ class Config(CaseConfig):
     diffusion_step: Optional[float] = Field(None, gt=0, description="longest DOC diffusion step "
                                             "[h], a whole number of agent sub-steps (default "
                                             "0.1 / q_max; docs: which ratio is safe)")
+    replicates: int = Field(1, ge=1, le=1000, strict=True, description="replicates of every run; "
+                            "replicate k uses seed + k (replicate 0 is the single run), outputs "
+                            "gain a 'replicate' dimension and the key figures their mean and SD")
     memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]")
 
     @field_validator("saturations")
@@ -301,7 +304,9 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
     stencil and its float32 smoother copy, multigrid levels, six float64 CG and step
     vectors, the packing's labels and distance maps while the lattice is built; per cell
     54 bytes (:data:`~rhizoscale.microbes.model.AGENT_BYTES`) with room for 4x growth; plus
-    the libraries. One lattice at a time (the saturations run one after the other).
+    the libraries. One lattice at a time (the saturations and the replicates run one after
+    the other); with ``replicates`` > 1 the end fields and agent tables of the finished
+    replicates are kept until the products are written.
 
     Parameters
     ----------
@@ -328,6 +333,12 @@ def estimate_memory(config: Config) -> "MemoryEstimate":
     parts = {"libraries and figures": float(KERNEL_ALLOWANCE),
              "lattice, carbon pools and diffusion solver": 200.0 * n,
              "cells (room for 4x growth)": 4.0 * AGENT_BYTES * _expected_cells(config)}
+    if config.replicates > 1:
+        # replicates run one after the other; the end fields (6 float64 per voxel and run)
+        # and agent tables (~100 characters per cell) of the finished ones are kept
+        n_runs = len(config.saturations) if config.experiment == "rhizosphere" else len(config.additions)
+        parts["outputs of the other replicates"] = (config.replicates - 1) * n_runs * (
+            48.0 * n + 4 * 100.0 * _expected_cells(config))
 
     def suggest(limit: float) -> str:
         f = max((limit - KERNEL_ALLOWANCE) / (200.0 * n + 4 * AGENT_BYTES * _expected_cells(config)), 0) ** (1 / 3)
@@ -408,15 +419,27 @@ def run(config: Config, ctx) -> "Products":
     >>> out.value("carbon_balance_error_bound") <= 1e-12, out.value("additions_with_growth") <= 2
     (True, True)
     """
-    from ..memory import check_memory, record_estimate
+    from ..memory import check_memory
+    params = ctx.parameter_set(config, "bacteria")
+    memory = estimate_memory(config)
+    check_memory(memory, config.memory_limit_gb, warn=ctx.warn)
+    if config.replicates == 1:
+        return _run_once(config, ctx, params, memory, ctx.seed)
+    seeds = [ctx.seed + k for k in range(config.replicates)]
+    reps = [_run_once(config, ctx, params, memory, s, k) for k, s in enumerate(seeds)]
+    return _combine_replicates(reps, seeds, memory)
+
+
+def _run_once(config: Config, ctx, params, memory, seed: int, replicate: int | None = None) -> "Products":
+    """One replicate: every run (saturation or addition) with ``seed``; ``replicate`` (None
+    for a single run) tags the simulations, tasks and agent files."""
+    from ..memory import record_estimate
     from ..products import Products
     from .analysis import TOTALS, agent_table
     from .lattice import MicrobeLattice
     from .model import MicrobeModel
-    params = ctx.parameter_set(config, "bacteria")
-    memory = estimate_memory(config)
-    check_memory(memory, config.memory_limit_gb, warn=ctx.warn)
-    seed = ctx.seed
+    tag = "" if replicate is None else f"_r{replicate}"
+    of_rep = "" if replicate is None else f", replicate {replicate}"
     out = Products("cs5-microbes")
     record_estimate(out, memory)
     runs = {}
@@ -445,7 +468,7 @@ def run(config: Config, ctx) -> "Products":
         image_cache = {sat: user}
     for label, saturation, addition in settings:
         if saturation not in image_cache:
-            with ctx.task(f"building the lattice (saturation {saturation:g})", None):
+            with ctx.task(f"building the lattice (saturation {saturation:g}{of_rep})", None):
                 image_cache[saturation] = _lattice_image(config, saturation, seed, rhizo)
         image = image_cache[saturation]
         try:
@@ -476,9 +499,9 @@ def run(config: Config, ctx) -> "Products":
                                              diffusion_rtol=config.diffusion_rtol,
                                              max_step=config.agent_step,
                                              diffusion_step=config.diffusion_step)
-        if not runs:
+        if not runs and not replicate:      # once per scenario (the steps are the same in every run)
             _check_steps(config, model, ctx.warn)
-        rec = _simulate(ctx, model, config, f"cs5-{label}", edges)
+        rec = _simulate(ctx, model, config, f"cs5-{label}{tag}", edges)
         runs[label] = (model, rec, saturation, addition)
     # ------------------------------------------------------------------ products
     first = next(iter(runs.values()))[0]
@@ -573,22 +596,90 @@ def run(config: Config, ctx) -> "Products":
     from .analysis import agent_columns, columns_csv, write_agents_vtk
     names = [s.name for s in params.species]
     for lab, (model, rec, _, _) in runs.items():
-        out.add_text(f"cs5_agents_{lab}.csv", agent_table(model))
-        snaps = [(f"cs5_agents_{lab}_t{t:g}h", c)
+        out.add_text(f"cs5_agents_{lab}{tag}.csv", agent_table(model))
+        snaps = [(f"cs5_agents_{lab}{tag}_t{t:g}h", c)
                  for t, c in zip(config.snapshot_times, rec.snapshots.snapshots)]
         for stem, cols in snaps:
             out.add_text(f"{stem}.csv", columns_csv(cols, names))
         if config.outputs.vtk:
-            snaps.append((f"cs5_agents_{lab}", agent_columns(model)))
+            snaps.append((f"cs5_agents_{lab}{tag}", agent_columns(model)))
             for stem, cols in snaps:
                 out.exports[f"{stem}.vtp"] = (lambda path, c=cols: write_agents_vtk(c, path))
     out.info["cs5"] = summary
     out.info["literature"] = {"set": params.name, "chosen": params.chosen()}
     out.info["seed"] = seed
-    if config.outputs.figures:
+    if config.outputs.figures and not replicate:          # figures: the single run or replicate 0
         from .figures import respiration_figures, rhizosphere_figures
         if rhizo:
             out.figures.update(rhizosphere_figures(ts, out.fields["cs5_profiles.nc"], config))
         else:
             out.figures.update(respiration_figures(ts, config))
+    return out
+
+
+def replicate_statistics(values) -> dict:
+    """Mean, sample standard deviation (``ddof=1``) and count of one key figure over the
+    replicates; ``None`` values (e.g. an enrichment without enough cells) are left out.
+
+    Parameters
+    ----------
+    values : sequence of float or None
+        The figure of each replicate.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``sd`` (None below two values), ``n`` and the ``values`` themselves.
+
+    Examples
+    --------
+    >>> replicate_statistics([1.0, 3.0, None])
+    {'mean': 2.0, 'sd': 1.4142135623730951, 'n': 2, 'values': [1.0, 3.0, None]}
+    """
+    values = [None if v is None or not np.isfinite(v) else float(v) for v in values]
+    given = np.array([v for v in values if v is not None])
+    return {"mean": float(given.mean()) if given.size else None,
+            "sd": float(given.std(ddof=1)) if given.size > 1 else None,
+            "n": int(given.size), "values": values}
+
+
+def _combine_replicates(reps: list, seeds: list[int], memory) -> "Products":
+    """The products of several replicates: fields stacked on a ``replicate`` dimension
+    (with each one's ``seed``), per-replicate agent files, and each key figure's mean (the
+    scalar itself), standard deviation (``NAME_sd``) and n (summary ``cs5.replicates``)."""
+    from ..memory import record_estimate
+    from ..products import Products
+    out = Products("cs5-microbes")
+    record_estimate(out, memory)
+    k = np.arange(len(reps))
+    for name in reps[0].fields:
+        ds = xr.concat([r.fields[name] for r in reps], dim="replicate", combine_attrs="override")
+        ds = ds.assign_coords(replicate=("replicate", k, {"units": "1"}),
+                              seed=("replicate", np.asarray(seeds), {"units": "1",
+                                                                       "long_name": "seed of the replicate"}))
+        out.add_field(name, ds)
+    stats = {}
+    for name, first in reps[0].scalars.items():
+        if name == "memory_estimate":
+            continue
+        values = [r.scalars[name].value for r in reps]
+        if name == "carbon_balance_error_bound":
+            out.add_scalar(name, max(values), first.units, first.description + f" (all {len(reps)} replicates)")
+            continue
+        st = replicate_statistics(values)
+        stats[name] = {"units": first.units, **st}
+        out.add_scalar(name, st["mean"], first.units, f"mean over {st['n']} replicates of: {first.description}")
+        out.add_scalar(f"{name}_sd", st["sd"], first.units,
+                       f"standard deviation (ddof=1) over {st['n']} replicates of {name}")
+    for r in reps:
+        out.exports.update(r.exports)                       # agent files carry _rK in their names
+    out.figures.update(reps[0].figures)
+    out.info["cs5"] = {"replicates": {"n": len(reps), "seeds": list(seeds),
+                                      "seed_rule": "replicate k uses seed + k (replicate 0 = the single run)",
+                                      "statistics": "mean and sample standard deviation (ddof=1)",
+                                      "figures": "of replicate 0",
+                                      "quantities": stats},
+                       "per_replicate": [r.info["cs5"] for r in reps]}
+    out.info["literature"] = reps[0].info["literature"]
+    out.info["seed"] = seeds[0]
     return out

@@ -162,7 +162,7 @@ class SaturationModel:
         self.n_pore = int(self.pore.sum())
         self.check_every, self.max_steps = int(check_every), int(max_steps)
         self.u_tol, self.s_tol = float(u_tol), float(s_tol)
-        rho, _ = self.lbm.moments()
+        rho = self.lbm.density()
         self.initial_saturation = self._sat(rho)
         self.s_prev = self._sat_sharp(rho)
         self.u_prev = np.zeros((self.lbm.n_fluid, 3))
@@ -222,7 +222,7 @@ class SaturationModel:
 
     def result(self) -> "SaturationResult":
         """Water/air image, densities and the achieved saturation now."""
-        rho, _ = self.lbm.moments()
+        rho = self.lbm.density()
         s = self._sat(rho)
         labels = np.where(self.pore, np.where(np.nan_to_num(rho) > self.level, WATER, AIR),
                           SOLID).astype(np.uint8)
