@@ -88,6 +88,9 @@ def test_replicates_in_the_output_folder_resume_and_bad_values_name_the_key(tmp_
         except WallTimeLimitReached:
             stops += 1
     assert stops >= 4
+    with pytest.raises(WallTimeLimitReached) as stop:     # the limit as given, the time in the case's unit
+        run_scenario(sc, tmp_path / "msg", wall_time_limit=0.0)
+    assert "--wall-time-limit of 0 s reached at t = 0.5 h" in str(stop.value), str(stop.value)
     for name in ("cs5_timeseries.nc", "cs5_fields.nc"):
         with xr.open_dataset(tmp_path / "out" / name) as a, xr.open_dataset(tmp_path / "cut" / name) as b:
             assert a.identical(b), name

@@ -203,6 +203,9 @@ class RunContext:
                              f"(iteration {sim.iteration})")
         if self.wall_time_limit is not None:
             sim.wall_time_limit = max(self.wall_time_limit - (time.perf_counter() - self._t0), 0.0)
+            # the message names the limit the user gave, not what was left of it for this part
+            sim.wall_time_note = f"--wall-time-limit of {self.wall_time_limit:g} s"
+        sim.time_display = (progress_scale, progress_units)
         total = sim.stop_time * progress_scale
         with self.task(description or sim.name, total) as cb:
             sim.progress = lambda t, stop: cb(t * progress_scale, total)

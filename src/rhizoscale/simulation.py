@@ -692,9 +692,11 @@ class Simulation:
                         _time.perf_counter() - start >= self.wall_time_limit:
                     self._write_checkpoint()
                     where = f"; checkpoint {self.checkpointer.path}" if self.checkpointer else ""
+                    limit = getattr(self, "wall_time_note", None) or f"wall-time limit of {self.wall_time_limit:g} s"
+                    scale, units = getattr(self, "time_display", (1.0, ""))
                     raise WallTimeLimitReached(
-                        f"{self.name}: wall-time limit of {self.wall_time_limit:g} s reached at "
-                        f"t = {self.time:g} (iteration {self.iteration}){where}")
+                        f"{self.name}: {limit} reached at t = {self.time * scale:g}{units} "
+                        f"(iteration {self.iteration}){where}")
         except KeyboardInterrupt:
             cp = self.checkpointer
             if cp is not None and cp.last_time is not None:
