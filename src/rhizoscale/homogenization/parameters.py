@@ -37,7 +37,7 @@ class GranularMediumParameters(ParameterSet):
     water_content: float = quantity(..., units="cm3 cm-3", description="liquid content theta", ge=0)
     mucilage_fraction: float = quantity(..., units="1", description="share of the liquid that is mucilage",
                                         ge=0, le=1)
-    mean_grain_radius: float = quantity(..., units="cm", description="mean grain radius", gt=0)
+    mean_grain_radius: float = quantity(..., units="cm", description="mean radius of the grains as placed; all grains are then grown or shrunk by one distance to reach the porosity, so the image's mean grain radius differs (more for small grains on coarse voxels)", gt=0)
     grain_radius_cv: float = quantity(..., units="1", description="coefficient of variation of grain radii", ge=0)
     grain_overlap: float = quantity(..., units="1", description="allowed grain overlap (fraction of radii sum)",
                                     ge=0, lt=1)

@@ -63,7 +63,7 @@ class Config(CaseConfig):
     porosity: float = Field(..., gt=0, lt=1, description="porosity [-]")
     water_content: float = Field(..., ge=0, description="liquid content theta [cm3 cm-3]")
     mucilage_fraction: float = Field(..., ge=0, le=1, description="share of the liquid that is mucilage [-]")
-    mean_grain_radius: float = Field(..., gt=0, description="mean grain radius [cm]")
+    mean_grain_radius: float = Field(..., gt=0, description="mean radius of the grains as placed [cm]; all grains are then grown or shrunk by one distance to reach the porosity, so the image's mean grain radius differs (more for small grains on coarse voxels)")
     grain_radius_cv: float = Field(..., ge=0, description="coefficient of variation of grain radii [-]")
     grain_overlap: float = Field(..., ge=0, lt=1, description="allowed grain overlap (fraction of radii sum)")
     liquid_rule: Literal["film", "drainage"] = "film"

@@ -104,7 +104,7 @@ class Config(CaseConfig):
     # water distribution
     shape: list[int] = Field([96, 96], min_length=2, max_length=3, description="image shape [voxels]")
     porosity: float = Field(0.45, gt=0.1, lt=0.9, description="porosity of the packing [-]")
-    mean_grain_radius: float = Field(0.01, gt=0, description="mean grain radius [cm]")
+    mean_grain_radius: float = Field(0.01, gt=0, description="mean radius of the grains as placed [cm]; all grains are then grown or shrunk by one distance to reach the porosity, so the image's mean grain radius differs (more for small grains on coarse voxels)")
     saturations: list[float] = Field([0.9, 0.7, 0.5, 0.25], min_length=1,
                                      description="target water saturations of the pore space [-]")
     check_every: int = Field(200, ge=10, description="lattice steps between convergence checks")
