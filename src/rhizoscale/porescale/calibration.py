@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import InputError
 from .lattice import CS2
 from .measure import equivalent_radius, laplace_pressure, liquid_volume
-from .wetting import cache_dir, coexistence
+from .wetting import RelaxingDrop, cache_dir, coexistence
 
 __all__ = ["LatticeUnits", "SurfaceTension", "LaplaceDropModel", "measure_surface_tension",
            "lattice_units"]
@@ -90,7 +90,7 @@ class SurfaceTension:
     intercept: float
 
 
-class LaplaceDropModel:
+class LaplaceDropModel(RelaxingDrop):
     """A free droplet relaxing in its vapour, its Laplace pressure measured (a Model of the
     contract, stepped by :class:`~rhizoscale.simulation.Simulation`).
 
@@ -136,44 +136,21 @@ class LaplaceDropModel:
         self.history: list = []
         self.done = False
 
-    @property
-    def time(self) -> float:
-        return float(self.lbm.time)
-
     def radius_and_dp(self) -> tuple[float, float]:
         """Equivalent radius of the liquid's volume [nodes] and ``p_in - p_out`` [lattice]."""
         rho = self.lbm.density()
         R = equivalent_radius(liquid_volume(rho, rho.min(), rho.max()), self.ndim)
         return R, laplace_pressure(rho, self.eos)[2]
 
-    def advance_to(self, t: float) -> None:
-        """Step to ``t`` [lattice steps], checking the criterion every ``check_every``."""
-        while self.time < t - 0.5 and not self.done:
-            n = int(round(t - self.time))
-            if self.dp_tol is not None:
-                n = min(n, self.check_every - int(self.time) % self.check_every)
-            self.lbm.step(n)
-            if self.dp_tol is not None and int(self.time) % self.check_every == 0:
-                dp = self.radius_and_dp()[1]
-                if self.history and abs(dp - self.history[-1][1]) < self.dp_tol * abs(dp):
-                    self.done = True
-                self.history.append((int(self.time), dp))
+    @property
+    def tol(self) -> float | None:
+        return self.dp_tol
 
-    def step(self, dt: float) -> None:
-        self.advance_to(self.time + dt)
+    def _measure(self) -> float:
+        return self.radius_and_dp()[1]
 
-    def checkpoint_state(self) -> dict:
-        return {"lbm": self.lbm.checkpoint_state(), "done": self.done,
-                "history": np.array(self.history, dtype=np.float64).reshape(-1, 2)}
-
-    def restore_state(self, state: dict) -> None:
-        self.lbm.restore_state(state["lbm"])
-        self.done = bool(state["done"])
-        self.history = [(int(a), float(b)) for a, b in state["history"]]
-
-    def state(self):
-        """The fluid state (:meth:`TwoPhaseLBM.state`, lattice units)."""
-        return self.lbm.state()
+    def _settled(self, new: float, old: float) -> bool:
+        return abs(new - old) < self.dp_tol * abs(new)
 
 
 def measure_surface_tension(eos, *, forcing: str = "edm", tau: float = 1.0, ndim: int = 2,

@@ -56,7 +56,59 @@ def cache_dir() -> Path:
     return base / "porescale"
 
 
-class SessileDropModel:
+class RelaxingDrop:
+    """What the calibration drops share (:class:`SessileDropModel`,
+    :class:`~.calibration.LaplaceDropModel`): a lattice ``lbm`` stepped to a time, with a
+    quantity measured every ``check_every`` steps while a tolerance ``tol`` is set and
+    :attr:`done` once two checks agree (:meth:`_settled`); checkpointable.
+
+    Subclasses set ``lbm``, ``check_every``, ``history``, ``done`` and define ``tol``,
+    ``_measure()`` and ``_settled(new, old)``.
+    """
+
+    tol: float | None = None
+
+    @property
+    def time(self) -> float:
+        return float(self.lbm.time)
+
+    def _measure(self) -> float:
+        raise NotImplementedError
+
+    def _settled(self, new: float, old: float) -> bool:
+        raise NotImplementedError
+
+    def advance_to(self, t: float) -> None:
+        """Step to ``t`` [lattice steps], checking the criterion every ``check_every``."""
+        while self.time < t - 0.5 and not self.done:
+            n = int(round(t - self.time))
+            if self.tol is not None:
+                n = min(n, self.check_every - int(self.time) % self.check_every)
+            self.lbm.step(n)
+            if self.tol is not None and int(self.time) % self.check_every == 0:
+                value = self._measure()
+                if self.history and self._settled(value, self.history[-1][1]):
+                    self.done = True
+                self.history.append((int(self.time), value))
+
+    def step(self, dt: float) -> None:
+        self.advance_to(self.time + dt)
+
+    def checkpoint_state(self) -> dict:
+        return {"lbm": self.lbm.checkpoint_state(), "done": self.done,
+                "history": np.array(self.history, dtype=np.float64).reshape(-1, 2)}
+
+    def restore_state(self, state: dict) -> None:
+        self.lbm.restore_state(state["lbm"])
+        self.done = bool(state["done"])
+        self.history = [(int(a), float(b)) for a, b in state["history"]]
+
+    def state(self):
+        """The fluid state (:meth:`TwoPhaseLBM.state`, lattice units)."""
+        return self.lbm.state()
+
+
+class SessileDropModel(RelaxingDrop):
     """A drop relaxing on a flat wall, its contact angle measured (a Model of the contract).
 
     The drop starts as a half disc (D2Q9, ``ndim=2``) or half sphere (D3Q19, ``ndim=3``)
@@ -128,10 +180,6 @@ class SessileDropModel:
         self.history: list = []
         self.done = False
 
-    @property
-    def time(self) -> float:
-        return float(self.lbm.time)
-
     def angle(self) -> float:
         """Contact angle of the drop now [deg]."""
         r = self.lbm.density()
@@ -146,34 +194,15 @@ class SessileDropModel:
         return sessile_cap_angle(r, 2, float(np.nanmedian(r[..., -3:, :])), self.rho_liquid,
                                  axis=1)
 
-    def advance_to(self, t: float) -> None:
-        """Step to ``t`` [lattice steps], checking the criterion every ``check_every``."""
-        while self.time < t - 0.5 and not self.done:
-            n = int(round(t - self.time))
-            if self.angle_tol is not None:
-                n = min(n, self.check_every - int(self.time) % self.check_every)
-            self.lbm.step(n)
-            if self.angle_tol is not None and int(self.time) % self.check_every == 0:
-                theta = self.angle()
-                if self.history and abs(theta - self.history[-1][1]) < self.angle_tol:
-                    self.done = True
-                self.history.append((int(self.time), theta))
+    @property
+    def tol(self) -> float | None:
+        return self.angle_tol
 
-    def step(self, dt: float) -> None:
-        self.advance_to(self.time + dt)
+    def _measure(self) -> float:
+        return self.angle()
 
-    def checkpoint_state(self) -> dict:
-        return {"lbm": self.lbm.checkpoint_state(), "done": self.done,
-                "history": np.array(self.history, dtype=np.float64).reshape(-1, 2)}
-
-    def restore_state(self, state: dict) -> None:
-        self.lbm.restore_state(state["lbm"])
-        self.done = bool(state["done"])
-        self.history = [(int(a), float(b)) for a, b in state["history"]]
-
-    def state(self):
-        """The fluid state (:meth:`TwoPhaseLBM.state`, lattice units)."""
-        return self.lbm.state()
+    def _settled(self, new: float, old: float) -> bool:
+        return abs(new - old) < self.angle_tol
 
 
 def sessile_drop_angle(eos, wall_density: float, *, forcing: str = "edm", tau: float = 1.0,
