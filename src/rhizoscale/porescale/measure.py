@@ -102,6 +102,23 @@ def fit_circle(points) -> tuple[float, float, float]:
     return float(yc), float(xc), float(math.sqrt(c + yc**2 + xc**2))
 
 
+def _largest_drop(r, level: float, rho_gas: float, wall_rows: int) -> np.ndarray:
+    """The density field of the largest liquid cluster above the wall (layers
+    ``0 .. wall_rows - 1`` of the first axis), with its interface layer; gas elsewhere,
+    NaN in the wall."""
+    liquid = np.nan_to_num(r, nan=0.0) > level
+    liquid[:wall_rows] = False
+    lab, n = ndimage.label(liquid)
+    if n == 0:
+        raise ValueError("no liquid in the field")
+    sizes = ndimage.sum(liquid, lab, index=np.arange(1, n + 1))
+    keep = lab == (1 + int(np.argmax(sizes)))
+    grown = ndimage.binary_dilation(keep, iterations=2)
+    f = np.where(grown, np.nan_to_num(r, nan=rho_gas), rho_gas)
+    f[:wall_rows] = np.nan
+    return f
+
+
 def sessile_contact_angle(rho, wall_rows: int, rho_gas: float, rho_liquid: float,
                           skip: int = 3) -> tuple[float, float]:
     """Contact angle of a 2D sessile drop on a flat wall below it.
@@ -115,17 +132,8 @@ def sessile_contact_angle(rho, wall_rows: int, rho_gas: float, rho_liquid: float
     -------
     (theta, R) : contact angle [degrees] and drop radius [lattice units]
     """
-    r = np.asarray(rho, dtype=float)
     level = 0.5 * (rho_gas + rho_liquid)
-    liquid = np.nan_to_num(r, nan=0.0) > level
-    lab, n = ndimage.label(liquid)
-    if n == 0:
-        raise ValueError("no liquid in the field")
-    sizes = ndimage.sum(liquid, lab, index=np.arange(1, n + 1))
-    keep = lab == (1 + int(np.argmax(sizes)))
-    grown = ndimage.binary_dilation(keep, iterations=2)
-    f = np.where(grown, np.nan_to_num(r, nan=rho_gas), rho_gas)
-    f[:wall_rows] = np.nan
+    f = _largest_drop(np.asarray(rho, dtype=float), level, rho_gas, wall_rows)
     pts = interface_points(f, level)
     y_w = wall_rows - 0.5
     pts = pts[pts[:, 0] >= y_w + skip]
@@ -167,18 +175,8 @@ def sessile_cap_angle(rho, wall_rows: int, rho_gas: float, rho_liquid: float,
     >>> round(sessile_cap_angle(rho, 2, 0.05, 0.30)[0])
     120
     """
-    r = np.moveaxis(np.asarray(rho, dtype=float), axis, 0)
     level = 0.5 * (rho_gas + rho_liquid)
-    liquid = np.nan_to_num(r, nan=0.0) > level
-    liquid[:wall_rows] = False
-    lab, n = ndimage.label(liquid)
-    if n == 0:
-        raise ValueError("no liquid in the field")
-    sizes = ndimage.sum(liquid, lab, index=np.arange(1, n + 1))
-    keep = lab == (1 + int(np.argmax(sizes)))
-    grown = ndimage.binary_dilation(keep, iterations=2)
-    f = np.where(grown, np.nan_to_num(r, nan=rho_gas), rho_gas)
-    f[:wall_rows] = np.nan
+    f = _largest_drop(np.moveaxis(np.asarray(rho, dtype=float), axis, 0), level, rho_gas, wall_rows)
     pts = []
     for ax in range(3):
         a = np.moveaxis(f, ax, 0)
