@@ -220,6 +220,8 @@ def test_rsml_lateral_with_one_node_beyond_its_branching_point_round_trips(tmp_p
     ("case: cs1-rhizodeposition\noverrides: {mucilage: {QQ: 1}}\n", ["s.yaml", "overrides.mucilage.QQ", "unknown"]),
     # a unit typed where a plain number is expected: the key as the user wrote it (no
     # ".float" of the union member pydantic tried) and what to write instead
+    ("case: cs4-diffusivity-table\nbridge_span: [2]\n",           # not "instance of SpanSettings"
+     ["s.yaml", "bridge_span:", "a section of keys is expected"]),
     ("case: cs1-rhizodeposition\ngrid: {resolution: 1 mm}\n",
      ["s.yaml", "grid.resolution:", "plain number", "in cm (this key's unit", "'1 mm'"]),
     # a time key outside the time: section takes a plain number: its unit is named
@@ -453,3 +455,17 @@ def test_a_2d_image_product_where_3d_is_needed(tmp_path):
     assert err.value.field == "image.file" and err.value.source.endswith("water2d.nc")
     assert "3D" in err.value.message and "(20, 30)" in err.value.message
     assert section.load({"water": ("pore", 1.0)}, ndim=2).labels.shape == (20, 30)
+
+
+@pytest.mark.parametrize("data, key", [
+    ({"case": "cs5-microbes", "experiment": "respiration", "diffusion_step": True}, "diffusion_step"),
+    ({"case": "cs4-liquid-configuration", "mode": "bridge", "gap": False}, "gap")])
+def test_yes_no_where_a_number_is_expected_is_refused(data, key):
+    """YAML's true/false was read as 1/0 by a number key (`diffusion_step: true`)."""
+    from rhizoscale.scenario import scenario_from_dict
+    with pytest.raises(InputError) as err:
+        scenario_from_dict(data)
+    assert err.value.field == key and "not a yes/no value" in err.value.message
+    data = {**data, "outputs": {"vtk": False}}                   # yes/no keys still take them
+    del data[key]
+    assert scenario_from_dict(data).config.outputs.vtk is False

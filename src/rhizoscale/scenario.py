@@ -165,6 +165,27 @@ class Section(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _true_is_not_a_number(cls, value, info: ValidationInfo):
+        # YAML's true/false would be read as 1/0 by a number key (`diffusion_step: true`)
+        if isinstance(value, bool) and info.field_name in cls.model_fields and \
+                _numbers_only(cls.model_fields[info.field_name].annotation):
+            raise ValueError("a number is expected here, not a yes/no value")
+        return value
+
+
+def _numbers_only(annotation) -> bool:
+    """True when a field takes only numbers (int, float, optionally None)."""
+    import typing
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _numbers_only(args[0])
+    if typing.get_origin(annotation) in (Union, getattr(__import__("types"), "UnionType", Union)):
+        kinds = [a for a in args if a is not type(None)]
+        return bool(kinds) and all(_numbers_only(a) for a in kinds)
+    return annotation in (int, float)
+
 
 class CaseConfig(Section):
     """Base of every case study's scenario model: unknown keys and NaN are errors.
@@ -508,7 +529,9 @@ class ImageSection(Section):
             labels_array, names = stored.labels, {p.name: p.label for p in stored.phases}
             if ndim is not None and labels_array.ndim != ndim:     # e.g. a 2D CS4 product fed to CS5
                 raise InputError(f"expected a {ndim}D image, got a {labels_array.ndim}D image of shape "
-                                 f"{labels_array.shape}", source=str(self.file), field=f"{field}.file")
+                                 f"{labels_array.shape}" + (" (make it in 3D: e.g. case study 4 with a shape "
+                                                            "of three sizes)" if ndim == 3 else ""),
+                                 source=str(self.file), field=f"{field}.file")
             names = {**names, **(self.labels or {})}
             voxel = stored.voxel_size if self.voxel_size is None else self.voxel_size
             origin = stored.origin if self.origin is None else self.origin

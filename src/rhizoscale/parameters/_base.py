@@ -196,6 +196,10 @@ def raise_input_error(err: ValidationError, source: object, aliases: dict | None
                    f"this key (lengths in cm unless stated; only the time: section takes units "
                    f"such as '15 min') (got {shown!r})")
         show_input = False
+    if first.get("type") in ("model_type", "model_attributes_type", "dict_type"):
+        # pydantic names its class ("a valid dictionary or instance of SpanSettings")
+        msg = f"a section of keys is expected here (key: value lines, or {{key: value}}) (got {shown!r})"
+        show_input = False
     if first.get("type") == "extra_forbidden":
         msg = "unknown key (check the spelling; see the documentation for the allowed keys)"
     elif show_input:
