@@ -338,6 +338,8 @@ def test_command_line_study_of_a_pipeline_runs_and_resumes(client, tmp_path):
     assert "mu_star" in res.output and (tmp_path / "o" / "indices.nc").is_file()
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and "24 samples reused" in again.output and "0 computed" in again.output
+    fresh = CliRunner().invoke(app, args + ["--overwrite"])        # discards the stored samples
+    assert fresh.exit_code == 0 and "reused" not in fresh.output, fresh.output
 
 
 # ---------------------------------------------------------------------------- REV
@@ -411,3 +413,44 @@ def test_a_sobol_design_too_small_for_second_order_indices_is_said_before_it_run
     y = np.array([ishigami(**dict(zip(ISHIGAMI, x)))["y"] for x in big.samples])[:, None]
     ind = big.analyze(y)["y"]
     assert ind["S2"][0, 2] - ind["S2_conf"][0, 2] > 0                  # resolved at N = 256
+
+
+class Warns:
+    """Ishigami that warns (as a scenario run does) when x1 > 2."""
+
+    def __call__(self, **x):
+        from rhizoscale.sensitivity.models import QuantityValues
+        return QuantityValues(ishigami(**x), warnings=["x1 is large"] if x["x1"] > 2 else [])
+
+
+def test_sample_warnings_reach_the_study_summary_and_survive_a_resume(client, tmp_path):
+    """What a sample's run warns about used to be dropped on the worker: a study could
+    rest on runs that said their numbers were doubtful without a word. The summary now
+    counts each message over the samples, and a resumed study keeps the stored ones."""
+    study = SensitivityStudy(Warns(), ISHIGAMI, ["y"], n=16, seed=5)
+    expected = sorted(i for i, row in enumerate(study.samples) if row[0] > 2)
+    assert 0 < len(expected) < study.n_samples
+    with pytest.raises(StudyInterrupted):
+        study.run(tmp_path / "study", client=client, batch_size=8, stop_after=study.n_samples // 2)
+    res = study.run(tmp_path / "study", client=client, batch_size=8)
+    assert res.reused > 0
+    (rec,) = res.sample_warnings
+    assert rec["message"] == "x1 is large" and rec["n_samples"] == len(expected)
+    assert rec["samples"] == expected[:20]
+    summary = json.loads((tmp_path / "study" / "summary.json").read_text())
+    assert summary["sample_warnings"] == res.sample_warnings
+
+
+def test_overwrite_discards_a_stored_study_instead_of_refusing_it(client, tmp_path):
+    first = SensitivityStudy(ishigami, ISHIGAMI, ["y"], n=8, seed=5)
+    first.run(tmp_path / "study", client=client)
+    (tmp_path / "study" / "notes.txt").write_text("mine")
+    other = SensitivityStudy(ishigami, ISHIGAMI, ["y"], n=8, seed=6)
+    with pytest.raises(InputError, match="--overwrite to discard it"):
+        other.run(tmp_path / "study", client=client)
+    res = other.run(tmp_path / "study", client=client, overwrite=True)
+    assert res.reused == 0 and res.computed == other.n_samples
+    assert np.array_equal(res.y, other.run(client=client).y)
+    assert (tmp_path / "study" / "notes.txt").read_text() == "mine"     # not the study's: left alone
+    again = first.run(tmp_path / "study", client=client, overwrite=True)  # same design: recomputed
+    assert again.reused == 0 and again.computed == first.n_samples

@@ -231,7 +231,9 @@ def sensitivity(spec: Path = typer.Argument(..., help="Sensitivity specification
                     None, "--scheduler", help="Dask scheduler address (tcp://host:port or tls://...); "
                                               "default: a local cluster on 127.0.0.1"),
                 workers: Optional[int] = typer.Option(None, "--workers", min=1,
-                                                      help="Workers of the local cluster (default: one per core)")
+                                                      help="Workers of the local cluster (default: one per core)"),
+                overwrite: bool = typer.Option(False, "--overwrite",
+                                               help="Discard a study stored in --out (its samples too) and start again")
                 ) -> None:
     """Global sensitivity analysis (Morris or Sobol') of a scenario or pipeline on Dask."""
     import warnings
@@ -254,7 +256,7 @@ def sensitivity(spec: Path = typer.Argument(..., help="Sensitivity specification
                 if not started:
                     started.append(stack.enter_context(progress.task("samples", study.n_samples)))
                 started[0](done, total)
-            result = study.run(out, scheduler=scheduler, n_workers=workers, progress=cb)
+            result = study.run(out, scheduler=scheduler, n_workers=workers, progress=cb, overwrite=overwrite)
     except (StudyInterrupted, KeyboardInterrupt) as err:
         console.print(Text.assemble(("stopped: ", "bold yellow"), str(err) or "interrupted"), soft_wrap=True)
         console.print(f"the finished samples are stored in {out}; run the same command again to resume")
@@ -264,6 +266,12 @@ def sensitivity(spec: Path = typer.Argument(..., help="Sensitivity specification
     if result.reused:
         console.print(f"{result.reused} samples reused from {out}, {result.computed} computed", highlight=False,
                       soft_wrap=True)
+    for rec in result.sample_warnings[:5]:     # what the runs said, once per message
+        console.print(Text.assemble(("warning: ", "bold yellow"),
+                                    f"{rec['n_samples']} of {len(result.y)} samples: {rec['message']}"), soft_wrap=True)
+    if len(result.sample_warnings) > 5:
+        console.print(f"... {len(result.sample_warnings) - 5} more warnings in {out / 'summary.json'} "
+                      "(sample_warnings)", highlight=False, soft_wrap=True)
     for q, ind in result.indices.items():
         table = Table(title=q)
         table.add_column("parameter")

@@ -571,6 +571,7 @@ class PipelineResult:
         for sid, p in self.products.items():
             out.relations.update({f"{sid}.{n}": r for n, r in p.relations.items()})
             out.series.update({f"{sid}.{n}": r for n, r in p.series.items()})
+            out.warnings.extend(f"{sid}: {w}" for w in p.warnings)
         return out
 
     def summary(self) -> dict:

@@ -17,7 +17,22 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["ScenarioModel"]
+__all__ = ["ScenarioModel", "QuantityValues"]
+
+
+class QuantityValues(dict):
+    """A model's quantities (``{name: value}``) with the warnings its run gave.
+
+    A plain dict of values is a valid model result too; this one also carries
+    ``warnings`` (list of str), which a study records per sample.
+    """
+
+    def __init__(self, values=(), warnings=()):
+        super().__init__(values)
+        self.warnings = list(warnings)
+
+    def __reduce__(self):          # pickled with its warnings (Dask sends it between processes)
+        return (QuantityValues, (dict(self), self.warnings))
 
 
 class ScenarioModel:
@@ -69,11 +84,12 @@ class ScenarioModel:
                 register_case(name, case)
         sc = self.scenario({k: float(v) for k, v in values.items()})
         if sc.case == "pipeline":
-            scalars = sc.run(memo=True).scalars()
+            products = sc.run(memo=True).as_products()
         else:
             from ..scenario import run_products
-            scalars = run_products(sc).scalars
-        out = {}
+            products = run_products(sc)
+        scalars = products.scalars
+        out = QuantityValues(warnings=products.warnings)
         for q in self.quantities:
             if q not in scalars:
                 raise InputError(f"the run made no quantity {q!r} (it made {', '.join(scalars)})",

@@ -58,8 +58,16 @@ class SampleStore:
         self.width = 1 + len(self.quantities)
         self.path = self.folder / "results.f64"
 
-    def open(self) -> "SampleStore":
-        """Create the folder, or check that it holds this very study (same design hash)."""
+    #: what a study writes into its folder (removed by ``open(overwrite=True)``)
+    FILES = ("study.json", "samples.npy", "results.f64", "warnings.jsonl", "indices.nc", "summary.json")
+
+    def open(self, overwrite: bool = False) -> "SampleStore":
+        """Create the folder, or check that it holds this very study (same design hash).
+
+        With ``overwrite`` a previous study's files in the folder (see ``FILES`` and its
+        ``sensitivity_*.png`` figures) are removed first, once the folder's lock is
+        held; other files are left alone.
+        """
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -67,6 +75,9 @@ class SampleStore:
                              field="--out") from None
         self._lock()
         meta = self.folder / "study.json"
+        if overwrite:
+            for f in [*(self.folder / n for n in self.FILES), *self.folder.glob("sensitivity_*.png")]:
+                f.unlink(missing_ok=True)
         if meta.is_file():
             try:
                 old = json.loads(meta.read_text(encoding="utf-8"))
@@ -74,7 +85,7 @@ class SampleStore:
                 old = {}
             if old.get("design_hash") != self.hash:
                 raise InputError(f"holds another study (design {old.get('design_hash')}, this one {self.hash}); "
-                                 "choose another --out or remove it", source=self.folder, field="--out")
+                                 "choose another --out, or --overwrite to discard it", source=self.folder, field="--out")
         else:
             np.save(self.folder / "samples.npy", self.samples, allow_pickle=False)
             tmp = meta.with_suffix(".json.part")
@@ -119,6 +130,32 @@ class SampleStore:
                 fh.truncate(n * 8 * self.width)
         rec = np.frombuffer(raw[:n * 8 * self.width], dtype="<f8").reshape(n, self.width)
         return {int(r[0]): r[1:].copy() for r in rec}
+
+    def warnings(self) -> list[tuple[int, str]]:
+        """Warnings of the stored samples, ``[(index, message), ...]`` (a torn last line is
+        dropped; a sample run twice, e.g. killed between its warnings and its values, counts once)."""
+        path = self.folder / "warnings.jsonl"
+        if not path.is_file():
+            return []
+        seen, out = set(), []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                i, msg = json.loads(line)
+            except ValueError:
+                continue
+            if (int(i), str(msg)) not in seen:
+                seen.add((int(i), str(msg)))
+                out.append((int(i), str(msg)))
+        return out
+
+    def append_warnings(self, pairs) -> None:
+        """Store ``[(index, message), ...]`` (one JSON line each, flushed)."""
+        if not pairs:
+            return
+        with open(self.folder / "warnings.jsonl", "a", encoding="utf-8") as fh:
+            fh.write("".join(json.dumps([int(i), str(m)]) + "\n" for i, m in pairs))
+            fh.flush()
+            os.fsync(fh.fileno())
 
     def append(self, indices, values) -> None:
         """Store finished samples (flushed to disk before returning)."""

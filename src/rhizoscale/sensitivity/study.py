@@ -46,18 +46,35 @@ class StudyInterrupted(RhizoscaleError):
 
 
 def evaluate_batch(model: Callable, indices, values, names, quantities):
-    """Run ``model(**{name: value})`` for each row of ``values`` (on a worker)."""
+    """Run ``model(**{name: value})`` for each row of ``values`` (on a worker).
+
+    Returns the indices, the quantities (n, q) and the warnings the runs gave, as
+    ``[(index, message), ...]`` (from a result's ``warnings`` attribute, see
+    :class:`~rhizoscale.sensitivity.models.QuantityValues`).
+    """
     from .cluster import worker_threads
     worker_threads()
     out = np.empty((len(indices), len(quantities)))
+    said = []
     for k, row in enumerate(np.atleast_2d(values)):
         res = model(**{n: float(v) for n, v in zip(names, row)})
+        said.extend((int(indices[k]), str(w)) for w in getattr(res, "warnings", ()))
         try:
             out[k] = [np.nan if res[q] is None else float(res[q]) for q in quantities]
         except KeyError as err:
             raise InputError(f"the model returned no quantity {err.args[0]!r} (it returned "
                              f"{', '.join(map(str, res))})", field="quantities") from None
-    return np.asarray(indices), out
+    return np.asarray(indices), out, said
+
+
+def _group_warnings(pairs) -> list[dict]:
+    """``[(sample, message), ...]`` -> one record per message: how many samples gave it and
+    the first of them (at most 20), most frequent first."""
+    by: dict[str, set] = {}
+    for i, msg in pairs:
+        by.setdefault(str(msg), set()).add(int(i))
+    rows = [{"message": m, "n_samples": len(ix), "samples": sorted(ix)[:20]} for m, ix in by.items()]
+    return sorted(rows, key=lambda r: (-r["n_samples"], r["samples"][0]))
 
 
 class SensitivityStudy:
@@ -167,7 +184,8 @@ class SensitivityStudy:
     # ------------------------------------------------------------------ running
     def run(self, out: str | Path | None = None, *, client=None, scheduler: str | None = None,
             n_workers: int | None = None, batch_size: int | None = None, stop_after: int | None = None,
-            progress: Callable[[int, int], None] | None = None) -> "SensitivityResult":
+            progress: Callable[[int, int], None] | None = None,
+            overwrite: bool = False) -> "SensitivityResult":
         """Evaluate every sample without a stored result, then the indices.
 
         Parameters
@@ -183,10 +201,13 @@ class SensitivityStudy:
         stop_after : int, optional
             Stop (raising :class:`StudyInterrupted`) once this many new samples are stored.
         progress : callable(done, total), optional
+        overwrite : bool
+            Discard a previous study stored in ``out`` (its samples too) instead of
+            resuming it or refusing a different one.
         """
         self.check()
         values = self.samples
-        store = SampleStore(out, self.spec(), values, self.quantities).open() if out is not None else None
+        store = SampleStore(out, self.spec(), values, self.quantities).open(overwrite) if out is not None else None
         try:
             return self._run(store, out, client, scheduler, n_workers, batch_size, stop_after, progress)
         finally:
@@ -196,6 +217,7 @@ class SensitivityStudy:
     def _run(self, store, out, client, scheduler, n_workers, batch_size, stop_after, progress):
         values = self.samples
         results = store.done() if store is not None else {}
+        said = store.warnings() if store is not None else []
         reused = len(results)
         if progress is not None:    # the store is open (its folder checked): the task starts here
             progress(len(results), len(values))
@@ -218,9 +240,11 @@ class SensitivityStudy:
                                          self.quantities, pure=False) for idx in batches]
                 seq = as_completed(futures)
                 for fut in seq:
-                    idx, y = fut.result()
+                    idx, y, w = fut.result()
                     if store is not None:
+                        store.append_warnings(w)    # before the values: a sample stored has its warnings
                         store.append(idx, y)
+                    said.extend(w)
                     results.update({int(i): row for i, row in zip(idx, y)})
                     computed += len(idx)
                     if progress is not None:
@@ -241,7 +265,8 @@ class SensitivityStudy:
                     own.close()
         elapsed = time.perf_counter() - t0
         y = np.stack([results[i] for i in range(len(values))])
-        result = SensitivityResult(self, y, computed=computed, reused=reused, wall_time_s=elapsed)
+        result = SensitivityResult(self, y, computed=computed, reused=reused, wall_time_s=elapsed,
+                                   sample_warnings=said)
         result.design_hash = store.hash if store is not None else None
         if out is not None:
             result.write(out)
@@ -297,8 +322,9 @@ class SensitivityResult:
     """
 
     def __init__(self, study: SensitivityStudy, y: np.ndarray, *, computed: int, reused: int,
-                 wall_time_s: float):
+                 wall_time_s: float, sample_warnings=()):
         self.study, self.y = study, y
+        self.sample_warnings = _group_warnings(sample_warnings)
         self.computed, self.reused, self.wall_time_s = computed, reused, wall_time_s
         self.indices = study.analyze(y)
         self.design_hash = None
@@ -349,7 +375,7 @@ class SensitivityResult:
         out = {"method": self.study.method, "n_samples": int(len(self.y)), "computed": self.computed,
                "reused": self.reused, "wall_time_s": round(self.wall_time_s, 3),
                "parameters": self.study.space.record(), "quantities": {},
-               "warnings": list(self.study.warnings)}
+               "warnings": list(self.study.warnings), "sample_warnings": self.sample_warnings}
         for q, ind in self.indices.items():
             rec = {k: {n: v for n, v in zip(self.names, ind[k])} for k in ind if ind[k].ndim == 1}
             if "S2" in ind:
