@@ -459,7 +459,13 @@ def test_a_2d_image_product_where_3d_is_needed(tmp_path):
 
 @pytest.mark.parametrize("data, key", [
     ({"case": "cs5-microbes", "experiment": "respiration", "diffusion_step": True}, "diffusion_step"),
-    ({"case": "cs4-liquid-configuration", "mode": "bridge", "gap": False}, "gap")])
+    ({"case": "cs4-liquid-configuration", "mode": "bridge", "gap": False}, "gap"),
+    # nested sections and parameter sets too (they were plain pydantic models)
+    ({"case": "cs1-rhizodeposition", "grid": {"lower": [-1, -1, -2], "upper": [1, 1, 0], "resolution": True}},
+     "grid.resolution"),
+    ({"case": "cs1-rhizodeposition", "grid": {"lower": [-1, -1, -2], "upper": [1, 1, 0],
+                                               "resolution": [0.1, True, 0.1]}}, "grid.resolution"),
+    ({"case": "cs1-rhizodeposition", "parameters": {"mucilage.k": True}}, "parameters.mucilage.k")])
 def test_yes_no_where_a_number_is_expected_is_refused(data, key):
     """YAML's true/false was read as 1/0 by a number key (`diffusion_step: true`)."""
     from rhizoscale.scenario import scenario_from_dict
@@ -467,5 +473,5 @@ def test_yes_no_where_a_number_is_expected_is_refused(data, key):
         scenario_from_dict(data)
     assert err.value.field == key and "not a yes/no value" in err.value.message
     data = {**data, "outputs": {"vtk": False}}                   # yes/no keys still take them
-    del data[key]
+    data.pop(key.split(".")[0])
     assert scenario_from_dict(data).config.outputs.vtk is False

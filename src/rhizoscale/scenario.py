@@ -39,7 +39,7 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationI
                       model_validator)
 
 from .errors import InputError, ResourceError
-from .parameters._base import load_yaml, raise_input_error
+from .parameters._base import StrictModel, load_yaml, raise_input_error
 
 __all__ = ["CASES", "CaseConfig", "Section", "OutputsConfig", "Scenario", "load_scenario", "run_scenario", "register_case",
            "case_names", "available_examples", "example_text", "scenario_path", "time_in", "ImageSection",
@@ -144,8 +144,8 @@ class OutputsConfig(BaseModel):
 LEGACY_OUTPUT_KEYS = {"figures": "figures", "vtk": "vtk", "write_vtk": "vtk", "write_tiff": "tiff"}
 
 
-class Section(BaseModel):
-    """A section of a scenario: unknown keys and NaN are errors.
+class Section(StrictModel):
+    """A section of a scenario: unknown keys, NaN and yes/no given to a number key are errors.
 
     Case studies derive their nested sections (grids, samples, ...) from it.
 
@@ -164,27 +164,6 @@ class Section(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _true_is_not_a_number(cls, value, info: ValidationInfo):
-        # YAML's true/false would be read as 1/0 by a number key (`diffusion_step: true`)
-        if isinstance(value, bool) and info.field_name in cls.model_fields and \
-                _numbers_only(cls.model_fields[info.field_name].annotation):
-            raise ValueError("a number is expected here, not a yes/no value")
-        return value
-
-
-def _numbers_only(annotation) -> bool:
-    """True when a field takes only numbers (int, float, optionally None)."""
-    import typing
-    args = typing.get_args(annotation)
-    if typing.get_origin(annotation) is typing.Annotated:
-        return _numbers_only(args[0])
-    if typing.get_origin(annotation) in (Union, getattr(__import__("types"), "UnionType", Union)):
-        kinds = [a for a in args if a is not type(None)]
-        return bool(kinds) and all(_numbers_only(a) for a in kinds)
-    return annotation in (int, float)
 
 
 class CaseConfig(Section):

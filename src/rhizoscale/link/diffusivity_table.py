@@ -51,8 +51,9 @@ from typing import TYPE_CHECKING, Literal, Optional
 
 import numpy as np
 import xarray as xr
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from ..parameters._base import StrictModel
 from ..homogenization.parameters import GranularMediumParameters
 from ..scenario import CaseConfig, ImageSection
 
@@ -64,7 +65,7 @@ __all__ = ["Config", "LBMSettings", "SpanSettings", "run", "estimate_memory", "d
            "principal_directions_3d_figure"]
 
 
-class LBMSettings(BaseModel):
+class LBMSettings(StrictModel):
     """Keys of ``liquid: lbm`` (lattice units; see ``cs4-liquid-configuration``)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -78,7 +79,7 @@ class LBMSettings(BaseModel):
     s_tol: float = Field(2e-3, gt=0, description="largest saturation change per check [-]")
 
 
-class SpanSettings(BaseModel):
+class SpanSettings(StrictModel):
     """Keys of ``bridge_span``: the drying search of :func:`rhizoscale.mucilage.network_span`."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)

@@ -11,15 +11,16 @@ per-cell value and are flagged ``chosen:`` with the reason.
 from __future__ import annotations
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from ..parameters._base import StrictModel
 from ..parameters import ParameterSet, quantity
 from .kernels import TRAIT_COLUMNS
 
 __all__ = ["SpeciesTraits", "SoilBacteriaParameters", "trait_table"]
 
 
-class SpeciesTraits(BaseModel):
+class SpeciesTraits(StrictModel):
     """Traits of one bacterial species (µm, h, fg C).
 
     Pirt's uptake: ``q = q_max C / (K_s + C)`` with ``q_max = mu_max / Y + m_s``, so that a

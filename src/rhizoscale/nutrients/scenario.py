@@ -18,8 +18,9 @@ from typing import Literal, Optional, TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from ..parameters._base import StrictModel
 from ..core.grid import RegularGrid
 from ..errors import InputError
 from ..core.root_system import RootSystem
@@ -36,7 +37,7 @@ if TYPE_CHECKING:  # annotations only
 __all__ = ["Config", "RhizotronConfig", "run", "to_rhizotron_frame"]
 
 
-class RhizotronConfig(BaseModel):
+class RhizotronConfig(StrictModel):
     """Flat rhizotron inclined from the vertical (cm, degrees).
 
     Parameters
@@ -64,7 +65,7 @@ class RhizotronConfig(BaseModel):
     seed_depth: float = Field(3.0, ge=0, description="seed below the top edge [cm]")
 
 
-class SoilDiffusivityConfig(BaseModel):
+class SoilDiffusivityConfig(StrictModel):
     """Which effective-diffusivity model the 3D and 1D soil models use.
 
     ``millington-quirk`` (default): ``D_w theta^(10/3) / phi^2``. ``table``: an

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from ..errors import InputError
 
@@ -215,7 +215,41 @@ def raise_input_error(err: ValidationError, source: object, aliases: dict | None
     raise InputError(msg, source=source, field=loc or None) from None
 
 
-class ParameterSet(BaseModel):
+class StrictModel(BaseModel):
+    """Base of every validated input model (scenario sections, parameter sets): unknown
+    keys and NaN are errors, and so is YAML's ``true``/``false`` given to a key that takes
+    only numbers (pydantic would read it as 1/0: ``diffusion_step: true``)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _true_is_not_a_number(cls, value, info: ValidationInfo):
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if any(isinstance(v, bool) for v in values) and info.field_name in cls.model_fields and \
+                _numbers_only(cls.model_fields[info.field_name].annotation):
+            raise ValueError("a number is expected here, not a yes/no value")
+        return value
+
+
+def _numbers_only(annotation) -> bool:
+    """True when a field takes only numbers (int, float, optionally None, or a tuple of them)."""
+    import types
+    import typing
+    args = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _numbers_only(args[0])
+    if origin in (typing.Union, types.UnionType):
+        kinds = [a for a in args if a is not type(None)]
+        return bool(kinds) and all(_numbers_only(a) for a in kinds)
+    if origin in (tuple, list):
+        kinds = [a for a in args if a is not Ellipsis]
+        return bool(kinds) and all(_numbers_only(a) for a in kinds)
+    return annotation in (int, float)
+
+
+class ParameterSet(StrictModel):
     """Base class of all parameter models.
 
     NaN and infinite values are rejected, unknown keys are rejected, and assignment is

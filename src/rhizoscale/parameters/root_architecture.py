@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from ._base import StrictModel
 from ..errors import InputError
 from ._base import ParameterSet, quantity
 
@@ -44,7 +45,7 @@ TROPISM_NAMES = {0: "plagiotropism", 1: "gravitropism", 2: "exotropism"}
 GROWTH_FUNCTIONS = {1: "negative exponential", 2: "linear"}
 
 
-class _Strict(BaseModel):
+class _Strict(StrictModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
 
 

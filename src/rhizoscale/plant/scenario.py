@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Literal, Optional, TYPE_CHECKING
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from ..parameters._base import StrictModel
 from ..errors import InputError
 from ..memory import check_memory, record_estimate
 from ..scenario import CaseConfig, scenario_path
@@ -35,7 +36,7 @@ if TYPE_CHECKING:  # annotations only
 __all__ = ["Config", "ConfinementConfig", "GridConfig", "run", "make_confinement", "make_grid"]
 
 
-class ConfinementConfig(BaseModel):
+class ConfinementConfig(StrictModel):
     """Geometry that roots may not leave (cm).
 
     ``type`` selects the keys that are needed: ``box`` (``lower``, ``upper``),
@@ -107,7 +108,7 @@ def scenario_file(value, info: ValidationInfo, *, suffixes=None):
     return scenario_path(value, info, suffixes=suffixes)
 
 
-class GridConfig(BaseModel):
+class GridConfig(StrictModel):
     """Regular grid for fields (cm): box corners (x, y, z) and a cell size (one or three values).
 
     Parameters

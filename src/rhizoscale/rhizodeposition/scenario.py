@@ -31,8 +31,9 @@ from typing import Literal, Optional, TYPE_CHECKING, Union
 
 import numpy as np
 import xarray as xr
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from ..parameters._base import StrictModel
 from ..errors import InputError
 from ..products import is_product_reference, read_relation
 from ..core.grid import RegularGrid
@@ -53,7 +54,7 @@ if TYPE_CHECKING:  # annotations only
 __all__ = ["Config", "run"]
 
 
-class GridConfig(BaseModel):
+class GridConfig(StrictModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     lower: tuple[float, float, float] = (-10.0, -10.0, -45.0)
     upper: tuple[float, float, float] = (10.0, 10.0, 0.0)
@@ -63,14 +64,14 @@ class GridConfig(BaseModel):
     _box = model_validator(mode="after")(check_grid_box)
 
 
-class StraightRootConfig(BaseModel):
+class StraightRootConfig(StrictModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     velocity: float = Field(1.0, gt=0, description="elongation rate [cm d-1]")
     days: float = Field(10.0, gt=0, description="growth time [d]")
     radius: float = Field(0.05, gt=0, description="root radius [cm]")
 
 
-class SoilDiffusivityConfig(BaseModel):
+class SoilDiffusivityConfig(StrictModel):
     """Exudate diffusion coefficients from the soil's water content through a constitutive
     relation ``D_eff(theta) / D_water`` (case study 4's homogenisation, e.g. with mucilage),
     instead of each exudate set's fixed ``D``.
@@ -134,7 +135,7 @@ class SoilDiffusivityConfig(BaseModel):
         return value
 
 
-class BoundaryLocationConfig(BaseModel):
+class BoundaryLocationConfig(StrictModel):
     """A root location whose surface flux and concentration versus time are handed to
     pore-scale models (downscaling, e.g. case study 5's ``boundary_series``)."""
 
