@@ -105,3 +105,12 @@ def test_replicates_in_the_output_folder_resume_and_bad_values_name_the_key(tmp_
     for bad in (0, -1, 2.5, "2", True):
         with pytest.raises(InputError, match="replicates"):
             _respiration(replicates=bad)
+
+
+def test_figures_of_several_replicates_say_which_replicate_they_draw():
+    """The figures draw replicate 0 only; they said nothing of it."""
+    reps = run_products(_respiration(seed=4, replicates=2, outputs={"figures": True, "vtk": False}))
+    title = reps.figures["fig13_respiration.png"]._suptitle.get_text()
+    assert "replicate 0 of 2 (seed 4" in title
+    single = run_products(_respiration(seed=4, outputs={"figures": True, "vtk": False}))
+    assert "replicate" not in single.figures["fig13_respiration.png"]._suptitle.get_text()

@@ -14,8 +14,9 @@ def _plt():
     return plt
 
 
-def respiration_figures(ts, config) -> dict:
-    """Respiration rate, cumulative CO2 and biomass after exudate additions (Fig. 13)."""
+def respiration_figures(ts, config, note: str = "") -> dict:
+    """Respiration rate, cumulative CO2 and biomass after exudate additions (Fig. 13);
+    ``note`` is added to the title (which replicate is drawn)."""
     plt = _plt()
     t = ts["time"].values
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), layout="constrained")
@@ -39,13 +40,13 @@ def respiration_figures(ts, config) -> dict:
     axes[0].set_yscale("symlog", linthresh=1e-3)
     axes[0].legend(fontsize=7)
     axes[2].legend(fontsize=7)
-    fig.suptitle("Exudate additions to bare soil: respiration and growth (cf. the paper's Fig. 13)")
+    fig.suptitle("Exudate additions to bare soil: respiration and growth (cf. the paper's Fig. 13)" + note)
     return {"fig13_respiration.png": fig}
 
 
-def rhizosphere_figures(ts, prof, config) -> dict:
+def rhizosphere_figures(ts, prof, config, note: str = "") -> dict:
     """Biomass, active fraction and respiration versus distance from the root surface over
-    time, per saturation; totals over time."""
+    time, per saturation; totals over time; ``note`` is added to the titles."""
     plt = _plt()
     figs = {}
     runs = list(prof["run"].values)
@@ -73,7 +74,7 @@ def rhizosphere_figures(ts, prof, config) -> dict:
         axes[2, j].set_xlabel("distance from the root surface [µm]")
         axes[0, j].legend(fontsize=7)
     fig.suptitle(f"Bacteria around an exuding root ({config.profile_bin:g} µm bins; "
-                 f"a {config.coarse_bin / 1000:g} mm sample would average the whole domain)")
+                 f"a {config.coarse_bin / 1000:g} mm sample would average the whole domain)" + note)
     figs["profiles_vs_distance.png"] = fig
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
     t = ts["time"].values
@@ -85,5 +86,7 @@ def rhizosphere_figures(ts, prof, config) -> dict:
     for ax in axes:
         ax.set_xlabel("time [h]")
     axes[0].legend(fontsize=8)
+    if note:
+        fig.suptitle(note.lstrip("; "), fontsize=10)
     figs["timeseries.png"] = fig
     return figs

@@ -610,10 +610,12 @@ def _run_once(config: Config, ctx, params, memory, seed: int, replicate: int | N
     out.info["seed"] = seed
     if config.outputs.figures and not replicate:          # figures: the single run or replicate 0
         from .figures import respiration_figures, rhizosphere_figures
+        note = "" if replicate is None else \
+            f"; replicate 0 of {config.replicates} (seed {seed}; all in the NetCDF files)"
         if rhizo:
-            out.figures.update(rhizosphere_figures(ts, out.fields["cs5_profiles.nc"], config))
+            out.figures.update(rhizosphere_figures(ts, out.fields["cs5_profiles.nc"], config, note))
         else:
-            out.figures.update(respiration_figures(ts, config))
+            out.figures.update(respiration_figures(ts, config, note))
     return out
 
 
