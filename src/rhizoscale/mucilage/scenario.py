@@ -5,6 +5,12 @@ liquid surface); the outcome is the water left in the pore when the liquid conne
 between the particles is lost, Lian's rupture volume for comparison, the final mucilage
 structure as an image and the Fig. 11a-like drying snapshots. Units: µm, s, pg;
 concentrations in mg dry mucilage per g water.
+
+Resolved mode (``liquid_stages``: stage images of a lattice-Boltzmann drying bridge, a
+file or a pipeline product): the network dries through the images, pulled by each
+stage's water-air interface (:mod:`.resolved`), and the fast mode runs beside it at the
+images' geometry on the same water schedule; the outcome is the disconnection stage and
+water of both.
 """
 
 from __future__ import annotations
@@ -238,7 +244,8 @@ def run(config: Config, ctx) -> "Products":
                    "(equals the gap to one drying step)")
     summary["lian"] = {"rupture_volume_um3": lian_volume, "rupture_distance_initial_um": d_lian,
                        "separation_um": sep, "formula": "d_rup = (1 + theta/2) V^(1/3), lengths / R"}
-    summary["mode"] = "fast (toroidal pendular bridge); the resolved mode (lattice-Boltzmann liquid) is not built"
+    summary["mode"] = ("fast (toroidal pendular bridge); the resolved mode takes lattice-Boltzmann stage images "
+                       "(liquid_stages)")
     out.info["cs4_mucilage"] = summary
     out.info["literature"] = {"set": params.name, "sources": params.sources, "chosen": params.chosen()}
     out.info["seed"] = ctx.seed
