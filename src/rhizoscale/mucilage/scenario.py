@@ -302,7 +302,7 @@ def _run_resolved(config: Config, params, ctx, out):
     stages = _read_stages(config)
     first = [k for k in range(stages.n) if not stages.connected(k)]
     lbm_stage = float(first[0]) if first else float("nan")
-    summary, series = {}, {}
+    summary, series, fast_series = {}, {}, {}
     geometry = None
     for c in [0.0, *config.concentrations]:
         tag, label = _tag(c), ("water only" if c == 0 else f"mucilage {c:g} mg/g")
@@ -330,7 +330,10 @@ def _run_resolved(config: Config, params, ctx, out):
         if fast is not None:
             staged = StagedFastModel(fast, waters)
             fsim = Simulation(staged, stop_time=max(staged.last_stage, 1), dt=1, name=f"cs4-mucilage-fast-{tag}")
+            frec = DryingRecorder()
+            fsim.add_callback("record", frec, IterationInterval(1, at_start=True))
             ctx.simulate(fsim, description=f"fast mode on the same stages, {label}", progress_units=" stages")
+            fast_series[c] = frec.series()
             fast_res = {"stage": float(staged.connection_lost[0]), "water": float(staged.connection_lost[1]),
                         "bridge": float(staged.bridge_rupture[1])}
         lost_stage, lost_water = (float(v) for v in model.connection_lost)
@@ -383,4 +386,13 @@ def _run_resolved(config: Config, params, ctx, out):
     ds.attrs.update(case="cs4-mucilage-bridge", mode="resolved", separation_um=geometry.separation,
                     particle_radius_um=geometry.radius)
     out.add_field("cs4_mucilage_resolved.nc", ds)
+    if config.outputs.figures:
+        from .figures import resolved_drying_figure
+        mid = stages.labels.shape[1] // 2
+        last = (int(lbm_stage) - 1) if first and lbm_stage > 0 else stages.n - 1
+        picks = [(0, "first stage"), (last, f"stage {last}, last connected")]
+        if first:
+            picks.append((int(lbm_stage), f"stage {int(lbm_stage)}, ruptured"))
+        sections = [(title, stages.labels[k, mid]) for k, title in picks]
+        out.figures["resolved_drying.png"] = resolved_drying_figure(series, fast_series, sections, lian)
     return out
