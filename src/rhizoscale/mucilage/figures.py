@@ -96,3 +96,45 @@ def drying_curves_figure(series: dict, lian_volume: float):
     ax2.set_ylabel("intact bonds / initial [1]")
     ax2.set_title("network integrity", fontsize=9)
     return fig
+
+
+def resolved_drying_figure(resolved: dict, fast: dict, sections: list, lian_volume: float):
+    """Resolved mode: liquid connection per stage and concentration, resolved (solid) and
+    fast mode (dashed) on the same water schedule (grey, right axis); central sections
+    (z = mid) of the first, the last connected and the first ruptured stage image."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    fig = plt.figure(figsize=(12, 4), layout="constrained")
+    grid = fig.add_gridspec(1, 1 + len(sections), width_ratios=[2.2] + [1] * len(sections))
+    ax = fig.add_subplot(grid[0, 0])
+    conc = sorted(resolved)
+    for k, c in enumerate(conc):
+        colour = f"C{k}"
+        for series, style, shift, mode in ((resolved.get(c), "-", 0.0, "resolved"),
+                                           (fast.get(c), "--", 0.4, "fast")):
+            if series is None:
+                continue
+            ax.step(series["time"], k + shift + 0.3 * series["connected"], style, where="post", color=colour,
+                    label=f"{_label(c)}, {mode}")
+    ax.set_yticks([k + 0.35 for k in range(len(conc))], [_label(c) for c in conc], fontsize=7)
+    ax.set_xlabel("drying stage (images, then drying after the rupture)")
+    ax.set_title("liquid connection (step up: connected); solid resolved, dashed fast", fontsize=9)
+    water = resolved[conc[0]]
+    twin = ax.twinx()
+    twin.plot(water["time"], water["total_water"], color="0.6", lw=1)
+    twin.axhline(lian_volume, color="0.6", ls=":", lw=0.8)
+    twin.set_yscale("log")
+    twin.set_ylabel("water in the pore, water only [µm³] (dotted: Lian)", fontsize=7, color="0.4")
+    cmap = ListedColormap(["white", "0.45", "#4393c3"])
+    for j, (title, section) in enumerate(sections):
+        a = fig.add_subplot(grid[0, 1 + j])
+        a.imshow(section, cmap=cmap, vmin=0, vmax=2, origin="lower", interpolation="nearest")
+        a.set_title(title, fontsize=8)
+        a.set_xticks([])
+        a.set_yticks([])
+    fig.suptitle("Mucilage network dried through lattice-Boltzmann stage images (resolved) and the "
+                 "toroidal bridge (fast); sections: air white, grains grey, water blue", fontsize=9)
+    return fig

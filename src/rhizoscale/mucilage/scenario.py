@@ -5,6 +5,12 @@ liquid surface); the outcome is the water left in the pore when the liquid conne
 between the particles is lost, Lian's rupture volume for comparison, the final mucilage
 structure as an image and the Fig. 11a-like drying snapshots. Units: µm, s, pg;
 concentrations in mg dry mucilage per g water.
+
+Resolved mode (``liquid_stages``: stage images of a lattice-Boltzmann drying bridge, a
+file or a pipeline product): the network dries through the images, pulled by each
+stage's water-air interface (:mod:`.resolved`), and the fast mode runs beside it at the
+images' geometry on the same water schedule; the outcome is the disconnection stage and
+water of both.
 """
 
 from __future__ import annotations
@@ -50,6 +56,16 @@ class Config(CaseConfig):
     image_voxel_size: float = Field(1.0, gt=0, description="voxel edge of the structure images [um]")
     memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to need more [GiB]; "
                                              "default: the memory available when the run starts")
+    # resolved mode
+    liquid_stages: Optional[str] = Field(None, description="resolved mode: drying stages as labelled images "
+                                         "(air, solid, water; NetCDF as cs4-liquid-configuration's "
+                                         "bridge_stage_images.nc, or that field handed on by a pipeline); "
+                                         "particles and liquid come from the images",
+                                         json_schema_extra={"product": "field"})
+    after_rupture_steps: int = Field(10, ge=0, description="resolved mode: drying steps after the last image "
+                                     "once its bridge has ruptured (the water left falls linearly to zero)")
+    interface_every: int = Field(5, ge=1, description="resolved mode: overdamped steps between evaluations "
+                                 "of the voxel-interface pull")
 
     PARAMETER_SET_KEYS = {"network": "literature"}
 
@@ -67,6 +83,23 @@ class Config(CaseConfig):
         if len(set(value)) != len(value):
             raise ValueError("concentrations must differ")
         return sorted(value)
+
+    @field_validator("liquid_stages")
+    @classmethod
+    def _stages_path(cls, value, info):
+        from ..products import is_product_reference
+        from ..scenario import scenario_path
+        if value is None or is_product_reference(str(value)):
+            return value                           # a pipeline product (rhizoscale.link)
+        return str(scenario_path(value, info))
+
+    @model_validator(mode="after")
+    def _resolved_keys(self):
+        fast_only = sorted(self.model_fields_set & {"liquid_volume", "separation", "evaporation_rate"})
+        if self.liquid_stages is not None and fast_only:
+            raise ValueError(f"{fast_only[0]}: a key of the fast mode; with liquid_stages the liquid and the "
+                             "particles come from the stage images (remove it)")
+        return self
 
     @model_validator(mode="after")
     def _times(self):
@@ -158,6 +191,8 @@ def run(config: Config, ctx) -> "Products":
     check_memory(memory, config.memory_limit_gb, warn=ctx.warn)
     out = Products("cs4-mucilage-bridge")
     record_estimate(out, memory)
+    if config.liquid_stages is not None:
+        return _run_resolved(config, params, ctx, out)
     radius, sep = params.particle_radius, config.separation
     runs, series, summary = {}, {}, {}
     lian_volume = None
@@ -209,7 +244,8 @@ def run(config: Config, ctx) -> "Products":
                    "(equals the gap to one drying step)")
     summary["lian"] = {"rupture_volume_um3": lian_volume, "rupture_distance_initial_um": d_lian,
                        "separation_um": sep, "formula": "d_rup = (1 + theta/2) V^(1/3), lengths / R"}
-    summary["mode"] = "fast (toroidal pendular bridge); the resolved mode (lattice-Boltzmann liquid) is not built"
+    summary["mode"] = ("fast (toroidal pendular bridge); the resolved mode takes lattice-Boltzmann stage images "
+                       "(liquid_stages)")
     out.info["cs4_mucilage"] = summary
     out.info["literature"] = {"set": params.name, "sources": params.sources, "chosen": params.chosen()}
     out.info["seed"] = ctx.seed
@@ -234,3 +270,129 @@ def run(config: Config, ctx) -> "Products":
 def _series_units() -> dict:
     from .drying import MucilageBridgeModel
     return MucilageBridgeModel.OBSERVABLE_UNITS
+
+
+# ---------------------------------------------------------------------------------- resolved mode
+def _read_stages(config: Config):
+    from ..errors import InputError
+    from ..products import is_product_reference, resolve_product
+    from .resolved import LiquidStages
+    ref = str(config.liquid_stages)
+    if is_product_reference(ref):
+        ds = resolve_product(ref, field="liquid_stages")
+        if not isinstance(ds, xr.Dataset):
+            raise InputError(f"{ref} is not a field of stage images", field="liquid_stages")
+        return LiquidStages.from_dataset(ds)
+    try:
+        ds = xr.open_dataset(ref)
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot read the stage images ({err})", field="liquid_stages") from None
+    with ds:
+        return LiquidStages.from_dataset(ds.load())
+
+
+def _run_resolved(config: Config, params, ctx, out):
+    """Resolved mode: water only and each concentration dried through the stage images,
+    and the fast mode at the images' geometry on the same water schedule."""
+    from ..errors import InputError
+    from ..simulation import ConservationGuard, IterationInterval, Simulation
+    from .bridge import lian_rupture_volume
+    from .drying import DryingRecorder, MucilageBridgeModel
+    from .resolved import ResolvedBridgeModel, StagedFastModel
+    stages = _read_stages(config)
+    first = [k for k in range(stages.n) if not stages.connected(k)]
+    lbm_stage = float(first[0]) if first else float("nan")
+    summary, series, fast_series = {}, {}, {}
+    geometry = None
+    for c in [0.0, *config.concentrations]:
+        tag, label = _tag(c), ("water only" if c == 0 else f"mucilage {c:g} mg/g")
+        model = ResolvedBridgeModel(c, stages, params, relax_steps=config.relax_steps, seed=ctx.seed,
+                                    interface_every=config.interface_every,
+                                    after_rupture_steps=config.after_rupture_steps)
+        geometry = model
+        sim = Simulation(model, stop_time=max(model.last_stage, 1), dt=1, name=f"cs4-mucilage-resolved-{tag}")
+        rec = DryingRecorder()
+        sim.add_callback("record", rec, IterationInterval(1, at_start=True))
+        guard = ConservationGuard(lambda s: s.model.water_balance_error(), 1e-10, "water balance")
+        sim.add_callback("water balance", guard, IterationInterval(1))
+        ctx.simulate(sim, description=f"resolved drying, {label}", progress_units=" stages")
+        series[c] = rec.series()
+        waters = [model.stage_water(k) for k in range(model.last_stage + 1)]
+        fast_res = {"stage": float("nan"), "water": float("nan"), "bridge": float("nan")}
+        fast_params = params.with_overrides({"particle_radius": model.radius},
+                                            source="resolved mode: the stage images' particle radius")
+        try:
+            fast = MucilageBridgeModel(c, float(stages.liquid_volume[0]), model.separation, fast_params,
+                                       evaporation_rate=1.0, relax_steps=config.relax_steps, seed=ctx.seed)
+        except InputError as err:
+            ctx.warn(f"fast mode at the images' geometry not run ({label}): {err}")
+            fast = None
+        if fast is not None:
+            staged = StagedFastModel(fast, waters)
+            fsim = Simulation(staged, stop_time=max(staged.last_stage, 1), dt=1, name=f"cs4-mucilage-fast-{tag}")
+            frec = DryingRecorder()
+            fsim.add_callback("record", frec, IterationInterval(1, at_start=True))
+            ctx.simulate(fsim, description=f"fast mode on the same stages, {label}", progress_units=" stages")
+            fast_series[c] = frec.series()
+            fast_res = {"stage": float(staged.connection_lost[0]), "water": float(staged.connection_lost[1]),
+                        "bridge": float(staged.bridge_rupture[1])}
+        lost_stage, lost_water = (float(v) for v in model.connection_lost)
+        out.add_scalar(f"disconnection_water_{tag}", lost_water, "um3",
+                       f"resolved mode: water in the pore at the first stage without a liquid connection, {label} "
+                       "(nan: still connected at the last stage)")
+        out.add_scalar(f"disconnection_stage_{tag}", lost_stage, "1",
+                       f"resolved mode: first stage without a liquid connection, {label}")
+        out.add_scalar(f"fast_disconnection_water_{tag}", fast_res["water"], "um3",
+                       f"fast mode (toroidal bridge) at the images' geometry, same water schedule: water at "
+                       f"disconnection, {label}")
+        out.add_scalar(f"fast_disconnection_stage_{tag}", fast_res["stage"], "1",
+                       f"fast mode at the images' geometry: first stage without a liquid connection, {label}")
+        summary[tag] = {"concentration_mg_per_g": c, "beads": model.network.n,
+                        "bonds": int(len(model.network.bond_i)),
+                        "intact_bonds_final": int(model.network.bond_alive.sum()),
+                        "resolved": {"disconnection_stage": lost_stage, "disconnection_water_um3": lost_water,
+                                     "bridge_rupture_stage": float(model.bridge_rupture[0]),
+                                     "bridge_liquid_before_rupture_um3": float(model.bridge_rupture[1])},
+                        "fast": {"disconnection_stage": fast_res["stage"], "disconnection_water_um3": fast_res["water"],
+                                 "bridge_rupture_volume_um3": fast_res["bridge"]},
+                        "water_balance_worst": guard.worst}
+        ctx.message(f"{label}: resolved mode disconnects at stage {lost_stage:g} ({lost_water:.4g} um3 water), "
+                    f"fast mode at stage {fast_res['stage']:g} ({fast_res['water']:.4g} um3)")
+    lian = float(lian_rupture_volume(geometry.separation, geometry.radius, params.contact_angle))
+    out.add_scalar("lbm_rupture_stage", lbm_stage, "1", "first stage image whose water no longer joins the particles")
+    out.add_scalar("lbm_rupture_water", float(stages.liquid_volume[int(lbm_stage)]) if first else float("nan"),
+                   "um3", "liquid volume of that stage image")
+    out.add_scalar("lian_rupture_volume", lian, "um3", "Lian et al. (1993) at the images' gap and radius, the set's "
+                   "contact angle")
+    out.add_scalar("particle_radius", geometry.radius, "um", "particle radius read from the stage images")
+    out.add_scalar("separation", geometry.separation, "um", "gap between the particles read from the stage images")
+    summary["mode"] = ("resolved: the liquid surface of each stage is the stage image's water-air interface "
+                       "(voxel-interface pull); fast: the toroidal bridge of the same water")
+    summary["stages"] = {"count": stages.n, "voxel_size_um": stages.voxel_size,
+                         "liquid_volume_um3": stages.liquid_volume.tolist(),
+                         "connected": [bool(stages.connected(k)) for k in range(stages.n)]}
+    out.info["cs4_mucilage"] = summary
+    out.info["literature"] = {"set": params.name, "sources": params.sources, "chosen": params.chosen()}
+    out.info["seed"] = ctx.seed
+    conc = [0.0, *config.concentrations]
+    nstep = max(len(v["time"]) for v in series.values())
+    ds = xr.Dataset(coords={"concentration": ("concentration", conc, {"units": "mg g-1"}),
+                            "step": ("step", np.arange(nstep), {"units": "1"})})
+    for k, unit in _series_units().items():
+        arr = np.full((len(conc), nstep), np.nan)
+        for i, c in enumerate(conc):
+            arr[i, :len(series[c][k])] = series[c][k]
+        ds["stage" if k == "time" else k] = (("concentration", "step"), arr, {"units": "1" if k == "time" else unit})
+    ds.attrs.update(case="cs4-mucilage-bridge", mode="resolved", separation_um=geometry.separation,
+                    particle_radius_um=geometry.radius)
+    out.add_field("cs4_mucilage_resolved.nc", ds)
+    if config.outputs.figures:
+        from .figures import resolved_drying_figure
+        mid = stages.labels.shape[1] // 2
+        last = (int(lbm_stage) - 1) if first and lbm_stage > 0 else stages.n - 1
+        picks = [(0, "first stage"), (last, f"stage {last}, last connected")]
+        if first:
+            picks.append((int(lbm_stage), f"stage {int(lbm_stage)}, ruptured"))
+        sections = [(title, stages.labels[k, mid]) for k, title in picks]
+        out.figures["resolved_drying.png"] = resolved_drying_figure(series, fast_series, sections, lian)
+    return out

@@ -255,7 +255,7 @@ def declared_products(config: Config) -> dict:
                     "surface_tension_lattice": ("scalar", "1"), "laplace_misfit": ("scalar", "1")})
     if config.mode == "bridge":
         out.update({"ruptured": ("scalar", "1"), "stages": ("scalar", "1"), "gap": ("scalar", "cm"),
-                    "bridge_sections.nc": ("field", None),
+                    "bridge_sections.nc": ("field", None), "bridge_stage_images.nc": ("field", None),
                     "rupture_volume": ("scalar", "cm3" if config.ndim == 3 else "cm2"),
                     "split_volume": ("scalar", "cm3" if config.ndim == 3 else "cm2"),
                     "rupture_volume_scaled": ("scalar", "1")})
@@ -400,8 +400,57 @@ def _run_bridge(config, eos, rg, rl, rho_w, out, ctx):
                             "y": ("y", (np.arange(ny) + 0.5) * dx, {"units": "cm"}),
                             "x": ("x", (np.arange(nx) + 0.5) * dx, {"units": "cm"})})
     out.add_field("bridge_sections.nc", ds)
+    stages = bridge_stage_images(res, rg, rl, dx)
+    if stages is not None:
+        out.add_field("bridge_stage_images.nc", stages)
     if config.outputs.figures:
         out.figures["bridge_stages.png"] = _bridge_figure(sec, steps, rg, rl)
+
+
+def bridge_stage_images(res, rho_gas: float, rho_liquid: float, voxel_size: float):
+    """The drying stages as labelled images (the product ``bridge_stage_images.nc``).
+
+    One image per measured stage, undone splits (``retried``) left out, so the liquid
+    volume falls from stage to stage: ``labels(stage, z, y, x)`` air 0, solid 1, water 2
+    (water: density above the mid-density ``(rho_gas + rho_liquid) / 2``; solid: the
+    particles, where the fluid density is undefined), ``liquid_volume`` (all water
+    voxels) and ``bridge_volume`` (the liquid joining both particles, 0 once split)
+    [cm3 or cm2], ``connected`` [1]; voxel-centre coordinates [cm] from the origin 0,
+    ``voxel_size_cm`` as an attribute. What a pipeline hands to a model that needs the
+    liquid surface at every drying stage (e.g. case study 4's mucilage network in
+    resolved mode). None when the snapshots do not match the stages one to one.
+    """
+    if not res.snapshots or len(res.snapshots) != len(res.stages):
+        return None
+    keep = [k for k, s in enumerate(res.stages) if not s.retried]
+    level = 0.5 * (rho_gas + rho_liquid)
+    labels = []
+    for k in keep:
+        rho = res.snapshots[k][1]
+        labels.append(np.where(np.isnan(rho), 1, np.where(rho > level, 2, 0)).astype(np.uint8))
+    labels = np.stack(labels)
+    ndim = labels.ndim - 1
+    dims = ("z", "y", "x")[-ndim:]
+    cell = voxel_size ** ndim
+    vol_units = "cm3" if ndim == 3 else "cm2"
+    stage = [res.stages[k] for k in keep]
+    coords = {d: (d, (np.arange(n) + 0.5) * voxel_size, {"units": "cm"})
+              for d, n in zip(dims, labels.shape[1:])}
+    coords["stage"] = ("stage", np.arange(1, len(keep) + 1), {"units": "1"})
+    coords["lattice_step"] = ("stage", np.array([s.step for s in stage], np.int64), {"units": "1"})
+    water = (labels == 2).reshape(len(keep), -1).sum(axis=1)
+    return xr.Dataset(
+        {"labels": (("stage",) + dims, labels, {"flag_values": np.array([0, 1, 2], np.uint8),
+                                                 "flag_meanings": "air solid water", "units": "1",
+                                                 "long_name": "phase labels per drying stage"}),
+         "liquid_volume": ("stage", water * cell, {"units": vol_units,
+                                                   "long_name": "volume of the water voxels"}),
+         "bridge_volume": ("stage", np.array([s.volume if s.connected else 0.0 for s in stage]) * cell,
+                           {"units": vol_units, "long_name": "liquid joining both particles"}),
+         "connected": ("stage", np.array([s.connected for s in stage], np.int8),
+                       {"units": "1", "long_name": "1 while the bridge joins the particles"})},
+        coords=coords, attrs={"voxel_size_cm": float(voxel_size), "origin_cm": np.zeros(ndim),
+                              "case": "cs4-liquid-configuration"})
 
 
 def _bridge_figure(sec, steps, rg, rl):
