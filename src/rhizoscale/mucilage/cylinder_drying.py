@@ -19,11 +19,12 @@ water bridge ruptures.
 
 **The slab length.** ``L`` must exceed twice the longest bond before it breaks
 (``(1 + break_strain)`` bond lengths), so that every bond has one minimum image: 12 µm
-with the shipped set. The default, :data:`DEFAULT_PERIOD_BONDS` = 8 bond lengths (24 µm),
-is twice that bound; the network's reach does not depend on it (tested at 6 and 12 bond
-lengths above percolation; measured near it, docs/cs4-mucilage-network.md). Near the
+with the shipped set. The network's reach at 3 mg g⁻¹ (R = 120 µm, four seeds) is
+0.382 ± 0.022 R at 8 bond lengths, 0.383 ± 0.012 at 12, 0.397 ± 0.005 at 16 and
+0.398 ± 0.009 at 24 (mean ± sd): it settles from 16 bond lengths on, the default
+:data:`DEFAULT_PERIOD_BONDS` (48 µm with the shipped set; tested against 24). Near the
 percolation concentration a periodic slab is a finite sample of the network, as any
-simulated network is.
+simulated network is (docs/cs4-mucilage-network.md).
 
 Units: µm, s, µN, pg; areas µm² per unit length, volumes µm³ in the slab.
 
@@ -48,7 +49,7 @@ from .network import FENE, BeadNetwork, Meniscus, NetworkParameters, bonds_withi
 __all__ = ["CylinderBridgeModel", "DEFAULT_PERIOD_BONDS"]
 
 #: default slab length along the cylinders, in bond lengths
-DEFAULT_PERIOD_BONDS = 8.0
+DEFAULT_PERIOD_BONDS = 16.0
 
 
 class CylinderBridgeModel(MucilageBridgeModel):
@@ -72,6 +73,10 @@ class CylinderBridgeModel(MucilageBridgeModel):
         Slab length [µm]; default :data:`DEFAULT_PERIOD_BONDS` bond lengths.
     relax_steps, seed
         As :class:`~.drying.MucilageBridgeModel`.
+    criterion : {"sheet", "path"}
+        When the network connects the cylinders (:meth:`network_spans`): a joining cluster
+        that wraps the period (a sheet along the cylinders, the 2D medium's bridge), or any
+        joining path.
 
     Example
     -------
@@ -79,16 +84,22 @@ class CylinderBridgeModel(MucilageBridgeModel):
     >>> from rhizoscale.mucilage.parameters import MucilageNetworkParameters
     >>> from rhizoscale.mucilage.cylinders import cylinder_rupture_area
     >>> p = load_parameter_set(MucilageNetworkParameters, "mucilage_network")
-    >>> m = CylinderBridgeModel(0.0, 400.0, 10.0, p, evaporation_rate=100.0)   # water only
-    >>> a_rup = cylinder_rupture_area(10.0, 100.0); round(a_rup, 2)
-    21.46
+    >>> m = CylinderBridgeModel(0.0, 30.0, 10.0, p, evaporation_rate=240.0)   # water only, 48 um slab
+    >>> round(cylinder_rupture_area(10.0, 100.0), 2)                          # the pinch at this gap [um2]
+    20.88
     >>> m.advance_to(1.0); m.connected, round(m.liquid_volume() / m.period, 3)
-    (True, 395.833)
+    (True, 25.0)
+    >>> m.advance_to(2.0); m.connected, round(float(m.films.sum()) / m.period, 3)   # below the pinch: to the films
+    (False, 20.0)
     """
 
     def __init__(self, concentration: float, liquid_area: float, separation: float, params, *,
-                 evaporation_rate: float, period: float | None = None, relax_steps: int = 100, seed: int = 1):
+                 evaporation_rate: float, period: float | None = None, relax_steps: int = 100, seed: int = 1,
+                 criterion: str = "sheet"):
         p = params
+        if criterion not in ("sheet", "path"):
+            raise InputError(f"criterion must be 'sheet' or 'path', got {criterion!r}", field="criterion")
+        self.criterion = criterion
         if not (math.isfinite(concentration) and concentration >= 0):
             raise InputError(f"mucilage concentration must be >= 0 mg/g, got {concentration}", field="concentration")
         if not (separation > 0):
@@ -209,6 +220,44 @@ class CylinderBridgeModel(MucilageBridgeModel):
         super()._relax()
         if self.network.n and self.relax_steps and self.bridge_intact:
             self.wet = (self._surface_distance(self.network.pos) < 0).astype(np.uint8)
+
+    def network_spans(self) -> bool:
+        """Whether a cluster of intact bonds between hydrated beads joins the two cylinders
+        **and wraps the period** along them.
+
+        A 2D medium's bridge is the same at every position along the cylinders: a mucilage
+        bridge in it is a sheet along their whole length, not a filament at one place. In
+        the periodic slab that is a cluster that joins both cylinders and is itself infinite
+        along z (it wraps the period); a cluster that joins them without wrapping is a
+        filament at one place along the cylinders, and in a longer slab such filaments
+        occur somewhere at any gap the network reaches at all (the reach would grow with
+        the slab). Wrapping is detected on the two-sheet cover of the bond graph (each bead
+        twice, a bond through the boundary ``z = 0`` joins the sheets): a cluster wraps when
+        a bead and its copy are joined (an odd winding; ``criterion = "path"`` drops the
+        wrapping condition).
+        """
+        if self.criterion == "path":
+            return super().network_spans()
+        net = self.network
+        if net.n == 0:
+            return False
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+        hyd = self.hydrated()
+        use = net.bond_alive.astype(bool) & hyd[net.bond_i] & hyd[net.bond_j]
+        i, j = net.bond_i[use], net.bond_j[use]
+        z = np.mod(net.pos[:, 2], self.period)
+        cross = (np.abs(z[j] - z[i]) > 0.5 * self.period).astype(np.int64)   # the bond's minimum image crosses z = 0
+        n = net.n
+        rows = np.concatenate([i, i + n])
+        cols = np.concatenate([j + n * cross, j + n * (1 - cross)])
+        g = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(2 * n, 2 * n))
+        _, comp = connected_components(g, directed=False)
+        wraps = comp[:n] == comp[n:]
+        t = net.tether_alive.astype(bool) & hyd[net.tether_bead] & wraps[net.tether_bead]
+        a = set(comp[net.tether_bead[t & (net.tether_particle == 0)]].tolist())
+        b = set(comp[net.tether_bead[t & (net.tether_particle == 1)]].tolist())
+        return bool(a & b)
 
     def capillary_force(self) -> float:
         """Capillary force of the 2D bridge on the slab's length of cylinder [µN]."""

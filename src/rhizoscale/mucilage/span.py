@@ -197,7 +197,7 @@ def network_span(concentration: float, params, *, radius: float | None = None, v
         pb = DEFAULT_PERIOD_BONDS if period_bonds is None else float(period_bonds)
         return _cylinder_search(params.model_dump_json(), type(params), float(concentration), r,
                                 float(volume_ratio), float(water_left), int(drying_steps), int(relax_steps), int(grid),
-                                int(bisections), int(seed), pb)
+                                int(bisections), int(seed), pb, "sheet")
     sphere = _span(params.model_dump_json(), type(params), float(concentration), r, float(volume_ratio),
                    float(water_left), int(drying_steps), int(relax_steps), int(grid), int(bisections), int(seed))
     if geometry == "spheres":
@@ -359,7 +359,8 @@ def _grid_bisect(stays_connected, top, grid, bisections):
 
 def cylinder_network_span(concentration: float, params, *, radius: float | None = None, volume_ratio: float = 0.02,
                           water_left: float = 0.25, drying_steps: int = 20, relax_steps: int = 20, grid: int = 10,
-                          bisections: int = 4, seed: int = 1, period_bonds: float | None = None) -> BridgeSpan:
+                          bisections: int = 4, seed: int = 1, period_bonds: float | None = None,
+                          criterion: str = "sheet") -> BridgeSpan:
     """The widest gap a drying 2D bridge between parallel cylinders keeps connected.
 
     The question of :func:`network_span`, asked of the network between cylinders
@@ -369,7 +370,10 @@ def cylinder_network_span(concentration: float, params, *, radius: float | None 
     at fixed gap to ``q`` of its water; gaps on a grid up to the wet bridge's rupture
     distance ``S_rup(a R²)`` (the pinch), then bisection. At zero mucilage the answer is the
     2D water bridge's rupture distance of the water left, ``S_rup(q a R²)`` (the closed form
-    lies in the search's last bracket; tested). Same arguments as :func:`network_span`.
+    lies in the search's last bracket; tested). Same arguments as :func:`network_span`;
+    ``criterion``: ``"sheet"`` (the chain's: a joining cluster that wraps the slab's period,
+    :meth:`~.cylinder_drying.CylinderBridgeModel.network_spans`) or ``"path"`` (any joining
+    path, for comparison).
 
     Examples
     --------
@@ -380,13 +384,23 @@ def cylinder_network_span(concentration: float, params, *, radius: float | None 
     >>> round(s.lian_gap_ratio, 4), round(s.wet_gap_ratio, 4), abs(s.retained) < 0.05
     (0.1156, 0.2349, True)
     """
-    return network_span(concentration, params, radius=radius, volume_ratio=volume_ratio, water_left=water_left,
-                        drying_steps=drying_steps, relax_steps=relax_steps, grid=grid, bisections=bisections,
-                        seed=seed, geometry="cylinders", period_bonds=period_bonds)
+    if criterion not in ("sheet", "path"):
+        raise InputError(f"criterion must be 'sheet' or 'path', got {criterion!r}", field="criterion")
+    if criterion == "sheet":
+        return network_span(concentration, params, radius=radius, volume_ratio=volume_ratio, water_left=water_left,
+                            drying_steps=drying_steps, relax_steps=relax_steps, grid=grid, bisections=bisections,
+                            seed=seed, geometry="cylinders", period_bonds=period_bonds)
+    from .cylinder_drying import DEFAULT_PERIOD_BONDS
+    r = float(params.particle_radius if radius is None else radius)
+    return _cylinder_search(params.model_dump_json(), type(params), float(concentration), r, float(volume_ratio),
+                            float(water_left), int(drying_steps), int(relax_steps), int(grid), int(bisections),
+                            int(seed), DEFAULT_PERIOD_BONDS if period_bonds is None else float(period_bonds),
+                            criterion)
 
 
 @functools.lru_cache(maxsize=256)
-def _cylinder_search(params_json, cls, c, r, v, q, steps, relax, grid, bisections, seed, period_bonds) -> BridgeSpan:
+def _cylinder_search(params_json, cls, c, r, v, q, steps, relax, grid, bisections, seed, period_bonds,
+                     criterion) -> BridgeSpan:
     from .cylinders import cylinder_rupture_distance, equal_suction_area
     p = cls.model_validate_json(params_json).with_overrides({"particle_radius": r}, source="network_span")
     theta = float(p.contact_angle)
@@ -400,7 +414,7 @@ def _cylinder_search(params_json, cls, c, r, v, q, steps, relax, grid, bisection
         from .cylinder_drying import CylinderBridgeModel
         water0 = area0 * period / (1 + c * 1e-3 / p.polymer_density)
         model = CylinderBridgeModel(c, area0, gap, p, evaporation_rate=(1 - q) * water0 / steps, period=period,
-                                    relax_steps=relax, seed=seed)
+                                    relax_steps=relax, seed=seed, criterion=criterion)
         for k in range(1, steps + 1):     # over drying steps (tens): each step runs the network kernels
             model.advance_to(float(k))
             if not model.connected:
