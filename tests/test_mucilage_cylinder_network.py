@@ -218,7 +218,6 @@ def test_a_2d_bridge_is_a_sheet_a_joining_filament_that_does_not_wrap_the_period
     mid = len(xs) // 2
     ring = np.c_[np.full(7, xs[mid]), np.zeros(7), 3.0 + 2.0 * np.arange(7)]
     pos = np.concatenate([fil, ring])
-    n = len(pos)
     chain = np.c_[np.arange(len(xs) - 1), np.arange(1, len(xs))]
     loop = np.r_[mid, len(xs) + np.arange(7), mid]
     ring_bonds = np.c_[loop[:-1], loop[1:]]
@@ -251,3 +250,13 @@ def test_the_2d_reach_does_not_depend_on_the_slab_length():
     assert np.all(np.abs(np.subtract(a, b)) <= 3 * step) and abs(np.mean(a) - np.mean(b)) <= 2 * step
     water = cylinder_rupture_distance(0.25 * equal_suction_area(0.02) * 120.0 ** 2, 120.0) / 120.0
     assert min(a) > water + 0.1                     # the network reaches well beyond water alone
+
+
+def test_the_search_estimate_counts_the_slabs_beads():
+    from rhizoscale.mucilage.span import span_bead_steps
+    r = 80.0
+    beads, steps = span_bead_steps(3.0, P, radius=r, geometry="cylinders", drying_steps=7, relax_steps=5, grid=4,
+                                   bisections=2)
+    model = CylinderBridgeModel(3.0, equal_suction_area(0.02) * r ** 2, 0.05 * r,
+                                P.with_overrides({"particle_radius": r}, source="t"), evaporation_rate=1.0)
+    assert round(beads) == model.network.n and steps == pytest.approx(beads * 7 * 5 * 6)

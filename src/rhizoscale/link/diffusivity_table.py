@@ -402,8 +402,11 @@ class _Chain:
         params = self.ctx.parameter_set(c, "network")
         settings = dict(volume_ratio=s.volume_ratio, drying_steps=s.drying_steps, relax_steps=s.relax_steps,
                         grid=s.grid, bisections=s.bisections)
-        beads = [span_bead_steps(c.mucilage_concentration, params, radius=r, **settings)[0] for r in radii_um]
-        seconds = sum(span_seconds(c.mucilage_concentration, params, radius=r, **settings) for r in radii_um)
+        shape = {"geometry": "cylinders" if self.pore_image.ndim == 2 else "spheres"}
+        beads = [span_bead_steps(c.mucilage_concentration, params, radius=r, **settings, **shape)[0]
+                 for r in radii_um]
+        seconds = sum(span_seconds(c.mucilage_concentration, params, radius=r, **settings, **shape)
+                      for r in radii_um)
         self.span_estimate = {"beads": max(beads), "seconds_one_thread": seconds, "searches": len(radii_um)}
         if seconds > SPAN_WARN_SECONDS:
             self.ctx.warn(f"bridge_span: the network search at {c.mucilage_concentration:g} mg/g with grains "

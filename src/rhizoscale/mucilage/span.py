@@ -46,7 +46,8 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["BridgeSpan", "cylinder_span", "cylinder_network_span", "network_span", "pair_radius", "span_bead_steps", "span_seconds"]
+__all__ = ["BridgeSpan", "cylinder_span", "cylinder_network_span", "network_span", "pair_radius", "span_bead_steps",
+           "span_seconds"]
 
 
 @dataclass(frozen=True)
@@ -261,10 +262,14 @@ BEAD_STEPS_PER_SECOND = 5.0e6
 
 
 def span_bead_steps(concentration: float, params, *, radius: float, volume_ratio: float = 0.02,
-                    drying_steps: int = 20, relax_steps: int = 20, grid: int = 10, bisections: int = 4) -> tuple:
+                    drying_steps: int = 20, relax_steps: int = 20, grid: int = 10, bisections: int = 4,
+                    geometry: str = "spheres", period_bonds: float | None = None) -> tuple:
     """Beads of one search run and the bead-steps of a whole search, at most (before running).
 
     ``n = c V / (1 + c / rho_p) / m_bead`` beads in the wet bridge ``V = v R³`` (``c`` in g g-1);
+    between cylinders (``geometry="cylinders"``) ``V = a R² L``, the wet 2D bridge's area
+    (:func:`~.cylinders.equal_suction_area`) times the slab length ``L`` (``period_bonds``
+    bond lengths);
     at most ``grid + bisections`` drying runs of ``drying_steps x relax_steps`` overdamped steps
     (a run stops at its first disconnected step, and at and above the network's percolation
     the grid is all connected and no bisection runs: an upper bound).
@@ -283,7 +288,14 @@ def span_bead_steps(concentration: float, params, *, radius: float, volume_ratio
     (2069, '1.16e+07')
     """
     c = float(concentration) * 1e-3
-    volume = float(volume_ratio) * float(radius) ** 3
+    if geometry == "cylinders":
+        from .cylinder_drying import DEFAULT_PERIOD_BONDS
+        from .cylinders import equal_suction_area
+        pb = DEFAULT_PERIOD_BONDS if period_bonds is None else float(period_bonds)
+        volume = equal_suction_area(float(volume_ratio), float(params.contact_angle)) * float(radius) ** 2 \
+            * pb * params.bond_length
+    else:
+        volume = float(volume_ratio) * float(radius) ** 3
     beads = c * volume / (1 + c / params.polymer_density) / params.polymer_per_bead
     runs = int(grid) + int(bisections)
     return beads, beads * int(drying_steps) * int(relax_steps) * runs
@@ -294,8 +306,8 @@ def span_seconds(concentration: float, params, *, radius: float, threads: int = 
 
     :func:`span_bead_steps` over :data:`BEAD_STEPS_PER_SECOND` per thread (the kernels
     scale to about 2 threads); bond lists, connectivity checks and a shared machine add to
-    it. ``settings``: the search's ``volume_ratio``, ``drying_steps``, ``relax_steps``,
-    ``grid``, ``bisections``.
+    it. ``settings``: the search's ``geometry``, ``period_bonds``, ``volume_ratio``,
+    ``drying_steps``, ``relax_steps``, ``grid``, ``bisections``.
 
     Examples
     --------
