@@ -63,8 +63,11 @@ def _cell_of(v, lo, cell, dim):
 
 @numba.njit(cache=True, fastmath=False, inline="always")
 def _image(d, period):
-    """Minimum image of a coordinate difference along a periodic axis (``period`` <= 0: none)."""
-    if period > 0:
+    """Minimum image of a coordinate difference along a periodic axis (``period`` <= 0: none).
+
+    Differences within half a period are returned as they are (the common case: one
+    predictable branch, no division); others are shifted by whole periods."""
+    if period > 0 and not (-0.5 * period <= d <= 0.5 * period):
         return d - period * math.floor(d / period + 0.5)
     return d
 
