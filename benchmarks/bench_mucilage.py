@@ -13,7 +13,7 @@ MercuryDPM, YADE) have no polymer network and do not install from PyPI.
 ``--cylinders``: the same network between two parallel cylinders of the chain's grain radius
 (120 µm) in a periodic slab along them (minimum images, wrapped cell lists; the slab's length
 set so that it holds the beads), the exact 2D bridge's capillary pull; the drying curve is the
-cylinder model's (the 2D bridge at the suction of the example's 3D bridge, 24 µm slab).
+cylinder model's (the 2D bridge at the suction of the example's 3D bridge, default slab).
 """
 
 from __future__ import annotations
