@@ -86,16 +86,16 @@ def test_the_equal_suction_bridge_has_the_3d_bridges_suction():
 
 
 def test_2d_reach_is_the_2d_closed_form_at_zero_mucilage_and_the_wet_bridge_above_percolation():
-    water = network_span(0.0, P, volume_ratio=V, water_left=0.3, geometry="cylinders")
+    water = network_span(0.0, P, volume_ratio=V, water_left=0.3, geometry="cylinders-transfer")
     a = equal_suction_area(V, P.contact_angle)
-    assert water.geometry == "cylinders" and water.area_ratio == pytest.approx(a)
+    assert water.geometry == "cylinders-transfer" and water.area_ratio == pytest.approx(a)
     closed = cylinder_rupture_distance(0.3 * a, 1.0, P.contact_angle)
     assert water.lian_gap_ratio == pytest.approx(closed, rel=1e-12)
     sph = water.sphere
     resolution = sph.wet_gap_ratio / 10 / 2 ** 4 / (sph.wet_gap_ratio - sph.lian_gap_ratio)   # in retained share
     assert abs(water.retained) <= resolution
     assert abs(water.gap_ratio - closed) <= resolution * (water.wet_gap_ratio - closed) + 1e-12
-    c3 = network_span(3.0, P, volume_ratio=V, geometry="cylinders")
+    c3 = network_span(3.0, P, volume_ratio=V, geometry="cylinders-transfer")
     assert c3.sphere is network_span(3.0, P, volume_ratio=V)             # one cached sphere search
     assert c3.retained == pytest.approx(c3.sphere.retained, rel=1e-12)
     assert water.gap_ratio < c3.gap_ratio <= c3.wet_gap_ratio

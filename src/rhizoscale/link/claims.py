@@ -34,7 +34,7 @@ STUDIES = [
     Study(STUDY_2D, example("cs4-diffusivity-table"),
           {"shape": [150, 150], "water_contents": [0.12, 0.19, 0.41], "mucilage_fractions": [0.0, 0.1]},
           note="the shipped example: 300 x 300 voxels of 10 µm, seed 4, film liquid, mucilage 3 mg/g "
-               "(a 2D medium of parallel cylinders: bridges span 0.43 of the pair radius)",
+               "(a 2D medium of parallel cylinders: the network between them spans 0.41 of the pair radius)",
           quick_note="150 x 150 voxels, θ 0.12 / 0.19 / 0.41, mucilage 0 and 10 %"),
     Study(STUDY_3D, {**example("cs4-diffusivity-table"), "seed": 1, "shape": [40, 40, 40],
                      "mean_grain_radius": 0.006, "water_contents": [0.1, 0.19], "mucilage_fractions": [0.0, 0.1]},

@@ -403,8 +403,11 @@ class _Chain:
         params = self.ctx.parameter_set(c, "network")
         settings = dict(volume_ratio=s.volume_ratio, drying_steps=s.drying_steps, relax_steps=s.relax_steps,
                         grid=s.grid, bisections=s.bisections)
-        beads = [span_bead_steps(c.mucilage_concentration, params, radius=r, **settings)[0] for r in radii_um]
-        seconds = sum(span_seconds(c.mucilage_concentration, params, radius=r, **settings) for r in radii_um)
+        shape = {"geometry": "cylinders" if self.pore_image.ndim == 2 else "spheres"}
+        beads = [span_bead_steps(c.mucilage_concentration, params, radius=r, **settings, **shape)[0]
+                 for r in radii_um]
+        seconds = sum(span_seconds(c.mucilage_concentration, params, radius=r, **settings, **shape)
+                      for r in radii_um)
         self.span_estimate = {"beads": max(beads), "seconds_one_thread": seconds, "searches": len(radii_um)}
         if seconds > SPAN_WARN_SECONDS:
             self.ctx.warn(f"bridge_span: the network search at {c.mucilage_concentration:g} mg/g with grains "
@@ -477,9 +480,9 @@ def _span_attrs(chain: "_Chain", config: Config) -> dict:
             f"{config.bridge_span.volume_ratio:g} R^3 keeps connected to {config.bridge_span.water_left:g} of "
             f"its water, over R (R = {radius_of} {s.radius:.4g} um); per neck times 2 r_i r_j / (r_i + r_j)")
     if s.geometry == "cylinders":
-        rule += ("; 2D image = medium of parallel cylinders: the exact 2D bridge at the same suction "
-                 f"(area {s.area_ratio:.4g} R^2), the sphere network's retained share {s.retained:.3g} of its "
-                 "range between the water-left and wet rupture distances (rhizoscale.mucilage.cylinder_span)")
+        rule += ("; 2D image = medium of parallel cylinders: the network dried between parallel cylinders "
+                 f"(periodic slab along them) in the exact 2D bridge at the same suction (area {s.area_ratio:.4g} "
+                 "R^2), gaps up to its pinch (rhizoscale.mucilage.cylinder_network_span)")
     out = {"bridge_gap_over_pair_radius": s.gap_ratio, "bridge_gap_water_only": s.lian_gap_ratio,
            "bridge_geometry": s.geometry, "mucilage_concentration_mg_per_g": config.mucilage_concentration,
            "bridge_gap_rule": rule}

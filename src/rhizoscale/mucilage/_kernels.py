@@ -21,7 +21,14 @@ Argument layout shared by the kernels (all float64 unless said):
 * ``k_adh`` [µN µm-1], ``f_adh`` [µN]: tether stiffness and detachment force;
 * ``k_wall``, ``k_rep`` [µN µm-1]: bead-particle and bead-bead soft repulsion;
   ``excluded`` [1]: beads repel when closer than ``excluded (r_i + r_j)``;
-* ``meniscus``: (11,) ``[active, mid (3), axis (3), r1, r2, half_length, gamma]``.
+* ``meniscus``: (11,) ``[active, mid (3), axis (3), r1, r2, half_length, gamma]``;
+* ``space``: (2,) ``[period, cylinders]``: ``period`` > 0 makes the z axis periodic with
+  that length [µm] (minimum-image bond, tether and pair vectors, cell lists wrapped
+  along z); ``cylinders`` = 1 makes the particles parallel cylinders along z (``centres``
+  a point of each axis, ``pradius`` their radii; bead–particle distance to the axis
+  line) and the meniscus translation-invariant along z (the exact 2D bridge: its
+  cross-section's two circular arcs, ``rho`` the in-plane distance from the line of
+  centres). ``[0, 0]``: spheres in open space.
 """
 
 from __future__ import annotations
@@ -54,9 +61,33 @@ def _cell_of(v, lo, cell, dim):
     return int(x)
 
 
+@numba.njit(cache=True, fastmath=False, inline="always")
+def _image(d, period):
+    """Minimum image of a coordinate difference along a periodic axis (``period`` <= 0: none).
+
+    Differences within half a period are returned as they are (the common case: one
+    predictable branch, no division); others are shifted by whole periods."""
+    if period > 0 and not (-0.5 * period <= d <= 0.5 * period):
+        return d - period * math.floor(d / period + 0.5)
+    return d
+
+
+@numba.njit(cache=True, fastmath=False, inline="always")
+def _wrapped(v, period):
+    """Coordinate wrapped into ``[0, period)`` (unchanged without a period)."""
+    if period > 0 and math.isfinite(v):
+        w = v - period * math.floor(v / period)
+        return w if w < period else 0.0
+    return v
+
+
 @numba.njit(cache=True, fastmath=False)
-def _cell_list(pos, cell):
-    """Beads sorted by cell (counting sort, stable): (start, order, lower, dims)."""
+def _cell_list(pos, cell, period):
+    """Beads sorted by cell (counting sort, stable): (start, order, lower, dims, sizes).
+
+    ``sizes``: the cell edge per axis [µm]; with a period the z cells tile ``[0, period)``
+    (at least ``cell`` each) and z is wrapped into it.
+    """
     n = pos.shape[0]
     lower = np.empty(3)
     upper = np.empty(3)
@@ -72,7 +103,11 @@ def _cell_list(pos, cell):
         if lower[d] > upper[d]:          # no finite coordinate
             lower[d] = 0.0
             upper[d] = 0.0
+    if period > 0:
+        lower[2] = 0.0
+        upper[2] = period
     dims = np.ones(3, np.int64)
+    sizes = np.full(3, cell)
     if n > 0 and np.isfinite(cell):
         # at most ~64 cells per bead: widen the cells of a sparse cloud (the pair search
         # stays exact; a bridge's disc-shaped cloud leaves most cells of its box empty)
@@ -83,13 +118,17 @@ def _cell_list(pos, cell):
             cell *= (volume / (64.0 * n + 27.0)) ** (1.0 / 3.0)
         for d in range(3):
             dims[d] = max(1, int((upper[d] - lower[d]) / cell) + 1)
+            sizes[d] = cell
+        if period > 0:
+            dims[2] = max(1, int(period / cell))
+            sizes[2] = period / dims[2]
     ncell = dims[0] * dims[1] * dims[2]
     index = np.empty(n, np.int64)
     counts = np.zeros(ncell + 1, np.int64)
     for i in range(n):
-        cx = _cell_of(pos[i, 0], lower[0], cell, dims[0])
-        cy = _cell_of(pos[i, 1], lower[1], cell, dims[1])
-        cz = _cell_of(pos[i, 2], lower[2], cell, dims[2])
+        cx = _cell_of(pos[i, 0], lower[0], sizes[0], dims[0])
+        cy = _cell_of(pos[i, 1], lower[1], sizes[1], dims[1])
+        cz = _cell_of(_wrapped(pos[i, 2], period), lower[2], sizes[2], dims[2])
         c = (cz * dims[1] + cy) * dims[0] + cx
         index[i] = c
         counts[c + 1] += 1
@@ -100,13 +139,14 @@ def _cell_list(pos, cell):
     for i in range(n):
         order[fill[index[i]]] = i
         fill[index[i]] += 1
-    return counts, order, lower, dims, cell
+    return counts, order, lower, dims, sizes
 
 
 @numba.njit(parallel=True, **_OPTS)
-def _neighbour_list(pos, radius, excluded, skin):
+def _neighbour_list(pos, radius, excluded, skin, period):
     """Verlet list: for each bead the beads within ``excluded (r_i + r_max) + skin`` [µm]
-    (cell list of that size; two passes, count then fill, both over beads in parallel).
+    (cell list of that size; two passes, count then fill, both over beads in parallel;
+    minimum images along a periodic z, whose period must exceed twice the reach).
     Returns ``(start, neighbours)``; empty lists when beads do not repel."""
     n = pos.shape[0]
     rmax = 0.0
@@ -116,7 +156,8 @@ def _neighbour_list(pos, radius, excluded, skin):
     if not (excluded * rmax > 0) or n == 0:
         return start, np.zeros(0, np.int64)
     reach = 2.0 * excluded * rmax + skin
-    cells, order, lower, dims, cell = _cell_list(pos, reach)
+    cells, order, lower, dims, sizes = _cell_list(pos, reach, period)
+    periodic = period > 0
     counts = np.zeros(n, np.int64)
     for sweep in range(2):
         if sweep == 1:
@@ -128,12 +169,22 @@ def _neighbour_list(pos, radius, excluded, skin):
         for i in numba.prange(n):
             cut = excluded * (radius[i] + rmax) + skin
             cut2 = cut * cut
-            cx = _cell_of(pos[i, 0], lower[0], cell, dims[0])
-            cy = _cell_of(pos[i, 1], lower[1], cell, dims[1])
-            cz = _cell_of(pos[i, 2], lower[2], cell, dims[2])
+            cx = _cell_of(pos[i, 0], lower[0], sizes[0], dims[0])
+            cy = _cell_of(pos[i, 1], lower[1], sizes[1], dims[1])
+            cz = _cell_of(_wrapped(pos[i, 2], period), lower[2], sizes[2], dims[2])
             k = start[i]
             c_count = 0
-            for kz in range(max(cz - 1, 0), min(cz + 2, dims[2])):
+            if not periodic:
+                z0 = max(cz - 1, 0)
+                nz = min(cz + 2, dims[2]) - z0
+            elif dims[2] >= 3:
+                z0 = cz - 1
+                nz = 3
+            else:                       # one or two cells along the period: visit each once
+                z0 = 0
+                nz = dims[2]
+            for tz in range(nz):
+                kz = (z0 + tz) % dims[2]
                 for ky in range(max(cy - 1, 0), min(cy + 2, dims[1])):
                     for kx in range(max(cx - 1, 0), min(cx + 2, dims[0])):
                         c = (kz * dims[1] + ky) * dims[0] + kx
@@ -143,7 +194,7 @@ def _neighbour_list(pos, radius, excluded, skin):
                                 continue
                             dx = pos[j, 0] - pos[i, 0]
                             dy = pos[j, 1] - pos[i, 1]
-                            dz = pos[j, 2] - pos[i, 2]
+                            dz = _image(pos[j, 2] - pos[i, 2], period)
                             if dx * dx + dy * dy + dz * dz <= cut2:
                                 if sweep == 1:
                                     nbr[k] = j
@@ -170,13 +221,16 @@ def _max_displacement(pos, ref):
 @numba.njit(parallel=True, **_OPTS)
 def _bead_forces(pos, radius, force, external, bond_start, bond_index, bond_other, bond_rest, bond_k, bond_alive,
                  law, fene_max, break_strain, tether_start, tether_index, tether_particle, tether_anchor,
-                 tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded, meniscus, nb_start, nb_list):
+                 tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded, meniscus, space, nb_start,
+                 nb_list):
     """Every force on bead ``i`` in one pass (``prange`` over beads, no write conflicts):
     its bonds (both ends evaluate a bond, with the same breaking decision) and tethers
     through per-bead adjacency lists, particles, capillary pull, neighbours (Verlet list)."""
     n = pos.shape[0]
     pairs = k_rep > 0
     active = meniscus[0] > 0
+    period = space[0]
+    cyl = space[1] > 0
     for i in numba.prange(n):
         fx = external[i, 0]
         fy = external[i, 1]
@@ -189,7 +243,7 @@ def _bead_forces(pos, radius, force, external, bond_start, bond_index, bond_othe
             j = bond_other[m]
             dx = pos[j, 0] - pos[i, 0]
             dy = pos[j, 1] - pos[i, 1]
-            dz = pos[j, 2] - pos[i, 2]
+            dz = _image(pos[j, 2] - pos[i, 2], period)
             length = math.sqrt(dx * dx + dy * dy + dz * dz)
             rest = bond_rest[m]
             ext = length - rest
@@ -213,7 +267,7 @@ def _bead_forces(pos, radius, force, external, bond_start, bond_index, bond_othe
             p = tether_particle[tt]
             dx = centres[p, 0] + tether_anchor[tt, 0] - pos[i, 0]
             dy = centres[p, 1] + tether_anchor[tt, 1] - pos[i, 1]
-            dz = centres[p, 2] + tether_anchor[tt, 2] - pos[i, 2]
+            dz = _image(centres[p, 2] + tether_anchor[tt, 2] - pos[i, 2], period)
             if k_adh * math.sqrt(dx * dx + dy * dy + dz * dz) > f_adh:
                 tether_alive[tt] = 0
                 continue
@@ -224,7 +278,7 @@ def _bead_forces(pos, radius, force, external, bond_start, bond_index, bond_othe
         for p in range(centres.shape[0]):
             dx = pos[i, 0] - centres[p, 0]
             dy = pos[i, 1] - centres[p, 1]
-            dz = pos[i, 2] - centres[p, 2]
+            dz = 0.0 if cyl else pos[i, 2] - centres[p, 2]     # cylinders: distance to the axis
             d = math.sqrt(dx * dx + dy * dy + dz * dz)
             if d < pradius[p]:
                 inside_particle = True
@@ -237,7 +291,7 @@ def _bead_forces(pos, radius, force, external, bond_start, bond_index, bond_othe
         if active and not inside_particle:
             rx = pos[i, 0] - meniscus[1]
             ry = pos[i, 1] - meniscus[2]
-            rz = pos[i, 2] - meniscus[3]
+            rz = 0.0 if cyl else pos[i, 2] - meniscus[3]       # cylinders: the cross-section
             x = rx * meniscus[4] + ry * meniscus[5] + rz * meniscus[6]
             if abs(x) <= meniscus[9]:
                 qx = rx - x * meniscus[4]
@@ -264,7 +318,7 @@ def _bead_forces(pos, radius, force, external, bond_start, bond_index, bond_othe
                 j = nb_list[m]
                 dx = pos[j, 0] - pos[i, 0]
                 dy = pos[j, 1] - pos[i, 1]
-                dz = pos[j, 2] - pos[i, 2]
+                dz = _image(pos[j, 2] - pos[i, 2], period)
                 d = math.sqrt(dx * dx + dy * dy + dz * dz)
                 overlap = excluded * (ri + radius[j]) - d
                 if overlap > 0 and d > 0:
@@ -281,26 +335,29 @@ def _bead_forces(pos, radius, force, external, bond_start, bond_index, bond_othe
 def network_forces_kernel(pos, radius, force, external, bond_start, bond_index, bond_other, bond_rest, bond_k,
                           bond_alive, law, fene_max, break_strain, tether_start, tether_index, tether_particle,
                           tether_anchor, tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded,
-                          meniscus):
+                          meniscus, space):
     """Total force on every bead into ``force`` (bonds and tethers that break are marked)."""
-    nb_start, nb_list = _neighbour_list(pos, radius, excluded, 0.0)
+    nb_start, nb_list = _neighbour_list(pos, radius, excluded, 0.0, space[0])
     _bead_forces(pos, radius, force, external, bond_start, bond_index, bond_other, bond_rest, bond_k, bond_alive,
                  law, fene_max, break_strain, tether_start, tether_index, tether_particle, tether_anchor,
-                 tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded, meniscus, nb_start, nb_list)
+                 tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded, meniscus, space, nb_start,
+                 nb_list)
 
 
 @numba.njit(**_OPTS)
 def _listed_forces(pos, radius, force, external, bond_start, bond_index, bond_other, bond_rest, bond_k, bond_alive,
                    law, fene_max, break_strain, tether_start, tether_index, tether_particle, tether_anchor,
-                   tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded, meniscus, lists, ref, skin):
+                   tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded, meniscus, space, lists, ref,
+                   skin):
     """Forces with a Verlet list kept across calls: rebuilt (and ``ref`` reset) when a bead
     moved more than half the skin since the last build, so no pair within range is missed."""
     if lists[0].shape[0] != pos.shape[0] + 1 or _max_displacement(pos, ref) > 0.5 * skin:
-        lists = _neighbour_list(pos, radius, excluded, skin)
+        lists = _neighbour_list(pos, radius, excluded, skin, space[0])
         ref[:] = pos
     _bead_forces(pos, radius, force, external, bond_start, bond_index, bond_other, bond_rest, bond_k, bond_alive,
                  law, fene_max, break_strain, tether_start, tether_index, tether_particle, tether_anchor,
-                 tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded, meniscus, lists[0], lists[1])
+                 tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded, meniscus, space, lists[0],
+                 lists[1])
     return lists
 
 
@@ -308,7 +365,7 @@ def _listed_forces(pos, radius, force, external, bond_start, bond_index, bond_ot
 def overdamped_kernel(steps, dt, pos, friction, radius, force, external, bond_start, bond_index, bond_other,
                       bond_rest, bond_k, bond_alive, law, fene_max, break_strain, tether_start, tether_index,
                       tether_particle, tether_anchor, tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep,
-                      excluded, meniscus):
+                      excluded, meniscus, space):
     """``steps`` overdamped (explicit Euler) steps ``x += dt F(x) / friction``."""
     skin = _skin(radius, excluded)
     lists = (np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -317,7 +374,7 @@ def overdamped_kernel(steps, dt, pos, friction, radius, force, external, bond_st
         lists = _listed_forces(pos, radius, force, external, bond_start, bond_index, bond_other, bond_rest, bond_k,
                                bond_alive, law, fene_max, break_strain, tether_start, tether_index, tether_particle,
                                tether_anchor, tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded,
-                               meniscus, lists, ref, skin)
+                               meniscus, space, lists, ref, skin)
         _move(pos, force, friction, dt)
 
 
@@ -343,7 +400,7 @@ def _move(pos, force, friction, dt):
 def verlet_kernel(steps, dt, damping, pos, vel, mass, radius, force, external, bond_start, bond_index, bond_other,
                   bond_rest, bond_k, bond_alive, law, fene_max, break_strain, tether_start, tether_index,
                   tether_particle, tether_anchor, tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep,
-                  excluded, meniscus):
+                  excluded, meniscus, space):
     """``steps`` velocity-Verlet steps; ``force`` holds F(x) on entry and on exit.
 
     Viscous damping ``-friction v`` enters as the exact factor ``exp(-damping_i dt)``
@@ -363,7 +420,7 @@ def verlet_kernel(steps, dt, damping, pos, vel, mass, radius, force, external, b
         lists = _listed_forces(pos, radius, force, external, bond_start, bond_index, bond_other, bond_rest, bond_k,
                                bond_alive, law, fene_max, break_strain, tether_start, tether_index, tether_particle,
                                tether_anchor, tether_alive, centres, pradius, k_adh, f_adh, k_wall, k_rep, excluded,
-                               meniscus, lists, ref, skin)
+                               meniscus, space, lists, ref, skin)
         for i in range(n):
             h = 0.5 * dt / mass[i]
             e = math.exp(-damping[i] * dt)

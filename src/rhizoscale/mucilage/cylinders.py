@@ -48,6 +48,7 @@ forces between two rigid spherical bodies. J. Colloid Interface Sci. 161, 138–
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
@@ -55,7 +56,8 @@ from scipy.optimize import brentq
 from ..errors import InputError
 from .bridge import _profile, toroidal_bridge
 
-__all__ = ["cylinder_bridge_area", "cylinder_pinch", "cylinder_rupture_distance", "equal_suction_area"]
+__all__ = ["cylinder_bridge_area", "cylinder_pinch", "cylinder_rupture_distance", "equal_suction_area",
+           "CylinderBridge", "cylinder_bridge", "cylinder_rupture_area"]
 
 
 def cylinder_bridge_area(beta, separation, radius, contact_angle=0.0):
@@ -209,3 +211,104 @@ def equal_suction_area(volume_ratio: float, contact_angle: float = 0.0) -> float
 
     beta = brentq(mismatch, 1e-12, 0.5 * math.pi - contact_angle - 1e-12, xtol=1e-15, rtol=1e-14)
     return float(cylinder_bridge_area(beta, 0.0, 1.0, contact_angle))
+
+
+def _pinch_beta(separation: float, radius: float, contact_angle: float) -> float:
+    """Half filling angle of the pinched bridge (``r2 = 0``) at ``separation`` [rad]."""
+    if separation <= 0:
+        return 0.0
+    top = 0.5 * math.pi - contact_angle - 1e-6
+    if float(cylinder_pinch(top, radius, contact_angle)[0]) <= separation:
+        raise InputError(f"gap {separation:g} um is beyond the widest pendular bridge between cylinders of "
+                         f"radius {radius:g} um", field="separation")
+    return float(brentq(lambda b: float(cylinder_pinch(b, radius, contact_angle)[0]) - separation, 1e-12, top,
+                        xtol=1e-15, rtol=1e-14, maxiter=200))
+
+
+def cylinder_rupture_area(separation: float, radius: float, contact_angle: float = 0.0) -> float:
+    """Area [µm²] below which the 2D bridge at ``separation`` ruptures: the pinched bridge's.
+
+    The inverse of :func:`cylinder_rupture_distance` at fixed gap.
+
+    Examples
+    --------
+    >>> a = cylinder_rupture_area(0.2, 1.0)
+    >>> round(cylinder_rupture_distance(a, 1.0), 12)
+    0.2
+    """
+    beta = _pinch_beta(float(separation), float(radius), float(contact_angle))
+    return float(cylinder_pinch(beta, radius, contact_angle)[1])
+
+
+@dataclass(frozen=True)
+class CylinderBridge:
+    """The exact 2D bridge between two parallel cylinders (lengths µm, per unit length).
+
+    ``area`` [µm²], ``beta`` half filling angle, ``r1`` arc radius, ``r2`` neck half-width,
+    ``half_length`` = ``X`` the contact lines' distance from the mid-plane. The attribute
+    names are :class:`~.bridge.PendularBridge`'s, so the same meniscus form serves both
+    (here ``r2`` is a half-width, not a radius of revolution).
+    """
+
+    area: float
+    separation: float
+    radius: float
+    contact_angle: float
+    surface_tension: float
+    beta: float
+    r1: float
+    r2: float
+    half_length: float
+
+    @property
+    def volume(self) -> float:
+        """The area per unit length [µm²] (the name the drying records use)."""
+        return self.area
+
+    @property
+    def force(self) -> float:
+        """Attractive capillary force per unit length [µN µm-1] (gorge): ``2 gamma (1 + r2/r1)``,
+        surface tension on the two arcs at the neck plus the suction ``gamma / r1`` on the neck
+        width ``2 r2``; equal to the contact-line value
+        ``2 gamma (sin(beta + theta) + R sin(beta) / r1)`` (tested)."""
+        return float(2.0 * self.surface_tension * (1.0 + self.r2 / self.r1))
+
+    @property
+    def laplace_suction(self) -> float:
+        """Air minus liquid pressure ``gamma / r1`` [µN µm-2]."""
+        return float(self.surface_tension / self.r1)
+
+
+def cylinder_bridge(area: float, separation: float, radius: float, contact_angle: float = 0.0,
+                    surface_tension: float = 0.072) -> CylinderBridge:
+    """The 2D bridge holding ``area`` per unit length between cylinders ``separation`` apart.
+
+    Solves :func:`cylinder_bridge_area` ``(beta) = area`` between the pinch (``r2 = 0``,
+    :func:`cylinder_rupture_area`) and the flat-meniscus limit ``beta + theta = pi/2``; the
+    area grows with ``beta`` there.
+
+    Raises
+    ------
+    InputError
+        ``area`` at or below the pinch (the bridge has ruptured) or above the pendular range.
+
+    Examples
+    --------
+    >>> b = cylinder_bridge(0.02, 0.1, 1.0)
+    >>> round(float(cylinder_bridge_area(b.beta, 0.1, 1.0)), 12), b.r2 > 0
+    (0.02, True)
+    """
+    s, r, th = float(separation), float(radius), float(contact_angle)
+    lo = _pinch_beta(s, r, th)
+    hi = 0.5 * math.pi - th - 1e-6
+
+    def f(b):
+        return float(cylinder_bridge_area(b, s, r, th)) - area
+
+    if not (f(lo) < 0 < f(hi)):
+        raise InputError(f"bridge area {area:.4g} um2 outside the pendular range ({f(lo) + area:.4g}, "
+                         f"{f(hi) + area:.4g}] um2 at a gap of {s:g} um", field="area")
+    beta = brentq(f, lo, hi, xtol=1e-15, rtol=1e-14, maxiter=200)
+    r1, r2, x = _profile(beta, s, r, th)
+    return CylinderBridge(float(area), s, r, th, float(surface_tension), float(beta), float(r1), float(r2),
+                          float(x))

@@ -43,7 +43,7 @@ import numba
 import numpy as np
 
 __all__ = ["Meniscus", "voxel_bridge", "NetworkParameters", "BeadNetwork", "network_forces", "potential_energy",
-           "bonds_within", "HARMONIC", "FENE"]
+           "bonds_within", "minimum_image", "HARMONIC", "FENE"]
 
 HARMONIC, FENE = 0, 1
 
@@ -250,15 +250,49 @@ class NetworkParameters:
     excluded: float = 0.5
 
 
-def bonds_within(pos: np.ndarray, cutoff: float) -> np.ndarray:
-    """Pairs ``(i, j), i < j`` of beads closer than ``cutoff`` [µm], sorted (k-d tree)."""
+def bonds_within(pos: np.ndarray, cutoff: float, period: float = 0.0) -> np.ndarray:
+    """Pairs ``(i, j), i < j`` of beads closer than ``cutoff`` [µm], sorted (k-d tree).
+
+    ``period`` > 0: z is periodic with that length [µm] (minimum image; ``cutoff`` must be
+    below half the period, so a pair has at most one image in range).
+
+    >>> pos = np.array([[0.0, 0, 0.5], [0.0, 0, 9.5], [0.0, 0, 5.0]])
+    >>> bonds_within(pos, 1.5).tolist(), bonds_within(pos, 1.5, period=10.0).tolist()
+    ([], [[0, 1]])
+    """
     from scipy.spatial import cKDTree
+    pos = np.array(pos, float).reshape(-1, 3)
     if len(pos) < 2:
         return np.zeros((0, 2), np.int64)
-    pairs = cKDTree(pos).query_pairs(cutoff, output_type="ndarray").astype(np.int64)
+    if period > 0:
+        pos[:, 2] -= period * np.floor(pos[:, 2] / period)     # into [0, period): one image each side
+    tree = cKDTree(pos)
+    pairs = tree.query_pairs(cutoff, output_type="ndarray").astype(np.int64).reshape(-1, 2)
+    if period > 0:
+        if not cutoff < 0.5 * period:
+            raise ValueError(f"pair cutoff {cutoff:g} um must be below half the period {period:g} um")
+        shift = np.array([0.0, 0.0, period])
+        # images across the period: pairs (i, j + period) within the cutoff, either order
+        image = tree.sparse_distance_matrix(cKDTree(pos + shift), cutoff, output_type="ndarray")
+        ij = np.stack([image["i"], image["j"]], axis=1).astype(np.int64).reshape(-1, 2)
+        ij = ij[ij[:, 0] != ij[:, 1]]
+        pairs = np.unique(np.concatenate([pairs, np.sort(ij, axis=1)]), axis=0)
     if pairs.size == 0:
         return np.zeros((0, 2), np.int64)
     return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+
+
+def minimum_image(d: np.ndarray, period: float) -> np.ndarray:
+    """Difference vectors (..., 3) with z taken to its nearest periodic image (``period`` <= 0:
+    unchanged) [µm].
+
+    >>> minimum_image(np.array([[0.0, 1.0, 9.0]]), 10.0).tolist()
+    [[0.0, 1.0, -1.0]]
+    """
+    d = np.array(d, float)
+    if period > 0:
+        d[..., 2] -= period * np.floor(d[..., 2] / period + 0.5)
+    return d
 
 
 @dataclass
@@ -283,6 +317,10 @@ class BeadNetwork:
     tether_anchor : ndarray (m, 3)
         Anchor offset from the particle centre [µm].
     tether_alive : ndarray (m,) uint8
+    period : float
+        Length of the periodic z axis [µm]; 0: open space.
+    cylinders : bool
+        Particles are parallel cylinders along z (centres a point of each axis); else spheres.
     """
 
     pos: np.ndarray
@@ -299,6 +337,8 @@ class BeadNetwork:
     tether_particle: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     tether_anchor: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     tether_alive: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
+    period: float = 0.0
+    cylinders: bool = False
 
     def __post_init__(self):
         self.pos = np.ascontiguousarray(self.pos, float).reshape(-1, 3)
@@ -316,7 +356,7 @@ class BeadNetwork:
         """Bond the given pairs; rest length: their current distance unless given [µm]."""
         pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
         if rest is None:
-            rest = np.linalg.norm(self.pos[pairs[:, 1]] - self.pos[pairs[:, 0]], axis=1)
+            rest = np.linalg.norm(minimum_image(self.pos[pairs[:, 1]] - self.pos[pairs[:, 0]], self.period), axis=1)
         self.bond_i = np.concatenate([self.bond_i, pairs[:, 0]])
         self.bond_j = np.concatenate([self.bond_j, pairs[:, 1]])
         self.bond_rest = np.concatenate([self.bond_rest, np.broadcast_to(rest, (len(pairs),))]).astype(float)
@@ -329,7 +369,7 @@ class BeadNetwork:
         anchor moves with the particle); returns the number of new tethers."""
         centres = np.asarray(centres, float)
         rel = self.pos[:, None, :] - centres[None, :, :]
-        dist = np.linalg.norm(rel, axis=2)
+        dist = np.linalg.norm(rel[..., :2] if self.cylinders else rel, axis=2)
         gap = dist - np.asarray(pradius)[None, :] - self.radius[:, None]
         nearest = np.argmin(gap, axis=1)
         idx = np.arange(self.n)
@@ -350,8 +390,12 @@ class BeadNetwork:
               "bond_alive", "tether_bead", "tether_particle", "tether_anchor", "tether_alive")
 
     def state(self) -> dict:
-        """Plain arrays (copies) for checkpoints."""
-        return {k: getattr(self, k).copy() for k in self.ARRAYS}
+        """Plain arrays (copies) for checkpoints (``space``: ``[period, cylinders]``)."""
+        return {**{k: getattr(self, k).copy() for k in self.ARRAYS}, "space": self.space()}
+
+    def space(self) -> np.ndarray:
+        """The kernels' ``[period, cylinders]``."""
+        return np.array([float(self.period), 1.0 if self.cylinders else 0.0])
 
     @classmethod
     def from_state(cls, d: dict) -> "BeadNetwork":
@@ -359,6 +403,8 @@ class BeadNetwork:
         for k in cls.ARRAYS:
             setattr(net, k, np.ascontiguousarray(d[k]).copy())
         net.tether_anchor = net.tether_anchor.reshape(-1, 3)
+        space = np.asarray(d.get("space", [0.0, 0.0]), float)
+        net.period, net.cylinders = float(space[0]), bool(space[1] > 0)
         return net
 
     def copy(self) -> "BeadNetwork":
@@ -395,7 +441,7 @@ class BeadNetwork:
                 self.tether_particle, self.tether_anchor, self.tether_alive,
                 np.ascontiguousarray(centres, float).reshape(-1, 3),
                 np.ascontiguousarray(pradius, float).reshape(-1), float(params.k_adh), float(params.f_adh),
-                float(params.k_wall), float(params.k_rep), float(params.excluded), men)
+                float(params.k_wall), float(params.k_rep), float(params.excluded), men, self.space())
 
     def forces(self, params: NetworkParameters, centres, pradius, meniscus: Meniscus | None = None,
                external=None) -> np.ndarray:
@@ -467,9 +513,10 @@ def network_forces(net: BeadNetwork, params: NetworkParameters, centres, pradius
     centres = np.asarray(centres, float).reshape(-1, 3)
     pradius = np.asarray(pradius, float).reshape(-1)
     force = np.zeros((n, 3)) if external is None else np.array(np.broadcast_to(external, (n, 3)), float)
+    period = net.period
     # bonds
     alive = net.bond_alive.astype(bool).copy()
-    d = pos[net.bond_j] - pos[net.bond_i]
+    d = minimum_image(pos[net.bond_j] - pos[net.bond_i], period)
     length = np.linalg.norm(d, axis=1)
     ext = length - net.bond_rest
     broken = np.abs(ext) > p.break_strain * net.bond_rest
@@ -487,11 +534,13 @@ def network_forces(net: BeadNetwork, params: NetworkParameters, centres, pradius
     np.add.at(force, net.bond_j, -fvec)
     # tethers
     t_alive = net.tether_alive.astype(bool).copy()
-    dt_ = centres[net.tether_particle] + net.tether_anchor - pos[net.tether_bead]
+    dt_ = minimum_image(centres[net.tether_particle] + net.tether_anchor - pos[net.tether_bead], period)
     t_alive &= p.k_adh * np.linalg.norm(dt_, axis=1) <= p.f_adh
     np.add.at(force, net.tether_bead, np.where(t_alive[:, None], p.k_adh * dt_, 0.0))
-    # bead-particle repulsion
+    # bead-particle repulsion (cylinders: from the axis line, in the cross-section)
     rel = pos[:, None, :] - centres[None, :, :]
+    if net.cylinders:
+        rel[..., 2] = 0.0
     dist = np.linalg.norm(rel, axis=2)
     overlap = pradius[None, :] + r[:, None] - dist
     coef = np.where((overlap > 0) & (dist > 0), p.k_wall * overlap / np.where(dist > 0, dist, 1.0), 0.0)
@@ -502,6 +551,8 @@ def network_forces(net: BeadNetwork, params: NetworkParameters, centres, pradius
     if men.active and n:
         mid, axis = np.asarray(men.mid, float), np.asarray(men.axis, float)
         relm = pos - mid
+        if net.cylinders:               # the 2D bridge: the same cross-section at every z
+            relm[:, 2] = 0.0
         x = relm @ axis
         radial = relm - x[:, None] * axis
         rho = np.linalg.norm(radial, axis=1)
@@ -516,11 +567,10 @@ def network_forces(net: BeadNetwork, params: NetworkParameters, centres, pradius
         force += mag[:, None] * normal
     # bead-bead soft repulsion
     if n > 1 and r.max() > 0:
-        from scipy.spatial import cKDTree
-        pairs = cKDTree(pos).query_pairs(2 * p.excluded * r.max(), output_type="ndarray")
+        pairs = bonds_within(pos, 2 * p.excluded * r.max(), period)
         if pairs.size:
             i, j = pairs[:, 0], pairs[:, 1]
-            dij = pos[j] - pos[i]
+            dij = minimum_image(pos[j] - pos[i], period)
             lij = np.linalg.norm(dij, axis=1)
             ov = p.excluded * (r[i] + r[j]) - lij
             c = np.where((ov > 0) & (lij > 0), p.k_rep * ov / np.where(lij > 0, lij, 1.0), 0.0)
@@ -537,7 +587,8 @@ def potential_energy(net: BeadNetwork, params: NetworkParameters, centres, pradi
     p = params
     pos, r = net.pos, net.radius
     alive = net.bond_alive.astype(bool)
-    ext = np.linalg.norm(pos[net.bond_j] - pos[net.bond_i], axis=1) - net.bond_rest
+    period = net.period
+    ext = np.linalg.norm(minimum_image(pos[net.bond_j] - pos[net.bond_i], period), axis=1) - net.bond_rest
     if p.law == HARMONIC:
         e_b = 0.5 * net.bond_k * ext ** 2
     else:
@@ -546,16 +597,19 @@ def potential_energy(net: BeadNetwork, params: NetworkParameters, centres, pradi
     energy = float(np.sum(e_b[alive]))
     centres = np.asarray(centres, float).reshape(-1, 3)
     ta = net.tether_alive.astype(bool)
-    dt_ = centres[net.tether_particle] + net.tether_anchor - pos[net.tether_bead]
+    dt_ = minimum_image(centres[net.tether_particle] + net.tether_anchor - pos[net.tether_bead], period)
     energy += float(np.sum(0.5 * p.k_adh * np.sum(dt_ ** 2, axis=1)[ta]))
-    dist = np.linalg.norm(pos[:, None, :] - centres[None, :, :], axis=2)
+    rel = pos[:, None, :] - centres[None, :, :]
+    if net.cylinders:
+        rel[..., 2] = 0.0
+    dist = np.linalg.norm(rel, axis=2)
     ov = np.maximum(np.asarray(pradius)[None, :] + r[:, None] - dist, 0.0)
     energy += float(np.sum(0.5 * p.k_wall * ov ** 2))
     if net.n > 1:
-        from scipy.spatial import cKDTree
-        pairs = cKDTree(pos).query_pairs(2 * p.excluded * r.max(), output_type="ndarray")
+        pairs = bonds_within(pos, 2 * p.excluded * r.max(), period)
         if pairs.size:
             i, j = pairs[:, 0], pairs[:, 1]
-            ov = np.maximum(p.excluded * (r[i] + r[j]) - np.linalg.norm(pos[j] - pos[i], axis=1), 0.0)
+            ov = np.maximum(p.excluded * (r[i] + r[j]) - np.linalg.norm(minimum_image(pos[j] - pos[i], period),
+                                                                        axis=1), 0.0)
             energy += float(np.sum(0.5 * p.k_rep * ov ** 2))
     return energy

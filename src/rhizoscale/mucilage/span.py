@@ -46,7 +46,8 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["BridgeSpan", "cylinder_span", "network_span", "pair_radius", "span_bead_steps", "span_seconds"]
+__all__ = ["BridgeSpan", "cylinder_span", "cylinder_network_span", "network_span", "pair_radius", "span_bead_steps",
+           "span_seconds"]
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,15 @@ class BridgeSpan:
         The gaps dried [µm] and whether each stayed connected (grid, then bisection; for
         ``cylinders`` those of the sphere search).
     geometry : str
-        ``"spheres"`` (3D grains: the network search itself) or ``"cylinders"`` (a 2D
-        medium: :func:`cylinder_span`); for cylinders ``lian_gap_ratio`` and
+        ``"spheres"`` (3D grains: the network search itself), ``"cylinders"`` (a 2D
+        medium: the network run between parallel cylinders, :func:`cylinder_network_span`)
+        or ``"cylinders-transfer"`` (the sphere search's share carried over,
+        :func:`cylinder_span`); for both cylinder kinds ``lian_gap_ratio`` and
         ``wet_gap_ratio`` are the 2D bridge's rupture distances (:mod:`.cylinders`).
     sphere : BridgeSpan or None
-        For ``cylinders``: the sphere search the reach is transferred from.
+        For ``cylinders-transfer``: the sphere search the reach is transferred from.
     area_ratio : float
-        For ``cylinders``: the wet 2D bridge's area over ``R²`` [1] (NaN for spheres).
+        For cylinders: the wet 2D bridge's area over ``R²`` [1] (NaN for spheres).
     """
 
     concentration: float
@@ -106,8 +109,9 @@ class BridgeSpan:
                "grain_radius_um": self.radius, "spanning_gap_um": self.gap, "gap_over_radius": self.gap_ratio,
                "water_only_gap_over_radius": self.lian_gap_ratio, "wet_bridge_gap_over_radius": self.wet_gap_ratio,
                "retained": self.retained, "runs": len(self.gaps)}
-        if self.sphere is not None:
+        if math.isfinite(self.area_ratio):
             out["bridge_area_over_radius_squared"] = self.area_ratio
+        if self.sphere is not None:
             out["spheres"] = self.sphere.summary()
         return out
 
@@ -124,7 +128,8 @@ def pair_radius(r_i, r_j):
 
 def network_span(concentration: float, params, *, radius: float | None = None, volume_ratio: float = 0.02,
                  water_left: float = 0.25, drying_steps: int = 20, relax_steps: int = 20, grid: int = 10,
-                 bisections: int = 4, seed: int = 1, geometry: str = "spheres") -> BridgeSpan:
+                 bisections: int = 4, seed: int = 1, geometry: str = "spheres",
+                 period_bonds: float | None = None) -> BridgeSpan:
     """The widest gap a drying bridge at ``concentration`` keeps connected (module docs).
 
     Parameters
@@ -146,9 +151,12 @@ def network_span(concentration: float, params, *, radius: float | None = None, v
         Gaps on the grid; bisection steps after the first loss.
     seed : int
         Seed of the bead placement (every gap uses it).
-    geometry : {"spheres", "cylinders"}
-        Grains of a 3D medium, or parallel cylinders of a 2D medium (the reach transferred
-        to the 2D bridge by :func:`cylinder_span`).
+    geometry : {"spheres", "cylinders", "cylinders-transfer"}
+        Grains of a 3D medium; parallel cylinders of a 2D medium, the network run between
+        them (:func:`cylinder_network_span`); or the older transfer of the sphere search's
+        retained share to the 2D bridge (:func:`cylinder_span`, kept for comparison).
+    period_bonds : float
+        ``cylinders``: the periodic slab's length along the cylinders in bond lengths.
 
     Returns
     -------
@@ -182,8 +190,15 @@ def network_span(concentration: float, params, *, radius: float | None = None, v
     r = float(params.particle_radius if radius is None else radius)
     if not r > 0:
         raise InputError(f"grain radius must be > 0 um, got {radius}", field="radius")
-    if geometry not in ("spheres", "cylinders"):
-        raise InputError(f"geometry must be 'spheres' or 'cylinders', got {geometry!r}", field="geometry")
+    if geometry not in ("spheres", "cylinders", "cylinders-transfer"):
+        raise InputError(f"geometry must be 'spheres', 'cylinders' or 'cylinders-transfer', got {geometry!r}",
+                         field="geometry")
+    if geometry == "cylinders":
+        from .cylinder_drying import DEFAULT_PERIOD_BONDS
+        pb = DEFAULT_PERIOD_BONDS if period_bonds is None else float(period_bonds)
+        return _cylinder_search(params.model_dump_json(), type(params), float(concentration), r,
+                                float(volume_ratio), float(water_left), int(drying_steps), int(relax_steps), int(grid),
+                                int(bisections), int(seed), pb, "sheet")
     sphere = _span(params.model_dump_json(), type(params), float(concentration), r, float(volume_ratio),
                    float(water_left), int(drying_steps), int(relax_steps), int(grid), int(bisections), int(seed))
     if geometry == "spheres":
@@ -203,7 +218,9 @@ def cylinder_span(sphere: BridgeSpan, volume_ratio: float, water_left: float, co
     (:attr:`BridgeSpan.retained`): ``S* = S_q + rho (S_wet - S_q)``. So at zero mucilage the
     reach is the 2D closed form (to the sphere search's resolution), and a network that keeps
     the whole wet bridge between spheres keeps the whole 2D bridge. The network itself is not
-    run between cylinders: the transfer of ``rho`` is the approximation.
+    run between cylinders: the transfer of ``rho`` is the approximation. Superseded by
+    :func:`cylinder_network_span` (the network run between the cylinders), which the chain
+    uses; kept as ``geometry="cylinders-transfer"`` for comparison (documented fallback).
 
     Parameters
     ----------
@@ -224,7 +241,7 @@ def cylinder_span(sphere: BridgeSpan, volume_ratio: float, water_left: float, co
     >>> from rhizoscale.parameters import load_parameter_set
     >>> from rhizoscale.mucilage.parameters import MucilageNetworkParameters
     >>> p = load_parameter_set(MucilageNetworkParameters, "mucilage_network")
-    >>> s = network_span(0.0, p, volume_ratio=0.005, geometry="cylinders")
+    >>> s = network_span(0.0, p, volume_ratio=0.005, geometry="cylinders-transfer")
     >>> round(s.lian_gap_ratio, 4), round(s.wet_gap_ratio, 4), abs(s.retained) < 0.05    # 0: bisection resolution
     (0.1156, 0.2349, True)
     """
@@ -236,7 +253,7 @@ def cylinder_span(sphere: BridgeSpan, volume_ratio: float, water_left: float, co
     water = cylinder_rupture_distance(water_left * a, 1.0, contact_angle)
     ratio = water + sphere.retained * (wet - water)
     return BridgeSpan(sphere.concentration, sphere.radius, ratio * sphere.radius, ratio, water, wet,
-                      sphere.gaps, sphere.connected, geometry="cylinders", sphere=sphere, area_ratio=a)
+                      sphere.gaps, sphere.connected, geometry="cylinders-transfer", sphere=sphere, area_ratio=a)
 
 
 #: overdamped bead-steps per CPU-second of the network kernels (docs/cs4-mucilage-network.md:
@@ -245,10 +262,14 @@ BEAD_STEPS_PER_SECOND = 5.0e6
 
 
 def span_bead_steps(concentration: float, params, *, radius: float, volume_ratio: float = 0.02,
-                    drying_steps: int = 20, relax_steps: int = 20, grid: int = 10, bisections: int = 4) -> tuple:
+                    drying_steps: int = 20, relax_steps: int = 20, grid: int = 10, bisections: int = 4,
+                    geometry: str = "spheres", period_bonds: float | None = None) -> tuple:
     """Beads of one search run and the bead-steps of a whole search, at most (before running).
 
     ``n = c V / (1 + c / rho_p) / m_bead`` beads in the wet bridge ``V = v R³`` (``c`` in g g-1);
+    between cylinders (``geometry="cylinders"``) ``V = a R² L``, the wet 2D bridge's area
+    (:func:`~.cylinders.equal_suction_area`) times the slab length ``L`` (``period_bonds``
+    bond lengths);
     at most ``grid + bisections`` drying runs of ``drying_steps x relax_steps`` overdamped steps
     (a run stops at its first disconnected step, and at and above the network's percolation
     the grid is all connected and no bisection runs: an upper bound).
@@ -267,7 +288,14 @@ def span_bead_steps(concentration: float, params, *, radius: float, volume_ratio
     (2069, '1.16e+07')
     """
     c = float(concentration) * 1e-3
-    volume = float(volume_ratio) * float(radius) ** 3
+    if geometry == "cylinders":
+        from .cylinder_drying import DEFAULT_PERIOD_BONDS
+        from .cylinders import equal_suction_area
+        pb = DEFAULT_PERIOD_BONDS if period_bonds is None else float(period_bonds)
+        volume = equal_suction_area(float(volume_ratio), float(params.contact_angle)) * float(radius) ** 2 \
+            * pb * params.bond_length
+    else:
+        volume = float(volume_ratio) * float(radius) ** 3
     beads = c * volume / (1 + c / params.polymer_density) / params.polymer_per_bead
     runs = int(grid) + int(bisections)
     return beads, beads * int(drying_steps) * int(relax_steps) * runs
@@ -278,8 +306,8 @@ def span_seconds(concentration: float, params, *, radius: float, threads: int = 
 
     :func:`span_bead_steps` over :data:`BEAD_STEPS_PER_SECOND` per thread (the kernels
     scale to about 2 threads); bond lists, connectivity checks and a shared machine add to
-    it. ``settings``: the search's ``volume_ratio``, ``drying_steps``, ``relax_steps``,
-    ``grid``, ``bisections``.
+    it. ``settings``: the search's ``geometry``, ``period_bonds``, ``volume_ratio``,
+    ``drying_steps``, ``relax_steps``, ``grid``, ``bisections``.
 
     Examples
     --------
@@ -307,14 +335,22 @@ def _span(params_json, cls, c, r, v, q, steps, relax, grid, bisections, seed) ->
     if v0 > largest_toroidal_volume(1e-3 * s_wet, r, theta):
         raise InputError(f"volume_ratio {v:g} is above the pendular range of the toroidal bridge",
                          field="volume_ratio")
+    lo, done = _grid_bisect(lambda gap: _stays_connected(c, gap, v0, q, p, steps, relax, seed),
+                            s_wet * (1 - 1e-6), grid, bisections)
+    gaps = tuple(sorted(done))
+    return BridgeSpan(c, r, lo, lo / r, s_lian / r, s_wet / r, gaps, tuple(done[g] for g in gaps))
+
+
+def _grid_bisect(stays_connected, top, grid, bisections):
+    """Widest connected gap: the grid ``top k / grid`` up to the first loss, then bisection.
+    Returns ``(widest connected gap, {gap: connected})``."""
     done: dict[float, bool] = {}
 
     def connected(gap: float) -> bool:
         if gap not in done:
-            done[gap] = _stays_connected(c, gap, v0, q, p, steps, relax, seed)
+            done[gap] = stays_connected(gap)
         return done[gap]
 
-    top = s_wet * (1 - 1e-6)
     lo, hi = 0.0, None
     for k in range(1, grid + 1):
         gap = top * k / grid
@@ -330,8 +366,77 @@ def _span(params_json, cls, c, r, v, q, steps, relax, grid, bisections, seed) ->
                 lo = mid
             else:
                 hi = mid
+    return lo, done
+
+
+def cylinder_network_span(concentration: float, params, *, radius: float | None = None, volume_ratio: float = 0.02,
+                          water_left: float = 0.25, drying_steps: int = 20, relax_steps: int = 20, grid: int = 10,
+                          bisections: int = 4, seed: int = 1, period_bonds: float | None = None,
+                          criterion: str = "sheet") -> BridgeSpan:
+    """The widest gap a drying 2D bridge between parallel cylinders keeps connected.
+
+    The question of :func:`network_span`, asked of the network between cylinders
+    (:class:`~.cylinder_drying.CylinderBridgeModel`, a periodic slab along them): the wet
+    2D bridge is the one at the Laplace suction of the 3D reference bridge ``v R³`` at
+    contact (area ``a R²`` per unit length, :func:`~.cylinders.equal_suction_area`); it dries
+    at fixed gap to ``q`` of its water; gaps on a grid up to the wet bridge's rupture
+    distance ``S_rup(a R²)`` (the pinch), then bisection. At zero mucilage the answer is the
+    2D water bridge's rupture distance of the water left, ``S_rup(q a R²)`` (the closed form
+    lies in the search's last bracket; tested). Same arguments as :func:`network_span`;
+    ``criterion``: ``"sheet"`` (the chain's: a joining cluster that wraps the slab's period,
+    :meth:`~.cylinder_drying.CylinderBridgeModel.network_spans`) or ``"path"`` (any joining
+    path, for comparison).
+
+    Examples
+    --------
+    >>> from rhizoscale.parameters import load_parameter_set
+    >>> from rhizoscale.mucilage.parameters import MucilageNetworkParameters
+    >>> p = load_parameter_set(MucilageNetworkParameters, "mucilage_network")
+    >>> s = cylinder_network_span(0.0, p, volume_ratio=0.005)
+    >>> round(s.lian_gap_ratio, 4), round(s.wet_gap_ratio, 4), abs(s.retained) < 0.05
+    (0.1156, 0.2349, True)
+    """
+    if criterion not in ("sheet", "path"):
+        raise InputError(f"criterion must be 'sheet' or 'path', got {criterion!r}", field="criterion")
+    if criterion == "sheet":
+        return network_span(concentration, params, radius=radius, volume_ratio=volume_ratio, water_left=water_left,
+                            drying_steps=drying_steps, relax_steps=relax_steps, grid=grid, bisections=bisections,
+                            seed=seed, geometry="cylinders", period_bonds=period_bonds)
+    from .cylinder_drying import DEFAULT_PERIOD_BONDS
+    r = float(params.particle_radius if radius is None else radius)
+    return _cylinder_search(params.model_dump_json(), type(params), float(concentration), r, float(volume_ratio),
+                            float(water_left), int(drying_steps), int(relax_steps), int(grid), int(bisections),
+                            int(seed), DEFAULT_PERIOD_BONDS if period_bonds is None else float(period_bonds),
+                            criterion)
+
+
+@functools.lru_cache(maxsize=256)
+def _cylinder_search(params_json, cls, c, r, v, q, steps, relax, grid, bisections, seed, period_bonds,
+                     criterion) -> BridgeSpan:
+    from .cylinders import cylinder_rupture_distance, equal_suction_area
+    p = cls.model_validate_json(params_json).with_overrides({"particle_radius": r}, source="network_span")
+    theta = float(p.contact_angle)
+    a = equal_suction_area(v, theta)
+    area0 = a * r * r
+    s_wet = cylinder_rupture_distance(area0, r, theta)
+    s_q = cylinder_rupture_distance(q * area0, r, theta)
+    period = period_bonds * p.bond_length
+
+    def stays(gap: float) -> bool:
+        from .cylinder_drying import CylinderBridgeModel
+        water0 = area0 * period / (1 + c * 1e-3 / p.polymer_density)
+        model = CylinderBridgeModel(c, area0, gap, p, evaporation_rate=(1 - q) * water0 / steps, period=period,
+                                    relax_steps=relax, seed=seed, criterion=criterion)
+        for k in range(1, steps + 1):     # over drying steps (tens): each step runs the network kernels
+            model.advance_to(float(k))
+            if not model.connected:
+                return False
+        return True
+
+    lo, done = _grid_bisect(stays, s_wet * (1 - 1e-6), grid, bisections)
     gaps = tuple(sorted(done))
-    return BridgeSpan(c, r, lo, lo / r, s_lian / r, s_wet / r, gaps, tuple(done[g] for g in gaps))
+    return BridgeSpan(c, r, lo, lo / r, s_q / r, s_wet / r, gaps, tuple(done[g] for g in gaps),
+                      geometry="cylinders", area_ratio=a)
 
 
 def _stays_connected(c, gap, v0, q, p, steps, relax, seed) -> bool:
