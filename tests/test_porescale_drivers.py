@@ -291,3 +291,27 @@ def test_3d_bridge_splits_with_liquid_on_both_grains_near_lian():
     # the held liquid: each accepted stage's bridge shrinks
     vols = [s.volume for s in res.stages if s.connected]
     assert np.all(np.diff(vols) < 0)
+
+
+def test_angle_table_refuses_requests_in_the_jump_where_the_drop_leaves_the_wall():
+    """The 2D table of Li's forcing at T/Tc = 0.8 (D2Q9, 24 x 56, radius 9) as measured:
+    at wall density 0.0645 the drop left the wall (180 deg), at 0.1074 it sits at 104.1
+    deg. Angles between are not a continuous function of the table: refused naming the
+    reachable range; inside it the interpolation uses only drops on the wall."""
+    from rhizoscale.porescale.wetting import WettingCalibration
+    cal = WettingCalibration("k", [0.0217, 0.0645, 0.1074, 0.1502, 0.193],
+                             [180.0, 180.0, 104.1, 72.7, 47.7], {})
+    assert cal.angle_range() == (47.7, 104.1)
+    with pytest.raises(InputError, match=r"outside the calibrated range \[47.7, 104.1\].*"
+                                         r"leaves the wall"):
+        cal.wall_density_for(120.0)
+    assert cal.wall_density_for(104.1) == pytest.approx(0.1074)
+    assert cal.wall_density_for(90.0) == pytest.approx(0.1074 + (104.1 - 90) / (104.1 - 72.7)
+                                                       * (0.1502 - 0.1074))
+    with pytest.raises(InputError, match="outside the calibrated range"):
+        cal.wall_density_for(40.0)
+    whole = WettingCalibration("k", [0.05, 0.1], [150.0, 60.0], {})    # no jump: as before
+    assert whole.angle_range() == (60.0, 150.0)
+    gone = WettingCalibration("k", [0.02, 0.05], [180.0, 180.0], {})
+    with pytest.raises(InputError, match="no calibration drop stayed on the wall"):
+        gone.angle_range()

@@ -15,7 +15,7 @@ One case with two modes (one fluid model, one set of keys for it; the shipped ex
 Lattice units: lengths in voxels of ``voxel_size`` cm; densities and pressures stay in
 lattice units. The contact angle is calibrated to a wall density by sessile drops on the
 run's own lattice (cached): D2Q9 drops for 2D runs, D3Q19 spherical caps for 3D runs (at
-T/Tc = 0.8 with ``li`` the reachable range is about 48-180 deg in 2D, 42-124 deg in 3D:
+T/Tc = 0.8 with ``li`` the reachable range is about 48-104 deg in 2D (lighter walls: the drop leaves the wall), 42-124 deg in 3D:
 the 3D table in docs/cs4-liquid-configuration.md). With ``surface_tension`` [N m-1] (and
 ``liquid_density`` [kg m-3]) the lattice surface tension is measured by the 2D Laplace law
 (cached) and the physical time step [s] and implied kinematic viscosity [m2 s-1] are
@@ -38,6 +38,7 @@ from ..scenario import CaseConfig
 from .equation_of_state import CarnahanStarlingEOS
 from ..simulation import Simulation
 from .liquid_bridge import bridge_model, lian_rupture_distance, two_particles
+from .calibration import physical_state
 from .saturation import saturation_model
 from .two_phase import TwoPhaseLBM
 from .wetting import cached_calibration, calibrate_wetting, coexistence
@@ -76,7 +77,7 @@ class Config(CaseConfig):
     contact_angle: Optional[float] = Field(70.0, gt=0, lt=180, description="requested contact "
                                            "angle [deg], calibrated by sessile drops on the "
                                            "run's lattice; at T/Tc = 0.8 the scheme reaches "
-                                           "48-180 deg in 2D (li; edm 56-180), 42-124 deg "
+                                           "48-104 deg in 2D (li; edm 56-159), 42-124 deg "
                                            "in 3D (li)")
     wall_density: Optional[float] = Field(None, ge=0, description="virtual wall density "
                                           "[lattice] instead of a contact angle")
@@ -84,7 +85,14 @@ class Config(CaseConfig):
     surface_tension: Optional[float] = Field(None, gt=0, description="water surface tension "
                                              "[N m-1]; sets the time step and the Pa scale "
                                              "(Laplace-law calibration, cached)")
-    liquid_density: float = Field(998.0, gt=0, description="liquid density [kg m-3]")
+    liquid_density: float = Field(998.0, gt=0, description="liquid density [kg m-3]; the "
+                                  "lattice liquid is mapped to it (998: water at 20 C, "
+                                  "flagged as chosen when not given)")
+    kinematic_viscosity: Optional[float] = Field(None, gt=0, description="liquid kinematic "
+                                                 "viscosity [m2 s-1]; with surface_tension, "
+                                                 "the time step is taken from it (default: "
+                                                 "from the surface tension, the viscosity "
+                                                 "then implied and reported)")
     # bridge
     ndim: Literal[2, 3] = 3
     particle_radius: float = Field(12.0, ge=4, description="sphere radius [voxels]")
@@ -260,7 +268,8 @@ def declared_products(config: Config) -> dict:
     out = {"memory_estimate": ("scalar", "GiB"), "wall_density": ("scalar", "1")}
     if config.surface_tension is not None:
         out.update({"time_step": ("scalar", "s"), "kinematic_viscosity": ("scalar", "m2 s-1"),
-                    "surface_tension_lattice": ("scalar", "1"), "laplace_misfit": ("scalar", "1")})
+                    "surface_tension_lattice": ("scalar", "1"), "laplace_misfit": ("scalar", "1"),
+                    "pressure_scale": ("scalar", "Pa")})
     if config.mode == "bridge":
         out.update({"ruptured": ("scalar", "1"), "stages": ("scalar", "1"), "gap": ("scalar", "cm"),
                     "bridge_sections.nc": ("field", None),
@@ -304,28 +313,40 @@ def run(config: Config, ctx) -> "Products":
                                            "lattice": "D3Q19" if is_3d(config) else "D2Q9"}
     out.add_scalar("wall_density", rho_w, "1", "virtual wall density of the solids (lattice)")
     units = None
+    if "liquid_density" not in config.model_fields_set:
+        out.info["liquid_density"] = (f"{config.liquid_density:g} kg m-3, chosen (water at "
+                                      f"20 C; not given)")
+    if config.kinematic_viscosity is not None and config.surface_tension is None:
+        ctx.warn("kinematic_viscosity sets the time step only together with surface_tension "
+                 "(the pressure scale): not used")
     if config.surface_tension is not None:
-        from .calibration import lattice_units, measure_surface_tension
-        with ctx.task("surface tension calibration (Laplace law, cached)", 1) as cb:
-            st = measure_surface_tension(eos, forcing=config.forcing, tau=config.tau)
+        from .calibration import LAPLACE_2D, LAPLACE_3D, lattice_units, measure_surface_tension
+        laplace = LAPLACE_3D if is_3d(config) else LAPLACE_2D
+        lattice = "3D, D3Q19" if is_3d(config) else "2D, D2Q9"
+        with ctx.task(f"surface tension calibration (Laplace law, {lattice} droplets, cached)",
+                      1) as cb:
+            st = measure_surface_tension(eos, forcing=config.forcing, tau=config.tau, **laplace)
             cb(1, 1)
         units = lattice_units(config.voxel_size, config.surface_tension, st.sigma, rl,
-                              config.liquid_density)
+                              config.liquid_density, config.kinematic_viscosity, config.tau)
         out.add_scalar("time_step", units.dt_s, "s", "physical duration of a lattice step")
         out.add_scalar("kinematic_viscosity", units.kinematic_viscosity(config.tau), "m2 s-1",
-                       "viscosity implied by the calibration (not imposed)")
+                       "viscosity of the run (imposed when kinematic_viscosity is given, "
+                       "else implied by the surface-tension time step)")
         out.add_scalar("surface_tension_lattice", st.sigma, "1",
-                       "measured lattice surface tension (Laplace slope)")
+                       f"measured lattice surface tension (Laplace slope, {lattice} droplets)")
         out.add_scalar("laplace_misfit", st.max_misfit, "1",
                        "largest misfit of dp against 1/R, relative to the largest dp")
+        out.add_scalar("pressure_scale", float(units.pressure(1.0)), "Pa",
+                       "Pa per lattice pressure unit: surface_tension / (sigma_lattice dx)")
     if config.mode == "bridge":
-        _run_bridge(config, eos, rg, rl, rho_w, out, ctx)
+        _run_bridge(config, eos, rg, rl, rho_w, out, ctx, units)
     else:
         _run_distribution(config, eos, rg, rl, rho_w, out, ctx, units)
     return out
 
 
-def _run_bridge(config, eos, rg, rl, rho_w, out, ctx):
+def _run_bridge(config, eos, rg, rl, rho_w, out, ctx, units=None):
     R = config.particle_radius
     labels = two_particles(R, config.gap, ndim=config.ndim, margin=5)
 
@@ -400,9 +421,16 @@ def _run_bridge(config, eos, rg, rl, rho_w, out, ctx):
     steps = [s for s, _ in res.snapshots]
     sec = np.stack([r if r.ndim == 2 else r[r.shape[0] // 2] for _, r in res.snapshots])
     ny, nx = sec.shape[1:]
-    ds = xr.Dataset({"density": (("stage", "y", "x"), sec.astype(np.float32),
-                                 {"units": "1", "long_name": "fluid density (lattice units), "
-                                  "central section"})},
+    scale = config.liquid_density / rl
+    ds = xr.Dataset({"liquid_fraction": (("stage", "y", "x"), ((sec - rg) / (rl - rg)).astype(
+                         np.float32), {"units": "1", "long_name": "liquid fraction (rho - "
+                                       "rho_gas) / (rho_liquid - rho_gas), central section"}),
+                     "density": (("stage", "y", "x"), (sec * scale).astype(np.float32),
+                                 {"units": "kg m-3", "long_name": "fluid density (the lattice "
+                                  "liquid mapped to liquid_density), central section"}),
+                     "density_lattice": (("stage", "y", "x"), sec.astype(np.float32),
+                                         {"units": "lattice density",
+                                          "long_name": "fluid density, central section"})},
                     coords={"stage": ("stage", np.arange(len(steps)), {"units": "1"}),
                             "lattice_step": ("stage", np.asarray(steps), {"units": "1"}),
                             "y": ("y", (np.arange(ny) + 0.5) * dx, {"units": "cm"}),
@@ -436,7 +464,7 @@ def _run_distribution(config, eos, rg, rl, rho_w, out, ctx, units=None):
     from ..image.generators.granular import WATER
     packing = sand_packing(config.shape, config.voxel_size, config.porosity,
                            config.mean_grain_radius, seed=ctx.seed)
-    images, curve = {}, []
+    images, curve, fields = {}, [], []
     with ctx.task("saturations", len(config.saturations)) as cb:
         for i, s in enumerate(config.saturations):
             model = saturation_model(packing.image, s, eos=eos, wall_density=rho_w,
@@ -449,6 +477,9 @@ def _run_distribution(config, eos, rg, rl, rho_w, out, ctx, units=None):
             ctx.simulate(sim, description=f"saturation {s:g} (lattice steps)")
             res = model.result()
             images[s] = res.image
+            fields.append(physical_state(res.density, rho_gas=rg, rho_liquid=rl,
+                                         rho_liquid_phys=config.liquid_density,
+                                         voxel_size_cm=config.voxel_size, units=units))
             pore = res.image.labels != 1
             curve.append({"target": s, "saturation": res.saturation,
                           "water_voxel_share": float((res.image.labels == WATER).sum() / pore.sum()),
@@ -478,6 +509,14 @@ def _run_distribution(config, eos, rg, rl, rho_w, out, ctx, units=None):
         coords={**coords, "saturation": ("saturation", np.asarray(config.saturations),
                                          {"units": "1", "long_name": "target saturation"})},
         attrs={"porosity": packing.porosity, "seed": ctx.seed})
+    # the fluid fields of each relaxed state in physical units (float32; the pressure in Pa
+    # only with a surface-tension calibration, else in lattice units, labelled so)
+    for name in ("liquid_fraction", "density", "pressure" if units is not None else
+                 "pressure_lattice"):
+        first = fields[0][name]
+        ds[name] = (("saturation",) + dims,
+                    np.stack([f[name].values for f in fields]).astype(np.float32),
+                    dict(first.attrs))
     out.add_field("liquid_images.nc", ds)
     for s in config.saturations:
         out.images[f"water_S{int(round(100 * s)):02d}.nc"] = images[s]
