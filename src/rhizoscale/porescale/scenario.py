@@ -12,15 +12,19 @@ One case with two modes (one fluid model, one set of keys for it; the shipped ex
   effective diffusion of these images is the homogenisation case's job: the chaining is in
   ``docs/gallery/plot_cs4_liquid_configuration.py`` (a case package imports no other).
 
-Lattice units: lengths in voxels of ``voxel_size`` cm; densities and pressures stay in
-lattice units. The contact angle is calibrated to a wall density by sessile drops on the
-run's own lattice (cached): D2Q9 drops for 2D runs, D3Q19 spherical caps for 3D runs (at
-T/Tc = 0.8 with ``li`` the reachable range is about 48-104 deg in 2D (lighter walls: the drop leaves the wall), 42-124 deg in 3D:
-the 3D table in docs/cs4-liquid-configuration.md). With ``surface_tension`` [N m-1] (and
-``liquid_density`` [kg m-3]) the lattice surface tension is measured by the 2D Laplace law
-(cached) and the physical time step [s] and implied kinematic viscosity [m2 s-1] are
-reported; the fields are not converted and the lattice parameters are not chosen from
-physical ones.
+Units: lengths in voxels of ``voxel_size`` cm (coordinates in cm). The contact angle is
+calibrated to a wall density by sessile drops on the run's own lattice (cached): D2Q9
+drops for 2D runs, D3Q19 spherical caps for 3D runs (at T/Tc = 0.8 with ``li`` the
+reachable range is about 48-104 deg in 2D — lighter walls let the drop leave the wall —
+and 42-124 deg in 3D: the tables in docs/cs4-liquid-configuration.md). The fluid fields
+are written in physical units: liquid fraction [1] and density [kg m-3] (the lattice
+liquid mapped to ``liquid_density``) always; with ``surface_tension`` [N m-1] the lattice
+surface tension is measured by the Laplace law on the run's lattice (2D droplets for 2D
+runs, D3Q19 droplets for 3D runs; cached), pressures are in Pa
+(``p_lu sigma / (sigma_lu dx)``) and velocities in m s-1 with the time step from the
+surface tension, or from ``kinematic_viscosity`` [m2 s-1] when given. Without
+``surface_tension`` the pressure stays in lattice units (labelled so). The lattice
+parameters are not chosen from physical ones (the calibration maps them).
 """
 
 from __future__ import annotations
@@ -307,7 +311,9 @@ def run(config: Config, ctx) -> "Products":
     rho_w, cal = _wall_density(config, eos, ctx)
     out.info.update({"rho_gas": rg, "rho_liquid": rl, "density_ratio": rl / rg,
                      "wall_density": rho_w, "forcing": config.forcing,
-                     "units": "lattice units; lengths in voxels of voxel_size cm"})
+                     "units": "fields in physical units (liquid fraction, kg m-3; Pa and m s-1 "
+                              "with surface_tension); lengths in voxels of voxel_size cm; "
+                              "rho_gas, rho_liquid, wall_density in lattice density"})
     if cal is not None:
         out.info["wetting_calibration"] = {"wall_density": cal.wall_density, "angle_deg": cal.angle,
                                            "lattice": "D3Q19" if is_3d(config) else "D2Q9"}
