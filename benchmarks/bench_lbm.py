@@ -9,7 +9,11 @@ Prints
    the projected time (target <= 10 min on 2 cores) — a projection, said so;
 3. lbmpy's generated Shan–Chen D3Q19 kernel side by side when lbmpy (and a C compiler)
    is available, ratio printed;
-4. with ``--physics``: the 3D Laplace law (sigma from the slope, linearity) and drying
+4. with ``--laplace-3d``: the surface tension of 3D runs (D3Q19 droplets, cached) against
+   the 2D one and an independent 3D drop's Laplace pressure predicted by each;
+   with ``--saturation-direct``: the 128^3 sub-domain run to the equilibrium criteria
+   (no projection), one line per check;
+5. with ``--physics``: the 3D Laplace law (sigma from the slope, linearity) and drying
    bridges between two spheres against Lian et al. (1993) for ``--bridge-angles`` and
    ``--bridge-gaps`` (each gap gives one rupture volume) — about 10 min per bridge on a
    loaded 2-core machine; ``--bridges-only`` skips the Laplace part and the 2D/3D
@@ -156,6 +160,81 @@ def saturation_projection(n_big, n_small, threads):
           f"counted on {n_small}^3, time per step measured on {n_big}^3)")
 
 
+def saturation_direct(n, threads, max_steps, check_every=200, forcing="edm"):
+    """The ``n``^3 granular sub-domain (porosity 0.45, grains of 6 voxels, seed 3) brought
+    to 50 % saturation by the SaturationModel with its default equilibrium criteria, run
+    to them (no projection): one line per check, then steps, wall and CPU time and the
+    load average."""
+    import os
+    from rhizoscale.image.generators import sand_packing
+    from rhizoscale.porescale.saturation import SaturationModel, solid_labels
+    from rhizoscale.simulation import Simulation
+    numba.set_num_threads(threads)
+    img = sand_packing((n,) * 3, 1e-3, porosity=0.45, mean_radius=0.006, seed=3).image
+    load0 = os.getloadavg()
+    w0, c0 = time.perf_counter(), time.process_time()
+    m = SaturationModel(img, solid_labels(img), 0.5, eos=CarnahanStarlingEOS(0.8),
+                        wall_density=0.12, forcing=forcing, check_every=check_every,
+                        max_steps=max_steps)
+    print(f"  {n}^3, {m.n_pore} pore nodes, {threads} threads, {forcing}, checks every "
+          f"{check_every} steps; tolerances per 200 steps: phase change {m.phase_tol:g}, "
+          f"voxel-saturation drift {m.s_tol:g}, kinetic energy change {m.ke_tol:g}; "
+          f"load {load0[0]:.1f} at the start")
+    print("    step  S_mass   S_voxel  phase_chg  dS_voxel  KE_rel_chg  max|u|    max|du|   "
+          "wall[s] cpu[s] load")
+    def report(t, stop):
+        h, c = m.history[-1], m.criteria()
+        print(f"  {h[0]:6d}  {h[1]:.5f}  {h[2]:.5f}  {h[5]:.2e}  {c['saturation_drift']:.1e}  "
+              f"{h[7]:.2e}  {h[3]:.2e}  {h[4]:.2e}  {time.perf_counter() - w0:7.0f} "
+              f"{time.process_time() - c0:6.0f} {os.getloadavg()[0]:.1f}", flush=True)
+    Simulation(m, stop_time=m.stop_time(), dt=m.check_every, name="bench-saturation",
+               progress=report).run()
+    wall, cpu, load1 = time.perf_counter() - w0, time.process_time() - c0, os.getloadavg()
+    c = m.criteria()
+    print(f"  RESULT {n}^3 S = 0.5: converged={m.done} after {int(m.time)} steps, wall "
+          f"{wall:.0f} s ({wall / 60:.1f} min), CPU {cpu:.0f} s, load {load0[0]:.1f} at the "
+          f"start, {load1[0]:.1f} (1 min) / {load1[1]:.1f} (5 min) at the end; at the end: "
+          f"phase change {c['phase_change']:.2e}, voxel-saturation drift "
+          f"{c['saturation_drift']:.1e}, kinetic energy change "
+          f"{c['kinetic_energy_change']:.2e}, max|u| {c['max_speed']:.2e}, max|du| "
+          f"{c['max_velocity_change']:.2e}; target 10 min on 2 cores")
+
+
+def laplace_3d():
+    """The surface-tension calibration 3D runs use (D3Q19 droplets, ``LAPLACE_3D``,
+    cached) against the 2D one (D2Q9, ``LAPLACE_2D``), and an independent 3D drop's
+    Laplace pressure predicted by each (Li forcing, CS T/Tc = 0.8, the scenario default)."""
+    from rhizoscale.porescale.calibration import (LAPLACE_2D, LAPLACE_3D, LaplaceDropModel,
+                                                  measure_surface_tension)
+    from rhizoscale.simulation import Simulation
+    numba.set_num_threads(1)
+    eos = CarnahanStarlingEOS(0.8)
+    t, c = time.perf_counter(), time.process_time()
+    st3 = measure_surface_tension(eos, forcing="li", **LAPLACE_3D)
+    print(f"\n3D surface tension (D3Q19 drops {LAPLACE_3D}): sigma = {st3.sigma:.5g} lattice "
+          f"units; R = {np.round(st3.radii, 2).tolist()}, dp R / 2 = "
+          f"{np.round(np.asarray(st3.dp) * st3.radii / 2, 6).tolist()}, misfit "
+          f"{st3.max_misfit:.2%}; {time.perf_counter() - t:.0f} s wall, "
+          f"{time.process_time() - c:.0f} s CPU (0 when cached)")
+    st2 = measure_surface_tension(eos, forcing="li", **LAPLACE_2D)
+    x, y = 1 / np.asarray(st2.radii), np.asarray(st2.dp)
+    origin2 = float((x * y).sum() / (x * x).sum())
+    print(f"2D surface tension (D2Q9 drops {LAPLACE_2D}): slope {st2.sigma:.5g} (intercept "
+          f"{st2.intercept:.3g}), through the origin {origin2:.5g}; dp R = "
+          f"{np.round(y / x, 6).tolist()} at R = {np.round(st2.radii, 2).tolist()}")
+    print(f"3D / 2D: {st3.sigma / st2.sigma:.4f} (2D slope), {st3.sigma / origin2:.4f} "
+          f"(2D through the origin)")
+    for R0, box in ((15, 48), (13, 44)):
+        m = LaplaceDropModel(eos, R0, forcing="li", ndim=3, box=box, check_every=200,
+                             dp_tol=2e-3)
+        Simulation(m, stop_time=1200, dt=200).run()
+        r, dp = m.radius_and_dp()
+        print(f"  independent 3D drop R0 = {R0} in {box}^3: R = {r:.3f}, dp = {dp:.6g}; "
+              f"2 sigma_3D / R = {2 * st3.sigma / r:.6g} ({dp / (2 * st3.sigma / r) - 1:+.2%}); "
+              f"with the 2D slope sigma {2 * st2.sigma / r:.6g} "
+              f"({dp / (2 * st2.sigma / r) - 1:+.2%}); {int(m.time)} steps")
+
+
 def physics():
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     print("\n3D Laplace law (Shan-Chen G = -6, Guo, TRT), box 40^3:")
@@ -296,6 +375,13 @@ def main():
     ap.add_argument("--no-saturation", action="store_true")
     ap.add_argument("--saturation-size", type=int, default=128)
     ap.add_argument("--saturation-sample", type=int, default=48)
+    ap.add_argument("--saturation-direct", action="store_true",
+                    help="run the --saturation-size sub-domain to the equilibrium criteria "
+                         "(no projection from a sample)")
+    ap.add_argument("--saturation-max-steps", type=int, default=12000)
+    ap.add_argument("--laplace-3d", action="store_true",
+                    help="the 3D surface-tension calibration (D3Q19 drops, cached) against "
+                         "the 2D one, and an independent 3D drop predicted by each")
     ap.add_argument("--skip-lbmpy", action="store_true")
     ap.add_argument("--physics", action="store_true")
     ap.add_argument("--bridges-only", action="store_true",
@@ -346,7 +432,12 @@ def main():
                   f"rhizoscale {ours:.2f} MLUPS; ratio rhizoscale/lbmpy = {ours / lb:.2f}")
     if not a.no_saturation:
         print(f"\n{a.saturation_size}^3 granular sub-domain to 50 % saturation:")
-        saturation_projection(a.saturation_size, a.saturation_sample, max(best))
+        if a.saturation_direct:
+            saturation_direct(a.saturation_size, max(best), a.saturation_max_steps)
+        else:
+            saturation_projection(a.saturation_size, a.saturation_sample, max(best))
+    if a.laplace_3d:
+        laplace_3d()
     if a.physics:
         if not a.bridges_only:
             physics()

@@ -111,3 +111,37 @@ def test_3d_contact_angle_matches_request_both_sides_of_90():
         got = sessile_drop_angle(EOS, rw, **{k: v for k, v in kw.items() if k != "densities"})
         print(f"3D: requested {theta} deg -> wall density {rw:.4f} -> measured {got:.1f} deg")
         assert got == pytest.approx(theta, abs=5.0)
+
+
+@pytest.mark.slow
+def test_3d_surface_tension_predicts_another_drop_in_pascal(tmp_path, monkeypatch):
+    """Oracle: the Laplace law in 3D, dp = 2 sigma / R. sigma is fitted (through the
+    origin) on D3Q19 drops of three radii; an independent drop of another radius, its
+    state converted to physical units (sigma = 0.072 N/m, dx = 10 um), has dp [Pa] =
+    2 sigma / R [m] within 3 % (a prediction: the drop is not in the fit)."""
+    from rhizoscale.porescale.calibration import (lattice_units, measure_surface_tension,
+                                                  physical_state)
+    from rhizoscale.porescale.measure import equivalent_radius, liquid_volume
+    from rhizoscale.porescale.wetting import coexistence
+    monkeypatch.setenv("RHIZOSCALE_CACHE", str(tmp_path))
+    st = measure_surface_tension(EOS, forcing="li", ndim=3, radii=(12, 14, 16), box=44,
+                                 steps=1000, dp_tol=2e-3, check_every=200, fit="origin")
+    assert st.max_misfit < 0.03
+    rg, rl = coexistence(EOS, "li")
+    units = lattice_units(1e-3, 0.072, st.sigma, rl, 998.0)
+    m = LaplaceDropModel(EOS, 13, forcing="li", ndim=3, box=40, check_every=200, dp_tol=2e-3)
+    Simulation(m, stop_time=1000, dt=200).run()
+    ds = physical_state(m.lbm.state(), rho_gas=rg, rho_liquid=rl, rho_liquid_phys=998.0,
+                        voxel_size_cm=1e-3, units=units)
+    assert ds.pressure.attrs["units"] == "Pa" and ds.density.attrs["units"] == "kg m-3"
+    assert all(v.attrs.get("units") for v in {**ds.data_vars, **ds.coords}.values())
+    rho = ds.density_lattice.values
+    R_m = equivalent_radius(liquid_volume(rho, rho.min(), rho.max()), 3) * 1e-5
+    assert 11.0e-5 < R_m < 13.5e-5 and not any(abs(R_m / 1e-5 - r) < 0.5 for r in st.radii)
+    p = ds.pressure.values
+    c = slice(18, 23)
+    dp_pa = float(p[c, c, c].mean() - p[rho <= rho.min() * 1.01 + 1e-12].mean())
+    print(f"3D sigma_lu {st.sigma:.5g}; drop R = {R_m * 1e6:.1f} um: dp = {dp_pa:.1f} Pa, "
+          f"2 sigma / R = {2 * 0.072 / R_m:.1f} Pa")
+    assert dp_pa == pytest.approx(2 * 0.072 / R_m, rel=0.03)
+    assert float(np.nanmax(ds.liquid_fraction)) == pytest.approx(1.0, abs=0.05)

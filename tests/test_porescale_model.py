@@ -75,3 +75,32 @@ def test_physical_units_predict_laplace_pressure_of_another_droplet(tmp_path, mo
     ds = m.state(units)
     assert ds.density.attrs["units"] == "kg m-3" and ds.x.attrs["units"] == "cm"
     assert float(np.nanmax(ds.density)) == pytest.approx(998.0, rel=0.02)
+
+
+def test_physical_state_labels_every_field_and_scales_pressure_by_surface_tension():
+    """p [Pa] = p_lu sigma / (sigma_lu dx) whether the time step comes from the surface
+    tension or from a given viscosity (then nu is the one given); densities map the
+    lattice liquid to the physical one; every variable carries units."""
+    from rhizoscale.porescale.calibration import lattice_units, physical_state
+    eos = CarnahanStarlingEOS(0.8)
+    rho = np.full((24, 24), 0.03)
+    rho[8:16, 8:16] = 0.3
+    m = TwoPhaseLBM(np.zeros((24, 24), int), rho, eos, forcing="li")
+    m.step(20)
+    ds = m.state()
+    sigma_lu, dx_cm = 0.0033, 1e-3
+    a = lattice_units(dx_cm, 0.072, sigma_lu, 0.3, 998.0)
+    b = lattice_units(dx_cm, 0.072, sigma_lu, 0.3, 998.0, kinematic_viscosity=1e-6, tau=1.0)
+    assert b.kinematic_viscosity(1.0) == pytest.approx(1e-6)
+    for units in (a, b):
+        out = physical_state(ds, rho_gas=0.03, rho_liquid=0.3, rho_liquid_phys=998.0,
+                             voxel_size_cm=dx_cm, units=units)
+        np.testing.assert_allclose(out.pressure.values,
+                                   ds.pressure.values * 0.072 / (sigma_lu * dx_cm * 1e-2))
+        assert all(v.attrs.get("units") for v in {**out.data_vars, **out.coords}.values())
+        assert out.velocity_x.attrs["units"] == "m s-1"
+    np.testing.assert_allclose(out.density.values, ds.density.values * 998.0 / 0.3)
+    assert out.x.attrs["units"] == "cm" and out.x.values[0] == pytest.approx(0.5e-3)
+    bare = physical_state(ds, rho_gas=0.03, rho_liquid=0.3, rho_liquid_phys=998.0,
+                          voxel_size_cm=dx_cm)
+    assert "pressure" not in bare and bare.pressure_lattice.attrs["units"] == "lattice pressure"

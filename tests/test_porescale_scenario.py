@@ -151,3 +151,30 @@ def test_a_key_of_the_other_mode_is_refused_not_ignored(mode, key, value):
     assert err.value.field == key and "no effect" in err.value.message
     del data[key]
     scenario_from_dict(data)                       # the same scenario without it is accepted
+
+
+def test_water_distribution_fields_in_physical_units(tmp_path, monkeypatch):
+    """With surface_tension the water images carry liquid fraction, density [kg m-3] and
+    pressure [Pa] = p_lu sigma / (sigma_lu dx); the summary states the scale; the liquid
+    density not given is flagged as chosen."""
+    import xarray as xr
+    monkeypatch.setenv("RHIZOSCALE_CACHE", str(tmp_path / "cache"))
+    d = {"case": CASE, "name": "phys", "mode": "water-distribution", "shape": [40, 40],
+         "mean_grain_radius": 0.006, "saturations": [0.5], "max_steps": 200,
+         "wall_density": 0.12, "surface_tension": 0.072}
+    s = run_scenario(scenario_from_dict(d, source="phys"), tmp_path / "out")
+    q = s["quantities"]
+    sigma_lu = q["surface_tension_lattice"]["value"]
+    assert q["pressure_scale"]["value"] == pytest.approx(0.072 / (sigma_lu * 1e-5))
+    assert q["pressure_scale"]["units"] == "Pa"
+    assert "chosen" in s["details"]["liquid_density"]
+    ds = xr.open_dataset(next((tmp_path / "out").rglob("liquid_images.nc")))
+    assert ds.pressure.attrs["units"] == "Pa" and ds.density.attrs["units"] == "kg m-3"
+    assert ds.liquid_fraction.attrs["units"] == "1"
+    water = ds.phase.values == 2
+    frac = ds.liquid_fraction.values
+    assert frac[water].min() > 0.5 and frac[ds.phase.values == 0].max() < 0.5
+    # the lattice liquid (coexistence density) is the physical liquid, 998 kg m-3
+    rg, rl = s["details"]["rho_gas"], s["details"]["rho_liquid"]
+    np.testing.assert_allclose(ds.density.values, 998.0 * (rg + frac * (rl - rg)) / rl,
+                               rtol=1e-5)

@@ -12,15 +12,19 @@ One case with two modes (one fluid model, one set of keys for it; the shipped ex
   effective diffusion of these images is the homogenisation case's job: the chaining is in
   ``docs/gallery/plot_cs4_liquid_configuration.py`` (a case package imports no other).
 
-Lattice units: lengths in voxels of ``voxel_size`` cm; densities and pressures stay in
-lattice units. The contact angle is calibrated to a wall density by sessile drops on the
-run's own lattice (cached): D2Q9 drops for 2D runs, D3Q19 spherical caps for 3D runs (at
-T/Tc = 0.8 with ``li`` the reachable range is about 48-180 deg in 2D, 42-124 deg in 3D:
-the 3D table in docs/cs4-liquid-configuration.md). With ``surface_tension`` [N m-1] (and
-``liquid_density`` [kg m-3]) the lattice surface tension is measured by the 2D Laplace law
-(cached) and the physical time step [s] and implied kinematic viscosity [m2 s-1] are
-reported; the fields are not converted and the lattice parameters are not chosen from
-physical ones.
+Units: lengths in voxels of ``voxel_size`` cm (coordinates in cm). The contact angle is
+calibrated to a wall density by sessile drops on the run's own lattice (cached): D2Q9
+drops for 2D runs, D3Q19 spherical caps for 3D runs (at T/Tc = 0.8 with ``li`` the
+reachable range is about 48-104 deg in 2D — lighter walls let the drop leave the wall —
+and 42-124 deg in 3D: the tables in docs/cs4-liquid-configuration.md). The fluid fields
+are written in physical units: liquid fraction [1] and density [kg m-3] (the lattice
+liquid mapped to ``liquid_density``) always; with ``surface_tension`` [N m-1] the lattice
+surface tension is measured by the Laplace law on the run's lattice (2D droplets for 2D
+runs, D3Q19 droplets for 3D runs; cached), pressures are in Pa
+(``p_lu sigma / (sigma_lu dx)``) and velocities in m s-1 with the time step from the
+surface tension, or from ``kinematic_viscosity`` [m2 s-1] when given. Without
+``surface_tension`` the pressure stays in lattice units (labelled so). The lattice
+parameters are not chosen from physical ones (the calibration maps them).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from ..scenario import CaseConfig
 from .equation_of_state import CarnahanStarlingEOS
 from ..simulation import Simulation
 from .liquid_bridge import bridge_model, lian_rupture_distance, two_particles
+from .calibration import physical_state
 from .saturation import saturation_model
 from .two_phase import TwoPhaseLBM
 from .wetting import cached_calibration, calibrate_wetting, coexistence
@@ -59,7 +64,7 @@ _MODE_KEYS = {
     "bridge": {"ndim", "particle_radius", "gap", "initial_volume", "removal", "relax_steps",
                "first_relax", "max_stages", "refine", "hold_every"},
     "water-distribution": {"shape", "porosity", "mean_grain_radius", "saturations", "check_every",
-                           "max_steps", "u_tol", "s_tol"},
+                           "max_steps", "u_tol", "s_tol", "phase_tol", "ke_tol"},
 }
 
 
@@ -76,7 +81,7 @@ class Config(CaseConfig):
     contact_angle: Optional[float] = Field(70.0, gt=0, lt=180, description="requested contact "
                                            "angle [deg], calibrated by sessile drops on the "
                                            "run's lattice; at T/Tc = 0.8 the scheme reaches "
-                                           "48-180 deg in 2D (li; edm 56-180), 42-124 deg "
+                                           "48-104 deg in 2D (li; edm 56-159), 42-124 deg "
                                            "in 3D (li)")
     wall_density: Optional[float] = Field(None, ge=0, description="virtual wall density "
                                           "[lattice] instead of a contact angle")
@@ -84,7 +89,14 @@ class Config(CaseConfig):
     surface_tension: Optional[float] = Field(None, gt=0, description="water surface tension "
                                              "[N m-1]; sets the time step and the Pa scale "
                                              "(Laplace-law calibration, cached)")
-    liquid_density: float = Field(998.0, gt=0, description="liquid density [kg m-3]")
+    liquid_density: float = Field(998.0, gt=0, description="liquid density [kg m-3]; the "
+                                  "lattice liquid is mapped to it (998: water at 20 C, "
+                                  "flagged as chosen when not given)")
+    kinematic_viscosity: Optional[float] = Field(None, gt=0, description="liquid kinematic "
+                                                 "viscosity [m2 s-1]; with surface_tension, "
+                                                 "the time step is taken from it (default: "
+                                                 "from the surface tension, the viscosity "
+                                                 "then implied and reported)")
     # bridge
     ndim: Literal[2, 3] = 3
     particle_radius: float = Field(12.0, ge=4, description="sphere radius [voxels]")
@@ -109,10 +121,18 @@ class Config(CaseConfig):
                                      description="target water saturations of the pore space [-]")
     check_every: int = Field(200, ge=10, description="lattice steps between convergence checks")
     max_steps: int = Field(6000, ge=10, description="most lattice steps per saturation")
-    u_tol: float = Field(1e-3, gt=0, description="largest change of a node's velocity "
-                         "between two checks at convergence [lattice]; the stationary "
-                         "spurious currents are reported, not bounded")
-    s_tol: float = Field(2e-3, gt=0, description="largest change of the liquid share per check [-]")
+    phase_tol: float = Field(1e-3, gt=0, description="equilibrium: largest share of pore "
+                             "voxels that change phase (water/air) per 200 lattice steps [-]")
+    s_tol: float = Field(2e-3, gt=0, description="equilibrium: largest change of the voxel "
+                         "saturation per 200 lattice steps [-]")
+    ke_tol: float = Field(0.05, gt=0, description="equilibrium: largest relative change of "
+                          "the total kinetic energy per 200 lattice steps [-] (the spurious "
+                          "currents stay, stationary, and are reported)")
+    u_tol: Optional[float] = Field(None, gt=0, description="optional extra criterion: largest "
+                                   "change of any node's velocity between two checks "
+                                   "[lattice]; a max-norm that the fluctuating spurious "
+                                   "currents of large samples do not meet (not used unless "
+                                   "given)")
     memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to "
                                              "need more [GiB]; default: the memory available")
 
@@ -252,7 +272,8 @@ def declared_products(config: Config) -> dict:
     out = {"memory_estimate": ("scalar", "GiB"), "wall_density": ("scalar", "1")}
     if config.surface_tension is not None:
         out.update({"time_step": ("scalar", "s"), "kinematic_viscosity": ("scalar", "m2 s-1"),
-                    "surface_tension_lattice": ("scalar", "1"), "laplace_misfit": ("scalar", "1")})
+                    "surface_tension_lattice": ("scalar", "1"), "laplace_misfit": ("scalar", "1"),
+                    "pressure_scale": ("scalar", "Pa")})
     if config.mode == "bridge":
         out.update({"ruptured": ("scalar", "1"), "stages": ("scalar", "1"), "gap": ("scalar", "cm"),
                     "bridge_sections.nc": ("field", None), "bridge_stage_images.nc": ("field", None),
@@ -290,34 +311,48 @@ def run(config: Config, ctx) -> "Products":
     rho_w, cal = _wall_density(config, eos, ctx)
     out.info.update({"rho_gas": rg, "rho_liquid": rl, "density_ratio": rl / rg,
                      "wall_density": rho_w, "forcing": config.forcing,
-                     "units": "lattice units; lengths in voxels of voxel_size cm"})
+                     "units": "fields in physical units (liquid fraction, kg m-3; Pa and m s-1 "
+                              "with surface_tension); lengths in voxels of voxel_size cm; "
+                              "rho_gas, rho_liquid, wall_density in lattice density"})
     if cal is not None:
         out.info["wetting_calibration"] = {"wall_density": cal.wall_density, "angle_deg": cal.angle,
                                            "lattice": "D3Q19" if is_3d(config) else "D2Q9"}
     out.add_scalar("wall_density", rho_w, "1", "virtual wall density of the solids (lattice)")
     units = None
+    if "liquid_density" not in config.model_fields_set:
+        out.info["liquid_density"] = (f"{config.liquid_density:g} kg m-3, chosen (water at "
+                                      f"20 C; not given)")
+    if config.kinematic_viscosity is not None and config.surface_tension is None:
+        ctx.warn("kinematic_viscosity sets the time step only together with surface_tension "
+                 "(the pressure scale): not used")
     if config.surface_tension is not None:
-        from .calibration import lattice_units, measure_surface_tension
-        with ctx.task("surface tension calibration (Laplace law, cached)", 1) as cb:
-            st = measure_surface_tension(eos, forcing=config.forcing, tau=config.tau)
+        from .calibration import LAPLACE_2D, LAPLACE_3D, lattice_units, measure_surface_tension
+        laplace = LAPLACE_3D if is_3d(config) else LAPLACE_2D
+        lattice = "3D, D3Q19" if is_3d(config) else "2D, D2Q9"
+        with ctx.task(f"surface tension calibration (Laplace law, {lattice} droplets, cached)",
+                      1) as cb:
+            st = measure_surface_tension(eos, forcing=config.forcing, tau=config.tau, **laplace)
             cb(1, 1)
         units = lattice_units(config.voxel_size, config.surface_tension, st.sigma, rl,
-                              config.liquid_density)
+                              config.liquid_density, config.kinematic_viscosity, config.tau)
         out.add_scalar("time_step", units.dt_s, "s", "physical duration of a lattice step")
         out.add_scalar("kinematic_viscosity", units.kinematic_viscosity(config.tau), "m2 s-1",
-                       "viscosity implied by the calibration (not imposed)")
+                       "viscosity of the run (imposed when kinematic_viscosity is given, "
+                       "else implied by the surface-tension time step)")
         out.add_scalar("surface_tension_lattice", st.sigma, "1",
-                       "measured lattice surface tension (Laplace slope)")
+                       f"measured lattice surface tension (Laplace slope, {lattice} droplets)")
         out.add_scalar("laplace_misfit", st.max_misfit, "1",
                        "largest misfit of dp against 1/R, relative to the largest dp")
+        out.add_scalar("pressure_scale", float(units.pressure(1.0)), "Pa",
+                       "Pa per lattice pressure unit: surface_tension / (sigma_lattice dx)")
     if config.mode == "bridge":
-        _run_bridge(config, eos, rg, rl, rho_w, out, ctx)
+        _run_bridge(config, eos, rg, rl, rho_w, out, ctx, units)
     else:
         _run_distribution(config, eos, rg, rl, rho_w, out, ctx, units)
     return out
 
 
-def _run_bridge(config, eos, rg, rl, rho_w, out, ctx):
+def _run_bridge(config, eos, rg, rl, rho_w, out, ctx, units=None):
     R = config.particle_radius
     labels = two_particles(R, config.gap, ndim=config.ndim, margin=5)
 
@@ -392,9 +427,16 @@ def _run_bridge(config, eos, rg, rl, rho_w, out, ctx):
     steps = [s for s, _ in res.snapshots]
     sec = np.stack([r if r.ndim == 2 else r[r.shape[0] // 2] for _, r in res.snapshots])
     ny, nx = sec.shape[1:]
-    ds = xr.Dataset({"density": (("stage", "y", "x"), sec.astype(np.float32),
-                                 {"units": "1", "long_name": "fluid density (lattice units), "
-                                  "central section"})},
+    scale = config.liquid_density / rl
+    ds = xr.Dataset({"liquid_fraction": (("stage", "y", "x"), ((sec - rg) / (rl - rg)).astype(
+                         np.float32), {"units": "1", "long_name": "liquid fraction (rho - "
+                                       "rho_gas) / (rho_liquid - rho_gas), central section"}),
+                     "density": (("stage", "y", "x"), (sec * scale).astype(np.float32),
+                                 {"units": "kg m-3", "long_name": "fluid density (the lattice "
+                                  "liquid mapped to liquid_density), central section"}),
+                     "density_lattice": (("stage", "y", "x"), sec.astype(np.float32),
+                                         {"units": "lattice density",
+                                          "long_name": "fluid density, central section"})},
                     coords={"stage": ("stage", np.arange(len(steps)), {"units": "1"}),
                             "lattice_step": ("stage", np.asarray(steps), {"units": "1"}),
                             "y": ("y", (np.arange(ny) + 0.5) * dx, {"units": "cm"}),
@@ -477,28 +519,40 @@ def _run_distribution(config, eos, rg, rl, rho_w, out, ctx, units=None):
     from ..image.generators.granular import WATER
     packing = sand_packing(config.shape, config.voxel_size, config.porosity,
                            config.mean_grain_radius, seed=ctx.seed)
-    images, curve = {}, []
+    images, curve, fields = {}, [], []
     with ctx.task("saturations", len(config.saturations)) as cb:
         for i, s in enumerate(config.saturations):
             model = saturation_model(packing.image, s, eos=eos, wall_density=rho_w,
                                      forcing=config.forcing, tau=config.tau,
                                      check_every=config.check_every, max_steps=config.max_steps,
-                                     u_tol=config.u_tol, s_tol=config.s_tol)
+                                     phase_tol=config.phase_tol, s_tol=config.s_tol,
+                                     ke_tol=config.ke_tol, u_tol=config.u_tol)
             sim = Simulation(model, stop_time=model.stop_time(), dt=model.check_every,
                              name=f"cs4-saturation-{i}")
             ctx.simulate(sim, description=f"saturation {s:g} (lattice steps)")
             res = model.result()
             images[s] = res.image
+            fields.append(physical_state(res.density, rho_gas=rg, rho_liquid=rl,
+                                         rho_liquid_phys=config.liquid_density,
+                                         voxel_size_cm=config.voxel_size, units=units))
             pore = res.image.labels != 1
             curve.append({"target": s, "saturation": res.saturation,
                           "water_voxel_share": float((res.image.labels == WATER).sum() / pore.sum()),
                           "steps": res.steps, "max_speed": res.max_speed,
                           "max_velocity_change": res.criteria["max_velocity_change"],
+                          "phase_change": res.criteria["phase_change"],
+                          "saturation_drift": res.criteria["saturation_drift"],
+                          "kinetic_energy_change": res.criteria["kinetic_energy_change"],
                           "converged": res.converged})
             if not res.converged:
-                ctx.warn(f"saturation {s}: criteria not met in {config.max_steps} steps "
-                         f"(velocity change per check "
-                         f"{res.criteria['max_velocity_change']:.2e}, u_tol {config.u_tol:g})")
+                c = res.criteria
+                unmet = ", ".join(k for k, ok in c["met"].items() if not ok)
+                ctx.warn(f"saturation {s}: equilibrium criteria not met in {config.max_steps} "
+                         f"steps ({unmet}): per check phase change {c['phase_change']:.2e} "
+                         f"(phase_tol {config.phase_tol:g}), voxel-saturation drift "
+                         f"{c['saturation_drift']:.1e} (s_tol {config.s_tol:g}), kinetic "
+                         f"energy change {c['kinetic_energy_change']:.2e} "
+                         f"(ke_tol {config.ke_tol:g})")
             cb(i + 1, len(config.saturations))
     dims = ("y", "x") if len(config.shape) == 2 else ("z", "y", "x")
     coords = {d: (d, (np.arange(n) + 0.5) * config.voxel_size, {"units": "cm"})
@@ -510,6 +564,14 @@ def _run_distribution(config, eos, rg, rl, rho_w, out, ctx, units=None):
         coords={**coords, "saturation": ("saturation", np.asarray(config.saturations),
                                          {"units": "1", "long_name": "target saturation"})},
         attrs={"porosity": packing.porosity, "seed": ctx.seed})
+    # the fluid fields of each relaxed state in physical units (float32; the pressure in Pa
+    # only with a surface-tension calibration, else in lattice units, labelled so)
+    for name in ("liquid_fraction", "density", "pressure" if units is not None else
+                 "pressure_lattice"):
+        first = fields[0][name]
+        ds[name] = (("saturation",) + dims,
+                    np.stack([f[name].values for f in fields]).astype(np.float32),
+                    dict(first.attrs))
     out.add_field("liquid_images.nc", ds)
     for s in config.saturations:
         out.images[f"water_S{int(round(100 * s)):02d}.nc"] = images[s]

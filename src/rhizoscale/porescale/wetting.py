@@ -239,27 +239,57 @@ class WettingCalibration:
     angle: list
     settings: dict
 
+    def attached(self) -> np.ndarray:
+        """Which calibration drops stayed on the wall: a drop that left it has no contact
+        line and measures 180 deg (the fitted circle/sphere does not reach the wall)."""
+        return np.asarray(self.angle) < DETACHED_DEG
+
     def angle_range(self) -> tuple[float, float]:
-        """The smallest and largest angle [deg] the calibrated wall densities reach."""
-        return float(np.min(self.angle)), float(np.max(self.angle))
+        """The smallest and largest angle [deg] the calibrated wall densities reach with
+        the drop on the wall.
+
+        Below some wall density the drop leaves the wall: the angle jumps from the
+        largest attached one (104 deg at 0.107 on D2Q9 with Li's forcing at T/Tc = 0.8)
+        to 180 deg within one step of the table. The angles in that jump are not known
+        (the drop may leave the wall anywhere inside it), so the range ends at the
+        largest attached angle; interpolating across the jump would hand out a wall
+        density whose drop has ~10 deg less than requested, or no contact at all.
+        """
+        th = np.asarray(self.angle)[self.attached()]
+        if th.size == 0:
+            raise InputError("no calibration drop stayed on the wall (all at 180 deg): "
+                             "calibrate with denser walls", field="contact_angle")
+        return float(np.min(th)), float(np.max(th))
 
     def wall_density_for(self, theta: float) -> float:
-        """Wall density giving ``theta`` [deg] by monotone linear interpolation.
+        """Wall density giving ``theta`` [deg] by monotone linear interpolation between
+        the drops that stayed on the wall.
 
         Raises
         ------
         InputError
-            (field ``contact_angle``) when ``theta`` lies outside :meth:`angle_range`.
+            (field ``contact_angle``) when ``theta`` lies outside :meth:`angle_range`,
+            naming the range (and, above it, that the drop leaves the wall).
         """
-        rw = np.asarray(self.wall_density)
-        th = np.asarray(self.angle)
+        keep = self.attached()
+        rw = np.asarray(self.wall_density)[keep]
+        th = np.asarray(self.angle)[keep]
         order = np.argsort(th)
         lo, hi = self.angle_range()
         if not lo <= theta <= hi:
+            jump = ""
+            if theta > hi and not keep.all():
+                jump = (f"; above {hi:.1f} deg the drop leaves the wall within one step of "
+                        f"the table (the angle jumps to 180 deg), so angles in the jump are "
+                        f"not reachable by interpolation")
             raise InputError(f"contact angle {theta:g} deg is outside the calibrated range "
-                             f"[{lo:.1f}, {hi:.1f}] deg of this fluid model (choose an angle "
-                             f"inside it or give wall_density)", field="contact_angle")
+                             f"[{lo:.1f}, {hi:.1f}] deg of this fluid model{jump} (choose an "
+                             f"angle inside it or give wall_density)", field="contact_angle")
         return float(np.interp(theta, th[order], rw[order]))
+
+
+#: a calibration drop measured at this angle or above [deg] has left the wall
+DETACHED_DEG = 179.5
 
 
 def _key(eos, forcing, tau, shape, radius, steps, ndim, densities, angle_tol=None,
