@@ -1,7 +1,7 @@
 """A drying 2D bridge with a mucilage network between parallel cylinders (a 2D medium).
 
 A 2D pore image is the cross-section of a medium of parallel cylinders (see
-:mod:`.cylinders`). Its pendular bridge is the same at every position along the
+:mod:`rhizoscale.mucilage.cylinders`). Its pendular bridge is the same at every position along the
 cylinders, so the network is simulated in a **periodic slab**: the z axis (along the
 cylinders) has period ``L``, bonds, tethers and bead pairs use minimum images, the cell
 lists wrap along z (:mod:`._kernels`, ``space = [L, 1]``). Beads adhere to and are kept
