@@ -177,6 +177,12 @@ def test_a_stopped_study_resumes_without_recomputing_stored_samples(client, tmp_
         study.run(tmp_path / "study", client=client, batch_size=16, stop_after=n // 2)
     stored = SampleStore(tmp_path / "study", study.spec(), study.samples, ["y"]).done()
     assert n // 2 <= len(stored) < n
+    # a batch already running when the study stopped is cancelled but finishes on its
+    # worker (its values are not stored): wait for it, or its log lines land in `second`
+    import time
+    deadline = time.monotonic() + 120
+    while any(client.processing().values()) and time.monotonic() < deadline:
+        time.sleep(0.1)
     first = _evaluated(tmp_path / "log", study.samples)
     with open(tmp_path / "study" / "results.f64", "ab") as fh:      # a record torn by a kill
         fh.write(b"\x00" * 12)
