@@ -58,7 +58,7 @@ from .heat_kernel import heat_propagate
 from .parameters import ExudateParameters
 from .particles import FieldDiscretisation, _particles
 from .release import released_mass
-from .single_root import single_root_maximum
+from .single_root import single_root_exceeds, single_root_maximum
 
 __all__ = [
     "FieldDiscretisation",
@@ -99,6 +99,10 @@ class FieldSnapshot:
         ``single_root_max`` at the voxels above the threshold only, in C order (what
         :func:`~rhizoscale.rhizodeposition.analysis.hotspot_statistics` needs, without a
         pass over the whole grid).
+    hot_single_root_exceeds : bool ndarray or None
+        Instead of the maxima (a model asked for ``single_root="exceeds"``): at the voxels
+        above the threshold, in C order, whether one root alone exceeds it
+        (:func:`single_root_exceeds`, exactly ``hot_single_root_max > threshold``).
 
     Examples
     --------
@@ -122,6 +126,7 @@ class FieldSnapshot:
     expected_mass: float
     mass_in_domain: float
     hot_single_root_max: np.ndarray | None = None
+    hot_single_root_exceeds: np.ndarray | None = None
 
     @property
     def mass_outside(self) -> float:
@@ -259,6 +264,10 @@ class RhizodepositionModel:
     single_root_threshold : float, optional
         Also record the largest single-root concentration where the field exceeds this
         [ug cm-3].
+    single_root : {"maximum", "exceeds"}
+        With ``single_root_threshold``: record the maxima (``single_root_max``,
+        ``hot_single_root_max``) or only whether one root alone exceeds the threshold
+        (``hot_single_root_exceeds``: what the overlap share needs, several times faster).
     direct_age : float, optional
         Mass younger than this [d] is summed exactly; older mass is propagated on the
         grid (inf: all exact; None: :func:`default_direct_age`).
@@ -297,10 +306,12 @@ class RhizodepositionModel:
 
     def __init__(self, root_system, grid: RegularGrid, params: ExudateParameters, *,
                  single_root_threshold: float | None = None, direct_age: float | None = np.inf,
-                 discretisation: FieldDiscretisation = FieldDiscretisation()):
+                 discretisation: FieldDiscretisation = FieldDiscretisation(), single_root: str = "maximum"):
         self.paths = root_system if isinstance(root_system, RootPaths) else root_paths(root_system)
         self.grid, self.params, self.discretisation = grid, params, discretisation
-        self.single_root_threshold = single_root_threshold
+        if single_root not in ("maximum", "exceeds"):
+            raise InputError(f"single_root must be 'maximum' or 'exceeds', not {single_root!r}", field="single_root")
+        self.single_root_threshold, self.single_root = single_root_threshold, single_root
         self.direct_age = default_direct_age(params, grid) if direct_age is None else direct_age
         self.t_first = self.paths.time.min() if len(self.paths.time) else 0.0
         self.old = None
@@ -343,17 +354,20 @@ class RhizodepositionModel:
         young = _particles(paths, T, params, disc, t_lo=self.cut_prev, t_hi=np.inf)
         _deposit(young, T, params, grid, disc, total)
         mass = float(total.sum() * params.theta * params.R * grid.cell_volume)
-        rootmax = hot_max = None
+        rootmax = hot_max = hot_exceeds = None
         if self.single_root_threshold is not None:
-            rootmax = np.zeros(grid.shape)      # (pages not written stay unmapped)
-            hot = np.argwhere(total > self.single_root_threshold)
-            hot_max = single_root_maximum(paths, grid, params, T, hot, disc)
-            rootmax[tuple(hot.T)] = hot_max
+            hot = _voxels_above(total, float(self.single_root_threshold))     # = np.argwhere(total > thr)
+            if self.single_root == "exceeds":
+                hot_exceeds = single_root_exceeds(paths, grid, params, T, hot, self.single_root_threshold, disc)
+            else:
+                rootmax = np.zeros(grid.shape)      # (pages not written stay unmapped)
+                hot_max = single_root_maximum(paths, grid, params, T, hot, disc)
+                rootmax[tuple(hot.T)] = hot_max
         return FieldSnapshot(
             time=T, concentration=total, single_root_max=rootmax,
             released=released_mass(paths, T, params, decay=False),
             expected_mass=released_mass(paths, T, params, decay=True),
-            mass_in_domain=mass, hot_single_root_max=hot_max,
+            mass_in_domain=mass, hot_single_root_max=hot_max, hot_single_root_exceeds=hot_exceeds,
         )
 
     def state(self) -> "xr.Dataset":
@@ -386,6 +400,33 @@ class RhizodepositionModel:
         self.cut_prev = float(s["cut_prev"])
         self.old = np.array(s["old"]).reshape(self.grid.shape) if bool(s["has_old"]) else None
         self.snapshot = None
+
+
+@numba.njit(parallel=True, cache=True)
+def _voxels_above(c, threshold):
+    """``np.argwhere(c > threshold)`` for a 3D array (C order), threads over z slabs."""
+    nz, ny, nx = c.shape
+    counts = np.zeros(nz + 1, np.int64)
+    for a in numba.prange(nz):
+        n = 0
+        for b in range(ny):
+            for k in range(nx):
+                if c[a, b, k] > threshold:
+                    n += 1
+        counts[a + 1] = n
+    for a in range(nz):
+        counts[a + 1] += counts[a]
+    out = np.empty((counts[nz], 3), np.int64)
+    for a in numba.prange(nz):
+        q = counts[a]
+        for b in range(ny):
+            for k in range(nx):
+                if c[a, b, k] > threshold:
+                    out[q, 0] = a
+                    out[q, 1] = b
+                    out[q, 2] = k
+                    q += 1
+    return out
 
 
 @numba.njit(cache=True)
