@@ -191,22 +191,22 @@ def _prepare(paths: RootPaths, grid: RegularGrid, params: ExudateParameters, T: 
 
 # ------------------------------------------------------------------ the threshold test
 #: particles per group of the upper bound (consecutive particles of one root)
-_GROUP = 16
+_GROUP = 8
 #: relative margin of the bound test (covers rounding of the terms and of their sum)
 _BOUND_MARGIN = 1e-9
 
 
 @numba.njit(cache=True)
-def _axis_bounds(xlo, xhi, slo, shi, lower, h, n, n_sigma, out):
+def _axis_bounds(xlo, xhi, slo, shi, lower, h, n, n_sigma, lo, hi, out):
     """Upper bounds of the 1D cell fractions of every Gaussian with mean in ``[xlo, xhi]``
-    and sd in ``[slo, shi]``, cell by cell over the union of their boxes; returns first
-    index, count.
+    and sd in ``[slo, shi]``, cell by cell over the union of their boxes (and within
+    ``lo..hi``); returns first index, count.
 
     A fraction is at most ``h`` times the largest density over the cell,
     ``h / (s sqrt(2 pi)) exp(-d^2 / (2 s^2))`` (``d``: distance from the mean to the cell),
     and at most 1; ``2e-16`` more covers the rounding of the ``erf`` differences."""
-    i0 = max(int(math.floor((xlo - n_sigma * shi - lower) / h)), 0)
-    i1 = min(int(math.floor((xhi + n_sigma * shi - lower) / h)), n - 1)
+    i0 = max(int(math.floor((xlo - n_sigma * shi - lower) / h)), 0, lo)
+    i1 = min(int(math.floor((xhi + n_sigma * shi - lower) / h)), n - 1, hi)
     if i1 < i0:
         return 0, 0
     peak = h / (slo * math.sqrt(2.0 * math.pi))
@@ -219,6 +219,47 @@ def _axis_bounds(xlo, xhi, slo, shi, lower, h, n, n_sigma, out):
 
 
 @numba.njit(cache=True)
+def _axis_fractions_within(x, sig, lower, h, n, n_sigma, lo, hi, out):
+    """:func:`~.deposition._axis_fractions` on the cells ``lo..hi`` of its box only: the
+    same values (each cell's fraction is the same ``erf`` difference), first index, count."""
+    i0 = int(math.floor((x - n_sigma * sig - lower) / h))
+    i1 = int(math.floor((x + n_sigma * sig - lower) / h))
+    i0 = max(i0, 0, lo)
+    i1 = min(i1, n - 1, hi)
+    if i1 < i0:
+        return 0, 0
+    inv = 1.0 / (math.sqrt(2.0) * sig)
+    prev = math.erf((lower + i0 * h - x) * inv)
+    for i in range(i0, i1 + 1):
+        cur = math.erf((lower + (i + 1) * h - x) * inv)
+        out[i - i0] = 0.5 * (cur - prev)
+        prev = cur
+    return i0, i1 - i0 + 1
+
+
+@numba.njit(cache=True)
+def _group(parts, g0, g1, T, w2, Dr, kr, scale, box):
+    """Extent of the particles ``g0..g1`` into ``box`` (x, y, z lows and highs, smallest
+    and largest sd); returns their total kernel mass ``sum m exp(-k' tau) scale``."""
+    for ax in range(3):
+        box[2 * ax] = parts[g0, ax]
+        box[2 * ax + 1] = parts[g0, ax]
+    box[6] = np.inf
+    box[7] = 0.0
+    M = 0.0
+    for p in range(g0, g1):
+        tau = T - parts[p, 4]
+        sig = _sigma(w2, Dr, tau)
+        box[6] = min(box[6], sig)
+        box[7] = max(box[7], sig)
+        M += parts[p, 3] * math.exp(-kr * tau) * scale
+        for ax in range(3):
+            box[2 * ax] = min(box[2 * ax], parts[p, ax])
+            box[2 * ax + 1] = max(box[2 * ax + 1], parts[p, ax])
+    return M
+
+
+@numba.njit(cache=True)
 def _exceeds_kernel(parts, pstart, pend, T, w2, Dr, kr, scale, lower, h, shape, n_sigma, vox, bin_ptr, bin_size,
                     nb, threshold, decided):
     """Mark ``decided[v]`` where one root of the runs alone exceeds ``threshold``.
@@ -226,15 +267,19 @@ def _exceeds_kernel(parts, pstart, pend, T, w2, Dr, kr, scale, lower, h, shape, 
     Per root: (1) an upper bound of its sum at every hot voxel its kernels reach, from
     groups of consecutive particles (:func:`_axis_bounds` times the group's mass); (2) at
     the voxels whose bound exceeds the threshold and that no root has decided yet, its
-    exact sum with the terms, in the order, of :func:`_single_root_kernel`. A voxel is
-    decided as soon as the partial sum exceeds the threshold by more than what later
-    terms could take back (terms are >= 0 up to the rounding of the ``erf``
-    differences, at most ``2e-16`` of the particle's mass each), else at the end of the
-    root when the complete sum exceeds it: exactly ``max over roots > threshold``.
+    exact sum with the terms, in the order, of :func:`_single_root_kernel`, group by
+    group. A voxel is decided as soon as the partial sum exceeds the threshold by more
+    than what later terms could take back (terms are >= 0 up to the rounding of the
+    ``erf`` differences, at most ``2e-16`` of the particle's mass each), else at the end
+    of the root when the complete sum exceeds it: exactly ``max over roots > threshold``.
+    A voxel leaves the root's work as soon as its partial sum plus the bound of the
+    groups still to come cannot exceed the threshold.
     """
     K = vox.shape[0]
     nbins = nb[0] * nb[1] * nb[2]
     acc = np.zeros(K)
+    rem = np.zeros(K)
+    u0 = np.zeros(K)
     touched = np.empty(K, np.int64)
     mark = np.zeros(K, np.bool_)
     active = np.empty(K, np.int64)
@@ -244,37 +289,20 @@ def _exceeds_kernel(parts, pstart, pend, T, w2, Dr, kr, scale, lower, h, shape, 
     fx = np.empty(shape[2])
     fy = np.empty(shape[1])
     fz = np.empty(shape[0])
+    gb = np.empty(8)
+    big = 1 << 40
     for run in range(pstart.shape[0]):
         p0, p1 = pstart[run], pend[run]
         # (1) bounds
         nt = 0
         mass = 0.0
-        g0 = p0
-        while g0 < p1:
-            g1 = min(g0 + _GROUP, p1)
-            xlo, xhi = parts[g0, 0], parts[g0, 0]
-            ylo, yhi = parts[g0, 1], parts[g0, 1]
-            zlo, zhi = parts[g0, 2], parts[g0, 2]
-            slo, shi = np.inf, 0.0
-            M = 0.0
-            for p in range(g0, g1):
-                tau = T - parts[p, 4]
-                sig = _sigma(w2, Dr, tau)
-                slo = min(slo, sig)
-                shi = max(shi, sig)
-                M += parts[p, 3] * math.exp(-kr * tau) * scale
-                xlo = min(xlo, parts[p, 0])
-                xhi = max(xhi, parts[p, 0])
-                ylo = min(ylo, parts[p, 1])
-                yhi = max(yhi, parts[p, 1])
-                zlo = min(zlo, parts[p, 2])
-                zhi = max(zhi, parts[p, 2])
-            g0 = g1
+        for g0 in range(p0, p1, _GROUP):
+            M = _group(parts, g0, min(g0 + _GROUP, p1), T, w2, Dr, kr, scale, gb)
             mass += M
             M *= 1.0 + 1e-12
-            ix, cx = _axis_bounds(xlo, xhi, slo, shi, lower[0], h[0], shape[2], n_sigma, fx)
-            iy, cy = _axis_bounds(ylo, yhi, slo, shi, lower[1], h[1], shape[1], n_sigma, fy)
-            iz, cz = _axis_bounds(zlo, zhi, slo, shi, lower[2], h[2], shape[0], n_sigma, fz)
+            ix, cx = _axis_bounds(gb[0], gb[1], gb[6], gb[7], lower[0], h[0], shape[2], n_sigma, 0, big, fx)
+            iy, cy = _axis_bounds(gb[2], gb[3], gb[6], gb[7], lower[1], h[1], shape[1], n_sigma, 0, big, fy)
+            iz, cz = _axis_bounds(gb[4], gb[5], gb[6], gb[7], lower[2], h[2], shape[0], n_sigma, 0, big, fz)
             if cx == 0 or cy == 0 or cz == 0:
                 continue
             for bz in range(iz // bin_size, (iz + cz - 1) // bin_size + 1):
@@ -299,6 +327,8 @@ def _exceeds_kernel(parts, pstart, pend, T, w2, Dr, kr, scale, lower, h, shape, 
             if not decided[v] and acc[v] * (1.0 + _BOUND_MARGIN) > threshold:
                 active[na] = v
                 na += 1
+                rem[v] = acc[v]
+                u0[v] = acc[v]
             acc[v] = 0.0
             mark[v] = False
         if na == 0:
@@ -307,7 +337,7 @@ def _exceeds_kernel(parts, pstart, pend, T, w2, Dr, kr, scale, lower, h, shape, 
         z0, z1, y0, y1, x0, x1 = shape[0], -1, shape[1], -1, shape[2], -1
         for q in range(na):
             v = active[q]
-            mark[v] = True
+            mark[v] = True                 # alive: this root may still exceed here
             z0 = min(z0, vox[v, 0])
             z1 = max(z1, vox[v, 0])
             y0 = min(y0, vox[v, 1])
@@ -321,54 +351,85 @@ def _exceeds_kernel(parts, pstart, pend, T, w2, Dr, kr, scale, lower, h, shape, 
             bin_hi[bi] = q + 1
         # (2) exact sums at the active voxels (same terms, same order as the maximum)
         slack = 4e-16 * mass
-        for p in range(p0, p1):
-            tau = T - parts[p, 4]
-            sig = _sigma(w2, Dr, tau)
-            ext = n_sigma * sig
-            # the box of _axis_fractions, first without the erf values
-            bx0 = max(int(math.floor((parts[p, 0] - ext - lower[0]) / h[0])), 0)
-            bx1 = min(int(math.floor((parts[p, 0] + ext - lower[0]) / h[0])), shape[2] - 1)
-            by0 = max(int(math.floor((parts[p, 1] - ext - lower[1]) / h[1])), 0)
-            by1 = min(int(math.floor((parts[p, 1] + ext - lower[1]) / h[1])), shape[1] - 1)
-            bz0 = max(int(math.floor((parts[p, 2] - ext - lower[2]) / h[2])), 0)
-            bz1 = min(int(math.floor((parts[p, 2] + ext - lower[2]) / h[2])), shape[0] - 1)
-            if max(bx0, x0) > min(bx1, x1) or max(by0, y0) > min(by1, y1) or max(bz0, z0) > min(bz1, z1):
+        for g0 in range(p0, p1, _GROUP):
+            g1 = min(g0 + _GROUP, p1)
+            for p in range(g0, g1):
+                tau = T - parts[p, 4]
+                sig = _sigma(w2, Dr, tau)
+                ext = n_sigma * sig
+                # the box of _axis_fractions, first without the erf values
+                bx0 = max(int(math.floor((parts[p, 0] - ext - lower[0]) / h[0])), 0, x0)
+                bx1 = min(int(math.floor((parts[p, 0] + ext - lower[0]) / h[0])), shape[2] - 1, x1)
+                by0 = max(int(math.floor((parts[p, 1] - ext - lower[1]) / h[1])), 0, y0)
+                by1 = min(int(math.floor((parts[p, 1] + ext - lower[1]) / h[1])), shape[1] - 1, y1)
+                bz0 = max(int(math.floor((parts[p, 2] - ext - lower[2]) / h[2])), 0, z0)
+                bz1 = min(int(math.floor((parts[p, 2] + ext - lower[2]) / h[2])), shape[0] - 1, z1)
+                if bx0 > bx1 or by0 > by1 or bz0 > bz1:
+                    continue
+                have = False
+                m = 0.0
+                ix = iy = iz = 0
+                cx = cy = cz = 0
+                for bz in range(bz0 // bin_size, bz1 // bin_size + 1):
+                    for by in range(by0 // bin_size, by1 // bin_size + 1):
+                        for bx in range(bx0 // bin_size, bx1 // bin_size + 1):
+                            bi = (bz * nb[1] + by) * nb[2] + bx
+                            for q in range(bin_lo[bi], bin_hi[bi]):
+                                v = active[q]
+                                if decided[v] or not mark[v]:
+                                    continue
+                                if not have:
+                                    m = parts[p, 3] * math.exp(-kr * tau) * scale
+                                    ix, cx = _axis_fractions_within(parts[p, 0], sig, lower[0], h[0], shape[2],
+                                                                    n_sigma, x0, x1, fx)
+                                    iy, cy = _axis_fractions_within(parts[p, 1], sig, lower[1], h[1], shape[1],
+                                                                    n_sigma, y0, y1, fy)
+                                    iz, cz = _axis_fractions_within(parts[p, 2], sig, lower[2], h[2], shape[0],
+                                                                    n_sigma, z0, z1, fz)
+                                    have = True
+                                a = vox[v, 0] - iz
+                                b = vox[v, 1] - iy
+                                c = vox[v, 2] - ix
+                                if a < 0 or a >= cz or b < 0 or b >= cy or c < 0 or c >= cx:
+                                    continue
+                                acc[v] += m * fz[a] * fy[b] * fx[c]
+                                if acc[v] > threshold + slack:
+                                    decided[v] = True
+            # the group's bound is spent: voxels that cannot reach the threshold any more leave
+            if g1 == p1:
+                break
+            M = _group(parts, g0, g1, T, w2, Dr, kr, scale, gb) * (1.0 + 1e-12)
+            ix, cx = _axis_bounds(gb[0], gb[1], gb[6], gb[7], lower[0], h[0], shape[2], n_sigma, x0, x1, fx)
+            iy, cy = _axis_bounds(gb[2], gb[3], gb[6], gb[7], lower[1], h[1], shape[1], n_sigma, y0, y1, fy)
+            iz, cz = _axis_bounds(gb[4], gb[5], gb[6], gb[7], lower[2], h[2], shape[0], n_sigma, z0, z1, fz)
+            if cx == 0 or cy == 0 or cz == 0:
                 continue
-            have = False
-            m = 0.0
-            ix = iy = iz = 0
-            cx = cy = cz = 0
-            for bz in range(max(bz0, z0) // bin_size, min(bz1, z1) // bin_size + 1):
-                for by in range(max(by0, y0) // bin_size, min(by1, y1) // bin_size + 1):
-                    for bxx in range(max(bx0, x0) // bin_size, min(bx1, x1) // bin_size + 1):
-                        bi = (bz * nb[1] + by) * nb[2] + bxx
+            for bz in range(iz // bin_size, (iz + cz - 1) // bin_size + 1):
+                for by in range(iy // bin_size, (iy + cy - 1) // bin_size + 1):
+                    for bx in range(ix // bin_size, (ix + cx - 1) // bin_size + 1):
+                        bi = (bz * nb[1] + by) * nb[2] + bx
                         for q in range(bin_lo[bi], bin_hi[bi]):
-                            if act_bin[q] != bi:
-                                break
                             v = active[q]
-                            if decided[v]:
+                            if decided[v] or not mark[v]:
                                 continue
-                            if not have:
-                                m = parts[p, 3] * math.exp(-kr * tau) * scale
-                                ix, cx = _axis_fractions(parts[p, 0], sig, lower[0], h[0], shape[2], n_sigma, fx)
-                                iy, cy = _axis_fractions(parts[p, 1], sig, lower[1], h[1], shape[1], n_sigma, fy)
-                                iz, cz = _axis_fractions(parts[p, 2], sig, lower[2], h[2], shape[0], n_sigma, fz)
-                                have = True
-                                if cx == 0 or cy == 0 or cz == 0:
-                                    break
                             a = vox[v, 0] - iz
                             b = vox[v, 1] - iy
                             c = vox[v, 2] - ix
                             if a < 0 or a >= cz or b < 0 or b >= cy or c < 0 or c >= cx:
                                 continue
-                            acc[v] += m * fz[a] * fy[b] * fx[c]
-                            if acc[v] > threshold + slack:
-                                decided[v] = True
+                            rem[v] -= M * fz[a] * fy[b] * fx[c]
+                            # the rest of the root's sum is at most rem (to the rounding of the
+                            # subtractions, well below 1e-10 of the first bound)
+                            if (acc[v] + max(rem[v], 0.0) + slack) * (1.0 + _BOUND_MARGIN) + 1e-10 * u0[v] \
+                                    <= threshold:
+                                mark[v] = False
         for q in range(na):
             v = active[q]
-            if acc[v] > threshold:
+            if mark[v] and acc[v] > threshold:
                 decided[v] = True
             acc[v] = 0.0
+            rem[v] = 0.0
+            u0[v] = 0.0
             mark[v] = False
             bin_lo[act_bin[q]] = 0
             bin_hi[act_bin[q]] = 0
@@ -393,7 +454,7 @@ def single_root_exceeds(paths: RootPaths, grid: RegularGrid, params: ExudatePara
     """Whether any single root alone exceeds ``threshold`` at the given voxels (what the
     overlap share needs): exactly ``single_root_maximum(...) > threshold``, much faster.
 
-    Per root, an upper bound of its sum from groups of 16 consecutive particles (their
+    Per root, an upper bound of its sum from groups of 8 consecutive particles (their
     mass times the largest fraction any of them can put into the voxel, axis by axis)
     leaves out the voxels the root cannot push over the threshold (most roots at most
     voxels: the old releases of distant roots); at the others its sum is added up with
