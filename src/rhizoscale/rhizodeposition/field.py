@@ -268,6 +268,10 @@ class RhizodepositionModel:
         With ``single_root_threshold``: record the maxima (``single_root_max``,
         ``hot_single_root_max``) or only whether one root alone exceeds the threshold
         (``hot_single_root_exceeds``: what the overlap share needs, several times faster).
+    reuse_snapshot : bool
+        Compute every snapshot into the same array (no new grid-sized array per output
+        time): a snapshot's ``concentration`` is then valid only until the next
+        ``advance_to``; for a caller that copies what it keeps (a scenario's recorder).
     direct_age : float, optional
         Mass younger than this [d] is summed exactly; older mass is propagated on the
         grid (inf: all exact; None: :func:`default_direct_age`).
@@ -306,12 +310,15 @@ class RhizodepositionModel:
 
     def __init__(self, root_system, grid: RegularGrid, params: ExudateParameters, *,
                  single_root_threshold: float | None = None, direct_age: float | None = np.inf,
-                 discretisation: FieldDiscretisation = FieldDiscretisation(), single_root: str = "maximum"):
+                 discretisation: FieldDiscretisation = FieldDiscretisation(), single_root: str = "maximum",
+                 reuse_snapshot: bool = False):
         self.paths = root_system if isinstance(root_system, RootPaths) else root_paths(root_system)
         self.grid, self.params, self.discretisation = grid, params, discretisation
         if single_root not in ("maximum", "exceeds"):
             raise InputError(f"single_root must be 'maximum' or 'exceeds', not {single_root!r}", field="single_root")
         self.single_root_threshold, self.single_root = single_root_threshold, single_root
+        self.reuse_snapshot = reuse_snapshot
+        self._scratch = self._total = None
         self.direct_age = default_direct_age(params, grid) if direct_age is None else direct_age
         self.t_first = self.paths.time.min() if len(self.paths.time) else 0.0
         self.old = None
@@ -335,22 +342,41 @@ class RhizodepositionModel:
         old = self.old
         cut = T - self.direct_age
         if np.isfinite(cut) and cut > self.t_first:
-            old = np.zeros(grid.shape) if old is None else heat_propagate(old, grid, T - self.t_prev, params,
-                                                                          disc.n_sigma)
+            old = np.zeros(grid.shape) if old is None else self._propagate(old, T - self.t_prev)
             grad = _particles(paths, T, params, disc, t_lo=self.cut_prev, t_hi=cut)
             _deposit(grad, T, params, grid, disc, old)
             self.cut_prev = cut
         elif old is not None:
-            old = heat_propagate(old, grid, T - self.t_prev, params, disc.n_sigma)
+            old = self._propagate(old, T - self.t_prev)
         self.old = old
         self.t_prev = T
         self.time = float(T)
         self.snapshot = self._snapshot()
 
+    def _propagate(self, old: np.ndarray, dt: float) -> np.ndarray:
+        """``old`` advanced by ``dt`` with the heat kernel, ping-ponging between ``old`` (the
+        model's own array, consumed) and one kept scratch array: no new 144 MB arrays (and
+        their page faults) per step; the numbers are those of :func:`heat_propagate`."""
+        if self._scratch is None or self._scratch.shape != old.shape:
+            self._scratch = np.empty_like(old)
+        new = heat_propagate(old, self.grid, dt, self.params, self.discretisation.n_sigma, out=self._scratch,
+                             overwrite_input=True)
+        self._scratch = old
+        return new
+
     def _snapshot(self) -> FieldSnapshot:
         """The field at :attr:`time`: the old mass plus the young releases deposited exactly."""
         paths, grid, params, disc, T = self.paths, self.grid, self.params, self.discretisation, self.time
-        total = np.zeros(grid.shape) if self.old is None else self.old.copy()
+        if self.reuse_snapshot and self._total is not None:
+            total = self._total             # the previous snapshot's array, overwritten
+            if self.old is None:
+                total.fill(0.0)
+            else:
+                np.copyto(total, self.old)
+        else:
+            total = np.zeros(grid.shape) if self.old is None else self.old.copy()
+            if self.reuse_snapshot:
+                self._total = total
         young = _particles(paths, T, params, disc, t_lo=self.cut_prev, t_hi=np.inf)
         _deposit(young, T, params, grid, disc, total)
         mass = float(total.sum() * params.theta * params.R * grid.cell_volume)

@@ -687,9 +687,10 @@ def run(config: Config, ctx) -> Products:
         thr = p.threshold_liquid
         direct = {"auto": None, "all": np.inf}.get(config.direct_age, config.direct_age) \
             if isinstance(config.direct_age, str) else float(config.direct_age)
-        # the overlap share needs only whether one root alone exceeds the threshold
+        # the overlap share needs only whether one root alone exceeds the threshold; the
+        # recorder copies the fields it keeps (the last one is the model's final snapshot)
         model = RhizodepositionModel(paths, grid, p, direct_age=direct, single_root_threshold=thr,
-                                     single_root="exceeds")
+                                     single_root="exceeds", reuse_snapshot=True)
         model.check_times(times)
         sim = Simulation(model, stop_time=float(times[-1]), time_steps=times, name=f"cs1-{name}")
         rec = HotspotRecorder(grid, thr, field_times)
