@@ -413,8 +413,11 @@ def test_float32_vectors_give_the_float64_tensor(monkeypatch, binary, periodisat
 @pytest.mark.parametrize("periodisation", ["translation", "mirror"])
 def test_integer_storage_gives_the_float32_tensor(monkeypatch, periodisation):
     """A binary image with cubic voxels keeps its conductances in uint8 and the
-    right-hand sides in int8 (exact integers): the same tensor as float32 storage to
-    rounding (1e-12) with the same CG iterations; anisotropic voxels keep float32."""
+    right-hand sides in int8 (exact integers): the same tensor as float32 storage with
+    the same CG iterations, to 1e-10 of its largest entry (four orders below the solver
+    tolerance: the multigrid's first coarse level is then also uint8, twice its operator,
+    whose float32 kernels round in another order under fast-math; 1.5e-12 seen);
+    anisotropic voxels keep float32."""
     import rhizoscale.homogenization.cell_problem as cp
     d = smooth_binary((22, 19, 21), 0.55, seed=8, sigma=1.5).astype(float)
     small = effective_diffusion_tensor(d, periodisation=periodisation, solver="multigrid")
@@ -425,7 +428,7 @@ def test_integer_storage_gives_the_float32_tensor(monkeypatch, periodisation):
         assert wide.info["conductances"] == "float32"
     assert small.iterations == wide.iterations
     np.testing.assert_allclose(small.raw, wide.raw, rtol=0,
-                               atol=1e-12 * np.abs(wide.raw).max())
+                               atol=1e-10 * np.abs(wide.raw).max())
     monkeypatch.setattr(cp, "INTEGER_STORAGE", True)
     aniso = effective_diffusion_tensor(d, voxel_size=(1.0, 1.0, 0.5), solver="multigrid")
     assert aniso.info["conductances"] == "float32"

@@ -181,27 +181,68 @@ def test_pcg_iterations_do_not_grow_with_the_grid():
 
 
 def test_serial_build_is_serial(tmp_path):
-    """The serial and threaded builds have their own cache entries, and the serial one
-    holds no threaded loop (a shared entry once made the 'serial' kernels threaded)."""
+    """The serial and threaded builds of a two-build kernel have their own cache entries,
+    and the serial one holds no threaded loop (a shared entry once made the 'serial'
+    kernels threaded). The solver kernels have one build each (see the next test); the
+    lattice-Boltzmann kernels keep two, so the check uses a kernel of its own."""
+    (tmp_path / "twobuilds.py").write_text(textwrap.dedent("""
+        import numba
+        from rhizoscale.solvers._numba import threaded_kernel
+
+        def _total_py(a):
+            acc = 0.0
+            for z in numba.prange(a.shape[0]):
+                acc += a[z].sum()
+            return acc
+
+        total = threaded_kernel(_total_py)
+    """))
     code = textwrap.dedent("""
         import numpy as np
-        from rhizoscale.solvers.krylov import dot
+        from twobuilds import total
         a = np.ones((4, 4, 4))
-        dot.serial(a, a), dot.parallel(a, a)
-        print(sum(dot.serial.stats.cache_hits.values()),
-              sum(dot.parallel.stats.cache_hits.values()))
+        total.serial(a), total.parallel(a)
+        print(sum(total.serial.stats.cache_hits.values()),
+              sum(total.parallel.stats.cache_hits.values()))
     """)
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    cache = tmp_path / "cache"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache),
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
     run = [sys.executable, "-c", code]
     first = subprocess.run(run, capture_output=True, text=True, env=env, check=True).stdout
     assert first.split() == ["0", "0"]                    # compiled, then cached
-    data = {p.name: p.read_bytes() for p in tmp_path.rglob("*_dot_py*.nbc")}
-    serial = [v for k, v in data.items() if "_dot_py_serial-" in k]
-    threaded = [v for k, v in data.items() if "_dot_py-" in k]
+    data = {p.name: p.read_bytes() for p in cache.rglob("*_total_py*.nbc")}
+    serial = [v for k, v in data.items() if "_total_py_serial-" in k]
+    threaded = [v for k, v in data.items() if "_total_py-" in k]
     assert len(serial) == 1 and len(threaded) == 1
     assert b"do_scheduling" not in serial[0] and b"do_scheduling" in threaded[0]
     second = subprocess.run(run, capture_output=True, text=True, env=env, check=True).stdout
     assert second.split() == ["1", "1"]                   # each loaded from its own entry
+
+
+def test_solver_kernels_one_build_cached_across_processes(tmp_path):
+    """A solver kernel has one (threaded) build, run on one thread for small grids: one
+    cache entry, compiled by the first process and loaded by the next, whatever the
+    grid size (the serial builds doubled the first-run compile time)."""
+    code = textwrap.dedent("""
+        import numpy as np
+        from rhizoscale.solvers import _numba
+        from rhizoscale.solvers.krylov import dot
+        assert dot.serial is None
+        a = np.ones((4, 4, 4))
+        dot(a, a)                                   # small: one thread
+        _numba.PARALLEL_MIN_VOXELS = 0
+        dot(a, a)                                   # the threaded path: the same build
+        print(sum(dot.parallel.stats.cache_misses.values()),
+              sum(dot.parallel.stats.cache_hits.values()))
+    """)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "NUMBA_NUM_THREADS": "2"}
+    run = [sys.executable, "-c", code]
+    first = subprocess.run(run, capture_output=True, text=True, env=env, check=True).stdout
+    assert first.split() == ["1", "0"]                    # compiled once
+    assert len(list(tmp_path.rglob("*_dot_py*.nbc"))) == 1
+    second = subprocess.run(run, capture_output=True, text=True, env=env, check=True).stdout
+    assert second.split() == ["0", "1"]                   # loaded from the cache
 
 
 # --------------------------------------------------------------------------- threads
@@ -335,7 +376,11 @@ def test_uint8_conductances_act_as_their_float32_values():
     assert small.matvec(x, out8, 0.5) == wide.matvec(x, out32, 0.5)
     np.testing.assert_array_equal(out8, out32)
     mg8, mg32 = (Multigrid(s, coarse_dtype=np.float32) for s in (small, wide))
-    assert mg8.levels[0].inv.dtype == np.float32 and mg8.levels[1].st.dtype == np.float32
+    # the first coarse level of integer conductances: exact in uint8 as twice its operator
+    assert mg8.levels[0].inv.dtype == np.float32 and mg8.levels[1].st.dtype == np.uint8
+    assert mg8.levels[1].scale == 2.0 and mg8.levels[2].st.dtype == np.float32
+    np.testing.assert_array_equal(mg8.levels[1].st.cx, 2 * mg32.levels[1].st.cx)
+    np.testing.assert_array_equal(mg8.levels[1].st.w, mg32.levels[1].st.w)
     b = rng.standard_normal(shape).astype(np.float32) * w
     assert mg8.apply(b, out8) == mg32.apply(b, out32)
     np.testing.assert_array_equal(out8, out32)
@@ -374,11 +419,11 @@ def test_transfer_kernels_equal_their_numpy_specification(shape, periodic):
     r.ravel()[unk] = b.ravel()[unk] - A @ x.ravel()[unk].astype(float)
     cshape = tuple((n + 1) // 2 for n in shape)
     red = (np.indices(shape).sum(axis=0) % 2) == 0
-    for red_only, summed in ((False, r), (True, r * red)):
+    for red_only, summed, scale in ((False, r, 1.0), (True, r * red, 1.0), (False, r, 2.0)):
         expected = np.zeros(cshape)
-        np.add.at(expected, _boxes(shape), summed)
+        np.add.at(expected, _boxes(shape), scale * summed)
         rc = np.full(cshape, np.nan, np.float32)
-        _residual_restrict(x, b, st.cx, st.cy, st.cz, st.g, st.w, 0.3, rc, red_only)
+        _residual_restrict(x, b, st.cx, st.cy, st.cz, st.g, st.w, 0.3, rc, red_only, scale)
         np.testing.assert_allclose(rc, expected, rtol=1e-5, atol=1e-5)
     xc = rng.random(cshape).astype(np.float32)
     out = x.copy()

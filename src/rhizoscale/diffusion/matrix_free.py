@@ -251,8 +251,8 @@ def _sums_py(c, g, c_in):
     return m, f
 
 
-_bdf2_rhs_and_guess = threaded_kernel(_bdf2_rhs_and_guess_py)
-_sums = threaded_kernel(_sums_py)
+_bdf2_rhs_and_guess = threaded_kernel(_bdf2_rhs_and_guess_py, single_build=True)
+_sums = threaded_kernel(_sums_py, single_build=True)
 
 
 #: the multigrid path keeps CG's work vectors in float32 at this rtol and above

@@ -1,15 +1,20 @@
-"""Numba builds of the solver kernels: one threaded and one serial build of each.
+"""Numba builds of threaded kernels, and the choice of threads per call.
 
-A kernel is written once as a plain Python function with ``numba.prange`` loops and
-compiled twice: threaded for large grids, serial for small ones (coarse multigrid levels,
-2D images), where waking the threads costs more than the work (measured on the shared
-2-core machine: ~15 ms per threaded call under load against 0.3 ms for a serial sweep of
-3e5 voxels).
+A kernel is written once as a plain Python function with ``numba.prange`` loops. Small
+grids (coarse multigrid levels, 2D images) run on one thread, where waking the threads
+costs more than the work (measured on the shared 2-core machine: ~15 ms per threaded
+call under load against 0.3 ms for a one-thread sweep of 3e5 voxels).
 
-The serial build is compiled from a copy of the function under another name and
-qualified name: Numba's on-disk cache is keyed by them, and two builds of one function
-would share one cache entry, so that a "serial" kernel loaded from the cache could be
-the threaded build (seen in case study 4).
+The solver kernels (``single_build=True``) are compiled once, threaded, and run on one
+thread for small grids: that build on one thread took 0.34-0.73 of the CPU time of a
+serial build of the same kernel on 4^3-128^3 grids (red-black sweep, stencil product,
+restriction; Numba keeps reference counting of the arrays passed to inlined helpers in
+serial code and drops it in threaded loop bodies), and it halves the first-run
+compilation. Other kernels are compiled twice, threaded and serial; the serial build is
+compiled from a copy of the function under another name and qualified name: Numba's
+on-disk cache is keyed by them, and two builds of one function would share one cache
+entry, so that a "serial" kernel loaded from the cache could be the threaded build
+(seen in case study 4).
 """
 
 from __future__ import annotations

@@ -62,9 +62,9 @@ def _xpby_py(z_, p, beta):
                 p[z, y, i] = z_[z, y, i] + beta * p[z, y, i]
 
 
-dot = threaded_kernel(_dot_py)
-axpy_dot = threaded_kernel(_axpy_dot_py)
-xpby = threaded_kernel(_xpby_py)
+dot = threaded_kernel(_dot_py, single_build=True)
+axpy_dot = threaded_kernel(_axpy_dot_py, single_build=True)
+xpby = threaded_kernel(_xpby_py, single_build=True)
 
 
 class PCGWorkspace:

@@ -22,7 +22,8 @@ conjugate gradients (:mod:`.krylov`), an imperfect coarse operator costs iterati
 never accuracy; the W-cycle (``cycles=2``, each coarse level visited twice) makes up
 for most of it on binary media (case study 4: 6-10 instead of 22-32 iterations). The
 cycle may run in float32 (``fine_vector_dtype``, ``coarse_dtype``) while CG stays
-float64.
+float64. On integer (uint8) fine conductances the first coarse level is stored exactly in
+uint8 too, as twice its operator (see :class:`Multigrid`).
 
 References
 ----------
@@ -188,8 +189,10 @@ def _rbgs_py(x, b, cx, cy, cz, inv, color, reverse):
 
 
 # --------------------------------------------------------------------------- transfer
-def _residual_restrict_py(x, b, cx, cy, cz, g, w, shift, rc, red_only):
-    """rc[box] = sum over the box's voxels of (b - A x) (restriction = P^T).
+def _residual_restrict_py(x, b, cx, cy, cz, g, w, shift, rc, red_only, scale):
+    """rc[box] = scale times the sum over the box's voxels of (b - A x) (restriction =
+    P^T; ``scale``: the factor by which the coarse levels' operators are stored, see
+    :class:`Multigrid`).
 
     ``red_only``: right after a red-then-black sweep the residual of every black voxel
     is exactly 0 (where no two voxels of one colour are coupled), so only red voxels
@@ -210,6 +213,10 @@ def _residual_restrict_py(x, b, cx, cy, cz, g, w, shift, rc, red_only):
                 apply_row(x, cx, cy, cz, g, w, shift, z, zm, zp, y, wrap_minus(y, n1),
                           wrap_plus(y, n1), tmp)
                 _restrict_row(rc[Z, y >> s1], b[z, y], tmp, (z + y) % 2 if red_only else -1)
+        if scale != 1.0:
+            for Y in range(N1):
+                for X in range(N2):
+                    rc[Z, Y, X] *= scale
 
 
 @numba.njit(inline="always", **JIT)
@@ -331,13 +338,13 @@ def _coarse_solve(inv, idx, b, x):
         x[idx[k]] = acc
 
 
-_convert = threaded_kernel(_convert_py)
-_convert_dot = threaded_kernel(_convert_dot_py)
-_rb_sweep = threaded_kernel(_rb_sweep_py)
-_rbgs = threaded_kernel(_rbgs_py)
-_residual_restrict = threaded_kernel(_residual_restrict_py)
-_prolong_add = threaded_kernel(_prolong_add_py)
-_coarsen = threaded_kernel(_coarsen_py)
+_convert = threaded_kernel(_convert_py, single_build=True)
+_convert_dot = threaded_kernel(_convert_dot_py, single_build=True)
+_rb_sweep = threaded_kernel(_rb_sweep_py, single_build=True)
+_rbgs = threaded_kernel(_rbgs_py, single_build=True)
+_residual_restrict = threaded_kernel(_residual_restrict_py, single_build=True)
+_prolong_add = threaded_kernel(_prolong_add_py, single_build=True)
+_coarsen = threaded_kernel(_coarsen_py, single_build=True)
 
 
 def coarsen(st: Stencil, dtype=None) -> Stencil:
@@ -349,6 +356,31 @@ def coarsen(st: Stencil, dtype=None) -> Stencil:
     cx, cy, cz, g, w = (np.zeros(cshape, dtype) for _ in range(5))
     _coarsen(st.cx, st.cy, st.cz, st.g, st.w, cx, cy, cz, g, w)
     return Stencil(cx, cy, cz, g, w, st.periodic, rows_as_planes=False)
+
+
+#: factor by which the coarse levels of a multigrid on integer (uint8) fine conductances
+#: hold their operators: the first coarse level's conductances are then integers too
+#: (sums of halves: half-integers times 2) and stored exactly in uint8
+COARSE_SCALE = 2.0
+
+
+def integer_level(st: Stencil, scale: float = COARSE_SCALE) -> Stencil | None:
+    """``scale`` times the operator ``st`` stored exactly in uint8, or None where a
+    conductance, ``g`` or weight times ``scale`` (the weights are not scaled: the shift
+    is) is not an integer in 0..255.
+
+    A coarse level of integer fine conductances holds half-integers (a box face sums
+    fine faces and halves them): doubled, they are small integers, held in a quarter of
+    float32's bytes; multiplying an operator and its right-hand side by a power of two
+    changes no rounding, so the cycle computes the same numbers.
+    """
+    out = []
+    for a, k in ((st.cx, scale), (st.cy, scale), (st.cz, scale), (st.g, scale), (st.w, 1.0)):
+        v = a * np.float32(k) if k != 1.0 else a
+        if not (np.all(v >= 0) and np.all(v <= 255) and np.all(v == np.floor(v))):
+            return None
+        out.append(v.astype(np.uint8))
+    return Stencil(*out, st.periodic, rows_as_planes=False)
 
 
 def _sweep_block(n0: int, n_voxels: int) -> int:
@@ -363,8 +395,10 @@ def _sweep_block(n0: int, n_voxels: int) -> int:
 
 
 class _Level:
-    def __init__(self, st: Stencil, vector_dtype):
+    def __init__(self, st: Stencil, vector_dtype, scale: float = 1.0):
         self.st = st
+        # the level holds scale times its operator (its vectors: scale times the residual)
+        self.scale = scale
         # integer conductances (exact small integers, see Stencil): float32 inverse
         self.inv = np.zeros(st.shape, st.dtype if st.dtype.kind == "f" else np.float32)
         # None: the caller's vectors are used (the fine level without a copy)
@@ -411,7 +445,12 @@ class Multigrid:
         it differs from the stencil's; float32 halves the bytes per sweep). Default:
         the stencil's own arrays (integer ones too: their inverse diagonal is float32).
     coarse_dtype : dtype
-        Storage of the coarse-level conductances and vectors.
+        Storage of the coarse-level conductances and vectors. Where the fine
+        conductances are integers (uint8), the first coarse level's are half-integers:
+        that level and all below hold twice their operator (the residual restricted to
+        them is doubled; powers of two change no rounding), and the first is stored
+        exactly in uint8 (:func:`integer_level`): a quarter of the bytes per sweep,
+        and the fine level's kernel builds.
     fine_vector_dtype : dtype, optional
         Precision of the fine-level vectors of the cycle: None (default) works on the
         caller's float64 residual and output vectors; float32 converts the residual to
@@ -454,9 +493,16 @@ class Multigrid:
         # fine_vector_dtype None: the caller's residual and output vectors
         self.levels = [_Level(st, fine_vector_dtype)]
         n_active = int(np.count_nonzero(st.w))
+        scale = 1.0
         while n_active > coarsest and max(st.shape) > 2:
             st = coarsen(st, coarse_dtype)
-            self.levels.append(_Level(st, coarse_dtype))
+            if len(self.levels) == 1 and self.levels[0].st.dtype.kind in "ui":
+                # integer fine conductances: the first coarse level is exact in uint8 once
+                # doubled (and the same kernels as the fine level's run on it)
+                exact = integer_level(st)
+                if exact is not None:
+                    st, scale = exact, COARSE_SCALE
+            self.levels.append(_Level(st, coarse_dtype, scale))
             n_active = int(np.count_nonzero(st.w))
         self._coarse_idx = self.levels[-1].st.unknowns()
         self.shift = None
@@ -470,19 +516,22 @@ class Multigrid:
         self.shift = shift
         for lv in self.levels:
             st = lv.st
-            inverse_diagonal(lv.inv, st.cx, st.cy, st.cz, st.g, st.w, shift)
+            inverse_diagonal(lv.inv, st.cx, st.cy, st.cz, st.g, st.w, shift * lv.scale)
         if len(self.levels) > 1:
             # The coarsest level is solved by its explicit (pseudo-)inverse, applied by a
             # serial Numba product: a LAPACK solve there (visited 2^(levels-1) times per
             # W-cycle) woke the BLAS thread pool, whose spinning threads then competed
             # with the solver's own threads (16 threads ran 3x slower than 2)
-            A = self.levels[-1].st.to_csr(shift).toarray()
+            # (of the level's operator itself: divided by its scale, exactly)
+            scale = self.levels[-1].scale
+            A = self.levels[-1].st.to_csr(shift * scale).toarray() / scale
             try:
                 chol = sla.cho_factor(A)
                 self._coarse_inv = sla.cho_solve(chol, np.eye(A.shape[0]))
             except np.linalg.LinAlgError:  # a coarse cluster without pinning
                 self._coarse_inv = np.linalg.pinv(A, hermitian=True)
-            self._coarse_inv = np.ascontiguousarray(self._coarse_inv)
+            # applied to the level's vectors (scale times the residual)
+            self._coarse_inv = np.ascontiguousarray(self._coarse_inv / scale)
 
     def apply(self, r: np.ndarray, out: np.ndarray) -> float:
         """``out = B r``: one symmetric V-cycle from zero; returns ``r . out``.
@@ -513,8 +562,8 @@ class Multigrid:
         for it in range(self.smoothing):        # red then black: must end on black
             lv.sweep(x, b, 0, False, it == 0 and from_zero, False)
         nxt = self.levels[k + 1]
-        _residual_restrict(x, b, st.cx, st.cy, st.cz, st.g, st.w, self.shift, nxt.b,
-                           lv.exact_colours)
+        _residual_restrict(x, b, st.cx, st.cy, st.cz, st.g, st.w, self.shift * lv.scale,
+                           nxt.b, lv.exact_colours, nxt.scale / lv.scale)
         self._cycle(k + 1, nxt.b, nxt.x)
         if self.cycles == 2 and k + 2 < len(self.levels):   # W-cycle: a second coarse pass
             self._cycle(k + 1, nxt.b, nxt.x, from_zero=False)

@@ -253,6 +253,6 @@ def _inverse_diagonal_py(inv, cx, cy, cz, g, w, shift):
                 inv[z, y, i] = 1.0 / d if (wi != 0 and d > 0.0) else 0.0
 
 
-matvec_dot = threaded_kernel(_matvec_dot_py)
-inverse_diagonal = threaded_kernel(_inverse_diagonal_py)
-residual_norm = threaded_kernel(_residual_norm_py)
+matvec_dot = threaded_kernel(_matvec_dot_py, single_build=True)
+inverse_diagonal = threaded_kernel(_inverse_diagonal_py, single_build=True)
+residual_norm = threaded_kernel(_residual_norm_py, single_build=True)
