@@ -269,6 +269,54 @@ def test_single_root_maximum_same_on_any_thread_count(branched, citrate):
     np.testing.assert_array_equal(out[0], out[1])
 
 
+@pytest.mark.parametrize("name", ["mucilage", "citrate"])
+def test_single_root_exceeds_is_exactly_the_maximum_above_threshold(branched, name, request):
+    """The threshold test (bounds, early stops) gives exactly ``maximum > threshold``, also
+    for thresholds equal to a voxel's maximum (there: False), on 1 and 2 threads."""
+    import numba
+    from rhizoscale.rhizodeposition.single_root import single_root_exceeds, single_root_maximum
+    p = request.getfixturevalue(name)
+    grid = RegularGrid.from_resolution((-1.5, -1, -10.5), (4.5, 1, 0.5), 0.1)
+    paths = root_paths(branched)
+    vox = np.argwhere(np.ones(grid.shape, bool))[::5]
+    m = single_root_maximum(paths, grid, p, 10.0, vox)
+    vox, m = vox[m > 0], m[m > 0]
+    levels = np.quantile(m, [0.5, 0.9, 0.99])
+    for thr in [*levels, *m[np.argsort(np.abs(m[:, None] - levels).min(axis=1))[:3]]]:   # some exactly = m
+        for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(threads)
+            try:
+                e = single_root_exceeds(paths, grid, p, 10.0, vox, float(thr))
+            finally:
+                numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+            np.testing.assert_array_equal(e, m > thr)
+        assert 0 < e.sum() < len(e) or thr in m
+
+
+def test_model_single_root_exceeds_gives_the_same_overlap_share(branched, citrate):
+    """A model asked for ``single_root="exceeds"`` records the flags at the hot voxels (in
+    C order, as np.argwhere) and the recorder's overlap share equals the one from maxima."""
+    from rhizoscale.rhizodeposition.analysis import hotspot_statistics
+    from rhizoscale.rhizodeposition.field import RhizodepositionModel, _voxels_above
+    grid = RegularGrid.from_resolution((-1.5, -1, -10.5), (4.5, 1, 0.5), 0.1)
+    snaps = []
+    for mode in ("maximum", "exceeds"):
+        model = RhizodepositionModel(branched, grid, citrate, single_root_threshold=30.0, direct_age=0.5,
+                                     single_root=mode)
+        model.advance_to(10.0)
+        snaps.append(model.snapshot)
+    a, b = snaps
+    np.testing.assert_array_equal(a.concentration, b.concentration)
+    np.testing.assert_array_equal(_voxels_above(a.concentration, 30.0), np.argwhere(a.concentration > 30.0))
+    np.testing.assert_array_equal(b.hot_single_root_exceeds, a.hot_single_root_max > 30.0)
+    assert b.single_root_max is None and 0 < b.hot_single_root_exceeds.mean() < 1
+    sa = hotspot_statistics(a.concentration, 30.0, 1e-3, hot_single_root_max=a.hot_single_root_max)
+    sb = hotspot_statistics(b.concentration, 30.0, 1e-3, hot_single_root_exceeds=b.hot_single_root_exceeds)
+    assert sa == sb and sa["overlap_share"] == overlap_share(a.concentration, a.single_root_max, 30.0)
+    with pytest.raises(InputError, match="single_root"):
+        RhizodepositionModel(branched, grid, citrate, single_root="max")
+
+
 def test_overlap_share_order_invariant_and_overlap(mucilage):
     p = mucilage.with_overrides({"threshold": 300.0, "threshold_units": "ug cm-3"})
     t = np.array([0.0, 4.0])
@@ -409,3 +457,28 @@ def test_heat_kernel_passes_equal_scipy_convolution():
         dst = np.empty_like(src)
         _convolve_axis(src, dst, w, axis)
         np.testing.assert_allclose(dst, convolve1d(src, w, axis=axis, mode="constant"), rtol=1e-13, atol=1e-15)
+
+
+def test_heat_propagate_into_kept_arrays_and_reused_snapshots_give_the_same_numbers(branched, citrate):
+    """``out=`` / ``overwrite_input=`` (a run allocates no grid-sized arrays per step) and a
+    model computing every snapshot into one array: bit for bit the plain results."""
+    from rhizoscale.rhizodeposition.field import RhizodepositionModel
+    grid = RegularGrid.from_resolution((-1.5, -1, -10.5), (4.5, 1, 0.5), 0.1)
+    rng = np.random.default_rng(2)
+    for support in ((slice(None),) * 3, (slice(40, 60), slice(5, 15), slice(20, 40))):   # full grid, a box
+        field = np.zeros(grid.shape)
+        field[support] = rng.uniform(0, 1, field[support].shape)
+        expect = heat_propagate(field, grid, 0.7, citrate)
+        out = np.full(grid.shape, 5.0)
+        work = field.copy()
+        got = heat_propagate(work, grid, 0.7, citrate, out=out, overwrite_input=True)
+        assert got is out
+        np.testing.assert_array_equal(got, expect)
+    with pytest.raises(ValueError, match="out"):
+        heat_propagate(field, grid, 0.7, citrate, out=field)
+    models = [RhizodepositionModel(branched, grid, citrate, direct_age=0.5, reuse_snapshot=r) for r in (False, True)]
+    for T in (3.0, 6.0, 10.0):
+        for m in models:
+            m.advance_to(T)
+        np.testing.assert_array_equal(models[0].snapshot.concentration, models[1].snapshot.concentration)
+    assert models[1].snapshot.concentration is models[1]._total

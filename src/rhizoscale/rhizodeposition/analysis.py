@@ -157,7 +157,7 @@ def _hotspot_pass(c, threshold, dt, update, duration):
 
 
 def hotspot_statistics(concentration, threshold: float, cell_volume: float, duration=None, dt: float = 0.0,
-                       hot_single_root_max=None):
+                       hot_single_root_max=None, hot_single_root_exceeds=None):
     """The per-output-time hotspot figures in one pass over the grid (what a CS1 run records).
 
     Equal to :func:`hotspot_volume`, ``concentration.max()``, :func:`hotspot_duration_update`
@@ -181,12 +181,15 @@ def hotspot_statistics(concentration, threshold: float, cell_volume: float, dura
         Output interval [d].
     hot_single_root_max : 1D array, optional
         Largest single-root concentration at each voxel above ``threshold`` [ug cm-3].
+    hot_single_root_exceeds : 1D bool array, optional
+        Instead of the maxima: whether one root alone exceeds ``threshold`` there
+        (``hot_single_root_max > threshold``).
 
     Returns
     -------
     dict
         ``hotspot_volume`` [cm3], ``max_concentration`` [ug cm-3] and ``overlap_share``
-        [1] (NaN without hotspot or without ``hot_single_root_max``).
+        [1] (NaN without hotspot or without ``hot_single_root_max`` / ``hot_single_root_exceeds``).
 
     Examples
     --------
@@ -218,4 +221,9 @@ def hotspot_statistics(concentration, threshold: float, cell_volume: float, dura
         if len(m) != n_hot:
             raise ValueError(f"{len(m)} single-root maxima for {n_hot} voxels above the threshold")
         share = float(np.count_nonzero(m <= threshold) / n_hot)
+    elif hot_single_root_exceeds is not None and n_hot > 0:
+        e = np.asarray(hot_single_root_exceeds, bool)
+        if len(e) != n_hot:
+            raise ValueError(f"{len(e)} single-root flags for {n_hot} voxels above the threshold")
+        share = float(np.count_nonzero(~e) / n_hot)
     return {"hotspot_volume": float(n_hot * cell_volume), "max_concentration": peak, "overlap_share": share}

@@ -58,7 +58,7 @@ from .heat_kernel import heat_propagate
 from .parameters import ExudateParameters
 from .particles import FieldDiscretisation, _particles
 from .release import released_mass
-from .single_root import single_root_maximum
+from .single_root import single_root_exceeds, single_root_maximum
 
 __all__ = [
     "FieldDiscretisation",
@@ -99,6 +99,10 @@ class FieldSnapshot:
         ``single_root_max`` at the voxels above the threshold only, in C order (what
         :func:`~rhizoscale.rhizodeposition.analysis.hotspot_statistics` needs, without a
         pass over the whole grid).
+    hot_single_root_exceeds : bool ndarray or None
+        Instead of the maxima (a model asked for ``single_root="exceeds"``): at the voxels
+        above the threshold, in C order, whether one root alone exceeds it
+        (:func:`single_root_exceeds`, exactly ``hot_single_root_max > threshold``).
 
     Examples
     --------
@@ -122,6 +126,7 @@ class FieldSnapshot:
     expected_mass: float
     mass_in_domain: float
     hot_single_root_max: np.ndarray | None = None
+    hot_single_root_exceeds: np.ndarray | None = None
 
     @property
     def mass_outside(self) -> float:
@@ -259,6 +264,14 @@ class RhizodepositionModel:
     single_root_threshold : float, optional
         Also record the largest single-root concentration where the field exceeds this
         [ug cm-3].
+    single_root : {"maximum", "exceeds"}
+        With ``single_root_threshold``: record the maxima (``single_root_max``,
+        ``hot_single_root_max``) or only whether one root alone exceeds the threshold
+        (``hot_single_root_exceeds``: what the overlap share needs, several times faster).
+    reuse_snapshot : bool
+        Compute every snapshot into the same array (no new grid-sized array per output
+        time): a snapshot's ``concentration`` is then valid only until the next
+        ``advance_to``; for a caller that copies what it keeps (a scenario's recorder).
     direct_age : float, optional
         Mass younger than this [d] is summed exactly; older mass is propagated on the
         grid (inf: all exact; None: :func:`default_direct_age`).
@@ -297,10 +310,15 @@ class RhizodepositionModel:
 
     def __init__(self, root_system, grid: RegularGrid, params: ExudateParameters, *,
                  single_root_threshold: float | None = None, direct_age: float | None = np.inf,
-                 discretisation: FieldDiscretisation = FieldDiscretisation()):
+                 discretisation: FieldDiscretisation = FieldDiscretisation(), single_root: str = "maximum",
+                 reuse_snapshot: bool = False):
         self.paths = root_system if isinstance(root_system, RootPaths) else root_paths(root_system)
         self.grid, self.params, self.discretisation = grid, params, discretisation
-        self.single_root_threshold = single_root_threshold
+        if single_root not in ("maximum", "exceeds"):
+            raise InputError(f"single_root must be 'maximum' or 'exceeds', not {single_root!r}", field="single_root")
+        self.single_root_threshold, self.single_root = single_root_threshold, single_root
+        self.reuse_snapshot = reuse_snapshot
+        self._scratch = self._total = None
         self.direct_age = default_direct_age(params, grid) if direct_age is None else direct_age
         self.t_first = self.paths.time.min() if len(self.paths.time) else 0.0
         self.old = None
@@ -324,36 +342,58 @@ class RhizodepositionModel:
         old = self.old
         cut = T - self.direct_age
         if np.isfinite(cut) and cut > self.t_first:
-            old = np.zeros(grid.shape) if old is None else heat_propagate(old, grid, T - self.t_prev, params,
-                                                                          disc.n_sigma)
+            old = np.zeros(grid.shape) if old is None else self._propagate(old, T - self.t_prev)
             grad = _particles(paths, T, params, disc, t_lo=self.cut_prev, t_hi=cut)
             _deposit(grad, T, params, grid, disc, old)
             self.cut_prev = cut
         elif old is not None:
-            old = heat_propagate(old, grid, T - self.t_prev, params, disc.n_sigma)
+            old = self._propagate(old, T - self.t_prev)
         self.old = old
         self.t_prev = T
         self.time = float(T)
         self.snapshot = self._snapshot()
 
+    def _propagate(self, old: np.ndarray, dt: float) -> np.ndarray:
+        """``old`` advanced by ``dt`` with the heat kernel, ping-ponging between ``old`` (the
+        model's own array, consumed) and one kept scratch array: no new 144 MB arrays (and
+        their page faults) per step; the numbers are those of :func:`heat_propagate`."""
+        if self._scratch is None or self._scratch.shape != old.shape:
+            self._scratch = np.empty_like(old)
+        new = heat_propagate(old, self.grid, dt, self.params, self.discretisation.n_sigma, out=self._scratch,
+                             overwrite_input=True)
+        self._scratch = old
+        return new
+
     def _snapshot(self) -> FieldSnapshot:
         """The field at :attr:`time`: the old mass plus the young releases deposited exactly."""
         paths, grid, params, disc, T = self.paths, self.grid, self.params, self.discretisation, self.time
-        total = np.zeros(grid.shape) if self.old is None else self.old.copy()
+        if self.reuse_snapshot and self._total is not None:
+            total = self._total             # the previous snapshot's array, overwritten
+            if self.old is None:
+                total.fill(0.0)
+            else:
+                np.copyto(total, self.old)
+        else:
+            total = np.zeros(grid.shape) if self.old is None else self.old.copy()
+            if self.reuse_snapshot:
+                self._total = total
         young = _particles(paths, T, params, disc, t_lo=self.cut_prev, t_hi=np.inf)
         _deposit(young, T, params, grid, disc, total)
         mass = float(total.sum() * params.theta * params.R * grid.cell_volume)
-        rootmax = hot_max = None
+        rootmax = hot_max = hot_exceeds = None
         if self.single_root_threshold is not None:
-            rootmax = np.zeros(grid.shape)      # (pages not written stay unmapped)
-            hot = np.argwhere(total > self.single_root_threshold)
-            hot_max = single_root_maximum(paths, grid, params, T, hot, disc)
-            rootmax[tuple(hot.T)] = hot_max
+            hot = _voxels_above(total, float(self.single_root_threshold))     # = np.argwhere(total > thr)
+            if self.single_root == "exceeds":
+                hot_exceeds = single_root_exceeds(paths, grid, params, T, hot, self.single_root_threshold, disc)
+            else:
+                rootmax = np.zeros(grid.shape)      # (pages not written stay unmapped)
+                hot_max = single_root_maximum(paths, grid, params, T, hot, disc)
+                rootmax[tuple(hot.T)] = hot_max
         return FieldSnapshot(
             time=T, concentration=total, single_root_max=rootmax,
             released=released_mass(paths, T, params, decay=False),
             expected_mass=released_mass(paths, T, params, decay=True),
-            mass_in_domain=mass, hot_single_root_max=hot_max,
+            mass_in_domain=mass, hot_single_root_max=hot_max, hot_single_root_exceeds=hot_exceeds,
         )
 
     def state(self) -> "xr.Dataset":
@@ -386,6 +426,33 @@ class RhizodepositionModel:
         self.cut_prev = float(s["cut_prev"])
         self.old = np.array(s["old"]).reshape(self.grid.shape) if bool(s["has_old"]) else None
         self.snapshot = None
+
+
+@numba.njit(parallel=True, cache=True)
+def _voxels_above(c, threshold):
+    """``np.argwhere(c > threshold)`` for a 3D array (C order), threads over z slabs."""
+    nz, ny, nx = c.shape
+    counts = np.zeros(nz + 1, np.int64)
+    for a in numba.prange(nz):
+        n = 0
+        for b in range(ny):
+            for k in range(nx):
+                if c[a, b, k] > threshold:
+                    n += 1
+        counts[a + 1] = n
+    for a in range(nz):
+        counts[a + 1] += counts[a]
+    out = np.empty((counts[nz], 3), np.int64)
+    for a in numba.prange(nz):
+        q = counts[a]
+        for b in range(ny):
+            for k in range(nx):
+                if c[a, b, k] > threshold:
+                    out[q, 0] = a
+                    out[q, 1] = b
+                    out[q, 2] = k
+                    q += 1
+    return out
 
 
 @numba.njit(cache=True)

@@ -102,7 +102,8 @@ def _sampled_gaussian(sigma_cells: float, n_sigma: float) -> np.ndarray:
 
 
 def heat_propagate(field: np.ndarray, grid: RegularGrid, dt: float, params: ExudateParameters,
-                   n_sigma: float = 6.0, support_tol: float = 1e-15) -> np.ndarray:
+                   n_sigma: float = 6.0, support_tol: float = 1e-15, *, out: np.ndarray | None = None,
+                   overwrite_input: bool = False) -> np.ndarray:
     """Advance a voxel-averaged field by ``dt`` days of diffusion and decay (open boundaries).
 
     Convolves with the normalised sampled Gaussian of variance ``2 D' dt`` along each axis
@@ -127,11 +128,17 @@ def heat_propagate(field: np.ndarray, grid: RegularGrid, dt: float, params: Exud
         Kernel cut-off in standard deviations.
     support_tol : float
         Relative level below which voxels are treated as empty.
+    out : ndarray, optional
+        Float64 C-contiguous array of the field's shape (not ``field``) to write the
+        result into (a run that steps many times then allocates nothing).
+    overwrite_input : bool
+        ``field`` (float64, C-contiguous) may be used as scratch space (its values are
+        lost); the result is the same.
 
     Returns
     -------
     ndarray
-        The field ``dt`` days later (a new array).
+        The field ``dt`` days later (a new array, or ``out``).
 
     Examples
     --------
@@ -152,9 +159,15 @@ def heat_propagate(field: np.ndarray, grid: RegularGrid, dt: float, params: Exud
     var = 2 * params.diffusivity_retarded * dt
     sp = grid.spacing
     src = np.ascontiguousarray(field, dtype=np.float64)
-    out = np.zeros_like(src)
+    if out is not None and (out.shape != src.shape or out.dtype != np.float64 or not out.flags.c_contiguous
+                            or np.shares_memory(out, src)):
+        raise ValueError("out must be a separate float64 C-contiguous array of the field's shape")
+    scratch_ok = overwrite_input and src is field
     peak = _abs_max(src) if src.size else 0.0
     if peak == 0.0:
+        if out is None:
+            return np.zeros_like(src)
+        out.fill(0.0)
         return out
     box = _support_box(src, support_tol * peak)
     ws = [_sampled_gaussian(math.sqrt(var) / h, n_sigma) for h in (sp[2], sp[1], sp[0])]  # z, y, x
@@ -162,10 +175,11 @@ def heat_propagate(field: np.ndarray, grid: RegularGrid, dt: float, params: Exud
                for a in range(3))
     full = all(s.start == 0 and s.stop == n for s, n in zip(sl, src.shape))
     if full:                    # the box is the grid: convolve straight from the field
-        b = np.empty_like(src)
+        b = np.empty_like(src) if out is None else out
+        tmp = src if scratch_ok else np.empty_like(src)
         _convolve_axis(src, b, ws[2], 2)
-        _convolve_axis(b, out, ws[1], 1)
-        _convolve_axis(out, b, ws[0], 0)
+        _convolve_axis(b, tmp, ws[1], 1)
+        _convolve_axis(tmp, b, ws[0], 0)
         b *= math.exp(-params.decay_retarded * dt)
         return b
     a = np.ascontiguousarray(src[sl])
@@ -174,5 +188,9 @@ def heat_propagate(field: np.ndarray, grid: RegularGrid, dt: float, params: Exud
         _convolve_axis(a, b, ws[axis], axis)
         a, b = b, a
     a *= math.exp(-params.decay_retarded * dt)
+    if out is None:
+        out = np.zeros_like(src)
+    else:
+        out.fill(0.0)
     out[sl] = a
     return out

@@ -391,10 +391,12 @@ class HotspotRecorder:
         c = snap.concentration
         # one pass over the grid (analysis.hotspot_volume, overlap_share and
         # hotspot_duration_update are its specification)
-        hot_max = snap.hot_single_root_max if sim.model.single_root_threshold == thr else None
+        same = sim.model.single_root_threshold == thr
+        hot_max = snap.hot_single_root_max if same else None
+        hot_exceeds = snap.hot_single_root_exceeds if same else None
         stats = analysis.hotspot_statistics(c, thr, self.grid.cell_volume, self.duration,
-                                            snap.time - self.t_prev, hot_max)
-        if hot_max is None:
+                                            snap.time - self.t_prev, hot_max, hot_exceeds)
+        if hot_max is None and hot_exceeds is None:
             stats["overlap_share"] = analysis.overlap_share(c, snap.single_root_max, thr)
         self.t_prev = snap.time
         self.per_day.append({
@@ -686,7 +688,10 @@ def run(config: Config, ctx) -> Products:
         thr = p.threshold_liquid
         direct = {"auto": None, "all": np.inf}.get(config.direct_age, config.direct_age) \
             if isinstance(config.direct_age, str) else float(config.direct_age)
-        model = RhizodepositionModel(paths, grid, p, direct_age=direct, single_root_threshold=thr)
+        # the overlap share needs only whether one root alone exceeds the threshold; the
+        # recorder copies the fields it keeps (the last one is the model's final snapshot)
+        model = RhizodepositionModel(paths, grid, p, direct_age=direct, single_root_threshold=thr,
+                                     single_root="exceeds", reuse_snapshot=True)
         model.check_times(times)
         sim = Simulation(model, stop_time=float(times[-1]), time_steps=times, name=f"cs1-{name}")
         rec = HotspotRecorder(grid, thr, field_times)
