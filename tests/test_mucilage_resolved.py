@@ -210,6 +210,8 @@ def test_the_lbm_stage_images_product_labels_each_kept_stage_and_reads_back():
     res.snapshots.insert(2, (15, dens[2]))
     ds = bridge_stage_images(res, rg, rl, 1e-4)
     assert ds.sizes["stage"] == 4 and ds["connected"].values.tolist() == [1, 1, 1, 0]
+    # numbered from 0, as the resolved mode's disconnection_stage_* / lbm_rupture_stage count
+    assert ds["stage"].values.tolist() == [0, 1, 2, 3]
     assert np.array_equal(ds["labels"].values, st.labels)
     back = LiquidStages.from_dataset(ds)
     assert back.voxel_size == pytest.approx(1.0) and np.allclose(back.liquid_volume, st.liquid_volume)

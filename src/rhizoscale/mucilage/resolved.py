@@ -100,8 +100,8 @@ class LiquidStages:
             raise InputError("liquid volumes must be finite and >= 0", field=field)
         if np.any(np.diff(vol) >= 0):
             k = int(np.flatnonzero(np.diff(vol) >= 0)[0])
-            raise InputError(f"stages not ordered by liquid volume: stage {k + 2} holds {vol[k + 1]:g} um3, "
-                             f"not less than stage {k + 1}'s {vol[k]:g} um3", field=field)
+            raise InputError(f"stages not ordered by liquid volume: stage {k + 1} holds {vol[k + 1]:g} um3, "
+                             f"not less than stage {k}'s {vol[k]:g} um3 (stages from 0)", field=field)
         if not (voxel_size > 0):
             raise InputError(f"voxel size must be > 0, got {voxel_size}", field=field)
         if not np.any(lab[0] == WATER):

@@ -457,7 +457,7 @@ def bridge_stage_images(res, rho_gas: float, rho_liquid: float, voxel_size: floa
     (water: density above the mid-density ``(rho_gas + rho_liquid) / 2``; solid: the
     particles, where the fluid density is undefined), ``liquid_volume`` (all water
     voxels) and ``bridge_volume`` (the liquid joining both particles, 0 once split)
-    [cm3 or cm2], ``connected`` [1]; voxel-centre coordinates [cm] from the origin 0,
+    [cm3 or cm2], ``connected`` [1]; stages numbered from 0; voxel-centre coordinates [cm] from the origin 0,
     ``voxel_size_cm`` as an attribute. What a pipeline hands to a model that needs the
     liquid surface at every drying stage (e.g. case study 4's mucilage network in
     resolved mode). None when the snapshots do not match the stages one to one.
@@ -478,7 +478,10 @@ def bridge_stage_images(res, rho_gas: float, rho_liquid: float, voxel_size: floa
     stage = [res.stages[k] for k in keep]
     coords = {d: (d, (np.arange(n) + 0.5) * voxel_size, {"units": "cm"})
               for d, n in zip(dims, labels.shape[1:])}
-    coords["stage"] = ("stage", np.arange(1, len(keep) + 1), {"units": "1"})
+    # numbered from 0 like bridge_sections.nc and the stage outputs of the mucilage
+    # network's resolved mode (disconnection_stage_*, lbm_rupture_stage)
+    coords["stage"] = ("stage", np.arange(len(keep)), {"units": "1", "long_name": "drying stage "
+                                                        "(0: the first image; undone splits left out)"})
     coords["lattice_step"] = ("stage", np.array([s.step for s in stage], np.int64), {"units": "1"})
     water = (labels == 2).reshape(len(keep), -1).sum(axis=1)
     return xr.Dataset(
