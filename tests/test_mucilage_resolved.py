@@ -225,3 +225,22 @@ def test_fast_mode_keys_are_refused_with_stage_images(tmp_path):
     with pytest.raises(InputError) as err:
         scenario_from_dict(data, source="s.yaml")
     assert "separation" in str(err.value) and "\n" not in str(err.value).strip()
+
+
+def test_stage_images_that_never_rupture_warn_and_report_still_connected(tmp_path):
+    """A stage file whose last image still joins the particles: the drying stops there,
+    the outcome is nan (still connected) and the run says so in a warning."""
+    import xarray as xr
+    from rhizoscale.scenario import run_scenario, scenario_from_dict
+    st = _stage_images(volumes=(900.0, 600.0), split=False)
+    h = 1e-4                                                             # cm (1 um)
+    ds = xr.Dataset({"labels": (("stage", "z", "y", "x"), st.labels,
+                                {"flag_values": np.array([0, 1, 2], np.uint8), "flag_meanings": "air solid water"}),
+                     "liquid_volume": ("stage", st.liquid_volume * h**3, {"units": "cm3"})},
+                    attrs={"voxel_size_cm": h})
+    ds.to_netcdf(tmp_path / "stages.nc")
+    data = {"case": "cs4-mucilage-bridge", "liquid_stages": str(tmp_path / "stages.nc"), "concentrations": [1.0],
+            "relax_steps": 2, "outputs": {"figures": False}}
+    summary = run_scenario(scenario_from_dict(data, source="s.yaml"), tmp_path / "out")
+    assert summary["quantities"]["disconnection_stage_water"]["value"] is None          # nan
+    assert any("still has a bridge" in str(w) for w in summary["warnings"])

@@ -302,6 +302,10 @@ def _run_resolved(config: Config, params, ctx, out):
     stages = _read_stages(config)
     first = [k for k in range(stages.n) if not stages.connected(k)]
     lbm_stage = float(first[0]) if first else float("nan")
+    if not first:
+        ctx.warn(f"liquid_stages: the last stage image (stage {stages.n - 1}, from 0) still has a bridge joining "
+                 "the particles; the drying stops there, so the disconnection stages and water are nan (still "
+                 "connected): dry the bridge further (cs4-liquid-configuration's max_stages)")
     summary, series, fast_series = {}, {}, {}
     geometry = None
     for c in [0.0, *config.concentrations]:
@@ -356,8 +360,11 @@ def _run_resolved(config: Config, params, ctx, out):
                         "fast": {"disconnection_stage": fast_res["stage"], "disconnection_water_um3": fast_res["water"],
                                  "bridge_rupture_volume_um3": fast_res["bridge"]},
                         "water_balance_worst": guard.worst}
-        ctx.message(f"{label}: resolved mode disconnects at stage {lost_stage:g} ({lost_water:.4g} um3 water), "
-                    f"fast mode at stage {fast_res['stage']:g} ({fast_res['water']:.4g} um3)")
+        def _lost(stage, water):
+            return (f"at stage {stage:g} ({water:.4g} um3 water)" if np.isfinite(stage)
+                    else "never (still connected at the last stage)")
+        ctx.message(f"{label}: resolved mode disconnects {_lost(lost_stage, lost_water)}, "
+                    f"fast mode {_lost(fast_res['stage'], fast_res['water'])}")
     lian = float(lian_rupture_volume(geometry.separation, geometry.radius, params.contact_angle))
     out.add_scalar("lbm_rupture_stage", lbm_stage, "1", "first stage image whose water no longer joins the particles")
     out.add_scalar("lbm_rupture_water", float(stages.liquid_volume[int(lbm_stage)]) if first else float("nan"),
