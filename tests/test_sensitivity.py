@@ -454,3 +454,19 @@ def test_overwrite_discards_a_stored_study_instead_of_refusing_it(client, tmp_pa
     assert (tmp_path / "study" / "notes.txt").read_text() == "mine"     # not the study's: left alone
     again = first.run(tmp_path / "study", client=client, overwrite=True)  # same design: recomputed
     assert again.reused == 0 and again.computed == first.n_samples
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_run_folder_is_refused_as_a_study_folder_and_left_intact(tmp_path, overwrite):
+    """--out pointing at a `rhizoscale run` folder: its summary.json is neither deleted
+    (--overwrite) nor overwritten by the study's; the folder is refused naming --out."""
+    from rhizoscale.sensitivity.store import SampleStore
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ".rhizoscale-run.json").write_text("{}")
+    (run / "summary.json").write_text('{"run": "mine"}')
+    with pytest.raises(InputError, match="not a sensitivity study's folder") as err:
+        SampleStore(run, {"method": "morris"}, np.zeros((2, 1)), ["q"]).open(overwrite=overwrite)
+    assert err.value.field == "--out"
+    assert (run / "summary.json").read_text() == '{"run": "mine"}'
+    assert sorted(p.name for p in run.iterdir()) == [".lock", ".rhizoscale-run.json", "summary.json"]
