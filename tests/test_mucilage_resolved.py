@@ -189,6 +189,7 @@ def test_bad_stage_images_are_refused_naming_the_key():
     dry = np.where(lab == WATER, AIR, lab).astype(np.uint8)
     refused(dry, vols, "no water")
     refused(lab, vols[::-1].copy(), "not ordered by liquid volume")
+    refused(lab, 5 * vols, "holds")                 # volumes that are not the images' water
     refused(lab[:, 0], vols, "3D")
 
 

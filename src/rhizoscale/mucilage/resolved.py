@@ -61,7 +61,8 @@ class LiquidStages:
     """Drying stages as labelled voxel images (air 0, solid 1, water 2).
 
     ``labels``: (stage, z, y, x); ``voxel_size`` [µm]; ``origin`` [µm], (x, y, z) of the
-    first voxel's corner; ``liquid_volume`` [µm3] per stage, strictly decreasing.
+    first voxel's corner; ``liquid_volume`` [µm3] per stage, strictly decreasing, the
+    volume of the stage's water voxels (to a voxel or 1 %).
     Construct with :meth:`from_arrays` or :meth:`from_dataset` (both check the input).
 
     Example
@@ -109,6 +110,14 @@ class LiquidStages:
         _, n = _solid_clusters(lab[0] == SOLID)
         if n < 2:
             raise InputError(f"the first stage image holds {n} particle(s), not two", field=field)
+        # the liquid volume is that of the water voxels (what the water schedule and the bead
+        # count use): a volume that disagrees with its image beyond a voxel and 1 % is refused
+        counted = (lab == WATER).reshape(lab.shape[0], -1).sum(axis=1) * float(voxel_size) ** 3
+        off = np.abs(vol - counted) > np.maximum(float(voxel_size) ** 3, 0.01 * counted)
+        if np.any(off):
+            k = int(np.flatnonzero(off)[0])
+            raise InputError(f"stage {k} (from 0): liquid volume {vol[k]:g} um3, but its image holds "
+                             f"{counted[k]:g} um3 of water voxels", field=field)
         return cls(lab.astype(np.uint8), float(voxel_size), tuple(float(o) for o in origin), vol, field)
 
     @classmethod
