@@ -213,6 +213,12 @@ def test_the_lbm_stage_images_product_labels_each_kept_stage_and_reads_back():
     assert ds.sizes["stage"] == 4 and ds["connected"].values.tolist() == [1, 1, 1, 0]
     # numbered from 0, as the resolved mode's disconnection_stage_* / lbm_rupture_stage count
     assert ds["stage"].values.tolist() == [0, 1, 2, 3]
+    # a 2D bridge's product (liquid_volume in cm2) is refused for its dimension, not its unit
+    flat = ds.isel(z=0).drop_vars("z")
+    flat["liquid_volume"] = flat["liquid_volume"].copy(data=flat["liquid_volume"].values / 1e-4)
+    flat["liquid_volume"].attrs["units"] = "cm2"
+    with pytest.raises(InputError, match="got 2D images.*ndim: 3"):
+        LiquidStages.from_dataset(flat)
     assert np.array_equal(ds["labels"].values, st.labels)
     back = LiquidStages.from_dataset(ds)
     assert back.voxel_size == pytest.approx(1.0) and np.allclose(back.liquid_volume, st.liquid_volume)

@@ -143,6 +143,9 @@ class LiquidStages:
         for v, name in zip(values, names):
             if name in need:
                 out[raw == v] = need[name]
+        if raw.ndim != 4:                    # 2D stages (a 2D LBM bridge: liquid_volume in cm2)
+            raise InputError(f"stage images must be 3D (stage, z, y, x), got {raw.ndim - 1}D images (a 2D "
+                             "bridge? run the lattice-Boltzmann bridge with ndim: 3)", field=field)
         units = str(ds["liquid_volume"].attrs.get("units", "cm3"))
         if units != "cm3":
             raise InputError(f"liquid_volume in {units}, expected cm3 (3D stages)", field=field)
