@@ -251,3 +251,12 @@ def test_stage_images_that_never_rupture_warn_and_report_still_connected(tmp_pat
     summary = run_scenario(scenario_from_dict(data, source="s.yaml"), tmp_path / "out")
     assert summary["quantities"]["disconnection_stage_water"]["value"] is None          # nan
     assert any("still has a bridge" in str(w) for w in summary["warnings"])
+
+
+def test_a_stage_file_that_is_not_netcdf_is_refused_in_one_line(tmp_path):
+    from rhizoscale.scenario import run_scenario, scenario_from_dict
+    (tmp_path / "stages.nc").write_text("not a NetCDF file")
+    data = {"case": "cs4-mucilage-bridge", "liquid_stages": str(tmp_path / "stages.nc"), "outputs": {"figures": False}}
+    with pytest.raises(InputError, match="cannot read the stage images as NetCDF") as err:
+        run_scenario(scenario_from_dict(data, source="s.yaml"), tmp_path / "out")
+    assert err.value.field == "liquid_stages" and "\n" not in str(err.value)

@@ -286,7 +286,8 @@ def _read_stages(config: Config):
     try:
         ds = xr.open_dataset(ref)
     except (OSError, ValueError) as err:
-        raise InputError(f"cannot read the stage images ({err})", field="liquid_stages") from None
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputError(f"cannot read the stage images as NetCDF ({first})", field="liquid_stages") from None
     with ds:
         return LiquidStages.from_dataset(ds.load())
 
