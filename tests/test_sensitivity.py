@@ -268,6 +268,17 @@ def test_bad_studies_are_refused_before_any_sample_runs(change, message):
     assert str(info.value).startswith("spec.yaml") and "\n" not in str(info.value)
 
 
+def test_a_whole_number_key_is_refused_before_any_sample_runs():
+    """relax_steps: [5, 30] passed the ends' check, then failed in every sample on the
+    workers (a distributed traceback) at 21.67."""
+    spec = {"scenario": {"case": "cs4-mucilage-bridge"}, "parameters": {"relax_steps": [5, 30]},
+            "quantities": ["disconnection_water_c3"], "samples": 8, "second_order": False}
+    with pytest.raises(InputError, match=r"parameters.relax_steps: a value 15.355 inside the range is not "
+                                         r"valid .*integer") as info:
+        study_from_dict(spec, source="spec.yaml")
+    assert "\n" not in str(info.value)
+
+
 def test_a_pipeline_study_runs_on_the_cluster_and_finds_the_product_structure(client, tmp_path):
     """b.out = factor * (2 length) * slope * 0.3: log-additive, so a study in log space
     has no interactions; in linear space S_i of a product of uniforms is known."""
