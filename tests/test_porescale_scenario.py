@@ -178,3 +178,18 @@ def test_water_distribution_fields_in_physical_units(tmp_path, monkeypatch):
     rg, rl = s["details"]["rho_gas"], s["details"]["rho_liquid"]
     np.testing.assert_allclose(ds.density.values, 998.0 * (rg + frac * (rl - rg)) / rl,
                                rtol=1e-5)
+
+
+def test_unmet_criteria_warning_states_the_tolerances_per_check(tmp_path, monkeypatch):
+    """Tolerances are per 200 steps and scaled to check_every: the warning compares the
+    per-check values with the per-check tolerances (it printed phase_tol 0.001 next to a
+    per-check value of 50 steps, whose bound is 0.00025)."""
+    monkeypatch.setenv("RHIZOSCALE_CACHE", str(tmp_path / "cache"))
+    d = {"case": CASE, "name": "short", "mode": "water-distribution", "shape": [40, 40],
+         "mean_grain_radius": 0.006, "saturations": [0.5], "max_steps": 100, "check_every": 50,
+         "wall_density": 0.12, "outputs": {"figures": False, "vtk": False, "tiff": False}}
+    s = run_scenario(scenario_from_dict(d, source="short"), tmp_path / "out")
+    warning = next(str(w) for w in s["warnings"] if "criteria not met" in str(w))
+    assert "per check of 50 steps" in warning
+    assert "phase_tol 0.001 per 200 steps: 0.00025 per check" in warning
+    assert "ke_tol 0.05 per 200 steps: 0.0125 per check" in warning

@@ -550,12 +550,17 @@ def _run_distribution(config, eos, rg, rl, rho_w, out, ctx, units=None):
             if not res.converged:
                 c = res.criteria
                 unmet = ", ".join(k for k, ok in c["met"].items() if not ok)
+                scale = config.check_every / 200.0     # tolerances are per 200 steps
+
+                def tol(name, value):
+                    return (f"{name} {value:g}" if scale == 1 else
+                            f"{name} {value:g} per 200 steps: {value * scale:.3g} per check")
                 ctx.warn(f"saturation {s}: equilibrium criteria not met in {config.max_steps} "
-                         f"steps ({unmet}): per check phase change {c['phase_change']:.2e} "
-                         f"(phase_tol {config.phase_tol:g}), voxel-saturation drift "
-                         f"{c['saturation_drift']:.1e} (s_tol {config.s_tol:g}), kinetic "
+                         f"steps ({unmet}): per check of {config.check_every} steps phase change "
+                         f"{c['phase_change']:.2e} ({tol('phase_tol', config.phase_tol)}), voxel-saturation "
+                         f"drift {c['saturation_drift']:.1e} ({tol('s_tol', config.s_tol)}), kinetic "
                          f"energy change {c['kinetic_energy_change']:.2e} "
-                         f"(ke_tol {config.ke_tol:g})")
+                         f"({tol('ke_tol', config.ke_tol)})")
             cb(i + 1, len(config.saturations))
     dims = ("y", "x") if len(config.shape) == 2 else ("z", "y", "x")
     coords = {d: (d, (np.arange(n) + 0.5) * config.voxel_size, {"units": "cm"})
