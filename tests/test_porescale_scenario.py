@@ -118,6 +118,14 @@ def _water(extra):
     return {"case": CASE, "name": "x", "mode": "water-distribution", **extra}
 
 
+@pytest.mark.parametrize("key", ["phase_tol", "s_tol"])
+def test_a_share_tolerance_of_one_or_more_is_refused(key):
+    """phase_tol / s_tol bound a share per 200 steps: 1 or more is met by anything."""
+    with pytest.raises(InputError, match="less than 1") as err:
+        scenario_from_dict(_water({key: 5}), source="x.yaml")
+    assert err.value.field == key
+
+
 def test_bad_saturations_named_with_the_offending_list_only():
     with pytest.raises(InputError) as err:
         scenario_from_dict(_water({"saturations": [1.2, 0.5]}), source="x.yaml")

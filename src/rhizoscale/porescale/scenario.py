@@ -121,9 +121,9 @@ class Config(CaseConfig):
                                      description="target water saturations of the pore space [-]")
     check_every: int = Field(200, ge=10, description="lattice steps between convergence checks")
     max_steps: int = Field(6000, ge=10, description="most lattice steps per saturation")
-    phase_tol: float = Field(1e-3, gt=0, description="equilibrium: largest share of pore "
+    phase_tol: float = Field(1e-3, gt=0, lt=1, description="equilibrium: largest share of pore "
                              "voxels that change phase (water/air) per 200 lattice steps [-]")
-    s_tol: float = Field(2e-3, gt=0, description="equilibrium: largest change of the voxel "
+    s_tol: float = Field(2e-3, gt=0, lt=1, description="equilibrium: largest change of the voxel "
                          "saturation per 200 lattice steps [-]")
     ke_tol: float = Field(0.05, gt=0, description="equilibrium: largest relative change of "
                           "the total kinetic energy per 200 lattice steps [-] (the spurious "
