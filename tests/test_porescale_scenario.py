@@ -118,6 +118,16 @@ def _water(extra):
     return {"case": CASE, "name": "x", "mode": "water-distribution", **extra}
 
 
+@pytest.mark.parametrize("key, value, words", [("surface_tension", 72.0, "not mN m-1"),
+                                               ("liquid_density", 1.0, "not g cm-3")])
+def test_physical_scales_in_the_wrong_unit_are_refused(key, value, words):
+    """surface_tension: 72 (mN m-1 for N m-1) scaled pressures and speeds by 1000 silently."""
+    with pytest.raises(InputError, match=words) as err:
+        scenario_from_dict(_water({key: value}), source="x.yaml")
+    assert err.value.field == key
+    assert scenario_from_dict(_water({"surface_tension": 0.072, "liquid_density": 998.0}), source="x.yaml")
+
+
 @pytest.mark.parametrize("key", ["phase_tol", "s_tol"])
 def test_a_share_tolerance_of_one_or_more_is_refused(key):
     """phase_tol / s_tol bound a share per 200 steps: 1 or more is met by anything."""

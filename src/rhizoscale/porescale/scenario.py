@@ -136,6 +136,24 @@ class Config(CaseConfig):
     memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to "
                                              "need more [GiB]; default: the memory available")
 
+    @field_validator("surface_tension")
+    @classmethod
+    def _surface_tension_in_n_per_m(cls, v):
+        # liquids at soil temperatures lie at 0.02-0.08 N m-1 (mercury 0.49): 1 or more is a
+        # value in mN m-1 (water 72), which would scale pressures and speeds by 1000
+        if v is not None and v >= 1:
+            raise ValueError(f"{v:g} N m-1 is not a liquid's surface tension (water: 0.072 N m-1); "
+                             "give N m-1, not mN m-1")
+        return v
+
+    @field_validator("liquid_density")
+    @classmethod
+    def _density_in_kg_per_m3(cls, v):
+        if v < 100:
+            raise ValueError(f"{v:g} kg m-3 is not a liquid's density (water: 998 kg m-3); give kg m-3, "
+                             "not g cm-3")
+        return v
+
     @field_validator("saturations")
     @classmethod
     def _saturations_in_0_1(cls, v):
