@@ -481,3 +481,17 @@ def test_a_run_folder_is_refused_as_a_study_folder_and_left_intact(tmp_path, ove
     assert err.value.field == "--out"
     assert (run / "summary.json").read_text() == '{"run": "mine"}'
     assert sorted(p.name for p in run.iterdir()) == [".lock", ".rhizoscale-run.json", "summary.json"]
+
+
+def test_a_scenario_samples_warnings_come_back_with_its_values():
+    """A case's ctx.warn (here: equilibrium criteria not met in 200 lattice steps) reaches
+    the sample's result, as a single case and as a pipeline step; in-memory runs dropped
+    them, so summary.json's sample_warnings stayed empty for every real scenario."""
+    scenario = {"case": "cs4-liquid-configuration", "mode": "water-distribution", "shape": [40, 40],
+                "mean_grain_radius": 0.006, "saturations": [0.5], "max_steps": 200, "wall_density": 0.12,
+                "outputs": {"figures": False, "vtk": False, "tiff": False}}
+    res = ScenarioModel(scenario, ["water_voxel_share_S50"])(wall_density=0.12)
+    assert any("equilibrium criteria not met" in w for w in res.warnings)
+    pipe = {"case": "pipeline", "steps": [{"id": "pore", "scenario": scenario}]}
+    res = ScenarioModel(pipe, ["pore.water_voxel_share_S50"])(**{"pore.wall_density": 0.12})
+    assert any(w.startswith("pore: saturation 0.5: equilibrium criteria not met") for w in res.warnings)
