@@ -232,6 +232,12 @@ def test_fast_mode_keys_are_refused_with_stage_images(tmp_path):
     with pytest.raises(InputError) as err:
         scenario_from_dict(data, source="s.yaml")
     assert "separation" in str(err.value) and "\n" not in str(err.value).strip()
+    # the fast mode's drying time and structure images too (they were silently ignored)
+    for key, value, named in (("time", {"stop": "10 s"}, "time"), ("image_voxel_size", 2.0, "image_voxel_size")):
+        data = {"case": "cs4-mucilage-bridge", "liquid_stages": "product:lbm.bridge_stage_images.nc@x", key: value}
+        with pytest.raises(InputError) as err:
+            scenario_from_dict(data, source="s.yaml")
+        assert err.value.field == named and "fast mode" in str(err.value)
 
 
 def test_stage_images_that_never_rupture_warn_and_report_still_connected(tmp_path):

@@ -99,6 +99,14 @@ class Config(CaseConfig):
         if self.liquid_stages is not None and fast_only:
             raise ValueError(f"{fast_only[0]}: a key of the fast mode; with liquid_stages the liquid and the "
                              "particles come from the stage images (remove it)")
+        # the drying time and its snapshots, and the structure images, are the fast mode's too:
+        # the resolved mode steps through the stage images (they were silently ignored)
+        timed = sorted(self.model_fields_set & {"duration", "drying_step", "snapshot_times", "image_voxel_size"})
+        if self.liquid_stages is not None and timed:
+            key = "image_voxel_size" if timed == ["image_voxel_size"] else "time"
+            raise ValueError(f"{key}: a key of the fast mode; with liquid_stages the drying steps through the "
+                             "stage images (relax_steps per stage, after_rupture_steps) and writes no structure "
+                             "images (remove it)")
         return self
 
     @model_validator(mode="after")
