@@ -348,6 +348,19 @@ def test_second_concurrent_run_fails_at_once(tmp_path):
                  overwrite=True).open().abandon("failed")
 
 
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_sensitivity_study_folder_is_not_taken_for_a_run(tmp_path, overwrite):
+    """`rhizoscale run --out STUDY [--overwrite]`: the study's summary.json is not a run's
+    (it used to say 'holds a unknown run of None' and, with --overwrite, replace it)."""
+    (tmp_path / "study.json").write_text('{"design_hash": "abc"}')
+    (tmp_path / "summary.json").write_text('{"study": "mine"}')
+    with pytest.raises(InputError, match="holds a sensitivity study") as err:
+        OutputFolder(tmp_path, {"case": "x", "name": "x", "seed": 1, "config": {}}, overwrite=overwrite).open()
+    assert err.value.field == "--out"
+    assert (tmp_path / "summary.json").read_text() == '{"study": "mine"}'
+    assert not (tmp_path / ".rhizoscale-run.json").exists()
+
+
 def test_leftovers_of_killed_runs_are_removed_and_bad_folders_refused(tmp_path):
     (tmp_path / ".fields.nc.abc123.nc.part").write_text("half a file")
     OutputFolder(tmp_path, {"case": "x", "name": "x", "seed": 1, "config": {}}).open().abandon("failed")

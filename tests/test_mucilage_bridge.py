@@ -65,6 +65,17 @@ def test_bad_bridges_are_refused():
         toroidal_bridge(1e-2, 0.1, 1.0, contact_angle=2.0)
 
 
+def test_a_separation_too_wide_for_any_pendular_bridge_is_refused_naming_it():
+    """Lian's rupture volume above the largest toroidal bridge: no liquid volume works, so
+    the key to change is the separation (the message gave an inverted volume range)."""
+    with pytest.raises(InputError, match="no pendular bridge holds at a separation of 500 um") as err:
+        MucilageBridgeModel(3.0, 4000.0, 500.0, PARAMS, evaporation_rate=400.0, relax_steps=1)
+    assert err.value.field == "separation"
+    with pytest.raises(InputError, match="at the separation 15 um") as err:
+        MucilageBridgeModel(3.0, 1e-3, 15.0, PARAMS, evaporation_rate=400.0, relax_steps=1)
+    assert err.value.field == "liquid_volume"
+
+
 # ---------------------------------------------------------------------------- drying model
 def model(concentration, seed=1, centres=None, steps=None, relax=40):
     m = MucilageBridgeModel(concentration, 2e4, 15.0, PARAMS, evaporation_rate=1000.0, relax_steps=relax,

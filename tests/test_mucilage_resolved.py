@@ -189,6 +189,7 @@ def test_bad_stage_images_are_refused_naming_the_key():
     dry = np.where(lab == WATER, AIR, lab).astype(np.uint8)
     refused(dry, vols, "no water")
     refused(lab, vols[::-1].copy(), "not ordered by liquid volume")
+    refused(lab, 5 * vols, "holds")                 # volumes that are not the images' water
     refused(lab[:, 0], vols, "3D")
 
 
@@ -210,6 +211,14 @@ def test_the_lbm_stage_images_product_labels_each_kept_stage_and_reads_back():
     res.snapshots.insert(2, (15, dens[2]))
     ds = bridge_stage_images(res, rg, rl, 1e-4)
     assert ds.sizes["stage"] == 4 and ds["connected"].values.tolist() == [1, 1, 1, 0]
+    # numbered from 0, as the resolved mode's disconnection_stage_* / lbm_rupture_stage count
+    assert ds["stage"].values.tolist() == [0, 1, 2, 3]
+    # a 2D bridge's product (liquid_volume in cm2) is refused for its dimension, not its unit
+    flat = ds.isel(z=0).drop_vars("z")
+    flat["liquid_volume"] = flat["liquid_volume"].copy(data=flat["liquid_volume"].values / 1e-4)
+    flat["liquid_volume"].attrs["units"] = "cm2"
+    with pytest.raises(InputError, match="got 2D images.*ndim: 3"):
+        LiquidStages.from_dataset(flat)
     assert np.array_equal(ds["labels"].values, st.labels)
     back = LiquidStages.from_dataset(ds)
     assert back.voxel_size == pytest.approx(1.0) and np.allclose(back.liquid_volume, st.liquid_volume)
@@ -223,3 +232,37 @@ def test_fast_mode_keys_are_refused_with_stage_images(tmp_path):
     with pytest.raises(InputError) as err:
         scenario_from_dict(data, source="s.yaml")
     assert "separation" in str(err.value) and "\n" not in str(err.value).strip()
+    # the fast mode's drying time and structure images too (they were silently ignored)
+    for key, value, named in (("time", {"stop": "10 s"}, "time"), ("image_voxel_size", 2.0, "image_voxel_size")):
+        data = {"case": "cs4-mucilage-bridge", "liquid_stages": "product:lbm.bridge_stage_images.nc@x", key: value}
+        with pytest.raises(InputError) as err:
+            scenario_from_dict(data, source="s.yaml")
+        assert err.value.field == named and "fast mode" in str(err.value)
+
+
+def test_stage_images_that_never_rupture_warn_and_report_still_connected(tmp_path):
+    """A stage file whose last image still joins the particles: the drying stops there,
+    the outcome is nan (still connected) and the run says so in a warning."""
+    import xarray as xr
+    from rhizoscale.scenario import run_scenario, scenario_from_dict
+    st = _stage_images(volumes=(900.0, 600.0), split=False)
+    h = 1e-4                                                             # cm (1 um)
+    ds = xr.Dataset({"labels": (("stage", "z", "y", "x"), st.labels,
+                                {"flag_values": np.array([0, 1, 2], np.uint8), "flag_meanings": "air solid water"}),
+                     "liquid_volume": ("stage", st.liquid_volume * h**3, {"units": "cm3"})},
+                    attrs={"voxel_size_cm": h})
+    ds.to_netcdf(tmp_path / "stages.nc")
+    data = {"case": "cs4-mucilage-bridge", "liquid_stages": str(tmp_path / "stages.nc"), "concentrations": [1.0],
+            "relax_steps": 2, "outputs": {"figures": False}}
+    summary = run_scenario(scenario_from_dict(data, source="s.yaml"), tmp_path / "out")
+    assert summary["quantities"]["disconnection_stage_water"]["value"] is None          # nan
+    assert any("still has a bridge" in str(w) for w in summary["warnings"])
+
+
+def test_a_stage_file_that_is_not_netcdf_is_refused_in_one_line(tmp_path):
+    from rhizoscale.scenario import run_scenario, scenario_from_dict
+    (tmp_path / "stages.nc").write_text("not a NetCDF file")
+    data = {"case": "cs4-mucilage-bridge", "liquid_stages": str(tmp_path / "stages.nc"), "outputs": {"figures": False}}
+    with pytest.raises(InputError, match="cannot read the stage images as NetCDF") as err:
+        run_scenario(scenario_from_dict(data, source="s.yaml"), tmp_path / "out")
+    assert err.value.field == "liquid_stages" and "\n" not in str(err.value)

@@ -118,6 +118,24 @@ def _water(extra):
     return {"case": CASE, "name": "x", "mode": "water-distribution", **extra}
 
 
+@pytest.mark.parametrize("key, value, words", [("surface_tension", 72.0, "not mN m-1"),
+                                               ("liquid_density", 1.0, "not g cm-3")])
+def test_physical_scales_in_the_wrong_unit_are_refused(key, value, words):
+    """surface_tension: 72 (mN m-1 for N m-1) scaled pressures and speeds by 1000 silently."""
+    with pytest.raises(InputError, match=words) as err:
+        scenario_from_dict(_water({key: value}), source="x.yaml")
+    assert err.value.field == key
+    assert scenario_from_dict(_water({"surface_tension": 0.072, "liquid_density": 998.0}), source="x.yaml")
+
+
+@pytest.mark.parametrize("key", ["phase_tol", "s_tol"])
+def test_a_share_tolerance_of_one_or_more_is_refused(key):
+    """phase_tol / s_tol bound a share per 200 steps: 1 or more is met by anything."""
+    with pytest.raises(InputError, match="less than 1") as err:
+        scenario_from_dict(_water({key: 5}), source="x.yaml")
+    assert err.value.field == key
+
+
 def test_bad_saturations_named_with_the_offending_list_only():
     with pytest.raises(InputError) as err:
         scenario_from_dict(_water({"saturations": [1.2, 0.5]}), source="x.yaml")
@@ -178,3 +196,18 @@ def test_water_distribution_fields_in_physical_units(tmp_path, monkeypatch):
     rg, rl = s["details"]["rho_gas"], s["details"]["rho_liquid"]
     np.testing.assert_allclose(ds.density.values, 998.0 * (rg + frac * (rl - rg)) / rl,
                                rtol=1e-5)
+
+
+def test_unmet_criteria_warning_states_the_tolerances_per_check(tmp_path, monkeypatch):
+    """Tolerances are per 200 steps and scaled to check_every: the warning compares the
+    per-check values with the per-check tolerances (it printed phase_tol 0.001 next to a
+    per-check value of 50 steps, whose bound is 0.00025)."""
+    monkeypatch.setenv("RHIZOSCALE_CACHE", str(tmp_path / "cache"))
+    d = {"case": CASE, "name": "short", "mode": "water-distribution", "shape": [40, 40],
+         "mean_grain_radius": 0.006, "saturations": [0.5], "max_steps": 100, "check_every": 50,
+         "wall_density": 0.12, "outputs": {"figures": False, "vtk": False, "tiff": False}}
+    s = run_scenario(scenario_from_dict(d, source="short"), tmp_path / "out")
+    warning = next(str(w) for w in s["warnings"] if "criteria not met" in str(w))
+    assert "per check of 50 steps" in warning
+    assert "phase_tol 0.001 per 200 steps: 0.00025 per check" in warning
+    assert "ke_tol 0.05 per 200 steps: 0.0125 per check" in warning

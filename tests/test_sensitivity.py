@@ -274,6 +274,17 @@ def test_bad_studies_are_refused_before_any_sample_runs(change, message):
     assert str(info.value).startswith("spec.yaml") and "\n" not in str(info.value)
 
 
+def test_a_whole_number_key_is_refused_before_any_sample_runs():
+    """relax_steps: [5, 30] passed the ends' check, then failed in every sample on the
+    workers (a distributed traceback) at 21.67."""
+    spec = {"scenario": {"case": "cs4-mucilage-bridge"}, "parameters": {"relax_steps": [5, 30]},
+            "quantities": ["disconnection_water_c3"], "samples": 8, "second_order": False}
+    with pytest.raises(InputError, match=r"parameters.relax_steps: a value 15.355 inside the range is not "
+                                         r"valid .*integer") as info:
+        study_from_dict(spec, source="spec.yaml")
+    assert "\n" not in str(info.value)
+
+
 def test_a_pipeline_study_runs_on_the_cluster_and_finds_the_product_structure(client, tmp_path):
     """b.out = factor * (2 length) * slope * 0.3: log-additive, so a study in log space
     has no interactions; in linear space S_i of a product of uniforms is known."""
@@ -460,3 +471,33 @@ def test_overwrite_discards_a_stored_study_instead_of_refusing_it(client, tmp_pa
     assert (tmp_path / "study" / "notes.txt").read_text() == "mine"     # not the study's: left alone
     again = first.run(tmp_path / "study", client=client, overwrite=True)  # same design: recomputed
     assert again.reused == 0 and again.computed == first.n_samples
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_run_folder_is_refused_as_a_study_folder_and_left_intact(tmp_path, overwrite):
+    """--out pointing at a `rhizoscale run` folder: its summary.json is neither deleted
+    (--overwrite) nor overwritten by the study's; the folder is refused naming --out."""
+    from rhizoscale.sensitivity.store import SampleStore
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ".rhizoscale-run.json").write_text("{}")
+    (run / "summary.json").write_text('{"run": "mine"}')
+    with pytest.raises(InputError, match="not a sensitivity study's folder") as err:
+        SampleStore(run, {"method": "morris"}, np.zeros((2, 1)), ["q"]).open(overwrite=overwrite)
+    assert err.value.field == "--out"
+    assert (run / "summary.json").read_text() == '{"run": "mine"}'
+    assert sorted(p.name for p in run.iterdir()) == [".lock", ".rhizoscale-run.json", "summary.json"]
+
+
+def test_a_scenario_samples_warnings_come_back_with_its_values():
+    """A case's ctx.warn (here: equilibrium criteria not met in 200 lattice steps) reaches
+    the sample's result, as a single case and as a pipeline step; in-memory runs dropped
+    them, so summary.json's sample_warnings stayed empty for every real scenario."""
+    scenario = {"case": "cs4-liquid-configuration", "mode": "water-distribution", "shape": [40, 40],
+                "mean_grain_radius": 0.006, "saturations": [0.5], "max_steps": 200, "wall_density": 0.12,
+                "outputs": {"figures": False, "vtk": False, "tiff": False}}
+    res = ScenarioModel(scenario, ["water_voxel_share_S50"])(wall_density=0.12)
+    assert any("equilibrium criteria not met" in w for w in res.warnings)
+    pipe = {"case": "pipeline", "steps": [{"id": "pore", "scenario": scenario}]}
+    res = ScenarioModel(pipe, ["pore.water_voxel_share_S50"])(**{"pore.wall_density": 0.12})
+    assert any(w.startswith("pore: saturation 0.5: equilibrium criteria not met") for w in res.warnings)

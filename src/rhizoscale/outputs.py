@@ -280,6 +280,11 @@ class OutputFolder:
         for part in p.glob(".*.part"):            # leftovers of a killed run
             with contextlib.suppress(OSError):
                 shutil.rmtree(part) if part.is_dir() else part.unlink()
+        if (p / "study.json").is_file() and not (p / MANIFEST).is_file():
+            # a sensitivity study's folder (its summary.json is not a run's): never replace it
+            self._unlock()
+            raise InputError("holds a sensitivity study (study.json), not a run: choose another --out "
+                             "(--overwrite only replaces a run)", source=where, field="--out")
         old = self._previous()
         if old is not None and old.get("status") == "failed" and not old.get("files"):
             # a run refused or failed before writing anything leaves nothing to protect

@@ -1005,9 +1005,19 @@ def run_products(scenario: Scenario, ctx=None):
     if scenario.case == "pipeline":
         return scenario.run(progress=getattr(ctx, "progress", None)).as_products()
     module = _case_module(scenario.case, scenario.source)
+    ctx = ctx or RunContext(seed=scenario.seed, parameters=scenario.parameter_sets)
     with thread_limit(getattr(scenario.config, "threads", None)):
-        return module.run(scenario.config, ctx or RunContext(seed=scenario.seed,
-                                                             parameters=scenario.parameter_sets))
+        products = module.run(scenario.config, ctx)
+    keep_warnings(products, ctx)
+    return products
+
+
+def keep_warnings(products, ctx) -> None:
+    """Put the warnings of ``ctx`` (``ctx.warn``) into ``products.warnings``, in front and
+    once each: an in-memory run has no summary.json to carry them (a sensitivity sample's,
+    a pipeline step's)."""
+    seen = set(products.warnings)
+    products.warnings[:0] = [w for w in ctx.warnings if w not in seen]
 
 
 def run_scenario(scenario: Scenario, out_dir: str | Path, progress=None, *, overwrite: bool = False,

@@ -75,7 +75,9 @@ class LBMSettings(StrictModel):
     tau: float = Field(1.0, gt=0.5, le=2.0, description="relaxation time [lattice]")
     check_every: int = Field(200, ge=10, description="lattice steps between convergence checks")
     max_steps: int = Field(2000, ge=10, description="most lattice steps per configuration")
-    u_tol: float = Field(5e-3, gt=0, description="largest speed at convergence [lattice]")
+    u_tol: float = Field(5e-3, gt=0, description="largest change of any node's velocity between two checks "
+                         "[lattice], a criterion on top of the saturation driver's equilibrium criteria "
+                         "(phase change, saturation drift, kinetic energy; their defaults)")
     s_tol: float = Field(2e-3, gt=0, description="largest saturation change per check [-]")
 
 

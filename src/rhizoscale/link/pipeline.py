@@ -414,8 +414,11 @@ class Pipeline:
         from ..scenario import _naming_scenario
         try:
             if folder is None:
-                return module.run(scenario.config, RunContext(seed=scenario.seed, progress=progress,
-                                                              parameters=scenario.parameter_sets))
+                from ..scenario import keep_warnings
+                ctx = RunContext(seed=scenario.seed, progress=progress, parameters=scenario.parameter_sets)
+                products = module.run(scenario.config, ctx)
+                keep_warnings(products, ctx)
+                return products
             kept = {}
             provenance = {"pipeline": self.name, "pipeline_file": self.source, "step": step.id,
                           "cache_key": key, "inputs": prov}

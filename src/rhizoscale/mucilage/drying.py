@@ -127,9 +127,15 @@ class MucilageBridgeModel:
         self.viscosity = props["viscosity"]
         vmax = largest_toroidal_volume(self.separation, self.radius, self.contact_angle)
         v_rup = float(lian_rupture_volume(self.separation, self.radius, self.contact_angle))
+        if not v_rup < vmax:
+            raise InputError(f"no pendular bridge holds at a separation of {self.separation:g} um between "
+                             f"particles of {self.radius:g} um radius: Lian's rupture volume there ({v_rup:.4g} um3) "
+                             f"exceeds the largest toroidal bridge ({vmax:.4g} um3); use a smaller separation",
+                             field="separation")
         if not (v_rup < liquid_volume <= vmax):
             raise InputError(f"liquid volume {liquid_volume:g} um3 outside the pendular range "
-                             f"({v_rup:.4g}, {vmax:.4g}] um3 at this separation", field="liquid_volume")
+                             f"({v_rup:.4g}, {vmax:.4g}] um3 at the separation {self.separation:g} um",
+                             field="liquid_volume")
         c = self.concentration * 1e-3                      # g polymer per g water
         water0 = liquid_volume / (1.0 + c / p.polymer_density)
         polymer = c * water0                               # pg

@@ -61,7 +61,8 @@ class LiquidStages:
     """Drying stages as labelled voxel images (air 0, solid 1, water 2).
 
     ``labels``: (stage, z, y, x); ``voxel_size`` [µm]; ``origin`` [µm], (x, y, z) of the
-    first voxel's corner; ``liquid_volume`` [µm3] per stage, strictly decreasing.
+    first voxel's corner; ``liquid_volume`` [µm3] per stage, strictly decreasing, the
+    volume of the stage's water voxels (to a voxel or 1 %).
     Construct with :meth:`from_arrays` or :meth:`from_dataset` (both check the input).
 
     Example
@@ -100,8 +101,8 @@ class LiquidStages:
             raise InputError("liquid volumes must be finite and >= 0", field=field)
         if np.any(np.diff(vol) >= 0):
             k = int(np.flatnonzero(np.diff(vol) >= 0)[0])
-            raise InputError(f"stages not ordered by liquid volume: stage {k + 2} holds {vol[k + 1]:g} um3, "
-                             f"not less than stage {k + 1}'s {vol[k]:g} um3", field=field)
+            raise InputError(f"stages not ordered by liquid volume: stage {k + 1} holds {vol[k + 1]:g} um3, "
+                             f"not less than stage {k}'s {vol[k]:g} um3 (stages from 0)", field=field)
         if not (voxel_size > 0):
             raise InputError(f"voxel size must be > 0, got {voxel_size}", field=field)
         if not np.any(lab[0] == WATER):
@@ -109,6 +110,14 @@ class LiquidStages:
         _, n = _solid_clusters(lab[0] == SOLID)
         if n < 2:
             raise InputError(f"the first stage image holds {n} particle(s), not two", field=field)
+        # the liquid volume is that of the water voxels (what the water schedule and the bead
+        # count use): a volume that disagrees with its image beyond a voxel and 1 % is refused
+        counted = (lab == WATER).reshape(lab.shape[0], -1).sum(axis=1) * float(voxel_size) ** 3
+        off = np.abs(vol - counted) > np.maximum(float(voxel_size) ** 3, 0.01 * counted)
+        if np.any(off):
+            k = int(np.flatnonzero(off)[0])
+            raise InputError(f"stage {k} (from 0): liquid volume {vol[k]:g} um3, but its image holds "
+                             f"{counted[k]:g} um3 of water voxels", field=field)
         return cls(lab.astype(np.uint8), float(voxel_size), tuple(float(o) for o in origin), vol, field)
 
     @classmethod
@@ -134,6 +143,9 @@ class LiquidStages:
         for v, name in zip(values, names):
             if name in need:
                 out[raw == v] = need[name]
+        if raw.ndim != 4:                    # 2D stages (a 2D LBM bridge: liquid_volume in cm2)
+            raise InputError(f"stage images must be 3D (stage, z, y, x), got {raw.ndim - 1}D images (a 2D "
+                             "bridge? run the lattice-Boltzmann bridge with ndim: 3)", field=field)
         units = str(ds["liquid_volume"].attrs.get("units", "cm3"))
         if units != "cm3":
             raise InputError(f"liquid_volume in {units}, expected cm3 (3D stages)", field=field)

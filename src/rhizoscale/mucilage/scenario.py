@@ -99,6 +99,14 @@ class Config(CaseConfig):
         if self.liquid_stages is not None and fast_only:
             raise ValueError(f"{fast_only[0]}: a key of the fast mode; with liquid_stages the liquid and the "
                              "particles come from the stage images (remove it)")
+        # the drying time and its snapshots, and the structure images, are the fast mode's too:
+        # the resolved mode steps through the stage images (they were silently ignored)
+        timed = sorted(self.model_fields_set & {"duration", "drying_step", "snapshot_times", "image_voxel_size"})
+        if self.liquid_stages is not None and timed:
+            key = "image_voxel_size" if timed == ["image_voxel_size"] else "time"
+            raise ValueError(f"{key}: a key of the fast mode; with liquid_stages the drying steps through the "
+                             "stage images (relax_steps per stage, after_rupture_steps) and writes no structure "
+                             "images (remove it)")
         return self
 
     @model_validator(mode="after")
@@ -286,7 +294,8 @@ def _read_stages(config: Config):
     try:
         ds = xr.open_dataset(ref)
     except (OSError, ValueError) as err:
-        raise InputError(f"cannot read the stage images ({err})", field="liquid_stages") from None
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputError(f"cannot read the stage images as NetCDF ({first})", field="liquid_stages") from None
     with ds:
         return LiquidStages.from_dataset(ds.load())
 
@@ -302,6 +311,10 @@ def _run_resolved(config: Config, params, ctx, out):
     stages = _read_stages(config)
     first = [k for k in range(stages.n) if not stages.connected(k)]
     lbm_stage = float(first[0]) if first else float("nan")
+    if not first:
+        ctx.warn(f"liquid_stages: the last stage image (stage {stages.n - 1}, from 0) still has a bridge joining "
+                 "the particles; the drying stops there, so the disconnection stages and water are nan (still "
+                 "connected): dry the bridge further (cs4-liquid-configuration's max_stages)")
     summary, series, fast_series = {}, {}, {}
     geometry = None
     for c in [0.0, *config.concentrations]:
@@ -356,8 +369,11 @@ def _run_resolved(config: Config, params, ctx, out):
                         "fast": {"disconnection_stage": fast_res["stage"], "disconnection_water_um3": fast_res["water"],
                                  "bridge_rupture_volume_um3": fast_res["bridge"]},
                         "water_balance_worst": guard.worst}
-        ctx.message(f"{label}: resolved mode disconnects at stage {lost_stage:g} ({lost_water:.4g} um3 water), "
-                    f"fast mode at stage {fast_res['stage']:g} ({fast_res['water']:.4g} um3)")
+        def _lost(stage, water):
+            return (f"at stage {stage:g} ({water:.4g} um3 water)" if np.isfinite(stage)
+                    else "never (still connected at the last stage)")
+        ctx.message(f"{label}: resolved mode disconnects {_lost(lost_stage, lost_water)}, "
+                    f"fast mode {_lost(fast_res['stage'], fast_res['water'])}")
     lian = float(lian_rupture_volume(geometry.separation, geometry.radius, params.contact_angle))
     out.add_scalar("lbm_rupture_stage", lbm_stage, "1", "first stage image whose water no longer joins the particles")
     out.add_scalar("lbm_rupture_water", float(stages.liquid_volume[int(lbm_stage)]) if first else float("nan"),

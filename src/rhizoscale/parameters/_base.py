@@ -356,8 +356,8 @@ class ParameterSet(StrictModel):
             return type(self).model_validate(data)
         except ValidationError as err:
             first = err.errors()[0]
-            raise InputError(f"{first.get('msg', 'invalid value')} (got {value!r})", source=source,
-                             field=str(path)) from None
+            msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")   # our validators' text
+            raise InputError(f"{msg} (got {value!r})", source=source, field=str(path)) from None
 
     def table(self) -> list[tuple[str, Any, str, str]]:
         """Rows ``(field, value, units, source)`` for the scalar fields of this set."""

@@ -121,9 +121,9 @@ class Config(CaseConfig):
                                      description="target water saturations of the pore space [-]")
     check_every: int = Field(200, ge=10, description="lattice steps between convergence checks")
     max_steps: int = Field(6000, ge=10, description="most lattice steps per saturation")
-    phase_tol: float = Field(1e-3, gt=0, description="equilibrium: largest share of pore "
+    phase_tol: float = Field(1e-3, gt=0, lt=1, description="equilibrium: largest share of pore "
                              "voxels that change phase (water/air) per 200 lattice steps [-]")
-    s_tol: float = Field(2e-3, gt=0, description="equilibrium: largest change of the voxel "
+    s_tol: float = Field(2e-3, gt=0, lt=1, description="equilibrium: largest change of the voxel "
                          "saturation per 200 lattice steps [-]")
     ke_tol: float = Field(0.05, gt=0, description="equilibrium: largest relative change of "
                           "the total kinetic energy per 200 lattice steps [-] (the spurious "
@@ -135,6 +135,24 @@ class Config(CaseConfig):
                                    "given)")
     memory_limit_gb: Optional[float] = Field(None, gt=0, description="refuse runs estimated to "
                                              "need more [GiB]; default: the memory available")
+
+    @field_validator("surface_tension")
+    @classmethod
+    def _surface_tension_in_n_per_m(cls, v):
+        # liquids at soil temperatures lie at 0.02-0.08 N m-1 (mercury 0.49): 1 or more is a
+        # value in mN m-1 (water 72), which would scale pressures and speeds by 1000
+        if v is not None and v >= 1:
+            raise ValueError(f"{v:g} N m-1 is not a liquid's surface tension (water: 0.072 N m-1); "
+                             "give N m-1, not mN m-1")
+        return v
+
+    @field_validator("liquid_density")
+    @classmethod
+    def _density_in_kg_per_m3(cls, v):
+        if v < 100:
+            raise ValueError(f"{v:g} kg m-3 is not a liquid's density (water: 998 kg m-3); give kg m-3, "
+                             "not g cm-3")
+        return v
 
     @field_validator("saturations")
     @classmethod
@@ -457,7 +475,7 @@ def bridge_stage_images(res, rho_gas: float, rho_liquid: float, voxel_size: floa
     (water: density above the mid-density ``(rho_gas + rho_liquid) / 2``; solid: the
     particles, where the fluid density is undefined), ``liquid_volume`` (all water
     voxels) and ``bridge_volume`` (the liquid joining both particles, 0 once split)
-    [cm3 or cm2], ``connected`` [1]; voxel-centre coordinates [cm] from the origin 0,
+    [cm3 or cm2], ``connected`` [1]; stages numbered from 0; voxel-centre coordinates [cm] from the origin 0,
     ``voxel_size_cm`` as an attribute. What a pipeline hands to a model that needs the
     liquid surface at every drying stage (e.g. case study 4's mucilage network in
     resolved mode). None when the snapshots do not match the stages one to one.
@@ -478,7 +496,10 @@ def bridge_stage_images(res, rho_gas: float, rho_liquid: float, voxel_size: floa
     stage = [res.stages[k] for k in keep]
     coords = {d: (d, (np.arange(n) + 0.5) * voxel_size, {"units": "cm"})
               for d, n in zip(dims, labels.shape[1:])}
-    coords["stage"] = ("stage", np.arange(1, len(keep) + 1), {"units": "1"})
+    # numbered from 0 like bridge_sections.nc and the stage outputs of the mucilage
+    # network's resolved mode (disconnection_stage_*, lbm_rupture_stage)
+    coords["stage"] = ("stage", np.arange(len(keep)), {"units": "1", "long_name": "drying stage "
+                                                        "(0: the first image; undone splits left out)"})
     coords["lattice_step"] = ("stage", np.array([s.step for s in stage], np.int64), {"units": "1"})
     water = (labels == 2).reshape(len(keep), -1).sum(axis=1)
     return xr.Dataset(
@@ -547,12 +568,17 @@ def _run_distribution(config, eos, rg, rl, rho_w, out, ctx, units=None):
             if not res.converged:
                 c = res.criteria
                 unmet = ", ".join(k for k, ok in c["met"].items() if not ok)
+                scale = config.check_every / 200.0     # tolerances are per 200 steps
+
+                def tol(name, value):
+                    return (f"{name} {value:g}" if scale == 1 else
+                            f"{name} {value:g} per 200 steps: {value * scale:.3g} per check")
                 ctx.warn(f"saturation {s}: equilibrium criteria not met in {config.max_steps} "
-                         f"steps ({unmet}): per check phase change {c['phase_change']:.2e} "
-                         f"(phase_tol {config.phase_tol:g}), voxel-saturation drift "
-                         f"{c['saturation_drift']:.1e} (s_tol {config.s_tol:g}), kinetic "
+                         f"steps ({unmet}): per check of {config.check_every} steps phase change "
+                         f"{c['phase_change']:.2e} ({tol('phase_tol', config.phase_tol)}), voxel-saturation "
+                         f"drift {c['saturation_drift']:.1e} ({tol('s_tol', config.s_tol)}), kinetic "
                          f"energy change {c['kinetic_energy_change']:.2e} "
-                         f"(ke_tol {config.ke_tol:g})")
+                         f"({tol('ke_tol', config.ke_tol)})")
             cb(i + 1, len(config.saturations))
     dims = ("y", "x") if len(config.shape) == 2 else ("z", "y", "x")
     coords = {d: (d, (np.arange(n) + 0.5) * config.voxel_size, {"units": "cm"})

@@ -114,6 +114,15 @@ class ScenarioModel:
                 except InputError as err:
                     raise InputError(f"{label} {v:g} of the range is not valid: {err}", source=spec_source,
                                      field=f"parameters.{p.path}") from None
+            # the samples fall between the ends, at real values: a whole-number key (relax_steps)
+            # would fail in every sample, on the workers; refuse it here
+            mid = lo + 0.4142 * (hi - lo)
+            try:
+                self.scenario({p.path: mid})
+            except InputError as err:
+                raise InputError(f"a value {mid:g} inside the range is not valid (the samples take real values "
+                                 f"between the ends): {err.message}", source=spec_source,
+                                 field=f"parameters.{p.path}") from None
         pipeline = base.case == "pipeline"
         made = dict(base.declared) if pipeline else {None: declared_products(base)}
         for q in self.quantities:
