@@ -5,16 +5,15 @@ import numba
 import numpy as np
 
 from ..solvers._numba import threaded_kernel
-from .stream_collide import EXACT, VECTOR, _psi, _wrap
+from .stream_collide import EXACT, _psi, _wrap
 
 __all__ = ["step_d2q9_shift", "step_d2q9_guo", "step_d2q9_edm", "density_d2q9", "moments_d2q9", "step_d3q19_shift", "step_d3q19_guo", "step_d3q19_edm", "density_d3q19", "moments_d3q19"]
 
 
 def _step_d2q9_shift_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_minus, sigma, slabs):
     """D2Q9 time step with the 'shift' forcing: density pass, pull-stream, Shan–Chen force
-    and collision fused in one sweep over planes, vectorised across the nodes of a row
-    (generated; see ``kernel_codegen`` and ``stream_collide.step_reference``, the
-    specification it must equal)."""
+    and collision fused in one sweep over planes (generated; see ``kernel_codegen`` and
+    ``stream_collide.step_reference``, the specification it must equal)."""
     nz, ny, nx = index.shape
     cp = 1.0 - 0.5 * omega_plus
     cm = 1.0 - 0.5 * omega_minus
@@ -23,8 +22,6 @@ def _step_d2q9_shift_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_
     for c in numba.prange(slabs):
         p0 = (c * planes) // slabs
         p1 = ((c + 1) * planes) // slabs
-        xs = np.empty(nx, np.int64)
-        buf = np.empty(1152)
         for pp in range(p0 - 1, p1 + 1):
             # density pass of plane pp (the slab's halo planes p0 - 1 and p1 included)
             z = 0
@@ -33,45 +30,32 @@ def _step_d2q9_shift_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_
             src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
             src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
             src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
-            psi_own = psi[z, y]
-            nf = 0
             for x in range(nx):
-                if own[x] >= 0:
-                    xs[nf] = x
-                    nf += 1
-            k0 = own[xs[0]] if nf > 0 else 0
-            for j0 in range(0, nf, 64):
-                n = min(64, nf - j0)
-                kc = k0 + j0
-                for jj in range(n):
-                    x = xs[j0 + jj]
-                    k = kc + jj
-                    xm = x - 1 if x > 0 else nx - 1
-                    xp = x + 1 if x < nx - 1 else 0
-                    ks = src_00[x]
-                    f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
-                    ks = src_00[xm]
-                    f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
-                    ks = src_0p[x]
-                    f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
-                    ks = src_00[xp]
-                    f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
-                    ks = src_0m[x]
-                    f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
-                    ks = src_0p[xm]
-                    f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
-                    ks = src_0p[xp]
-                    f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
-                    ks = src_0m[xp]
-                    f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
-                    ks = src_0m[xm]
-                    f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
-                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
-                    buf[jj] = rho
-                for jj in range(n):
-                    buf[64 + jj] = _psi(buf[jj], kind, params)
-                for jj in range(n):
-                    psi_own[xs[j0 + jj]] = buf[64 + jj]
+                k = own[x]
+                if k < 0:
+                    continue
+                xm = x - 1 if x > 0 else nx - 1
+                xp = x + 1 if x < nx - 1 else 0
+                ks = src_00[x]
+                f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                ks = src_00[xm]
+                f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
+                ks = src_0p[x]
+                f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
+                ks = src_00[xp]
+                f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
+                ks = src_0m[x]
+                f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
+                ks = src_0p[xm]
+                f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
+                ks = src_0p[xp]
+                f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
+                ks = src_0m[xp]
+                f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
+                ks = src_0m[xm]
+                f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
+                rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+                psi[z, y, x] = _psi(rho, kind, params)
             if pp <= p0:
                 continue
             # stream, force and collide plane pp - 1: psi is known on pp - 2 .. pp
@@ -83,113 +67,80 @@ def _step_d2q9_shift_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_
             psi_00 = psi[_wrap(z + 0, nz), _wrap(y + 0, ny)]
             src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
             psi_0p = psi[_wrap(z + 0, nz), _wrap(y + 1, ny)]
-            nf = 0
             for x in range(nx):
-                if own[x] >= 0:
-                    xs[nf] = x
-                    nf += 1
-            k0 = own[xs[0]] if nf > 0 else 0
-            for j0 in range(0, nf, 64):
-                n = min(64, nf - j0)
-                kc = k0 + j0
-                for jj in range(n):
-                    x = xs[j0 + jj]
-                    k = kc + jj
-                    xm = x - 1 if x > 0 else nx - 1
-                    xp = x + 1 if x < nx - 1 else 0
-                    ks = src_00[x]
-                    buf[0 + jj] = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
-                    ks = src_00[xm]
-                    buf[64 + jj] = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
-                    ks = src_0p[x]
-                    buf[128 + jj] = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
-                    ks = src_00[xp]
-                    buf[192 + jj] = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
-                    ks = src_0m[x]
-                    buf[256 + jj] = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
-                    ks = src_0p[xm]
-                    buf[320 + jj] = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
-                    ks = src_0p[xp]
-                    buf[384 + jj] = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
-                    ks = src_0m[xp]
-                    buf[448 + jj] = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
-                    ks = src_0m[xm]
-                    buf[512 + jj] = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
-                    buf[576 + jj] = np.float64(psi_00[x])
-                    buf[640 + jj] = np.float64(psi_00[xp])
-                    buf[704 + jj] = np.float64(psi_0p[x])
-                    buf[768 + jj] = np.float64(psi_00[xm])
-                    buf[832 + jj] = np.float64(psi_0m[x])
-                    buf[896 + jj] = np.float64(psi_0p[xp])
-                    buf[960 + jj] = np.float64(psi_0p[xm])
-                    buf[1024 + jj] = np.float64(psi_0m[xm])
-                    buf[1088 + jj] = np.float64(psi_0m[xp])
-                # vectorised: every access at a literal offset of one buffer
-                for jj in range(n):
-                    f0 = buf[0 + jj]
-                    f1 = buf[64 + jj]
-                    f2 = buf[128 + jj]
-                    f3 = buf[192 + jj]
-                    f4 = buf[256 + jj]
-                    f5 = buf[320 + jj]
-                    f6 = buf[384 + jj]
-                    f7 = buf[448 + jj]
-                    f8 = buf[512 + jj]
-                    g = -G * buf[576 + jj]
-                    az = 0.0
-                    ay = (0.1111111111111111 * buf[704 + jj] - 0.1111111111111111 * buf[832 + jj] + 0.027777777777777776 * buf[896 + jj] + 0.027777777777777776 * buf[960 + jj] - 0.027777777777777776 * buf[1024 + jj] - 0.027777777777777776 * buf[1088 + jj])
-                    ax = (0.1111111111111111 * buf[640 + jj] - 0.1111111111111111 * buf[768 + jj] + 0.027777777777777776 * buf[896 + jj] - 0.027777777777777776 * buf[960 + jj] - 0.027777777777777776 * buf[1024 + jj] + 0.027777777777777776 * buf[1088 + jj])
-                    Fz = g * az
-                    Fy = g * ay
-                    Fx = g * ax
-                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
-                    jz = 0.0
-                    jy = (f2 - f4 + f5 + f6 - f7 - f8)
-                    jx = (f1 - f3 + f5 - f6 - f7 + f8)
-                    inv = 1.0 / rho
-                    uz = (jz + Fz / omega_plus) * inv
-                    uy = (jy + Fy / omega_plus) * inv
-                    ux = (jx + Fx / omega_plus) * inv
-                    uu = uz * uz + uy * uy + ux * ux
-                    feq_rest = 1.0 - 1.5 * uu
-                    a0 = 0.4444444444444444 * rho
-                    b0 = 3.0 * a0
-                    a1 = 0.1111111111111111 * rho
-                    b1 = 3.0 * a1
-                    a2 = 0.027777777777777776 * rho
-                    b2 = 3.0 * a2
-                    buf[0 + jj] = f0 - omega_plus * (f0 - a0 * feq_rest)
-                    eu = (ux)
-                    P = -omega_plus * (0.5 * (f1 + f3) - a1 * (feq_rest + 4.5 * eu * eu))
-                    M = -omega_minus * (0.5 * (f1 - f3) - b1 * eu)
-                    buf[64 + jj] = f1 + P + M
-                    buf[192 + jj] = f3 + P - M
-                    eu = (uy)
-                    P = -omega_plus * (0.5 * (f2 + f4) - a1 * (feq_rest + 4.5 * eu * eu))
-                    M = -omega_minus * (0.5 * (f2 - f4) - b1 * eu)
-                    buf[128 + jj] = f2 + P + M
-                    buf[256 + jj] = f4 + P - M
-                    eu = (uy + ux)
-                    P = -omega_plus * (0.5 * (f5 + f7) - a2 * (feq_rest + 4.5 * eu * eu))
-                    M = -omega_minus * (0.5 * (f5 - f7) - b2 * eu)
-                    buf[320 + jj] = f5 + P + M
-                    buf[448 + jj] = f7 + P - M
-                    eu = (uy - ux)
-                    P = -omega_plus * (0.5 * (f6 + f8) - a2 * (feq_rest + 4.5 * eu * eu))
-                    M = -omega_minus * (0.5 * (f6 - f8) - b2 * eu)
-                    buf[384 + jj] = f6 + P + M
-                    buf[512 + jj] = f8 + P - M
-                for i in range(9):
-                    out = fnew[i, kc:kc + n]
-                    for jj in range(n):
-                        out[jj] = buf[i * 64 + jj]
+                k = own[x]
+                if k < 0:
+                    continue
+                xm = x - 1 if x > 0 else nx - 1
+                xp = x + 1 if x < nx - 1 else 0
+                ks = src_00[x]
+                f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                ks = src_00[xm]
+                f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
+                ks = src_0p[x]
+                f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
+                ks = src_00[xp]
+                f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
+                ks = src_0m[x]
+                f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
+                ks = src_0p[xm]
+                f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
+                ks = src_0p[xp]
+                f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
+                ks = src_0m[xp]
+                f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
+                ks = src_0m[xm]
+                f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
+                g = -G * np.float64(psi[z, y, x])
+                az = 0.0
+                ay = (0.1111111111111111 * psi_0p[x] - 0.1111111111111111 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] + 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp])
+                ax = (0.1111111111111111 * psi_00[xp] - 0.1111111111111111 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp])
+                Fz = g * az
+                Fy = g * ay
+                Fx = g * ax
+                rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+                jz = 0.0
+                jy = (f2 - f4 + f5 + f6 - f7 - f8)
+                jx = (f1 - f3 + f5 - f6 - f7 + f8)
+                inv = 1.0 / rho
+                uz = (jz + Fz / omega_plus) * inv
+                uy = (jy + Fy / omega_plus) * inv
+                ux = (jx + Fx / omega_plus) * inv
+                uu = uz * uz + uy * uy + ux * ux
+                feq_rest = 1.0 - 1.5 * uu
+                a0 = 0.4444444444444444 * rho
+                b0 = 3.0 * a0
+                a1 = 0.1111111111111111 * rho
+                b1 = 3.0 * a1
+                a2 = 0.027777777777777776 * rho
+                b2 = 3.0 * a2
+                fnew[0, k] = f0 - omega_plus * (f0 - a0 * feq_rest)
+                eu = (ux)
+                P = -omega_plus * (0.5 * (f1 + f3) - a1 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f1 - f3) - b1 * eu)
+                fnew[1, k] = f1 + P + M
+                fnew[3, k] = f3 + P - M
+                eu = (uy)
+                P = -omega_plus * (0.5 * (f2 + f4) - a1 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f2 - f4) - b1 * eu)
+                fnew[2, k] = f2 + P + M
+                fnew[4, k] = f4 + P - M
+                eu = (uy + ux)
+                P = -omega_plus * (0.5 * (f5 + f7) - a2 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f5 - f7) - b2 * eu)
+                fnew[5, k] = f5 + P + M
+                fnew[7, k] = f7 + P - M
+                eu = (uy - ux)
+                P = -omega_plus * (0.5 * (f6 + f8) - a2 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f6 - f8) - b2 * eu)
+                fnew[6, k] = f6 + P + M
+                fnew[8, k] = f8 + P - M
 
 
 def _step_d2q9_guo_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_minus, sigma, slabs):
     """D2Q9 time step with the 'guo' forcing: density pass, pull-stream, Shan–Chen force
-    and collision fused in one sweep over planes, vectorised across the nodes of a row
-    (generated; see ``kernel_codegen`` and ``stream_collide.step_reference``, the
-    specification it must equal)."""
+    and collision fused in one sweep over planes (generated; see ``kernel_codegen`` and
+    ``stream_collide.step_reference``, the specification it must equal)."""
     nz, ny, nx = index.shape
     cp = 1.0 - 0.5 * omega_plus
     cm = 1.0 - 0.5 * omega_minus
@@ -204,8 +155,6 @@ def _step_d2q9_guo_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_mi
     for c in numba.prange(slabs):
         p0 = (c * planes) // slabs
         p1 = ((c + 1) * planes) // slabs
-        xs = np.empty(nx, np.int64)
-        buf = np.empty(1152)
         for pp in range(p0 - 1, p1 + 1):
             # density pass of plane pp (the slab's halo planes p0 - 1 and p1 included)
             z = 0
@@ -214,45 +163,32 @@ def _step_d2q9_guo_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_mi
             src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
             src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
             src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
-            psi_own = psi[z, y]
-            nf = 0
             for x in range(nx):
-                if own[x] >= 0:
-                    xs[nf] = x
-                    nf += 1
-            k0 = own[xs[0]] if nf > 0 else 0
-            for j0 in range(0, nf, 64):
-                n = min(64, nf - j0)
-                kc = k0 + j0
-                for jj in range(n):
-                    x = xs[j0 + jj]
-                    k = kc + jj
-                    xm = x - 1 if x > 0 else nx - 1
-                    xp = x + 1 if x < nx - 1 else 0
-                    ks = src_00[x]
-                    f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
-                    ks = src_00[xm]
-                    f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
-                    ks = src_0p[x]
-                    f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
-                    ks = src_00[xp]
-                    f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
-                    ks = src_0m[x]
-                    f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
-                    ks = src_0p[xm]
-                    f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
-                    ks = src_0p[xp]
-                    f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
-                    ks = src_0m[xp]
-                    f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
-                    ks = src_0m[xm]
-                    f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
-                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
-                    buf[jj] = rho
-                for jj in range(n):
-                    buf[64 + jj] = _psi(buf[jj], kind, params)
-                for jj in range(n):
-                    psi_own[xs[j0 + jj]] = buf[64 + jj]
+                k = own[x]
+                if k < 0:
+                    continue
+                xm = x - 1 if x > 0 else nx - 1
+                xp = x + 1 if x < nx - 1 else 0
+                ks = src_00[x]
+                f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                ks = src_00[xm]
+                f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
+                ks = src_0p[x]
+                f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
+                ks = src_00[xp]
+                f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
+                ks = src_0m[x]
+                f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
+                ks = src_0p[xm]
+                f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
+                ks = src_0p[xp]
+                f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
+                ks = src_0m[xp]
+                f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
+                ks = src_0m[xm]
+                f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
+                rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+                psi[z, y, x] = _psi(rho, kind, params)
             if pp <= p0:
                 continue
             # stream, force and collide plane pp - 1: psi is known on pp - 2 .. pp
@@ -264,127 +200,94 @@ def _step_d2q9_guo_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_mi
             psi_00 = psi[_wrap(z + 0, nz), _wrap(y + 0, ny)]
             src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
             psi_0p = psi[_wrap(z + 0, nz), _wrap(y + 1, ny)]
-            nf = 0
             for x in range(nx):
-                if own[x] >= 0:
-                    xs[nf] = x
-                    nf += 1
-            k0 = own[xs[0]] if nf > 0 else 0
-            for j0 in range(0, nf, 64):
-                n = min(64, nf - j0)
-                kc = k0 + j0
-                for jj in range(n):
-                    x = xs[j0 + jj]
-                    k = kc + jj
-                    xm = x - 1 if x > 0 else nx - 1
-                    xp = x + 1 if x < nx - 1 else 0
-                    ks = src_00[x]
-                    buf[0 + jj] = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
-                    ks = src_00[xm]
-                    buf[64 + jj] = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
-                    ks = src_0p[x]
-                    buf[128 + jj] = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
-                    ks = src_00[xp]
-                    buf[192 + jj] = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
-                    ks = src_0m[x]
-                    buf[256 + jj] = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
-                    ks = src_0p[xm]
-                    buf[320 + jj] = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
-                    ks = src_0p[xp]
-                    buf[384 + jj] = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
-                    ks = src_0m[xp]
-                    buf[448 + jj] = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
-                    ks = src_0m[xm]
-                    buf[512 + jj] = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
-                    buf[576 + jj] = np.float64(psi_00[x])
-                    buf[640 + jj] = np.float64(psi_00[xp])
-                    buf[704 + jj] = np.float64(psi_0p[x])
-                    buf[768 + jj] = np.float64(psi_00[xm])
-                    buf[832 + jj] = np.float64(psi_0m[x])
-                    buf[896 + jj] = np.float64(psi_0p[xp])
-                    buf[960 + jj] = np.float64(psi_0p[xm])
-                    buf[1024 + jj] = np.float64(psi_0m[xm])
-                    buf[1088 + jj] = np.float64(psi_0m[xp])
-                # vectorised: every access at a literal offset of one buffer
-                for jj in range(n):
-                    f0 = buf[0 + jj]
-                    f1 = buf[64 + jj]
-                    f2 = buf[128 + jj]
-                    f3 = buf[192 + jj]
-                    f4 = buf[256 + jj]
-                    f5 = buf[320 + jj]
-                    f6 = buf[384 + jj]
-                    f7 = buf[448 + jj]
-                    f8 = buf[512 + jj]
-                    g = -G * buf[576 + jj]
-                    az = 0.0
-                    ay = (0.1111111111111111 * buf[704 + jj] - 0.1111111111111111 * buf[832 + jj] + 0.027777777777777776 * buf[896 + jj] + 0.027777777777777776 * buf[960 + jj] - 0.027777777777777776 * buf[1024 + jj] - 0.027777777777777776 * buf[1088 + jj])
-                    ax = (0.1111111111111111 * buf[640 + jj] - 0.1111111111111111 * buf[768 + jj] + 0.027777777777777776 * buf[896 + jj] - 0.027777777777777776 * buf[960 + jj] - 0.027777777777777776 * buf[1024 + jj] + 0.027777777777777776 * buf[1088 + jj])
-                    Fz = g * az
-                    Fy = g * ay
-                    Fx = g * ax
-                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
-                    jz = 0.0
-                    jy = (f2 - f4 + f5 + f6 - f7 - f8)
-                    jx = (f1 - f3 + f5 - f6 - f7 + f8)
-                    li = li2 * (az * az + ay * ay + ax * ax)
-                    inv = 1.0 / rho
-                    uz = (jz + 0.5 * Fz) * inv
-                    uy = (jy + 0.5 * Fy) * inv
-                    ux = (jx + 0.5 * Fx) * inv
-                    uu = uz * uz + uy * uy + ux * ux
-                    uF3 = 3.0 * (uz * Fz + uy * Fy + ux * Fx)
-                    feq_rest = 1.0 - 1.5 * uu
-                    a0 = 0.4444444444444444 * rho
-                    b0 = 3.0 * a0
-                    a1 = 0.1111111111111111 * rho
-                    b1 = 3.0 * a1
-                    a2 = 0.027777777777777776 * rho
-                    b2 = 3.0 * a2
-                    buf[0 + jj] = f0 - omega_plus * (f0 - a0 * feq_rest) - wcp0 * uF3 + -1.3333333333333333 * li
-                    eu = (ux)
-                    P = -omega_plus * (0.5 * (f1 + f3) - a1 * (feq_rest + 4.5 * eu * eu))
-                    M = -omega_minus * (0.5 * (f1 - f3) - b1 * eu)
-                    eF = (Fx)
-                    P += wcp1 * (9.0 * eu * eF - uF3) + 0.16666666666666669 * li
-                    M += wcm1 * eF
-                    buf[64 + jj] = f1 + P + M
-                    buf[192 + jj] = f3 + P - M
-                    eu = (uy)
-                    P = -omega_plus * (0.5 * (f2 + f4) - a1 * (feq_rest + 4.5 * eu * eu))
-                    M = -omega_minus * (0.5 * (f2 - f4) - b1 * eu)
-                    eF = (Fy)
-                    P += wcp1 * (9.0 * eu * eF - uF3) + 0.16666666666666669 * li
-                    M += wcm1 * eF
-                    buf[128 + jj] = f2 + P + M
-                    buf[256 + jj] = f4 + P - M
-                    eu = (uy + ux)
-                    P = -omega_plus * (0.5 * (f5 + f7) - a2 * (feq_rest + 4.5 * eu * eu))
-                    M = -omega_minus * (0.5 * (f5 - f7) - b2 * eu)
-                    eF = (Fy + Fx)
-                    P += wcp2 * (9.0 * eu * eF - uF3) + 0.16666666666666669 * li
-                    M += wcm2 * eF
-                    buf[320 + jj] = f5 + P + M
-                    buf[448 + jj] = f7 + P - M
-                    eu = (uy - ux)
-                    P = -omega_plus * (0.5 * (f6 + f8) - a2 * (feq_rest + 4.5 * eu * eu))
-                    M = -omega_minus * (0.5 * (f6 - f8) - b2 * eu)
-                    eF = (Fy - Fx)
-                    P += wcp2 * (9.0 * eu * eF - uF3) + 0.16666666666666669 * li
-                    M += wcm2 * eF
-                    buf[384 + jj] = f6 + P + M
-                    buf[512 + jj] = f8 + P - M
-                for i in range(9):
-                    out = fnew[i, kc:kc + n]
-                    for jj in range(n):
-                        out[jj] = buf[i * 64 + jj]
+                k = own[x]
+                if k < 0:
+                    continue
+                xm = x - 1 if x > 0 else nx - 1
+                xp = x + 1 if x < nx - 1 else 0
+                ks = src_00[x]
+                f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                ks = src_00[xm]
+                f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
+                ks = src_0p[x]
+                f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
+                ks = src_00[xp]
+                f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
+                ks = src_0m[x]
+                f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
+                ks = src_0p[xm]
+                f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
+                ks = src_0p[xp]
+                f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
+                ks = src_0m[xp]
+                f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
+                ks = src_0m[xm]
+                f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
+                g = -G * np.float64(psi[z, y, x])
+                az = 0.0
+                ay = (0.1111111111111111 * psi_0p[x] - 0.1111111111111111 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] + 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp])
+                ax = (0.1111111111111111 * psi_00[xp] - 0.1111111111111111 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp])
+                Fz = g * az
+                Fy = g * ay
+                Fx = g * ax
+                rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+                jz = 0.0
+                jy = (f2 - f4 + f5 + f6 - f7 - f8)
+                jx = (f1 - f3 + f5 - f6 - f7 + f8)
+                li = li2 * (az * az + ay * ay + ax * ax)
+                inv = 1.0 / rho
+                uz = (jz + 0.5 * Fz) * inv
+                uy = (jy + 0.5 * Fy) * inv
+                ux = (jx + 0.5 * Fx) * inv
+                uu = uz * uz + uy * uy + ux * ux
+                uF3 = 3.0 * (uz * Fz + uy * Fy + ux * Fx)
+                feq_rest = 1.0 - 1.5 * uu
+                a0 = 0.4444444444444444 * rho
+                b0 = 3.0 * a0
+                a1 = 0.1111111111111111 * rho
+                b1 = 3.0 * a1
+                a2 = 0.027777777777777776 * rho
+                b2 = 3.0 * a2
+                fnew[0, k] = f0 - omega_plus * (f0 - a0 * feq_rest) - wcp0 * uF3 + -1.3333333333333333 * li
+                eu = (ux)
+                P = -omega_plus * (0.5 * (f1 + f3) - a1 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f1 - f3) - b1 * eu)
+                eF = (Fx)
+                P += wcp1 * (9.0 * eu * eF - uF3) + 0.16666666666666669 * li
+                M += wcm1 * eF
+                fnew[1, k] = f1 + P + M
+                fnew[3, k] = f3 + P - M
+                eu = (uy)
+                P = -omega_plus * (0.5 * (f2 + f4) - a1 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f2 - f4) - b1 * eu)
+                eF = (Fy)
+                P += wcp1 * (9.0 * eu * eF - uF3) + 0.16666666666666669 * li
+                M += wcm1 * eF
+                fnew[2, k] = f2 + P + M
+                fnew[4, k] = f4 + P - M
+                eu = (uy + ux)
+                P = -omega_plus * (0.5 * (f5 + f7) - a2 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f5 - f7) - b2 * eu)
+                eF = (Fy + Fx)
+                P += wcp2 * (9.0 * eu * eF - uF3) + 0.16666666666666669 * li
+                M += wcm2 * eF
+                fnew[5, k] = f5 + P + M
+                fnew[7, k] = f7 + P - M
+                eu = (uy - ux)
+                P = -omega_plus * (0.5 * (f6 + f8) - a2 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f6 - f8) - b2 * eu)
+                eF = (Fy - Fx)
+                P += wcp2 * (9.0 * eu * eF - uF3) + 0.16666666666666669 * li
+                M += wcm2 * eF
+                fnew[6, k] = f6 + P + M
+                fnew[8, k] = f8 + P - M
 
 
 def _step_d2q9_edm_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_minus, sigma, slabs):
     """D2Q9 time step with the 'edm' forcing: density pass, pull-stream, Shan–Chen force
-    and collision fused in one sweep over planes, vectorised across the nodes of a row
-    (generated; see ``kernel_codegen`` and ``stream_collide.step_reference``, the
-    specification it must equal)."""
+    and collision fused in one sweep over planes (generated; see ``kernel_codegen`` and
+    ``stream_collide.step_reference``, the specification it must equal)."""
     nz, ny, nx = index.shape
     cp = 1.0 - 0.5 * omega_plus
     cm = 1.0 - 0.5 * omega_minus
@@ -393,8 +296,6 @@ def _step_d2q9_edm_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_mi
     for c in numba.prange(slabs):
         p0 = (c * planes) // slabs
         p1 = ((c + 1) * planes) // slabs
-        xs = np.empty(nx, np.int64)
-        buf = np.empty(1152)
         for pp in range(p0 - 1, p1 + 1):
             # density pass of plane pp (the slab's halo planes p0 - 1 and p1 included)
             z = 0
@@ -403,45 +304,32 @@ def _step_d2q9_edm_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_mi
             src_0m = index[_wrap(z - 0, nz), _wrap(y - -1, ny)]
             src_00 = index[_wrap(z - 0, nz), _wrap(y - 0, ny)]
             src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
-            psi_own = psi[z, y]
-            nf = 0
             for x in range(nx):
-                if own[x] >= 0:
-                    xs[nf] = x
-                    nf += 1
-            k0 = own[xs[0]] if nf > 0 else 0
-            for j0 in range(0, nf, 64):
-                n = min(64, nf - j0)
-                kc = k0 + j0
-                for jj in range(n):
-                    x = xs[j0 + jj]
-                    k = kc + jj
-                    xm = x - 1 if x > 0 else nx - 1
-                    xp = x + 1 if x < nx - 1 else 0
-                    ks = src_00[x]
-                    f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
-                    ks = src_00[xm]
-                    f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
-                    ks = src_0p[x]
-                    f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
-                    ks = src_00[xp]
-                    f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
-                    ks = src_0m[x]
-                    f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
-                    ks = src_0p[xm]
-                    f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
-                    ks = src_0p[xp]
-                    f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
-                    ks = src_0m[xp]
-                    f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
-                    ks = src_0m[xm]
-                    f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
-                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
-                    buf[jj] = rho
-                for jj in range(n):
-                    buf[64 + jj] = _psi(buf[jj], kind, params)
-                for jj in range(n):
-                    psi_own[xs[j0 + jj]] = buf[64 + jj]
+                k = own[x]
+                if k < 0:
+                    continue
+                xm = x - 1 if x > 0 else nx - 1
+                xp = x + 1 if x < nx - 1 else 0
+                ks = src_00[x]
+                f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                ks = src_00[xm]
+                f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
+                ks = src_0p[x]
+                f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
+                ks = src_00[xp]
+                f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
+                ks = src_0m[x]
+                f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
+                ks = src_0p[xm]
+                f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
+                ks = src_0p[xp]
+                f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
+                ks = src_0m[xp]
+                f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
+                ks = src_0m[xm]
+                f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
+                rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+                psi[z, y, x] = _psi(rho, kind, params)
             if pp <= p0:
                 continue
             # stream, force and collide plane pp - 1: psi is known on pp - 2 .. pp
@@ -453,122 +341,90 @@ def _step_d2q9_edm_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_mi
             psi_00 = psi[_wrap(z + 0, nz), _wrap(y + 0, ny)]
             src_0p = index[_wrap(z - 0, nz), _wrap(y - 1, ny)]
             psi_0p = psi[_wrap(z + 0, nz), _wrap(y + 1, ny)]
-            nf = 0
             for x in range(nx):
-                if own[x] >= 0:
-                    xs[nf] = x
-                    nf += 1
-            k0 = own[xs[0]] if nf > 0 else 0
-            for j0 in range(0, nf, 64):
-                n = min(64, nf - j0)
-                kc = k0 + j0
-                for jj in range(n):
-                    x = xs[j0 + jj]
-                    k = kc + jj
-                    xm = x - 1 if x > 0 else nx - 1
-                    xp = x + 1 if x < nx - 1 else 0
-                    ks = src_00[x]
-                    buf[0 + jj] = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
-                    ks = src_00[xm]
-                    buf[64 + jj] = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
-                    ks = src_0p[x]
-                    buf[128 + jj] = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
-                    ks = src_00[xp]
-                    buf[192 + jj] = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
-                    ks = src_0m[x]
-                    buf[256 + jj] = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
-                    ks = src_0p[xm]
-                    buf[320 + jj] = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
-                    ks = src_0p[xp]
-                    buf[384 + jj] = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
-                    ks = src_0m[xp]
-                    buf[448 + jj] = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
-                    ks = src_0m[xm]
-                    buf[512 + jj] = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
-                    buf[576 + jj] = np.float64(psi_00[x])
-                    buf[640 + jj] = np.float64(psi_00[xp])
-                    buf[704 + jj] = np.float64(psi_0p[x])
-                    buf[768 + jj] = np.float64(psi_00[xm])
-                    buf[832 + jj] = np.float64(psi_0m[x])
-                    buf[896 + jj] = np.float64(psi_0p[xp])
-                    buf[960 + jj] = np.float64(psi_0p[xm])
-                    buf[1024 + jj] = np.float64(psi_0m[xm])
-                    buf[1088 + jj] = np.float64(psi_0m[xp])
-                # vectorised: every access at a literal offset of one buffer
-                for jj in range(n):
-                    f0 = buf[0 + jj]
-                    f1 = buf[64 + jj]
-                    f2 = buf[128 + jj]
-                    f3 = buf[192 + jj]
-                    f4 = buf[256 + jj]
-                    f5 = buf[320 + jj]
-                    f6 = buf[384 + jj]
-                    f7 = buf[448 + jj]
-                    f8 = buf[512 + jj]
-                    g = -G * buf[576 + jj]
-                    az = 0.0
-                    ay = (0.1111111111111111 * buf[704 + jj] - 0.1111111111111111 * buf[832 + jj] + 0.027777777777777776 * buf[896 + jj] + 0.027777777777777776 * buf[960 + jj] - 0.027777777777777776 * buf[1024 + jj] - 0.027777777777777776 * buf[1088 + jj])
-                    ax = (0.1111111111111111 * buf[640 + jj] - 0.1111111111111111 * buf[768 + jj] + 0.027777777777777776 * buf[896 + jj] - 0.027777777777777776 * buf[960 + jj] - 0.027777777777777776 * buf[1024 + jj] + 0.027777777777777776 * buf[1088 + jj])
-                    Fz = g * az
-                    Fy = g * ay
-                    Fx = g * ax
-                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
-                    jz = 0.0
-                    jy = (f2 - f4 + f5 + f6 - f7 - f8)
-                    jx = (f1 - f3 + f5 - f6 - f7 + f8)
-                    inv = 1.0 / rho
-                    uz = jz * inv
-                    uy = jy * inv
-                    ux = jx * inv
-                    uu = uz * uz + uy * uy + ux * ux
-                    vz = uz + Fz * inv
-                    vy = uy + Fy * inv
-                    vx = ux + Fx * inv
-                    dvv = 1.5 * (uu - (vz * vz + vy * vy + vx * vx))
-                    feq_rest = 1.0 - 1.5 * uu
-                    a0 = 0.4444444444444444 * rho
-                    b0 = 3.0 * a0
-                    a1 = 0.1111111111111111 * rho
-                    b1 = 3.0 * a1
-                    a2 = 0.027777777777777776 * rho
-                    b2 = 3.0 * a2
-                    buf[0 + jj] = f0 - omega_plus * (f0 - a0 * feq_rest) + a0 * dvv
-                    eu = (ux)
-                    P = -omega_plus * (0.5 * (f1 + f3) - a1 * (feq_rest + 4.5 * eu * eu))
-                    M = -omega_minus * (0.5 * (f1 - f3) - b1 * eu)
-                    ev = (vx)
-                    P += a1 * (dvv + 4.5 * (ev * ev - eu * eu))
-                    M += b1 * (ev - eu)
-                    buf[64 + jj] = f1 + P + M
-                    buf[192 + jj] = f3 + P - M
-                    eu = (uy)
-                    P = -omega_plus * (0.5 * (f2 + f4) - a1 * (feq_rest + 4.5 * eu * eu))
-                    M = -omega_minus * (0.5 * (f2 - f4) - b1 * eu)
-                    ev = (vy)
-                    P += a1 * (dvv + 4.5 * (ev * ev - eu * eu))
-                    M += b1 * (ev - eu)
-                    buf[128 + jj] = f2 + P + M
-                    buf[256 + jj] = f4 + P - M
-                    eu = (uy + ux)
-                    P = -omega_plus * (0.5 * (f5 + f7) - a2 * (feq_rest + 4.5 * eu * eu))
-                    M = -omega_minus * (0.5 * (f5 - f7) - b2 * eu)
-                    ev = (vy + vx)
-                    P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
-                    M += b2 * (ev - eu)
-                    buf[320 + jj] = f5 + P + M
-                    buf[448 + jj] = f7 + P - M
-                    eu = (uy - ux)
-                    P = -omega_plus * (0.5 * (f6 + f8) - a2 * (feq_rest + 4.5 * eu * eu))
-                    M = -omega_minus * (0.5 * (f6 - f8) - b2 * eu)
-                    ev = (vy - vx)
-                    P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
-                    M += b2 * (ev - eu)
-                    buf[384 + jj] = f6 + P + M
-                    buf[512 + jj] = f8 + P - M
-                for i in range(9):
-                    out = fnew[i, kc:kc + n]
-                    for jj in range(n):
-                        out[jj] = buf[i * 64 + jj]
+                k = own[x]
+                if k < 0:
+                    continue
+                xm = x - 1 if x > 0 else nx - 1
+                xp = x + 1 if x < nx - 1 else 0
+                ks = src_00[x]
+                f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                ks = src_00[xm]
+                f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[3, k])
+                ks = src_0p[x]
+                f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[4, k])
+                ks = src_00[xp]
+                f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[1, k])
+                ks = src_0m[x]
+                f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[2, k])
+                ks = src_0p[xm]
+                f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[7, k])
+                ks = src_0p[xp]
+                f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[8, k])
+                ks = src_0m[xp]
+                f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[5, k])
+                ks = src_0m[xm]
+                f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[6, k])
+                g = -G * np.float64(psi[z, y, x])
+                az = 0.0
+                ay = (0.1111111111111111 * psi_0p[x] - 0.1111111111111111 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] + 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp])
+                ax = (0.1111111111111111 * psi_00[xp] - 0.1111111111111111 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0p[xm] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp])
+                Fz = g * az
+                Fy = g * ay
+                Fx = g * ax
+                rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8
+                jz = 0.0
+                jy = (f2 - f4 + f5 + f6 - f7 - f8)
+                jx = (f1 - f3 + f5 - f6 - f7 + f8)
+                inv = 1.0 / rho
+                uz = jz * inv
+                uy = jy * inv
+                ux = jx * inv
+                uu = uz * uz + uy * uy + ux * ux
+                vz = uz + Fz * inv
+                vy = uy + Fy * inv
+                vx = ux + Fx * inv
+                dvv = 1.5 * (uu - (vz * vz + vy * vy + vx * vx))
+                feq_rest = 1.0 - 1.5 * uu
+                a0 = 0.4444444444444444 * rho
+                b0 = 3.0 * a0
+                a1 = 0.1111111111111111 * rho
+                b1 = 3.0 * a1
+                a2 = 0.027777777777777776 * rho
+                b2 = 3.0 * a2
+                fnew[0, k] = f0 - omega_plus * (f0 - a0 * feq_rest) + a0 * dvv
+                eu = (ux)
+                P = -omega_plus * (0.5 * (f1 + f3) - a1 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f1 - f3) - b1 * eu)
+                ev = (vx)
+                P += a1 * (dvv + 4.5 * (ev * ev - eu * eu))
+                M += b1 * (ev - eu)
+                fnew[1, k] = f1 + P + M
+                fnew[3, k] = f3 + P - M
+                eu = (uy)
+                P = -omega_plus * (0.5 * (f2 + f4) - a1 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f2 - f4) - b1 * eu)
+                ev = (vy)
+                P += a1 * (dvv + 4.5 * (ev * ev - eu * eu))
+                M += b1 * (ev - eu)
+                fnew[2, k] = f2 + P + M
+                fnew[4, k] = f4 + P - M
+                eu = (uy + ux)
+                P = -omega_plus * (0.5 * (f5 + f7) - a2 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f5 - f7) - b2 * eu)
+                ev = (vy + vx)
+                P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
+                M += b2 * (ev - eu)
+                fnew[5, k] = f5 + P + M
+                fnew[7, k] = f7 + P - M
+                eu = (uy - ux)
+                P = -omega_plus * (0.5 * (f6 + f8) - a2 * (feq_rest + 4.5 * eu * eu))
+                M = -omega_minus * (0.5 * (f6 - f8) - b2 * eu)
+                ev = (vy - vx)
+                P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
+                M += b2 * (ev - eu)
+                fnew[6, k] = f6 + P + M
+                fnew[8, k] = f8 + P - M
 
 
 def _density_d2q9_py(f, index, psi, kind, params, rho_out):
@@ -675,9 +531,8 @@ def _moments_d2q9_py(f, index, psi, G, rho_out, u_out):
 
 def _step_d3q19_shift_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_minus, sigma, slabs):
     """D3Q19 time step with the 'shift' forcing: density pass, pull-stream, Shan–Chen force
-    and collision fused in one sweep over planes, vectorised across the nodes of a row
-    (generated; see ``kernel_codegen`` and ``stream_collide.step_reference``, the
-    specification it must equal)."""
+    and collision fused in one sweep over planes (generated; see ``kernel_codegen`` and
+    ``stream_collide.step_reference``, the specification it must equal)."""
     nz, ny, nx = index.shape
     cp = 1.0 - 0.5 * omega_plus
     cm = 1.0 - 0.5 * omega_minus
@@ -686,8 +541,6 @@ def _step_d3q19_shift_py(f, fnew, index, psi, kind, params, G, omega_plus, omega
     for c in numba.prange(slabs):
         p0 = (c * planes) // slabs
         p1 = ((c + 1) * planes) // slabs
-        xs = np.empty(nx, np.int64)
-        buf = np.empty(2432)
         for pp in range(p0 - 1, p1 + 1):
             # density pass of plane pp (the slab's halo planes p0 - 1 and p1 included)
             z = _wrap(pp, nz)
@@ -702,65 +555,52 @@ def _step_d3q19_shift_py(f, fnew, index, psi, kind, params, G, omega_plus, omega
                 src_pm = index[_wrap(z - 1, nz), _wrap(y - -1, ny)]
                 src_p0 = index[_wrap(z - 1, nz), _wrap(y - 0, ny)]
                 src_pp = index[_wrap(z - 1, nz), _wrap(y - 1, ny)]
-                psi_own = psi[z, y]
-                nf = 0
                 for x in range(nx):
-                    if own[x] >= 0:
-                        xs[nf] = x
-                        nf += 1
-                k0 = own[xs[0]] if nf > 0 else 0
-                for j0 in range(0, nf, 64):
-                    n = min(64, nf - j0)
-                    kc = k0 + j0
-                    for jj in range(n):
-                        x = xs[j0 + jj]
-                        k = kc + jj
-                        xm = x - 1 if x > 0 else nx - 1
-                        xp = x + 1 if x < nx - 1 else 0
-                        ks = src_00[x]
-                        f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
-                        ks = src_00[xm]
-                        f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
-                        ks = src_00[xp]
-                        f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
-                        ks = src_0p[x]
-                        f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
-                        ks = src_0m[x]
-                        f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
-                        ks = src_p0[x]
-                        f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
-                        ks = src_m0[x]
-                        f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
-                        ks = src_0p[xm]
-                        f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
-                        ks = src_0m[xp]
-                        f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
-                        ks = src_0m[xm]
-                        f9 = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
-                        ks = src_0p[xp]
-                        f10 = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
-                        ks = src_p0[xm]
-                        f11 = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
-                        ks = src_m0[xp]
-                        f12 = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
-                        ks = src_m0[xm]
-                        f13 = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
-                        ks = src_p0[xp]
-                        f14 = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
-                        ks = src_pp[x]
-                        f15 = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
-                        ks = src_mm[x]
-                        f16 = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
-                        ks = src_mp[x]
-                        f17 = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
-                        ks = src_pm[x]
-                        f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
-                        rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
-                        buf[jj] = rho
-                    for jj in range(n):
-                        buf[64 + jj] = _psi(buf[jj], kind, params)
-                    for jj in range(n):
-                        psi_own[xs[j0 + jj]] = buf[64 + jj]
+                    k = own[x]
+                    if k < 0:
+                        continue
+                    xm = x - 1 if x > 0 else nx - 1
+                    xp = x + 1 if x < nx - 1 else 0
+                    ks = src_00[x]
+                    f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                    ks = src_00[xm]
+                    f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
+                    ks = src_00[xp]
+                    f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
+                    ks = src_0p[x]
+                    f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
+                    ks = src_0m[x]
+                    f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
+                    ks = src_p0[x]
+                    f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
+                    ks = src_m0[x]
+                    f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
+                    ks = src_0p[xm]
+                    f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
+                    ks = src_0m[xp]
+                    f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
+                    ks = src_0m[xm]
+                    f9 = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
+                    ks = src_0p[xp]
+                    f10 = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
+                    ks = src_p0[xm]
+                    f11 = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
+                    ks = src_m0[xp]
+                    f12 = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
+                    ks = src_m0[xm]
+                    f13 = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
+                    ks = src_p0[xp]
+                    f14 = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
+                    ks = src_pp[x]
+                    f15 = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
+                    ks = src_mm[x]
+                    f16 = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
+                    ks = src_mp[x]
+                    f17 = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
+                    ks = src_pm[x]
+                    f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                    psi[z, y, x] = _psi(rho, kind, params)
             if pp <= p0:
                 continue
             # stream, force and collide plane pp - 1: psi is known on pp - 2 .. pp
@@ -785,178 +625,125 @@ def _step_d3q19_shift_py(f, fnew, index, psi, kind, params, G, omega_plus, omega
                 psi_p0 = psi[_wrap(z + 1, nz), _wrap(y + 0, ny)]
                 src_pp = index[_wrap(z - 1, nz), _wrap(y - 1, ny)]
                 psi_pp = psi[_wrap(z + 1, nz), _wrap(y + 1, ny)]
-                nf = 0
                 for x in range(nx):
-                    if own[x] >= 0:
-                        xs[nf] = x
-                        nf += 1
-                k0 = own[xs[0]] if nf > 0 else 0
-                for j0 in range(0, nf, 64):
-                    n = min(64, nf - j0)
-                    kc = k0 + j0
-                    for jj in range(n):
-                        x = xs[j0 + jj]
-                        k = kc + jj
-                        xm = x - 1 if x > 0 else nx - 1
-                        xp = x + 1 if x < nx - 1 else 0
-                        ks = src_00[x]
-                        buf[0 + jj] = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
-                        ks = src_00[xm]
-                        buf[64 + jj] = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
-                        ks = src_00[xp]
-                        buf[128 + jj] = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
-                        ks = src_0p[x]
-                        buf[192 + jj] = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
-                        ks = src_0m[x]
-                        buf[256 + jj] = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
-                        ks = src_p0[x]
-                        buf[320 + jj] = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
-                        ks = src_m0[x]
-                        buf[384 + jj] = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
-                        ks = src_0p[xm]
-                        buf[448 + jj] = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
-                        ks = src_0m[xp]
-                        buf[512 + jj] = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
-                        ks = src_0m[xm]
-                        buf[576 + jj] = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
-                        ks = src_0p[xp]
-                        buf[640 + jj] = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
-                        ks = src_p0[xm]
-                        buf[704 + jj] = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
-                        ks = src_m0[xp]
-                        buf[768 + jj] = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
-                        ks = src_m0[xm]
-                        buf[832 + jj] = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
-                        ks = src_p0[xp]
-                        buf[896 + jj] = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
-                        ks = src_pp[x]
-                        buf[960 + jj] = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
-                        ks = src_mm[x]
-                        buf[1024 + jj] = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
-                        ks = src_mp[x]
-                        buf[1088 + jj] = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
-                        ks = src_pm[x]
-                        buf[1152 + jj] = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
-                        buf[1216 + jj] = np.float64(psi_00[x])
-                        buf[1280 + jj] = np.float64(psi_00[xp])
-                        buf[1344 + jj] = np.float64(psi_00[xm])
-                        buf[1408 + jj] = np.float64(psi_0p[x])
-                        buf[1472 + jj] = np.float64(psi_0m[x])
-                        buf[1536 + jj] = np.float64(psi_p0[x])
-                        buf[1600 + jj] = np.float64(psi_m0[x])
-                        buf[1664 + jj] = np.float64(psi_0p[xp])
-                        buf[1728 + jj] = np.float64(psi_0m[xm])
-                        buf[1792 + jj] = np.float64(psi_0m[xp])
-                        buf[1856 + jj] = np.float64(psi_0p[xm])
-                        buf[1920 + jj] = np.float64(psi_p0[xp])
-                        buf[1984 + jj] = np.float64(psi_m0[xm])
-                        buf[2048 + jj] = np.float64(psi_m0[xp])
-                        buf[2112 + jj] = np.float64(psi_p0[xm])
-                        buf[2176 + jj] = np.float64(psi_pp[x])
-                        buf[2240 + jj] = np.float64(psi_mm[x])
-                        buf[2304 + jj] = np.float64(psi_mp[x])
-                        buf[2368 + jj] = np.float64(psi_pm[x])
-                    # vectorised: every access at a literal offset of one buffer
-                    for jj in range(n):
-                        f0 = buf[0 + jj]
-                        f1 = buf[64 + jj]
-                        f2 = buf[128 + jj]
-                        f3 = buf[192 + jj]
-                        f4 = buf[256 + jj]
-                        f5 = buf[320 + jj]
-                        f6 = buf[384 + jj]
-                        f7 = buf[448 + jj]
-                        f8 = buf[512 + jj]
-                        f9 = buf[576 + jj]
-                        f10 = buf[640 + jj]
-                        f11 = buf[704 + jj]
-                        f12 = buf[768 + jj]
-                        f13 = buf[832 + jj]
-                        f14 = buf[896 + jj]
-                        f15 = buf[960 + jj]
-                        f16 = buf[1024 + jj]
-                        f17 = buf[1088 + jj]
-                        f18 = buf[1152 + jj]
-                        g = -G * buf[1216 + jj]
-                        az = (0.05555555555555555 * buf[1536 + jj] - 0.05555555555555555 * buf[1600 + jj] + 0.027777777777777776 * buf[1920 + jj] - 0.027777777777777776 * buf[1984 + jj] - 0.027777777777777776 * buf[2048 + jj] + 0.027777777777777776 * buf[2112 + jj] + 0.027777777777777776 * buf[2176 + jj] - 0.027777777777777776 * buf[2240 + jj] - 0.027777777777777776 * buf[2304 + jj] + 0.027777777777777776 * buf[2368 + jj])
-                        ay = (0.05555555555555555 * buf[1408 + jj] - 0.05555555555555555 * buf[1472 + jj] + 0.027777777777777776 * buf[1664 + jj] - 0.027777777777777776 * buf[1728 + jj] - 0.027777777777777776 * buf[1792 + jj] + 0.027777777777777776 * buf[1856 + jj] + 0.027777777777777776 * buf[2176 + jj] - 0.027777777777777776 * buf[2240 + jj] + 0.027777777777777776 * buf[2304 + jj] - 0.027777777777777776 * buf[2368 + jj])
-                        ax = (0.05555555555555555 * buf[1280 + jj] - 0.05555555555555555 * buf[1344 + jj] + 0.027777777777777776 * buf[1664 + jj] - 0.027777777777777776 * buf[1728 + jj] + 0.027777777777777776 * buf[1792 + jj] - 0.027777777777777776 * buf[1856 + jj] + 0.027777777777777776 * buf[1920 + jj] - 0.027777777777777776 * buf[1984 + jj] + 0.027777777777777776 * buf[2048 + jj] - 0.027777777777777776 * buf[2112 + jj])
-                        Fz = g * az
-                        Fy = g * ay
-                        Fx = g * ax
-                        rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
-                        jz = (f5 - f6 + f11 - f12 - f13 + f14 + f15 - f16 - f17 + f18)
-                        jy = (f3 - f4 + f7 - f8 - f9 + f10 + f15 - f16 + f17 - f18)
-                        jx = (f1 - f2 + f7 - f8 + f9 - f10 + f11 - f12 + f13 - f14)
-                        inv = 1.0 / rho
-                        uz = (jz + Fz / omega_plus) * inv
-                        uy = (jy + Fy / omega_plus) * inv
-                        ux = (jx + Fx / omega_plus) * inv
-                        uu = uz * uz + uy * uy + ux * ux
-                        feq_rest = 1.0 - 1.5 * uu
-                        a0 = 0.3333333333333333 * rho
-                        b0 = 3.0 * a0
-                        a1 = 0.05555555555555555 * rho
-                        b1 = 3.0 * a1
-                        a2 = 0.027777777777777776 * rho
-                        b2 = 3.0 * a2
-                        buf[0 + jj] = f0 - omega_plus * (f0 - a0 * feq_rest)
-                        eu = (ux)
-                        P = -omega_plus * (0.5 * (f1 + f2) - a1 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f1 - f2) - b1 * eu)
-                        buf[64 + jj] = f1 + P + M
-                        buf[128 + jj] = f2 + P - M
-                        eu = (uy)
-                        P = -omega_plus * (0.5 * (f3 + f4) - a1 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f3 - f4) - b1 * eu)
-                        buf[192 + jj] = f3 + P + M
-                        buf[256 + jj] = f4 + P - M
-                        eu = (uz)
-                        P = -omega_plus * (0.5 * (f5 + f6) - a1 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f5 - f6) - b1 * eu)
-                        buf[320 + jj] = f5 + P + M
-                        buf[384 + jj] = f6 + P - M
-                        eu = (uy + ux)
-                        P = -omega_plus * (0.5 * (f7 + f8) - a2 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f7 - f8) - b2 * eu)
-                        buf[448 + jj] = f7 + P + M
-                        buf[512 + jj] = f8 + P - M
-                        eu = (-uy + ux)
-                        P = -omega_plus * (0.5 * (f9 + f10) - a2 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f9 - f10) - b2 * eu)
-                        buf[576 + jj] = f9 + P + M
-                        buf[640 + jj] = f10 + P - M
-                        eu = (uz + ux)
-                        P = -omega_plus * (0.5 * (f11 + f12) - a2 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f11 - f12) - b2 * eu)
-                        buf[704 + jj] = f11 + P + M
-                        buf[768 + jj] = f12 + P - M
-                        eu = (-uz + ux)
-                        P = -omega_plus * (0.5 * (f13 + f14) - a2 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f13 - f14) - b2 * eu)
-                        buf[832 + jj] = f13 + P + M
-                        buf[896 + jj] = f14 + P - M
-                        eu = (uz + uy)
-                        P = -omega_plus * (0.5 * (f15 + f16) - a2 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f15 - f16) - b2 * eu)
-                        buf[960 + jj] = f15 + P + M
-                        buf[1024 + jj] = f16 + P - M
-                        eu = (-uz + uy)
-                        P = -omega_plus * (0.5 * (f17 + f18) - a2 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f17 - f18) - b2 * eu)
-                        buf[1088 + jj] = f17 + P + M
-                        buf[1152 + jj] = f18 + P - M
-                    for i in range(19):
-                        out = fnew[i, kc:kc + n]
-                        for jj in range(n):
-                            out[jj] = buf[i * 64 + jj]
+                    k = own[x]
+                    if k < 0:
+                        continue
+                    xm = x - 1 if x > 0 else nx - 1
+                    xp = x + 1 if x < nx - 1 else 0
+                    ks = src_00[x]
+                    f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                    ks = src_00[xm]
+                    f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
+                    ks = src_00[xp]
+                    f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
+                    ks = src_0p[x]
+                    f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
+                    ks = src_0m[x]
+                    f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
+                    ks = src_p0[x]
+                    f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
+                    ks = src_m0[x]
+                    f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
+                    ks = src_0p[xm]
+                    f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
+                    ks = src_0m[xp]
+                    f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
+                    ks = src_0m[xm]
+                    f9 = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
+                    ks = src_0p[xp]
+                    f10 = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
+                    ks = src_p0[xm]
+                    f11 = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
+                    ks = src_m0[xp]
+                    f12 = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
+                    ks = src_m0[xm]
+                    f13 = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
+                    ks = src_p0[xp]
+                    f14 = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
+                    ks = src_pp[x]
+                    f15 = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
+                    ks = src_mm[x]
+                    f16 = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
+                    ks = src_mp[x]
+                    f17 = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
+                    ks = src_pm[x]
+                    f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
+                    g = -G * np.float64(psi[z, y, x])
+                    az = (0.05555555555555555 * psi_p0[x] - 0.05555555555555555 * psi_m0[x] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] - 0.027777777777777776 * psi_m0[xp] + 0.027777777777777776 * psi_p0[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] - 0.027777777777777776 * psi_mp[x] + 0.027777777777777776 * psi_pm[x])
+                    ay = (0.05555555555555555 * psi_0p[x] - 0.05555555555555555 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp] + 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] + 0.027777777777777776 * psi_mp[x] - 0.027777777777777776 * psi_pm[x])
+                    ax = (0.05555555555555555 * psi_00[xp] - 0.05555555555555555 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp] - 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] + 0.027777777777777776 * psi_m0[xp] - 0.027777777777777776 * psi_p0[xm])
+                    Fz = g * az
+                    Fy = g * ay
+                    Fx = g * ax
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                    jz = (f5 - f6 + f11 - f12 - f13 + f14 + f15 - f16 - f17 + f18)
+                    jy = (f3 - f4 + f7 - f8 - f9 + f10 + f15 - f16 + f17 - f18)
+                    jx = (f1 - f2 + f7 - f8 + f9 - f10 + f11 - f12 + f13 - f14)
+                    inv = 1.0 / rho
+                    uz = (jz + Fz / omega_plus) * inv
+                    uy = (jy + Fy / omega_plus) * inv
+                    ux = (jx + Fx / omega_plus) * inv
+                    uu = uz * uz + uy * uy + ux * ux
+                    feq_rest = 1.0 - 1.5 * uu
+                    a0 = 0.3333333333333333 * rho
+                    b0 = 3.0 * a0
+                    a1 = 0.05555555555555555 * rho
+                    b1 = 3.0 * a1
+                    a2 = 0.027777777777777776 * rho
+                    b2 = 3.0 * a2
+                    fnew[0, k] = f0 - omega_plus * (f0 - a0 * feq_rest)
+                    eu = (ux)
+                    P = -omega_plus * (0.5 * (f1 + f2) - a1 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f1 - f2) - b1 * eu)
+                    fnew[1, k] = f1 + P + M
+                    fnew[2, k] = f2 + P - M
+                    eu = (uy)
+                    P = -omega_plus * (0.5 * (f3 + f4) - a1 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f3 - f4) - b1 * eu)
+                    fnew[3, k] = f3 + P + M
+                    fnew[4, k] = f4 + P - M
+                    eu = (uz)
+                    P = -omega_plus * (0.5 * (f5 + f6) - a1 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f5 - f6) - b1 * eu)
+                    fnew[5, k] = f5 + P + M
+                    fnew[6, k] = f6 + P - M
+                    eu = (uy + ux)
+                    P = -omega_plus * (0.5 * (f7 + f8) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f7 - f8) - b2 * eu)
+                    fnew[7, k] = f7 + P + M
+                    fnew[8, k] = f8 + P - M
+                    eu = (-uy + ux)
+                    P = -omega_plus * (0.5 * (f9 + f10) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f9 - f10) - b2 * eu)
+                    fnew[9, k] = f9 + P + M
+                    fnew[10, k] = f10 + P - M
+                    eu = (uz + ux)
+                    P = -omega_plus * (0.5 * (f11 + f12) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f11 - f12) - b2 * eu)
+                    fnew[11, k] = f11 + P + M
+                    fnew[12, k] = f12 + P - M
+                    eu = (-uz + ux)
+                    P = -omega_plus * (0.5 * (f13 + f14) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f13 - f14) - b2 * eu)
+                    fnew[13, k] = f13 + P + M
+                    fnew[14, k] = f14 + P - M
+                    eu = (uz + uy)
+                    P = -omega_plus * (0.5 * (f15 + f16) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f15 - f16) - b2 * eu)
+                    fnew[15, k] = f15 + P + M
+                    fnew[16, k] = f16 + P - M
+                    eu = (-uz + uy)
+                    P = -omega_plus * (0.5 * (f17 + f18) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f17 - f18) - b2 * eu)
+                    fnew[17, k] = f17 + P + M
+                    fnew[18, k] = f18 + P - M
 
 
 def _step_d3q19_guo_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_minus, sigma, slabs):
     """D3Q19 time step with the 'guo' forcing: density pass, pull-stream, Shan–Chen force
-    and collision fused in one sweep over planes, vectorised across the nodes of a row
-    (generated; see ``kernel_codegen`` and ``stream_collide.step_reference``, the
-    specification it must equal)."""
+    and collision fused in one sweep over planes (generated; see ``kernel_codegen`` and
+    ``stream_collide.step_reference``, the specification it must equal)."""
     nz, ny, nx = index.shape
     cp = 1.0 - 0.5 * omega_plus
     cm = 1.0 - 0.5 * omega_minus
@@ -971,8 +758,6 @@ def _step_d3q19_guo_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_m
     for c in numba.prange(slabs):
         p0 = (c * planes) // slabs
         p1 = ((c + 1) * planes) // slabs
-        xs = np.empty(nx, np.int64)
-        buf = np.empty(2432)
         for pp in range(p0 - 1, p1 + 1):
             # density pass of plane pp (the slab's halo planes p0 - 1 and p1 included)
             z = _wrap(pp, nz)
@@ -987,65 +772,52 @@ def _step_d3q19_guo_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_m
                 src_pm = index[_wrap(z - 1, nz), _wrap(y - -1, ny)]
                 src_p0 = index[_wrap(z - 1, nz), _wrap(y - 0, ny)]
                 src_pp = index[_wrap(z - 1, nz), _wrap(y - 1, ny)]
-                psi_own = psi[z, y]
-                nf = 0
                 for x in range(nx):
-                    if own[x] >= 0:
-                        xs[nf] = x
-                        nf += 1
-                k0 = own[xs[0]] if nf > 0 else 0
-                for j0 in range(0, nf, 64):
-                    n = min(64, nf - j0)
-                    kc = k0 + j0
-                    for jj in range(n):
-                        x = xs[j0 + jj]
-                        k = kc + jj
-                        xm = x - 1 if x > 0 else nx - 1
-                        xp = x + 1 if x < nx - 1 else 0
-                        ks = src_00[x]
-                        f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
-                        ks = src_00[xm]
-                        f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
-                        ks = src_00[xp]
-                        f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
-                        ks = src_0p[x]
-                        f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
-                        ks = src_0m[x]
-                        f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
-                        ks = src_p0[x]
-                        f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
-                        ks = src_m0[x]
-                        f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
-                        ks = src_0p[xm]
-                        f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
-                        ks = src_0m[xp]
-                        f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
-                        ks = src_0m[xm]
-                        f9 = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
-                        ks = src_0p[xp]
-                        f10 = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
-                        ks = src_p0[xm]
-                        f11 = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
-                        ks = src_m0[xp]
-                        f12 = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
-                        ks = src_m0[xm]
-                        f13 = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
-                        ks = src_p0[xp]
-                        f14 = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
-                        ks = src_pp[x]
-                        f15 = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
-                        ks = src_mm[x]
-                        f16 = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
-                        ks = src_mp[x]
-                        f17 = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
-                        ks = src_pm[x]
-                        f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
-                        rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
-                        buf[jj] = rho
-                    for jj in range(n):
-                        buf[64 + jj] = _psi(buf[jj], kind, params)
-                    for jj in range(n):
-                        psi_own[xs[j0 + jj]] = buf[64 + jj]
+                    k = own[x]
+                    if k < 0:
+                        continue
+                    xm = x - 1 if x > 0 else nx - 1
+                    xp = x + 1 if x < nx - 1 else 0
+                    ks = src_00[x]
+                    f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                    ks = src_00[xm]
+                    f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
+                    ks = src_00[xp]
+                    f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
+                    ks = src_0p[x]
+                    f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
+                    ks = src_0m[x]
+                    f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
+                    ks = src_p0[x]
+                    f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
+                    ks = src_m0[x]
+                    f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
+                    ks = src_0p[xm]
+                    f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
+                    ks = src_0m[xp]
+                    f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
+                    ks = src_0m[xm]
+                    f9 = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
+                    ks = src_0p[xp]
+                    f10 = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
+                    ks = src_p0[xm]
+                    f11 = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
+                    ks = src_m0[xp]
+                    f12 = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
+                    ks = src_m0[xm]
+                    f13 = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
+                    ks = src_p0[xp]
+                    f14 = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
+                    ks = src_pp[x]
+                    f15 = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
+                    ks = src_mm[x]
+                    f16 = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
+                    ks = src_mp[x]
+                    f17 = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
+                    ks = src_pm[x]
+                    f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                    psi[z, y, x] = _psi(rho, kind, params)
             if pp <= p0:
                 continue
             # stream, force and collide plane pp - 1: psi is known on pp - 2 .. pp
@@ -1070,207 +842,154 @@ def _step_d3q19_guo_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_m
                 psi_p0 = psi[_wrap(z + 1, nz), _wrap(y + 0, ny)]
                 src_pp = index[_wrap(z - 1, nz), _wrap(y - 1, ny)]
                 psi_pp = psi[_wrap(z + 1, nz), _wrap(y + 1, ny)]
-                nf = 0
                 for x in range(nx):
-                    if own[x] >= 0:
-                        xs[nf] = x
-                        nf += 1
-                k0 = own[xs[0]] if nf > 0 else 0
-                for j0 in range(0, nf, 64):
-                    n = min(64, nf - j0)
-                    kc = k0 + j0
-                    for jj in range(n):
-                        x = xs[j0 + jj]
-                        k = kc + jj
-                        xm = x - 1 if x > 0 else nx - 1
-                        xp = x + 1 if x < nx - 1 else 0
-                        ks = src_00[x]
-                        buf[0 + jj] = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
-                        ks = src_00[xm]
-                        buf[64 + jj] = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
-                        ks = src_00[xp]
-                        buf[128 + jj] = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
-                        ks = src_0p[x]
-                        buf[192 + jj] = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
-                        ks = src_0m[x]
-                        buf[256 + jj] = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
-                        ks = src_p0[x]
-                        buf[320 + jj] = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
-                        ks = src_m0[x]
-                        buf[384 + jj] = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
-                        ks = src_0p[xm]
-                        buf[448 + jj] = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
-                        ks = src_0m[xp]
-                        buf[512 + jj] = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
-                        ks = src_0m[xm]
-                        buf[576 + jj] = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
-                        ks = src_0p[xp]
-                        buf[640 + jj] = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
-                        ks = src_p0[xm]
-                        buf[704 + jj] = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
-                        ks = src_m0[xp]
-                        buf[768 + jj] = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
-                        ks = src_m0[xm]
-                        buf[832 + jj] = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
-                        ks = src_p0[xp]
-                        buf[896 + jj] = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
-                        ks = src_pp[x]
-                        buf[960 + jj] = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
-                        ks = src_mm[x]
-                        buf[1024 + jj] = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
-                        ks = src_mp[x]
-                        buf[1088 + jj] = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
-                        ks = src_pm[x]
-                        buf[1152 + jj] = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
-                        buf[1216 + jj] = np.float64(psi_00[x])
-                        buf[1280 + jj] = np.float64(psi_00[xp])
-                        buf[1344 + jj] = np.float64(psi_00[xm])
-                        buf[1408 + jj] = np.float64(psi_0p[x])
-                        buf[1472 + jj] = np.float64(psi_0m[x])
-                        buf[1536 + jj] = np.float64(psi_p0[x])
-                        buf[1600 + jj] = np.float64(psi_m0[x])
-                        buf[1664 + jj] = np.float64(psi_0p[xp])
-                        buf[1728 + jj] = np.float64(psi_0m[xm])
-                        buf[1792 + jj] = np.float64(psi_0m[xp])
-                        buf[1856 + jj] = np.float64(psi_0p[xm])
-                        buf[1920 + jj] = np.float64(psi_p0[xp])
-                        buf[1984 + jj] = np.float64(psi_m0[xm])
-                        buf[2048 + jj] = np.float64(psi_m0[xp])
-                        buf[2112 + jj] = np.float64(psi_p0[xm])
-                        buf[2176 + jj] = np.float64(psi_pp[x])
-                        buf[2240 + jj] = np.float64(psi_mm[x])
-                        buf[2304 + jj] = np.float64(psi_mp[x])
-                        buf[2368 + jj] = np.float64(psi_pm[x])
-                    # vectorised: every access at a literal offset of one buffer
-                    for jj in range(n):
-                        f0 = buf[0 + jj]
-                        f1 = buf[64 + jj]
-                        f2 = buf[128 + jj]
-                        f3 = buf[192 + jj]
-                        f4 = buf[256 + jj]
-                        f5 = buf[320 + jj]
-                        f6 = buf[384 + jj]
-                        f7 = buf[448 + jj]
-                        f8 = buf[512 + jj]
-                        f9 = buf[576 + jj]
-                        f10 = buf[640 + jj]
-                        f11 = buf[704 + jj]
-                        f12 = buf[768 + jj]
-                        f13 = buf[832 + jj]
-                        f14 = buf[896 + jj]
-                        f15 = buf[960 + jj]
-                        f16 = buf[1024 + jj]
-                        f17 = buf[1088 + jj]
-                        f18 = buf[1152 + jj]
-                        g = -G * buf[1216 + jj]
-                        az = (0.05555555555555555 * buf[1536 + jj] - 0.05555555555555555 * buf[1600 + jj] + 0.027777777777777776 * buf[1920 + jj] - 0.027777777777777776 * buf[1984 + jj] - 0.027777777777777776 * buf[2048 + jj] + 0.027777777777777776 * buf[2112 + jj] + 0.027777777777777776 * buf[2176 + jj] - 0.027777777777777776 * buf[2240 + jj] - 0.027777777777777776 * buf[2304 + jj] + 0.027777777777777776 * buf[2368 + jj])
-                        ay = (0.05555555555555555 * buf[1408 + jj] - 0.05555555555555555 * buf[1472 + jj] + 0.027777777777777776 * buf[1664 + jj] - 0.027777777777777776 * buf[1728 + jj] - 0.027777777777777776 * buf[1792 + jj] + 0.027777777777777776 * buf[1856 + jj] + 0.027777777777777776 * buf[2176 + jj] - 0.027777777777777776 * buf[2240 + jj] + 0.027777777777777776 * buf[2304 + jj] - 0.027777777777777776 * buf[2368 + jj])
-                        ax = (0.05555555555555555 * buf[1280 + jj] - 0.05555555555555555 * buf[1344 + jj] + 0.027777777777777776 * buf[1664 + jj] - 0.027777777777777776 * buf[1728 + jj] + 0.027777777777777776 * buf[1792 + jj] - 0.027777777777777776 * buf[1856 + jj] + 0.027777777777777776 * buf[1920 + jj] - 0.027777777777777776 * buf[1984 + jj] + 0.027777777777777776 * buf[2048 + jj] - 0.027777777777777776 * buf[2112 + jj])
-                        Fz = g * az
-                        Fy = g * ay
-                        Fx = g * ax
-                        rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
-                        jz = (f5 - f6 + f11 - f12 - f13 + f14 + f15 - f16 - f17 + f18)
-                        jy = (f3 - f4 + f7 - f8 - f9 + f10 + f15 - f16 + f17 - f18)
-                        jx = (f1 - f2 + f7 - f8 + f9 - f10 + f11 - f12 + f13 - f14)
-                        li = li2 * (az * az + ay * ay + ax * ax)
-                        inv = 1.0 / rho
-                        uz = (jz + 0.5 * Fz) * inv
-                        uy = (jy + 0.5 * Fy) * inv
-                        ux = (jx + 0.5 * Fx) * inv
-                        uu = uz * uz + uy * uy + ux * ux
-                        uF3 = 3.0 * (uz * Fz + uy * Fy + ux * Fx)
-                        feq_rest = 1.0 - 1.5 * uu
-                        a0 = 0.3333333333333333 * rho
-                        b0 = 3.0 * a0
-                        a1 = 0.05555555555555555 * rho
-                        b1 = 3.0 * a1
-                        a2 = 0.027777777777777776 * rho
-                        b2 = 3.0 * a2
-                        buf[0 + jj] = f0 - omega_plus * (f0 - a0 * feq_rest) - wcp0 * uF3 + -1.5 * li
-                        eu = (ux)
-                        P = -omega_plus * (0.5 * (f1 + f2) - a1 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f1 - f2) - b1 * eu)
-                        eF = (Fx)
-                        P += wcp1 * (9.0 * eu * eF - uF3)
-                        M += wcm1 * eF
-                        buf[64 + jj] = f1 + P + M
-                        buf[128 + jj] = f2 + P - M
-                        eu = (uy)
-                        P = -omega_plus * (0.5 * (f3 + f4) - a1 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f3 - f4) - b1 * eu)
-                        eF = (Fy)
-                        P += wcp1 * (9.0 * eu * eF - uF3)
-                        M += wcm1 * eF
-                        buf[192 + jj] = f3 + P + M
-                        buf[256 + jj] = f4 + P - M
-                        eu = (uz)
-                        P = -omega_plus * (0.5 * (f5 + f6) - a1 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f5 - f6) - b1 * eu)
-                        eF = (Fz)
-                        P += wcp1 * (9.0 * eu * eF - uF3)
-                        M += wcm1 * eF
-                        buf[320 + jj] = f5 + P + M
-                        buf[384 + jj] = f6 + P - M
-                        eu = (uy + ux)
-                        P = -omega_plus * (0.5 * (f7 + f8) - a2 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f7 - f8) - b2 * eu)
-                        eF = (Fy + Fx)
-                        P += wcp2 * (9.0 * eu * eF - uF3) + 0.125 * li
-                        M += wcm2 * eF
-                        buf[448 + jj] = f7 + P + M
-                        buf[512 + jj] = f8 + P - M
-                        eu = (-uy + ux)
-                        P = -omega_plus * (0.5 * (f9 + f10) - a2 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f9 - f10) - b2 * eu)
-                        eF = (-Fy + Fx)
-                        P += wcp2 * (9.0 * eu * eF - uF3) + 0.125 * li
-                        M += wcm2 * eF
-                        buf[576 + jj] = f9 + P + M
-                        buf[640 + jj] = f10 + P - M
-                        eu = (uz + ux)
-                        P = -omega_plus * (0.5 * (f11 + f12) - a2 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f11 - f12) - b2 * eu)
-                        eF = (Fz + Fx)
-                        P += wcp2 * (9.0 * eu * eF - uF3) + 0.125 * li
-                        M += wcm2 * eF
-                        buf[704 + jj] = f11 + P + M
-                        buf[768 + jj] = f12 + P - M
-                        eu = (-uz + ux)
-                        P = -omega_plus * (0.5 * (f13 + f14) - a2 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f13 - f14) - b2 * eu)
-                        eF = (-Fz + Fx)
-                        P += wcp2 * (9.0 * eu * eF - uF3) + 0.125 * li
-                        M += wcm2 * eF
-                        buf[832 + jj] = f13 + P + M
-                        buf[896 + jj] = f14 + P - M
-                        eu = (uz + uy)
-                        P = -omega_plus * (0.5 * (f15 + f16) - a2 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f15 - f16) - b2 * eu)
-                        eF = (Fz + Fy)
-                        P += wcp2 * (9.0 * eu * eF - uF3) + 0.125 * li
-                        M += wcm2 * eF
-                        buf[960 + jj] = f15 + P + M
-                        buf[1024 + jj] = f16 + P - M
-                        eu = (-uz + uy)
-                        P = -omega_plus * (0.5 * (f17 + f18) - a2 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f17 - f18) - b2 * eu)
-                        eF = (-Fz + Fy)
-                        P += wcp2 * (9.0 * eu * eF - uF3) + 0.125 * li
-                        M += wcm2 * eF
-                        buf[1088 + jj] = f17 + P + M
-                        buf[1152 + jj] = f18 + P - M
-                    for i in range(19):
-                        out = fnew[i, kc:kc + n]
-                        for jj in range(n):
-                            out[jj] = buf[i * 64 + jj]
+                    k = own[x]
+                    if k < 0:
+                        continue
+                    xm = x - 1 if x > 0 else nx - 1
+                    xp = x + 1 if x < nx - 1 else 0
+                    ks = src_00[x]
+                    f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                    ks = src_00[xm]
+                    f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
+                    ks = src_00[xp]
+                    f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
+                    ks = src_0p[x]
+                    f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
+                    ks = src_0m[x]
+                    f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
+                    ks = src_p0[x]
+                    f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
+                    ks = src_m0[x]
+                    f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
+                    ks = src_0p[xm]
+                    f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
+                    ks = src_0m[xp]
+                    f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
+                    ks = src_0m[xm]
+                    f9 = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
+                    ks = src_0p[xp]
+                    f10 = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
+                    ks = src_p0[xm]
+                    f11 = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
+                    ks = src_m0[xp]
+                    f12 = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
+                    ks = src_m0[xm]
+                    f13 = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
+                    ks = src_p0[xp]
+                    f14 = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
+                    ks = src_pp[x]
+                    f15 = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
+                    ks = src_mm[x]
+                    f16 = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
+                    ks = src_mp[x]
+                    f17 = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
+                    ks = src_pm[x]
+                    f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
+                    g = -G * np.float64(psi[z, y, x])
+                    az = (0.05555555555555555 * psi_p0[x] - 0.05555555555555555 * psi_m0[x] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] - 0.027777777777777776 * psi_m0[xp] + 0.027777777777777776 * psi_p0[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] - 0.027777777777777776 * psi_mp[x] + 0.027777777777777776 * psi_pm[x])
+                    ay = (0.05555555555555555 * psi_0p[x] - 0.05555555555555555 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp] + 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] + 0.027777777777777776 * psi_mp[x] - 0.027777777777777776 * psi_pm[x])
+                    ax = (0.05555555555555555 * psi_00[xp] - 0.05555555555555555 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp] - 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] + 0.027777777777777776 * psi_m0[xp] - 0.027777777777777776 * psi_p0[xm])
+                    Fz = g * az
+                    Fy = g * ay
+                    Fx = g * ax
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                    jz = (f5 - f6 + f11 - f12 - f13 + f14 + f15 - f16 - f17 + f18)
+                    jy = (f3 - f4 + f7 - f8 - f9 + f10 + f15 - f16 + f17 - f18)
+                    jx = (f1 - f2 + f7 - f8 + f9 - f10 + f11 - f12 + f13 - f14)
+                    li = li2 * (az * az + ay * ay + ax * ax)
+                    inv = 1.0 / rho
+                    uz = (jz + 0.5 * Fz) * inv
+                    uy = (jy + 0.5 * Fy) * inv
+                    ux = (jx + 0.5 * Fx) * inv
+                    uu = uz * uz + uy * uy + ux * ux
+                    uF3 = 3.0 * (uz * Fz + uy * Fy + ux * Fx)
+                    feq_rest = 1.0 - 1.5 * uu
+                    a0 = 0.3333333333333333 * rho
+                    b0 = 3.0 * a0
+                    a1 = 0.05555555555555555 * rho
+                    b1 = 3.0 * a1
+                    a2 = 0.027777777777777776 * rho
+                    b2 = 3.0 * a2
+                    fnew[0, k] = f0 - omega_plus * (f0 - a0 * feq_rest) - wcp0 * uF3 + -1.5 * li
+                    eu = (ux)
+                    P = -omega_plus * (0.5 * (f1 + f2) - a1 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f1 - f2) - b1 * eu)
+                    eF = (Fx)
+                    P += wcp1 * (9.0 * eu * eF - uF3)
+                    M += wcm1 * eF
+                    fnew[1, k] = f1 + P + M
+                    fnew[2, k] = f2 + P - M
+                    eu = (uy)
+                    P = -omega_plus * (0.5 * (f3 + f4) - a1 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f3 - f4) - b1 * eu)
+                    eF = (Fy)
+                    P += wcp1 * (9.0 * eu * eF - uF3)
+                    M += wcm1 * eF
+                    fnew[3, k] = f3 + P + M
+                    fnew[4, k] = f4 + P - M
+                    eu = (uz)
+                    P = -omega_plus * (0.5 * (f5 + f6) - a1 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f5 - f6) - b1 * eu)
+                    eF = (Fz)
+                    P += wcp1 * (9.0 * eu * eF - uF3)
+                    M += wcm1 * eF
+                    fnew[5, k] = f5 + P + M
+                    fnew[6, k] = f6 + P - M
+                    eu = (uy + ux)
+                    P = -omega_plus * (0.5 * (f7 + f8) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f7 - f8) - b2 * eu)
+                    eF = (Fy + Fx)
+                    P += wcp2 * (9.0 * eu * eF - uF3) + 0.125 * li
+                    M += wcm2 * eF
+                    fnew[7, k] = f7 + P + M
+                    fnew[8, k] = f8 + P - M
+                    eu = (-uy + ux)
+                    P = -omega_plus * (0.5 * (f9 + f10) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f9 - f10) - b2 * eu)
+                    eF = (-Fy + Fx)
+                    P += wcp2 * (9.0 * eu * eF - uF3) + 0.125 * li
+                    M += wcm2 * eF
+                    fnew[9, k] = f9 + P + M
+                    fnew[10, k] = f10 + P - M
+                    eu = (uz + ux)
+                    P = -omega_plus * (0.5 * (f11 + f12) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f11 - f12) - b2 * eu)
+                    eF = (Fz + Fx)
+                    P += wcp2 * (9.0 * eu * eF - uF3) + 0.125 * li
+                    M += wcm2 * eF
+                    fnew[11, k] = f11 + P + M
+                    fnew[12, k] = f12 + P - M
+                    eu = (-uz + ux)
+                    P = -omega_plus * (0.5 * (f13 + f14) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f13 - f14) - b2 * eu)
+                    eF = (-Fz + Fx)
+                    P += wcp2 * (9.0 * eu * eF - uF3) + 0.125 * li
+                    M += wcm2 * eF
+                    fnew[13, k] = f13 + P + M
+                    fnew[14, k] = f14 + P - M
+                    eu = (uz + uy)
+                    P = -omega_plus * (0.5 * (f15 + f16) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f15 - f16) - b2 * eu)
+                    eF = (Fz + Fy)
+                    P += wcp2 * (9.0 * eu * eF - uF3) + 0.125 * li
+                    M += wcm2 * eF
+                    fnew[15, k] = f15 + P + M
+                    fnew[16, k] = f16 + P - M
+                    eu = (-uz + uy)
+                    P = -omega_plus * (0.5 * (f17 + f18) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f17 - f18) - b2 * eu)
+                    eF = (-Fz + Fy)
+                    P += wcp2 * (9.0 * eu * eF - uF3) + 0.125 * li
+                    M += wcm2 * eF
+                    fnew[17, k] = f17 + P + M
+                    fnew[18, k] = f18 + P - M
 
 
 def _step_d3q19_edm_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_minus, sigma, slabs):
     """D3Q19 time step with the 'edm' forcing: density pass, pull-stream, Shan–Chen force
-    and collision fused in one sweep over planes, vectorised across the nodes of a row
-    (generated; see ``kernel_codegen`` and ``stream_collide.step_reference``, the
-    specification it must equal)."""
+    and collision fused in one sweep over planes (generated; see ``kernel_codegen`` and
+    ``stream_collide.step_reference``, the specification it must equal)."""
     nz, ny, nx = index.shape
     cp = 1.0 - 0.5 * omega_plus
     cm = 1.0 - 0.5 * omega_minus
@@ -1279,8 +998,6 @@ def _step_d3q19_edm_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_m
     for c in numba.prange(slabs):
         p0 = (c * planes) // slabs
         p1 = ((c + 1) * planes) // slabs
-        xs = np.empty(nx, np.int64)
-        buf = np.empty(2432)
         for pp in range(p0 - 1, p1 + 1):
             # density pass of plane pp (the slab's halo planes p0 - 1 and p1 included)
             z = _wrap(pp, nz)
@@ -1295,65 +1012,52 @@ def _step_d3q19_edm_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_m
                 src_pm = index[_wrap(z - 1, nz), _wrap(y - -1, ny)]
                 src_p0 = index[_wrap(z - 1, nz), _wrap(y - 0, ny)]
                 src_pp = index[_wrap(z - 1, nz), _wrap(y - 1, ny)]
-                psi_own = psi[z, y]
-                nf = 0
                 for x in range(nx):
-                    if own[x] >= 0:
-                        xs[nf] = x
-                        nf += 1
-                k0 = own[xs[0]] if nf > 0 else 0
-                for j0 in range(0, nf, 64):
-                    n = min(64, nf - j0)
-                    kc = k0 + j0
-                    for jj in range(n):
-                        x = xs[j0 + jj]
-                        k = kc + jj
-                        xm = x - 1 if x > 0 else nx - 1
-                        xp = x + 1 if x < nx - 1 else 0
-                        ks = src_00[x]
-                        f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
-                        ks = src_00[xm]
-                        f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
-                        ks = src_00[xp]
-                        f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
-                        ks = src_0p[x]
-                        f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
-                        ks = src_0m[x]
-                        f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
-                        ks = src_p0[x]
-                        f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
-                        ks = src_m0[x]
-                        f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
-                        ks = src_0p[xm]
-                        f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
-                        ks = src_0m[xp]
-                        f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
-                        ks = src_0m[xm]
-                        f9 = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
-                        ks = src_0p[xp]
-                        f10 = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
-                        ks = src_p0[xm]
-                        f11 = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
-                        ks = src_m0[xp]
-                        f12 = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
-                        ks = src_m0[xm]
-                        f13 = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
-                        ks = src_p0[xp]
-                        f14 = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
-                        ks = src_pp[x]
-                        f15 = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
-                        ks = src_mm[x]
-                        f16 = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
-                        ks = src_mp[x]
-                        f17 = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
-                        ks = src_pm[x]
-                        f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
-                        rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
-                        buf[jj] = rho
-                    for jj in range(n):
-                        buf[64 + jj] = _psi(buf[jj], kind, params)
-                    for jj in range(n):
-                        psi_own[xs[j0 + jj]] = buf[64 + jj]
+                    k = own[x]
+                    if k < 0:
+                        continue
+                    xm = x - 1 if x > 0 else nx - 1
+                    xp = x + 1 if x < nx - 1 else 0
+                    ks = src_00[x]
+                    f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                    ks = src_00[xm]
+                    f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
+                    ks = src_00[xp]
+                    f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
+                    ks = src_0p[x]
+                    f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
+                    ks = src_0m[x]
+                    f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
+                    ks = src_p0[x]
+                    f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
+                    ks = src_m0[x]
+                    f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
+                    ks = src_0p[xm]
+                    f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
+                    ks = src_0m[xp]
+                    f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
+                    ks = src_0m[xm]
+                    f9 = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
+                    ks = src_0p[xp]
+                    f10 = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
+                    ks = src_p0[xm]
+                    f11 = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
+                    ks = src_m0[xp]
+                    f12 = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
+                    ks = src_m0[xm]
+                    f13 = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
+                    ks = src_p0[xp]
+                    f14 = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
+                    ks = src_pp[x]
+                    f15 = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
+                    ks = src_mm[x]
+                    f16 = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
+                    ks = src_mp[x]
+                    f17 = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
+                    ks = src_pm[x]
+                    f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                    psi[z, y, x] = _psi(rho, kind, params)
             if pp <= p0:
                 continue
             # stream, force and collide plane pp - 1: psi is known on pp - 2 .. pp
@@ -1378,202 +1082,150 @@ def _step_d3q19_edm_py(f, fnew, index, psi, kind, params, G, omega_plus, omega_m
                 psi_p0 = psi[_wrap(z + 1, nz), _wrap(y + 0, ny)]
                 src_pp = index[_wrap(z - 1, nz), _wrap(y - 1, ny)]
                 psi_pp = psi[_wrap(z + 1, nz), _wrap(y + 1, ny)]
-                nf = 0
                 for x in range(nx):
-                    if own[x] >= 0:
-                        xs[nf] = x
-                        nf += 1
-                k0 = own[xs[0]] if nf > 0 else 0
-                for j0 in range(0, nf, 64):
-                    n = min(64, nf - j0)
-                    kc = k0 + j0
-                    for jj in range(n):
-                        x = xs[j0 + jj]
-                        k = kc + jj
-                        xm = x - 1 if x > 0 else nx - 1
-                        xp = x + 1 if x < nx - 1 else 0
-                        ks = src_00[x]
-                        buf[0 + jj] = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
-                        ks = src_00[xm]
-                        buf[64 + jj] = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
-                        ks = src_00[xp]
-                        buf[128 + jj] = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
-                        ks = src_0p[x]
-                        buf[192 + jj] = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
-                        ks = src_0m[x]
-                        buf[256 + jj] = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
-                        ks = src_p0[x]
-                        buf[320 + jj] = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
-                        ks = src_m0[x]
-                        buf[384 + jj] = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
-                        ks = src_0p[xm]
-                        buf[448 + jj] = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
-                        ks = src_0m[xp]
-                        buf[512 + jj] = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
-                        ks = src_0m[xm]
-                        buf[576 + jj] = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
-                        ks = src_0p[xp]
-                        buf[640 + jj] = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
-                        ks = src_p0[xm]
-                        buf[704 + jj] = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
-                        ks = src_m0[xp]
-                        buf[768 + jj] = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
-                        ks = src_m0[xm]
-                        buf[832 + jj] = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
-                        ks = src_p0[xp]
-                        buf[896 + jj] = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
-                        ks = src_pp[x]
-                        buf[960 + jj] = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
-                        ks = src_mm[x]
-                        buf[1024 + jj] = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
-                        ks = src_mp[x]
-                        buf[1088 + jj] = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
-                        ks = src_pm[x]
-                        buf[1152 + jj] = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
-                        buf[1216 + jj] = np.float64(psi_00[x])
-                        buf[1280 + jj] = np.float64(psi_00[xp])
-                        buf[1344 + jj] = np.float64(psi_00[xm])
-                        buf[1408 + jj] = np.float64(psi_0p[x])
-                        buf[1472 + jj] = np.float64(psi_0m[x])
-                        buf[1536 + jj] = np.float64(psi_p0[x])
-                        buf[1600 + jj] = np.float64(psi_m0[x])
-                        buf[1664 + jj] = np.float64(psi_0p[xp])
-                        buf[1728 + jj] = np.float64(psi_0m[xm])
-                        buf[1792 + jj] = np.float64(psi_0m[xp])
-                        buf[1856 + jj] = np.float64(psi_0p[xm])
-                        buf[1920 + jj] = np.float64(psi_p0[xp])
-                        buf[1984 + jj] = np.float64(psi_m0[xm])
-                        buf[2048 + jj] = np.float64(psi_m0[xp])
-                        buf[2112 + jj] = np.float64(psi_p0[xm])
-                        buf[2176 + jj] = np.float64(psi_pp[x])
-                        buf[2240 + jj] = np.float64(psi_mm[x])
-                        buf[2304 + jj] = np.float64(psi_mp[x])
-                        buf[2368 + jj] = np.float64(psi_pm[x])
-                    # vectorised: every access at a literal offset of one buffer
-                    for jj in range(n):
-                        f0 = buf[0 + jj]
-                        f1 = buf[64 + jj]
-                        f2 = buf[128 + jj]
-                        f3 = buf[192 + jj]
-                        f4 = buf[256 + jj]
-                        f5 = buf[320 + jj]
-                        f6 = buf[384 + jj]
-                        f7 = buf[448 + jj]
-                        f8 = buf[512 + jj]
-                        f9 = buf[576 + jj]
-                        f10 = buf[640 + jj]
-                        f11 = buf[704 + jj]
-                        f12 = buf[768 + jj]
-                        f13 = buf[832 + jj]
-                        f14 = buf[896 + jj]
-                        f15 = buf[960 + jj]
-                        f16 = buf[1024 + jj]
-                        f17 = buf[1088 + jj]
-                        f18 = buf[1152 + jj]
-                        g = -G * buf[1216 + jj]
-                        az = (0.05555555555555555 * buf[1536 + jj] - 0.05555555555555555 * buf[1600 + jj] + 0.027777777777777776 * buf[1920 + jj] - 0.027777777777777776 * buf[1984 + jj] - 0.027777777777777776 * buf[2048 + jj] + 0.027777777777777776 * buf[2112 + jj] + 0.027777777777777776 * buf[2176 + jj] - 0.027777777777777776 * buf[2240 + jj] - 0.027777777777777776 * buf[2304 + jj] + 0.027777777777777776 * buf[2368 + jj])
-                        ay = (0.05555555555555555 * buf[1408 + jj] - 0.05555555555555555 * buf[1472 + jj] + 0.027777777777777776 * buf[1664 + jj] - 0.027777777777777776 * buf[1728 + jj] - 0.027777777777777776 * buf[1792 + jj] + 0.027777777777777776 * buf[1856 + jj] + 0.027777777777777776 * buf[2176 + jj] - 0.027777777777777776 * buf[2240 + jj] + 0.027777777777777776 * buf[2304 + jj] - 0.027777777777777776 * buf[2368 + jj])
-                        ax = (0.05555555555555555 * buf[1280 + jj] - 0.05555555555555555 * buf[1344 + jj] + 0.027777777777777776 * buf[1664 + jj] - 0.027777777777777776 * buf[1728 + jj] + 0.027777777777777776 * buf[1792 + jj] - 0.027777777777777776 * buf[1856 + jj] + 0.027777777777777776 * buf[1920 + jj] - 0.027777777777777776 * buf[1984 + jj] + 0.027777777777777776 * buf[2048 + jj] - 0.027777777777777776 * buf[2112 + jj])
-                        Fz = g * az
-                        Fy = g * ay
-                        Fx = g * ax
-                        rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
-                        jz = (f5 - f6 + f11 - f12 - f13 + f14 + f15 - f16 - f17 + f18)
-                        jy = (f3 - f4 + f7 - f8 - f9 + f10 + f15 - f16 + f17 - f18)
-                        jx = (f1 - f2 + f7 - f8 + f9 - f10 + f11 - f12 + f13 - f14)
-                        inv = 1.0 / rho
-                        uz = jz * inv
-                        uy = jy * inv
-                        ux = jx * inv
-                        uu = uz * uz + uy * uy + ux * ux
-                        vz = uz + Fz * inv
-                        vy = uy + Fy * inv
-                        vx = ux + Fx * inv
-                        dvv = 1.5 * (uu - (vz * vz + vy * vy + vx * vx))
-                        feq_rest = 1.0 - 1.5 * uu
-                        a0 = 0.3333333333333333 * rho
-                        b0 = 3.0 * a0
-                        a1 = 0.05555555555555555 * rho
-                        b1 = 3.0 * a1
-                        a2 = 0.027777777777777776 * rho
-                        b2 = 3.0 * a2
-                        buf[0 + jj] = f0 - omega_plus * (f0 - a0 * feq_rest) + a0 * dvv
-                        eu = (ux)
-                        P = -omega_plus * (0.5 * (f1 + f2) - a1 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f1 - f2) - b1 * eu)
-                        ev = (vx)
-                        P += a1 * (dvv + 4.5 * (ev * ev - eu * eu))
-                        M += b1 * (ev - eu)
-                        buf[64 + jj] = f1 + P + M
-                        buf[128 + jj] = f2 + P - M
-                        eu = (uy)
-                        P = -omega_plus * (0.5 * (f3 + f4) - a1 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f3 - f4) - b1 * eu)
-                        ev = (vy)
-                        P += a1 * (dvv + 4.5 * (ev * ev - eu * eu))
-                        M += b1 * (ev - eu)
-                        buf[192 + jj] = f3 + P + M
-                        buf[256 + jj] = f4 + P - M
-                        eu = (uz)
-                        P = -omega_plus * (0.5 * (f5 + f6) - a1 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f5 - f6) - b1 * eu)
-                        ev = (vz)
-                        P += a1 * (dvv + 4.5 * (ev * ev - eu * eu))
-                        M += b1 * (ev - eu)
-                        buf[320 + jj] = f5 + P + M
-                        buf[384 + jj] = f6 + P - M
-                        eu = (uy + ux)
-                        P = -omega_plus * (0.5 * (f7 + f8) - a2 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f7 - f8) - b2 * eu)
-                        ev = (vy + vx)
-                        P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
-                        M += b2 * (ev - eu)
-                        buf[448 + jj] = f7 + P + M
-                        buf[512 + jj] = f8 + P - M
-                        eu = (-uy + ux)
-                        P = -omega_plus * (0.5 * (f9 + f10) - a2 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f9 - f10) - b2 * eu)
-                        ev = (-vy + vx)
-                        P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
-                        M += b2 * (ev - eu)
-                        buf[576 + jj] = f9 + P + M
-                        buf[640 + jj] = f10 + P - M
-                        eu = (uz + ux)
-                        P = -omega_plus * (0.5 * (f11 + f12) - a2 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f11 - f12) - b2 * eu)
-                        ev = (vz + vx)
-                        P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
-                        M += b2 * (ev - eu)
-                        buf[704 + jj] = f11 + P + M
-                        buf[768 + jj] = f12 + P - M
-                        eu = (-uz + ux)
-                        P = -omega_plus * (0.5 * (f13 + f14) - a2 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f13 - f14) - b2 * eu)
-                        ev = (-vz + vx)
-                        P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
-                        M += b2 * (ev - eu)
-                        buf[832 + jj] = f13 + P + M
-                        buf[896 + jj] = f14 + P - M
-                        eu = (uz + uy)
-                        P = -omega_plus * (0.5 * (f15 + f16) - a2 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f15 - f16) - b2 * eu)
-                        ev = (vz + vy)
-                        P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
-                        M += b2 * (ev - eu)
-                        buf[960 + jj] = f15 + P + M
-                        buf[1024 + jj] = f16 + P - M
-                        eu = (-uz + uy)
-                        P = -omega_plus * (0.5 * (f17 + f18) - a2 * (feq_rest + 4.5 * eu * eu))
-                        M = -omega_minus * (0.5 * (f17 - f18) - b2 * eu)
-                        ev = (-vz + vy)
-                        P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
-                        M += b2 * (ev - eu)
-                        buf[1088 + jj] = f17 + P + M
-                        buf[1152 + jj] = f18 + P - M
-                    for i in range(19):
-                        out = fnew[i, kc:kc + n]
-                        for jj in range(n):
-                            out[jj] = buf[i * 64 + jj]
+                    k = own[x]
+                    if k < 0:
+                        continue
+                    xm = x - 1 if x > 0 else nx - 1
+                    xp = x + 1 if x < nx - 1 else 0
+                    ks = src_00[x]
+                    f0 = np.float64(f[0, ks]) if ks >= 0 else np.float64(f[0, k])
+                    ks = src_00[xm]
+                    f1 = np.float64(f[1, ks]) if ks >= 0 else np.float64(f[2, k])
+                    ks = src_00[xp]
+                    f2 = np.float64(f[2, ks]) if ks >= 0 else np.float64(f[1, k])
+                    ks = src_0p[x]
+                    f3 = np.float64(f[3, ks]) if ks >= 0 else np.float64(f[4, k])
+                    ks = src_0m[x]
+                    f4 = np.float64(f[4, ks]) if ks >= 0 else np.float64(f[3, k])
+                    ks = src_p0[x]
+                    f5 = np.float64(f[5, ks]) if ks >= 0 else np.float64(f[6, k])
+                    ks = src_m0[x]
+                    f6 = np.float64(f[6, ks]) if ks >= 0 else np.float64(f[5, k])
+                    ks = src_0p[xm]
+                    f7 = np.float64(f[7, ks]) if ks >= 0 else np.float64(f[8, k])
+                    ks = src_0m[xp]
+                    f8 = np.float64(f[8, ks]) if ks >= 0 else np.float64(f[7, k])
+                    ks = src_0m[xm]
+                    f9 = np.float64(f[9, ks]) if ks >= 0 else np.float64(f[10, k])
+                    ks = src_0p[xp]
+                    f10 = np.float64(f[10, ks]) if ks >= 0 else np.float64(f[9, k])
+                    ks = src_p0[xm]
+                    f11 = np.float64(f[11, ks]) if ks >= 0 else np.float64(f[12, k])
+                    ks = src_m0[xp]
+                    f12 = np.float64(f[12, ks]) if ks >= 0 else np.float64(f[11, k])
+                    ks = src_m0[xm]
+                    f13 = np.float64(f[13, ks]) if ks >= 0 else np.float64(f[14, k])
+                    ks = src_p0[xp]
+                    f14 = np.float64(f[14, ks]) if ks >= 0 else np.float64(f[13, k])
+                    ks = src_pp[x]
+                    f15 = np.float64(f[15, ks]) if ks >= 0 else np.float64(f[16, k])
+                    ks = src_mm[x]
+                    f16 = np.float64(f[16, ks]) if ks >= 0 else np.float64(f[15, k])
+                    ks = src_mp[x]
+                    f17 = np.float64(f[17, ks]) if ks >= 0 else np.float64(f[18, k])
+                    ks = src_pm[x]
+                    f18 = np.float64(f[18, ks]) if ks >= 0 else np.float64(f[17, k])
+                    g = -G * np.float64(psi[z, y, x])
+                    az = (0.05555555555555555 * psi_p0[x] - 0.05555555555555555 * psi_m0[x] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] - 0.027777777777777776 * psi_m0[xp] + 0.027777777777777776 * psi_p0[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] - 0.027777777777777776 * psi_mp[x] + 0.027777777777777776 * psi_pm[x])
+                    ay = (0.05555555555555555 * psi_0p[x] - 0.05555555555555555 * psi_0m[x] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] - 0.027777777777777776 * psi_0m[xp] + 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_pp[x] - 0.027777777777777776 * psi_mm[x] + 0.027777777777777776 * psi_mp[x] - 0.027777777777777776 * psi_pm[x])
+                    ax = (0.05555555555555555 * psi_00[xp] - 0.05555555555555555 * psi_00[xm] + 0.027777777777777776 * psi_0p[xp] - 0.027777777777777776 * psi_0m[xm] + 0.027777777777777776 * psi_0m[xp] - 0.027777777777777776 * psi_0p[xm] + 0.027777777777777776 * psi_p0[xp] - 0.027777777777777776 * psi_m0[xm] + 0.027777777777777776 * psi_m0[xp] - 0.027777777777777776 * psi_p0[xm])
+                    Fz = g * az
+                    Fy = g * ay
+                    Fx = g * ax
+                    rho = f0 + f1 + f2 + f3 + f4 + f5 + f6 + f7 + f8 + f9 + f10 + f11 + f12 + f13 + f14 + f15 + f16 + f17 + f18
+                    jz = (f5 - f6 + f11 - f12 - f13 + f14 + f15 - f16 - f17 + f18)
+                    jy = (f3 - f4 + f7 - f8 - f9 + f10 + f15 - f16 + f17 - f18)
+                    jx = (f1 - f2 + f7 - f8 + f9 - f10 + f11 - f12 + f13 - f14)
+                    inv = 1.0 / rho
+                    uz = jz * inv
+                    uy = jy * inv
+                    ux = jx * inv
+                    uu = uz * uz + uy * uy + ux * ux
+                    vz = uz + Fz * inv
+                    vy = uy + Fy * inv
+                    vx = ux + Fx * inv
+                    dvv = 1.5 * (uu - (vz * vz + vy * vy + vx * vx))
+                    feq_rest = 1.0 - 1.5 * uu
+                    a0 = 0.3333333333333333 * rho
+                    b0 = 3.0 * a0
+                    a1 = 0.05555555555555555 * rho
+                    b1 = 3.0 * a1
+                    a2 = 0.027777777777777776 * rho
+                    b2 = 3.0 * a2
+                    fnew[0, k] = f0 - omega_plus * (f0 - a0 * feq_rest) + a0 * dvv
+                    eu = (ux)
+                    P = -omega_plus * (0.5 * (f1 + f2) - a1 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f1 - f2) - b1 * eu)
+                    ev = (vx)
+                    P += a1 * (dvv + 4.5 * (ev * ev - eu * eu))
+                    M += b1 * (ev - eu)
+                    fnew[1, k] = f1 + P + M
+                    fnew[2, k] = f2 + P - M
+                    eu = (uy)
+                    P = -omega_plus * (0.5 * (f3 + f4) - a1 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f3 - f4) - b1 * eu)
+                    ev = (vy)
+                    P += a1 * (dvv + 4.5 * (ev * ev - eu * eu))
+                    M += b1 * (ev - eu)
+                    fnew[3, k] = f3 + P + M
+                    fnew[4, k] = f4 + P - M
+                    eu = (uz)
+                    P = -omega_plus * (0.5 * (f5 + f6) - a1 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f5 - f6) - b1 * eu)
+                    ev = (vz)
+                    P += a1 * (dvv + 4.5 * (ev * ev - eu * eu))
+                    M += b1 * (ev - eu)
+                    fnew[5, k] = f5 + P + M
+                    fnew[6, k] = f6 + P - M
+                    eu = (uy + ux)
+                    P = -omega_plus * (0.5 * (f7 + f8) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f7 - f8) - b2 * eu)
+                    ev = (vy + vx)
+                    P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
+                    M += b2 * (ev - eu)
+                    fnew[7, k] = f7 + P + M
+                    fnew[8, k] = f8 + P - M
+                    eu = (-uy + ux)
+                    P = -omega_plus * (0.5 * (f9 + f10) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f9 - f10) - b2 * eu)
+                    ev = (-vy + vx)
+                    P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
+                    M += b2 * (ev - eu)
+                    fnew[9, k] = f9 + P + M
+                    fnew[10, k] = f10 + P - M
+                    eu = (uz + ux)
+                    P = -omega_plus * (0.5 * (f11 + f12) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f11 - f12) - b2 * eu)
+                    ev = (vz + vx)
+                    P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
+                    M += b2 * (ev - eu)
+                    fnew[11, k] = f11 + P + M
+                    fnew[12, k] = f12 + P - M
+                    eu = (-uz + ux)
+                    P = -omega_plus * (0.5 * (f13 + f14) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f13 - f14) - b2 * eu)
+                    ev = (-vz + vx)
+                    P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
+                    M += b2 * (ev - eu)
+                    fnew[13, k] = f13 + P + M
+                    fnew[14, k] = f14 + P - M
+                    eu = (uz + uy)
+                    P = -omega_plus * (0.5 * (f15 + f16) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f15 - f16) - b2 * eu)
+                    ev = (vz + vy)
+                    P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
+                    M += b2 * (ev - eu)
+                    fnew[15, k] = f15 + P + M
+                    fnew[16, k] = f16 + P - M
+                    eu = (-uz + uy)
+                    P = -omega_plus * (0.5 * (f17 + f18) - a2 * (feq_rest + 4.5 * eu * eu))
+                    M = -omega_minus * (0.5 * (f17 - f18) - b2 * eu)
+                    ev = (-vz + vy)
+                    P += a2 * (dvv + 4.5 * (ev * ev - eu * eu))
+                    M += b2 * (ev - eu)
+                    fnew[17, k] = f17 + P + M
+                    fnew[18, k] = f18 + P - M
 
 
 def _density_d3q19_py(f, index, psi, kind, params, rho_out):
@@ -1738,13 +1390,13 @@ def _moments_d3q19_py(f, index, psi, G, rho_out, u_out):
 
 # threads by lattice size (the node grid, argument 2 of a step, 1 otherwise): small lattices
 # run serially; compiled on first use
-step_d2q9_shift = threaded_kernel(_step_d2q9_shift_py, size_arg=2, **VECTOR)
-step_d2q9_guo = threaded_kernel(_step_d2q9_guo_py, size_arg=2, **VECTOR)
-step_d2q9_edm = threaded_kernel(_step_d2q9_edm_py, size_arg=2, **VECTOR)
+step_d2q9_shift = threaded_kernel(_step_d2q9_shift_py, size_arg=2, **EXACT)
+step_d2q9_guo = threaded_kernel(_step_d2q9_guo_py, size_arg=2, **EXACT)
+step_d2q9_edm = threaded_kernel(_step_d2q9_edm_py, size_arg=2, **EXACT)
 density_d2q9 = threaded_kernel(_density_d2q9_py, size_arg=1, **EXACT)
 moments_d2q9 = threaded_kernel(_moments_d2q9_py, size_arg=1, **EXACT)
-step_d3q19_shift = threaded_kernel(_step_d3q19_shift_py, size_arg=2, **VECTOR)
-step_d3q19_guo = threaded_kernel(_step_d3q19_guo_py, size_arg=2, **VECTOR)
-step_d3q19_edm = threaded_kernel(_step_d3q19_edm_py, size_arg=2, **VECTOR)
+step_d3q19_shift = threaded_kernel(_step_d3q19_shift_py, size_arg=2, **EXACT)
+step_d3q19_guo = threaded_kernel(_step_d3q19_guo_py, size_arg=2, **EXACT)
+step_d3q19_edm = threaded_kernel(_step_d3q19_edm_py, size_arg=2, **EXACT)
 density_d3q19 = threaded_kernel(_density_d3q19_py, size_arg=1, **EXACT)
 moments_d3q19 = threaded_kernel(_moments_d3q19_py, size_arg=1, **EXACT)

@@ -20,13 +20,6 @@ Kernels written, for each lattice:
   the plane after: each slab computes these two halo planes itself (the neighbouring slab
   writes the same values — a function of the read-only ``f`` — so the result does not
   depend on the number of slabs or threads, bit for bit).
-  Within a plane, each row of nodes is cut into chunks of :data:`CHUNK` fluid nodes
-  (their columns are consecutive): a scalar loop pulls the chunk's populations (and, for
-  the collision, the ``psi`` of its neighbours) into one float64 buffer, and the density,
-  force, equilibrium and collision then run as one loop over the chunk's nodes that LLVM
-  vectorises ("SIMD across nodes", 4 float64 lanes); the results go out by contiguous
-  copies. Each node's operations and their order are those of the per-node code, without
-  fastmath, so the populations are the same bits as before (and as on any thread count).
 - ``density_<lattice>``: the density pass alone (``psi`` on fluid nodes, and ``rho`` on
   the full grid, NaN on solids) — what :meth:`TwoPhaseLBM.density` needs.
 - ``moments_<lattice>``: density and physical velocity ``(j + F/2)/rho`` on the full grid
@@ -161,7 +154,7 @@ def _constants(lat, scheme, ind):
     return L
 
 
-def _collide(lat, scheme, ind, out=lambda i: f"fnew[{i}, k]"):
+def _collide(lat, scheme, ind):
     """Velocity, equilibrium and TRT relaxation with the forcing ``scheme`` of node ``k``
     (the pulled ``f0 ..``, ``rho``, the momentum and the force are defined).
 
@@ -208,7 +201,7 @@ def _collide(lat, scheme, ind, out=lambda i: f"fnew[{i}, k]"):
         if o == i:
             src = {"shift": "", "edm": f" + a{c} * dvv",
                    "guo": f" - wcp{c} * uF3 + {shape} * li"}[scheme]
-            A(f"{ind}{out(i)} = f{i} - omega_plus * (f{i} - a{c} * feq_rest){src}")
+            A(f"{ind}fnew[{i}, k] = f{i} - omega_plus * (f{i} - a{c} * feq_rest){src}")
             continue
         ev = [int(v) for v in e[i]]
         A(f"{ind}eu = {_lin(ev, ['uz', 'uy', 'ux'])}")
@@ -223,76 +216,27 @@ def _collide(lat, scheme, ind, out=lambda i: f"fnew[{i}, k]"):
             A(f"{ind}ev = {_lin(ev, ['vz', 'vy', 'vx'])}")
             A(f"{ind}P += a{c} * (dvv + 4.5 * (ev * ev - eu * eu))")
             A(f"{ind}M += b{c} * (ev - eu)")
-        A(f"{ind}{out(i)} = f{i} + P + M")
-        A(f"{ind}{out(o)} = f{o} + P - M")
+        A(f"{ind}fnew[{i}, k] = f{i} + P + M")
+        A(f"{ind}fnew[{o}, k] = f{o} + P - M")
     return L
 
 
-#: nodes per chunk of a row in the step kernels: the row buffer holds ``2 q`` rows of
-#: ``CHUNK`` float64 at literal offsets, so that LLVM sees every access of the vectorised
-#: loop at a constant distance from the others (no run-time alias checks) and the buffer
-#: stays in the L1 cache (D3Q19: 19.5 KB)
-CHUNK = 64
-
-
-def _fluid_run(ind):
-    """``xs[:nf]``: the fluid ``x`` of the row ``own``; fluid nodes of a row have the
-    consecutive columns ``own[xs[0]] ..`` (C-order numbering of :func:`.fluid_index`)."""
-    return [f"{ind}nf = 0",
-            f"{ind}for x in range(nx):",
-            f"{ind}    if own[x] >= 0:",
-            f"{ind}        xs[nf] = x",
-            f"{ind}        nf += 1",
-            f"{ind}k0 = own[xs[0]] if nf > 0 else 0"]
-
-
-def _gather(lat, ind):
-    """Scalar loop of a chunk: the pulled populations of node ``jj`` (halfway bounce-back
-    from solid sources) into buffer rows ``0 .. q-1`` and ``psi(x + e_i)`` into rows
-    ``q .. 2q-1``."""
-    W, q, e = CHUNK, lat.q, lat.velocities
-    L = [f"{ind}for jj in range(n):", f"{ind}    x = xs[j0 + jj]", f"{ind}    k = kc + jj",
-         f"{ind}    xm = x - 1 if x > 0 else nx - 1",
-         f"{ind}    xp = x + 1 if x < nx - 1 else 0"]
-    for i in range(q):
-        a, b, c = (int(v) for v in e[i])
-        o = int(lat.opposite[i])
-        L.append(f"{ind}    ks = src_{_row(a, b)}[{_XS[c]}]")
-        L.append(f"{ind}    buf[{i * W} + jj] = np.float64(f[{i}, ks]) if ks >= 0 "
-                 f"else np.float64(f[{o}, k])")
-    for i in range(q):
-        a, b, c = (int(v) for v in e[i])
-        L.append(f"{ind}    buf[{(q + i) * W} + jj] = np.float64(psi_{_row(a, b)}[{_XN[c]}])")
-    return L
-
-
-def _force_buf(lat, ind):
-    """``_force`` on the buffer rows ``q + i`` (``psi(x + e_i)``), same sums in the same
-    order."""
-    W, q = CHUNK, lat.q
-    L = _force(lat, ind)
-    out = []
-    for line in L:
-        for i in range(q - 1, -1, -1):
-            a, b, c = (int(v) for v in lat.velocities[i])
-            line = line.replace(f"psi_{_row(a, b)}[{_XN[c]}]", f"buf[{(q + i) * W} + jj]")
-        out.append(line.replace("np.float64(psi[z, y, x])", f"buf[{q * W} + jj]"))
-    return out
+def _node_loop(ind):
+    return [f"{ind}for x in range(nx):", f"{ind}    k = own[x]", f"{ind}    if k < 0:",
+            f"{ind}        continue"]
 
 
 def _step(lat, scheme) -> str:
     name = lat.name.lower()
     three = lat.dim == 3
-    W, q = CHUNK, lat.q
     L = []
     A = L.append
     A(f"def _step_{name}_{scheme}_py(f, fnew, index, psi, kind, params, G, omega_plus, "
       "omega_minus, sigma, slabs):")
     A(f'    """{lat.name} time step with the {scheme!r} forcing: density pass, pull-stream, '
       "Shan–Chen force")
-    A("    and collision fused in one sweep over planes, vectorised across the nodes of a row")
-    A("    (generated; see ``kernel_codegen`` and ``stream_collide.step_reference``, the")
-    A('    specification it must equal)."""')
+    A("    and collision fused in one sweep over planes (generated; see ``kernel_codegen`` and")
+    A('    ``stream_collide.step_reference``, the specification it must equal)."""')
     A("    nz, ny, nx = index.shape")
     A("    cp = 1.0 - 0.5 * omega_plus")
     A("    cm = 1.0 - 0.5 * omega_minus")
@@ -302,8 +246,6 @@ def _step(lat, scheme) -> str:
     A("    for c in numba.prange(slabs):")
     A("        p0 = (c * planes) // slabs")
     A("        p1 = ((c + 1) * planes) // slabs")
-    A("        xs = np.empty(nx, np.int64)")
-    A(f"        buf = np.empty({2 * q * W})")
     A("        for pp in range(p0 - 1, p1 + 1):")
     A("            # density pass of plane pp (the slab's halo planes p0 - 1 and p1 included)")
     if three:
@@ -315,21 +257,10 @@ def _step(lat, scheme) -> str:
         A("            y = _wrap(pp, ny)")
         ind = " " * 12
     L.extend(_row_heads(lat, ind, psi_rows=False))
-    A(f"{ind}psi_own = psi[z, y]")
-    L.extend(_fluid_run(ind))
-    A(f"{ind}for j0 in range(0, nf, {W}):")
-    A(f"{ind}    n = min({W}, nf - j0)")
-    A(f"{ind}    kc = k0 + j0")
-    A(f"{ind}    for jj in range(n):")
-    A(f"{ind}        x = xs[j0 + jj]")
-    A(f"{ind}        k = kc + jj")
-    L.extend(_pull(lat, ind + "        "))
-    A(f"{ind}        {_rho(lat)}")
-    A(f"{ind}        buf[jj] = rho")
-    A(f"{ind}    for jj in range(n):")
-    A(f"{ind}        buf[{W} + jj] = _psi(buf[jj], kind, params)")
-    A(f"{ind}    for jj in range(n):")
-    A(f"{ind}        psi_own[xs[j0 + jj]] = buf[{W} + jj]")
+    L.extend(_node_loop(ind))
+    L.extend(_pull(lat, ind + "    "))
+    A(f"{ind}    {_rho(lat)}")
+    A(f"{ind}    psi[z, y, x] = _psi(rho, kind, params)")
     A("            if pp <= p0:")
     A("                continue")
     A("            # stream, force and collide plane pp - 1: psi is known on pp - 2 .. pp")
@@ -339,23 +270,12 @@ def _step(lat, scheme) -> str:
     else:
         A("            y = pp - 1")
     L.extend(_row_heads(lat, ind, psi_rows=True))
-    L.extend(_fluid_run(ind))
-    A(f"{ind}for j0 in range(0, nf, {W}):")
-    A(f"{ind}    n = min({W}, nf - j0)")
-    A(f"{ind}    kc = k0 + j0")
-    L.extend(_gather(lat, ind + "    "))
-    A(f"{ind}    # vectorised: every access at a literal offset of one buffer")
-    A(f"{ind}    for jj in range(n):")
-    for i in range(q):
-        A(f"{ind}        f{i} = buf[{i * W} + jj]")
-    L.extend(_force_buf(lat, ind + "        "))
-    A(f"{ind}        {_rho(lat)}")
-    L.extend(_momentum(lat, ind + "        "))
-    L.extend(_collide(lat, scheme, ind + "        ", out=lambda i: f"buf[{i * W} + jj]"))
-    A(f"{ind}    for i in range({q}):")
-    A(f"{ind}        out = fnew[i, kc:kc + n]")
-    A(f"{ind}        for jj in range(n):")
-    A(f"{ind}            out[jj] = buf[i * {W} + jj]")
+    L.extend(_node_loop(ind))
+    L.extend(_pull(lat, ind + "    "))
+    L.extend(_force(lat, ind + "    "))
+    A(f"{ind}    {_rho(lat)}")
+    L.extend(_momentum(lat, ind + "    "))
+    L.extend(_collide(lat, scheme, ind + "    "))
     return "\n".join(L) + "\n"
 
 
@@ -437,7 +357,7 @@ def generate() -> str:
             '``python -m rhizoscale.porescale.kernel_codegen``."""\n\n'
             "import numba\nimport numpy as np\n\n"
             "from ..solvers._numba import threaded_kernel\n"
-            "from .stream_collide import EXACT, VECTOR, _psi, _wrap\n\n"
+            "from .stream_collide import EXACT, _psi, _wrap\n\n"
             "__all__ = [" + ", ".join(f'"{n}"' for n in names) + "]\n\n\n")
     parts = []
     for lat in (D2Q9, D3Q19):
@@ -446,8 +366,7 @@ def generate() -> str:
             "small lattices\n# run serially; compiled on first use"]
     for n in names:
         arg = 2 if n.startswith("step") else 1
-        opts = "**VECTOR" if n.startswith("step") else "**EXACT"
-        tail.append(f"{n} = threaded_kernel(_{n}_py, size_arg={arg}, {opts})")
+        tail.append(f"{n} = threaded_kernel(_{n}_py, size_arg={arg}, **EXACT)")
     return head + "\n\n".join(parts) + "\n".join(tail) + "\n"
 
 

@@ -66,7 +66,7 @@ import numpy as np
 from ..solvers._numba import threaded_kernel
 from .lattice import CS2, Lattice
 
-__all__ = ["FORCINGS", "EXACT", "VECTOR", "fluid_index", "pull_sources", "equilibrium", "psi_of_density",
+__all__ = ["FORCINGS", "fluid_index", "pull_sources", "equilibrium", "psi_of_density",
            "step_reference", "moments_reference", "step_kernel", "density_kernel",
            "moments_kernel"]
 
@@ -76,12 +76,6 @@ FORCINGS = {"shift": 0, "guo": 1, "edm": 2, "li": 3}
 #: compilation options of the lattice kernels: no fastmath, so that they equal their
 #: NumPy specification (and each other's builds) to round-off, every run the same
 EXACT = dict(fastmath=False, error_model="python")
-#: compilation options of the vectorised step kernels: no fastmath either (SIMD across the
-#: nodes of a row keeps each node's operations and their order, so the result is the
-#: same bits), and NumPy's error model, whose division has no zero test that would keep
-#: LLVM from vectorising the loop (a zero density gives inf, caught by the model's
-#: finiteness check, instead of an exception)
-VECTOR = dict(fastmath=False, error_model="numpy")
 
 
 def fluid_index(solid: np.ndarray) -> np.ndarray:
