@@ -43,8 +43,8 @@ import numpy as np
 from ..errors import InputError
 from .bridge import meniscus_distance
 from .cylinders import cylinder_bridge, cylinder_rupture_area
-from .drying import PA, MucilageBridgeModel, mucilage_properties
-from .network import FENE, BeadNetwork, Meniscus, NetworkParameters, bonds_within
+from .drying import MucilageBridgeModel, mucilage_properties
+from .network import BeadNetwork, Meniscus
 
 __all__ = ["CylinderBridgeModel", "DEFAULT_PERIOD_BONDS"]
 
@@ -139,35 +139,7 @@ class CylinderBridgeModel(MucilageBridgeModel):
         pos = self._sample_liquid(bridge, n, np.random.default_rng(seed))
         cell = np.floor((pos - pos.min(axis=0, initial=0.0)) / p.bond_length).astype(np.int64) if n else pos
         pos = pos[np.lexsort((cell[:, 0], cell[:, 1], cell[:, 2]))] if n else pos
-        held = min(1.0, p.water_holding * c) * water0
-        mass = np.full(n, polymer / n) if n else np.zeros(0)
-        water = np.full(n, held / n) if n else np.zeros(0)
-        net = BeadNetwork(pos, mass, water, self._bead_radius(mass, water), period=period, cylinders=True)
-        if n:
-            spacing = (volume / n) ** (1 / 3)
-            self.bond_stiffness = props["shear_modulus"] * PA * spacing
-            net.add_bonds(bonds_within(pos, p.bond_length, period), self.bond_stiffness)
-            net.adhere(self.centres, self.pradius, p.adhesion_reach)
-        else:
-            self.bond_stiffness = 0.0
-        self.network = net
-        self.rest0 = net.bond_rest.copy()
-        self.radius0 = net.radius.copy()
-        self.mech = NetworkParameters(law=FENE, fene_max=p.fene_max_strain, break_strain=p.break_strain,
-                                      k_adh=p.repulsion_stiffness, f_adh=p.adhesion_force,
-                                      k_wall=p.repulsion_stiffness, k_rep=p.repulsion_stiffness,
-                                      excluded=p.excluded_fraction)
-        self.free_water = float(water0 - water.sum())
-        self.films = np.zeros(2)
-        self.evaporated = 0.0
-        self.initial_water = float(water0)
-        self.initial_polymer = float(mass.sum())
-        self.bridge_intact = True
-        self.wet = np.ones(n, np.uint8)
-        self.time = 0.0
-        self.bridge_rupture = np.array([np.nan, np.nan])
-        self.connection_lost = np.array([np.nan, np.nan])
-        self.connected = True
+        self._start_network(pos, water0, polymer, props, volume, period=period, cylinders=True)
         self.rupture_area = a_rup
         self.rupture_volume_lian = a_rup * period        # the slab's liquid at rupture [µm3] (2D pinch)
 

@@ -146,14 +146,29 @@ class MucilageBridgeModel:
         # beads in cell order (cells of the bond length): neighbours sit close in memory
         cell = np.floor((pos - pos.min(axis=0, initial=0.0)) / p.bond_length).astype(np.int64) if n else pos
         pos = pos[np.lexsort((cell[:, 0], cell[:, 1], cell[:, 2]))] if n else pos
-        held = min(1.0, p.water_holding * c) * water0
+        self._start_network(pos, water0, polymer, props, liquid_volume)
+        self.rupture_volume_lian = v_rup
+        self._bridge = bridge
+
+    def _start_network(self, pos, water0: float, polymer: float, props: dict, volume: float,
+                       period: float = 0.0, cylinders: bool = False) -> None:
+        """The bead network at ``pos`` (beads of equal polymer and held water, bonded within
+        the bond length, adhering to the particles) and the drying state at its start.
+        Shared by the sphere, cylinder (``period``, ``cylinders``) and resolved models.
+
+        ``water0`` [µm³] water and ``polymer`` [pg] of the liquid of volume ``volume``
+        [µm³]; ``props``: :func:`mucilage_properties` of the concentration.
+        """
+        p = self.params
+        n = len(pos)
+        held = min(1.0, p.water_holding * self.concentration * 1e-3) * water0
         mass = np.full(n, polymer / n) if n else np.zeros(0)
         water = np.full(n, held / n) if n else np.zeros(0)
-        net = BeadNetwork(pos, mass, water, self._bead_radius(mass, water))
+        net = BeadNetwork(pos, mass, water, self._bead_radius(mass, water), period=period, cylinders=cylinders)
         if n:
-            spacing = (liquid_volume / n) ** (1 / 3)
+            spacing = (volume / n) ** (1 / 3)
             self.bond_stiffness = props["shear_modulus"] * PA * spacing
-            net.add_bonds(bonds_within(pos, p.bond_length), self.bond_stiffness)
+            net.add_bonds(bonds_within(pos, p.bond_length, period), self.bond_stiffness)
             net.adhere(self.centres, self.pradius, p.adhesion_reach)
         else:
             self.bond_stiffness = 0.0
@@ -175,10 +190,9 @@ class MucilageBridgeModel:
         self.bridge_rupture = np.array([np.nan, np.nan])     # time [s], liquid volume at rupture [µm3]
         self.connection_lost = np.array([np.nan, np.nan])    # time [s], water in the pore [µm3]
         self.connected = True
-        self.rupture_volume_lian = v_rup
-        self._bridge = bridge
 
     # ------------------------------------------------------------------ geometry
+
     def _bead_radius(self, mass, water):
         return np.cbrt(3.0 * (water + mass / self.params.polymer_density) / (4.0 * np.pi))
 

@@ -48,7 +48,7 @@ import numpy as np
 
 from ..errors import InputError, RhizoscaleError
 from .drying import PA, MucilageBridgeModel, mucilage_properties
-from .network import FENE, BeadNetwork, Meniscus, NetworkParameters, bonds_within
+from .network import BeadNetwork, Meniscus
 
 __all__ = ["LiquidStages", "interface_field", "interface_forces", "image_particles", "ResolvedBridgeModel",
            "AIR", "SOLID", "WATER"]
@@ -397,36 +397,8 @@ class ResolvedBridgeModel(MucilageBridgeModel):
         n = int(round(polymer / p.polymer_per_bead))
         rng = np.random.default_rng(seed)
         pos = self._sample_water(n, rng)
-        held = min(1.0, p.water_holding * c) * water0
-        mass = np.full(n, polymer / n) if n else np.zeros(0)
-        water = np.full(n, held / n) if n else np.zeros(0)
-        net = BeadNetwork(pos, mass, water, self._bead_radius(mass, water))
-        if n:
-            spacing = (liquid_volume / n) ** (1 / 3)
-            self.bond_stiffness = props["shear_modulus"] * PA * spacing
-            net.add_bonds(bonds_within(pos, p.bond_length), self.bond_stiffness)
-            net.adhere(self.centres, self.pradius, p.adhesion_reach)
-        else:
-            self.bond_stiffness = 0.0
-        self.network = net
-        self.rest0 = net.bond_rest.copy()
-        self.radius0 = net.radius.copy()
-        self.mech = NetworkParameters(law=FENE, fene_max=p.fene_max_strain, break_strain=p.break_strain,
-                                      k_adh=p.repulsion_stiffness, f_adh=p.adhesion_force,
-                                      k_wall=p.repulsion_stiffness, k_rep=p.repulsion_stiffness,
-                                      excluded=p.excluded_fraction)
-        self.free_water = float(water0 - water.sum())
-        self.films = np.zeros(2)
-        self.evaporated = 0.0
-        self.initial_water = float(water0)
-        self.initial_polymer = float(mass.sum())
-        self.bridge_intact = True
-        self.wet = np.ones(n, np.uint8)
-        self.time = 0.0
+        self._start_network(pos, water0, polymer, props, liquid_volume)
         self.stage = 0
-        self.bridge_rupture = np.array([np.nan, np.nan])
-        self.connection_lost = np.array([np.nan, np.nan])
-        self.connected = True
         self.rupture_volume_lian = float("nan")
         self._bridge = _StageSurface()
         self._field = None
