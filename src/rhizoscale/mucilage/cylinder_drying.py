@@ -44,7 +44,7 @@ from ..errors import InputError
 from .bridge import meniscus_distance
 from .cylinders import cylinder_bridge, cylinder_rupture_area
 from .drying import MucilageBridgeModel, mucilage_properties
-from .network import BeadNetwork, Meniscus
+from .network import Meniscus
 
 __all__ = ["CylinderBridgeModel", "DEFAULT_PERIOD_BONDS"]
 
@@ -240,19 +240,6 @@ class CylinderBridgeModel(MucilageBridgeModel):
         out["capillary_force"] = self.capillary_force()
         return out
 
-    def restore_state(self, s: dict) -> None:
-        bridge = np.asarray(s["bridge"], float)
-        self.time = float(s["time"])
-        self.free_water = float(s["free_water"])
-        self.films = np.array(s["films"], float)
-        self.evaporated = float(s["evaporated"])
-        self.bridge_intact = bool(int(s["bridge_intact"]))
-        self.connected = bool(int(s["connected"]))
-        self.wet = np.array(s["wet"], np.uint8)
-        self.bridge_rupture = np.array(s["bridge_rupture"], float)
-        self.connection_lost = np.array(s["connection_lost"], float)
-        self.network = BeadNetwork.from_state(s["network"])
-        self.rest0 = np.array(s["rest0"], float)
-        self.radius0 = np.array(s["radius0"], float)
-        self._bridge = cylinder_bridge(float(bridge[0]), self.separation, self.radius, self.contact_angle,
-                                       self.surface_tension)
+    def _restore_bridge(self, s: dict) -> None:
+        self._bridge = cylinder_bridge(float(np.asarray(s["bridge"], float)[0]), self.separation, self.radius,
+                                       self.contact_angle, self.surface_tension)

@@ -358,6 +358,10 @@ class MucilageBridgeModel:
         self.network = BeadNetwork.from_state(s["network"])
         self.rest0 = np.array(s["rest0"], float)
         self.radius0 = np.array(s["radius0"], float)
+        self._restore_bridge(s)
+
+    def _restore_bridge(self, s: dict) -> None:
+        """The liquid bridge of a checkpoint (a subclass's own bridge shape)."""
         self._bridge = toroidal_bridge(float(np.asarray(s["bridge"])[0]), self.separation, self.radius,
                                        self.contact_angle, self.surface_tension)
 

@@ -48,7 +48,7 @@ import numpy as np
 
 from ..errors import InputError, RhizoscaleError
 from .drying import PA, MucilageBridgeModel, mucilage_properties
-from .network import BeadNetwork, Meniscus
+from .network import Meniscus
 
 __all__ = ["LiquidStages", "interface_field", "interface_forces", "image_particles", "ResolvedBridgeModel",
            "AIR", "SOLID", "WATER"]
@@ -516,20 +516,11 @@ class ResolvedBridgeModel(MucilageBridgeModel):
         return d
 
     def restore_state(self, s: dict) -> None:
-        self.time = float(s["time"])
         self.stage = int(s["stage"])
-        self.free_water = float(s["free_water"])
-        self.films = np.array(s["films"], float)
-        self.evaporated = float(s["evaporated"])
-        self.bridge_intact = bool(int(s["bridge_intact"]))
-        self.connected = bool(int(s["connected"]))
-        self.wet = np.array(s["wet"], np.uint8)
-        self.bridge_rupture = np.array(s["bridge_rupture"], float)
-        self.connection_lost = np.array(s["connection_lost"], float)
-        self.network = BeadNetwork.from_state(s["network"])
-        self.rest0 = np.array(s["rest0"], float)
-        self.radius0 = np.array(s["radius0"], float)
-        self._field = None
+        super().restore_state(s)
+
+    def _restore_bridge(self, s: dict) -> None:
+        self._field = None          # the surface is the stage image's, recomputed when needed
 
     def liquid_volume(self) -> float:
         """Liquid of the bridge [µm3]: the current stage image's (0 once ruptured)."""
