@@ -476,7 +476,8 @@ def test_overwrite_discards_a_stored_study_instead_of_refusing_it(client, tmp_pa
 @pytest.mark.parametrize("overwrite", [False, True])
 def test_a_run_folder_is_refused_as_a_study_folder_and_left_intact(tmp_path, overwrite):
     """--out pointing at a `rhizoscale run` folder: its summary.json is neither deleted
-    (--overwrite) nor overwritten by the study's; the folder is refused naming --out."""
+    (--overwrite) nor overwritten by the study's, and no lock file is left in it; the
+    folder is refused naming --out."""
     from rhizoscale.sensitivity.store import SampleStore
     run = tmp_path / "run"
     run.mkdir()
@@ -486,7 +487,8 @@ def test_a_run_folder_is_refused_as_a_study_folder_and_left_intact(tmp_path, ove
         SampleStore(run, {"method": "morris"}, np.zeros((2, 1)), ["q"]).open(overwrite=overwrite)
     assert err.value.field == "--out"
     assert (run / "summary.json").read_text() == '{"run": "mine"}'
-    assert sorted(p.name for p in run.iterdir()) == [".lock", ".rhizoscale-run.json", "summary.json"]
+    # nothing added either (a .lock file was left behind)
+    assert sorted(p.name for p in run.iterdir()) == [".rhizoscale-run.json", "summary.json"]
 
 
 def test_a_scenario_samples_warnings_come_back_with_its_values():

@@ -73,17 +73,16 @@ class SampleStore:
         except OSError as err:
             raise InputError(f"cannot create the study folder ({err.strerror})", source=self.folder,
                              field="--out") from None
-        self._lock()
         meta = self.folder / "study.json"
         if not meta.is_file():
             # a study writes study.json first: without it the folder's files are someone else's
             # (a `rhizoscale run` folder holds a summary.json of its own): neither reuse nor discard them
             foreign = [n for n in (".rhizoscale-run.json", *self.FILES) if (self.folder / n).exists()]
-            if foreign:
-                self.close()
+            if foreign:         # refused before the lock: no .lock file is left in someone else's folder
                 raise InputError(f"is not a sensitivity study's folder (it holds {foreign[0]} but no study.json; "
                                  "a run's folder?): choose another --out (--overwrite only discards a study)",
                                  source=self.folder, field="--out")
+        self._lock()
         if overwrite:
             for f in [*(self.folder / n for n in self.FILES), *self.folder.glob("sensitivity_*.png")]:
                 f.unlink(missing_ok=True)
