@@ -257,15 +257,7 @@ def run(config: Config, ctx) -> "Products":
     out.info["cs4_mucilage"] = summary
     out.info["literature"] = {"set": params.name, "sources": params.sources, "chosen": params.chosen()}
     out.info["seed"] = ctx.seed
-    conc = [0.0, *config.concentrations]
-    nstep = max(len(s["time"]) for s in series.values())
-    ds = xr.Dataset(coords={"concentration": ("concentration", conc, {"units": "mg g-1"}),
-                            "step": ("step", np.arange(nstep), {"units": "1"})})
-    for k, unit in _series_units().items():
-        arr = np.full((len(conc), nstep), np.nan)
-        for i, c in enumerate(conc):
-            arr[i, :len(series[c][k])] = series[c][k]
-        ds["drying_time" if k == "time" else k] = (("concentration", "step"), arr, {"units": unit})
+    ds = _series_dataset(series, [0.0, *config.concentrations], "drying_time")
     ds.attrs.update(case="cs4-mucilage-bridge", separation_um=sep, particle_radius_um=radius,
                     liquid_volume_um3=config.liquid_volume)
     out.add_field("cs4_mucilage_drying.nc", ds)
@@ -278,6 +270,22 @@ def run(config: Config, ctx) -> "Products":
 def _series_units() -> dict:
     from .drying import MucilageBridgeModel
     return MucilageBridgeModel.OBSERVABLE_UNITS
+
+
+def _series_dataset(series: dict, conc: list, time_name: str, time_units: str | None = None) -> xr.Dataset:
+    """The drying series of every concentration on (concentration, step), NaN-padded to the
+    longest; the model's ``time`` is stored as ``time_name`` (in ``time_units`` if given)."""
+    nstep = max(len(v["time"]) for v in series.values())
+    ds = xr.Dataset(coords={"concentration": ("concentration", conc, {"units": "mg g-1"}),
+                            "step": ("step", np.arange(nstep), {"units": "1"})})
+    for k, unit in _series_units().items():
+        arr = np.full((len(conc), nstep), np.nan)
+        for i, c in enumerate(conc):
+            arr[i, :len(series[c][k])] = series[c][k]
+        if k == "time":
+            k, unit = time_name, time_units or unit
+        ds[k] = (("concentration", "step"), arr, {"units": unit})
+    return ds
 
 
 # ---------------------------------------------------------------------------------- resolved mode
@@ -390,15 +398,7 @@ def _run_resolved(config: Config, params, ctx, out):
     out.info["cs4_mucilage"] = summary
     out.info["literature"] = {"set": params.name, "sources": params.sources, "chosen": params.chosen()}
     out.info["seed"] = ctx.seed
-    conc = [0.0, *config.concentrations]
-    nstep = max(len(v["time"]) for v in series.values())
-    ds = xr.Dataset(coords={"concentration": ("concentration", conc, {"units": "mg g-1"}),
-                            "step": ("step", np.arange(nstep), {"units": "1"})})
-    for k, unit in _series_units().items():
-        arr = np.full((len(conc), nstep), np.nan)
-        for i, c in enumerate(conc):
-            arr[i, :len(series[c][k])] = series[c][k]
-        ds["stage" if k == "time" else k] = (("concentration", "step"), arr, {"units": "1" if k == "time" else unit})
+    ds = _series_dataset(series, [0.0, *config.concentrations], "stage", time_units="1")
     ds.attrs.update(case="cs4-mucilage-bridge", mode="resolved", separation_um=geometry.separation,
                     particle_radius_um=geometry.radius)
     out.add_field("cs4_mucilage_resolved.nc", ds)
